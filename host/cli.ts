@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// The otp-token command: dispatches to one subcommand per file in host/cli/.
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { codeCommand } from "./cli/code.js";
+import { simCommand } from "./cli/sim.js";
+import { type Io, processIo, UsageError } from "./cli/usage.js";
+
+export const HELP = `Usage: otp-token <command> [options]
+
+Commands:
+  code    print HOTP/TOTP codes for a key (like oathtool)
+  sim     the token simulator in the terminal (what npm start runs)
+  help    this help
+
+Run 'otp-token <command> --help' for a command's options.
+`;
+
+type Command = (args: string[], io: Io) => number | Promise<number>;
+const COMMANDS: Record<string, Command> = { code: codeCommand, sim: simCommand };
+
+/** Runs the CLI; returns the exit status. Usage errors go to stderr with status 2. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.out(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command: Command | undefined = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  try {
+    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+    return await command(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`otp-token${command ? ` ${name}` : ""}: ${error.message}\nRun 'otp-token ${command ? `${name} ` : ""}--help' for usage.\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+const invoked = process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invoked) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,87 @@
+// The otp-token command line: codes, help, usage errors (stderr, exit status 2).
+import { execFileSync, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { decodeBase32, encodeBase32 } from "../host/base32.js";
+import { main } from "../host/cli.js";
+import type { Io } from "../host/cli/usage.js";
+import { pattern } from "./helpers.js";
+
+const RFC_KEY_HEX = "3132333435363738393031323334353637383930";
+
+async function run(args: string[], now = 59): Promise<{ status: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, now: () => now };
+  const status = await main(args, io);
+  return { status, out, err };
+}
+
+describe("otp-token code", () => {
+  it("prints TOTP codes with a 60 s default step, and the following steps with --window", async () => {
+    const { status, out } = await run(["code", "--digits", "8", "--time", "1111111109", "--period", "30", "--window", "1", RFC_KEY_HEX]);
+    expect(status).toBe(0);
+    expect(out).toBe("07081804\n14050471\n");
+    expect((await run(["code", RFC_KEY_HEX], 119)).out).toBe((await run(["code", "--time", "60", RFC_KEY_HEX])).out);
+  });
+
+  it("prints HOTP codes from a base32 key, and 64-bit counters", async () => {
+    const base32 = encodeBase32(Buffer.from(RFC_KEY_HEX, "hex"));
+    expect(base32).toBe("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    const { out } = await run(["code", "--hotp", "--base32", base32.toLowerCase(), "--counter", "3", "--window", "2"]);
+    expect(out).toBe("969429\n338314\n254676\n");
+    expect((await run(["code", "--hotp", "--counter", "18446744073709551615", RFC_KEY_HEX])).out).toMatch(/^\d{6}\n$/);
+  });
+
+  it.each([
+    [["code"], /KEY is missing/],
+    [["code", "--digits", "9", RFC_KEY_HEX], /--digits must be a whole number from 6 to 8, got "9"/],
+    [["code", "--digits", "six", RFC_KEY_HEX], /--digits must be/],
+    [["code", "--period", "0", RFC_KEY_HEX], /--period must be a whole number from 1 to 86400/],
+    [["code", "--time", "-5", RFC_KEY_HEX], /--time/],
+    [["code", "--time", "12.5", RFC_KEY_HEX], /--time must be a whole number/],
+    [["code", "--algorithm", "md5", RFC_KEY_HEX], /unknown algorithm "md5": use SHA1, SHA256 or SHA512/],
+    [["code", "--counter", "5", RFC_KEY_HEX], /--counter is for HOTP/],
+    [["code", "--hotp", "--time", "5", RFC_KEY_HEX], /--time and --period are for TOTP/],
+    [["code", "xyz"], /KEY must be hex/],
+    [["code", "--base32", "ABC1"], /base32 key has "1" at position 4/],
+    [["code", "--nope", RFC_KEY_HEX], /Unknown option '--nope'/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+  ])("usage error %j", async (args, message) => {
+    const { status, out, err } = await run(args as string[]);
+    expect(status).toBe(2);
+    expect(out).toBe("");
+    expect(err).toMatch(message);
+    expect(err).toMatch(/--help' for usage/);
+  });
+
+  it("--help documents every option", async () => {
+    const { status, out } = await run(["code", "--help"]);
+    expect(status).toBe(0);
+    for (const option of ["--hotp", "--algorithm", "--digits", "--period", "--time", "--counter", "--window", "--base32"]) expect(out).toContain(option);
+    expect((await run(["help"])).out).toContain("code");
+  });
+
+  it("the installed binary exits 2 on a usage error and prints codes otherwise", () => {
+    const cli = fileURLToPath(new URL("../dist/host/cli.js", import.meta.url));
+    const bad = spawnSync(process.execPath, [cli, "code", "--digits", "5", RFC_KEY_HEX], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--digits must be/);
+    const good = execFileSync(process.execPath, [cli, "code", "--time", "59", "--digits", "8", RFC_KEY_HEX], { encoding: "utf8" });
+    expect(good).toBe("84755224\n");
+  });
+});
+
+describe("base32", () => {
+  it("round-trips every length 0-70 and ignores case, spaces and padding", () => {
+    for (let length = 0; length <= 70; length++) {
+      const bytes = pattern(length, 9);
+      const text = encodeBase32(bytes);
+      expect(decodeBase32(text)).toEqual(bytes);
+      expect(decodeBase32(` ${text.toLowerCase()}====`)).toEqual(bytes);
+    }
+    // RFC 4648 §10 test vectors.
+    expect(Buffer.from(decodeBase32("MZXW6YTBOI======")).toString()).toBe("foobar");
+    expect(encodeBase32(Buffer.from("fooba"))).toBe("MZXW6YTB");
+  });
+});
