@@ -18,3 +18,60 @@ export const STATUS_BAD_PERIOD: i32 = -4;
 export const STATUS_BAD_TIME: i32 = -5;
 export const STATUS_BAD_SLOT: i32 = -6;
 export const STATUS_NO_MATCH: i32 = -7;
+export const STATUS_BAD_FRAME: i32 = -8;
+export const STATUS_UNKNOWN_COMMAND: i32 = -9;
+export const STATUS_FULL: i32 = -10;
+export const STATUS_DENIED: i32 = -11;
+export const STATUS_LOW_BATTERY: i32 = -12;
+export const STATUS_STORAGE: i32 = -13;
+export const STATUS_SELF_TEST: i32 = -14;
+export const STATUS_BAD_LABEL: i32 = -15;
+export const STATUS_BAD_SEED: i32 = -16;
+export const STATUS_CLOCK_LOST: i32 = -17;
+export const STATUS_BUSY: i32 = -18;
+/** Positive: accepted, waiting for the holder to confirm on the token (erase). */
+export const STATUS_PENDING: i32 = 1;
+
+// Button events, delivered by button(event). A press is released before LONG_PRESS_SECONDS;
+// a hold fires once when the button has been down that long; release follows a hold.
+export const BUTTON_PRESS: u32 = 1;
+export const BUTTON_HOLD: u32 = 2;
+export const BUTTON_RELEASE: u32 = 3;
+
+// Display modes: what the framebuffer shows (DISPLAY_MODEL.mode).
+export const MODE_OFF: u32 = 0;
+export const MODE_NOT_SET_UP: u32 = 1;
+export const MODE_ACTIVATING: u32 = 2;
+export const MODE_LOCKED: u32 = 3;
+export const MODE_CLOCK_LOST: u32 = 4;
+export const MODE_LOW_BATTERY: u32 = 5;
+export const MODE_SELF_TEST_FAILED: u32 = 6;
+export const MODE_STORAGE_ERROR: u32 = 7;
+export const MODE_ERASE_CONFIRM: u32 = 8;
+export const MODE_OTP: u32 = 9;
+export const MODE_INFO: u32 = 10;
+
+// Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
+// The response replaces the frame: a status byte (i8), then the command's fields.
+export const LINK_INFO: u32 = 1;
+export const LINK_SET_TIME: u32 = 2;
+export const LINK_ADD_PROFILE: u32 = 3;
+export const LINK_LIST_PROFILES: u32 = 4;
+export const LINK_ERASE: u32 = 5;
+
+// Board facts the firmware relies on (the simulator's defaults match; a test checks).
+export const FLASH_SIZE_BYTES: u32 = 16384;
+export const FLASH_PAGE_BYTES: u32 = 1024;
+export const LOW_BATTERY_MILLIVOLTS: u32 = 2400;
+export const BROWN_OUT_MILLIVOLTS: u32 = 2200;
+
+// Token limits.
+export const MAX_PROFILES: u32 = 8;
+export const MAX_LABEL: u32 = 12;
+export const MIN_SEED: u32 = 16;
+export const MAX_SEED: u32 = 64;
+export const PANEL_ON_SECONDS: u32 = 60;
+export const LONG_PRESS_SECONDS: u32 = 2;
+export const ERASE_WINDOW_SECONDS: u32 = 10;
+export const FIRMWARE_MAJOR: u32 = 1;
+export const FIRMWARE_MINOR: u32 = 0;

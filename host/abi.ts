@@ -15,6 +15,63 @@ export const STATUS_BAD_PERIOD = -4;
 export const STATUS_BAD_TIME = -5;
 export const STATUS_BAD_SLOT = -6;
 export const STATUS_NO_MATCH = -7;
+export const STATUS_BAD_FRAME = -8;
+export const STATUS_UNKNOWN_COMMAND = -9;
+export const STATUS_FULL = -10;
+export const STATUS_DENIED = -11;
+export const STATUS_LOW_BATTERY = -12;
+export const STATUS_STORAGE = -13;
+export const STATUS_SELF_TEST = -14;
+export const STATUS_BAD_LABEL = -15;
+export const STATUS_BAD_SEED = -16;
+export const STATUS_CLOCK_LOST = -17;
+export const STATUS_BUSY = -18;
+/** Positive: accepted, waiting for the holder to confirm on the token (erase). */
+export const STATUS_PENDING = 1;
+
+// Button events, delivered by button(event). A press is released before LONG_PRESS_SECONDS;
+// a hold fires once when the button has been down that long; release follows a hold.
+export const BUTTON_PRESS = 1;
+export const BUTTON_HOLD = 2;
+export const BUTTON_RELEASE = 3;
+
+// Display modes: what the framebuffer shows (DISPLAY_MODEL.mode).
+export const MODE_OFF = 0;
+export const MODE_NOT_SET_UP = 1;
+export const MODE_ACTIVATING = 2;
+export const MODE_LOCKED = 3;
+export const MODE_CLOCK_LOST = 4;
+export const MODE_LOW_BATTERY = 5;
+export const MODE_SELF_TEST_FAILED = 6;
+export const MODE_STORAGE_ERROR = 7;
+export const MODE_ERASE_CONFIRM = 8;
+export const MODE_OTP = 9;
+export const MODE_INFO = 10;
+
+// Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
+// The response replaces the frame: a status byte (i8), then the command's fields.
+export const LINK_INFO = 1;
+export const LINK_SET_TIME = 2;
+export const LINK_ADD_PROFILE = 3;
+export const LINK_LIST_PROFILES = 4;
+export const LINK_ERASE = 5;
+
+// Board facts the firmware relies on (the simulator's defaults match; a test checks).
+export const FLASH_SIZE_BYTES = 16384;
+export const FLASH_PAGE_BYTES = 1024;
+export const LOW_BATTERY_MILLIVOLTS = 2400;
+export const BROWN_OUT_MILLIVOLTS = 2200;
+
+// Token limits.
+export const MAX_PROFILES = 8;
+export const MAX_LABEL = 12;
+export const MIN_SEED = 16;
+export const MAX_SEED = 64;
+export const PANEL_ON_SECONDS = 60;
+export const LONG_PRESS_SECONDS = 2;
+export const ERASE_WINDOW_SECONDS = 10;
+export const FIRMWARE_MAJOR = 1;
+export const FIRMWARE_MINOR = 0;
 
 /** What each negative status means, for error messages. */
 export const STATUS_TEXT: Record<number, string> = {
@@ -25,4 +82,16 @@ export const STATUS_TEXT: Record<number, string> = {
   [STATUS_BAD_TIME]: "time before t0",
   [STATUS_BAD_SLOT]: "no key in slot",
   [STATUS_NO_MATCH]: "no match",
+  [STATUS_BAD_FRAME]: "malformed or truncated command frame",
+  [STATUS_UNKNOWN_COMMAND]: "unknown command",
+  [STATUS_FULL]: `the token already holds ${MAX_PROFILES} profiles`,
+  [STATUS_DENIED]: "refused in the token's current state",
+  [STATUS_LOW_BATTERY]: "battery too low to write flash",
+  [STATUS_STORAGE]: "flash storage error",
+  [STATUS_SELF_TEST]: "the token failed its self-test",
+  [STATUS_BAD_LABEL]: `label must be 1-${MAX_LABEL} characters A-Z 0-9 space - . / :`,
+  [STATUS_BAD_SEED]: `seed must be ${MIN_SEED}-${MAX_SEED} bytes`,
+  [STATUS_CLOCK_LOST]: "the token's clock is lost",
+  [STATUS_BUSY]: "the token is busy",
+  [STATUS_PENDING]: "waiting for the holder to confirm on the token",
 };

@@ -24,8 +24,8 @@ export function wasmModule(file: string): WebAssembly.Module {
   return module;
 }
 
-export function wasmBytes(file: string): Uint8Array {
-  return readFileSync(buildDir() + file);
+export function wasmBytes(file: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(readFileSync(buildDir() + file));
 }
 
 /**

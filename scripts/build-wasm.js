@@ -16,13 +16,21 @@ const size = ["--optimizeLevel", "3", "--shrinkLevel", "2", ...release];
 // The debug build counts compression-function calls (COUNT_COMPRESSIONS) so tests can prove costs.
 const debug = ["--debug", "--use", "COUNT_COMPRESSIONS=1"];
 
+// The token's faults go to its HAL (hal.fault), not to an env.abort import with strings.
+const firmware = ["--use", "abort=assembly/hal/onAbort"];
+
 /** entry file -> the builds made of it: [output name, flags, write .wat] */
 export const targets = {
+  "assembly/token.ts": [
+    ["token.wasm", [...size, ...firmware], false],
+    ["token.debug.wasm", [...debug, ...firmware], true],
+  ],
   "assembly/core.ts": [
     ["core.wasm", speed, false],
     ["core.small.wasm", size, false],
     ["core.debug.wasm", debug, true],
   ],
+  "assembly/display/harness.ts": [["display.debug.wasm", debug, true], ["display.wasm", size, false]],
 };
 
 async function build(entry, out, flags, wat) {

@@ -1,22 +1,175 @@
-// otp-token sim: until the token device lands, a demo of live codes for a demo key.
-import { otpApi } from "../otp.js";
-import { type Io, parse } from "./usage.js";
+// otp-token sim (npm start): the token's real framebuffer in the terminal, driven by the keyboard,
+// on real time (or accelerated), with its flash persisted in a file so the token survives restarts.
+// Without a terminal it prints a short scripted run and exits 0.
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { Board, DEFAULT_BOARD_START_MS } from "../board/board.js";
+import { FLASH_SIZE_BYTES } from "../board/flash.js";
+import { SimToken, type Screen } from "../token/sim-token.js";
+import { type Io, parse, UsageError } from "./usage.js";
 
-const DEMO_KEY = new TextEncoder().encode("12345678901234567890");
+export const SIM_HELP = `Usage: otp-token sim [options]
 
-export function simCommand(args: string[], io: Io): number {
-  const { values } = parse(args, { help: { type: "boolean", short: "h" } }, false);
+The token simulator: the firmware's own 128x32 display drawn in the terminal.
+
+Keys:  space  press button A (wakes the token; while a code shows, next profile)
+       h      hold button A for 2.5 s (device info; confirms an erase)
+       f      fast-forward 30 s
+       q      quit (the flash is saved)
+
+Options:
+  --flash PATH   the token's flash image (default: $OTP_TOKEN_HOME/token.flash,
+                 $OTP_TOKEN_HOME defaulting to ~/.otp-token); created if missing
+  --speed N      run the token's clock N times faster than real time (1-3600, default 1)
+  -h, --help     this help
+
+Without a terminal (stdout not a TTY) it prints a scripted run and exits.
+`;
+
+/** The demo profile: RFC 6238's published SHA-1 test seed. Public, for demonstration only. */
+export const DEMO_PROFILE = { seed: new TextEncoder().encode("12345678901234567890"), label: "DEMO", digits: 6, period: 60 };
+
+export function defaultFlashPath(): string {
+  return join(process.env.OTP_TOKEN_HOME ?? join(homedir(), ".otp-token"), "token.flash");
+}
+
+export function describeScreen(screen: Screen): string {
+  if (screen.mode === "otp") return `${screen.label}  code ${screen.code}  ${screen.secondsLeft} s left  battery ${screen.battery}/4`;
+  return `${screen.mode}${screen.errorCode ? ` (error E${screen.errorCode})` : ""}`;
+}
+
+export async function simCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, {
+    flash: { type: "string" },
+    speed: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, false);
   if (values.help) {
-    io.out("Usage: otp-token sim\n\nShows the codes of a demo key (RFC 4226's test secret) for the current and next steps.\n");
+    io.out(SIM_HELP);
     return 0;
   }
-  const api = otpApi();
-  const now = io.now();
-  io.out(`Demo key "12345678901234567890" (TOTP, SHA-1, 6 digits, 60 s step)\n`);
-  for (let step = 0; step < 3; step++) {
-    const time = now + step * 60;
-    const left = 60 - (time % 60);
-    io.out(`${step === 0 ? "now " : `+${step} min`}  ${api.totp(DEMO_KEY, time)}  (${left} s left in its step)\n`);
+  const speedText = values.speed ?? "1";
+  if (!/^\d+$/.test(speedText) || Number(speedText) < 1 || Number(speedText) > 3600) {
+    throw new UsageError(`--speed must be a whole number from 1 to 3600, got ${JSON.stringify(speedText)}`);
   }
+  if (!process.stdout.isTTY || !process.stdin.isTTY) return scriptedRun(io);
+  return interactive(resolve(values.flash ?? defaultFlashPath()), Number(speedText), io);
+}
+
+/** The non-TTY run: program the demo profile, press, show the screen either side of a step boundary. */
+export function scriptedRun(io: Io): number {
+  // A fixed virtual start 50 s into a step, so the run is the same every time.
+  const token = new SimToken({ boardConfig: { startMs: DEFAULT_BOARD_START_MS + 50_000 } });
+  const show = (title: string) => {
+    io.out(`\n${title}\n${token.render()}\n${describeScreen(token.screen())}\n`);
+  };
+  io.out("otp-token simulator (scripted run: stdout is not a terminal)\n");
+  io.out(`Token serial ${token.info().serial}, firmware ${token.info().firmware}; clock ${new Date(Number(token.rtcSeconds()) * 1000).toISOString()}\n`);
+  token.addProfile(DEMO_PROFILE);
+  io.out("Programmed the demo profile (RFC 6238 test seed, TOTP SHA-1, 6 digits, 60 s).\n");
+  show("Asleep, panel off:");
+  token.press();
+  show("After pressing button A:");
+  const left = token.screen().secondsLeft ?? 0;
+  token.advance((left - 1) * 1000);
+  show("One second before the step boundary:");
+  token.advance(1000);
+  show("At the step boundary (new code, countdown back to 60):");
+  io.out("\nRun it in a terminal for the interactive simulator (keys: space, h, f, q).\n");
   return 0;
+}
+
+function loadToken(flashPath: string, io: Io): SimToken {
+  const board = new Board({ startMs: Date.now() });
+  let flashImage: Uint8Array | undefined;
+  if (existsSync(flashPath)) {
+    const image = readFileSync(flashPath);
+    if (image.length !== FLASH_SIZE_BYTES) {
+      throw new UsageError(`${flashPath} is ${image.length} bytes, not a ${FLASH_SIZE_BYTES}-byte token flash image; move it away or give --flash`);
+    }
+    flashImage = new Uint8Array(image);
+  }
+  io.out(`Flash image: ${flashPath}${flashImage ? "" : " (new token)"}\n`);
+  return new SimToken({ board, flashImage });
+}
+
+function saveFlash(token: SimToken, flashPath: string): void {
+  mkdirSync(dirname(flashPath), { recursive: true });
+  // Write then rename, so a crash mid-save never leaves a torn image.
+  const temporary = `${flashPath}.tmp`;
+  writeFileSync(temporary, token.flashImage());
+  renameSync(temporary, flashPath);
+}
+
+async function interactive(flashPath: string, speed: number, io: Io): Promise<number> {
+  const token = loadToken(flashPath, io);
+  if (token.info().profileCount === 0) {
+    const prompt = createInterface({ input: process.stdin, output: process.stdout });
+    const answer = (await prompt.question("This token has no profile. Program the demo profile (RFC 6238 test seed)? [Y/n] ")).trim().toLowerCase();
+    prompt.close();
+    if (answer === "" || answer === "y" || answer === "yes") token.addProfile(DEMO_PROFILE);
+  }
+  saveFlash(token, flashPath);
+  let flashOperations = token.board.flash.operationCount;
+  let lastWall = Date.now();
+  let message = "Press space to wake the token.";
+
+  const draw = () => {
+    const rtc = token.rtcSeconds();
+    const time = rtc < 0n ? "clock lost" : new Date(Number(rtc) * 1000).toISOString().replace(".000Z", "Z");
+    process.stdout.write("\x1b[H\x1b[2J");
+    process.stdout.write(`otp-token simulator   token time ${time}   speed ${speed}x\nflash: ${flashPath}\n\n`);
+    process.stdout.write(`${token.render()}\n${describeScreen(token.screen())}\n\n`);
+    process.stdout.write("[space] press   [h] hold 2.5 s   [f] +30 s   [q] quit\n");
+    process.stdout.write(`${message}\n`);
+  };
+
+  const step = (ms: number) => {
+    token.advance(ms);
+    if (token.board.flash.operationCount !== flashOperations) {
+      flashOperations = token.board.flash.operationCount;
+      saveFlash(token, flashPath);
+    }
+  };
+
+  return await new Promise<number>((done) => {
+    process.stdin.setRawMode(true);
+    process.stdin.resume();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      step((now - lastWall) * speed);
+      lastWall = now;
+      draw();
+    }, 100);
+    const quit = () => {
+      clearInterval(timer);
+      process.stdin.setRawMode(false);
+      process.stdin.pause();
+      saveFlash(token, flashPath);
+      process.stdout.write(`\nSaved ${flashPath}\n`);
+      done(0);
+    };
+    process.stdin.on("data", (data: Buffer) => {
+      const key = data.toString();
+      if (key === "q" || key === "\u0003") return quit();
+      if (key === " " || key === "\r" || key === "p") {
+        token.board.button.down();
+        step(100);
+        token.board.button.up();
+        message = "Pressed button A.";
+      } else if (key === "h") {
+        token.board.button.down();
+        step(2500);
+        token.board.button.up();
+        message = "Held button A for 2.5 s.";
+      } else if (key === "f") {
+        step(30_000);
+        message = "Fast-forwarded 30 s.";
+      }
+      draw();
+    });
+    draw();
+  });
 }

@@ -1,0 +1,275 @@
+// The token's behaviour: what the screen shows and when, button handling, the erase confirmation.
+// Time is an input (the RTC through the HAL); the host calls tick() when the wake-up time this
+// module asked for arrives, and button() on each button event.
+//
+// The code is computed once per step and profile (two compressions from the prepared key), not per
+// refresh: refreshes only redraw the countdown.
+import {
+  BROWN_OUT_MILLIVOLTS, BUTTON_HOLD, BUTTON_PRESS, ERASE_WINDOW_SECONDS, FIRMWARE_MAJOR, FIRMWARE_MINOR,
+  LOW_BATTERY_MILLIVOLTS, MAX_LABEL, MAX_PROFILES, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOW_BATTERY,
+  MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR, PANEL_ON_SECONDS, STATUS_OK,
+  STATUS_SELF_TEST, STATUS_STORAGE,
+} from "../abi";
+import { hmacForget, hmacPrepare, KEY_SIZE } from "../crypto/hmac";
+import { drawInfoScreen, drawOtpScreen, drawStatusScreen } from "../display/screens";
+import { batteryMillivolts, random, rtcNow } from "../hal";
+import { hotpValue, stepSecondsLeft, totpStep } from "../otp/otp";
+import {
+  P_ALGORITHM, P_DIGITS, P_LABEL, P_LABEL_LENGTH, P_PERIOD, P_SEED, P_SEED_LENGTH, PROFILE_SIZE, profileAddress,
+  profileCount, R_ACTIVE_PROFILE, R_FAILED_ACTIVATIONS, R_LATEST_TIME, R_PROFILE_COUNT, R_PROFILES, R_SERIAL, RECORD,
+} from "../store/record";
+import { storeCommit, storeLoad } from "../store/store";
+import { selfTest } from "./selftest";
+
+/** How often the latest time is written while the token is used (wear versus clock-rollback detection). */
+export const RECORD_TIME_INTERVAL: i64 = 3600;
+
+// The display model the framebuffer was drawn from (exported to the host as DISPLAY_MODEL):
+//   0 mode, 4 code, 8 digits, 12 seconds left, 16 period, 20 battery level (0-4), 24 profile,
+//   28 error code, 32 label length (u32 each), 36 label (MAX_LABEL bytes)
+export const DISPLAY_MODEL_SIZE: u32 = 48;
+export const DISPLAY_MODEL: usize = memory.data(<i32>DISPLAY_MODEL_SIZE);
+const M_MODE: usize = 0;
+const M_CODE: usize = 4;
+const M_DIGITS: usize = 8;
+const M_SECONDS_LEFT: usize = 12;
+const M_PERIOD: usize = 16;
+const M_BATTERY: usize = 20;
+const M_PROFILE: usize = 24;
+const M_ERROR: usize = 28;
+const M_LABEL_LENGTH: usize = 32;
+const M_LABEL: usize = 36;
+
+const NONE: u32 = 0xffffffff;
+
+/** The prepared HMAC key of the profile on screen. */
+const ACTIVE_KEY: usize = memory.data(<i32>KEY_SIZE);
+let keyProfile: u32 = NONE;
+// The code on screen and the step and profile it belongs to.
+let shownProfile: u32 = NONE;
+let shownStep: u64 = 0;
+let shownCode: u32 = 0;
+
+let selfTestError: u32 = 0;
+let storageError: u32 = 0;
+let panelOffAt: i64 = 0;
+let infoShown: bool = false;
+let eraseDeadline: i64 = 0;
+let wakeAt: i64 = 0;
+
+/** The next time the device wants tick() (RTC seconds), or 0 to sleep until a button event. */
+export function nextWake(): i64 {
+  return wakeAt;
+}
+
+export function selfTestPassed(): bool {
+  return selfTestError == 0;
+}
+
+export function storageOk(): bool {
+  return storageError == 0;
+}
+
+/** The RTC is running and not behind the latest time the token recorded. */
+export function clockValid(now: i64): bool {
+  return now >= 0 && now >= load<i64>(RECORD + R_LATEST_TIME);
+}
+
+/** Boot: self-test, load the record (making a serial number on the very first boot). */
+export function deviceBoot(): i32 {
+  selfTestError = selfTest(ACTIVE_KEY);
+  keyProfile = NONE;
+  shownProfile = NONE;
+  if (!storeLoad()) {
+    random(RECORD + R_SERIAL, 8);
+    // Written now so the serial number never changes; if the battery is too low it is written with
+    // the first change instead.
+    storeCommit();
+  }
+  store<u8>(RECORD + R_ACTIVE_PROFILE, 0);
+  blank();
+  if (selfTestError != 0) {
+    wakePanel(rtcNow());
+    return STATUS_SELF_TEST;
+  }
+  return STATUS_OK;
+}
+
+/** Records a storage failure: the error screen shows until the next boot. */
+export function reportStorage(status: i32): i32 {
+  if (status == STATUS_STORAGE) storageError = 1;
+  return status;
+}
+
+/** Forgets the prepared key and the code on screen (after the profiles changed). */
+export function profilesChanged(): void {
+  hmacForget(ACTIVE_KEY);
+  keyProfile = NONE;
+  shownProfile = NONE;
+  store<u8>(RECORD + R_ACTIVE_PROFILE, 0);
+}
+
+function blank(): void {
+  memory.fill(DISPLAY_MODEL, 0, DISPLAY_MODEL_SIZE);
+  store<u32>(DISPLAY_MODEL + M_MODE, MODE_OFF);
+  drawStatusScreen(MODE_OFF, 0);
+}
+
+function batteryLevel(millivolts: u32): u32 {
+  if (millivolts >= 2900) return 4;
+  if (millivolts >= 2750) return 3;
+  if (millivolts >= 2600) return 2;
+  if (millivolts >= LOW_BATTERY_MILLIVOLTS) return 1;
+  return 0;
+}
+
+function showStatus(mode: u32, errorCode: u32): void {
+  memory.fill(DISPLAY_MODEL, 0, DISPLAY_MODEL_SIZE);
+  store<u32>(DISPLAY_MODEL + M_MODE, mode);
+  store<u32>(DISPLAY_MODEL + M_ERROR, errorCode);
+  store<u32>(DISPLAY_MODEL + M_BATTERY, batteryLevel(batteryMillivolts()));
+  drawStatusScreen(mode, errorCode);
+}
+
+/** Prepares the key of `index` and computes its code for `step`, once per (profile, step). */
+function codeFor(index: u32, step: u64, digits: u32): u32 {
+  if (keyProfile != index) {
+    const profile = profileAddress(index);
+    hmacPrepare(ACTIVE_KEY, <u32>load<u8>(profile + P_ALGORITHM), profile + P_SEED, <usize>load<u8>(profile + P_SEED_LENGTH));
+    keyProfile = index;
+  }
+  if (shownProfile != index || shownStep != step) {
+    shownCode = hotpValue(ACTIVE_KEY, step, digits);
+    shownProfile = index;
+    shownStep = step;
+  }
+  return shownCode;
+}
+
+function showCode(now: i64): void {
+  const index = <u32>load<u8>(RECORD + R_ACTIVE_PROFILE);
+  const profile = profileAddress(index);
+  const digits = <u32>load<u8>(profile + P_DIGITS);
+  const period = load<u32>(profile + P_PERIOD);
+  const time = <u64>now;
+  const code = codeFor(index, totpStep(time, 0, period), digits);
+  const secondsLeft = stepSecondsLeft(time, 0, period);
+  const level = batteryLevel(batteryMillivolts());
+  const labelLength = <u32>load<u8>(profile + P_LABEL_LENGTH);
+  store<u32>(DISPLAY_MODEL + M_MODE, MODE_OTP);
+  store<u32>(DISPLAY_MODEL + M_CODE, code);
+  store<u32>(DISPLAY_MODEL + M_DIGITS, digits);
+  store<u32>(DISPLAY_MODEL + M_SECONDS_LEFT, secondsLeft);
+  store<u32>(DISPLAY_MODEL + M_PERIOD, period);
+  store<u32>(DISPLAY_MODEL + M_BATTERY, level);
+  store<u32>(DISPLAY_MODEL + M_PROFILE, index);
+  store<u32>(DISPLAY_MODEL + M_ERROR, 0);
+  store<u32>(DISPLAY_MODEL + M_LABEL_LENGTH, labelLength);
+  memory.fill(DISPLAY_MODEL + M_LABEL, 0, MAX_LABEL);
+  memory.copy(DISPLAY_MODEL + M_LABEL, profile + P_LABEL, labelLength);
+  drawOtpScreen(code, digits, secondsLeft, period, level, profile + P_LABEL, labelLength);
+}
+
+function showInfo(): void {
+  const millivolts = batteryMillivolts();
+  memory.fill(DISPLAY_MODEL, 0, DISPLAY_MODEL_SIZE);
+  store<u32>(DISPLAY_MODEL + M_MODE, MODE_INFO);
+  store<u32>(DISPLAY_MODEL + M_BATTERY, batteryLevel(millivolts));
+  const serial = load<u64>(RECORD + R_SERIAL);
+  drawInfoScreen(<u32>(serial >>> 32), <u32>serial, FIRMWARE_MAJOR, FIRMWARE_MINOR, millivolts);
+}
+
+/** Draws the screen the device's state calls for at `now`. */
+function show(now: i64): void {
+  if (selfTestError != 0) return showStatus(MODE_SELF_TEST_FAILED, selfTestError);
+  if (storageError != 0) return showStatus(MODE_STORAGE_ERROR, storageError);
+  if (eraseDeadline != 0) {
+    if (now >= 0 && now < eraseDeadline) return showStatus(MODE_ERASE_CONFIRM, 0);
+    eraseDeadline = 0;
+  }
+  if (infoShown) return showInfo();
+  if (batteryMillivolts() < BROWN_OUT_MILLIVOLTS) return showStatus(MODE_LOW_BATTERY, 0);
+  if (profileCount() == 0) return showStatus(MODE_NOT_SET_UP, 0);
+  if (!clockValid(now)) return showStatus(MODE_CLOCK_LOST, 0);
+  recordTime(now);
+  if (storageError != 0) return showStatus(MODE_STORAGE_ERROR, storageError);
+  showCode(now);
+}
+
+/** Writes the latest time at most once per RECORD_TIME_INTERVAL of use. */
+function recordTime(now: i64): void {
+  if (now < load<i64>(RECORD + R_LATEST_TIME) + RECORD_TIME_INTERVAL) return;
+  store<i64>(RECORD + R_LATEST_TIME, now);
+  // A refusal for low battery is fine: the time is recorded on a later use.
+  reportStorage(storeCommit());
+}
+
+/** Turns the panel on (or keeps it on) for PANEL_ON_SECONDS from `now`, and draws. */
+function wakePanel(now: i64): void {
+  panelOffAt = now + PANEL_ON_SECONDS;
+  show(now);
+  wakeAt = now + 1;
+}
+
+function panelOn(): bool {
+  return load<u32>(DISPLAY_MODEL + M_MODE) != MODE_OFF;
+}
+
+/** A button event. Returns the next wake-up time. */
+export function deviceButton(event: u32): i64 {
+  const now = rtcNow();
+  if (event == BUTTON_PRESS) {
+    if (panelOn() && load<u32>(DISPLAY_MODEL + M_MODE) == MODE_OTP && !infoShown) {
+      // A press while a code is shown moves to the next profile.
+      const count = profileCount();
+      store<u8>(RECORD + R_ACTIVE_PROFILE, <u8>((<u32>load<u8>(RECORD + R_ACTIVE_PROFILE) + 1) % count));
+    }
+    infoShown = false;
+    wakePanel(now);
+  } else if (event == BUTTON_HOLD) {
+    if (eraseDeadline != 0 && now >= 0 && now < eraseDeadline) {
+      eraseDeadline = 0;
+      confirmErase();
+    } else {
+      infoShown = true;
+    }
+    wakePanel(now);
+  }
+  return wakeAt;
+}
+
+/** The wake-up time arrived: refresh, or turn the panel off. Returns the next wake-up time. */
+export function deviceTick(): i64 {
+  const now = rtcNow();
+  if (!panelOn()) {
+    wakeAt = 0;
+    return 0;
+  }
+  if (now >= panelOffAt && !(eraseDeadline != 0 && now < eraseDeadline) && selfTestError == 0) {
+    infoShown = false;
+    blank();
+    wakeAt = 0;
+    return 0;
+  }
+  show(now);
+  wakeAt = now + 1;
+  return wakeAt;
+}
+
+/** Starts the erase confirmation window (link command). */
+export function requestErase(): void {
+  const now = rtcNow();
+  eraseDeadline = (now < 0 ? 0 : now) + ERASE_WINDOW_SECONDS;
+  panelOffAt = eraseDeadline;
+  show(now);
+  wakeAt = now + 1;
+}
+
+/** Erases every profile (the holder confirmed with a hold). Serial number and latest time stay. */
+function confirmErase(): void {
+  memory.fill(RECORD + R_PROFILES, 0, <usize>MAX_PROFILES * PROFILE_SIZE);
+  store<u8>(RECORD + R_PROFILE_COUNT, 0);
+  store<u32>(RECORD + R_FAILED_ACTIVATIONS, 0);
+  reportStorage(storeCommit());
+  profilesChanged();
+}

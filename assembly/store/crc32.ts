@@ -1,0 +1,11 @@
+// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), bitwise: no table, since it runs over one
+// small record per boot and per write. Detects every torn write of a record (the tail is 0xFF).
+
+export function crc32(ptr: usize, len: usize): u32 {
+  let crc: u32 = 0xffffffff;
+  for (let i: usize = 0; i < len; i++) {
+    crc ^= <u32>load<u8>(ptr + i);
+    for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & (0 - (crc & 1)));
+  }
+  return ~crc;
+}

@@ -1,0 +1,44 @@
+// The token firmware (build/token.wasm): the entry points the board calls. See DESIGN.md, "The
+// firmware's boundary". Numbers only cross; buffers are static and exported as pointer/size pairs.
+import { ABI_VERSION } from "./abi";
+import { compressionCount as countCompressions } from "./crypto/md";
+import { deviceBoot, deviceButton, deviceTick, DISPLAY_MODEL, DISPLAY_MODEL_SIZE, nextWake } from "./device/device";
+import { LINK_BUFFER, LINK_SIZE, linkCommand } from "./device/link";
+import { FB_BYTES, FRAMEBUFFER } from "./display/framebuffer";
+
+export { DISPLAY_MODEL, DISPLAY_MODEL_SIZE, FB_BYTES as FRAMEBUFFER_SIZE, FRAMEBUFFER, LINK_BUFFER, LINK_SIZE };
+
+/** Called once by the host after instantiation, to check it speaks this interface. */
+export function abiVersion(): u32 {
+  return ABI_VERSION;
+}
+
+/** Called once at power-on: self-test, load flash. Returns STATUS_OK or why the token cannot work. */
+export function boot(): i32 {
+  return deviceBoot();
+}
+
+/** Called when the wake-up time the firmware asked for arrives. Returns the next one (0: sleep). */
+export function tick(): i64 {
+  return deviceTick();
+}
+
+/** Called on each button event (BUTTON_*). Returns the next wake-up time. */
+export function button(event: u32): i64 {
+  return deviceButton(event);
+}
+
+/** Called with one command frame of `len` bytes in LINK_BUFFER; returns the response length. */
+export function link(len: u32): u32 {
+  return linkCommand(len);
+}
+
+/** The wake-up time the firmware wants now (after link commands, which may turn the panel on). */
+export function wakeAt(): i64 {
+  return nextWake();
+}
+
+/** Compression-function calls so far (debug build), or -1. */
+export function compressionCount(): i32 {
+  return countCompressions();
+}

@@ -1,0 +1,149 @@
+// Host side of the token's factory link (assembly/device/link.ts): frames built and parsed here,
+// carried by whatever transport the caller gives (the simulator's wasm call, later a serial line).
+import {
+  LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED,
+  STATUS_OK, STATUS_PENDING, STATUS_TEXT,
+} from "../abi.js";
+import { algorithmId, algorithmName, checkDigits, checkPeriod, type Algorithm } from "../otp.js";
+
+/** Sends one frame and returns the response frame. */
+export type LinkTransport = (frame: Uint8Array) => Uint8Array;
+
+/** The token refused a command; `status` is the firmware's status code. */
+export class LinkError extends Error {
+  override name = "LinkError";
+  constructor(readonly status: number, what: string) {
+    super(`${what}: ${STATUS_TEXT[status] ?? `status ${status}`}`);
+  }
+}
+
+export interface ProfileSpec {
+  seed: Uint8Array;
+  algorithm?: Algorithm | string;
+  digits?: number;
+  period?: number;
+  /** Up to 12 characters A-Z 0-9 space - . / : (lower case is upper-cased). */
+  label: string;
+}
+
+export interface ProfileInfo {
+  index: number;
+  algorithm: Algorithm;
+  digits: number;
+  period: number;
+  label: string;
+}
+
+export interface TokenInfo {
+  firmware: string;
+  abiVersion: number;
+  profileCount: number;
+  selfTestPassed: boolean;
+  clockValid: boolean;
+  storageOk: boolean;
+  batteryMillivolts: number;
+  /** 16 hex digits. */
+  serial: string;
+  rtcSeconds: bigint;
+  latestRecordedSeconds: bigint;
+  recordSequence: number;
+}
+
+const LABEL = /^[A-Z0-9 \-./:]{1,12}$/;
+const ALGORITHM_NAMES: Algorithm[] = ["SHA1", "SHA256", "SHA512"];
+
+/** Checks a label and returns it as the token stores it (upper case). */
+export function normaliseLabel(label: string): string {
+  const upper = label.toUpperCase();
+  if (!LABEL.test(upper)) throw new RangeError(`label must be 1-${MAX_LABEL} characters A-Z 0-9 space - . / :, got ${JSON.stringify(label)}`);
+  return upper;
+}
+
+export class TokenLink {
+  constructor(private readonly transport: LinkTransport) {}
+
+  private call(frame: Uint8Array, what: string, accept: number[] = [STATUS_OK]): DataView {
+    const response = this.transport(frame);
+    if (response.length < 1) throw new LinkError(-8, what);
+    const view = new DataView(response.buffer, response.byteOffset, response.byteLength);
+    const status = view.getInt8(0);
+    if (!accept.includes(status)) throw new LinkError(status, what);
+    return view;
+  }
+
+  info(): TokenInfo {
+    const v = this.call(Uint8Array.of(LINK_INFO), "reading the token's info");
+    const flags = v.getUint8(5);
+    return {
+      firmware: `${v.getUint8(1)}.${v.getUint8(2)}`,
+      abiVersion: v.getUint8(3),
+      profileCount: v.getUint8(4),
+      selfTestPassed: (flags & 1) !== 0,
+      clockValid: (flags & 2) !== 0,
+      storageOk: (flags & 4) !== 0,
+      batteryMillivolts: v.getUint16(6, true),
+      serial: v.getBigUint64(8, true).toString(16).padStart(16, "0").toUpperCase(),
+      rtcSeconds: v.getBigInt64(16, true),
+      latestRecordedSeconds: v.getBigInt64(24, true),
+      recordSequence: v.getUint32(32, true),
+    };
+  }
+
+  setTime(unixSeconds: number | bigint): void {
+    const frame = new Uint8Array(9);
+    frame[0] = LINK_SET_TIME;
+    new DataView(frame.buffer).setBigInt64(1, BigInt(unixSeconds), true);
+    this.call(frame, "setting the token's clock");
+  }
+
+  /** Programs a profile (factory loading of a seed). Returns its index. */
+  addProfile(spec: ProfileSpec): number {
+    const algorithm = algorithmId(spec.algorithm);
+    const digits = checkDigits(spec.digits);
+    const period = checkPeriod(spec.period);
+    const label = Buffer.from(normaliseLabel(spec.label), "latin1");
+    const seed = spec.seed;
+    if (!(seed instanceof Uint8Array) || seed.length < MIN_SEED || seed.length > MAX_SEED) {
+      throw new RangeError(`seed must be ${MIN_SEED}-${MAX_SEED} bytes`);
+    }
+    const frame = new Uint8Array(8 + label.length + 1 + seed.length);
+    const view = new DataView(frame.buffer);
+    frame[0] = LINK_ADD_PROFILE;
+    frame[1] = algorithm;
+    frame[2] = digits;
+    view.setUint32(3, period, true);
+    frame[7] = label.length;
+    frame.set(label, 8);
+    frame[8 + label.length] = seed.length;
+    frame.set(seed, 9 + label.length);
+    try {
+      return this.call(frame, "adding the profile").getUint8(1);
+    } finally {
+      frame.fill(0);
+    }
+  }
+
+  listProfiles(): ProfileInfo[] {
+    const v = this.call(Uint8Array.of(LINK_LIST_PROFILES), "listing the profiles");
+    const profiles: ProfileInfo[] = [];
+    let offset = 2;
+    for (let index = 0; index < v.getUint8(1); index++) {
+      const labelLength = v.getUint8(offset + 6);
+      const label = Buffer.from(v.buffer, v.byteOffset + offset + 7, labelLength).toString("latin1");
+      profiles.push({
+        index,
+        algorithm: algorithmName(ALGORITHM_NAMES[v.getUint8(offset) - 1]),
+        digits: v.getUint8(offset + 1),
+        period: v.getUint32(offset + 2, true),
+        label,
+      });
+      offset += 7 + MAX_LABEL;
+    }
+    return profiles;
+  }
+
+  /** Asks the token to erase its profiles; it does so only if button A is held within the window. */
+  requestErase(): void {
+    this.call(Uint8Array.of(LINK_ERASE), "requesting the erase", [STATUS_PENDING]);
+  }
+}

@@ -1,0 +1,268 @@
+// SimToken: the real token firmware (build/token.wasm) on a simulated board. Virtual time only: the
+// caller advances it, and the token is woken exactly when the firmware asked to be.
+import {
+  BUTTON_HOLD, BUTTON_PRESS, BUTTON_RELEASE, MODE_ACTIVATING, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED,
+  MODE_LOW_BATTERY, MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR,
+} from "../abi.js";
+import { Board, type BoardConfig } from "../board/board.js";
+import type { ButtonEventName } from "../board/button.js";
+import { PowerCutError } from "../board/flash.js";
+import { renderFramebuffer } from "../display/render.js";
+import { FirmwareFault, loadFirmware, type FirmwareBuild, type FirmwareExports, type HalImports } from "./firmware.js";
+import { TokenLink, type ProfileInfo, type ProfileSpec, type TokenInfo } from "./link.js";
+
+export type ScreenMode =
+  | "off" | "not-set-up" | "activating" | "locked" | "clock-lost" | "low-battery" | "self-test-failed"
+  | "storage-error" | "erase-confirm" | "otp" | "info";
+
+const MODE_NAMES: Record<number, ScreenMode> = {
+  [MODE_OFF]: "off",
+  [MODE_NOT_SET_UP]: "not-set-up",
+  [MODE_ACTIVATING]: "activating",
+  [MODE_LOCKED]: "locked",
+  [MODE_CLOCK_LOST]: "clock-lost",
+  [MODE_LOW_BATTERY]: "low-battery",
+  [MODE_SELF_TEST_FAILED]: "self-test-failed",
+  [MODE_STORAGE_ERROR]: "storage-error",
+  [MODE_ERASE_CONFIRM]: "erase-confirm",
+  [MODE_OTP]: "otp",
+  [MODE_INFO]: "info",
+};
+
+/** What the token's display model says is on the panel. */
+export interface Screen {
+  mode: ScreenMode;
+  /** The code as shown (leading zeros kept), on the OTP screen only. */
+  code: string | null;
+  /** Seconds left in the step (period .. 1), on the OTP screen only. */
+  secondsLeft: number | null;
+  period: number | null;
+  label: string;
+  profile: number;
+  /** Battery bars, 0-4. */
+  battery: number;
+  errorCode: number;
+}
+
+export interface SimTokenOptions {
+  /** Which firmware build runs; default release. */
+  build?: FirmwareBuild;
+  /** An existing board (its flash, clock and RTC are used as they are). */
+  board?: Board;
+  /** Or the configuration of a new board. */
+  boardConfig?: BoardConfig;
+  /** A saved flash image to start from (a token that was used before). */
+  flashImage?: Uint8Array;
+  /** Changes the firmware's memory after loading and before boot (tests of the self-test). */
+  beforeBoot?: (memory: Uint8Array) => void;
+}
+
+const EVENT_CODES: Record<ButtonEventName, number> = { press: BUTTON_PRESS, hold: BUTTON_HOLD, release: BUTTON_RELEASE };
+
+export class SimToken {
+  readonly board: Board;
+  readonly build: FirmwareBuild;
+  private firmware: FirmwareExports | undefined;
+  private wake = 0n;
+  private readonly beforeBoot: ((memory: Uint8Array) => void) | undefined;
+  /** Status returned by the last boot(). */
+  bootStatus = 0;
+  /** Times the firmware faulted and the board reset it. */
+  resets = 0;
+  /** Ticks delivered (for the simulator's own statistics). */
+  ticks = 0;
+  readonly link: TokenLink;
+
+  constructor(options: SimTokenOptions = {}) {
+    this.build = options.build ?? "release";
+    this.board = options.board ?? new Board(options.boardConfig);
+    if (options.flashImage) this.board.flash.load(options.flashImage);
+    this.beforeBoot = options.beforeBoot;
+    this.board.onButton((event) => this.deliver(() => this.exports().button(EVENT_CODES[event])));
+    this.link = new TokenLink((frame) => this.transact(frame));
+    this.powerOn();
+  }
+
+  /** True while the firmware runs (false after a power cut, until powerOn()). */
+  get running(): boolean {
+    return this.firmware !== undefined;
+  }
+
+  private exports(): FirmwareExports {
+    if (!this.firmware) throw new Error("the token has no power: call powerOn()");
+    return this.firmware;
+  }
+
+  /**
+   * Runs a firmware entry point that returns the next wake-up time. A power cut stops the firmware
+   * where it was (the instance is dropped, as the CPU would be); a fault resets and reboots it.
+   */
+  private deliver(call: () => bigint | number): void {
+    try {
+      const next = call();
+      this.wake = typeof next === "bigint" ? next : this.exports().wakeAt();
+    } catch (error) {
+      if (error instanceof PowerCutError) {
+        this.firmware = undefined;
+        this.wake = 0n;
+        return;
+      }
+      if (error instanceof FirmwareFault) {
+        this.resets++;
+        this.boot();
+        return;
+      }
+      throw error;
+    }
+  }
+
+  /** Main power on: load the firmware and boot it. */
+  powerOn(): void {
+    this.board.powerOn();
+    this.boot();
+  }
+
+  private boot(): void {
+    this.firmware = loadFirmware(this.build, (memory) => this.board.halImports(memory) as unknown as HalImports);
+    this.beforeBoot?.(new Uint8Array(this.firmware.memory.buffer));
+    this.wake = 0n;
+    this.deliver(() => {
+      this.bootStatus = this.exports().boot();
+      return this.exports().wakeAt();
+    });
+  }
+
+  /** Main power off (the RTC keeps time on its backup cell, if it has one). */
+  powerOff(): void {
+    this.board.powerOff();
+    this.firmware = undefined;
+    this.wake = 0n;
+  }
+
+  powerCycle(): void {
+    this.powerOff();
+    this.powerOn();
+  }
+
+  /** Cuts power after `operations` more flash operations (the next one is torn). */
+  cutPowerAfter(operations: number, mode: "clean" | "torn" = "torn"): void {
+    this.board.flash.cutPowerAfter(operations, mode);
+  }
+
+  private transact(frame: Uint8Array): Uint8Array {
+    const e = this.exports();
+    if (frame.length > e.LINK_SIZE) throw new RangeError(`link frame of ${frame.length} bytes exceeds ${e.LINK_SIZE}`);
+    const buffer = new Uint8Array(e.memory.buffer, e.LINK_BUFFER, e.LINK_SIZE);
+    buffer.set(frame);
+    let length = 0;
+    this.deliver(() => {
+      length = e.link(frame.length);
+      return e.wakeAt();
+    });
+    if (!this.firmware) throw new PowerCutError("power was cut while the token handled the link command");
+    return buffer.slice(0, length);
+  }
+
+  // Factory programming over the link.
+  setClock(unixSeconds: number | bigint): void {
+    this.link.setTime(unixSeconds);
+  }
+
+  addProfile(spec: ProfileSpec): number {
+    return this.link.addProfile(spec);
+  }
+
+  profiles(): ProfileInfo[] {
+    return this.link.listProfiles();
+  }
+
+  info(): TokenInfo {
+    return this.link.info();
+  }
+
+  /** Button A: a short press (100 ms). */
+  press(): void {
+    this.hold(this.board.button.config.shortPressMs);
+  }
+
+  /** Button A held for `ms` (a hold fires at 2 s), with the token ticking meanwhile. */
+  hold(ms = 2500): void {
+    this.board.button.down();
+    this.advance(ms);
+    this.board.button.up();
+  }
+
+  /**
+   * Advances virtual time by `ms`, calling tick() each time the RTC reaches the wake-up time the
+   * firmware asked for.
+   */
+  advance(ms: number): void {
+    const clock = this.board.clock;
+    const end = clock.now() + ms;
+    while (clock.now() < end) {
+      if (!this.firmware || this.wake <= 0n) {
+        clock.set(end);
+        break;
+      }
+      const due = this.board.rtc.msUntil(this.wake);
+      if (due === undefined || clock.now() + due > end) {
+        clock.set(end);
+        break;
+      }
+      clock.advance(due);
+      // A button event on the way (a hold) may have moved the wake-up time: ask again.
+      if (this.board.rtc.nowSeconds() < this.wake) continue;
+      this.ticks++;
+      this.deliver(() => this.exports().tick());
+    }
+  }
+
+  /** The current Unix time on the token's RTC (-1 if lost). */
+  rtcSeconds(): bigint {
+    return this.board.rtc.nowSeconds();
+  }
+
+  screen(): Screen {
+    const e = this.exports();
+    const model = new DataView(e.memory.buffer, e.DISPLAY_MODEL, e.DISPLAY_MODEL_SIZE);
+    const word = (offset: number) => model.getUint32(offset, true);
+    const mode = MODE_NAMES[word(0)] ?? "off";
+    const otp = mode === "otp";
+    const labelLength = word(32);
+    return {
+      mode,
+      code: otp ? String(word(4)).padStart(word(8), "0") : null,
+      secondsLeft: otp ? word(12) : null,
+      period: otp ? word(16) : null,
+      battery: word(20),
+      profile: word(24),
+      errorCode: word(28),
+      label: Buffer.from(e.memory.buffer, e.DISPLAY_MODEL + 36, labelLength).toString("latin1"),
+    };
+  }
+
+  /** A copy of the 128x32 framebuffer (SSD1306 page layout). */
+  framebuffer(): Uint8Array {
+    const e = this.exports();
+    return new Uint8Array(e.memory.buffer, e.FRAMEBUFFER, e.FRAMEBUFFER_SIZE).slice();
+  }
+
+  /** The panel as terminal text (Unicode half blocks). */
+  render(): string {
+    return renderFramebuffer(this.firmware ? this.framebuffer() : new Uint8Array(512));
+  }
+
+  /** Compression-function calls so far (debug build; -1 in release). */
+  compressionCount(): number {
+    return this.exports().compressionCount();
+  }
+
+  /** The firmware's memory size in bytes (it never grows). */
+  memoryBytes(): number {
+    return this.exports().memory.buffer.byteLength;
+  }
+
+  flashImage(): Uint8Array {
+    return this.board.flash.image();
+  }
+}
