@@ -42,3 +42,8 @@ export function wakeAt(): i64 {
 export function compressionCount(): i32 {
   return countCompressions();
 }
+
+/** Bytes of static memory (everything below the heap base; there is no heap). For size reports. */
+export function staticBytes(): u32 {
+  return <u32>__heap_base;
+}

@@ -40,4 +40,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 }
 
 const invoked = process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invoked) process.exitCode = await main(process.argv.slice(2));
+if (invoked) {
+  // A reader that stops early (| head) is not an error.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
+  process.exitCode = await main(process.argv.slice(2));
+}

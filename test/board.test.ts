@@ -357,7 +357,7 @@ describe("Battery", () => {
   it("starts full and falls with use, at the configured costs", () => {
     const battery = new Battery();
     expect(battery.millivolts()).toBe(3000);
-    battery.consume({ displayOnMs: 3_600_000 }); // 8 mA for an hour = 8,000 µAh of 225,000
+    battery.consume({ displayOnMs: 8 * 3_600_000 }); // 1 mA for 8 hours = 8,000 µAh of 225,000
     expect(battery.millivolts()).toBe(2965); // 3000 - floor(1000 * 8000 / 225000)
     // 100,000 erases at 100,000 µA·ms = 2,777.8 µAh; the programs and wake-ups add 180.6 µAh.
     battery.consume({ flashErases: 100_000, flashPrograms: 100_000, wakeups: 100_000 });

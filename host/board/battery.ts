@@ -24,7 +24,7 @@ export const DEFAULT_BATTERY_CONFIG: Readonly<BatteryConfig> = {
   fullMillivolts: 3000,
   emptyMillivolts: 2000,
   capacityMicroampHours: 225_000,
-  displayMicroamps: 8_000, // a small OLED with the digits lit
+  displayMicroamps: 1_000, // a small OLED at low brightness with the digits lit (~3 years on a CR2032 at 10 uses a day)
   flashProgramMicroampMs: 50, // ~5 mA for ~10 µs per byte burst, rounded up
   flashEraseMicroampMs: 100_000, // ~5 mA for ~20 ms
   wakeupMicroampMs: 3_000, // ~3 mA for ~1 ms

@@ -126,12 +126,16 @@ async function interactive(flashPath: string, speed: number, io: Io): Promise<nu
     process.stdout.write(`${message}\n`);
   };
 
-  const step = (ms: number) => {
-    token.advance(ms);
+  // Saves the image whenever the firmware wrote flash.
+  const saveIfWritten = () => {
     if (token.board.flash.operationCount !== flashOperations) {
       flashOperations = token.board.flash.operationCount;
       saveFlash(token, flashPath);
     }
+  };
+  const step = (ms: number) => {
+    token.advance(ms);
+    saveIfWritten();
   };
 
   return await new Promise<number>((done) => {
@@ -155,14 +159,12 @@ async function interactive(flashPath: string, speed: number, io: Io): Promise<nu
       const key = data.toString();
       if (key === "q" || key === "\u0003") return quit();
       if (key === " " || key === "\r" || key === "p") {
-        token.board.button.down();
-        step(100);
-        token.board.button.up();
+        token.press();
+        saveIfWritten();
         message = "Pressed button A.";
       } else if (key === "h") {
-        token.board.button.down();
-        step(2500);
-        token.board.button.up();
+        token.hold(2500);
+        saveIfWritten();
         message = "Held button A for 2.5 s.";
       } else if (key === "f") {
         step(30_000);

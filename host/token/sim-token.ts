@@ -64,6 +64,7 @@ export class SimToken {
   readonly build: FirmwareBuild;
   private firmware: FirmwareExports | undefined;
   private wake = 0n;
+  private panelLit = false;
   private readonly beforeBoot: ((memory: Uint8Array) => void) | undefined;
   /** Status returned by the last boot(). */
   bootStatus = 0;
@@ -78,9 +79,17 @@ export class SimToken {
     this.board = options.board ?? new Board(options.boardConfig);
     if (options.flashImage) this.board.flash.load(options.flashImage);
     this.beforeBoot = options.beforeBoot;
-    this.board.onButton((event) => this.deliver(() => this.exports().button(EVENT_CODES[event])));
+    // A dead CPU (after a power cut) sees no button events.
+    this.board.onButton((event) => {
+      if (this.firmware) this.deliver(() => this.exports().button(EVENT_CODES[event]));
+    });
     this.link = new TokenLink((frame) => this.transact(frame));
-    this.powerOn();
+    // The panel and each wake-up draw on the battery (the board charges flash and sleep current itself).
+    this.board.clock.onAdvance((fromMs, toMs) => {
+      if (this.panelLit) this.board.battery.consume({ displayOnMs: toMs - fromMs });
+    });
+    // The board is powered as it comes (a power cut armed on its flash stays armed for this boot).
+    if (this.board.hasMainPower) this.boot();
   }
 
   /** True while the firmware runs (false after a power cut, until powerOn()). */
@@ -101,10 +110,13 @@ export class SimToken {
     try {
       const next = call();
       this.wake = typeof next === "bigint" ? next : this.exports().wakeAt();
+      this.board.battery.consume({ wakeups: 1 });
+      this.panelLit = this.readMode() !== MODE_OFF;
     } catch (error) {
       if (error instanceof PowerCutError) {
         this.firmware = undefined;
         this.wake = 0n;
+        this.panelLit = false;
         return;
       }
       if (error instanceof FirmwareFault) {
@@ -137,6 +149,7 @@ export class SimToken {
     this.board.powerOff();
     this.firmware = undefined;
     this.wake = 0n;
+    this.panelLit = false;
   }
 
   powerCycle(): void {
@@ -210,8 +223,8 @@ export class SimToken {
         break;
       }
       clock.advance(due);
-      // A button event on the way (a hold) may have moved the wake-up time: ask again.
-      if (this.board.rtc.nowSeconds() < this.wake) continue;
+      // A button event on the way (a hold) may have moved the wake-up time or cut the power: look again.
+      if (!this.firmware || this.board.rtc.nowSeconds() < this.wake) continue;
       this.ticks++;
       this.deliver(() => this.exports().tick());
     }
@@ -220,6 +233,11 @@ export class SimToken {
   /** The current Unix time on the token's RTC (-1 if lost). */
   rtcSeconds(): bigint {
     return this.board.rtc.nowSeconds();
+  }
+
+  private readMode(): number {
+    const e = this.exports();
+    return new DataView(e.memory.buffer, e.DISPLAY_MODEL, 4).getUint32(0, true);
   }
 
   screen(): Screen {
@@ -247,9 +265,9 @@ export class SimToken {
     return new Uint8Array(e.memory.buffer, e.FRAMEBUFFER, e.FRAMEBUFFER_SIZE).slice();
   }
 
-  /** The panel as terminal text (Unicode half blocks). */
+  /** The panel as terminal text (Unicode half blocks), framed. */
   render(): string {
-    return renderFramebuffer(this.firmware ? this.framebuffer() : new Uint8Array(512));
+    return renderFramebuffer(this.firmware ? this.framebuffer() : new Uint8Array(512), { border: true });
   }
 
   /** Compression-function calls so far (debug build; -1 in release). */
