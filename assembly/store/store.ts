@@ -7,28 +7,38 @@
 // CRC and is ignored). Writing round the ring spreads erases evenly over all pages.
 import { BROWN_OUT_MILLIVOLTS, FLASH_PAGE_BYTES, FLASH_SIZE_BYTES, STATUS_LOW_BATTERY, STATUS_OK, STATUS_STORAGE } from "../abi";
 import { batteryMillivolts, flashErase, flashProgram, flashRead } from "../hal";
-import { crc32 } from "./crc32";
+import { crc32, crc32Update } from "./crc32";
 import { R_CRC, R_MAGIC, R_SEQUENCE, R_SIZE, R_VERSION, RECORD, RECORD_MAGIC, RECORD_SIZE, RECORD_VERSION } from "./record";
 
 export const PAGES: u32 = FLASH_SIZE_BYTES / FLASH_PAGE_BYTES;
 // @ts-ignore: compile-time check
 assert(<u32>RECORD_SIZE <= FLASH_PAGE_BYTES);
 
-/** Scratch for reading pages back, in chunks. */
+/** Scratch for reading pages in chunks (RAM is scarce: no second record buffer). */
 const CHUNK: u32 = 64;
 const SCRATCH: usize = memory.data(<i32>CHUNK);
-/** A candidate record read at boot. */
-const CANDIDATE: usize = memory.data(<i32>RECORD_SIZE);
 
 /** The page holding the newest valid record, or PAGES when there is none. */
 let newestPage: u32 = PAGES;
 
-/** Has a valid magic, version, size and CRC. */
-function valid(record: usize): bool {
-  return load<u32>(record + R_MAGIC) == RECORD_MAGIC
-    && load<u16>(record + R_VERSION) == RECORD_VERSION
-    && <usize>load<u16>(record + R_SIZE) == RECORD_SIZE
-    && load<u32>(record + R_CRC) == crc32(record, R_CRC);
+/**
+ * The sequence number of the valid record in `page`, or -1 if the page holds none (bad magic,
+ * version, size or CRC). Reads the page in chunks, so no second record buffer is needed.
+ */
+function pageSequence(page: u32): i64 {
+  const base = page * FLASH_PAGE_BYTES;
+  flashRead(base, SCRATCH, CHUNK);
+  if (load<u32>(SCRATCH + R_MAGIC) != RECORD_MAGIC || load<u16>(SCRATCH + R_VERSION) != RECORD_VERSION
+    || <usize>load<u16>(SCRATCH + R_SIZE) != RECORD_SIZE) return -1;
+  const sequence = load<u32>(SCRATCH + R_SEQUENCE);
+  let crc: u32 = 0xffffffff;
+  for (let offset: u32 = 0; offset < <u32>R_CRC; offset += CHUNK) {
+    const n = min(CHUNK, <u32>R_CRC - offset);
+    flashRead(base + offset, SCRATCH, n);
+    crc = crc32Update(crc, SCRATCH, n);
+  }
+  flashRead(base + <u32>R_CRC, SCRATCH, 4);
+  return load<u32>(SCRATCH) == ~crc ? <i64>sequence : -1;
 }
 
 /**
@@ -37,19 +47,15 @@ function valid(record: usize): bool {
  */
 export function storeLoad(): bool {
   newestPage = PAGES;
-  let newestSequence: u32 = 0;
+  let newestSequence: i64 = -1;
   for (let page: u32 = 0; page < PAGES; page++) {
-    flashRead(page * FLASH_PAGE_BYTES, CANDIDATE, <u32>RECORD_SIZE);
-    if (!valid(CANDIDATE)) continue;
-    const sequence = load<u32>(CANDIDATE + R_SEQUENCE);
-    if (newestPage == PAGES || sequence > newestSequence) {
+    const sequence = pageSequence(page);
+    if (sequence > newestSequence) {
       newestPage = page;
       newestSequence = sequence;
-      memory.copy(RECORD, CANDIDATE, RECORD_SIZE);
     }
   }
-  memory.fill(CANDIDATE, 0, RECORD_SIZE);
-  if (newestPage == PAGES) memory.fill(RECORD, 0, RECORD_SIZE);
+  revert();
   return newestPage != PAGES;
 }
 
