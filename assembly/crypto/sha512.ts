@@ -1,6 +1,7 @@
 // SHA-512 block function and initial value (FIPS 180-4 §6.4, §4.2.3, §5.3.5). Buffering and
 // padding (128-byte blocks, 128-bit length): md.ts. Same eight-round renaming as sha256.ts.
 
+import { SCHEDULE as W, wipeSchedule } from "./schedule";
 const K: usize = memory.data<u64>([
   0x428a2f98d728ae22, 0x7137449123ef65cd, 0xb5c0fbcfec4d3b2f, 0xe9b5dba58189dbbc,
   0x3956c25bf348b538, 0x59f111f1b605d019, 0x923f82a4af194f9b, 0xab1c5ed5da6d8118,
@@ -29,8 +30,6 @@ const IV: usize = memory.data<u64>([
   0x510e527fade682d1, 0x9b05688c2b3e6c1f, 0x1f83d9abfb41bd6b, 0x5be0cd19137e2179,
 ]);
 
-/** Message schedule scratch: 80 words. */
-const W: usize = memory.data(640);
 
 export function sha512Init(state: usize): void {
   memory.copy(state, IV, 64);
@@ -83,5 +82,5 @@ export function sha512Block(state: usize, block: usize): void {
 
 /** Zeroes the schedule, which held message words (keys, when called from HMAC). */
 export function sha512Wipe(): void {
-  memory.fill(W, 0, 640);
+  wipeSchedule(640);
 }
