@@ -29,6 +29,11 @@ export const STATUS_BAD_LABEL: i32 = -15;
 export const STATUS_BAD_SEED: i32 = -16;
 export const STATUS_CLOCK_LOST: i32 = -17;
 export const STATUS_BUSY: i32 = -18;
+export const STATUS_BAD_IDENTITY: i32 = -19;
+export const STATUS_BAD_PASSWORD: i32 = -20;
+export const STATUS_LOCKED: i32 = -21;
+export const STATUS_BAD_TAG: i32 = -22;
+export const STATUS_NOT_ACTIVATING: i32 = -23;
 /** Positive: accepted, waiting for the holder to confirm on the token (erase). */
 export const STATUS_PENDING: i32 = 1;
 
@@ -58,6 +63,8 @@ export const LINK_SET_TIME: u32 = 2;
 export const LINK_ADD_PROFILE: u32 = 3;
 export const LINK_LIST_PROFILES: u32 = 4;
 export const LINK_ERASE: u32 = 5;
+export const LINK_ACTIVATE_BEGIN: u32 = 6;
+export const LINK_ACTIVATE_FINISH: u32 = 7;
 
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES: u32 = 16384;
@@ -73,5 +80,11 @@ export const MAX_SEED: u32 = 64;
 export const PANEL_ON_SECONDS: u32 = 60;
 export const LONG_PRESS_SECONDS: u32 = 2;
 export const ERASE_WINDOW_SECONDS: u32 = 10;
+/** PBKDF2 iterations for the activation key, fixed by activation protocol v1 (docs/activation.md). */
+export const ACTIVATION_ITERATIONS: u32 = 1000;
+/** Failed activation responses before the token refuses to activate (until erased). */
+export const MAX_ACTIVATION_FAILURES: u32 = 5;
+/** Seconds an activation may wait for the bank's response (the panel stays on meanwhile). */
+export const ACTIVATION_WINDOW_SECONDS: u32 = 300;
 export const FIRMWARE_MAJOR: u32 = 1;
 export const FIRMWARE_MINOR: u32 = 0;

@@ -26,6 +26,11 @@ export const STATUS_BAD_LABEL = -15;
 export const STATUS_BAD_SEED = -16;
 export const STATUS_CLOCK_LOST = -17;
 export const STATUS_BUSY = -18;
+export const STATUS_BAD_IDENTITY = -19;
+export const STATUS_BAD_PASSWORD = -20;
+export const STATUS_LOCKED = -21;
+export const STATUS_BAD_TAG = -22;
+export const STATUS_NOT_ACTIVATING = -23;
 /** Positive: accepted, waiting for the holder to confirm on the token (erase). */
 export const STATUS_PENDING = 1;
 
@@ -55,6 +60,8 @@ export const LINK_SET_TIME = 2;
 export const LINK_ADD_PROFILE = 3;
 export const LINK_LIST_PROFILES = 4;
 export const LINK_ERASE = 5;
+export const LINK_ACTIVATE_BEGIN = 6;
+export const LINK_ACTIVATE_FINISH = 7;
 
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES = 16384;
@@ -70,6 +77,12 @@ export const MAX_SEED = 64;
 export const PANEL_ON_SECONDS = 60;
 export const LONG_PRESS_SECONDS = 2;
 export const ERASE_WINDOW_SECONDS = 10;
+/** PBKDF2 iterations for the activation key, fixed by activation protocol v1 (docs/activation.md). */
+export const ACTIVATION_ITERATIONS = 1000;
+/** Failed activation responses before the token refuses to activate (until erased). */
+export const MAX_ACTIVATION_FAILURES = 5;
+/** Seconds an activation may wait for the bank's response (the panel stays on meanwhile). */
+export const ACTIVATION_WINDOW_SECONDS = 300;
 export const FIRMWARE_MAJOR = 1;
 export const FIRMWARE_MINOR = 0;
 
@@ -93,5 +106,10 @@ export const STATUS_TEXT: Record<number, string> = {
   [STATUS_BAD_SEED]: `seed must be ${MIN_SEED}-${MAX_SEED} bytes`,
   [STATUS_CLOCK_LOST]: "the token's clock is lost",
   [STATUS_BUSY]: "the token is busy",
+  [STATUS_BAD_IDENTITY]: "Service ID must be 8 digits and User ID 16 upper-case letters or digits",
+  [STATUS_BAD_PASSWORD]: "activation password must be 4-8 letters or digits",
+  [STATUS_LOCKED]: `activation is locked after ${MAX_ACTIVATION_FAILURES} failed responses; erase the token to start again`,
+  [STATUS_BAD_TAG]: "the bank's response failed its check (wrong activation password, or not from the bank)",
+  [STATUS_NOT_ACTIVATING]: "no activation is under way (it was abandoned or finished)",
   [STATUS_PENDING]: "waiting for the holder to confirm on the token",
 };

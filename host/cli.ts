@@ -2,22 +2,28 @@
 // The otp-token command: dispatches to one subcommand per file in host/cli/.
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { bankCommand } from "./cli/bank.js";
 import { codeCommand } from "./cli/code.js";
+import { demoCommand } from "./cli/demo.js";
 import { simCommand } from "./cli/sim.js";
+import { tokenCommand } from "./cli/token.js";
 import { type Io, processIo, UsageError } from "./cli/usage.js";
 
 export const HELP = `Usage: otp-token <command> [options]
 
 Commands:
+  bank    the bank side: issue, activate, confirm, verify, resync, unlock, status
   code    print HOTP/TOTP codes for a key (like oathtool)
+  demo    the whole re-set-up procedure with a simulated token and bank (start here)
   sim     the token simulator in the terminal (what npm start runs)
+  token   the simulated token from the command line: activate, show, info
   help    this help
 
 Run 'otp-token <command> --help' for a command's options.
 `;
 
 type Command = (args: string[], io: Io) => number | Promise<number>;
-const COMMANDS: Record<string, Command> = { code: codeCommand, sim: simCommand };
+const COMMANDS: Record<string, Command> = { bank: bankCommand, code: codeCommand, demo: demoCommand, sim: simCommand, token: tokenCommand };
 
 /** Runs the CLI; returns the exit status. Usage errors go to stderr with status 2. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

@@ -25,6 +25,11 @@ export const targets = {
     ["token.wasm", [...size, ...firmware], false],
     ["token.debug.wasm", [...debug, ...firmware], true],
   ],
+  "assembly/kdf-core.ts": [
+    ["kdf.wasm", speed, false],
+    ["kdf.small.wasm", size, false],
+    ["kdf.debug.wasm", debug, true],
+  ],
   "assembly/core.ts": [
     ["core.wasm", speed, false],
     ["core.small.wasm", size, false],

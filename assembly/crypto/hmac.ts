@@ -83,6 +83,16 @@ export function hmacCompute(prepared: usize, message: usize, len: usize, out: us
   return hmacFinish(CTX, prepared, out);
 }
 
+/** HMAC over the concatenation of up to four parts (unused parts have length 0); returns its length. */
+export function hmacParts(prepared: usize, out: usize, a: usize, aLen: usize, b: usize, bLen: usize, c: usize, cLen: usize, d: usize, dLen: usize): u32 {
+  hmacStart(CTX, prepared);
+  mdUpdate(CTX, a, aLen);
+  mdUpdate(CTX, b, bLen);
+  mdUpdate(CTX, c, cLen);
+  mdUpdate(CTX, d, dLen);
+  return hmacFinish(CTX, prepared, out);
+}
+
 /** Zeroes a prepared key. */
 export function hmacForget(prepared: usize): void {
   memory.fill(prepared, 0, KEY_SIZE);

@@ -5,8 +5,8 @@
 // The code is computed once per step and profile (two compressions from the prepared key), not per
 // refresh: refreshes only redraw the countdown.
 import {
-  BROWN_OUT_MILLIVOLTS, BUTTON_HOLD, BUTTON_PRESS, ERASE_WINDOW_SECONDS, FIRMWARE_MAJOR, FIRMWARE_MINOR,
-  LOW_BATTERY_MILLIVOLTS, MAX_LABEL, MAX_PROFILES, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOW_BATTERY,
+  ACTIVATION_WINDOW_SECONDS, BROWN_OUT_MILLIVOLTS, BUTTON_HOLD, BUTTON_PRESS, ERASE_WINDOW_SECONDS, FIRMWARE_MAJOR, FIRMWARE_MINOR,
+  LOW_BATTERY_MILLIVOLTS, MAX_LABEL, MAX_PROFILES, MODE_ACTIVATING, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED, MODE_LOW_BATTERY,
   MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR, PANEL_ON_SECONDS, STATUS_OK,
   STATUS_SELF_TEST, STATUS_STORAGE,
 } from "../abi";
@@ -19,6 +19,7 @@ import {
   profileCount, R_ACTIVE_PROFILE, R_FAILED_ACTIVATIONS, R_LATEST_TIME, R_PROFILE_COUNT, R_PROFILES, R_SERIAL, RECORD,
 } from "../store/record";
 import { storeCommit, storeLoad } from "../store/store";
+import { abandonActivation, activationLocked, activationPending } from "./activation";
 import { selfTest } from "./selftest";
 
 /** How often the latest time is written while the token is used (wear versus clock-rollback detection). */
@@ -187,9 +188,10 @@ function show(now: i64): void {
     if (now >= 0 && now < eraseDeadline) return showStatus(MODE_ERASE_CONFIRM, 0);
     eraseDeadline = 0;
   }
+  if (activationPending()) return showStatus(MODE_ACTIVATING, 0);
   if (infoShown) return showInfo();
   if (batteryMillivolts() < BROWN_OUT_MILLIVOLTS) return showStatus(MODE_LOW_BATTERY, 0);
-  if (profileCount() == 0) return showStatus(MODE_NOT_SET_UP, 0);
+  if (profileCount() == 0) return showStatus(activationLocked() ? MODE_LOCKED : MODE_NOT_SET_UP, 0);
   if (!clockValid(now)) return showStatus(MODE_CLOCK_LOST, 0);
   recordTime(now);
   if (storageError != 0) return showStatus(MODE_STORAGE_ERROR, storageError);
@@ -246,6 +248,8 @@ export function deviceTick(): i64 {
     return 0;
   }
   if (now >= panelOffAt && !(eraseDeadline != 0 && now < eraseDeadline) && selfTestError == 0) {
+    // An activation the bank never answered is abandoned with the panel: its secrets go.
+    abandonActivation();
     infoShown = false;
     blank();
     wakeAt = 0;
@@ -265,8 +269,25 @@ export function requestErase(): void {
   wakeAt = now + 1;
 }
 
+/** An activation began (link): the panel shows it, and stays on while the bank is asked. */
+export function activationStarted(): void {
+  const now = rtcNow();
+  infoShown = false;
+  show(now);
+  panelOffAt = now + ACTIVATION_WINDOW_SECONDS;
+  wakeAt = now + 1;
+}
+
+/** An activation finished with the new profile `index`: show its first code (step 5). */
+export function activationDone(index: u32): void {
+  profilesChanged();
+  store<u8>(RECORD + R_ACTIVE_PROFILE, <u8>index);
+  wakePanel(rtcNow());
+}
+
 /** Erases every profile (the holder confirmed with a hold). Serial number and latest time stay. */
 function confirmErase(): void {
+  abandonActivation();
   memory.fill(RECORD + R_PROFILES, 0, <usize>MAX_PROFILES * PROFILE_SIZE);
   store<u8>(RECORD + R_PROFILE_COUNT, 0);
   store<u32>(RECORD + R_FAILED_ACTIVATIONS, 0);

@@ -4,7 +4,7 @@
 // so a seed sent with ADD_PROFILE does not linger in it.
 import {
   ABI_VERSION, ALG_SHA1, ALG_SHA512, FIRMWARE_MAJOR, FIRMWARE_MINOR, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO,
-  LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_PROFILES, MAX_SEED, MIN_SEED, STATUS_BAD_DIGITS, STATUS_BAD_FRAME,
+  LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_FINISH, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_PROFILES, MAX_SEED, MIN_SEED, STATUS_BAD_DIGITS, STATUS_BAD_FRAME,
   STATUS_BAD_LABEL, STATUS_BAD_PERIOD, STATUS_BAD_SEED, STATUS_BAD_ALGORITHM, STATUS_DENIED, STATUS_FULL, STATUS_OK,
   STATUS_PENDING, STATUS_SELF_TEST, STATUS_UNKNOWN_COMMAND,
 } from "../abi";
@@ -15,15 +15,12 @@ import {
   profileCount, R_LATEST_TIME, R_PROFILE_COUNT, R_SEQUENCE, R_SERIAL, RECORD,
 } from "../store/record";
 import { storeCommit } from "../store/store";
-import { clockValid, profilesChanged, reportStorage, requestErase, selfTestPassed, storageOk } from "./device";
+import { activationBegin, activationFinish, activationRequest, REQUEST_BYTES, RESPONSE_BYTES } from "./activation";
+import { activationDone, activationStarted, clockValid, profilesChanged, reportStorage, requestErase, selfTestPassed, storageOk } from "./device";
+import { labelCharacter } from "./label";
 
 export const LINK_SIZE: u32 = 256;
 export const LINK_BUFFER: usize = memory.data(<i32>LINK_SIZE);
-
-/** Characters a label may use: what the display font draws. */
-export function labelCharacter(c: u32): bool {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c == 0x20 || c == 0x2d || c == 0x2e || c == 0x2f || c == 0x3a;
-}
 
 let responseLength: u32 = 0;
 
@@ -67,6 +64,8 @@ export function linkCommand(len: u32): u32 {
   else if (command == LINK_ADD_PROFILE) addProfile(len);
   else if (command == LINK_LIST_PROFILES) listProfiles(len);
   else if (command == LINK_ERASE) erase(len);
+  else if (command == LINK_ACTIVATE_BEGIN) activateBegin(len);
+  else if (command == LINK_ACTIVATE_FINISH) activateFinish(len);
   else respond(STATUS_UNKNOWN_COMMAND);
   return responseLength;
 }
@@ -197,4 +196,35 @@ function erase(len: u32): void {
   }
   requestErase();
   respond(STATUS_PENDING);
+}
+
+// ACTIVATE_BEGIN Service ID (8), User ID (16), password length u8, password -> status, request
+// (docs/activation.md message 1). The password is gone from the buffer when the response is written.
+function activateBegin(len: u32): void {
+  if (len < 26 || len != 26 + <u32>load<u8>(LINK_BUFFER + 25)) {
+    respond(STATUS_BAD_FRAME);
+    return;
+  }
+  const status = activationBegin(LINK_BUFFER + 1, LINK_BUFFER + 9, LINK_BUFFER + 26, <u32>load<u8>(LINK_BUFFER + 25));
+  respond(status);
+  if (status != STATUS_OK) return;
+  activationRequest(LINK_BUFFER + 1);
+  responseLength += REQUEST_BYTES;
+  activationStarted();
+}
+
+// ACTIVATE_FINISH response (docs/activation.md message 2) -> status, new profile index.
+function activateFinish(len: u32): void {
+  if (len != 1 + RESPONSE_BYTES) {
+    respond(STATUS_BAD_FRAME);
+    return;
+  }
+  const result = activationFinish(LINK_BUFFER + 1);
+  if (result < 0) {
+    respond(reportStorage(result));
+    return;
+  }
+  respond(STATUS_OK);
+  put8(<u32>result);
+  activationDone(<u32>result);
 }

@@ -1,7 +1,7 @@
 // Host side of the token's factory link (assembly/device/link.ts): frames built and parsed here,
 // carried by whatever transport the caller gives (the simulator's wasm call, later a serial line).
 import {
-  LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED,
+  LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED,
   STATUS_OK, STATUS_PENDING, STATUS_TEXT,
 } from "../abi.js";
 import { algorithmId, algorithmName, checkDigits, checkPeriod, type Algorithm } from "../otp.js";
@@ -140,6 +140,36 @@ export class TokenLink {
       offset += 7 + MAX_LABEL;
     }
     return profiles;
+  }
+
+  /**
+   * Starts an activation (docs/activation.md): the holder's Service ID, User ID and activation
+   * password go in; the request message for the bank (113 bytes) comes out.
+   */
+  activateBegin(serviceId: string, userId: string, password: string): Uint8Array {
+    if (!/^[0-9]{8}$/.test(serviceId)) throw new RangeError(`Service ID must be 8 digits, got ${JSON.stringify(serviceId)}`);
+    if (!/^[A-Z0-9]{16}$/.test(userId)) throw new RangeError(`User ID must be 16 upper-case letters or digits, got ${JSON.stringify(userId)}`);
+    if (!/^[A-Za-z0-9]{4,8}$/.test(password)) throw new RangeError("activation password must be 4-8 letters or digits");
+    const frame = new Uint8Array(26 + password.length);
+    frame[0] = LINK_ACTIVATE_BEGIN;
+    frame.set(Buffer.from(serviceId, "latin1"), 1);
+    frame.set(Buffer.from(userId, "latin1"), 9);
+    frame[25] = password.length;
+    frame.set(Buffer.from(password, "latin1"), 26);
+    try {
+      const v = this.call(frame, "starting the activation");
+      return new Uint8Array(v.buffer.slice(v.byteOffset + 1, v.byteOffset + 1 + 113));
+    } finally {
+      frame.fill(0);
+    }
+  }
+
+  /** Finishes the activation with the bank's response (100 bytes). Returns the new profile's index. */
+  activateFinish(response: Uint8Array): number {
+    const frame = new Uint8Array(1 + response.length);
+    frame[0] = LINK_ACTIVATE_FINISH;
+    frame.set(response, 1);
+    return this.call(frame, "finishing the activation").getUint8(1);
   }
 
   /** Asks the token to erase its profiles; it does so only if button A is held within the window. */

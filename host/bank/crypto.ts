@@ -1,0 +1,95 @@
+// Secrets at rest: seeds and activation keys (K_AC) are sealed with AES-256-GCM (NIST SP 800-38D)
+// under the bank's master key. Each record has its own random 96-bit IV, and its row identity as
+// additional authenticated data, so a ciphertext moved to another row (or another purpose) fails to open.
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { BankError } from "./errors.js";
+
+export const MASTER_KEY_ENV = "OTP_BANK_MASTER_KEY";
+export const MASTER_KEY_BYTES = 32;
+/** Sealed record layout: format (1 byte) || IV (12) || ciphertext || GCM tag (16). */
+const SEALED_FORMAT = 1;
+const IV_BYTES = 12;
+const GCM_TAG_BYTES = 16;
+
+const HOW_TO_GIVE = `give the bank master key as --master-key-file PATH (a file of 32 raw bytes or 64 hex digits) or in the environment variable ${MASTER_KEY_ENV} (64 hex digits)`;
+
+/** The bank's master key (32 bytes). Only this module sees its bytes. */
+export class MasterKey {
+  readonly #key: Buffer;
+
+  private constructor(key: Buffer) {
+    this.#key = key;
+  }
+
+  /** From 64 hex digits (surrounding white space ignored). */
+  static fromHex(text: string, source = "the master key"): MasterKey {
+    const hex = text.trim();
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+      throw new BankError("master-key", `${source} must be 64 hex digits (32 bytes), got ${hex.length} characters: ${HOW_TO_GIVE}`);
+    }
+    return new MasterKey(Buffer.from(hex, "hex"));
+  }
+
+  static fromBytes(bytes: Uint8Array): MasterKey {
+    if (bytes.length !== MASTER_KEY_BYTES) throw new BankError("master-key", `the master key must be ${MASTER_KEY_BYTES} bytes, got ${bytes.length}`);
+    return new MasterKey(Buffer.from(bytes));
+  }
+
+  /** From a file holding exactly 32 raw bytes, or 64 hex digits (a trailing newline is fine). */
+  static fromFile(path: string): MasterKey {
+    let content: Buffer;
+    try {
+      content = readFileSync(path);
+    } catch (error) {
+      throw new BankError("master-key", `cannot read the master key file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; ${HOW_TO_GIVE}`);
+    }
+    if (content.length === MASTER_KEY_BYTES) return new MasterKey(content);
+    return MasterKey.fromHex(content.toString("latin1"), `the master key file ${path}`);
+  }
+
+  /** The key file when a path is given, else the environment variable; a clear error naming both when neither is usable. */
+  static load(file: string | undefined, env: NodeJS.ProcessEnv = process.env): MasterKey {
+    if (file !== undefined) return MasterKey.fromFile(file);
+    const value = env[MASTER_KEY_ENV];
+    if (value === undefined || value === "") throw new BankError("master-key", `no bank master key: ${HOW_TO_GIVE}`);
+    return MasterKey.fromHex(value, `${MASTER_KEY_ENV}`);
+  }
+
+  /** Seals `plaintext` for the row named by `aad`. */
+  seal(plaintext: Uint8Array, aad: string): Uint8Array {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", this.#key, iv, { authTagLength: GCM_TAG_BYTES });
+    cipher.setAAD(Buffer.from(aad, "utf8"));
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return new Uint8Array(Buffer.concat([Buffer.from([SEALED_FORMAT]), iv, body, cipher.getAuthTag()]));
+  }
+
+  /** Opens a record sealed for `aad`; a wrong master key, a moved or a damaged record is a "master-key" BankError. */
+  open(sealed: Uint8Array, aad: string): Uint8Array {
+    if (sealed.length < 1 + IV_BYTES + GCM_TAG_BYTES || sealed[0] !== SEALED_FORMAT) {
+      throw new BankError("master-key", `the stored secret for ${aad.split(":")[0]} is damaged (unknown format)`);
+    }
+    const iv = sealed.subarray(1, 1 + IV_BYTES);
+    const tag = sealed.subarray(sealed.length - GCM_TAG_BYTES);
+    const decipher = createDecipheriv("aes-256-gcm", this.#key, iv, { authTagLength: GCM_TAG_BYTES });
+    decipher.setAAD(Buffer.from(aad, "utf8"));
+    decipher.setAuthTag(tag);
+    try {
+      return new Uint8Array(Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES, sealed.length - GCM_TAG_BYTES)), decipher.final()]));
+    } catch {
+      throw new BankError(
+        "master-key",
+        "a stored secret cannot be decrypted: the master key is not the one this database was written with (or the record was altered or moved)",
+      );
+    }
+  }
+}
+
+/** Row identities used as AAD: one purpose prefix per kind of secret. */
+export const aad = {
+  activationKey: (serviceId: string, userId: string) => `kac:${serviceId}:${userId}`,
+  pendingSeed: (serviceId: string, userId: string, serial: string) => `pending-seed:${serviceId}:${userId}:${serial}`,
+  seed: (serviceId: string, userId: string, serial: string) => `seed:${serviceId}:${userId}:${serial}`,
+  keyCheck: () => "master-key-check",
+};
