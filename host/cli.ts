@@ -8,6 +8,7 @@ import { demoCommand } from "./cli/demo.js";
 import { simCommand } from "./cli/sim.js";
 import { tokenCommand } from "./cli/token.js";
 import { type Io, processIo, UsageError } from "./cli/usage.js";
+import { serveCommand } from "./web/command.js";
 
 export const HELP = `Usage: otp-token <command> [options]
 
@@ -15,6 +16,7 @@ Commands:
   bank    the bank side: issue, activate, confirm, verify, resync, unlock, status
   code    print HOTP/TOTP codes for a key (like oathtool)
   demo    the whole re-set-up procedure with a simulated token and bank (start here)
+  serve   the browser simulator: bank screens beside the token, on a local web server (npm run web)
   sim     the token simulator in the terminal (what npm start runs)
   token   the simulated token from the command line: activate, show, info
   help    this help
@@ -23,7 +25,7 @@ Run 'otp-token <command> --help' for a command's options.
 `;
 
 type Command = (args: string[], io: Io) => number | Promise<number>;
-const COMMANDS: Record<string, Command> = { bank: bankCommand, code: codeCommand, demo: demoCommand, sim: simCommand, token: tokenCommand };
+const COMMANDS: Record<string, Command> = { bank: bankCommand, code: codeCommand, demo: demoCommand, serve: serveCommand, sim: simCommand, token: tokenCommand };
 
 /** Runs the CLI; returns the exit status. Usage errors go to stderr with status 2. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

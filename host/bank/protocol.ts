@@ -6,13 +6,14 @@ import {
   createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject,
   pbkdf2Sync, timingSafeEqual,
 } from "node:crypto";
+import { ACTIVATION_ITERATIONS, MAX_ACTIVATION_FAILURES } from "../abi.js";
 import type { Algorithm } from "../otp.js";
 
+// The iteration count (fixed by the version byte, so the two sides cannot disagree) and the
+// failure limit are the firmware's own constants (assembly/abi.ts, mirrored in host/abi.ts).
+export { ACTIVATION_ITERATIONS, MAX_ACTIVATION_FAILURES };
+
 export const PROTOCOL_VERSION = 1;
-/** Fixed by the version byte, so the two sides cannot disagree (docs/activation.md, "Activation key"). */
-export const ACTIVATION_ITERATIONS = 1000;
-/** Failed attempts after which an issue is void (docs/activation.md, "Rules", bank 3). */
-export const MAX_ACTIVATION_FAILURES = 5;
 
 export const REQUEST_CONTEXT = "otp-token activation request v1";
 export const RESPONSE_CONTEXT = "otp-token activation response v1";

@@ -1,0 +1,43 @@
+// The browser's stand-in for host/wasm.ts (scripts/build-web.js swaps it in when bundling): the page
+// compiles build/token.wasm once, asynchronously (as browsers require for a module this size), and
+// host/token/firmware.ts then instantiates it synchronously with @assemblyscript/loader, as in Node.
+import { instantiateSync, type Imports } from "@assemblyscript/loader";
+
+const modules = new Map<string, WebAssembly.Module>();
+
+/** Fetches and compiles `/file` (e.g. token.wasm) so instantiate(file) can run synchronously. */
+export async function preloadModule(file: string): Promise<void> {
+  const response = await fetch(`/${file}`);
+  if (!response.ok) throw new Error(`/${file}: HTTP ${response.status}; run npm run build`);
+  modules.set(file, await WebAssembly.compileStreaming(response));
+}
+
+export function buildDir(): string {
+  throw new Error("there is no build/ folder in the browser: use preloadModule()");
+}
+
+export function wasmModule(file: string): WebAssembly.Module {
+  const module = modules.get(file);
+  if (!module) throw new Error(`${file} was not preloaded: call preloadModule("${file}") first`);
+  return module;
+}
+
+export function wasmBytes(): Uint8Array<ArrayBuffer> {
+  throw new Error("wasm bytes are not kept in the browser");
+}
+
+/** Same contract as host/wasm.ts instantiate(): raw functions, constants as numbers. */
+export function instantiate<T>(file: string, imports: Record<string, unknown> = {}): T {
+  const { exports } = instantiateSync(wasmModule(file), imports as Imports);
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(exports)) {
+    if (typeof value === "function") {
+      out[name] = (value as { original?: unknown }).original ?? value;
+    } else if (value instanceof WebAssembly.Global) {
+      out[name] = typeof value.value === "bigint" ? value.value : Number(value.value);
+    } else {
+      out[name] = value;
+    }
+  }
+  return out as T;
+}
