@@ -7,6 +7,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_BOARD_START_MS } from "../host/board/board.js";
+import { randomBytes } from "node:crypto";
+import { Bank } from "../host/bank/bank.js";
+import { MasterKey } from "../host/bank/crypto.js";
+import { BankStore } from "../host/bank/store.js";
 import { DEMO_PROFILE } from "../host/cli/sim.js";
 import { otpApi } from "../host/otp.js";
 
@@ -44,7 +48,7 @@ describe("npm start without a terminal", () => {
 if (!hasTmux()) console.warn("tmux is not installed: the interactive simulator test is skipped (.ci/run installs it)");
 
 describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
-  it("offers the demo profile, shows a live code on a key press, and keeps its flash across restarts", async () => {
+  it("offers the demo profile, shows a live code on a key press, keeps its flash across restarts, registers with the bank", async () => {
     const home = mkdtempSync(join(tmpdir(), "otp-token-sim-"));
     const session = `otp-sim-${process.pid}`;
     const tmux = (...args: string[]) => execFileSync("tmux", args, { encoding: "utf8" });
@@ -58,8 +62,12 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     };
-    const start = () => tmux("new-session", "-d", "-s", session, "-x", "140", "-y", "40",
-      `OTP_TOKEN_HOME=${home} ${process.execPath} ${CLI} sim; sleep 30`);
+    const masterKey = randomBytes(32).toString("hex");
+    const db = join(home, "bank.sqlite");
+    const store = BankStore.open(db);
+    const bank = new Bank(store, MasterKey.fromHex(masterKey));
+    const start = () => tmux("new-session", "-d", "-s", session, "-x", "140", "-y", "45",
+      `OTP_TOKEN_HOME=${home} OTP_BANK_MASTER_KEY=${masterKey} ${process.execPath} ${CLI} sim --db ${db}; sleep 30`);
     try {
       start();
       await waitFor(/Program the demo profile/);
@@ -83,8 +91,21 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
       expect(screen()).not.toContain("Program the demo profile");
       tmux("send-keys", "-t", session, " ");
       await waitFor(/DEMO  code \d{6}/);
+
+      // Registration (procedure step 4) against a bank database, through the form.
+      const issued = bank.issue({ mail: "jiro@example.jp", mailConfirm: "jiro@example.jp", password: "Xy12", passwordConfirm: "Xy12" });
+      tmux("send-keys", "-t", session, "a");
+      await waitFor(/Token set-up: registration/);
+      tmux("send-keys", "-t", session, issued.serviceId, "Enter", issued.userId, "Enter", "Xy12", "Enter");
+      await waitFor(/I agree to the terms/);
+      expect(screen()).not.toContain("Xy12");
+      tmux("send-keys", "-t", session, "y");
+      const registered = await waitFor(/Registered as profile 1/);
+      const newCode = /BANK  code (\d{6})/.exec(registered)![1];
+      expect(bank.confirm(issued.serviceId, issued.userId, newCode).ok).toBe(true);
       tmux("send-keys", "-t", session, "q");
     } finally {
+      store.close();
       spawnSync("tmux", ["kill-session", "-t", session]);
       rmSync(home, { recursive: true, force: true });
     }

@@ -244,7 +244,7 @@ export function createWebServer(options: WebServerOptions): Server {
     const file = join(dir, entry.file);
     if (!existsSync(file)) throw new HttpError("not-built", `${entry.file} is missing: run npm run build`);
     const content = readFileSync(file);
-    res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": entry.type, "Content-Length": content.length, "Cache-Control": "no-cache" });
+    writeHead(res, 200, { ...SECURITY_HEADERS, "Content-Type": entry.type, "Content-Length": content.length, "Cache-Control": "no-cache" });
     res.end(method === "HEAD" ? undefined : content);
   }
 
@@ -253,8 +253,14 @@ export function createWebServer(options: WebServerOptions): Server {
 
 function sendJson(res: ServerResponse, status: number, body: Json, headers: Record<string, string> = {}): void {
   const text = Buffer.from(JSON.stringify(body), "utf8");
-  res.writeHead(status, { ...SECURITY_HEADERS, ...headers, "Content-Type": "application/json; charset=utf-8", "Content-Length": text.length, "Cache-Control": "no-store" });
+  writeHead(res, status, { ...SECURITY_HEADERS, ...headers, "Content-Type": "application/json; charset=utf-8", "Content-Length": text.length, "Cache-Control": "no-store" });
   res.end(text);
+}
+
+/** Headers set one by one, so the request log can read Content-Length back. */
+function writeHead(res: ServerResponse, status: number, headers: Record<string, string | number>): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.writeHead(status);
 }
 
 function sendError(res: ServerResponse, error: unknown): void {
