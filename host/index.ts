@@ -12,3 +12,11 @@ export const hmac = api.hmac;
 export { otpApi, TotpGenerator, algorithmName } from "./otp.js";
 export type { Algorithm, OtpApi, OtpOptions, VerifyOptions } from "./otp.js";
 export type { CoreBuild } from "./core.js";
+
+// The token on its simulated board, and the board itself.
+export { SimToken } from "./token/sim-token.js";
+export type { Screen, ScreenMode, SimTokenOptions } from "./token/sim-token.js";
+export { LinkError, TokenLink } from "./token/link.js";
+export type { ProfileInfo, ProfileSpec, TokenInfo } from "./token/link.js";
+export { Board } from "./board/board.js";
+export type { BoardConfig } from "./board/board.js";

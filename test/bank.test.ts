@@ -332,9 +332,12 @@ describe("bank: activation refusals (docs/activation.md, bank rules 1-5)", () =>
   it("refuses an expired issue", () => {
     const bank = openBank();
     const issued = bank.issue(issueInput());
+    expect(issueRow(bank, issued.serviceId).activation_key).not.toBeNull();
     clock.now += 86400;
     expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "expired");
     expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 0 });
+    // What was kept to check the tag is gone once the issue expired (the password never was kept).
+    expect(issueRow(bank, issued.serviceId)).toMatchObject({ activation_key: null, pending_seed: null });
   });
 
   it("refuses a replayed request (the same bytes twice)", () => {

@@ -207,6 +207,8 @@ export class Bank {
     const expiresAt = now + this.config.issueTtlSeconds;
     const { serviceId, userId } = unwrap(
       this.store.immediate((): Outcome<{ serviceId: string; userId: string }> => {
+        // An expired issue keeps no secret: its K_AC and pending seed go at the first touch after expiry.
+        this.store.forgetExpired(now);
         let userId: string;
         if (input.userId !== undefined) {
           if (!USER_ID_PATTERN.test(input.userId) || !this.store.userExists(input.userId)) {
@@ -286,6 +288,8 @@ export class Bank {
     // Rules 2-4, committed before the tag is looked at (rule 3): a crash after this leaves the attempt counted.
     const counted = unwrap(
       this.store.immediate((): Outcome<{ issue: IssueRow; failures: number }> => {
+        // An expired issue keeps no secret: its K_AC and pending seed go at the first touch after expiry.
+        this.store.forgetExpired(now);
         const issue = this.store.getIssue(serviceId, userId);
         const refused = this.issueRefusal(issue, now);
         if (refused) return { error: refused };
@@ -379,6 +383,8 @@ export class Bank {
     const now = this.now();
     return unwrap(
       this.store.immediate((): Outcome<VerifyResult> => {
+        // An expired issue keeps no secret: its K_AC and pending seed go at the first touch after expiry.
+        this.store.forgetExpired(now);
         const issue = SERVICE_ID_PATTERN.test(serviceId) && USER_ID_PATTERN.test(userId) ? this.store.getIssue(serviceId, userId) : undefined;
         const refused = this.issueRefusal(issue, now);
         if (refused) return { error: refused };

@@ -253,6 +253,16 @@ export class BankStore {
     ).run(reason, serviceId);
   }
 
+  /**
+   * Forgets the secrets of every pending issue that has expired by `now` (its sealed activation key
+   * and pending seed), keeping the row so a late request is still told "expired". Returns how many.
+   */
+  forgetExpired(now: number): number {
+    return this.statement(
+      "UPDATE issues SET activation_key = NULL, pending_seed = NULL WHERE state = 'pending' AND expires_at <= ? AND (activation_key IS NOT NULL OR pending_seed IS NOT NULL)",
+    ).run(now).changes;
+  }
+
   nonceSeen(serviceId: string, nonce: Uint8Array): boolean {
     return this.statement("SELECT 1 FROM issue_nonces WHERE service_id = ? AND nonce = ?").get(serviceId, nonce) !== undefined;
   }

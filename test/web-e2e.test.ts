@@ -1,0 +1,219 @@
+// The whole procedure in headless Chromium (Debian's chromium driven by playwright-core), by clicking
+// and typing as a holder would: issue, read the IDs, register the token (the real firmware in the
+// page), type its code into the bank, log in with a later code. Error paths: mismatched confirmations,
+// a wrong activation password, a replayed code. Screenshots of each step go to test-output/web/, and
+// the page weight (bytes transferred on first load) to test-output/web/page-weight.json.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Bank } from "../host/bank/bank.js";
+import { MasterKey } from "../host/bank/crypto.js";
+import { BankStore } from "../host/bank/store.js";
+import { createWebServer, listen } from "../host/web/server.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.log(`web-e2e: skipped: ${CHROMIUM} does not exist (Debian: apt-get install chromium; .ci/run installs it)`);
+
+const OUT = join(process.cwd(), "test-output", "web");
+const MAIL = "hanako.sato@example.jp";
+const PASSWORD = "Abc12345";
+
+interface TokenScreen {
+  mode: string;
+  code: string | null;
+  secondsLeft: number | null;
+}
+
+declare global {
+  interface Window {
+    otpToken?: { screen(): TokenScreen; serial(): string; rtcSeconds(): number; ready: boolean };
+  }
+}
+
+let dir: string;
+let store: BankStore;
+let server: Server;
+let base: string;
+let context: BrowserContext;
+let page: Page;
+const serverLog: string[] = [];
+const pageProblems: string[] = [];
+let shot = 0;
+
+async function screenshot(name: string): Promise<void> {
+  shot++;
+  await page.screenshot({ path: join(OUT, `${String(shot).padStart(2, "0")}-${name}.png`), fullPage: true });
+}
+
+const tokenScreen = () => page.evaluate(() => window.otpToken!.screen());
+
+/** Presses the token's button A with the keyboard (focus, Space down and up) and returns what it shows. */
+async function pressTokenButton(): Promise<TokenScreen> {
+  await page.focus("#token-button");
+  await page.keyboard.down(" ");
+  await page.keyboard.up(" ");
+  return tokenScreen();
+}
+
+describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), "otp-web-e2e-"));
+    store = BankStore.open(join(dir, "bank.sqlite"));
+    const bank = new Bank(store, MasterKey.fromBytes(randomBytes(32)), { outboxDir: join(dir, "outbox") });
+    server = createWebServer({ bank, outboxDir: join(dir, "outbox"), log: (line) => serverLog.push(line) });
+    base = await listen(server, 0);
+    context = await chromium.launchPersistentContext(join(dir, "profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 1280, height: 900 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on("console", (message) => {
+      // The refusals the test provokes (401 wrong password, 409 replay) are logged by Chromium as failed loads: expected.
+      if (message.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) {
+        pageProblems.push(`console: ${message.text()}`);
+      }
+    });
+    page.on("pageerror", (error) => pageProblems.push(`page error: ${error.message}`));
+  }, 30_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    store?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("performs the whole procedure by clicking and typing, refuses the error paths, and keeps the token across a reload", async () => {
+    // First load: everything comes from this server; count the bytes.
+    const responses: { url: string; bytes: number }[] = [];
+    const sizing: Promise<void>[] = [];
+    page.on("response", (response) => {
+      sizing.push(
+        response.request().sizes().then((sizes) => {
+          responses.push({ url: response.url(), bytes: sizes.responseBodySize + sizes.responseHeadersSize });
+        }),
+      );
+    });
+    await page.goto(base);
+    await page.waitForFunction(() => window.otpToken?.ready === true);
+    await page.waitForLoadState("networkidle");
+    await Promise.all(sizing);
+    page.removeAllListeners("response");
+    const total = responses.reduce((sum, r) => sum + r.bytes, 0);
+    writeFileSync(join(OUT, "page-weight.json"), `${JSON.stringify({ totalBytes: total, responses }, null, 2)}\n`);
+    console.log(`web-e2e: page weight on first load: ${total} bytes in ${responses.length} responses`);
+    for (const { url } of responses) expect(url.startsWith(base)).toBe(true);
+    await screenshot("login");
+
+    // A new token: not set up. Button A by keyboard wakes it.
+    expect((await pressTokenButton()).mode).toBe("not-set-up");
+
+    // Token issue: mismatched confirmations are refused, each with its own message.
+    await page.click('nav [data-go="issue"]');
+    await page.fill("#issue-mail", MAIL);
+    await page.fill("#issue-mail2", "hanako.sato@example.com");
+    await page.fill("#issue-password", PASSWORD);
+    await page.fill("#issue-password2", "Abc12346");
+    await page.click("#issue-submit");
+    await expect.poll(() => page.textContent("#issue-mail2-error")).toContain("一致しません");
+    expect(await page.textContent("#issue-password2-error")).toContain("一致しません");
+    expect(await page.getAttribute("#issue-mail2", "aria-invalid")).toBe("true");
+    expect(await page.isVisible("#screen-issue")).toBe(true);
+    await screenshot("issue-mismatch");
+
+    await page.fill("#issue-mail2", MAIL);
+    await page.fill("#issue-password2", PASSWORD);
+    await screenshot("issue");
+    await page.click("#issue-submit");
+    await page.waitForSelector("#screen-confirm:not([hidden])");
+    const serviceId = (await page.textContent("#confirm-service-id"))!.trim();
+    const userId = (await page.textContent("#confirm-user-id"))!.trim();
+    expect(serviceId).toMatch(/^[0-9]{8}$/);
+    expect(userId).toMatch(/^[0-9A-Z]{16}$/);
+    expect(await page.textContent("#confirm-mail")).toBe(MAIL);
+    await screenshot("issued");
+
+    // Token registration with a wrong activation password: the bank refuses, nothing to register.
+    await page.fill("#reg-service-id", serviceId);
+    await page.fill("#reg-user-id", userId);
+    await page.fill("#reg-password", "Wrong999");
+    await page.check("#reg-consent");
+    await page.click("#reg-send");
+    await expect.poll(() => page.textContent("#reg-message")).toContain("アクティベーションパスワードが違います");
+    expect(await page.isDisabled("#reg-register")).toBe(true);
+    await screenshot("token-wrong-password");
+
+    // The right password: send, then register; the token shows its first code.
+    await page.fill("#reg-password", PASSWORD);
+    await page.click("#reg-send");
+    await page.waitForSelector("#reg-register:not([disabled])");
+    await page.click("#reg-register");
+    await expect.poll(async () => (await tokenScreen()).mode).toBe("otp");
+    const first = await tokenScreen();
+    expect(first.code).toMatch(/^[0-9]{6}$/);
+    const serial = await page.evaluate(() => window.otpToken!.serial());
+
+    // The holder types the code into the bank's confirm screen: the login screen follows.
+    await page.fill("#confirm-code", first.code!);
+    await screenshot("confirm");
+    await page.click("#confirm-submit");
+    await page.waitForSelector("#screen-login:not([hidden])");
+    expect(await page.isVisible("#login-done")).toBe(true);
+    expect(await page.inputValue("#login-user")).toBe(userId);
+    await screenshot("login-after-confirm");
+
+    // A later code: run the token's clock at 60x until its next step, then back to 1x.
+    const firstStep = Math.floor((await page.evaluate(() => window.otpToken!.rtcSeconds())) / 60);
+    await page.check("#speed-60");
+    await page.waitForFunction((step) => Math.floor(window.otpToken!.rtcSeconds() / 60) > step, firstStep, { polling: 20 });
+    await page.check("#speed-1");
+    const later = await pressTokenButton();
+    expect(later.mode).toBe("otp");
+    expect(later.code).not.toBe(first.code);
+    await page.fill("#login-code", later.code!);
+    await page.click("#login-submit");
+    await page.waitForSelector("#screen-welcome:not([hidden])");
+    await screenshot("logged-in");
+
+    // The same code again is a replay: refused.
+    await page.click("#logout");
+    await page.fill("#login-user", userId);
+    await page.fill("#login-code", later.code!);
+    await page.click("#login-submit");
+    await expect.poll(() => page.textContent("#login-message")).toContain("使用済み");
+    expect(await page.isVisible("#screen-login")).toBe(true);
+    await screenshot("login-replayed");
+
+    // English switch re-words the screen, including the message on it.
+    await page.click("#lang-toggle");
+    expect(await page.textContent("#login-title")).toBe("Log in");
+    expect(await page.textContent("#login-message")).toMatch(/already used/);
+    await page.click("#lang-toggle");
+
+    // The set-up mail in the outbox, as the holder receives it.
+    await page.click('nav [data-go="outbox"]');
+    await expect.poll(() => page.textContent("#outbox-mail")).toContain(`Service ID: ${serviceId}`);
+    expect(await page.textContent("#outbox-mail")).not.toContain(PASSWORD);
+    await screenshot("outbox");
+
+    // The token's flash is in IndexedDB: after a reload it is the same token with its profile.
+    await page.reload();
+    await page.waitForFunction(() => window.otpToken?.ready === true);
+    expect(await page.evaluate(() => window.otpToken!.serial())).toBe(serial);
+    expect((await pressTokenButton()).mode).toBe("otp");
+
+    expect(pageProblems).toEqual([]);
+    // No password or code in any log line, and no request went anywhere but the API and the page's files.
+    for (const line of serverLog) {
+      for (const secret of [PASSWORD, "Wrong999", first.code!, later.code!]) expect(line).not.toContain(secret);
+    }
+  }, 90_000);
+});
