@@ -141,6 +141,24 @@ export interface EventRow {
 
 export type NewIssue = Pick<IssueRow, "service_id" | "user_id" | "mail" | "created_at" | "expires_at" | "activation_key" | "algorithm" | "digits" | "period" | "label">;
 
+/**
+ * Puts the database in WAL mode (persistent in the file, so usually already set). Changing the
+ * journal mode does not wait on the busy handler: when another process holds the database at that
+ * moment SQLite answers SQLITE_BUSY at once, so retry for up to BUSY_TIMEOUT_MS.
+ */
+function useWal(db: Database.Database): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}
+
 export class BankStore {
   readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
@@ -154,7 +172,7 @@ export class BankStore {
     const db = new Database(path);
     try {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      db.pragma("journal_mode = WAL");
+      useWal(db);
       // FULL: a counted failure survives a power cut as well as a crash (WAL's NORMAL only survives a crash).
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
