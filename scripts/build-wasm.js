@@ -9,13 +9,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const common = ["--runtime", "stub", "--initialMemory", "1", "--maximumMemory", "1", "--disable", "simd"];
-const release = ["--noAssert", "--converge"];
-const speed = ["--optimizeLevel", "3", "--shrinkLevel", "0", ...release];
-const size = ["--optimizeLevel", "3", "--shrinkLevel", "2", ...release];
-// The debug build counts compression-function calls (COUNT_COMPRESSIONS) so tests can prove costs.
-const debug = ["--debug", "--use", "COUNT_COMPRESSIONS=1"];
-
+// The flag sets live in asconfig.json (its "targets": speed, size, debug; its "options": the stub
+// runtime and one 64 KiB page, initial and maximum). The debug target counts compression-function
+// calls (COUNT_COMPRESSIONS) so tests can prove costs.
+const speed = ["--target", "speed"];
+const size = ["--target", "size"];
+const debug = ["--target", "debug"];
 // The token's faults go to its HAL (hal.fault), not to an env.abort import with strings.
 const firmware = ["--use", "abort=assembly/hal/onAbort"];
 
@@ -39,7 +38,7 @@ export const targets = {
 };
 
 async function build(entry, out, flags, wat) {
-  const args = [entry, "-o", join("build", out), ...common, ...flags];
+  const args = [entry, "--config", "asconfig.json", "-o", join("build", out), ...flags];
   if (wat) args.push("-t", join("build", out.replace(/\.wasm$/, ".wat")));
   let log = "";
   const sink = { write: (s) => { log += s; return true; } };

@@ -169,6 +169,19 @@ function table(header, rows, rightAligned) {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
+/** The module's own count of static memory (token firmware: staticBytes()), or undefined. */
+function staticRam(bytes) {
+  const module = new WebAssembly.Module(bytes);
+  if (!WebAssembly.Module.exports(module).some((e) => e.name === "staticBytes")) return undefined;
+  // Every import is stubbed: staticBytes() touches none of them.
+  const imports = {};
+  for (const { module: name, name: field } of WebAssembly.Module.imports(module)) {
+    imports[name] ??= {};
+    imports[name][field] = () => 0;
+  }
+  return new WebAssembly.Instance(module, imports).exports.staticBytes();
+}
+
 function main() {
   const buildDir = join(dirname(fileURLToPath(import.meta.url)), "..", "build");
   const files = readdirSync(buildDir)
@@ -190,19 +203,22 @@ function main() {
       stats.dataBytes,
       stats.dataSegments,
       stats.staticEnd ?? "-",
+      staticRam(bytes) ?? "-",
       stats.functions,
       stats.exports,
     ];
   });
   console.log(
     table(
-      ["file", "raw B", "gzip-9 B", "data B", "segments", "static end", "functions", "exports"],
+      ["file", "raw B", "gzip-9 B", "data B", "segments", "static end", "static RAM B", "functions", "exports"],
       rows,
-      [false, true, true, true, true, true, true, true],
+      [false, true, true, true, true, true, true, true, true],
     ),
   );
   console.log("\ndata B: total length of all data segments; static end: highest offset+length of an active segment");
   console.log("(zero-initialised static memory such as buffers from memory.data(size) has no segment and is not counted).");
+  console.log("static RAM B: all static memory, zero-initialised buffers included (the firmware's staticBytes(): its heap base;");
+  console.log("it has no heap), for modules that export it.");
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
