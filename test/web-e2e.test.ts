@@ -204,6 +204,14 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     expect(await page.textContent("#outbox-mail")).not.toContain(PASSWORD);
     await screenshot("outbox");
 
+    // The administrator's page finds the token, usable (the replay was one failure, far from the lock).
+    await page.click('nav [data-go="admin"]');
+    await page.fill("#admin-user", userId);
+    await page.click("#admin-lookup");
+    await expect.poll(() => page.textContent("#admin-state")).toBe("利用可能");
+    expect(await page.textContent("#admin-failures")).toBe("1");
+    await screenshot("admin");
+
     // The token's flash is in IndexedDB: after a reload it is the same token with its profile.
     await page.reload();
     await page.waitForFunction(() => window.otpToken?.ready === true);
