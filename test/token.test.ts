@@ -237,7 +237,12 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     expect(token.bootStatus).toBe(STATUS_SELF_TEST);
     expect(token.screen().mode).toBe("self-test-failed");
     token.press();
-    token.advance(120_000);
+    token.advance(30_000);
+    expect(token.screen()).toMatchObject({ mode: "self-test-failed", code: null });
+    // The error screen turns off with the panel like any other, and comes back on a press.
+    token.advance(60_000);
+    expect(token.screen().mode).toBe("off");
+    token.press();
     expect(token.screen()).toMatchObject({ mode: "self-test-failed", code: null });
     expect(token.info().selfTestPassed).toBe(false);
     expect(() => token.addProfile({ seed: seedOf(20, 11), label: "B" })).toThrow(/failed its self-test/);

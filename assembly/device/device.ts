@@ -247,7 +247,9 @@ export function deviceTick(): i64 {
     wakeAt = 0;
     return 0;
   }
-  if (now >= panelOffAt && !(eraseDeadline != 0 && now < eraseDeadline) && selfTestError == 0) {
+  // Every screen turns off with the panel, the error screens too (a failed token must not drain its
+  // battery refreshing one); a press shows it again.
+  if (now >= panelOffAt && !(eraseDeadline != 0 && now < eraseDeadline)) {
     // An activation the bank never answered is abandoned with the panel: its secrets go.
     abandonActivation();
     infoShown = false;
