@@ -1,7 +1,7 @@
 // Locating and loading the WebAssembly modules built into build/ by scripts/build-wasm.js.
-import { instantiateSync, type Imports } from "@assemblyscript/loader";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { instantiateModule } from "./wasm-instance.js";
 
 /** The build/ folder: beside host/ when run from source (tests), two levels up from dist/host/. */
 export function buildDir(): string {
@@ -28,22 +28,7 @@ export function wasmBytes(file: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(readFileSync(buildDir() + file));
 }
 
-/**
- * Instantiates with @assemblyscript/loader and returns the exports with functions unwrapped to the
- * raw WebAssembly functions (the loader's wrappers cost a rest-array per call on hot paths) and
- * exported constants read as numbers.
- */
+/** Instantiates `file` (see host/wasm-instance.ts): raw functions, constants as numbers. */
 export function instantiate<T>(file: string, imports: Record<string, unknown> = {}): T {
-  const { exports } = instantiateSync(wasmModule(file), imports as Imports);
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(exports)) {
-    if (typeof value === "function") {
-      out[name] = (value as { original?: unknown }).original ?? value;
-    } else if (value instanceof WebAssembly.Global) {
-      out[name] = typeof value.value === "bigint" ? value.value : Number(value.value);
-    } else {
-      out[name] = value;
-    }
-  }
-  return out as T;
+  return instantiateModule<T>(wasmModule(file), imports);
 }

@@ -1,7 +1,7 @@
 // The browser's stand-in for host/wasm.ts (scripts/build-web.js swaps it in when bundling): the page
 // compiles build/token.wasm once, asynchronously (as browsers require for a module this size), and
 // host/token/firmware.ts then instantiates it synchronously with @assemblyscript/loader, as in Node.
-import { instantiateSync, type Imports } from "@assemblyscript/loader";
+import { instantiateModule } from "../host/wasm-instance.js";
 
 const modules = new Map<string, WebAssembly.Module>();
 
@@ -26,18 +26,7 @@ export function wasmBytes(): Uint8Array<ArrayBuffer> {
   throw new Error("wasm bytes are not kept in the browser");
 }
 
-/** Same contract as host/wasm.ts instantiate(): raw functions, constants as numbers. */
+/** Instantiates `file` (see host/wasm-instance.ts): raw functions, constants as numbers. */
 export function instantiate<T>(file: string, imports: Record<string, unknown> = {}): T {
-  const { exports } = instantiateSync(wasmModule(file), imports as Imports);
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(exports)) {
-    if (typeof value === "function") {
-      out[name] = (value as { original?: unknown }).original ?? value;
-    } else if (value instanceof WebAssembly.Global) {
-      out[name] = typeof value.value === "bigint" ? value.value : Number(value.value);
-    } else {
-      out[name] = value;
-    }
-  }
-  return out as T;
+  return instantiateModule<T>(wasmModule(file), imports);
 }
