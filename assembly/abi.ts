@@ -27,8 +27,7 @@ export const STATUS_STORAGE: i32 = -13;
 export const STATUS_SELF_TEST: i32 = -14;
 export const STATUS_BAD_LABEL: i32 = -15;
 export const STATUS_BAD_SEED: i32 = -16;
-export const STATUS_CLOCK_LOST: i32 = -17;
-export const STATUS_BUSY: i32 = -18;
+// -17 and -18 are retired (never used); not to be reused.
 export const STATUS_BAD_IDENTITY: i32 = -19;
 export const STATUS_BAD_PASSWORD: i32 = -20;
 export const STATUS_LOCKED: i32 = -21;

@@ -24,8 +24,7 @@ export const STATUS_STORAGE = -13;
 export const STATUS_SELF_TEST = -14;
 export const STATUS_BAD_LABEL = -15;
 export const STATUS_BAD_SEED = -16;
-export const STATUS_CLOCK_LOST = -17;
-export const STATUS_BUSY = -18;
+// -17 and -18 are retired (never used); not to be reused.
 export const STATUS_BAD_IDENTITY = -19;
 export const STATUS_BAD_PASSWORD = -20;
 export const STATUS_LOCKED = -21;
@@ -104,8 +103,6 @@ export const STATUS_TEXT: Record<number, string> = {
   [STATUS_SELF_TEST]: "the token failed its self-test",
   [STATUS_BAD_LABEL]: `label must be 1-${MAX_LABEL} characters A-Z 0-9 space - . / :`,
   [STATUS_BAD_SEED]: `seed must be ${MIN_SEED}-${MAX_SEED} bytes`,
-  [STATUS_CLOCK_LOST]: "the token's clock is lost",
-  [STATUS_BUSY]: "the token is busy",
   [STATUS_BAD_IDENTITY]: "Service ID must be 8 digits and User ID 16 upper-case letters or digits",
   [STATUS_BAD_PASSWORD]: "activation password must be 4-8 letters or digits",
   [STATUS_LOCKED]: `activation is locked after ${MAX_ACTIVATION_FAILURES} failed responses; erase the token to start again`,

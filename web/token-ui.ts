@@ -8,6 +8,7 @@ import { pixel, PANEL_HEIGHT, PANEL_WIDTH } from "../host/display/render.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
 import { ApiError, post } from "./api.js";
+import { SERVICE_ID, USER_ID } from "./checks.js";
 import { eraseBoard, loadBoard, saveBoard } from "./flash-store.js";
 import { clear, say, sayError, t } from "./i18n.js";
 import { preloadModule } from "./wasm-browser.js";
@@ -187,8 +188,8 @@ function wireRegistration(): void {
     const serviceId = $<HTMLInputElement>("reg-service-id").value.trim();
     const userId = $<HTMLInputElement>("reg-user-id").value.trim().toUpperCase();
     const password = $<HTMLInputElement>("reg-password").value;
-    if (!/^[0-9]{8}$/.test(serviceId)) return say(message, "check.serviceId", "", "error");
-    if (!/^[0-9A-Z]{16}$/.test(userId)) return say(message, "check.userId", "", "error");
+    if (!SERVICE_ID.test(serviceId)) return say(message, "check.serviceId", "", "error");
+    if (!USER_ID.test(userId)) return say(message, "check.userId", "", "error");
     let request: Uint8Array;
     try {
       request = token.link.activateBegin(serviceId, userId, password);

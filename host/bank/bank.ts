@@ -17,6 +17,7 @@ import {
   otpParametersProblem, ProtocolError, requestTag, SERVICE_ID_PATTERN, tagsEqual, USER_ID_PATTERN, x25519Shared,
 } from "./protocol.js";
 import type { BankStore, IssueRow, TokenRow } from "./store.js";
+import { mailProblem, passwordProblem } from "../identity.js";
 
 export interface BankConfig {
   /** Seconds an issue can be activated and confirmed after it is made. */
@@ -150,8 +151,6 @@ export interface BankStatus {
 }
 
 const ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const MAIL_LOCAL = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$/;
-const MAIL_DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
 const KEY_CHECK = "master-key-check";
 
 type Outcome<T> = { value: T } | { error: BankError };
@@ -447,8 +446,7 @@ export class Bank {
         const token = found.value;
         const badFormat = codeFormatError(code, token.digits);
         if (badFormat) return { error: badFormat };
-        const currentStep = Math.floor(now / token.period);
-        const expected = currentStep + (this.config.trackDrift ? token.drift_steps : 0);
+        const { currentStep, expected } = this.steps(token, now);
         const matched = this.withSeed(token, (seed) => this.checkCode(seed, tokenParams(token), code, expected, this.config.window));
         if (matched === null) return { error: this.failure(token, now, "wrong-code", "wrong code") };
         if (matched <= token.last_step) {
@@ -477,8 +475,7 @@ export class Bank {
         const badFormat = codeFormatError(code1, token.digits) ?? codeFormatError(code2, token.digits);
         if (badFormat) return { error: badFormat };
         const params = tokenParams(token);
-        const currentStep = Math.floor(now / token.period);
-        const expected = currentStep + (this.config.trackDrift ? token.drift_steps : 0);
+        const { currentStep, expected } = this.steps(token, now);
         // Every step where code1 matches (a 6-digit code can match more than one of 21 steps), then code2 right after.
         const step = this.withSeed(token, (seed) => {
           for (let s = Math.max(expected - this.config.resyncWindow, token.last_step + 1); s <= expected + this.config.resyncWindow; s++) {
@@ -493,6 +490,12 @@ export class Bank {
         return { value: { ok: true, offset: step + 1 - expected, driftSteps, step: step + 1 } };
       }),
     );
+  }
+
+  /** The bank's step now, and the step the token should show now given its recorded drift. */
+  private steps(token: TokenRow, now: number): { currentStep: number; expected: number } {
+    const currentStep = Math.floor(now / token.period);
+    return { currentStep, expected: currentStep + (this.config.trackDrift ? token.drift_steps : 0) };
   }
 
   /** An administrator clears the lock and the failure count (audit-logged). */
@@ -590,30 +593,27 @@ function codeFormatError(code: string, digits: number): BankError | null {
 }
 
 /** The issue screen's mail rules, one error each (DESIGN.md, "Reference values"). */
+const MAIL_MESSAGES = {
+  "mail-length": "mail address must be 4-64 characters",
+  "mail-characters": "mail address must be half-width letters, digits and symbols only (no spaces or full-width characters)",
+  "mail-format": "mail address must look like name@example.jp: one '@', with a name before it and a domain after it",
+} as const;
+
+const PASSWORD_MESSAGES = {
+  "password-length": "activation password must be 4-8 characters",
+  "password-characters": "activation password must be half-width letters and digits only",
+} as const;
+
+/** The issue screen's mail rules (host/identity.ts), each with its own code and message. */
 export function validateMail(mail: string, confirm: string): void {
-  if (typeof mail !== "string" || mail.length < 4 || mail.length > 64) {
-    throw new BankError("mail-length", "mail address must be 4-64 characters");
-  }
-  if (!/^[\x21-\x7e]+$/.test(mail)) {
-    throw new BankError("mail-characters", "mail address must be half-width letters, digits and symbols only (no spaces or full-width characters)");
-  }
-  const at = mail.indexOf("@");
-  const local = mail.slice(0, at);
-  const domain = mail.slice(at + 1);
-  // Dots anywhere in the local part: older Japanese mobile addresses have "a..b." before the '@'.
-  if (at < 0 || mail.indexOf("@", at + 1) >= 0 || !MAIL_LOCAL.test(local) || !MAIL_DOMAIN.test(domain)) {
-    throw new BankError("mail-format", "mail address must look like name@example.jp: one '@', with a name before it and a domain after it");
-  }
+  const problem = mailProblem(mail);
+  if (problem) throw new BankError(problem, MAIL_MESSAGES[problem]);
   if (confirm !== mail) throw new BankError("mail-mismatch", "the two mail addresses differ: type the same address twice");
 }
 
-/** The issue screen's activation password rules, one error each. */
+/** The issue screen's activation password rules (host/identity.ts), each with its own code and message. */
 export function validatePassword(password: string, confirm: string): void {
-  if (typeof password !== "string" || password.length < 4 || password.length > 8) {
-    throw new BankError("password-length", "activation password must be 4-8 characters");
-  }
-  if (!/^[A-Za-z0-9]+$/.test(password)) {
-    throw new BankError("password-characters", "activation password must be half-width letters and digits only");
-  }
+  const problem = passwordProblem(password);
+  if (problem) throw new BankError(problem, PASSWORD_MESSAGES[problem]);
   if (confirm !== password) throw new BankError("password-mismatch", "the two activation passwords differ: type the same password twice");
 }

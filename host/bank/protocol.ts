@@ -7,6 +7,7 @@ import {
   pbkdf2Sync, timingSafeEqual,
 } from "node:crypto";
 import { ACTIVATION_ITERATIONS, MAX_ACTIVATION_FAILURES } from "../abi.js";
+import { LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import type { Algorithm } from "../otp.js";
 
 // The iteration count (fixed by the version byte, so the two sides cannot disagree) and the
@@ -39,9 +40,7 @@ export const ALGORITHM_CODES: Readonly<Record<Algorithm, number>> = { SHA1: 1, S
 /** Seed length per algorithm: the HMAC block's natural key size (DESIGN.md, "Reference values"). */
 export const SEED_BYTES: Readonly<Record<Algorithm, number>> = { SHA1: 20, SHA256: 32, SHA512: 64 };
 
-export const SERVICE_ID_PATTERN = /^[0-9]{8}$/;
-export const USER_ID_PATTERN = /^[0-9A-Z]{16}$/;
-export const LABEL_PATTERN = /^[A-Z0-9 \-./:]{1,12}$/;
+export { LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN };
 
 /** A message that does not follow the layout: its length, version or a field's form is wrong. */
 export class ProtocolError extends Error {

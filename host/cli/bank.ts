@@ -5,6 +5,7 @@ import { Bank } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { BankStore } from "../bank/store.js";
+import { SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { integerOption, type Io, parse, UsageError } from "./usage.js";
 
 export const DEFAULT_DB = "./bank.sqlite";
@@ -304,8 +305,8 @@ function ids(values: { "service-id"?: string; "user-id"?: string }): [string, st
   const userId = values["user-id"];
   if (serviceId === undefined) throw new UsageError("--service-id is missing");
   if (userId === undefined) throw new UsageError("--user-id is missing");
-  if (!/^[0-9]{8}$/.test(serviceId)) throw new UsageError("--service-id must be 8 digits");
-  if (!/^[0-9A-Z]{16}$/.test(userId)) throw new UsageError("--user-id must be 16 upper-case letters or digits");
+  if (!SERVICE_ID_PATTERN.test(serviceId)) throw new UsageError("--service-id must be 8 digits");
+  if (!USER_ID_PATTERN.test(userId)) throw new UsageError("--user-id must be 16 upper-case letters or digits");
   return [serviceId, userId];
 }
 

@@ -5,6 +5,7 @@ import { Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { BankStore } from "../bank/store.js";
+import { ACTIVATION_PASSWORD_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import { LinkError } from "../token/link.js";
 import { DEFAULT_DB, processStdin, type Stdin } from "./bank.js";
@@ -76,12 +77,12 @@ export function makeTokenCommand(stdin: Stdin = processStdin) {
       const serviceId = values["service-id"];
       const userId = values["user-id"];
       if (serviceId === undefined || userId === undefined) throw new UsageError("activate needs --service-id and --user-id (as the bank showed them)");
-      if (!/^[0-9]{8}$/.test(serviceId)) throw new UsageError("--service-id must be 8 digits");
-      if (!/^[0-9A-Z]{16}$/.test(userId)) throw new UsageError("--user-id must be 16 upper-case letters or digits");
+      if (!SERVICE_ID_PATTERN.test(serviceId)) throw new UsageError("--service-id must be 8 digits");
+      if (!USER_ID_PATTERN.test(userId)) throw new UsageError("--user-id must be 16 upper-case letters or digits");
       const password = stdin.isTTY
         ? await stdin.readSecret("Activation password: ")
         : stdin.readAll().split(/\r?\n/)[0];
-      if (!/^[A-Za-z0-9]{4,8}$/.test(password)) throw new UsageError("the activation password must be 4-8 letters or digits");
+      if (!ACTIVATION_PASSWORD_PATTERN.test(password)) throw new UsageError("the activation password must be 4-8 letters or digits");
       const masterKey = MasterKey.load(values["master-key-file"]);
       const store = BankStore.open(values.db ?? DEFAULT_DB);
       try {

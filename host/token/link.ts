@@ -4,6 +4,7 @@ import {
   LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED,
   STATUS_OK, STATUS_PENDING, STATUS_TEXT,
 } from "../abi.js";
+import { ACTIVATION_PASSWORD_PATTERN, LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { algorithmId, algorithmName, checkDigits, checkPeriod, type Algorithm } from "../otp.js";
 
 /** Sends one frame and returns the response frame. */
@@ -49,13 +50,12 @@ export interface TokenInfo {
   recordSequence: number;
 }
 
-const LABEL = /^[A-Z0-9 \-./:]{1,12}$/;
 const ALGORITHM_NAMES: Algorithm[] = ["SHA1", "SHA256", "SHA512"];
 
 /** Checks a label and returns it as the token stores it (upper case). */
 export function normaliseLabel(label: string): string {
   const upper = label.toUpperCase();
-  if (!LABEL.test(upper)) throw new RangeError(`label must be 1-${MAX_LABEL} characters A-Z 0-9 space - . / :, got ${JSON.stringify(label)}`);
+  if (!LABEL_PATTERN.test(upper)) throw new RangeError(`label must be 1-${MAX_LABEL} characters A-Z 0-9 space - . / :, got ${JSON.stringify(label)}`);
   return upper;
 }
 
@@ -147,9 +147,9 @@ export class TokenLink {
    * password go in; the request message for the bank (113 bytes) comes out.
    */
   activateBegin(serviceId: string, userId: string, password: string): Uint8Array {
-    if (!/^[0-9]{8}$/.test(serviceId)) throw new RangeError(`Service ID must be 8 digits, got ${JSON.stringify(serviceId)}`);
-    if (!/^[A-Z0-9]{16}$/.test(userId)) throw new RangeError(`User ID must be 16 upper-case letters or digits, got ${JSON.stringify(userId)}`);
-    if (!/^[A-Za-z0-9]{4,8}$/.test(password)) throw new RangeError("activation password must be 4-8 letters or digits");
+    if (!SERVICE_ID_PATTERN.test(serviceId)) throw new RangeError(`Service ID must be 8 digits, got ${JSON.stringify(serviceId)}`);
+    if (!USER_ID_PATTERN.test(userId)) throw new RangeError(`User ID must be 16 upper-case letters or digits, got ${JSON.stringify(userId)}`);
+    if (!ACTIVATION_PASSWORD_PATTERN.test(password)) throw new RangeError("activation password must be 4-8 letters or digits");
     const frame = new Uint8Array(26 + password.length);
     frame[0] = LINK_ACTIVATE_BEGIN;
     frame.set(Buffer.from(serviceId, "latin1"), 1);

@@ -1,0 +1,33 @@
+// The forms of what the holder types and the bank shows (DESIGN.md, "Reference values"), defined once
+// for the bank, the token's link, the command line and the browser page (this file imports nothing,
+// so the page's bundle can take it). The firmware checks the same forms in assembly/device/.
+
+/** Service ID: 8 digits. */
+export const SERVICE_ID_PATTERN = /^[0-9]{8}$/;
+/** User ID: 16 upper-case letters and digits. */
+export const USER_ID_PATTERN = /^[0-9A-Z]{16}$/;
+/** Activation password: 4-8 half-width letters and digits. */
+export const ACTIVATION_PASSWORD_PATTERN = /^[A-Za-z0-9]{4,8}$/;
+/** A profile label: 1-12 characters the token's font draws. */
+export const LABEL_PATTERN = /^[A-Z0-9 \-./:]{1,12}$/;
+
+// Dots anywhere in the local part: older Japanese mobile addresses have "a..b." before the '@'.
+// '<', '>' and spaces are refused, so an address cannot break a mail header.
+const MAIL_LOCAL = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$/;
+const MAIL_DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/;
+
+/** The first rule of the issue screen a mail address breaks (the bank's error code), or null. */
+export function mailProblem(mail: string): "mail-length" | "mail-characters" | "mail-format" | null {
+  if (typeof mail !== "string" || mail.length < 4 || mail.length > 64) return "mail-length";
+  if (!/^[\x21-\x7e]+$/.test(mail)) return "mail-characters";
+  const at = mail.indexOf("@");
+  if (at < 0 || mail.indexOf("@", at + 1) >= 0 || !MAIL_LOCAL.test(mail.slice(0, at)) || !MAIL_DOMAIN.test(mail.slice(at + 1))) return "mail-format";
+  return null;
+}
+
+/** The first rule of the issue screen an activation password breaks (the bank's error code), or null. */
+export function passwordProblem(password: string): "password-length" | "password-characters" | null {
+  if (typeof password !== "string" || password.length < 4 || password.length > 8) return "password-length";
+  if (!/^[A-Za-z0-9]+$/.test(password)) return "password-characters";
+  return null;
+}
