@@ -30,7 +30,7 @@ export const STATUS_BAD_PASSWORD = -20;
 export const STATUS_LOCKED = -21;
 export const STATUS_BAD_TAG = -22;
 export const STATUS_NOT_ACTIVATING = -23;
-/** Positive: accepted, waiting for the holder to confirm on the token (erase). */
+/** Positive: accepted, waiting for the holder to confirm on the token (erase, adding a profile). */
 export const STATUS_PENDING = 1;
 
 // Button events, delivered by button(event). A press is released before LONG_PRESS_SECONDS;
@@ -51,6 +51,8 @@ export const MODE_STORAGE_ERROR = 7;
 export const MODE_ERASE_CONFIRM = 8;
 export const MODE_OTP = 9;
 export const MODE_INFO = 10;
+/** A host asked to add a profile to a token that holds one: the holder confirms with a hold. */
+export const MODE_ADD_CONFIRM = 11;
 
 // Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
 // The response replaces the frame: a status byte (i8), then the command's fields.
@@ -61,6 +63,8 @@ export const LINK_LIST_PROFILES = 4;
 export const LINK_ERASE = 5;
 export const LINK_ACTIVATE_BEGIN = 6;
 export const LINK_ACTIVATE_FINISH = 7;
+/** Abandons the activation under way (the bank refused the request): the token leaves ACTIVATING. */
+export const LINK_ACTIVATE_CANCEL = 8;
 
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES = 16384;
@@ -75,7 +79,16 @@ export const MIN_SEED = 16;
 export const MAX_SEED = 64;
 export const PANEL_ON_SECONDS = 60;
 export const LONG_PRESS_SECONDS = 2;
+/**
+ * Seconds the holder has to hold button A after a host asks to erase, or to add a profile to a token
+ * that already holds one; without the hold nothing changes.
+ */
 export const ERASE_WINDOW_SECONDS = 10;
+/**
+ * The panel never turns off within this many seconds of a new code appearing (the holder sees the
+ * change the countdown announced); a shorter step keeps at most its own length less one second.
+ */
+export const NEW_CODE_SHOWN_SECONDS = 10;
 /** PBKDF2 iterations for the activation key, fixed by activation protocol v1 (docs/activation.md). */
 export const ACTIVATION_ITERATIONS = 1000;
 /** Failed activation responses before the token refuses to activate (until erased). */

@@ -1,8 +1,8 @@
 // Host side of the token's factory link (assembly/device/link.ts): frames built and parsed here,
 // carried by whatever transport the caller gives (the simulator's wasm call, later a serial line).
 import {
-  LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED,
-  STATUS_OK, STATUS_PENDING, STATUS_TEXT,
+  LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED,
+  STATUS_NOT_ACTIVATING, STATUS_OK, STATUS_PENDING, STATUS_TEXT,
 } from "../abi.js";
 import { ACTIVATION_PASSWORD_PATTERN, LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { algorithmId, algorithmName, checkDigits, checkPeriod, type Algorithm } from "../otp.js";
@@ -96,8 +96,12 @@ export class TokenLink {
     this.call(frame, "setting the token's clock");
   }
 
-  /** Programs a profile (factory loading of a seed). Returns its index. */
-  addProfile(spec: ProfileSpec): number {
+  /**
+   * Programs a profile (factory loading of a seed). Returns its index, or null when the token already
+   * holds a profile: then it asks its holder to hold button A within ERASE_WINDOW_SECONDS and stores
+   * the profile only if they do (listProfiles() tells).
+   */
+  addProfile(spec: ProfileSpec): number | null {
     const algorithm = algorithmId(spec.algorithm);
     const digits = checkDigits(spec.digits);
     const period = checkPeriod(spec.period);
@@ -117,7 +121,8 @@ export class TokenLink {
     frame[8 + label.length] = seed.length;
     frame.set(seed, 9 + label.length);
     try {
-      return this.call(frame, "adding the profile").getUint8(1);
+      const response = this.call(frame, "adding the profile", [STATUS_OK, STATUS_PENDING]);
+      return response.getInt8(0) === STATUS_PENDING ? null : response.getUint8(1);
     } finally {
       frame.fill(0);
     }
@@ -170,6 +175,15 @@ export class TokenLink {
     frame[0] = LINK_ACTIVATE_FINISH;
     frame.set(response, 1);
     return this.call(frame, "finishing the activation").getUint8(1);
+  }
+
+  /**
+   * Abandons the activation under way (after the bank refused the request): the token zeroes its
+   * secrets and leaves the activating screen. Returns false when none was under way.
+   */
+  activateCancel(): boolean {
+    const v = this.call(Uint8Array.of(LINK_ACTIVATE_CANCEL), "cancelling the activation", [STATUS_OK, STATUS_NOT_ACTIVATING]);
+    return v.getInt8(0) === STATUS_OK;
   }
 
   /** Asks the token to erase its profiles; it does so only if button A is held within the window. */

@@ -1,7 +1,7 @@
 // SimToken: the real token firmware (build/token.wasm) on a simulated board. Virtual time only: the
 // caller advances it, and the token is woken exactly when the firmware asked to be.
 import {
-  BUTTON_HOLD, BUTTON_PRESS, BUTTON_RELEASE, MODE_ACTIVATING, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED,
+  BUTTON_HOLD, BUTTON_PRESS, BUTTON_RELEASE, MODE_ACTIVATING, MODE_ADD_CONFIRM, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED,
   MODE_LOW_BATTERY, MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR,
 } from "../abi.js";
 import { Board, type BoardConfig } from "../board/board.js";
@@ -13,7 +13,7 @@ import { TokenLink, type ProfileInfo, type ProfileSpec, type TokenInfo } from ".
 
 export type ScreenMode =
   | "off" | "not-set-up" | "activating" | "locked" | "clock-lost" | "low-battery" | "self-test-failed"
-  | "storage-error" | "erase-confirm" | "otp" | "info";
+  | "storage-error" | "erase-confirm" | "add-confirm" | "otp" | "info";
 
 const MODE_NAMES: Record<number, ScreenMode> = {
   [MODE_OFF]: "off",
@@ -27,6 +27,7 @@ const MODE_NAMES: Record<number, ScreenMode> = {
   [MODE_ERASE_CONFIRM]: "erase-confirm",
   [MODE_OTP]: "otp",
   [MODE_INFO]: "info",
+  [MODE_ADD_CONFIRM]: "add-confirm",
 };
 
 /** What the token's display model says is on the panel. */
@@ -34,7 +35,7 @@ export interface Screen {
   mode: ScreenMode;
   /** The code as shown (leading zeros kept), on the OTP screen only. */
   code: string | null;
-  /** Seconds left in the step (period .. 1), on the OTP screen only. */
+  /** Whole seconds until the code changes (period - 1 .. 0), on the OTP screen only. */
   secondsLeft: number | null;
   period: number | null;
   label: string;
@@ -181,8 +182,23 @@ export class SimToken {
     this.link.setTime(unixSeconds);
   }
 
-  addProfile(spec: ProfileSpec): number {
+  /** The link's ADD_PROFILE: the index, or null while the token waits for its holder's hold. */
+  addProfile(spec: ProfileSpec): number | null {
     return this.link.addProfile(spec);
+  }
+
+  /**
+   * Adds a profile as its holder would: when the token asks (it already holds a profile), button A
+   * is held. Returns the new profile's index; throws when it was not stored.
+   */
+  addProfileConfirmed(spec: ProfileSpec): number {
+    const index = this.link.addProfile(spec);
+    if (index !== null) return index;
+    const before = this.link.listProfiles().length;
+    this.hold();
+    const profiles = this.link.listProfiles();
+    if (profiles.length !== before + 1) throw new Error("the token did not store the profile after the hold");
+    return profiles.length - 1;
   }
 
   profiles(): ProfileInfo[] {
