@@ -31,3 +31,12 @@ export function passwordProblem(password: string): "password-length" | "password
   if (!/^[A-Za-z0-9]+$/.test(password)) return "password-characters";
   return null;
 }
+
+/**
+ * A one-time password as typed: Unicode NFKC turns full-width digits (a Japanese input method's
+ * "１２３４５６") into the digits they are, and spaces ("123 456") are dropped. The result still goes
+ * through the bank's own check of the digits.
+ */
+export function typedCode(text: string): string {
+  return text.normalize("NFKC").replace(/\s+/g, "");
+}

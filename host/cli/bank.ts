@@ -1,12 +1,14 @@
 // otp-token bank: the bank side from the command line — issue, activate, confirm, verify, resync,
 // unlock, status — over one SQLite database file. Passwords never come from arguments.
-import { readFileSync } from "node:fs";
 import { Bank } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { BankStore } from "../bank/store.js";
-import { SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
+import { SERVICE_ID_PATTERN, typedCode, USER_ID_PATTERN } from "../identity.js";
+import { processStdin, type Stdin } from "./prompt.js";
 import { integerOption, type Io, parse, UsageError } from "./usage.js";
+
+export type { Stdin } from "./prompt.js";
 
 export const DEFAULT_DB = "./bank.sqlite";
 export const DEFAULT_OUTBOX = "./outbox";
@@ -129,50 +131,6 @@ ${COMMON}
 `,
 };
 
-/** Where the command reads standard input from (a test gives its own). */
-export interface Stdin {
-  isTTY: boolean;
-  /** All of standard input as text (not a terminal). */
-  readAll(): string;
-  /** One line typed at a terminal without echo, after `prompt` on stderr. */
-  readSecret(prompt: string): Promise<string>;
-}
-
-export const processStdin: Stdin = {
-  get isTTY() {
-    return process.stdin.isTTY === true;
-  },
-  readAll: () => readFileSync(0, "utf8"),
-  readSecret,
-};
-
-function readSecret(prompt: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stdin = process.stdin;
-    process.stderr.write(prompt);
-    stdin.setRawMode(true);
-    stdin.resume();
-    let typed = "";
-    const done = (error?: Error) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off("data", onData);
-      process.stderr.write("\n");
-      if (error) reject(error);
-      else resolve(typed);
-    };
-    const onData = (chunk: Buffer) => {
-      for (const char of chunk.toString("utf8")) {
-        if (char === "\r" || char === "\n") return done();
-        if (char === "\u0003" || char === "\u0004") return done(new UsageError("cancelled"));
-        if (char === "\u007f" || char === "\b") typed = typed.slice(0, -1);
-        else typed += char;
-      }
-    };
-    stdin.on("data", onData);
-  });
-}
-
 const COMMON_OPTIONS = {
   db: { type: "string" },
   "master-key-file": { type: "string" },
@@ -262,7 +220,8 @@ async function run(sub: string, args: string[], io: Io, stdin: Stdin): Promise<n
       const [serviceId, userId] = ids(values);
       if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "CODE is missing" : `expected one CODE, got ${positionals.length} arguments`);
       return withBank(values, io, {}, (bank) => {
-        const result = sub === "confirm" ? bank.confirm(serviceId, userId, positionals[0]) : bank.verify(serviceId, userId, positionals[0]);
+        const code = typedCode(positionals[0]);
+        const result = sub === "confirm" ? bank.confirm(serviceId, userId, code) : bank.verify(serviceId, userId, code);
         io.out(sub === "confirm" ? `confirmed: the token is active (drift ${result.driftSteps} steps)\n` : `ok: offset ${result.offset}, drift ${result.driftSteps} steps\n`);
         return 0;
       });
@@ -272,7 +231,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Stdin): Promise<n
       const [serviceId, userId] = ids(values);
       if (positionals.length !== 2) throw new UsageError(`expected two consecutive codes CODE1 CODE2, got ${positionals.length}`);
       return withBank(values, io, {}, (bank) => {
-        const result = bank.resync(serviceId, userId, positionals[0], positionals[1]);
+        const result = bank.resync(serviceId, userId, typedCode(positionals[0]), typedCode(positionals[1]));
         io.out(`resynchronised: drift ${result.driftSteps} steps\n`);
         return 0;
       });

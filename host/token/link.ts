@@ -4,17 +4,27 @@ import {
   LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED,
   STATUS_NOT_ACTIVATING, STATUS_OK, STATUS_PENDING, STATUS_TEXT,
 } from "../abi.js";
+import * as abi from "../abi.js";
 import { ACTIVATION_PASSWORD_PATTERN, LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { algorithmId, algorithmName, checkDigits, checkPeriod, type Algorithm } from "../otp.js";
 
 /** Sends one frame and returns the response frame. */
 export type LinkTransport = (frame: Uint8Array) => Uint8Array;
 
-/** The token refused a command; `status` is the firmware's status code. */
+/** Each status's name as a stable error code: STATUS_BAD_TAG -> "bad-tag" (named once, in host/abi.ts). */
+const STATUS_CODES: Record<number, string> = Object.fromEntries(
+  Object.entries(abi)
+    .filter(([name, value]) => name.startsWith("STATUS_") && typeof value === "number")
+    .map(([name, value]) => [value, name.slice("STATUS_".length).toLowerCase().replace(/_/g, "-")]),
+);
+
+/** The token refused a command; `status` is the firmware's status code, `code` its name. */
 export class LinkError extends Error {
   override name = "LinkError";
+  readonly code: string;
   constructor(readonly status: number, what: string) {
     super(`${what}: ${STATUS_TEXT[status] ?? `status ${status}`}`);
+    this.code = STATUS_CODES[status] ?? `status-${status}`;
   }
 }
 

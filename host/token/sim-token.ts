@@ -281,9 +281,9 @@ export class SimToken {
     return new Uint8Array(e.memory.buffer, e.FRAMEBUFFER, e.FRAMEBUFFER_SIZE).slice();
   }
 
-  /** The panel as terminal text (Unicode half blocks), framed. */
-  render(): string {
-    return renderFramebuffer(this.firmware ? this.framebuffer() : new Uint8Array(512), { border: true });
+  /** The panel as terminal text (Unicode half blocks, or quadrants when `compact`: 64 columns), framed. */
+  render(options: { compact?: boolean } = {}): string {
+    return renderFramebuffer(this.firmware ? this.framebuffer() : new Uint8Array(512), { border: true, compact: options.compact });
   }
 
   /** Compression-function calls so far (debug build; -1 in release). */
