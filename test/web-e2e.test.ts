@@ -123,7 +123,7 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     await page.fill("#issue-password", PASSWORD);
     await page.fill("#issue-password2", "Abc12346");
     await page.click("#issue-submit");
-    await expect.poll(() => page.textContent("#issue-mail2-error")).toContain("一致しません");
+    await expect.poll(() => page.textContent("#issue-mail2-error")).toContain("再入力した携帯電話メールアドレスが一致しません");
     expect(await page.textContent("#issue-password2-error")).toContain("一致しません");
     expect(await page.getAttribute("#issue-mail2", "aria-invalid")).toBe("true");
     expect(await page.isVisible("#screen-issue")).toBe(true);
@@ -147,7 +147,9 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     await page.fill("#reg-password", "Wrong999");
     await page.check("#reg-consent");
     await page.click("#reg-send");
-    await expect.poll(() => page.textContent("#reg-message")).toContain("アクティベーションパスワードが違います");
+    await expect.poll(() => page.textContent("#reg-message")).toContain("利用開始パスワードが違います。あと 4 回");
+    // The refused 送信 cancelled the activation: the token is not left on its activating screen.
+    expect((await tokenScreen()).mode).not.toBe("activating");
     expect(await page.isDisabled("#reg-register")).toBe(true);
     await screenshot("token-wrong-password");
 
