@@ -12,6 +12,8 @@ export type Lang = "ja" | "en";
 const FROM_TERMS: Record<string, Term> = {
   "nav.issue": TERMS.tokenIssue,
   "issue.title": TERMS.tokenIssue,
+  "issue.mail": TERMS.mobileMail,
+  "issue.password": TERMS.activationPassword,
   "issue.intro": TERMS.issueInstruction,
   "issue.mailTwice": TERMS.mailTwice,
   "issue.passwordTwice": TERMS.passwordTwice,
@@ -63,15 +65,13 @@ const ja = {
   "nav.outbox": "メール受信箱",
   "nav.admin": "管理者",
   "nav.label": "銀行の画面",
-  "nav.resume": "手続きの途中です：「ワンタイムパスワード認証確認」に戻る",
+  "nav.resume": `手続きの途中です：「${TERMS.confirmScreen.ja}」に戻る`,
   "login.title": "ログイン",
   "login.done": "ワンタイムパスワードの設定が完了しました。ログインしてください。",
   "login.submit": "ログイン",
   "login.welcome": "ログインしました。",
   "login.logout": "ログアウト",
-  "issue.mail": "携帯電話メールアドレス",
-  "issue.password": "利用開始パスワード",
-  "issue.passwordNote": "利用開始パスワードはトークンの初期設定（登録）の際に必要となります。",
+  "issue.passwordNote": `${TERMS.activationPassword.ja}はトークンの初期設定（${TERMS.register.ja}）の際に必要となります。`,
   "admin.title": "管理者：トークンのロック解除",
   "admin.lookup": "照会",
   "admin.unlock": "ロック解除",
@@ -100,12 +100,12 @@ const ja = {
   "token.elsewhere": "このトークンは別のタブで使用中です。そのタブを閉じると、このタブで使えるようになります（二つのタブが同じトークンを書き換えないため）。",
   "reg.title": "トークン登録",
   "reg.refused": "登録できませんでした：",
-  "check.serviceId": "サービスIDは8桁の数字です。",
-  "check.userId": "ユーザIDは16桁の半角英大文字・数字です。",
+  "check.serviceId": `${TERMS.serviceId.ja}は8桁の数字です。`,
+  "check.userId": `${TERMS.userId.ja}は16桁の半角英大文字・数字です。`,
   "check.code": "ワンタイムパスワードは6〜8桁の数字です。",
   "check.drift": "誤差は -200000〜200000 ppm の数値で入力してください。",
   "error.link": "トークンが要求を拒否しました：",
-} as const;
+};
 
 export type StringKey = keyof typeof ja | keyof typeof FROM_TERMS;
 
@@ -124,8 +124,6 @@ const en: Record<keyof typeof ja, string> = {
   "login.submit": "Log in",
   "login.welcome": "You are logged in.",
   "login.logout": "Log out",
-  "issue.mail": "Mobile mail address",
-  "issue.password": "Activation password",
   "issue.passwordNote": "The activation password is needed when the token is set up (registered).",
   "admin.title": "Administrator: unlock a token",
   "admin.lookup": "Look up",
