@@ -369,7 +369,8 @@ describe("bank: activation refusals (docs/activation.md, bank rules 1-5)", () =>
     expect(issueRow(bank, issued.serviceId)).toMatchObject({ pending_seed: null });
   });
 
-  it("refuses every truncation and every single-bit flip of a valid request, changing nothing but the counted attempt", () => {
+  // About 1,000 refused requests: seconds on a busy 2-core machine, so a generous timeout of its own.
+  it("refuses every truncation and every single-bit flip of a valid request, changing nothing but the counted attempt", { timeout: 120_000 }, () => {
     const bank = openBank();
     const issued = bank.issue(issueInput());
     const valid = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
