@@ -213,11 +213,18 @@ export interface X25519KeyPair {
   publicKey: Uint8Array;
 }
 
+/**
+ * The DER SubjectPublicKeyInfo of an X25519 key (RFC 8410 §4) before its 32 raw bytes. Keys cross
+ * node:crypto as DER, never as JWK: Node 20 can deadlock in generateKeyPairSync("x25519") + JWK
+ * export when a garbage collection lands mid-export (seen in gdb; `npm run bench` hung for ever).
+ */
+const X25519_SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
+
 /** A fresh ephemeral X25519 key pair from node's CSPRNG. */
 export function generateX25519(): X25519KeyPair {
   const { privateKey, publicKey } = generateKeyPairSync("x25519");
-  const jwk = publicKey.export({ format: "jwk" });
-  return { privateKey, publicKey: new Uint8Array(Buffer.from(jwk.x as string, "base64url")) };
+  const der = publicKey.export({ type: "spki", format: "der" });
+  return { privateKey, publicKey: new Uint8Array(der.subarray(der.length - KEY_BYTES)) };
 }
 
 /**
@@ -228,7 +235,7 @@ export function x25519Shared(privateKey: KeyObject, peerPublicKey: Uint8Array): 
   checkLength(peerPublicKey, KEY_BYTES, "peer public key");
   let shared: Uint8Array;
   try {
-    const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(peerPublicKey).toString("base64url") }, format: "jwk" });
+    const publicKey = createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, peerPublicKey]), format: "der", type: "spki" });
     shared = new Uint8Array(diffieHellman({ privateKey, publicKey }));
   } catch {
     // OpenSSL refuses the all-zero result itself; either way the peer's key is unusable.

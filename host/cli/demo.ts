@@ -2,7 +2,7 @@
 // and a bank on accelerated virtual time, each bank screen printed as text beside what the token
 // shows, in the words of the bank's manual (host/terms.ts; Japanese when the locale is). The
 // newcomer's first look (docs/design.md, the procedure).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -10,7 +10,8 @@ import stringWidth from "string-width";
 import { Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { BankStore } from "../bank/store.js";
+import { readOutboxMail } from "../bank/mail.js";
+import { openStore } from "../bank/store.js";
 import { refusalWords } from "../refusals.js";
 import { bankDateTime, GUIDANCE, mailFilterNote, TERMS } from "../terms.js";
 import { SimToken } from "../token/sim-token.js";
@@ -42,7 +43,7 @@ function box(title: string, lines: string[]): string {
   return [top, ...body, `└${"─".repeat(WIDTH)}┘`].join("\n");
 }
 
-export function demoCommand(args: string[], io: Io): number {
+export async function demoCommand(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, { quiet: { type: "boolean" }, help: { type: "boolean", short: "h" } }, false);
   if (values.help) {
     io.out(DEMO_HELP);
@@ -52,18 +53,18 @@ export function demoCommand(args: string[], io: Io): number {
   const w = (term: { ja: string; en: string }) => word(io, term).replace(/^[a-z]/, (c) => c.toUpperCase());
   const ja = io.lang === "ja";
   const outbox = mkdtempSync(join(tmpdir(), "otp-token-demo-"));
-  const store = BankStore.open(":memory:");
+  const store = await openStore(":memory:", { create: true });
   try {
     const token = new SimToken();
     const clock = token.board.clock;
-    const bank = new Bank(store, MasterKey.fromBytes(randomBytes(32)), { now: () => clock.now() / 1000, outboxDir: outbox });
+    const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), { now: () => clock.now() / 1000, outboxDir: outbox, actor: "demo" });
     const panel = (title: string) => {
       io.out(`\n${title}\n`);
       if (!values.quiet) io.out(`${token.render()}\n`);
       io.out(`${ja ? "トークン" : "token"}: ${describeScreen(token.screen(), io.lang)}\n`);
     };
     const now = () => bankDateTime(clock.now() / 1000);
-    const sendingDomain = bank.config.mailFrom.match(/@([^>\s]+)/)?.[1];
+    const sendingDomain = bank.mailDomain;
     const field = (label: string, value: string) => `${pad(label, 30)}[ ${pad(value, 24)}]`;
 
     io.out(`otp-token demo: ${ja ? "ワンタイムパスワード再設定（トークンと銀行はシミュレーション）" : "one-time-password re-set-up, simulated token and bank"} (${now()})\n\n`);
@@ -83,7 +84,7 @@ export function demoCommand(args: string[], io: Io): number {
       `${" ".repeat(44)}[ ${w(TERMS.tokenIssue)} ]`,
     ])}\n`);
     const password = "Pass1234";
-    const issued = bank.issue({ mail, mailConfirm: mail, password, passwordConfirm: password });
+    const issued = await bank.issue({ mail, mailConfirm: mail, password, passwordConfirm: password });
     io.out(`\n${box(`${ja ? "インターネットバンキング" : "Internet banking"}: ${w(TERMS.confirmScreen)}`, [
       now(),
       ...wrapLines(w(TERMS.confirmInstruction), WIDTH - 2),
@@ -97,9 +98,10 @@ export function demoCommand(args: string[], io: Io): number {
       ...wrapLines(w(TERMS.noMail), WIDTH - 2),
       `${w(TERMS.oneTimePassword)}  [        ]     [ ${w(TERMS.confirmButton)} ]  [ ${w(TERMS.back)} ]`,
     ])}\n`);
-    if (issued.mailFile) {
-      const text = readFileSync(issued.mailFile, "utf8");
-      io.out(`\n${ja ? "銀行が送ったメール（送信箱より）" : "The set-up mail, as written to the bank's outbox"}:\n${text.split(/\r?\n/).map((line) => `  | ${line}`).join("\n")}\n`);
+    const setupMail = issued.mailId === undefined ? undefined : readOutboxMail(outbox, issued.mailId);
+    if (setupMail) {
+      const text = `To: ${setupMail.to}\nSubject: ${setupMail.subject}\n\n${setupMail.text.trimEnd()}`;
+      io.out(`\n${ja ? "銀行が送ったメール（送信箱より）" : "The set-up mail, as written to the bank's outbox (body decoded)"}:\n${text.split(/\r?\n/).map((line) => `  | ${line}`).join("\n")}\n`);
     }
 
     const registration = (typed: string) =>
@@ -118,7 +120,7 @@ export function demoCommand(args: string[], io: Io): number {
     const refused = token.link.activateBegin(issued.serviceId, issued.userId, mistyped);
     io.out(`${w(TERMS.send)}: ${ja ? `登録要求 ${refused.length} バイトを銀行へ` : `the activation request (${refused.length} bytes) to the bank`}\n`);
     try {
-      bank.activate(refused);
+      await bank.activate(refused);
     } catch (error) {
       if (!(error instanceof BankError)) throw error;
       const words = refusalWords(error, "register");
@@ -130,7 +132,7 @@ export function demoCommand(args: string[], io: Io): number {
     io.out(`\n${registration(password)}\n`);
     const request = token.link.activateBegin(issued.serviceId, issued.userId, password);
     panel(`${w(TERMS.send)}: ${ja ? `登録要求 ${request.length} バイトを銀行へ` : `the activation request (${request.length} bytes) goes to the bank`}`);
-    const response = bank.activate(request);
+    const response = await bank.activate(request);
     io.out(`${ja ? "銀行の応答" : "The bank's answer"}: ${ja ? `受け付けました（${response.length} バイト）` : `accepted (${response.length} bytes)`}. ${w(GUIDANCE.bankAnswered)}\n`);
     const profile = token.link.activateFinish(response);
     panel(`${w(TERMS.register)}: ${ja ? `プロファイル ${profile}。ワンタイムパスワードと60秒のカウントダウン（左下）` : `profile ${profile}: the code and its 60-second countdown (bottom left)`}`);
@@ -141,7 +143,7 @@ export function demoCommand(args: string[], io: Io): number {
     panel(ja ? "7秒後（カウントダウンが進み、パスワードは“0”まで変わりません）" : "Seven seconds later (the countdown runs; the code stays until it reaches 0):");
 
     io.out(`\n${ja ? `${token.screen().code} を「${TERMS.confirmScreen.ja}」画面に入力し「${TERMS.confirmButton.ja}」を押します。` : `The holder types ${token.screen().code} into the confirmation screen and presses "${TERMS.confirmButton.en}".`}\n`);
-    const confirmed = bank.confirm(issued.serviceId, issued.userId, token.screen().code!);
+    const confirmed = await bank.confirm(issued.userId, token.screen().code!);
     io.out(`${box(`${ja ? "インターネットバンキング" : "Internet banking"}: ${ja ? "ログイン" : "log in"}`, [
       ja ? "ワンタイムパスワードの設定が完了しました。" : "One-time password set-up is complete.",
       ja ? `トークン ${token.info().serial} が有効になりました（時計のずれ ${confirmed.driftSteps} ステップ）。` : `Token serial ${token.info().serial} is active (clock drift ${confirmed.driftSteps} steps).`,
@@ -154,14 +156,14 @@ export function demoCommand(args: string[], io: Io): number {
     token.press();
     panel(ja ? `2分後（${now()}）、ボタンAを押すと:` : `Two minutes later (${now()}), a press on the token:`);
     const loginCode = token.screen().code!;
-    const login = bank.verify(issued.serviceId, issued.userId, loginCode);
+    const login = await bank.verify(issued.userId, loginCode);
     io.out(`\n${box(ja ? "インターネットバンキング: ようこそ" : "Internet banking: welcome", [
       ja ? `ワンタイムパスワード ${loginCode} でログインしました（ステップのずれ ${login.offset}）。` : `Logged in with one-time password ${loginCode} (step offset ${login.offset}).`,
       ja ? `最初のパスワード ${firstCode} とそれ以前のものは使えません：` : `The first code ${firstCode} and every earlier step are now refused:`,
       ja ? "パスワードは一度しか使えません。" : "each code is accepted once.",
     ])}\n`);
     try {
-      bank.verify(issued.serviceId, issued.userId, loginCode);
+      await bank.verify(issued.userId, loginCode);
     } catch (error) {
       if (!(error instanceof BankError)) throw error;
       const words = refusalWords(error, "login");
@@ -169,7 +171,7 @@ export function demoCommand(args: string[], io: Io): number {
     }
     return 0;
   } finally {
-    store.close();
+    await store.close();
     rmSync(outbox, { recursive: true, force: true });
   }
 }

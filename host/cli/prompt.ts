@@ -43,3 +43,20 @@ export const processStdin: Terminal = {
 export function isYes(answer: string): boolean {
   return /^(y|yes|はい)$/i.test(answer.normalize("NFKC").trim());
 }
+
+/**
+ * Answers to `questions` in order: typed at the prompt on a terminal (secrets without echo), else
+ * the first lines of standard input, one per question (`what` names them when lines are missing).
+ */
+export async function answers(stdin: Terminal, questions: { prompt: string; secret: boolean }[], what: string): Promise<string[]> {
+  if (stdin.isTTY) {
+    const out: string[] = [];
+    for (const q of questions) out.push(await (q.secret ? stdin.readSecret(q.prompt) : stdin.ask(q.prompt)));
+    return out;
+  }
+  const lines = stdin.readAll().split(/\r?\n/);
+  // The newline that ends the last line does not start another.
+  if (lines[lines.length - 1] === "") lines.pop();
+  if (lines.length < questions.length) throw new UsageError(`standard input must hold ${what}, one per line`);
+  return lines.slice(0, questions.length);
+}

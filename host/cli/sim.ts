@@ -11,7 +11,7 @@ import stringWidth from "string-width";
 import { Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { BankStore } from "../bank/store.js";
+import { openStore, StoreOpenError } from "../bank/store.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
 import { refusalWords } from "../refusals.js";
 import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
@@ -198,22 +198,24 @@ export interface BankOptionsForSim {
  * bank's answer for 登録. A refusal cancels the activation on the token (it leaves its activating
  * screen) and is thrown as a CliError worded for the holder, attempts left included.
  */
-export function sendToBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim, lang: Lang = "en"): Uint8Array {
+export async function sendToBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim, lang: Lang = "en"): Promise<Uint8Array> {
   if (!form.consent) throw new CliError("not-agreed", pick(lang, GUIDANCE.consentMissing));
   const request = token.link.activateBegin(form.serviceId, form.userId, form.password);
-  const store = BankStore.open(options.db);
+  let store;
   try {
-    const bank = new Bank(store, MasterKey.load(options.masterKeyFile));
-    return bank.activate(request);
+    store = await openStore(options.db);
+    const bank = await Bank.open(store, MasterKey.load(options.masterKeyFile), { actor: "sim" });
+    return await bank.activate(request);
   } catch (error) {
     token.link.activateCancel();
     if (error instanceof BankError) {
       const words = refusalWords(error, "register");
       throw new CliError(error.code, words ? pick(lang, words) : error.message);
     }
+    if (error instanceof StoreOpenError) throw new CliError("store", error.message);
     throw error;
   } finally {
-    store.close();
+    await store?.close();
   }
 }
 
@@ -355,21 +357,27 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
     } else if (result === "consent-missing") {
       message = pick(lang, GUIDANCE.consentMissing);
     } else if (result === "send") {
-      try {
-        answer = sendToBank(token, filled, bankOptions, lang);
-        filled.stage = "sent";
-        message = pick(lang, GUIDANCE.bankAnswered);
-      } catch (error) {
-        filled.password = "";
-        filled.field = 2;
-        message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
-      }
-      saveIfWritten();
+      // The bank answers asynchronously; the panel keeps running meanwhile.
+      void sendToBank(token, filled, bankOptions, lang).then(
+        (bytes) => {
+          answer = bytes;
+          filled.stage = "sent";
+          message = pick(lang, GUIDANCE.bankAnswered);
+        },
+        (error: unknown) => {
+          filled.password = "";
+          filled.field = 2;
+          message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
+        },
+      ).finally(() => {
+        saveIfWritten();
+        draw();
+      });
     } else if (result === "register") {
       try {
         const profile = token.link.activateFinish(answer!);
         message = `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
-          `otp-token bank confirm --service-id ${filled.serviceId} --user-id ${filled.userId} CODE`;
+          `otp-token bank confirm --user-id ${filled.userId} CODE`;
       } catch (error) {
         message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
       }

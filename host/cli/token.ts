@@ -7,7 +7,7 @@ import stringWidth from "string-width";
 import { Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { BankStore } from "../bank/store.js";
+import { openStore } from "../bank/store.js";
 import { ACTIVATION_PASSWORD_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { refusalWords } from "../refusals.js";
 import { GUIDANCE, TERMS } from "../terms.js";
@@ -166,9 +166,9 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
   }
   // The bank opens first: a wrong master key or database is said before the holder types anything.
   const masterKey = MasterKey.load(values["master-key-file"]);
-  const store = BankStore.open(values.db ?? DEFAULT_DB);
+  const store = await openStore(values.db ?? DEFAULT_DB);
   try {
-    const bank = new Bank(store, masterKey, { now: io.now });
+    const bank = await Bank.open(store, masterKey, { now: io.now, actor: "cli" });
     const label = (term: { ja: string; en: string }) => `${word(io, term)}${" ".repeat(Math.max(1, 22 - stringWidth(word(io, term))))}`;
     io.out(`${word(io, GUIDANCE.tokenSetup)}\n`);
     io.out(`  ${label(TERMS.serviceId)} ${serviceId}\n  ${label(TERMS.userId)} ${userId}\n`);
@@ -189,7 +189,7 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     io.out(`  ${Buffer.from(request).toString("hex")}\n`);
     let response: Uint8Array;
     try {
-      response = bank.activate(request);
+      response = await bank.activate(request);
     } catch (error) {
       // The token must not stay on its activating screen after a refusal.
       token.link.activateCancel();
@@ -210,9 +210,9 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     const index = token.link.activateFinish(response);
     io.out(`${word(io, TERMS.register)}: ${io.lang === "ja" ? `プロファイル ${index}` : `profile ${index}`}\n${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
     io.out(`${word(io, GUIDANCE.registered)}\n${word(io, TERMS.countdownNote)}\n`);
-    io.out(`  otp-token bank confirm --service-id ${serviceId} --user-id ${userId} ${token.screen().code}\n`);
+    io.out(`  otp-token bank confirm --user-id ${userId} ${token.screen().code}\n`);
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
