@@ -6,7 +6,7 @@ import { attemptsText, issueVoidText, type Term, TERMS } from "./terms.js";
 
 /** What a front end knows of a refusal: the bank's code and message, and what its answer carries. */
 export interface BankRefusal {
-  /** The bank's error code (host/bank/errors.ts) or the web server's (host/web/http-errors.ts). */
+  /** The bank's error code (host/bank/errors.ts) or the service's (host/bank/service.ts). */
   code: string;
   /** The bank's own message (English): the fallback for codes this table does not word. */
   message: string;
@@ -69,6 +69,17 @@ const OTHER: Record<string, Term> = {
   },
   malformed: { ja: "トークンからの要求が正しくありません。", en: "The token's request was malformed." },
   network: { ja: "サーバーに接続できません。", en: "Cannot reach the server." },
+  "already-confirmed": {
+    ja: `この${TERMS.tokenIssue.ja}は${TERMS.confirmButton.ja}が完了しています。ログインしてください。`,
+    en: "This token issue is already confirmed: the token is active, log in with it.",
+  },
+  throttled: {
+    ja: `続けて間違えたため、少し待ってからもう一度お試しください。`,
+    en: "Too soon after a wrong code: wait a moment and try again.",
+  },
+  suspended: { ja: "このトークンは利用停止中です。銀行にご連絡ください。", en: "This token is suspended: contact the bank." },
+  revoked: { ja: `このトークンは失効しています。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token is revoked: issue a new token ("${TERMS.tokenIssue.en}").` },
+  "token-expired": { ja: `このトークンは有効期限を過ぎました。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token has expired: issue a new token ("${TERMS.tokenIssue.en}").` },
 };
 
 const TOKEN_LOCKED: Term = {
@@ -91,6 +102,7 @@ export function refusalWords(refusal: BankRefusal, during: "issue" | "register" 
       ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
       : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
   }
+  if (code === "issue-void") return issueVoidText();
   if (code === "wrong-code") return { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
   if (code === "locked") {
     if (refusal.reason === "token-locked") return TOKEN_LOCKED;
@@ -102,6 +114,7 @@ export function refusalWords(refusal: BankRefusal, during: "issue" | "register" 
 
 /** True when the refusal leaves the issue void: the holder must go back to トークン発行. */
 export function issueIsVoid(refusal: BankRefusal, during: "register" | "confirm"): boolean {
+  if (refusal.code === "issue-void") return true;
   if (refusal.code === "locked") return refusal.reason !== "token-locked" || during === "register";
   if (refusal.code === "expired") return true;
   return (refusal.code === "wrong-password" || refusal.code === "wrong-code") && issueAttempts(refusal).void;

@@ -5,7 +5,7 @@
 //
 // The issue in progress (its IDs and mail address; never a secret) is kept in sessionStorage, so the
 // 認証確認 screen comes back after a reload or a visit to the outbox, with a way back to it.
-import { ApiError, get, post, type Issued, type MailSummary } from "./api.js";
+import { ApiError, bank, type Issued, setAdminKey } from "./api.js";
 import { CODE, mailProblem, passwordProblem, refusalOf, typedCode, USER_ID } from "./checks.js";
 import { bankDateTime } from "../host/terms.js";
 import { issueIsVoid } from "../host/refusals.js";
@@ -122,7 +122,7 @@ async function onIssue(): Promise<void> {
   }
   let result: Issued;
   try {
-    result = await post<Issued>("/api/issue", {
+    result = await bank.issue({
       mail: value("issue-mail"), mailConfirm: value("issue-mail2"), password: value("issue-password"), passwordConfirm: value("issue-password2"),
     });
   } catch (error) {
@@ -156,7 +156,7 @@ async function onConfirm(): Promise<void> {
   if (!issued) return;
   if (!CODE.test(code)) return say(message, "check.code", "", "error");
   try {
-    await post("/api/confirm", { serviceId: issued.serviceId, userId: issued.userId, code });
+    await bank.confirm(issued.userId, code);
   } catch (error) {
     const refusal = refusalOf(error);
     sayRefusal(message, refusal, "confirm");
@@ -181,7 +181,7 @@ async function onLogin(): Promise<void> {
   if (!USER_ID.test(userId)) return say(message, "check.userId", "", "error");
   if (!CODE.test(code)) return say(message, "check.code", "", "error");
   try {
-    const result = await post<{ offset: number; driftSteps: number }>("/api/login", { userId, code });
+    const result = await bank.login(userId, code);
     $<HTMLInputElement>("login-code").value = "";
     $("welcome-detail").textContent = `${userId} (offset ${result.offset}, drift ${result.driftSteps})`;
     $("login-done").hidden = true;
@@ -191,17 +191,14 @@ async function onLogin(): Promise<void> {
   }
 }
 
-interface Status {
-  token: { serial: string; locked: boolean; consecutiveFailures: number } | null;
-}
-
 async function onAdminLookup(): Promise<void> {
   const message = $("admin-message");
   clear(message);
   const userId = typedCode(value("admin-user")).toUpperCase();
   if (!USER_ID.test(userId)) return say(message, "check.userId", "", "error");
   try {
-    const status = await get<Status>(`/api/status?userId=${encodeURIComponent(userId)}`);
+    setAdminKey(value("admin-key"));
+    const status = await bank.status(userId);
     $("admin-status").hidden = false;
     $("admin-serial").textContent = status.token?.serial ?? "-";
     const state = $("admin-state");
@@ -220,7 +217,8 @@ async function onAdminUnlock(): Promise<void> {
   const userId = typedCode(value("admin-user")).toUpperCase();
   if (!USER_ID.test(userId)) return say(message, "check.userId", "", "error");
   try {
-    await post("/api/admin/unlock", { userId });
+    setAdminKey(value("admin-key"));
+    await bank.unlock(userId);
     await onAdminLookup();
     say(message, "admin.unlocked", "", "ok");
   } catch (error) {
@@ -231,7 +229,7 @@ async function onAdminUnlock(): Promise<void> {
 async function loadOutbox(): Promise<void> {
   const list = $("outbox-list");
   list.replaceChildren();
-  const { messages } = await get<{ messages: MailSummary[] }>("/api/outbox");
+  const { mails: messages } = await bank.outbox(0);
   $("outbox-empty").hidden = messages.length > 0;
   for (const mail of messages) {
     const item = document.createElement("li");
@@ -239,7 +237,7 @@ async function loadOutbox(): Promise<void> {
     button.type = "button";
     button.textContent = `${mail.date} — ${mail.to} — ${mail.subject}`;
     button.addEventListener("click", async () => {
-      const full = await get<{ text: string }>(`/api/outbox/${encodeURIComponent(mail.id)}`);
+      const full = await bank.mail(mail.id);
       const pre = $("outbox-mail");
       pre.textContent = full.text.replace(/\r\n/g, "\n");
       pre.hidden = false;
@@ -273,7 +271,7 @@ function showMailNote(): void {
  */
 async function loadSettings(): Promise<void> {
   try {
-    const settings = await get<{ mailDomain?: unknown }>("/api/settings");
+    const settings = await bank.settings();
     if (typeof settings.mailDomain === "string" && settings.mailDomain) mailDomain = settings.mailDomain;
   } catch {
     // Not offered by this server: the note stays general.

@@ -14,7 +14,7 @@ import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
 import { ACTIVATION_PASSWORD_PATTERN } from "../host/identity.js";
 import { otpScreenText } from "../host/terms.js";
-import { post } from "./api.js";
+import { bank } from "./api.js";
 import { refusalOf, SERVICE_ID, typedCode, USER_ID } from "./checks.js";
 import { eraseBoard, loadBoard, saveBoard } from "./flash-store.js";
 import { clear, pick, say, sayRefusal, screenWords, t } from "./i18n.js";
@@ -217,8 +217,7 @@ function wireRegistration(): void {
     }
     redraw();
     try {
-      const answer = await post<{ response: string }>("/api/activate", { request: toHex(request) });
-      pendingResponse = fromHex(answer.response);
+      pendingResponse = await bank.activate(serviceId, userId, request);
     } catch (error) {
       // A refused 送信: the token leaves its activating screen at once.
       cancelActivation();
@@ -266,15 +265,7 @@ function cancelActivation(): void {
   redraw();
 }
 
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
-function fromHex(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
-}
 
 /** What tests (and the curious, in the console) can read: the display model and the clock. */
 export interface TokenHandle {

@@ -274,11 +274,12 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
   app.get("/v1/health", {
     schema: {
       summary: "whether the service and its store answer",
-      response: { 200: { type: "object", properties: { status: { type: "string" }, store: { type: "string" }, serviceId: { type: "string" } } } },
+      response: { 200: { type: "object", properties: { status: { type: "string" }, store: { type: "string" }, serviceId: { type: "string" }, mailDomain: { type: "string" } } } },
     },
   }, async () => {
     await bank.store.getSetting("service_id");
-    return { status: "ok", store: bank.store.kind, serviceId: bank.serviceId };
+    // The Service ID and the sending domain are public: the issue screen shows them.
+    return { status: "ok", store: bank.store.kind, serviceId: bank.serviceId, mailDomain: bank.mailDomain };
   });
 
   app.post("/v1/issues", {

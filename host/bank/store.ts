@@ -236,6 +236,8 @@ export interface OpenStoreOptions {
    * the CLI's one-shot commands). Default "inline".
    */
   thread?: "worker" | "inline";
+  /** SQLite only: milliseconds to wait for another process's write lock before StoreBusyError; default 5000. */
+  busyTimeoutMs?: number;
 }
 
 /**

@@ -92,6 +92,7 @@ const ROW_COLUMNS_TOKEN = "user_id, customer_id, issue_id, service_id, serial, s
 
 export interface EngineOpenOptions {
   create?: boolean;
+  busyTimeoutMs?: number;
 }
 
 export class SqliteEngine {
@@ -126,7 +127,7 @@ export class SqliteEngine {
       throw new StoreOpenError(`cannot open ${path}: ${(error as Error).message}`);
     }
     try {
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
       useWal(db);
       // FULL: a counted failure survives a power cut as well as a crash (WAL's NORMAL only survives a crash).
       db.pragma("synchronous = FULL");

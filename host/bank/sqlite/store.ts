@@ -114,7 +114,7 @@ class WorkerChannel implements Channel {
   }
 
   static async start(path: string, options: OpenStoreOptions): Promise<WorkerChannel> {
-    const worker = new Worker(workerFile(), { workerData: { path, create: options.create === true } });
+    const worker = new Worker(workerFile(), { workerData: { path, create: options.create === true, busyTimeoutMs: options.busyTimeoutMs } });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { ready?: boolean; error?: WireError }) => {
         worker.off("error", onError);
@@ -176,7 +176,7 @@ export class SqliteStore implements BankStore {
 
   static async open(path: string, options: OpenStoreOptions = {}): Promise<SqliteStore> {
     if (options.thread === "worker") return new SqliteStore(await WorkerChannel.start(path, options), path, null);
-    const engine = SqliteEngine.open(path, { create: options.create });
+    const engine = SqliteEngine.open(path, { create: options.create, busyTimeoutMs: options.busyTimeoutMs });
     return new SqliteStore(new InlineChannel(engine), path, engine);
   }
 

@@ -6,11 +6,11 @@ import { SqliteEngine } from "./engine.js";
 import { type Batch, runBatch, toWire } from "./store.js";
 
 const port = parentPort!;
-const { path, create } = workerData as { path: string; create: boolean };
+const { path, create, busyTimeoutMs } = workerData as { path: string; create: boolean; busyTimeoutMs?: number };
 
 let engine: SqliteEngine;
 try {
-  engine = SqliteEngine.open(path, { create });
+  engine = SqliteEngine.open(path, { create, busyTimeoutMs });
   port.postMessage({ ready: true });
 } catch (error) {
   port.postMessage({ ready: false, error: toWire(error) });
