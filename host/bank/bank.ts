@@ -563,11 +563,9 @@ export class Bank {
     const now = this.now();
     return unwrap(
       await this.store.transaction(async (tx): Promise<Outcome<VerifyResult>> => {
-        const found = await this.usableToken(tx, userId, now, by);
+        const found = await this.usableToken(tx, userId, now, by, [code]);
         if ("error" in found) return found;
         const token = found.value;
-        const badFormat = codeFormatError(code, token.digits);
-        if (badFormat) return { error: badFormat };
         const { currentStep, expected } = this.steps(token, now);
         const matched = this.withSeed(token, (seed) => this.checkCode(seed, tokenParams(token), code, expected, this.config.window));
         if (matched === null) return { error: await this.failure(tx, token, now, by, "wrong-code") };
@@ -589,11 +587,9 @@ export class Bank {
     const now = this.now();
     return unwrap(
       await this.store.transaction(async (tx): Promise<Outcome<VerifyResult>> => {
-        const found = await this.usableToken(tx, userId, now, by);
+        const found = await this.usableToken(tx, userId, now, by, [code1, code2]);
         if ("error" in found) return found;
         const token = found.value;
-        const badFormat = codeFormatError(code1, token.digits) ?? codeFormatError(code2, token.digits);
-        if (badFormat) return { error: badFormat };
         const params = tokenParams(token);
         const { currentStep, expected } = this.steps(token, now);
         // Every step where code1 matches (a 6-digit code can match more than one of 21 steps), then code2 right after.
@@ -623,14 +619,22 @@ export class Bank {
     return Math.min(this.config.throttleBaseSeconds * 2 ** Math.max(failures - 1, 0), this.config.throttleMaxSeconds);
   }
 
-  /** The token at `userId` if a code may be checked for it now: not revoked, suspended, locked, expired or throttled. */
-  private async usableToken(tx: StoreTx, userId: string, now: number, by: string): Promise<Outcome<TokenRow>> {
+  /**
+   * The token at `userId` if `codes` may be checked for it now: not revoked, suspended, locked or
+   * expired, the codes of its length (a typo of the wrong length is not a guess, and not throttled),
+   * and not throttled.
+   */
+  private async usableToken(tx: StoreTx, userId: string, now: number, by: string, codes: string[]): Promise<Outcome<TokenRow>> {
     const token = typeof userId === "string" && USER_ID_PATTERN.test(userId) ? await tx.getToken(userId) : undefined;
     if (!token) return { error: refuse("unknown", NOTICES.noToken()) };
     if (token.state === "revoked") return { error: refuse("revoked", NOTICES.revoked()) };
     if (token.state === "suspended") return { error: refuse("suspended", NOTICES.suspended()) };
     if (token.locked === 1) return { error: refuse("locked", NOTICES.locked(), { attemptsLeft: 0 }) };
     if (now >= token.expires_at) return { error: refuse("token-expired", NOTICES.tokenExpired()) };
+    for (const code of codes) {
+      const badFormat = codeFormatError(code, token.digits);
+      if (badFormat) return { error: badFormat };
+    }
     if (now < token.next_check_at) {
       const wait = token.next_check_at - now;
       await this.event(tx, now, "throttled", token.service_id, userId, by, `retry after ${wait} s`);
