@@ -272,6 +272,33 @@ describe("otp-token bank api-key and audit", () => {
   });
 });
 
+describe("otp-token bank export and import (PSKC)", () => {
+  it("moves a token to another bank: export with a passphrase or a pre-shared key file, import it there, log in", async () => {
+    const c = await init();
+    const { userId, token } = await setUp(c);
+    const pskFile = join(dir, "transfer.key");
+    writeFileSync(pskFile, "ab".repeat(32), { mode: 0o600 });
+    const exported = await cli(["export", ...c, "--out", join(dir, "out.pskcxml"), "--key-file", pskFile]);
+    expect(exported).toMatchObject({ status: 0, out: `exported 1 token to ${join(dir, "out.pskcxml")}\n` });
+    expect((await cli(["export", ...c, "--out", join(dir, "out.pskcxml"), "--key-file", pskFile])).err).toMatch(/already exists/);
+    const short = await cli(["export", ...c, "--out", join(dir, "pbe.pskcxml"), "--passphrase"], ["too short", "too short"]);
+    expect(short.err).toMatch(/at least 12 characters \[pskc\]/);
+    expect((await cli(["export", ...c, "--out", join(dir, "pbe.pskcxml"), "--passphrase"], ["a long passphrase", "a long passphrase"])).status).toBe(0);
+    expect((await cli(["export", ...c, "--out", join(dir, "x.pskcxml")])).status).toBe(2);
+
+    const other = ["--db", join(dir, "other.sqlite"), "--master-key-file", c[3]];
+    expect((await cli(["init", ...other, "--service-id", "55501234"])).status).toBe(0);
+    const imported = await cli(["import", ...other, join(dir, "pbe.pskcxml"), "--passphrase"], ["a long passphrase"]);
+    expect(imported).toMatchObject({ status: 0, out: `imported 1 token:\n  serial 0123456789ABCDEF  User ID ${userId}\n` });
+    clock.now += 60;
+    expect((await cli(["verify", ...other, "--user-id", userId, codeAt(token, clock.now)])).status).toBe(0);
+    const twice = await cli(["import", ...other, join(dir, "out.pskcxml"), "--key-file", pskFile]);
+    expect(twice.status).toBe(1);
+    expect(twice.err).toMatch(/already exists in this bank: nothing was imported \[pskc\]/);
+    expect((await cli(["import", ...other, join(dir, "out.pskcxml"), "--passphrase"], ["a long passphrase"])).err).toMatch(/encrypted with a pre-shared key: give the key/);
+  });
+});
+
 describe("otp-token bank: help and usage", () => {
   it("documents every subcommand, and reports usage errors with status 2", async () => {
     for (const sub of Object.keys(BANK_HELP).filter((s) => s !== "")) {

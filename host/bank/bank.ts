@@ -10,7 +10,7 @@
 // committed before the refusal is thrown (a refused check returns its error out of the transaction,
 // then it is thrown).
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { makeUserId, mailProblem, passwordProblem, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
+import { makeUserId, mailProblem, passwordProblem, SERVICE_ID_PATTERN, USER_ID_FORM, USER_ID_PATTERN } from "../identity.js";
 import { algorithmName, otpApi, type OtpApi } from "../otp.js";
 import { type ChainReport, verifyChain } from "./audit.js";
 import { aad, MasterKey } from "./crypto.js";
@@ -853,47 +853,48 @@ export class Bank {
   ): Promise<{ userId: string; serial: string }[]> {
     const now = this.now();
     const serviceId = this.#serviceId;
-    return unwrap(
-      await this.store.transaction(async (tx): Promise<Outcome<{ userId: string; serial: string }[]>> => {
-        const done: { userId: string; serial: string }[] = [];
-        for (const token of tokens) {
-          const problem = otpParametersProblem(token.params);
-          if (problem) return { error: new BankError("pskc", `the token ${token.serial}: ${problem}`) };
-          let userId = token.userId;
-          let customer;
-          if (userId !== undefined) {
-            if (!USER_ID_PATTERN.test(userId)) return { error: new BankError("pskc", `the token ${token.serial}: User ID ${JSON.stringify(userId)} is not 16 upper-case letters or digits`) };
-            if (await tx.userIdTaken(userId)) return { error: new BankError("pskc", `the User ID ${userId} (token ${token.serial}) already exists in this bank: nothing was imported`) };
-            const form = /^[0-9]{4}L([0-9]{7})A[0-9]{3}$/.exec(userId);
-            customer = form ? (await tx.customerByNumber(form[1])) ?? (await tx.insertCustomer(now, form[1])) : await tx.insertCustomer(now);
-            if (customer && (await tx.tokenOfCustomer(customer.customer_id))) {
-              return { error: new BankError("pskc", `the customer of ${userId} (token ${token.serial}) already has a token: nothing was imported`) };
-            }
-          } else {
-            customer = await tx.insertCustomer(now);
-            if (customer) userId = makeUserId(serviceId, customer.customer_number!, await tx.nextIssueNumber(customer.customer_id));
+    // A refusal throws inside the transaction: it rolls back, so nothing of the document is stored.
+    return this.store.transaction(async (tx) => {
+      const done: { userId: string; serial: string }[] = [];
+      for (const token of tokens) {
+        const problem = otpParametersProblem(token.params);
+        if (problem) throw new BankError("pskc", `the token ${token.serial}: ${problem}`);
+        let userId = token.userId;
+        let customer;
+        if (userId !== undefined) {
+          if (!USER_ID_PATTERN.test(userId)) throw new BankError("pskc", `the token ${token.serial}: User ID ${JSON.stringify(userId)} is not 16 upper-case letters or digits`);
+          if (await tx.userIdTaken(userId)) throw new BankError("pskc", `the User ID ${userId} (token ${token.serial}) already exists in this bank: nothing was imported`);
+          const form = USER_ID_FORM.exec(userId);
+          customer = form ? (await tx.customerByNumber(form[2])) ?? (await tx.insertCustomer(now, form[2])) : await tx.insertCustomer(now);
+          if (customer && (await tx.tokenOfCustomer(customer.customer_id))) {
+            throw new BankError("pskc", `the customer of ${userId} (token ${token.serial}) already has a token: nothing was imported`);
           }
-          if (!customer || userId === undefined) return { error: new BankError("pskc", "every 7-digit customer number is taken") };
-          const row: NewToken = {
-            user_id: userId,
-            customer_id: customer.customer_id,
-            issue_id: null,
-            service_id: serviceId,
-            serial: token.serial,
-            seed: this.masterKey.seal(token.seed, aad.seed(serviceId, userId, token.serial)),
-            ...token.params,
-            drift_steps: 0,
-            last_step: Math.floor(now / token.params.period) - 1,
-            activated_at: now,
-            expires_at: token.expiresAt ?? now + this.config.tokenLifetimeSeconds,
-          };
-          await tx.replaceToken(row);
-          await this.event(tx, now, "pskc-import", serviceId, userId, by, `serial ${token.serial}`);
-          done.push({ userId, serial: token.serial });
+          // The customer's next issue gets a higher issue number than the imported User ID's.
+          if (customer && form) await tx.raiseIssueNumber(customer.customer_id, Number(form[3]));
+        } else {
+          customer = await tx.insertCustomer(now);
+          if (customer) userId = makeUserId(serviceId, customer.customer_number!, await tx.nextIssueNumber(customer.customer_id));
         }
-        return { value: done };
-      }),
-    );
+        if (!customer || userId === undefined) throw new BankError("pskc", "every 7-digit customer number is taken");
+        const row: NewToken = {
+          user_id: userId,
+          customer_id: customer.customer_id,
+          issue_id: null,
+          service_id: serviceId,
+          serial: token.serial,
+          seed: this.masterKey.seal(token.seed, aad.seed(serviceId, userId, token.serial)),
+          ...token.params,
+          drift_steps: 0,
+          last_step: Math.floor(now / token.params.period) - 1,
+          activated_at: now,
+          expires_at: token.expiresAt ?? now + this.config.tokenLifetimeSeconds,
+        };
+        await tx.replaceToken(row);
+        await this.event(tx, now, "pskc-import", serviceId, userId, by, `serial ${token.serial}`);
+        done.push({ userId, serial: token.serial });
+      }
+      return done;
+    });
   }
 
   private withSeed<T>(token: TokenRow, use: (seed: Uint8Array) => T): T {

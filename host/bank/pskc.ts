@@ -149,11 +149,11 @@ export function writePskc(tokens: PskcTokenOut[], encryption: PskcEncryption): s
       `   <pskc:ExpiryDate>${expiry}</pskc:ExpiryDate>`,
       "  </pskc:DeviceInfo>",
       `  <pskc:Key Id="${escapeXml(token.userId)}" Algorithm="${TOTP_ALGORITHM}">`,
-      `   <pskc:FriendlyName>${escapeXml(token.params.label)}</pskc:FriendlyName>`,
       "   <pskc:AlgorithmParameters>",
       `    <pskc:Suite>${SUITE_BY_ALGORITHM[token.params.algorithm]}</pskc:Suite>`,
       `    <pskc:ResponseFormat Length="${token.params.digits}" Encoding="DECIMAL"/>`,
       "   </pskc:AlgorithmParameters>",
+      `   <pskc:FriendlyName>${escapeXml(token.params.label)}</pskc:FriendlyName>`,
       "   <pskc:Data>",
       "    <pskc:Secret>",
       "     <pskc:EncryptedValue>",
@@ -224,11 +224,9 @@ function documentKey(container: Element, secret: { passphrase?: string; key?: Ui
     const hash = prf ? hmacHash(prf.getAttribute("Algorithm") || text(prf), "the PBKDF2 PRF") : "sha1";
     return pbkdf2Sync(Buffer.from(secret.passphrase, "utf8"), salt, iterations, length, hash);
   }
-  if (child(encryptionKey, NS.ds, "KeyName")) {
-    if (secret.key === undefined) throw fail("the document's secrets are encrypted with a pre-shared key: give the key");
-    return secret.key;
-  }
-  throw fail("the document's EncryptionKey is neither a derived key (PBE) nor a named pre-shared key");
+  // A pre-shared key (§6.1): named by ds:KeyName, or not named at all (as python-pskc writes one without a name).
+  if (secret.key === undefined) throw fail("the document's secrets are encrypted with a pre-shared key: give the key");
+  return secret.key;
 }
 
 function encryptedValue(element: Element | undefined, what: string): { cipher: { cipher: string; keyBytes: number }; value: Buffer } {
@@ -269,7 +267,7 @@ export function readPskc(xml: string, secret: { passphrase?: string; key?: Uint8
     const keyElement = child(keyPackage, NS.pskc, "Key");
     const name = keyElement?.getAttribute("Id") || text(child(device, NS.pskc, "SerialNo")) || `#${tokens.length + 1}`;
     const where = `key ${JSON.stringify(name)}`;
-    if (!keyElement) throw fail(`a KeyPackage has no Key`);
+    if (!keyElement) throw fail("a KeyPackage has no Key");
     if (keyElement.getAttribute("Algorithm") !== TOTP_ALGORITHM) throw fail(`${where}: algorithm ${JSON.stringify(keyElement.getAttribute("Algorithm"))} is not TOTP (${TOTP_ALGORITHM})`);
     const serial = text(child(device, NS.pskc, "SerialNo"));
     if (serial === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(serial)) throw fail(`${where}: the DeviceInfo SerialNo is missing or not 1-64 letters, digits, dots, hyphens or underscores`);
@@ -288,6 +286,7 @@ export function readPskc(xml: string, secret: { passphrase?: string; key?: Uint8
     const period = Number(plain("TimeInterval") ?? "30");
     if (!Number.isInteger(period) || period < 1 || period > 86400) throw fail(`${where}: the time interval must be 1-86400 seconds`);
     const secretElement = child(data, NS.pskc, "Secret");
+    if (!secretElement) throw fail(`${where}: it has no secret`);
     if (child(secretElement, NS.pskc, "PlainValue")) throw fail(`${where}: the secret is not encrypted; this bank imports only encrypted secrets`);
     const encrypted = encryptedValue(child(secretElement, NS.pskc, "EncryptedValue"), where);
     if (encrypted.cipher.keyBytes !== key.length) throw fail(`${where}: its cipher needs a ${encrypted.cipher.keyBytes}-byte key; the document key has ${key.length}`);

@@ -124,6 +124,8 @@ export interface StoreTx {
   assignCustomerNumber(customerId: number): Promise<string>;
   /** issues_made + 1; returns the new issue number. */
   nextIssueNumber(customerId: number): Promise<number>;
+  /** issues_made = max(issues_made, atLeast): an imported User ID's issue number is not given again. */
+  raiseIssueNumber(customerId: number, atLeast: number): Promise<void>;
   /** True when an issue or a token already has this User ID. */
   userIdTaken(userId: string): Promise<boolean>;
 

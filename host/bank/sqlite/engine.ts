@@ -260,6 +260,10 @@ export class SqliteEngine {
     return this.get<{ issues_made: number }>("UPDATE customers SET issues_made = issues_made + 1 WHERE customer_id = ? RETURNING issues_made", customerId)!.issues_made;
   }
 
+  raiseIssueNumber(customerId: number, atLeast: number): void {
+    this.run("UPDATE customers SET issues_made = max(issues_made, ?) WHERE customer_id = ?", atLeast, customerId);
+  }
+
   userIdTaken(userId: string): boolean {
     return (
       this.get("SELECT 1 FROM issues WHERE user_id = @id UNION ALL SELECT 1 FROM tokens WHERE user_id = @id UNION ALL SELECT 1 FROM customers WHERE legacy_user_id = @id LIMIT 1", { id: userId }) !==
@@ -444,7 +448,7 @@ export class SqliteEngine {
 /** The engine's operations a store may call by name (the worker protocol carries these names). */
 export const ENGINE_OPERATIONS = [
   "getSetting", "setSetting", "initMeta", "forgetExpired", "insertCustomer", "customerOf", "customerByNumber", "assignCustomerNumber",
-  "nextIssueNumber", "userIdTaken", "insertIssue", "issueFor", "latestIssue", "pendingIssuesOf", "countIssueFailure", "uncountIssueFailure",
+  "nextIssueNumber", "raiseIssueNumber", "userIdTaken", "insertIssue", "issueFor", "latestIssue", "pendingIssuesOf", "countIssueFailure", "uncountIssueFailure",
   "voidIssue", "nonceSeen", "insertNonce", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken",
   "recordTokenSuccess", "recordTokenFailure", "unlockToken", "setTokenState", "listTokens", "countTokens", "appendEvent", "events",
   "eventsOf", "insertApiKey", "revokeApiKey", "getApiKey", "listApiKeys", "setAuditKey",
@@ -453,7 +457,7 @@ export type EngineOperation = (typeof ENGINE_OPERATIONS)[number];
 
 /** Operations whose result nobody waits for inside a transaction: sent with the next message (fewer round trips to the worker). */
 export const DEFERRABLE_OPERATIONS: ReadonlySet<string> = new Set<EngineOperation>([
-  "setSetting", "uncountIssueFailure", "voidIssue", "setPendingToken", "completeIssue", "replaceToken", "recordTokenSuccess",
+  "setSetting", "raiseIssueNumber", "uncountIssueFailure", "voidIssue", "setPendingToken", "completeIssue", "replaceToken", "recordTokenSuccess",
   "unlockToken", "setTokenState", "appendEvent", "insertApiKey",
 ]);
 
