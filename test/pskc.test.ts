@@ -104,10 +104,10 @@ function pythonRead(path: string, secret: { passphrase?: string; key?: string },
 const TIMES = [START, START + 59, START + 3600, 2_000_000_000];
 
 describe.skipIf(!hasPythonPskc)("PSKC: python3-pskc reads what we export", () => {
-  it.each([
+  it.each<[string, { passphrase?: string; key?: string }]>([
     ["§6.2 PBE (PBKDF2-HMAC-SHA256, AES-256-CBC, HMAC-SHA256 MACs)", { passphrase: PASSPHRASE }],
     ["§6.1 pre-shared AES-256 key", { key: PSK_HEX }],
-  ] as const)("%s: same seeds, parameters, User IDs, and the same codes computed in Python", async (_name, secret) => {
+  ])("%s: same seeds, parameters, User IDs, and the same codes computed in Python", async (_name, secret) => {
     const secrets = await bank.exportSecrets(undefined, "test");
     const path = join(dir, `export-${secret.passphrase ? "pbe" : "psk"}.pskcxml`);
     writeFileSync(path, writePskc(secrets, secret.passphrase ? { kind: "pbe", passphrase: secret.passphrase } : { kind: "psk", key: Buffer.from(secret.key!, "hex") }));

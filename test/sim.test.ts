@@ -11,7 +11,7 @@ import { DEFAULT_BOARD_START_MS } from "../host/board/board.js";
 import { randomBytes } from "node:crypto";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { BankStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/store.js";
 import { DEMO_PROFILE } from "../host/cli/sim.js";
 import { otpApi } from "../host/otp.js";
 
@@ -66,8 +66,8 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
     };
     const masterKey = randomBytes(32).toString("hex");
     const db = join(home, "bank.sqlite");
-    const store = BankStore.open(db);
-    const bank = new Bank(store, MasterKey.fromHex(masterKey));
+    const store = await openStore(db, { create: true });
+    const bank = await Bank.open(store, MasterKey.fromHex(masterKey));
     const start = (columns = 140, lang = "C.UTF-8") => tmux("new-session", "-d", "-s", session, "-x", String(columns), "-y", "45",
       `LANG=${lang} LC_ALL= OTP_TOKEN_HOME=${home} OTP_BANK_MASTER_KEY=${masterKey} ${process.execPath} ${CLI} sim --db ${db}; sleep 30`);
     const pane = (format: string) => tmux("display-message", "-p", "-t", session, format).trim();
@@ -106,7 +106,7 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
 
       // Registration (the manual's steps 5 and 6) against a bank database, through the form:
       // a wrong password first (refused, attempts left), then the right one, 同意する, 送信, 登録.
-      const issued = bank.issue({ mail: "jiro@example.jp", mailConfirm: "jiro@example.jp", password: "Xy12", passwordConfirm: "Xy12" });
+      const issued = await bank.issue({ mail: "jiro@example.jp", mailConfirm: "jiro@example.jp", password: "Xy12", passwordConfirm: "Xy12" });
       tmux("send-keys", "-t", session, "a");
       await waitFor(/トークン登録/);
       tmux("send-keys", "-t", session, issued.serviceId, "Enter", issued.userId, "Enter", "Zz99", "Enter");
@@ -123,10 +123,10 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
       tmux("send-keys", "-t", session, "Enter");
       const registered = await waitFor(/登録しました。/);
       const newCode = /BANK  ワンタイムパスワード (\d{6})/.exec(registered)![1];
-      expect(bank.confirm(issued.serviceId, issued.userId, newCode).ok).toBe(true);
+      expect((await bank.confirm(issued.userId, newCode)).ok).toBe(true);
       tmux("send-keys", "-t", session, "q");
     } finally {
-      store.close();
+      await store.close();
       spawnSync("tmux", ["kill-session", "-t", session]);
       rmSync(home, { recursive: true, force: true });
     }

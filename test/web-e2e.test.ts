@@ -5,14 +5,14 @@
 // the page weight (bytes transferred on first load) to test-output/web/page-weight.json.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import type { Server } from "node:http";
+import type { FastifyInstance } from "fastify";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { BankStore } from "../host/bank/store.js";
+import { type BankStore, openStore } from "../host/bank/store.js";
 import { createWebServer, listen } from "../host/web/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -37,7 +37,8 @@ declare global {
 
 let dir: string;
 let store: BankStore;
-let server: Server;
+let server: FastifyInstance;
+let adminKey: string;
 let base: string;
 let context: BrowserContext;
 let page: Page;
@@ -64,9 +65,10 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), "otp-web-e2e-"));
-    store = BankStore.open(join(dir, "bank.sqlite"));
-    const bank = new Bank(store, MasterKey.fromBytes(randomBytes(32)), { outboxDir: join(dir, "outbox") });
-    server = createWebServer({ bank, outboxDir: join(dir, "outbox"), log: (line) => serverLog.push(line) });
+    store = await openStore(join(dir, "bank.sqlite"), { create: true, thread: "worker" });
+    const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), { outboxDir: join(dir, "outbox") });
+    adminKey = (await bank.createApiKey("admin", "e2e")).key;
+    server = await createWebServer({ bank, outboxDir: join(dir, "outbox"), log: (line) => serverLog.push(line) });
     base = await listen(server, 0);
     context = await chromium.launchPersistentContext(join(dir, "profile"), {
       executablePath: CHROMIUM,
@@ -86,8 +88,8 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
 
   afterAll(async () => {
     await context?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    store?.close();
+    await server?.close();
+    await store?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -202,12 +204,13 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
 
     // The set-up mail in the outbox, as the holder receives it.
     await page.click('nav [data-go="outbox"]');
-    await expect.poll(() => page.textContent("#outbox-mail")).toContain(`Service ID: ${serviceId}`);
+    await expect.poll(() => page.textContent("#outbox-mail")).toContain(`サービスID　${serviceId}`);
     expect(await page.textContent("#outbox-mail")).not.toContain(PASSWORD);
     await screenshot("outbox");
 
     // The administrator's page finds the token, usable (the replay was one failure, far from the lock).
     await page.click('nav [data-go="admin"]');
+    await page.fill("#admin-key", adminKey);
     await page.fill("#admin-user", userId);
     await page.click("#admin-lookup");
     await expect.poll(() => page.textContent("#admin-state")).toBe("利用可能");

@@ -18,10 +18,9 @@ import { BankError, type BankErrorCode } from "./errors.js";
 import { readPskcOptions, writePskc } from "./pskc.js";
 import { type ApiScope, StoreBusyError } from "./store.js";
 
-/** Request bodies larger than this are refused with 413 (the largest, an activation request in base64, is ~150 bytes). */
-export const MAX_BODY_BYTES = 4096;
-/** Requests per minute each API key may make (per instance), unless the service is told otherwise. */
-export const DEFAULT_RATE_LIMIT = 6000;
+import { DEFAULT_RATE_LIMIT, MAX_BODY_BYTES } from "./limits.js";
+
+export { DEFAULT_RATE_LIMIT, MAX_BODY_BYTES };
 
 /** HTTP status of each bank refusal that is an error (the outcomes of a code check are 200 with accepted: false). */
 export const BANK_ERROR_STATUS: Record<BankErrorCode, number> = {
@@ -220,6 +219,8 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
   });
 
   app.decorateRequest("apiKey", null);
+  // JSON only: fastify would otherwise take text/plain bodies and answer 400 rather than 415.
+  app.removeContentTypeParser("text/plain");
 
   async function keyOf(header: string | undefined): Promise<(ApiKeyInfo & { actor: string }) | null> {
     const match = /^Bearer +(\S+)$/i.exec(header ?? "");

@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Bank, type BankOptions } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
+import { DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_HOST, DEFAULT_SERVICE_PORT } from "../bank/limits.js";
 import { openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
 import { bankDateTime } from "../terms.js";
@@ -246,9 +247,9 @@ but /v1/health and /openapi.json behind an API key ('otp-token bank api-key crea
 database: several can run on one database.
 
 Options:
-  --port N                the port, default 8788; 0 picks a free one
-  --host ADDRESS          the address to listen on, default 127.0.0.1
-  --rate-limit N          requests per minute each API key may make (per instance), default 6000
+  --port N                the port, default ${DEFAULT_SERVICE_PORT}; 0 picks a free one
+  --host ADDRESS          the address to listen on, default ${DEFAULT_SERVICE_HOST}
+  --rate-limit N          requests per minute each API key may make (per instance), default ${DEFAULT_RATE_LIMIT}
   --outbox DIR            where set-up mails of issues made through the API are written, default ${DEFAULT_OUTBOX}
   --log                   one line per request on standard error (method, path, status, time)
 
@@ -605,9 +606,9 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         log: { type: "boolean" },
       });
       noPositionals(positionals);
-      const port = integerOption(values.port, "port", 0, 65535, 8788);
-      const rateLimit = integerOption(values["rate-limit"], "rate-limit", 1, 10_000_000, 6000);
-      const host = values.host ?? "127.0.0.1";
+      const port = integerOption(values.port, "port", 0, 65535, DEFAULT_SERVICE_PORT);
+      const rateLimit = integerOption(values["rate-limit"], "rate-limit", 1, 10_000_000, DEFAULT_RATE_LIMIT);
+      const host = values.host ?? DEFAULT_SERVICE_HOST;
       const { serveBank } = await import("../bank/serve.js");
       return serveBank({ db: values.db ?? DEFAULT_DB, masterKeyFile: values["master-key-file"], port, host, rateLimit, outboxDir: values.outbox ?? DEFAULT_OUTBOX, log: values.log === true }, io);
     }

@@ -6,7 +6,8 @@ import { BankError } from "../bank/errors.js";
 import { openStore, type BankStore, StoreOpenError } from "../bank/store.js";
 import { DEFAULT_DB, DEFAULT_OUTBOX } from "../cli/bank.js";
 import { integerOption, type Io, parse } from "../cli/usage.js";
-import { createWebServer, DEFAULT_PORT, LISTEN_HOST, listen, MAX_BODY_BYTES } from "./server.js";
+import { MAX_BODY_BYTES } from "../bank/limits.js";
+import { DEFAULT_PORT, LISTEN_HOST } from "./defaults.js";
 
 export const SERVE_HELP = `Usage: otp-token serve [options]
 
@@ -69,6 +70,8 @@ export async function serveCommand(args: string[], io: Io, signals: NodeJS.Event
     }
     throw error;
   }
+  // The HTTP framework is loaded only when the simulator runs.
+  const { createWebServer, listen } = await import("./server.js");
   const server = await createWebServer({ bank, outboxDir, log: (line) => io.err(`${line}\n`) });
   let url: string;
   try {

@@ -17,9 +17,9 @@ import { listOutbox, readOutboxMail } from "../bank/mail.js";
 import { FASTIFY_OPTIONS, handleError, MAX_BODY_BYTES, registerBankApi } from "../bank/service.js";
 import { buildDir } from "../wasm.js";
 
-export { MAX_BODY_BYTES };
-export const DEFAULT_PORT = 8787;
-export const LISTEN_HOST = "127.0.0.1";
+import { DEFAULT_PORT, LISTEN_HOST } from "./defaults.js";
+
+export { DEFAULT_PORT, LISTEN_HOST, MAX_BODY_BYTES };
 /** Mails per outbox page. */
 export const OUTBOX_PAGE_SIZE = 20;
 
