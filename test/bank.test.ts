@@ -220,12 +220,12 @@ describe("bank: issue, activate, confirm, verify", () => {
       const error = await expectCode(() => bank.confirm(issued.userId, otherThan(right)), "wrong-code");
       expect(error.attemptsLeft).toBe(5 - i);
       expect(error.message).toContain(`${5 - i} attempt`);
-      expect(error.ja).toContain(`あと ${5 - i} 回`);
+      expect(error.ja).toBe(`ワンタイムパスワードが違います。あと ${5 - i} 回間違えると、このトークン発行は無効になります。`);
     }
     const last = await expectCode(() => bank.confirm(issued.userId, otherThan(right)), "issue-void");
     expect(last.attemptsLeft).toBe(0);
-    expect(last.message).toMatch(/now void.*new token issue/);
-    expect(last.ja).toMatch(/無効になりました.*もう一度トークン発行/);
+    expect(last.message).toMatch(/now void: issue a new token/);
+    expect(last.ja).toBe("ワンタイムパスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
     await expectCode(() => bank.confirm(issued.userId, right), "issue-void");
   });
 });
@@ -282,7 +282,7 @@ describe("bank: activation refusals (docs/activation.md, bank rules 1-5)", () =>
       expect(row).toEqual({ failed_attempts: attempt, state: attempt < 5 ? "pending" : "void" });
       expect(error.attemptsLeft).toBe(5 - attempt);
       if (attempt < 5) expect(error.ja).toBe(`利用開始パスワードが違います。あと ${5 - attempt} 回間違えると、このトークン発行は無効になります。`);
-      else expect(error.ja).toBe("利用開始パスワードを5回間違えたため、このトークン発行は無効になりました。もう一度トークン発行を行ってください。");
+      else expect(error.ja).toBe("利用開始パスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
     }
     const right = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
     await expectCode(() => bank.activate(right.request), "issue-void");

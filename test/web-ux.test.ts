@@ -5,14 +5,14 @@
 // docs/browser-*.png from them.
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import type { Server } from "node:http";
+import type { FastifyInstance } from "fastify";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { BankStore } from "../host/bank/store.js";
+import { type BankStore, openStore } from "../host/bank/store.js";
 import { createWebServer, listen } from "../host/web/server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -37,7 +37,7 @@ declare global {
 
 let dir: string;
 let store: BankStore;
-let server: Server;
+let server: FastifyInstance;
 let base: string;
 let context: BrowserContext;
 const outbox = () => join(dir, "outbox");
@@ -95,9 +95,9 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), "otp-web-ux-"));
-    store = BankStore.open(join(dir, "bank.sqlite"));
-    const bank = new Bank(store, MasterKey.fromBytes(randomBytes(32)), { outboxDir: outbox() });
-    server = createWebServer({ bank, outboxDir: outbox(), log: () => {} });
+    store = await openStore(join(dir, "bank.sqlite"), { create: true, thread: "worker" });
+    const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), { outboxDir: outbox() });
+    server = await createWebServer({ bank, outboxDir: outbox(), log: () => {} });
     base = await listen(server, 0);
     context = await chromium.launchPersistentContext(join(dir, "profile"), {
       executablePath: CHROMIUM,
@@ -108,8 +108,8 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
 
   afterAll(async () => {
     await context?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    store?.close();
+    await server?.close();
+    await store?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -256,7 +256,7 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     const before = mails();
     let issues = 0;
     page.on("request", (request) => {
-      if (request.url().endsWith("/api/issue")) issues++;
+      if (request.url().endsWith("/v1/issues")) issues++;
     });
     await page.click('nav [data-go="issue"]');
     for (const id of ["#issue-mail", "#issue-mail2"]) await page.fill(id, "double@example.jp");

@@ -438,7 +438,7 @@ export class Bank {
         });
         const left = limit - counted.failures;
         throw voided
-          ? refuse("issue-void", NOTICES.voidAfterPasswords(limit), { attemptsLeft: 0 })
+          ? refuse("issue-void", NOTICES.voidAfterPasswords(), { attemptsLeft: 0 })
           : refuse("wrong-password", NOTICES.wrongPassword(left), { attemptsLeft: left });
       }
       // Rule 6: the bank's half, the seed, message 2.
@@ -487,7 +487,7 @@ export class Bank {
     if (!issue) return refuse("unknown", NOTICES.noIssue());
     if (issue.state === "completed") return refuse("already-confirmed", NOTICES.alreadyConfirmed());
     if (issue.state === "void" || issue.failed_attempts - ownAttempt >= limit) {
-      return refuse("issue-void", NOTICES.issueVoid(issue.void_reason ?? "failures", limit), { attemptsLeft: 0 });
+      return refuse("issue-void", NOTICES.issueVoid(issue.void_reason ?? "failures"), { attemptsLeft: 0 });
     }
     if (now >= issue.expires_at) return refuse("expired", NOTICES.issueExpired());
     return null;
@@ -526,7 +526,7 @@ export class Bank {
             await this.event(tx, now, voided ? "issue-void" : "confirm-wrong-code", pending.service_id, userId, by, `failed attempts ${failures}`);
             return {
               error: voided
-                ? refuse("issue-void", NOTICES.voidAfterCodes(limit), { attemptsLeft: 0 })
+                ? refuse("issue-void", NOTICES.voidAfterCodes(), { attemptsLeft: 0 })
                 : refuse("wrong-code", NOTICES.wrongFirstCode(limit - failures), { attemptsLeft: limit - failures }),
             };
           }

@@ -1,9 +1,10 @@
 // What the bank tells the customer when it refuses, in English and in Japanese, built from the
-// manual's terms (host/terms.ts) so every front end that shows the bank's own sentence shows the
+// manual's terms (host/terms.ts; the attempts-left and void-issue sentences are terms.ts's own, the
+// ones every front end shows) so every front end that shows the bank's own sentence shows the
 // manual's words. Front ends that word a refusal themselves use the stable code and the numbers
 // (attemptsLeft, retryAfterSeconds) the bank gives beside it. Imports only host/terms.ts, so the
 // browser page can bundle it.
-import { TERMS } from "../terms.js";
+import { attemptsText, issueVoidText, TERMS } from "../terms.js";
 
 export interface Notice {
   en: string;
@@ -14,32 +15,17 @@ const T = TERMS;
 const times = (n: number) => `${n} attempt${n === 1 ? "" : "s"}`;
 
 export const NOTICES = {
-  wrongPassword: (left: number): Notice => ({
-    en: `wrong activation password: ${times(left)} left before this token issue is void`,
-    ja: `${T.activationPassword.ja}が違います。あと ${left} 回間違えると、この${T.tokenIssue.ja}は無効になります。`,
-  }),
-  voidAfterPasswords: (limit: number): Notice => ({
-    en: `wrong activation password ${limit} times: this token issue is now void; a new token issue (${T.tokenIssue.ja}) is needed`,
-    ja: `${T.activationPassword.ja}を${limit}回間違えたため、この${T.tokenIssue.ja}は無効になりました。もう一度${T.tokenIssue.ja}を行ってください。`,
-  }),
-  wrongFirstCode: (left: number): Notice => ({
-    en: `wrong code: type the code the token shows now (${times(left)} left before this token issue is void)`,
-    ja: `${T.oneTimePassword.ja}が違います。トークンに表示中の${T.oneTimePassword.ja}を入力してください。あと ${left} 回間違えると、この${T.tokenIssue.ja}は無効になります。`,
-  }),
-  voidAfterCodes: (limit: number): Notice => ({
-    en: `wrong code ${limit} times: this token issue is now void; a new token issue (${T.tokenIssue.ja}) is needed`,
-    ja: `${T.oneTimePassword.ja}を${limit}回間違えたため、この${T.tokenIssue.ja}は無効になりました。もう一度${T.tokenIssue.ja}を行ってください。`,
-  }),
-  issueVoid: (reason: string | null, limit: number): Notice =>
+  wrongPassword: (left: number): Notice => attemptsText("password", left),
+  voidAfterPasswords: (): Notice => attemptsText("password", 0),
+  wrongFirstCode: (left: number): Notice => attemptsText("code", left),
+  voidAfterCodes: (): Notice => attemptsText("code", 0),
+  issueVoid: (reason: string | null): Notice =>
     reason === "superseded"
       ? {
           en: "this token issue was replaced by a newer one: use the Service ID and User ID of the newest issue, or issue a new token",
           ja: `この${T.tokenIssue.ja}は、新しい${T.tokenIssue.ja}により無効になりました。最新の${T.serviceId.ja}・${T.userId.ja}をお使いください。`,
         }
-      : {
-          en: `this token issue is void after ${limit} wrong attempts: a new token issue (${T.tokenIssue.ja}) is needed`,
-          ja: `${limit}回間違えたため、この${T.tokenIssue.ja}は無効になっています。もう一度${T.tokenIssue.ja}を行ってください。`,
-        },
+      : issueVoidText(),
   issueExpired: (): Notice => ({
     en: "this token issue has expired: issue a new token",
     ja: `この${T.tokenIssue.ja}は有効期限を過ぎました。もう一度${T.tokenIssue.ja}を行ってください。`,
