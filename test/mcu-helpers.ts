@@ -1,22 +1,9 @@
 // Shared by the tests of the firmware on the emulated nRF51 (McuToken): whether it can run here, and
 // oathtool as the reference for codes.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { MCU_IMAGES, mcuBuildDir, type McuImage } from "../host/mcu/mcu-token.js";
-import { qemuMissing } from "../host/mcu/qemu.js";
+import { mcuUnavailable } from "../host/mcu/mcu-token.js";
 
 /** Why the M0 tests cannot run here (then they are skipped with this message), or undefined. */
-export function mcuUnavailable(): string | undefined {
-  const qemu = qemuMissing();
-  if (qemu) return `${qemu}; .ci/run installs it`;
-  for (const image of Object.keys(MCU_IMAGES) as McuImage[]) {
-    const elf = join(mcuBuildDir(), MCU_IMAGES[image]);
-    if (!existsSync(elf)) return `${elf} was not built (npm run build needs wabt, gcc-arm-none-eabi and libnewlib-arm-none-eabi; .ci/run installs them)`;
-  }
-  return undefined;
-}
-
 export const MCU_SKIP = mcuUnavailable();
 if (MCU_SKIP) console.warn(`the firmware-on-the-M0 tests are skipped: ${MCU_SKIP}`);
 

@@ -8,6 +8,7 @@
 //   token.press();
 //   token.screen().code;                       // the code the M0 computed and drew
 //   token.close();                             // or `using token = new McuToken()`
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { FLASH_PAGE_BYTES, FLASH_SIZE_BYTES } from "../abi.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
@@ -22,7 +23,7 @@ import {
   FRAME_ERROR_TOO_LONG, FRAME_ERROR_UNKNOWN, FRAME_FLASH_READ, FRAME_FLASH_WRITE, FRAME_GO, FRAME_HELLO, FRAME_LINK, FRAME_METER,
   FRAME_NAMES, FRAME_RTC, FRAME_SCREEN, IMAGE_HARNESS,
 } from "./protocol.js";
-import { QemuBoard } from "./qemu.js";
+import { QemuBoard, qemuMissing } from "./qemu.js";
 
 /** The images scripts/build-mcu.js links. */
 export const MCU_IMAGES = {
@@ -35,6 +36,18 @@ export type McuImage = keyof typeof MCU_IMAGES;
 /** build/mcu/, where the ELF files are. */
 export function mcuBuildDir(): string {
   return join(buildDir(), "mcu");
+}
+
+/** Why the emulated token cannot run here (QEMU or the images missing), or undefined when it can. */
+export function mcuUnavailable(): string | undefined {
+  const qemu = qemuMissing();
+  if (qemu) return `${qemu}; .ci/run installs it`;
+  for (const elf of Object.values(MCU_IMAGES)) {
+    if (!existsSync(join(mcuBuildDir(), elf))) {
+      return `build/mcu/${elf} was not built (npm run build needs wabt, gcc-arm-none-eabi and libnewlib-arm-none-eabi; .ci/run installs them)`;
+    }
+  }
+  return undefined;
 }
 
 export interface McuTokenOptions {

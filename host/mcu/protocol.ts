@@ -9,7 +9,7 @@
 // FRAME_LINK carries the token's link commands (assembly/device/link.ts) and is all a product image
 // (build/mcu/token.elf) understands. Harness images (build/mcu/token-harness.elf) add the commands a
 // test bench needs: pacing the clock, pressing the button, reading the panel and the flash, metering.
-import { DEFAULT_BATTERY_CONFIG } from "../board/battery.js";
+import { FRESH_CELL_MILLIVOLTS } from "../board/battery.js";
 
 /** Host -> token: one link command frame; the reply carries the link response. */
 export const FRAME_LINK = 0x4c;
@@ -71,7 +71,7 @@ export const CALL_BUTTON = 2;
 export const CALL_LINK = 3;
 
 /** The voltage a harness image reports until told otherwise, and a product image always (QEMU models no ADC). */
-export const BOARD_BATTERY_MILLIVOLTS = DEFAULT_BATTERY_CONFIG.fullMillivolts;
+export const BOARD_BATTERY_MILLIVOLTS = FRESH_CELL_MILLIVOLTS;
 
 /** Largest payload either side sends (a FLASH_WRITE page plus its page byte). */
 export const FRAME_MAX_PAYLOAD = 1025;
