@@ -27,8 +27,12 @@ export const NRF51822 = {
 } as const;
 
 /**
- * The Cortex-M0's cycles per instruction assumed to turn measured instruction counts into time (the
- * emulator counts instructions, not cycles): see ASSUMED_CPI in host/mcu/meter.ts for the arithmetic.
+ * Cycles per instruction assumed for the Cortex-M0 to turn measured instruction counts into time (QEMU
+ * counts instructions, not cycles). The ARM Cortex-M0 Technical Reference Manual (DDI 0432C, §3.3,
+ * Table 3-1) gives 1 cycle for data processing, 2 for a load or store, 3 for a taken branch, 4 for BL;
+ * no flash wait states at 16 MHz is assumed. npm run bench applies those timings to the instruction mix
+ * a TCG plugin sees (bench/mcu-mix.c) and finds 1.3-1.5 for the firmware's operations, so 1.5 errs on
+ * the costly side.
  */
 export const ASSUMED_CPI = 1.5;
 

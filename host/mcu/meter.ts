@@ -12,19 +12,6 @@ import { CALL_BOOT, CALL_BUTTON, CALL_LINK, CALL_TICK } from "./protocol.js";
 export const ICOUNT_SHIFT = 6;
 /** TIMER1's clock (nRF51 RM §18: the 16 MHz HFCLK, prescaler 0). */
 export const METER_HZ = 16_000_000;
-/** The nRF51822's CPU clock (HCLK is 16 MHz on this SoC). */
-export const CPU_HZ = 16_000_000;
-
-/**
- * Cycles per instruction assumed for the Cortex-M0 (an assumption, not a measurement: QEMU counts
- * instructions, not cycles). The ARM Cortex-M0 Technical Reference Manual (DDI 0432C, §3.3, Table 3-1)
- * gives 1 cycle for data processing, 2 for loads and stores, 3 for a taken branch and 4 for BL. Code of
- * this kind (wasm2c output: a load or store per wasm memory access, each behind a bounds check) is
- * roughly a third loads and stores and a tenth taken branches: 0.57 x 1 + 0.33 x 2 + 0.10 x 3 = 1.5.
- * Flash wait states are assumed to be zero at the nRF51's 16 MHz. docs/hardware.md gives the times at
- * CPI 1.2 and 1.8 as well.
- */
-export const ASSUMED_CPI = 1.5;
 
 export const CALL_NAMES: Record<number, string> = { [CALL_BOOT]: "boot", [CALL_TICK]: "tick", [CALL_BUTTON]: "button", [CALL_LINK]: "link" };
 
@@ -53,11 +40,6 @@ export interface Meter {
 /** Instructions in `ticks` of the 16 MHz meter under -icount shift `shift`. */
 export function ticksToInstructions(ticks: number, shift = ICOUNT_SHIFT): number {
   return Math.round((ticks * (1e9 / METER_HZ)) / 2 ** shift);
-}
-
-/** Seconds the real part takes for `instructions` at `cpi` cycles each. */
-export function secondsAt16MHz(instructions: number, cpi = ASSUMED_CPI): number {
-  return (instructions * cpi) / CPU_HZ;
 }
 
 function reading(view: DataView, offset: number): MeterReading {
