@@ -1,6 +1,6 @@
 // otp-token mcu: the firmware (build/token.wasm through wasm2c) on an emulated nRF51822 in QEMU
 // (host/mcu/mcu-token.ts): one code from the command line, or the live panel (npm run mcu).
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { FLASH_SIZE_BYTES, MAX_SEED, MIN_SEED } from "../abi.js";
 import { McuError, McuToken } from "../mcu/mcu-token.js";
@@ -113,8 +113,11 @@ async function show(flashPath: string | boolean | undefined, io: Io): Promise<nu
   const token = new McuToken({ startSeconds: io.now(), flashImage: image });
   try {
     if (token.profiles().length === 0) token.addProfile(DEMO_PROFILE);
+    // Write then rename: a crash never leaves a torn image.
     const save = () => {
-      if (path) writeFileSync(path, token.flashImage());
+      if (!path) return;
+      writeFileSync(`${path}.tmp`, token.flashImage());
+      renameSync(`${path}.tmp`, path);
     };
     const frame = (message: string) =>
       `${token.render()}\n${describeScreen(token.screen())}\n${message}\n`;
