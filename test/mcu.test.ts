@@ -146,25 +146,30 @@ describe.skipIf(MCU_SKIP !== undefined).each(["release", "debug"] as McuImage[])
     for (const time of times) {
       erase(token);
       token.setClock(time);
-      ALGORITHMS.forEach((algorithm, i) => token.addProfile({ seed: seeds[i], algorithm, digits: 8, label: algorithm }));
-      const now = token.rtcSeconds();
-      expect(now).toBe(time);
-      ALGORITHMS.forEach((algorithm, i) => {
-        token.press();
+      expect(token.rtcSeconds()).toBe(time);
+      // The first profile goes in at once; each further one waits for the holder's hold.
+      ALGORITHMS.forEach((algorithm, i) => token.addProfileConfirmed({ seed: seeds[i], algorithm, digits: 8, label: algorithm }));
+      token.advance(70_000); // the panel goes off
+      const seen = new Set<string>();
+      for (let i = 0; i < ALGORITHMS.length; i++) {
+        token.press(); // shows the active profile, then each press the next
         const screen = token.screen();
-        expect(screen.label).toBe(algorithm);
-        expect(screen.code, `${algorithm} @${now}`).toBe(oathtool(algorithm, seeds[i], token.rtcSeconds(), 8));
-      });
+        const algorithm = screen.label as (typeof ALGORITHMS)[number];
+        seen.add(algorithm);
+        expect(screen.code, `${algorithm} @${token.rtcSeconds()}`).toBe(oathtool(algorithm, seeds[ALGORITHMS.indexOf(algorithm)], token.rtcSeconds(), 8));
+      }
+      expect([...seen].sort()).toEqual([...ALGORITHMS].sort());
     }
-    // The step boundary: a second before it the code is step N's; the refresh at the boundary draws N+1's.
+    // The step boundary: in its last second the countdown reads 0 and the code is step N's; the refresh
+    // at the boundary draws N+1's.
     erase(token);
     const boundary = (1_900_000_000n / 60n + 1n) * 60n;
     token.setClock(boundary - 1n);
     token.addProfile({ seed: seeds[0], algorithm: "SHA1", label: "EDGE" });
     token.press(); // 100 ms
-    expect(token.screen()).toMatchObject({ secondsLeft: 1, code: oathtool("SHA1", seeds[0], boundary - 1n) });
+    expect(token.screen()).toMatchObject({ secondsLeft: 0, code: oathtool("SHA1", seeds[0], boundary - 1n) });
     token.advance(900);
-    expect(token.screen()).toMatchObject({ secondsLeft: 60, code: oathtool("SHA1", seeds[0], boundary) });
+    expect(token.screen()).toMatchObject({ secondsLeft: 59, code: oathtool("SHA1", seeds[0], boundary) });
     expect(oathtool("SHA1", seeds[0], boundary)).not.toBe(oathtool("SHA1", seeds[0], boundary - 1n));
     expect(token.resets).toBe(0);
   }, MCU_TIMEOUT_MS);

@@ -312,8 +312,23 @@ export class McuToken {
     this.link.setTime(unixSeconds);
   }
 
-  addProfile(spec: ProfileSpec): number {
+  /** The link's ADD_PROFILE: the index, or null while the token waits for its holder's hold. */
+  addProfile(spec: ProfileSpec): number | null {
     return this.link.addProfile(spec);
+  }
+
+  /**
+   * Adds a profile as its holder would: when the token asks (it already holds a profile), button A
+   * is held. Returns the new profile's index; throws when it was not stored.
+   */
+  addProfileConfirmed(spec: ProfileSpec): number {
+    const index = this.link.addProfile(spec);
+    if (index !== null) return index;
+    const before = this.link.listProfiles().length;
+    this.hold();
+    const profiles = this.link.listProfiles();
+    if (profiles.length !== before + 1) throw new McuError("the token did not store the profile after the hold");
+    return profiles.length - 1;
   }
 
   profiles(): ProfileInfo[] {
