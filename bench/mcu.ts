@@ -13,9 +13,9 @@ import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { BankStore } from "../host/bank/store.js";
 import { DEFAULT_BOARD_START_MS } from "../host/board/board.js";
-import { ASSUMED_CPI, lifetime, MEASURED_INSTRUCTIONS, PANEL, type InstructionCounts } from "../host/board/energy.js";
+import { ASSUMED_CPI, lifetime, MEASURED_COSTS, PANEL, type OperationName } from "../host/board/energy.js";
 import { ICOUNT_SHIFT, type MeterReading } from "../host/mcu/meter.js";
-import { measureDailyOperations } from "../host/mcu/measure.js";
+import { measureDailyOperations, operationCosts, type DailyOperations } from "../host/mcu/measure.js";
 import { buildMixPlugin, byFunction, codeSymbols, cycles, lastWindow, type MixWindow } from "./mcu-mix.js";
 import { McuToken, mcuBuildDir, mcuUnavailable } from "../host/mcu/mcu-token.js";
 
@@ -123,11 +123,12 @@ function main(): void {
     ["  the once-an-hour press (records the time in flash)", "pressRecordingTime", "press"],
     ["one display refresh", "refresh", ""],
     ["refresh at a step boundary (one HMAC code + refresh)", "refreshNewStep", ""],
+    ["the tick that turns the panel off", "panelOff", ""],
     ["add a profile over the link", "addProfile", ""],
     ["activation begin", "activationBegin", ""],
     ["activation finish", "activationFinish", ""],
   ];
-  const header = `${pad("operation", 54, true)} ${pad("instructions", 13)} ${pad("CPI", 5)} ${pad("ms @16 MHz", 11)} ${pad("small-mul ms", 13)}  erases words rng-bytes  goal`;
+  const header = `${pad("operation", 54, true)} ${pad("instructions", 13)} ${pad("CPI", 5)} ${pad("ms @16 MHz", 11)} ${pad("small-mul ms", 13)}  erases words rng-bytes lines  goal`;
   console.log(header);
   console.log("-".repeat(header.length));
   const timeOf = (key: string, multiplyCycles = 1) => {
@@ -142,7 +143,7 @@ function main(): void {
     const small = mixes[key] ? timeOf(key, 32).ms.toFixed(1) : "-";
     const check = goal ? `<= ${PRESS_GOAL_MS} ms ${verdict(t.ms <= PRESS_GOAL_MS)}` : "";
     console.log(
-      `${pad(name, 54, true)} ${pad(group(r.instructions), 13)} ${pad(t.cpi.toFixed(2), 5)} ${pad(t.ms.toFixed(1), 11)} ${pad(small, 13)}  ${pad(r.flashErases, 6)} ${pad(r.flashWords, 5)} ${pad(r.randomBytes, 9)}  ${check}`,
+      `${pad(name, 54, true)} ${pad(group(r.instructions), 13)} ${pad(t.cpi.toFixed(2), 5)} ${pad(t.ms.toFixed(1), 11)} ${pad(small, 13)}  ${pad(r.flashErases, 6)} ${pad(r.flashWords, 5)} ${pad(r.randomBytes, 9)} ${pad(r.panelLines, 5)}  ${check}`,
     );
   }
   if (Object.keys(mixes).length) {
@@ -154,7 +155,7 @@ function main(): void {
     );
   }
   const hmac = readings.refreshNewStep.instructions - readings.refresh.instructions;
-  console.log(`${pad("one HMAC-SHA-1 code (boundary refresh minus refresh)", 54, true)} ${pad(group(hmac), 13)}`);
+  console.log(`${pad("a step boundary's extra (the HMAC code, 18 more lines)", 54, true)} ${pad(group(hmac), 13)}`);
   const activation = readings.activationBegin.instructions + readings.activationFinish.instructions;
   const activationTime = timeOf("activationBegin").ms + timeOf("activationFinish").ms;
   const activationSmall = mixes.activationBegin ? timeOf("activationBegin", 32).ms + timeOf("activationFinish", 32).ms : NaN;
@@ -181,27 +182,22 @@ function main(): void {
     );
   }
 
-  const counts: InstructionCounts = {
-    press: readings.press.instructions,
-    pressRecordingTime: readings.pressRecordingTime.instructions,
-    refresh: readings.refresh.instructions,
-    refreshNewStep: readings.refreshNewStep.instructions,
-  };
+  const costs = operationCosts(readings as unknown as DailyOperations);
   console.log(`\nbattery: CR2032 (225 mAh to 2.0 V, 1 %/year self-discharge), nRF51822 asleep in System ON with its RTC, ${PANEL.part},`);
   console.log(`the panel on 60 s per press and refreshed every second; low-battery warning below ${LOW_BATTERY_MILLIVOLTS} mV, no code below ${BROWN_OUT_MILLIVOLTS} mV;`);
   console.log(`the CPU's time at CPI ${ASSUMED_CPI} (docs/hardware.md)\n`);
   console.log(`${pad("presses a day", 14)} ${pad("average µA", 11)} ${pad("years to warning", 17)} ${pad("years to last code", 19)} ${pad("warning lead", 13)}  goal`);
   for (const presses of [5, 10, 20]) {
-    const life = lifetime({ pressesPerDay: presses }, LOW_BATTERY_MILLIVOLTS, BROWN_OUT_MILLIVOLTS, counts);
+    const life = lifetime({ pressesPerDay: presses }, LOW_BATTERY_MILLIVOLTS, BROWN_OUT_MILLIVOLTS, costs);
     const goal = presses === 10 ? `>= 7 years ${verdict(life.lastCodeYears >= 7)}, lead >= 30 days ${verdict(life.warningLeadDays >= 30)}` : "";
     console.log(
       `${pad(presses, 14)} ${pad(life.averageMicroamps.toFixed(2), 11)} ${pad(life.warningYears.toFixed(2), 17)} ${pad(life.lastCodeYears.toFixed(2), 19)} ${pad(`${life.warningLeadDays.toFixed(0)} days`, 13)}  ${goal}`,
     );
   }
-  const drift = (Object.keys(counts) as (keyof InstructionCounts)[])
-    .map((k) => `${k} ${(((counts[k] - MEASURED_INSTRUCTIONS[k]) / MEASURED_INSTRUCTIONS[k]) * 100).toFixed(1)} %`)
-    .join(", ");
-  console.log(`\nthe board simulator's defaults use host/board/energy.ts's recorded counts; measured now against them: ${drift}`);
+  const drift = (Object.keys(costs) as OperationName[])
+    .map((k) => `${k} ${costs[k].instructions} (${MEASURED_COSTS[k].instructions}), ${costs[k].panelLines} lines (${MEASURED_COSTS[k].panelLines})`)
+    .join("; ");
+  console.log(`\nmeasured now (host/board/energy.ts's recorded costs, which the board simulator uses): ${drift}`);
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s of wall time for the emulated measurements)`);
 }
 

@@ -32,14 +32,18 @@ static bool hold_fired;
 meter_reading_t meter_last, meter_boot;
 static meter_reading_t meter_now;
 
+static uint32_t lines_before;
+
 static void meter_begin(void) {
   memset(&meter_now, 0, sizeof meter_now);
+  lines_before = sharp_lcd_lines_written();
   nrf_timer_meter_start();
 }
 
 static void meter_end(uint32_t kind) {
   meter_now.ticks = nrf_timer_meter_stop();
   meter_now.kind = kind;
+  meter_now.panel_lines = sharp_lcd_lines_written() - lines_before;
   meter_last = meter_now;
   if (kind == CALL_BOOT) meter_boot = meter_now;
 }
@@ -179,9 +183,20 @@ static void schedule(void) {
   wake = (int64_t)Z_tokenZ_wakeAt(&token);
 }
 
+/* After each call: the panel gets what the firmware drew (off when its display model says so). */
+static void update_panel(void) {
+  uint8_t *memory = mcu_memory();
+  uint32_t framebuffer = *Z_tokenZ_FRAMEBUFFER(&token);
+  if ((framebuffer & 3u) != 0) wasm_rt_trap(WASM_RT_TRAP_OOB); /* the panel reads it a word at a time */
+  uint32_t mode;
+  memcpy(&mode, memory + *Z_tokenZ_DISPLAY_MODEL(&token), sizeof mode);
+  sharp_lcd_show(memory + framebuffer, mode != MODE_OFF);
+}
+
 static void deliver_button(uint32_t event) {
   meter_begin();
   Z_tokenZ_button(&token, event);
+  update_panel();
   meter_end(CALL_BUTTON);
   schedule();
 }
@@ -211,6 +226,7 @@ static void run_due_ticks(void) {
   while (wake > 0 && clock_valid() && clock_seconds() >= wake) {
     meter_begin();
     wake = (int64_t)Z_tokenZ_tick(&token);
+    update_panel();
     meter_end(CALL_TICK);
   }
 }
@@ -239,6 +255,7 @@ static void link_frame(uint32_t length) {
   for (uint32_t i = 0; i < length; i++) frame[i] = nrf_uart_read();
   meter_begin();
   uint32_t reply = Z_tokenZ_link(&token, length);
+  update_panel();
   meter_end(CALL_LINK);
   schedule();
   frame_send(FRAME_LINK, frame, reply <= size ? reply : 0);
@@ -270,6 +287,7 @@ static void boot_firmware(bool after_fault) {
   meter_begin();
   Z_token_instantiate(&token, NULL);
   int32_t status = (int32_t)Z_tokenZ_boot(&token);
+  update_panel();
   meter_end(CALL_BOOT);
   schedule();
   uint8_t payload[13];
@@ -285,6 +303,7 @@ int main(void) {
   if (after_fault) mcu_battery_millivolts = mcu_retained.battery_millivolts;
   button_down_at = UINT64_MAX;
   nrf_uart_init();
+  nrf_spi_init();
   clock_init();
   nrf_gpio_button_init();
   mcu_retained.magic = 0;

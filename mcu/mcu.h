@@ -45,6 +45,15 @@ void nrf_nvmc_write_word(uint32_t address, uint32_t value);
 /* nrf_rng.c */
 void nrf_rng_fill(uint8_t *bytes, size_t length);
 
+/* nrf_spi.c: the panel's bus. */
+void nrf_spi_init(void);
+void nrf_spi_write(const uint8_t *bytes, size_t length);
+
+/* sharp_lcd.c: the panel, written the lines that changed after each firmware call. */
+void sharp_lcd_show(const uint8_t *framebuffer, bool on);
+/** Lines written to the panel since reset. */
+uint32_t sharp_lcd_lines_written(void);
+
 /* nrf_gpio.c: button A (P0.17, active low). */
 void nrf_gpio_button_init(void);
 bool nrf_gpio_button_down(void);
@@ -121,6 +130,7 @@ typedef struct {
   uint32_t random_bytes; /* bytes asked of the RNG (the CPU slept for them) */
   uint32_t erases;       /* NVMC page erases */
   uint32_t words;        /* NVMC words programmed */
+  uint32_t panel_lines;  /* lines written to the panel */
 } meter_reading_t;
 extern meter_reading_t meter_last, meter_boot;
 

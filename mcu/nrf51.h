@@ -35,6 +35,16 @@
 #define UART_BAUDRATE 0x524u
 #define UART_BAUDRATE_115200 0x01d7e000u
 
+/* SPI0 (RM chapter 24: SPI master). */
+#define NRF51_SPI0 0x40003000u
+#define SPI_ENABLE 0x500u
+#define SPI_ENABLE_ENABLED 1u
+#define SPI_PSELSCK 0x508u
+#define SPI_PSELMOSI 0x50cu
+#define SPI_TXD 0x51cu
+#define SPI_FREQUENCY 0x524u
+#define SPI_FREQUENCY_1M 0x10000000u
+
 /* TIMER0-2 (RM chapter 18): 16 MHz base clock divided by 2^PRESCALER (0-9). */
 #define NRF51_TIMER0 0x40008000u
 #define NRF51_TIMER1 0x40009000u
@@ -90,9 +100,12 @@
 #define SCB_AIRCR 0xe000ed0cu
 #define SCB_AIRCR_SYSRESETREQ 0x05fa0004u
 
-/* The BBC micro:bit's wiring of the nRF51822 (QEMU's `microbit` machine): button A and the UART pins. */
+/* The BBC micro:bit's wiring of the nRF51822 (QEMU's `microbit` machine): button A, the UART and SPI pins. */
 #define MICROBIT_BUTTON_A_PIN 17u
 #define MICROBIT_UART_TX_PIN 24u
 #define MICROBIT_UART_RX_PIN 25u
+/* The panel on the micro:bit's edge-connector SPI pins (P0.23 SCK, P0.21 MOSI). */
+#define MICROBIT_SPI_SCK_PIN 23u
+#define MICROBIT_SPI_MOSI_PIN 21u
 
 #endif

@@ -42,7 +42,7 @@ const CFLAGS = [
 ];
 const WARNINGS = ["-Wall", "-Wextra", "-Werror"];
 const LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments"];
-const RUNTIME = ["startup.c", "main.c", "clock.c", "wasm_rt_mcu.c", "aeabi_lmul.S", "nrf_timer.c", "nrf_uart.c", "nrf_nvmc.c", "nrf_rng.c", "nrf_gpio.c"];
+const RUNTIME = ["startup.c", "main.c", "clock.c", "wasm_rt_mcu.c", "aeabi_lmul.S", "nrf_timer.c", "nrf_uart.c", "nrf_nvmc.c", "nrf_rng.c", "nrf_gpio.c", "nrf_spi.c", "sharp_lcd.c"];
 
 /** The images: name -> the wasm it runs and whether the bench commands are in. */
 export const IMAGES = {

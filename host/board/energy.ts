@@ -1,6 +1,6 @@
 // The token's energy budget: what the coin cell pays for each thing the board does, from the firmware's
-// instruction counts measured on the emulated Cortex-M0 (npm run bench: bench/mcu.ts) and the parts'
-// datasheet currents. docs/hardware.md lists every figure with its source; the board simulator's
+// costs measured on the emulated Cortex-M0 (npm run bench: bench/mcu.ts: instructions and panel lines
+// per call) and the parts' datasheet currents. docs/hardware.md lists every figure with its source; the board simulator's
 // battery defaults (host/board/battery.ts) are made from this file, so the simulated year
 // (test/longrun.test.ts) and the battery-life figures of npm run bench are the same model.
 //
@@ -41,14 +41,25 @@ export const PANEL = {
   part: "Sharp LS011B7DH03 (memory-in-pixel LCD, 1.08\", 160x68, 1 bit)",
   /** µA the panel draws while on, holding its image (VCOM toggled once a second). */
   quiescentMicroamps: 2.1,
-  /** µA while a whole frame is written, for writeMs (2 MHz SPI). */
+  /** µA while the 1.35" panel's 96 lines are written, for writeMs (2 MHz SPI): per line, a 96th of it. */
   writeMicroamps: 360,
   writeMs: 5.38,
-  /** Bytes the MCU sends per refresh: 32 lines x (line address + 16 data bytes + trailer), plus the command and final trailer. */
-  refreshBytes: 32 * 18 + 2,
-  /** Hz of the SPI clock to the panel (within the memory LCDs' 1-2 MHz). */
+  writeLines: 96,
+  /** Bytes on the bus per line written (address, 20 data bytes, dummy: mcu/sharp_lcd.c), and per write (mode, final dummy). */
+  lineBytes: 22,
+  writeOverheadBytes: 2,
+  /** Hz of the SPI clock to the panel (mcu/nrf_spi.c; within the memory LCDs' 1-2 MHz). */
   spiHz: 1_000_000,
 } as const;
+
+/** Seconds the panel stays on after a press (PANEL_ON_SECONDS of assembly/abi.ts). */
+export const PANEL_ON_SECONDS = 60;
+/**
+ * Ticks the panel stays on past PANEL_ON_SECONDS, on average: it never goes dark within the first 10 s
+ * of a new code (NEW_CODE_SHOWN_SECONDS of assembly/abi.ts), so when it would, at s seconds into a step
+ * with s < 10, it stays 10 - s ticks longer. For a press at a uniformly random second: (10 + 9 + ... + 1) / 60.
+ */
+export const MEAN_EXTRA_PANEL_TICKS = 55 / 60;
 
 /** The CR2032 (Panasonic and Energizer data sheets; see docs/hardware.md). */
 export const CR2032 = {
@@ -67,24 +78,34 @@ export const CR2032 = {
   ] as ReadonlyArray<readonly [number, number]>,
 } as const;
 
-/**
- * Instructions the firmware executes on the M0 per everyday event, measured with `npm run bench`
- * (host/mcu/measure.ts on build/mcu/token-harness.elf, QEMU -icount); test/mcu-energy.test.ts measures
- * them again and fails if the firmware has drifted more than 10 % from these. (Boots and activations
- * are rare enough to leave out of a day's budget.)
- */
-export const MEASURED_INSTRUCTIONS = {
-  /** A press that shows the code (prepares the HMAC key, computes the code, draws). */
-  press: 73_167,
-  /** The once-an-hour press that also records the time in flash (erase, program, verify). */
-  pressRecordingTime: 183_766,
-  /** A refresh of the OTP screen within a step (countdown redrawn). */
-  refresh: 49_509,
-  /** The refresh at a step boundary (computes the next code). */
-  refreshNewStep: 73_377,
-} as const;
+/** What one firmware call costs on the M0: instructions executed, and lines written to the panel. */
+export interface OperationCost {
+  instructions: number;
+  panelLines: number;
+}
 
-export type InstructionCounts = Record<keyof typeof MEASURED_INSTRUCTIONS, number>;
+export type OperationName = "press" | "pressRecordingTime" | "refresh" | "refreshNewStep" | "panelOff";
+export type OperationCosts = Record<OperationName, OperationCost>;
+
+/**
+ * The firmware's everyday calls on the M0, measured with `npm run bench` (host/mcu/measure.ts on
+ * build/mcu/token-harness.elf: instructions by QEMU -icount, panel lines counted by mcu/sharp_lcd.c);
+ * test/mcu-energy.test.ts measures them again and fails if the firmware has drifted more than 10 %.
+ * The instructions include the HAL's share (finding and laying out the panel's changed lines). Boots
+ * and activations are rare enough to leave out of a day's budget.
+ */
+export const MEASURED_COSTS: Readonly<OperationCosts> = {
+  /** A press that shows the code (computes it, draws; the panel was off, so every line is written). */
+  press: { instructions: 118_015, panelLines: 32 },
+  /** The once-an-hour press that also records the time in flash (erase, program, verify). */
+  pressRecordingTime: { instructions: 228_369, panelLines: 32 },
+  /** A refresh within a step: the countdown's lines. */
+  refresh: { instructions: 59_169, panelLines: 5 },
+  /** The refresh at a step boundary: the next code and its lines. */
+  refreshNewStep: { instructions: 106_132, panelLines: 23 },
+  /** The tick that turns the panel off. */
+  panelOff: { instructions: 2_170, panelLines: 0 },
+};
 
 const MS_PER_HOUR = 3_600_000;
 const HOURS_PER_YEAR = 8_766; // 365.25 days
@@ -94,10 +115,19 @@ export function cpuMicroampMs(instructions: number, cpi = ASSUMED_CPI): number {
   return ((instructions * cpi) / NRF51822.cpuHz) * 1000 * NRF51822.cpuMicroamps;
 }
 
-/** µA·ms of one refresh's frame to the panel: the CPU feeds the SPI (nRF51 SPI has no DMA), the panel writes. */
-export function panelTransferMicroampMs(): number {
-  const ms = ((PANEL.refreshBytes * 8) / PANEL.spiHz) * 1000;
-  return ms * NRF51822.cpuMicroamps + PANEL.writeMicroamps * PANEL.writeMs;
+/**
+ * µA·ms of writing `lines` to the panel: the CPU feeds the SPI a byte at a time (the nRF51's SPI has no
+ * DMA), and the panel draws its write current for its share of a whole-panel write.
+ */
+export function panelMicroampMs(lines: number): number {
+  if (lines === 0) return 0;
+  const busMs = (((lines * PANEL.lineBytes + PANEL.writeOverheadBytes) * 8) / PANEL.spiHz) * 1000;
+  return busMs * NRF51822.cpuMicroamps + lines * ((PANEL.writeMicroamps * PANEL.writeMs) / PANEL.writeLines);
+}
+
+/** µA·ms of one firmware call: its instructions on the CPU, its lines to the panel. */
+export function operationMicroampMs(cost: OperationCost): number {
+  return cpuMicroampMs(cost.instructions) + panelMicroampMs(cost.panelLines);
 }
 
 /** µA drawn all the time: System ON sleep with the RTC's crystal running. */
@@ -112,18 +142,26 @@ export const flashWordMicroampMs = (): number => (NRF51822.flashWordMicroseconds
 /** Words in one state record (assembly/store/record.ts: 812 bytes). */
 export const RECORD_WORDS = 203;
 
+/** µA the panel draws while on, beyond the lines written (charged by the time it is on). */
+export const displayMicroamps = (): number => PANEL.quiescentMicroamps;
+
 /**
- * One wake-up of the firmware as the board simulator charges it: the average over one press's wake-ups
- * (the press and the 60 refreshes it keeps the panel on for, one of them at a step boundary), each
- * with its frame sent to the panel.
+ * One press's wake-ups, on average: the press, the refreshes while the panel is on (one of them at the
+ * step boundary the minute always crosses) and the tick that turns it off. Their count and µA·ms.
  */
-export function wakeupMicroampMs(counts: InstructionCounts = MEASURED_INSTRUCTIONS): number {
-  const instructions = counts.press + 59 * counts.refresh + counts.refreshNewStep;
-  return cpuMicroampMs(instructions / 61) + panelTransferMicroampMs();
+export function pressWakeups(costs: OperationCosts = MEASURED_COSTS, recording = false): { wakeups: number; microampMs: number } {
+  const refreshes = PANEL_ON_SECONDS - 1 + MEAN_EXTRA_PANEL_TICKS;
+  const microampMs =
+    operationMicroampMs(recording ? costs.pressRecordingTime : costs.press) + (refreshes - 1) * operationMicroampMs(costs.refresh) +
+    operationMicroampMs(costs.refreshNewStep) + operationMicroampMs(costs.panelOff);
+  return { wakeups: 1 + refreshes + 1, microampMs };
 }
 
-/** µA the panel draws while on, beyond the frames written (charged per wake-up). */
-export const displayMicroamps = (): number => PANEL.quiescentMicroamps;
+/** One wake-up of the firmware as the board simulator charges it: the average over a press's wake-ups. */
+export function wakeupMicroampMs(costs: OperationCosts = MEASURED_COSTS): number {
+  const { wakeups, microampMs } = pressWakeups(costs);
+  return microampMs / wakeups;
+}
 
 /** The fraction of the rated capacity used when the curve reads `millivolts` (the curve falls monotonically). */
 export function fractionAt(millivolts: number, curve = CR2032.curve): number {
@@ -154,7 +192,7 @@ export function millivoltsAt(fraction: number, curve = CR2032.curve): number {
 }
 
 export interface DailyUse {
-  /** Presses a day, each keeping the panel on for 60 s. */
+  /** Presses a day, each keeping the panel on for a minute. */
   pressesPerDay: number;
   /** Times a day the time is recorded in flash (at most once an hour of use); default recordingsPerDay(presses). */
   recordingsPerDay?: number;
@@ -182,24 +220,21 @@ export interface Lifetime {
   warningLeadDays: number;
 }
 
-/** µA·ms a day of `use`, from instruction counts and the parts' currents. */
-export function dailyMicroampMs(use: DailyUse, counts: InstructionCounts = MEASURED_INSTRUCTIONS): number {
+/** µA·ms a day of `use`, from the measured costs and the parts' currents. */
+export function dailyMicroampMs(use: DailyUse, costs: OperationCosts = MEASURED_COSTS): number {
   const presses = use.pressesPerDay;
   const recordings = Math.min(presses, use.recordingsPerDay ?? recordingsPerDay(presses));
-  const wakeups = presses * 61;
-  const cpu =
-    (presses - recordings) * cpuMicroampMs(counts.press) + recordings * cpuMicroampMs(counts.pressRecordingTime) +
-    presses * (59 * cpuMicroampMs(counts.refresh) + cpuMicroampMs(counts.refreshNewStep));
-  const panel = wakeups * panelTransferMicroampMs() + presses * 60_000 * displayMicroamps();
+  const wakeups = (presses - recordings) * pressWakeups(costs).microampMs + recordings * pressWakeups(costs, true).microampMs;
+  const panel = presses * (PANEL_ON_SECONDS + MEAN_EXTRA_PANEL_TICKS) * 1000 * displayMicroamps();
   const flash = recordings * (flashEraseMicroampMs() + RECORD_WORDS * flashWordMicroampMs());
   const sleep = 86_400_000 * sleepMicroamps();
   const selfDischarge = (((CR2032.capacityMicroampHours * CR2032.selfDischargePercentPerYear) / 100) * MS_PER_HOUR) / 365.25;
-  return cpu + panel + flash + sleep + selfDischarge;
+  return wakeups + panel + flash + sleep + selfDischarge;
 }
 
 /** How long a CR2032 lasts at `use`: to the low-battery warning, to the last code, and the lead between. */
-export function lifetime(use: DailyUse, lowMillivolts: number, brownOutMillivolts: number, counts: InstructionCounts = MEASURED_INSTRUCTIONS): Lifetime {
-  const perDay = dailyMicroampMs(use, counts) / MS_PER_HOUR; // µAh a day
+export function lifetime(use: DailyUse, lowMillivolts: number, brownOutMillivolts: number, costs: OperationCosts = MEASURED_COSTS): Lifetime {
+  const perDay = dailyMicroampMs(use, costs) / MS_PER_HOUR; // µAh a day
   const daysTo = (millivolts: number) => (fractionAt(millivolts) * CR2032.capacityMicroampHours) / perDay;
   const warningDays = daysTo(lowMillivolts);
   const lastCodeDays = daysTo(brownOutMillivolts);

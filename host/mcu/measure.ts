@@ -1,6 +1,7 @@
 // The everyday operations of the token, metered one by one on the emulated M0 (McuToken.meter()):
 // what npm run bench prints and what the energy model's recorded counts (host/board/energy.ts) are
 // checked against. The sequence is fixed, so the counts are the same on every run.
+import type { OperationCosts } from "../board/energy.js";
 import type { MeterReading } from "./meter.js";
 import type { McuToken } from "./mcu-token.js";
 
@@ -17,6 +18,8 @@ export interface DailyOperations {
   press: MeterReading;
   /** The refresh at a step boundary: the next code. */
   refreshNewStep: MeterReading;
+  /** The tick that turns the panel off. */
+  panelOff: MeterReading;
 }
 
 /**
@@ -40,14 +43,31 @@ export function measureDailyOperations(token: McuToken, after: (name: keyof Dail
   token.press();
   after("press");
   const press = token.meter().last;
+  // The countdown reads the whole seconds until the code changes (59 .. 0): the change comes a second after 0.
   const secondsLeft = token.screen().secondsLeft;
   if (secondsLeft === null) throw new Error("the token shows no code after a press");
-  token.advance((secondsLeft - 1) * 1000);
+  token.advance(secondsLeft * 1000);
   token.advance(1000);
   after("refreshNewStep");
   const refreshNewStep = token.meter().last;
-  for (const [name, reading, call] of [["press", press, "button"], ["refresh", refresh, "tick"], ["refreshNewStep", refreshNewStep, "tick"]] as const) {
+  token.advance(70_000); // the rest of the minute: the last tick turns the panel off
+  after("panelOff");
+  const panelOff = token.meter().last;
+  if (token.screen().mode !== "off") throw new Error("the panel is still on 70 s after a refresh");
+  for (const [name, reading, call] of [["press", press, "button"], ["refresh", refresh, "tick"], ["refreshNewStep", refreshNewStep, "tick"], ["panelOff", panelOff, "tick"]] as const) {
     if (reading.call !== call) throw new Error(`metering ${name}: the last entry point was ${reading.call}, expected ${call}`);
   }
-  return { firstBoot, addProfile, pressRecordingTime, refresh, press, refreshNewStep };
+  return { firstBoot, addProfile, pressRecordingTime, refresh, press, refreshNewStep, panelOff };
+}
+
+/** The energy model's costs (host/board/energy.ts) from a measurement. */
+export function operationCosts(measured: DailyOperations): OperationCosts {
+  const cost = (r: MeterReading) => ({ instructions: r.instructions, panelLines: r.panelLines });
+  return {
+    press: cost(measured.press),
+    pressRecordingTime: cost(measured.pressRecordingTime),
+    refresh: cost(measured.refresh),
+    refreshNewStep: cost(measured.refreshNewStep),
+    panelOff: cost(measured.panelOff),
+  };
 }

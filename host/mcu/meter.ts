@@ -25,6 +25,8 @@ export interface MeterReading {
   /** NVMC page erases and programmed words (QEMU does them at once; a real NVMC stalls the CPU). */
   flashErases: number;
   flashWords: number;
+  /** Lines written to the panel (only those that changed: mcu/sharp_lcd.c). */
+  panelLines: number;
 }
 
 export interface Meter {
@@ -50,17 +52,18 @@ function reading(view: DataView, offset: number): MeterReading {
     randomBytes: word(8),
     flashErases: word(12),
     flashWords: word(16),
+    panelLines: word(20),
   };
 }
 
 /** Decodes FRAME_METER's payload (mcu/harness.c, meter()). */
 export function decodeMeter(payload: Uint8Array): Meter {
-  if (payload.length !== 48) throw new Error(`meter reply of ${payload.length} bytes, expected 48`);
+  if (payload.length !== 56) throw new Error(`meter reply of ${payload.length} bytes, expected 56`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   return {
     last: reading(view, 0),
-    boot: reading(view, 20),
-    stackHighWaterBytes: view.getUint32(40, true),
-    stackBytes: view.getUint32(44, true),
+    boot: reading(view, 24),
+    stackHighWaterBytes: view.getUint32(48, true),
+    stackBytes: view.getUint32(52, true),
   };
 }
