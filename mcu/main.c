@@ -315,7 +315,7 @@ int main(void) {
   hello[0] = IMAGE_PRODUCT;
 #endif
   put_u32(hello + 1, CLOCK_HZ);
-  put_u32(hello + 5, TIMER_BASE_HZ_VALUE);
+  put_u32(hello + 5, TIMER_BASE_HZ);
   frame_send(FRAME_HELLO, hello, sizeof hello);
 
   wasm_rt_init();

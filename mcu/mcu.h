@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nrf51.h"
 #include "token_abi.h"
 
 #define MCU_NORETURN __attribute__((noreturn))
@@ -64,8 +65,7 @@ void nrf_gpio_button_drive(bool down);
 
 /* clock.c: the battery-backed RTC the firmware's hal.rtcNow reads, as 64-bit ticks of CLOCK_HZ. */
 #define CLOCK_PRESCALER 9u
-#define CLOCK_HZ (TIMER_BASE_HZ_VALUE >> CLOCK_PRESCALER)
-#define TIMER_BASE_HZ_VALUE 16000000u
+#define CLOCK_HZ (TIMER_BASE_HZ >> CLOCK_PRESCALER) /* 31,250 Hz */
 void clock_init(void);
 uint64_t clock_ticks(void);
 int64_t clock_seconds(void);
@@ -92,7 +92,6 @@ typedef struct {
   uint32_t magic;
   uint32_t cause;
   uint32_t detail;
-  uint32_t resets;
   uint64_t ticks;          /* the clock's tick count when the fault happened */
   int64_t base_seconds;    /* the RTC: seconds at base_ticks, when valid */
   uint64_t base_ticks;
