@@ -72,7 +72,8 @@ export const LINK_ACTIVATE_CANCEL: u32 = 8;
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES: u32 = 16384;
 export const FLASH_PAGE_BYTES: u32 = 1024;
-export const LOW_BATTERY_MILLIVOLTS: u32 = 2400;
+/** The battery gauge empties below this: weeks before BROWN_OUT on a CR2032's knee (docs/hardware.md). */
+export const LOW_BATTERY_MILLIVOLTS: u32 = 2500;
 export const BROWN_OUT_MILLIVOLTS: u32 = 2200;
 
 // Token limits.

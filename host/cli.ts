@@ -16,6 +16,7 @@ Commands:
   bank    the bank side: issue, activate, confirm, verify, resync, unlock, status
   code    print HOTP/TOTP codes for a key (like oathtool)
   demo    the whole re-set-up procedure with a simulated token and bank (start here)
+  mcu     the firmware on an emulated nRF51822 (Cortex-M0) in QEMU: a code, or its live panel
   serve   the browser simulator: bank screens beside the token, on a local web server (npm run web)
   sim     the token simulator in the terminal (what npm start runs)
   token   the simulated token from the command line: activate, show, info
@@ -26,7 +27,8 @@ Errors print one line, 'message [code]'; exit status 0 on success, 1 when refuse
 `;
 
 type Command = (args: string[], io: Io) => number | Promise<number>;
-const COMMANDS: Record<string, Command> = { bank: bankCommand, code: codeCommand, demo: demoCommand, serve: serveCommand, sim: simCommand, token: tokenCommand };
+const COMMANDS: Record<string, Command> = { bank: bankCommand, code: codeCommand, demo: demoCommand, serve: serveCommand, sim: simCommand, token: tokenCommand,
+  mcu: async (args, io) => (await import("./cli/mcu.js")).mcuCommand(args, io) };
 
 /** Runs the CLI; returns the exit status. Errors go to stderr as one line; usage errors with status 2. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
