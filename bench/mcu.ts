@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { BROWN_OUT_MILLIVOLTS, LOW_BATTERY_MILLIVOLTS } from "../host/abi.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { BankStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/store.js";
 import { DEFAULT_BOARD_START_MS } from "../host/board/board.js";
 import { ASSUMED_CPI, lifetime, MEASURED_COSTS, PANEL, type OperationName } from "../host/board/energy.js";
 import { ICOUNT_SHIFT, type MeterReading } from "../host/mcu/meter.js";
@@ -50,7 +50,7 @@ interface Measured {
   plugin: string;
 }
 
-function measure(): Measured {
+async function measure(): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), "otp-bench-mcu-"));
   const elf = join(mcuBuildDir(), "token-harness.elf");
   const plugin = buildMixPlugin(mcuBuildDir());
@@ -69,19 +69,19 @@ function measure(): Measured {
   try {
     capture("firstBoot");
     const readings: Record<string, MeterReading> = { ...measureDailyOperations(token, capture) };
-    const store = BankStore.open(join(dir, "bank.sqlite"));
+    const store = await openStore(join(dir, "bank.sqlite"), { create: true });
     try {
-      const bank = new Bank(store, MasterKey.fromHex("3c".repeat(32)), { now: () => Number(token.rtcSeconds()), outboxDir: join(dir, "outbox") });
-      const issued = bank.issue({ mail: "bench@example.jp", mailConfirm: "bench@example.jp", password: PASSWORD, passwordConfirm: PASSWORD });
+      const bank = await Bank.open(store, MasterKey.fromHex("3c".repeat(32)), { now: () => Number(token.rtcSeconds()), outboxDir: join(dir, "outbox") });
+      const issued = await bank.issue({ mail: "bench@example.jp", mailConfirm: "bench@example.jp", password: PASSWORD, passwordConfirm: PASSWORD });
       const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
       capture("activationBegin");
       readings.activationBegin = token.meter().last;
-      token.link.activateFinish(bank.activate(request));
+      token.link.activateFinish(await bank.activate(request));
       capture("activationFinish");
       readings.activationFinish = token.meter().last;
-      if (!bank.confirm(issued.serviceId, issued.userId, token.screen().code!).ok) throw new Error("the bank refused the M0's first code");
+      if (!(await bank.confirm(issued.userId, token.screen().code!)).ok) throw new Error("the bank refused the M0's first code");
     } finally {
-      store.close();
+      await store.close();
     }
     const stackHighWater = token.meter().stackHighWaterBytes;
     token.restart(); // power-on of a token with records
@@ -95,7 +95,7 @@ function measure(): Measured {
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   console.log("\n# the firmware on the nRF51822 (Cortex-M0, 16 MHz, 16 KiB RAM), emulated by QEMU's microbit machine\n");
   const missing = mcuUnavailable();
   if (missing) {
@@ -105,7 +105,7 @@ function main(): void {
   const build = JSON.parse(readFileSync(join(mcuBuildDir(), "build.json"), "utf8")) as { optimize: string; images: Record<string, ImageFigures> };
   const product = build.images["token.elf"];
   const started = Date.now();
-  const { readings, mixes, stackHighWater, plugin } = measure();
+  const { readings, mixes, stackHighWater, plugin } = await measure();
   const staticRam = product.dataBytes + product.bssBytes + product.noinitBytes;
   const ram = staticRam + stackHighWater;
   console.log(`build/mcu/token.elf (wasm2c 1.0.32 output, arm-none-eabi-gcc ${build.optimize}, -mcpu=cortex-m0)`);
@@ -201,4 +201,4 @@ function main(): void {
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s of wall time for the emulated measurements)`);
 }
 
-main();
+await main();

@@ -8,7 +8,7 @@ import { MCU_SKIP, MCU_TIMEOUT_MS } from "./mcu-helpers.js";
 import { seedOf, START_SECONDS } from "./token-helpers.js";
 
 /** The surface the scenario needs, which both boards offer. */
-type Board = Pick<SimToken & McuToken, "press" | "hold" | "advance" | "screen" | "framebuffer" | "addProfile" | "addProfileConfirmed" | "profiles">;
+type Board = Pick<SimToken, "press" | "hold" | "advance" | "screen" | "framebuffer" | "addProfile" | "addProfileConfirmed" | "profiles">;
 
 describe.skipIf(MCU_SKIP !== undefined)("the same scenario on the simulated board and on the emulated M0", () => {
   let sim: SimToken;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LINK_ADD_PROFILE, LINK_INFO, MAX_PROFILES, STATUS_OK } from "../host/abi.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { BankStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/store.js";
 import { McuError, McuToken, type McuImage } from "../host/mcu/mcu-token.js";
 import { FAULT_TRAP } from "../host/mcu/protocol.js";
 import { LinkError } from "../host/token/link.js";
@@ -78,27 +78,27 @@ describe.skipIf(MCU_SKIP !== undefined).each(["release", "debug"] as McuImage[])
     expect(meter.stackHighWaterBytes).toBeLessThan(meter.stackBytes);
   }, MCU_TIMEOUT_MS);
 
-  it("is activated by the bank (the library path of otp-token token activate) and shows the first code the bank confirms", () => {
-    const store = BankStore.open(join(dir, "bank.sqlite"));
+  it("is activated by the bank (the library path of otp-token token activate) and shows the first code the bank confirms", async () => {
+    const store = await openStore(join(dir, "bank.sqlite"), { create: true });
     try {
-      const bank = new Bank(store, MasterKey.fromHex("5a".repeat(32)), { now: () => Number(token.rtcSeconds()), outboxDir: join(dir, "outbox") });
-      const issued = bank.issue({ mail: "holder@example.jp", mailConfirm: "holder@example.jp", password: PASSWORD, passwordConfirm: PASSWORD, otp: { algorithm: "SHA256", digits: 8 } });
+      const bank = await Bank.open(store, MasterKey.fromHex("5a".repeat(32)), { now: () => Number(token.rtcSeconds()), outboxDir: join(dir, "outbox") });
+      const issued = await bank.issue({ mail: "holder@example.jp", mailConfirm: "holder@example.jp", password: PASSWORD, passwordConfirm: PASSWORD, otp: { algorithm: "SHA256", digits: 8 } });
       const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
       expect(token.screen().mode).toBe("activating");
-      const index = token.link.activateFinish(bank.activate(request));
+      const index = token.link.activateFinish(await bank.activate(request));
       expect(index).toBe(0);
       const screen = token.screen();
       expect(screen).toMatchObject({ mode: "otp", label: "BANK", period: 60 });
       expect(screen.code).toMatch(/^\d{8}$/);
       // The bank accepts it only if both sides derived the same seed (docs/activation.md).
-      expect(bank.confirm(issued.serviceId, issued.userId, screen.code!)).toMatchObject({ ok: true });
+      expect(await bank.confirm(issued.userId, screen.code!)).toMatchObject({ ok: true });
       // A later code, after a minute on the M0's own clock, verifies as a login.
       token.advance(60_000);
       token.press();
-      expect(bank.verify(issued.serviceId, issued.userId, token.screen().code!)).toMatchObject({ ok: true });
+      expect(await bank.verify(issued.userId, token.screen().code!)).toMatchObject({ ok: true });
       expect(token.resets).toBe(0);
     } finally {
-      store.close();
+      await store.close();
     }
   }, MCU_TIMEOUT_MS);
 
