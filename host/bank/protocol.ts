@@ -37,7 +37,7 @@ export const MAX_PERIOD = 86400;
 
 /** The algorithm byte of message 2. */
 export const ALGORITHM_CODES: Readonly<Record<Algorithm, number>> = { SHA1: 1, SHA256: 2, SHA512: 3 };
-/** Seed length per algorithm: the HMAC block's natural key size (DESIGN.md, "Reference values"). */
+/** Seed length per algorithm: the HMAC block's natural key size (docs/design.md, "Reference values"). */
 export const SEED_BYTES: Readonly<Record<Algorithm, number>> = { SHA1: 20, SHA256: 32, SHA512: 64 };
 
 export { LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN };
