@@ -8,6 +8,8 @@ import { CORE_BUILDS, hex, pattern } from "./helpers.js";
 
 const NODE_NAMES = { SHA1: "sha1", SHA256: "sha256", SHA512: "sha512" } as const;
 const ALGORITHMS = Object.keys(NODE_NAMES) as (keyof typeof NODE_NAMES)[];
+/** The sweeps take about a second each alone, several times that on a loaded CI box. */
+const SWEEP_TIMEOUT_MS = 120_000;
 
 describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
   const api = otpApi(build);
@@ -17,7 +19,7 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
       const message = pattern(length, 1);
       expect(hex(api.digest(alg, message)), `length ${length}`).toBe(createHash(NODE_NAMES[alg]).update(message).digest("hex"));
     }
-  });
+  }, SWEEP_TIMEOUT_MS);
 
   it.each(ALGORITHMS)("%s: random messages up to 1 MiB (streamed through the I/O buffer)", (alg) => {
     const lengths = [16383, 16384, 16385, 65536 + 7, 1 << 20];
@@ -26,7 +28,7 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
       const message = randomBytes(length);
       expect(hex(api.digest(alg, message)), `length ${length}`).toBe(createHash(NODE_NAMES[alg]).update(message).digest("hex"));
     }
-  });
+  }, SWEEP_TIMEOUT_MS);
 
   it.each(ALGORITHMS)("%s: three updates at every pair of cut points over 256 bytes", (alg) => {
     const { exports: e, io } = api.core.main;
@@ -48,7 +50,7 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
         if (got !== expected) expect(got, `cuts at ${i} and ${j}`).toBe(expected);
       }
     }
-  });
+  }, SWEEP_TIMEOUT_MS);
 
   it.each(ALGORITHMS)("HMAC-%s: every key length 0-300 bytes, short and long messages", (alg) => {
     for (let keyLength = 0; keyLength <= 300; keyLength++) {
@@ -58,7 +60,7 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
           createHmac(NODE_NAMES[alg], key).update(message).digest("hex"));
       }
     }
-  });
+  }, SWEEP_TIMEOUT_MS);
 
   it.each(ALGORITHMS)("HMAC-%s: a 40 KB key and a 100 KB message (both longer than the I/O buffer)", (alg) => {
     const key = randomBytes(40_000);
@@ -73,5 +75,5 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
     }
     const large = randomBytes(1 << 20);
     expect(hex(api.digest("SHA256", large))).toBe(hex(chainsafeDigest(large)));
-  });
+  }, SWEEP_TIMEOUT_MS);
 });

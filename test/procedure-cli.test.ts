@@ -38,7 +38,7 @@ describe("otp-token demo", () => {
     expect(out).toMatch(/Trying \d{6} again: .*already used.*\[replayed\]/);
     // The mail never carries the password.
     expect(out).not.toContain("Pass1234");
-  });
+  }, 120_000);
 });
 
 describe("otp-token token activate against otp-token bank", () => {
@@ -80,7 +80,7 @@ describe("otp-token token activate against otp-token bank", () => {
     // The token keeps its profile in its flash file.
     const info = execFileSync(process.execPath, [CLI, "token", "info"], { cwd: work, env, encoding: "utf8" });
     expect(info).toMatch(/profile 0: BANK \(SHA1, 6 digits, 60 s\)/);
-  }, 60_000);
+  }, 120_000);
 
   it("refuses a password on the command line, and malformed identities, as usage errors", () => {
     expect(run(["token", "activate", "--password", "ab12"]).status).toBe(2);
