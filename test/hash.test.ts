@@ -57,7 +57,8 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
       const key = pattern(keyLength, 3);
       for (const message of [pattern(8, keyLength), pattern(200 + keyLength, 5)]) {
         expect(hex(api.hmac(alg, key, message)), `key length ${keyLength}`).toBe(
-          createHmac(NODE_NAMES[alg], key).update(message).digest("hex"));
+          createHmac(NODE_NAMES[alg], key).update(message).digest("hex"),
+        );
       }
     }
   }, SWEEP_TIMEOUT_MS);
