@@ -92,6 +92,9 @@ describe("the package, installed without optional and peer dependencies", () => 
       expect(files).toContain(`dist/host/${subpath}.d.ts`);
     }
     expect(files.filter((f) => f.startsWith("dist/bench/"))).toEqual([]);
+    // The command ships once: bundled (dist/host/cli.js and its chunks in dist/cli/), not also as tsc's files.
+    expect(files.filter((f) => f.startsWith("dist/cli/")).length).toBeGreaterThan(2);
+    expect(files.filter((f) => /^dist\/host\/(cli|web)\//.test(f))).toEqual([]);
     expect(files.filter((f) => /^dist\/host\/kdf\.|^dist\/host\/display\/decode\.|^build\/(kdf|display)|\.wat$/.test(f))).toEqual([]);
     expect(files.filter((f) => /^(assembly|host|test|scripts|bench|web)\//.test(f))).toEqual([]);
     expect(readFileSync(join(ROOT, "LICENSE"), "utf8")).toMatch(/^MIT License/);
