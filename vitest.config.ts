@@ -31,6 +31,8 @@ export default defineConfig({
       ...["assembly/**", "asconfig.json", "scripts/build*.js", "web/**"].map((glob) => ROOT + glob),
     ],
     // A host change reruns, besides the tests importing it, those that run it compiled.
-    watchTriggerPatterns: [{ pattern: new RegExp(`^${ROOT.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}host/.+\\.ts$`), testsToRun: () => testsOfDist }],
+    watchTriggerPatterns: [
+      { pattern: new RegExp(`^${ROOT.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}host/.+\\.ts$`), testsToRun: () => testsOfDist },
+    ],
   },
 });
