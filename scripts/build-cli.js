@@ -2,7 +2,7 @@
 // Builds the otp-token command (package.json "bin") into dist/host/cli.js with esbuild: host/cli.ts
 // and every subcommand bundled, split at the subcommands' dynamic imports into chunks in dist/cli/.
 // Node spends about a millisecond on each ES module it loads; `otp-token code` through tsc's one file
-// per module loads ten, bundled it loads four, which is what keeps it within 1.3x of bare node
+// per module loads nine, bundled it loads six, which is what keeps it within 1.3x of bare node
 // (npm run bench: bench/startup.ts). The library (dist/host/ but this file) stays tsc's output.
 //
 // Code that finds a file relative to its own module (import.meta.url) runs here from a chunk in

@@ -233,7 +233,7 @@ describe("the package, installed without optional and peer dependencies", () => 
   it("a bank command says in one line, without a stack trace, that it needs better-sqlite3", () => {
     const env = { ...bareEnv, OTP_BANK_MASTER_KEY: "11".repeat(32) };
     const result = run(join(app, "node_modules/.bin/otp-token"), ["bank", "init", "--db", join(dir, "bank.sqlite")], { env });
-    expect(result.stderr).toBe("otp-token bank: the bank's SQLite store needs better-sqlite3: npm i better-sqlite3 [store]\n");
+    expect(result.stderr).toBe("otp-token bank init: the bank's SQLite store needs better-sqlite3: npm i better-sqlite3 [store]\n");
     expect(result.status).toBe(1);
     expect(existsSync(join(dir, "bank.sqlite"))).toBe(false);
   });
