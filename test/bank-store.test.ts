@@ -1,7 +1,8 @@
 // The bank's store (host/bank/store.ts): one conformance suite run against every implementation
-// (SQLite on the calling thread and on its worker thread; the PostgreSQL store of issue 11 adds its
-// factory to STORES), then what is SQLite's own: the file checks, the file modes, and that a wait for
-// another process's lock never freezes the event loop.
+// (SQLite on the calling thread and on its worker thread, PostgreSQL on a server this file starts:
+// test/pg-helpers.ts), then what is SQLite's own: the file checks, the file modes, and that a wait for
+// another process's lock never freezes the event loop. PostgreSQL's own (migrations, retries, a lost
+// commit, the audit sealer) are in test/bank-postgres.test.ts.
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { listOutbox, writeToOutbox } from "../host/bank/mail.js";
 import { type BankStore, type NewToken, openStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
+import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 let dir: string;
 const opened: BankStore[] = [];
@@ -24,10 +26,15 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const postgres = usePostgres();
+
 const STORES: Record<string, (name: string) => Promise<BankStore>> = {
   "sqlite, calling thread": (name) => openStore(join(dir, `${name}.sqlite`), { create: true }),
   "sqlite, worker thread": (name) => openStore(join(dir, `${name}.sqlite`), { create: true, thread: "worker" }),
+  ...(POSTGRES_SKIP === null ? { postgresql: () => openStore(postgres.freshUrl(), { create: true }) } : {}),
 };
+
+it.skipIf(POSTGRES_SKIP === null)(`store conformance: postgresql skipped: ${POSTGRES_SKIP}`, () => undefined);
 
 const KEY = new Uint8Array(32).fill(9);
 

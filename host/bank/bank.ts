@@ -100,7 +100,15 @@ export interface BankOptions extends Partial<BankConfig> {
   codeChecker?: CodeChecker;
   /** Who acts when a call names no one, for the audit trail: "cli", "web", ...; default "in-process". */
   actor?: string;
+  /**
+   * Seconds `authenticate` reuses an API key's stored row before reading it again (0, the default:
+   * every call reads it). A key revoked elsewhere is refused here at most this long afterwards.
+   */
+  apiKeyCacheSeconds?: number;
 }
+
+/** Keys `authenticate` keeps at most (a flood of made-up key ids cannot grow it: only stored keys enter). */
+const API_KEY_CACHE_ENTRIES = 10_000;
 
 export interface IssueInput {
   mail: string;
@@ -245,6 +253,8 @@ export class Bank {
   #serviceId: string;
   #mailDomain: string;
   readonly #auditKey: Uint8Array;
+  readonly #apiKeyCacheMs: number;
+  readonly #apiKeys = new Map<string, { row: ApiKeyRow; until: number }>();
 
   private constructor(
     readonly store: BankStore,
@@ -252,7 +262,8 @@ export class Bank {
     options: BankOptions,
     settings: { serviceId: string; mailDomain: string },
   ) {
-    const { now, random, codeChecker, actor, ...given } = options;
+    const { now, random, codeChecker, actor, apiKeyCacheSeconds, ...given } = options;
+    this.#apiKeyCacheMs = Math.max(0, apiKeyCacheSeconds ?? 0) * 1000;
     // An option given as undefined keeps its default.
     const config = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Partial<BankConfig>;
     this.config = { ...DEFAULT_CONFIG, ...config, otp: { ...DEFAULT_CONFIG.otp, ...config.otp } };
@@ -771,15 +782,31 @@ export class Bank {
         return { value: null };
       }),
     );
+    this.#apiKeys.delete(keyId);
   }
 
   /** The key a bearer token names, if it is one of ours and not revoked (its secret compared in constant time). */
   async authenticate(key: string): Promise<ApiKeyInfo | null> {
     const match = API_KEY_PATTERN.exec(key);
     if (!match) return null;
-    const row = await this.store.getApiKey(match[1]);
+    const row = await this.apiKeyRow(match[1]);
     if (!row || row.revoked_at !== null) return null;
     return timingSafeEqual(sha256(match[2]), row.secret_hash) ? apiKeyInfo(row) : null;
+  }
+
+  /** The stored row of an API key, from the cache while it is fresh (apiKeyCacheSeconds; monotonic clock). */
+  private async apiKeyRow(keyId: string): Promise<ApiKeyRow | undefined> {
+    if (this.#apiKeyCacheMs === 0) return this.store.getApiKey(keyId);
+    const cached = this.#apiKeys.get(keyId);
+    if (cached && cached.until > performance.now()) return cached.row;
+    const row = await this.store.getApiKey(keyId);
+    if (row) {
+      if (this.#apiKeys.size >= API_KEY_CACHE_ENTRIES) this.#apiKeys.clear();
+      this.#apiKeys.set(keyId, { row, until: performance.now() + this.#apiKeyCacheMs });
+    } else {
+      this.#apiKeys.delete(keyId);
+    }
+    return row;
   }
 
   // ---- the audit trail ----

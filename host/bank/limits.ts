@@ -8,3 +8,10 @@ export const DEFAULT_RATE_LIMIT = 6000;
 /** `otp-token bank serve` listens here unless told otherwise. */
 export const DEFAULT_SERVICE_PORT = 8788;
 export const DEFAULT_SERVICE_HOST = "127.0.0.1";
+/** PostgreSQL connections per `bank serve` instance unless told otherwise (host/bank/postgres/store.ts says why). */
+export const DEFAULT_POOL_SIZE = 10;
+/**
+ * Seconds `bank serve` reuses an API key's stored row (so a request does not wait on the database to
+ * authenticate): a key revoked with 'bank api-key revoke' is refused by every instance within this.
+ */
+export const DEFAULT_KEY_CACHE_SECONDS = 2;

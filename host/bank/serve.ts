@@ -1,8 +1,9 @@
-// `otp-token bank serve`: the verification service (service.ts) on its own, over a store opened on a
-// worker thread, until SIGINT or SIGTERM.
+// `otp-token bank serve`: the verification service (service.ts) on its own, over a store (SQLite on a
+// worker thread, or a PostgreSQL pool), until SIGINT or SIGTERM.
 import type { Io } from "../cli/usage.js";
 import { Bank } from "./bank.js";
 import { MasterKey } from "./crypto.js";
+import { DEFAULT_KEY_CACHE_SECONDS } from "./limits.js";
 import { createService } from "./service.js";
 import { openStore } from "./store.js";
 
@@ -14,14 +15,18 @@ export interface ServeOptions {
   rateLimit: number;
   outboxDir?: string;
   log: boolean;
+  /** PostgreSQL: connections in this instance's pool. */
+  poolSize?: number;
+  /** Seconds an API key's row is reused before it is read again (Bank apiKeyCacheSeconds). */
+  keyCacheSeconds?: number;
 }
 
 export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.EventEmitter = process): Promise<number> {
   const masterKey = MasterKey.load(options.masterKeyFile);
-  const store = await openStore(options.db, { thread: "worker" });
+  const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize });
   let app;
   try {
-    const bank = await Bank.open(store, masterKey, { outboxDir: options.outboxDir, actor: "api" });
+    const bank = await Bank.open(store, masterKey, { outboxDir: options.outboxDir, actor: "api", apiKeyCacheSeconds: options.keyCacheSeconds ?? DEFAULT_KEY_CACHE_SECONDS });
     app = await createService({ bank, rateLimit: options.rateLimit, log: options.log ? (line) => io.err(`${line}\n`) : undefined });
     await app.listen({ port: options.port, host: options.host });
   } catch (error) {

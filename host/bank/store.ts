@@ -240,15 +240,21 @@ export interface OpenStoreOptions {
   thread?: "worker" | "inline";
   /** SQLite only: milliseconds to wait for another process's write lock before StoreBusyError; default 5000. */
   busyTimeoutMs?: number;
+  /** PostgreSQL only: connections in this instance's pool; default 10 (host/bank/postgres/store.ts). */
+  poolSize?: number;
 }
 
+/** True for the URLs the PostgreSQL store takes. */
+export const isPostgresUrl = (urlOrPath: string): boolean => /^postgres(ql)?:\/\//i.test(urlOrPath);
+
 /**
- * Opens the bank's store: `postgres://` / `postgresql://` URLs are for the PostgreSQL store (issue 11),
- * anything else is an SQLite file path (":memory:" for a throw-away one).
+ * Opens the bank's store: `postgres://` / `postgresql://` URLs are for the PostgreSQL store (several
+ * instances on one database), anything else is an SQLite file path (":memory:" for a throw-away one).
  */
 export async function openStore(urlOrPath: string, options: OpenStoreOptions = {}): Promise<BankStore> {
-  if (/^postgres(ql)?:\/\//i.test(urlOrPath)) {
-    throw new StoreOpenError("this build has no PostgreSQL store yet: give --db a SQLite file path");
+  if (isPostgresUrl(urlOrPath)) {
+    const { PgStore } = await import("./postgres/store.js");
+    return PgStore.open(urlOrPath, { create: options.create, poolSize: options.poolSize });
   }
   const { SqliteStore } = await import("./sqlite/store.js");
   return SqliteStore.open(urlOrPath, options);

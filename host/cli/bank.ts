@@ -6,8 +6,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Bank, type BankOptions } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_HOST, DEFAULT_SERVICE_PORT } from "../bank/limits.js";
-import { openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
+import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_POOL_SIZE, DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_HOST, DEFAULT_SERVICE_PORT } from "../bank/limits.js";
+import { isPostgresUrl, openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
 import { bankDateTime } from "../terms.js";
 import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
@@ -17,9 +17,21 @@ export { processStdin, type Stdin, type Terminal };
 
 export const DEFAULT_DB = "./bank.sqlite";
 export const DEFAULT_OUTBOX = "./outbox";
+/** A postgres:// URL here is the database when --db is not given (the usual variable of hosted PostgreSQL). */
+export const DATABASE_URL_ENV = "DATABASE_URL";
+
+/** --db, else DATABASE_URL when it is a postgres:// URL, else DEFAULT_DB. */
+export function databaseOf(values: { db?: string }, env: NodeJS.ProcessEnv = process.env): string {
+  if (values.db !== undefined) return values.db;
+  const url = env[DATABASE_URL_ENV];
+  return url !== undefined && isPostgresUrl(url) ? url : DEFAULT_DB;
+}
 
 const COMMON = `Common options:
-  --db PATH               the bank database (SQLite), default ${DEFAULT_DB}; only 'bank init' creates one
+  --db PATH|URL           the bank database: an SQLite file (default ${DEFAULT_DB}), or PostgreSQL as
+                          postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE for several instances
+                          (without --db, ${DATABASE_URL_ENV} when it is such a URL); only 'bank init'
+                          creates one
   --master-key-file PATH  the master key that encrypts seeds and activation keys at rest: a file of
                           32 raw bytes or 64 hex digits, readable by its owner only (chmod 600);
                           without it, the environment variable ${MASTER_KEY_ENV} (64 hex digits)
@@ -33,7 +45,7 @@ const USER = `  --user-id ID            the User ID (${USER_ID_HELP};
 export const BANK_HELP: Record<string, string> = {
   "": `Usage: otp-token bank <subcommand> [options]
 
-The bank side of the one-time password procedure, over one database file.
+The bank side of the one-time password procedure, over one database (an SQLite file, or PostgreSQL).
 
 Subcommands:
   init       create the bank database (the Service ID and the mail domain are set here)
@@ -206,7 +218,8 @@ ${COMMON}
 API keys of the verification service ('otp-token bank serve'). 'create' prints the new key once:
 the database keeps only its id, scope, name and a hash. Scope login may issue, relay activation,
 confirm, verify and resync; scope admin may also read status and the audit trail, unlock,
-suspend, resume, revoke and export. A revoked key is refused at its next request.
+suspend, resume, revoke and export. A revoked key is refused by a running
+'bank serve' within its --key-cache-seconds (default 2 s).
 
 ${COMMON}
 `,
@@ -244,7 +257,9 @@ ${COMMON}
 Starts the verification service: a JSON API for the bank's internet-banking backend, every route
 but /v1/health and /openapi.json behind an API key ('otp-token bank api-key create'). Prints
 'listening on http://HOST:PORT' when ready; Ctrl-C (or SIGTERM) stops it. Stateless apart from the
-database: several can run on one database.
+database: several instances can serve one bank, on one PostgreSQL database (--db postgres://...,
+each with the same master key; see README, "Running more than one instance"), or on one SQLite
+file on one machine.
 
 Options:
   --port N                the port, default ${DEFAULT_SERVICE_PORT}; 0 picks a free one
@@ -252,6 +267,10 @@ Options:
   --rate-limit N          requests per minute each API key may make (per instance), default ${DEFAULT_RATE_LIMIT}
   --outbox DIR            where set-up mails of issues made through the API are written, default ${DEFAULT_OUTBOX}
   --log                   one line per request on standard error (method, path, status, time)
+  --db-pool N             PostgreSQL: connections this instance keeps, default ${DEFAULT_POOL_SIZE}
+  --key-cache-seconds N   seconds an API key, once read, is trusted before it is read again,
+                          default ${DEFAULT_KEY_CACHE_SECONDS} (0-60; 0: read at every request): a revoked key
+                          is refused by every instance at most this long after 'api-key revoke'
 
 ${COMMON}
 `,
@@ -302,7 +321,7 @@ type CommonValues = { db?: string; "master-key-file"?: string };
 /** Opens the bank for one command and closes it afterwards. */
 async function withBank<T>(values: CommonValues, io: Io, config: BankOptions, use: (bank: Bank) => Promise<T>, create = false): Promise<T> {
   const masterKey = MasterKey.load(values["master-key-file"]);
-  const store = await openStore(values.db ?? DEFAULT_DB, { create });
+  const store = await openStore(databaseOf(values), { create });
   try {
     return await use(await Bank.open(store, masterKey, { now: io.now, actor: "cli", ...config }));
   } finally {
@@ -336,16 +355,23 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
     case "init": {
       const { values, positionals } = parse(args, { ...COMMON_OPTIONS, "service-id": { type: "string" }, "mail-domain": { type: "string" } });
       noPositionals(positionals);
-      const path = values.db ?? DEFAULT_DB;
+      const path = databaseOf(values);
       if (values["service-id"] !== undefined && !SERVICE_ID_PATTERN.test(values["service-id"])) throw new UsageError("--service-id must be 8 digits");
       if (path === ":memory:") throw new UsageError("--db must be a file path");
-      const { existsSync, statSync } = await import("node:fs");
-      if (existsSync(path) && !(statSync(path).isFile() && statSync(path).size === 0)) {
-        throw new StoreOpenError(`${path} already exists: 'bank init' creates a new database only (use 'bank settings' to change one)`);
+      if (isPostgresUrl(path)) {
+        const { postgresHasBank, redactUrl } = await import("../bank/postgres/store.js");
+        if (await postgresHasBank(path)) {
+          throw new StoreOpenError(`${redactUrl(path)} already holds a bank database: 'bank init' creates a new one only (use 'bank settings' to change one)`);
+        }
+      } else {
+        const { existsSync, statSync } = await import("node:fs");
+        if (existsSync(path) && !(statSync(path).isFile() && statSync(path).size === 0)) {
+          throw new StoreOpenError(`${path} already exists: 'bank init' creates a new database only (use 'bank settings' to change one)`);
+        }
       }
       return withBank(values, io, {}, async (bank) => {
         await bank.updateSettings({ serviceId: values["service-id"], mailDomain: values["mail-domain"] });
-        io.out(`Created the bank database ${path}\nService ID:   ${bank.serviceId}\nMail domain:  ${bank.mailDomain}\n`);
+        io.out(`Created the bank database ${bank.store.location}\nService ID:   ${bank.serviceId}\nMail domain:  ${bank.mailDomain}\n`);
         return 0;
       }, true);
     }
@@ -604,13 +630,20 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         "rate-limit": { type: "string" },
         outbox: { type: "string" },
         log: { type: "boolean" },
+        "db-pool": { type: "string" },
+        "key-cache-seconds": { type: "string" },
       });
       noPositionals(positionals);
       const port = integerOption(values.port, "port", 0, 65535, DEFAULT_SERVICE_PORT);
+      const poolSize = integerOption(values["db-pool"], "db-pool", 1, 1000, DEFAULT_POOL_SIZE);
+      const keyCacheSeconds = integerOption(values["key-cache-seconds"], "key-cache-seconds", 0, 60, DEFAULT_KEY_CACHE_SECONDS);
       const rateLimit = integerOption(values["rate-limit"], "rate-limit", 1, 10_000_000, DEFAULT_RATE_LIMIT);
       const host = values.host ?? DEFAULT_SERVICE_HOST;
       const { serveBank } = await import("../bank/serve.js");
-      return serveBank({ db: values.db ?? DEFAULT_DB, masterKeyFile: values["master-key-file"], port, host, rateLimit, outboxDir: values.outbox ?? DEFAULT_OUTBOX, log: values.log === true }, io);
+      return serveBank(
+        { db: databaseOf(values), masterKeyFile: values["master-key-file"], port, host, rateLimit, outboxDir: values.outbox ?? DEFAULT_OUTBOX, log: values.log === true, poolSize, keyCacheSeconds },
+        io,
+      );
     }
   }
   throw new UsageError(`unknown bank subcommand ${JSON.stringify(sub)}`);

@@ -13,7 +13,7 @@ import { refusalWords } from "../refusals.js";
 import { GUIDANCE, TERMS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import type { SimToken } from "../token/sim-token.js";
-import { DEFAULT_DB } from "./bank.js";
+import { DEFAULT_DB, databaseOf } from "./bank.js";
 import { isYes, processStdin, type Terminal } from "./prompt.js";
 import { describeScreen } from "./sim.js";
 import { CliError, type Io, parse, reportError, UsageError, word } from "./usage.js";
@@ -166,7 +166,7 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
   }
   // The bank opens first: a wrong master key or database is said before the holder types anything.
   const masterKey = MasterKey.load(values["master-key-file"]);
-  const store = await openStore(values.db ?? DEFAULT_DB);
+  const store = await openStore(databaseOf(values));
   try {
     const bank = await Bank.open(store, masterKey, { now: io.now, actor: "cli" });
     const label = (term: { ja: string; en: string }) => `${word(io, term)}${" ".repeat(Math.max(1, 22 - stringWidth(word(io, term))))}`;
