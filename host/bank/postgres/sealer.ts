@@ -25,7 +25,7 @@ import { chainMac } from "../audit.js";
 import type { EventRow } from "../store.js";
 
 /** Milliseconds between a commit that appended and the seal that chains it (the batch gathers meanwhile). */
-export const SEAL_DELAY_MS = 5;
+export const SEAL_DELAY_MS = 50;
 /** Milliseconds before trying again when another instance held the head. */
 export const SEAL_RETRY_MS = 20;
 /** Rows chained per sealing transaction at most. */

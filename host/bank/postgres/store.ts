@@ -19,6 +19,14 @@
 // -> the result stands; aborted -> run it again; still unknown after COMMIT_RESOLVE_MS -> 503
 // saying so.
 //
+// Round trips: a transaction's statements go as literal-bound text in PostgreSQL's simple query
+// protocol (bindLiterals: numbers checked, strings through pg's escapeLiteral, bytes as bytea hex),
+// so several ride in one message: BEGIN (and the transaction id) with the first statement whose answer
+// is awaited; writes whose answer nobody awaits (recordTokenSuccess, appendEvent, ... as the SQLite
+// store defers them) with the next statement or with COMMIT. A verification is two round trips:
+// "BEGIN; xid; SELECT the token FOR UPDATE", then "UPDATE the token; INSERT the audit row; COMMIT".
+// On a machine where a socket write costs tens of microseconds, round trips are the cost.
+//
 // Every query is asynchronous and the pool is bounded (poolSize, default DEFAULT_POOL_SIZE): one slow
 // query holds one connection, never the event loop; past MAX_WAITING waiting transactions the store
 // answers busy at once rather than queueing without end.
@@ -63,7 +71,9 @@ export interface PgStoreOptions {
 
 function loadPg(): typeof Pg {
   try {
-    return createRequire(import.meta.url)("pg") as typeof Pg;
+    const pg = createRequire(import.meta.url)("pg") as typeof Pg;
+    escapeLiteral = pg.escapeLiteral;
+    return pg;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") {
       throw new StoreOpenError("the bank's PostgreSQL store needs node-postgres: npm i pg");
@@ -197,33 +207,29 @@ export class PgStore implements BankStore {
     const client = await this.connect();
     let healthy = true;
     let committing = false;
-    let xid: string | null = null;
     let appended = false;
     let value: T | undefined;
+    const tx = new PgTx(client, () => {
+      appended = true;
+    });
     try {
-      // The transaction id first (one round trip with BEGIN): what to ask about if the COMMIT's answer is lost.
-      const begun = (await client.query("BEGIN; SELECT pg_current_xact_id()::text AS xid")) as unknown as Pg.QueryResult<{ xid: string }>[];
-      xid = begun[1].rows[0].xid;
-      const tx = new PgTx(client, () => {
-        appended = true;
-      });
       try {
         value = await fn(tx);
       } catch (error) {
         if (isConnectionError(error)) healthy = false;
-        else await client.query("ROLLBACK");
+        else await tx.rollback();
         throw error;
       }
       committing = true;
-      await client.query("COMMIT");
+      await tx.commit();
       if (appended) this.sealer?.notify();
       return { value: value as T };
     } catch (error) {
       if (isConnectionError(error)) healthy = false;
-      if (!committing) throw error;
+      if (!committing || tx.xid === null) throw error;
       // The COMMIT was sent and its answer lost (or refused): ask what became of the transaction.
       healthy = false;
-      const status = await this.commitStatus(xid!);
+      const status = await this.commitStatus(tx.xid);
       if (status === "committed") {
         if (appended) this.sealer?.notify();
         // fn's result stands: the transaction it was computed in is committed.
@@ -471,15 +477,80 @@ const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = coalesce(
   (SELECT customer_id FROM issues WHERE user_id = $1 ORDER BY issue_id DESC LIMIT 1),
   (SELECT customer_id FROM customers WHERE legacy_user_id = $1))`;
 
-/** One transaction's statements on its connection; rows read to be changed are locked until commit. */
+/**
+ * `text` with $1, $2, ... replaced by SQL literals of `values`, for the simple query protocol (several
+ * statements in one message). Only the types the store passes are accepted: safe integers, strings
+ * (pg's escapeLiteral: quotes doubled, E'' when a backslash is present), bytes (bytea hex), null.
+ */
+export function bindLiterals(text: string, values: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => {
+    const value = values[Number(n) - 1];
+    if (value === null || value === undefined) return "NULL";
+    if (typeof value === "number") {
+      if (!Number.isSafeInteger(value)) throw new TypeError(`store: ${value} is not an integer the bank stores`);
+      return String(value);
+    }
+    if (typeof value === "bigint") return value.toString();
+    if (typeof value === "string") {
+      if (value.includes("\0")) throw new TypeError("store: a text value contains a NUL character");
+      return escapeLiteral(value);
+    }
+    if (value instanceof Uint8Array) return `'\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}'::bytea`;
+    throw new TypeError(`store: cannot bind a ${typeof value}`);
+  });
+}
+
+/** pg's escapeLiteral, from the loaded module (pg itself is loaded lazily). */
+let escapeLiteral: (text: string) => string = () => {
+  throw new Error("pg is not loaded");
+};
+
+/**
+ * One transaction's statements on its connection; rows read to be changed are locked until commit.
+ * BEGIN and the transaction id go with the first statement sent; writes whose answer nobody awaits
+ * are held and go with the next statement, or with COMMIT.
+ */
 class PgTx implements StoreTx {
+  /** The transaction id (pg_current_xact_id), once BEGIN has been answered. */
+  xid: string | null = null;
+  private held: string[] = [];
+
   constructor(
     private readonly client: PoolClient,
     private readonly onAppend: () => void,
   ) {}
 
+  /** Sends the held writes and `statement` in one message (opening the transaction first); the statement's result. */
+  private async send(statement: string): Promise<Pg.QueryResult> {
+    const parts = this.xid === null ? ["BEGIN", "SELECT pg_current_xact_id()::text AS xid"] : [];
+    parts.push(...this.held, statement);
+    this.held = [];
+    const answer = (await this.client.query(parts.join(";\n"))) as unknown as Pg.QueryResult | Pg.QueryResult[];
+    const results = Array.isArray(answer) ? answer : [answer];
+    if (this.xid === null) this.xid = (results[1].rows[0] as { xid: string }).xid;
+    return results[results.length - 1];
+  }
+
+  private hold(text: string, values: unknown[]): Promise<void> {
+    this.held.push(bindLiterals(text, values));
+    return Promise.resolve();
+  }
+
+  async commit(): Promise<void> {
+    if (this.xid === null && this.held.length === 0) return;
+    // The transaction id must be known before COMMIT is sent (what to ask about if its answer is lost).
+    if (this.xid === null) await this.send("SELECT 1");
+    await this.client.query([...this.held, "COMMIT"].join(";\n"));
+    this.held = [];
+  }
+
+  async rollback(): Promise<void> {
+    this.held = [];
+    if (this.xid !== null) await this.client.query("ROLLBACK");
+  }
+
   private async rows<T>(text: string, values: unknown[]): Promise<T[]> {
-    return (await this.client.query(named(text, values))).rows as T[];
+    return (await this.send(bindLiterals(text, values))).rows as T[];
   }
 
   private async first<T>(text: string, values: unknown[]): Promise<T | undefined> {
@@ -487,7 +558,7 @@ class PgTx implements StoreTx {
   }
 
   private async count(text: string, values: unknown[]): Promise<number> {
-    return (await this.client.query(named(text, values))).rowCount ?? 0;
+    return (await this.send(bindLiterals(text, values))).rowCount ?? 0;
   }
 
   async initMeta(name: string, value: Uint8Array): Promise<Uint8Array> {
@@ -500,7 +571,7 @@ class PgTx implements StoreTx {
   }
 
   async setSetting(name: SettingName, value: string): Promise<void> {
-    await this.count("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [
+    await this.hold("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [
       name,
       value,
     ]);
@@ -556,7 +627,7 @@ class PgTx implements StoreTx {
   }
 
   async raiseIssueNumber(customerId: number, atLeast: number): Promise<void> {
-    await this.count("UPDATE customers SET issues_made = greatest(issues_made, $1) WHERE customer_id = $2", [atLeast, customerId]);
+    await this.hold("UPDATE customers SET issues_made = greatest(issues_made, $1) WHERE customer_id = $2", [atLeast, customerId]);
   }
 
   async userIdTaken(userId: string): Promise<boolean> {
@@ -610,11 +681,11 @@ class PgTx implements StoreTx {
   }
 
   async uncountIssueFailure(issueId: number): Promise<void> {
-    await this.count("UPDATE issues SET failed_attempts = greatest(failed_attempts - 1, 0) WHERE issue_id = $1", [issueId]);
+    await this.hold("UPDATE issues SET failed_attempts = greatest(failed_attempts - 1, 0) WHERE issue_id = $1", [issueId]);
   }
 
   async voidIssue(issueId: number, reason: string): Promise<void> {
-    await this.count(
+    await this.hold(
       "UPDATE issues SET state = 'void', void_reason = $1, activation_key = NULL, pending_seed = NULL WHERE issue_id = $2 AND state = 'pending'",
       [reason, issueId],
     );
@@ -635,7 +706,7 @@ class PgTx implements StoreTx {
   }
 
   async setPendingToken(issueId: number, serial: string, sealedSeed: Uint8Array, at: number): Promise<void> {
-    await this.count("UPDATE issues SET pending_serial = $1, pending_seed = $2, pending_at = $3 WHERE issue_id = $4", [
+    await this.hold("UPDATE issues SET pending_serial = $1, pending_seed = $2, pending_at = $3 WHERE issue_id = $4", [
       serial,
       sealedSeed,
       at,
@@ -644,11 +715,11 @@ class PgTx implements StoreTx {
   }
 
   async completeIssue(issueId: number, at: number): Promise<void> {
-    await this.count(
+    await this.hold(
       "UPDATE issues SET state = 'completed', completed_at = $1, activation_key = NULL, pending_seed = NULL WHERE issue_id = $2",
       [at, issueId],
     );
-    await this.count("DELETE FROM issue_nonces WHERE issue_id = $1", [issueId]);
+    await this.hold("DELETE FROM issue_nonces WHERE issue_id = $1", [issueId]);
   }
 
   getToken(userId: string): Promise<TokenRow | undefined> {
@@ -660,8 +731,8 @@ class PgTx implements StoreTx {
   }
 
   async replaceToken(token: NewToken): Promise<void> {
-    await this.count("DELETE FROM tokens WHERE customer_id = $1", [token.customer_id]);
-    await this.count(
+    await this.hold("DELETE FROM tokens WHERE customer_id = $1", [token.customer_id]);
+    await this.hold(
       `INSERT INTO tokens (user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, activated_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
@@ -684,7 +755,7 @@ class PgTx implements StoreTx {
   }
 
   async recordTokenSuccess(userId: string, driftSteps: number, lastStep: number, at: number): Promise<void> {
-    await this.count(
+    await this.hold(
       "UPDATE tokens SET drift_steps = $1, last_step = $2, consecutive_failures = 0, next_check_at = 0, last_success_at = $3 WHERE user_id = $4",
       [driftSteps, lastStep, at, userId],
     );
@@ -702,15 +773,15 @@ class PgTx implements StoreTx {
   }
 
   async unlockToken(userId: string): Promise<void> {
-    await this.count("UPDATE tokens SET consecutive_failures = 0, locked = 0, next_check_at = 0 WHERE user_id = $1", [userId]);
+    await this.hold("UPDATE tokens SET consecutive_failures = 0, locked = 0, next_check_at = 0 WHERE user_id = $1", [userId]);
   }
 
   async setTokenState(userId: string, state: TokenState): Promise<void> {
-    await this.count("UPDATE tokens SET state = $1 WHERE user_id = $2", [state, userId]);
+    await this.hold("UPDATE tokens SET state = $1 WHERE user_id = $2", [state, userId]);
   }
 
   async appendEvent(event: NewEvent): Promise<void> {
-    await this.count("INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)", [
+    await this.hold("INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)", [
       event.at,
       event.kind,
       event.service_id,
@@ -722,7 +793,7 @@ class PgTx implements StoreTx {
   }
 
   async insertApiKey(key: ApiKeyRow): Promise<void> {
-    await this.count("INSERT INTO api_keys (key_id, name, scope, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)", [
+    await this.hold("INSERT INTO api_keys (key_id, name, scope, secret_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)", [
       key.key_id,
       key.name,
       key.scope,
