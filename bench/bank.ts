@@ -7,6 +7,7 @@
 //
 // Not part of npm test.
 import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +16,7 @@ import { parseArgs } from "node:util";
 import * as OTPAuth from "otpauth";
 import { Bank, type CodeChecker, wasmCodeChecker } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { activationKey, deriveSeed, encodeRequest, generateX25519, x25519Shared } from "../host/bank/protocol.js";
+import { finishAsToken, startAsToken } from "../host/bank/protocol.js";
 import { BankStore } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
 
@@ -46,10 +47,9 @@ function populate(path: string, count: number): Holder[] {
   const holders: Holder[] = [];
   for (let i = 0; i < count; i++) {
     const { serviceId, userId } = bank.issue({ mail: `u${i}@example.jp`, mailConfirm: `u${i}@example.jp`, password: "bench123", passwordConfirm: "bench123" });
-    const token = generateX25519();
-    const request = encodeRequest({ serviceId, userId, serial: BigInt(i), publicKey: token.publicKey, nonce: new Uint8Array(16).fill(i & 0xff) }, activationKey("bench123", serviceId, userId));
-    const response = bank.activate(request);
-    const seed = deriveSeed(x25519Shared(token.privateKey, response.subarray(1, 33)), request, response, "SHA1");
+    const session = startAsToken({ serviceId, userId, serial: BigInt(i) }, "bench123", (n) => new Uint8Array(randomBytes(n)));
+    const { seed, confirmation } = finishAsToken(session, bank.activate(session.request));
+    bank.register(confirmation);
     bank.confirm(serviceId, userId, api.totp(seed, now));
     holders.push({ serviceId, userId, seed });
   }

@@ -3,6 +3,7 @@
 // The workers run the compiled bank (dist/host/bank, built by `npm run build` before `npm test`;
 // rebuilt here when older than its sources) so both sides run the real Bank and the real SQL.
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { deriveSeed, encodeRequest, generateX25519, activationKey, x25519Shared } from "../host/bank/protocol.js";
+import { finishAsToken, startAsToken } from "../host/bank/protocol.js";
 import { BankStore } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
 
@@ -84,13 +85,11 @@ describe("bank: two processes racing on one database file", () => {
     const store = BankStore.open(dbPath);
     const bank = new Bank(store, masterKey, { now: () => now });
 
-    // Set up one active token with the protocol codecs (the independent token reference is in bank.test.ts).
+    // Set up one active token with the protocol's token half (the independent token reference is in bank.test.ts).
     const issued = bank.issue({ mail: "race@example.jp", mailConfirm: "race@example.jp", password: "race1234", passwordConfirm: "race1234" });
-    const kac = activationKey("race1234", issued.serviceId, issued.userId);
-    const token = generateX25519();
-    const request = encodeRequest({ serviceId: issued.serviceId, userId: issued.userId, serial: 7n, publicKey: token.publicKey, nonce: new Uint8Array(16).fill(9) }, kac);
-    const response = bank.activate(request);
-    const seed = deriveSeed(x25519Shared(token.privateKey, response.subarray(1, 33)), request, response, "SHA1");
+    const session = startAsToken({ serviceId: issued.serviceId, userId: issued.userId, serial: 7n }, "race1234", (n) => new Uint8Array(randomBytes(n)));
+    const { seed, confirmation } = finishAsToken(session, bank.activate(session.request));
+    bank.register(confirmation);
     const api = otpApi();
     bank.confirm(issued.serviceId, issued.userId, api.totp(seed, now));
 

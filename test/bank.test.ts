@@ -1,10 +1,7 @@
 // The bank side: issue, activation (docs/activation.md) against an independent token-side reference
 // written here with node:crypto, confirmation, the verifier (replay, lockout, resync, drift),
 // secrets at rest, and the `otp-token bank` command.
-import {
-  createHmac, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, createPublicKey, pbkdf2Sync, randomBytes,
-  timingSafeEqual,
-} from "node:crypto";
+import Database from "better-sqlite3";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,70 +9,29 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Bank, type BankOptions } from "../host/bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../host/bank/crypto.js";
 import { BankError, type BankErrorCode } from "../host/bank/errors.js";
-import { ACTIVATION_ITERATIONS, REQUEST_CONTEXT, RESPONSE_CONTEXT, SEED_CONTEXT } from "../host/bank/protocol.js";
-import { BankStore, SCHEMA_VERSION } from "../host/bank/store.js";
+import { CI_LABEL, CONFIRMATION_BYTES, PROTOCOL_VERSION, REQUEST_BYTES, RESPONSE_BYTES, SEED_INFO } from "../host/bank/protocol.js";
+import { BankStore, MIGRATIONS, SCHEMA_VERSION } from "../host/bank/store.js";
 import { main } from "../host/cli.js";
 import { makeBankCommand, type Stdin } from "../host/cli/bank.js";
 import { type Io, UsageError } from "../host/cli/usage.js";
 import { otpApi } from "../host/otp.js";
+import { referenceFinish, referenceRequest, type ReferenceResult, type ReferenceSession } from "./reference-cpace.js";
 
 const api = otpApi();
 const START = 1_900_000_020; // 20 s into a 60 s step
 const KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const PASSWORD = "Pass1234";
 
-// ---- token-side reference: docs/activation.md, written from the document, not from host/bank ----
+// ---- the token side: test/reference-cpace.ts, written from docs/activation.md, not from host/bank ----
 
-interface TokenSession {
-  request: Buffer;
-  privateKey: KeyObject;
-  activationKey: Buffer;
+type TokenSession = ReferenceSession;
+type TokenProfile = ReferenceResult;
+
+function tokenRequest(serviceId: string, userId: string, password: string, serial = 0x0123456789abcdefn): TokenSession {
+  return referenceRequest(serviceId, userId, password, serial);
 }
 
-interface TokenProfile {
-  seed: Buffer;
-  algorithm: "SHA1" | "SHA256" | "SHA512";
-  digits: number;
-  period: number;
-  label: string;
-}
-
-function tokenRequest(serviceId: string, userId: string, password: string, serial = 0x0123456789abcdefn, nonce = randomBytes(16)): TokenSession {
-  const { privateKey, publicKey } = generateKeyPairSync("x25519");
-  const publicRaw = Buffer.from(publicKey.export({ format: "jwk" }).x as string, "base64url");
-  const activationKey = pbkdf2Sync(password, serviceId + userId, 1000, 32, "sha256");
-  const body = Buffer.alloc(81);
-  body[0] = 1;
-  body.write(serviceId, 1, "latin1");
-  body.write(userId, 9, "latin1");
-  body.writeBigUInt64BE(serial, 25);
-  publicRaw.copy(body, 33);
-  nonce.copy(body, 65);
-  const tag = createHmac("sha256", activationKey).update("otp-token activation request v1").update(body).digest();
-  return { request: Buffer.concat([body, tag]), privateKey, activationKey };
-}
-
-function tokenFinish(session: TokenSession, responseBytes: Uint8Array): TokenProfile {
-  const response = Buffer.from(responseBytes);
-  if (response.length !== 100 || response[0] !== 1) throw new Error("token: bad response length or version");
-  const expected = createHmac("sha256", session.activationKey)
-    .update("otp-token activation response v1").update(session.request).update(response.subarray(0, 68)).digest();
-  if (!timingSafeEqual(expected, response.subarray(68, 100))) throw new Error("token: bad response tag");
-  const algorithm = (["SHA1", "SHA256", "SHA512"] as const)[response[49] - 1];
-  const labelLength = response[55];
-  const bankPublic = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: response.subarray(1, 33).toString("base64url") }, format: "jwk" });
-  const shared = diffieHellman({ privateKey: session.privateKey, publicKey: bankPublic });
-  const salt = Buffer.concat([session.request.subarray(65, 81), response.subarray(33, 49)]);
-  const info = Buffer.concat([Buffer.from("otp-token seed v1"), session.request.subarray(0, 81), response.subarray(0, 68)]);
-  const length = { SHA1: 20, SHA256: 32, SHA512: 64 }[algorithm];
-  return {
-    seed: Buffer.from(hkdfSync("sha256", shared, salt, info, length)),
-    algorithm,
-    digits: response[50],
-    period: response.readUInt32BE(51),
-    label: response.subarray(56, 56 + labelLength).toString("latin1"),
-  };
-}
+const tokenFinish = referenceFinish;
 
 const codeAt = (token: TokenProfile, t: number) => api.totp(token.seed, t, { algorithm: token.algorithm, digits: token.digits, period: token.period });
 
@@ -126,11 +82,18 @@ function expectCode(run: () => unknown, code: BankErrorCode): BankError {
   return error;
 }
 
-/** issue -> activate -> token derives the seed -> confirm with its first code. */
+/** Send (message 1 -> 2), register (the token checks Tb and sends message 3). */
+function activateToken(bank: Bank, serviceId: string, userId: string, serial?: bigint): TokenProfile {
+  const session = tokenRequest(serviceId, userId, PASSWORD, serial);
+  const token = tokenFinish(session, bank.activate(session.request));
+  bank.register(token.confirmation);
+  return token;
+}
+
+/** issue -> activate -> register -> confirm with the token's first code. */
 function setUp(bank: Bank, overrides: Record<string, unknown> = {}, serial?: bigint) {
   const issued = bank.issue(issueInput(overrides));
-  const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD, serial);
-  const token = tokenFinish(session, bank.activate(session.request));
+  const token = activateToken(bank, issued.serviceId, issued.userId, serial);
   const confirmed = bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now));
   return { ...issued, token, confirmed };
 }
@@ -139,8 +102,8 @@ const issueRow = (bank: Bank, serviceId: string) => bank.store.db.prepare("SELEC
 
 describe("protocol constants", () => {
   it("are the ones docs/activation.md fixes", () => {
-    expect(ACTIVATION_ITERATIONS).toBe(1000);
-    expect([REQUEST_CONTEXT, RESPONSE_CONTEXT, SEED_CONTEXT]).toEqual(["otp-token activation request v1", "otp-token activation response v1", "otp-token seed v1"]);
+    expect([PROTOCOL_VERSION, REQUEST_BYTES, RESPONSE_BYTES, CONFIRMATION_BYTES]).toEqual([2, 82, 117, 106]);
+    expect([CI_LABEL, SEED_INFO]).toEqual(["otp-token activation", "otp-token seed v2"]);
   });
 });
 
@@ -171,12 +134,16 @@ describe("bank: issue, activate, confirm, verify", () => {
     const token = tokenFinish(session, bank.activate(session.request));
     expect(token).toMatchObject({ algorithm: "SHA1", digits: 6, period: 60, label: "BANK" });
     expect(token.seed.length).toBe(20);
+    // The token has the seed; the bank keeps it only once the token's confirmation (message 3) arrives.
+    expectCode(() => bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now)), "not-activated");
+    expect(bank.register(token.confirmation)).toEqual({ serial: "0123456789ABCDEF" });
     // Not active until the first code is confirmed.
     expectCode(() => bank.verify(issued.serviceId, issued.userId, codeAt(token, clock.now)), "unknown");
     const confirmed = bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now));
     expect(confirmed).toMatchObject({ ok: true, offset: 0, driftSteps: 0 });
-    // The issue is completed and its K_AC gone.
+    // The issue is completed; its activation password and sessions are gone.
     expect(issueRow(bank, issued.serviceId)).toMatchObject({ state: "completed", activation_key: null, pending_seed: null });
+    expect(bank.store.db.prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
     // The confirmation code itself is used up; a later code logs in.
     expectCode(() => bank.verify(issued.serviceId, issued.userId, codeAt(token, clock.now)), "replayed");
     clock.now += 120;
@@ -206,8 +173,7 @@ describe("bank: issue, activate, confirm, verify", () => {
     const again = bank.issue(issueInput({ userId: old.userId }));
     expect(again.userId).toBe(old.userId);
     expect(again.serviceId).not.toBe(old.serviceId);
-    const session = tokenRequest(again.serviceId, again.userId, PASSWORD, 2n);
-    const fresh = tokenFinish(session, bank.activate(session.request));
+    const fresh = activateToken(bank, again.serviceId, again.userId, 2n);
     // Activated but not confirmed: the old token still logs in, the new one does not yet.
     expect(bank.verify(old.serviceId, old.userId, codeAt(old.token, clock.now)).ok).toBe(true);
     expectCode(() => bank.verify(again.serviceId, again.userId, codeAt(fresh, clock.now)), "unknown");
@@ -238,8 +204,7 @@ describe("bank: issue, activate, confirm, verify", () => {
     const bank = openBank();
     const issued = bank.issue(issueInput());
     expectCode(() => bank.confirm(issued.serviceId, issued.userId, "123456"), "not-activated");
-    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const token = tokenFinish(session, bank.activate(session.request));
+    const token = activateToken(bank, issued.serviceId, issued.userId);
     const right = codeAt(token, clock.now);
     const wrong = right === "000000" ? "000001" : "000000";
     expectCode(() => bank.confirm(issued.serviceId, issued.userId, "12345"), "invalid-code");
@@ -279,43 +244,61 @@ describe("bank: the issue screen's rules, one error each", () => {
       expect(bank.issue(issueInput({ mail, mailConfirm: mail })).mail).toBe(mail);
     }
     for (const password of ["abcd", "ABCD1234"]) bank.issue(issueInput({ password, passwordConfirm: password }));
-    // Stored as K_AC, never the password: the password's bytes are nowhere in the database file.
+    // Stored sealed (AES-256-GCM under the master key): the password's bytes are nowhere in the database file.
     bank.store.db.pragma("wal_checkpoint(TRUNCATE)");
     expect(readFileSync(join(dir, "bank.sqlite")).includes(Buffer.from("ABCD1234"))).toBe(false);
   });
 });
 
-describe("bank: activation refusals (docs/activation.md, bank rules 1-5)", () => {
-  it("counts a wrong password before checking it (committed), and voids the issue at 5", () => {
+describe("bank: activation (docs/activation.md, \"Rules: the bank\")", () => {
+  const snapshotOf = (bank: Bank) => {
+    const db = bank.store.db;
+    return {
+      issues: db.prepare("SELECT * FROM issues ORDER BY service_id").all() as Record<string, unknown>[],
+      sessions: db.prepare("SELECT * FROM activation_sessions ORDER BY sid").all() as Record<string, unknown>[],
+      tokens: db.prepare("SELECT * FROM tokens").all(),
+      users: db.prepare("SELECT * FROM users").all(),
+      meta: db.prepare("SELECT * FROM meta").all(),
+    };
+  };
+  const attemptsOf = (bank: Bank, serviceId: string) => issueRow(bank, serviceId).failed_attempts;
+
+  it("counts each new request (committed) before any CPace work: a wrong password stays counted, the sixth request voids the issue", () => {
     const bank = openBank();
     const issued = bank.issue(issueInput());
     for (let attempt = 1; attempt <= 5; attempt++) {
       const wrong = tokenRequest(issued.serviceId, issued.userId, "Wrong123");
-      const error = expectCode(() => bank.activate(wrong.request), "wrong-password");
+      // The bank cannot tell a wrong password: it answers, and the token refuses the answer.
+      const response = bank.activate(wrong.request);
+      expect(() => tokenFinish(wrong, response)).toThrow(/does not verify/);
       // Read from a second connection, as a process started after a crash would.
       const reopened = BankStore.open(join(dir, "bank.sqlite"));
       const row = reopened.db.prepare("SELECT failed_attempts, state FROM issues WHERE service_id = ?").get(issued.serviceId);
       reopened.close();
-      expect(row).toEqual({ failed_attempts: attempt, state: attempt < 5 ? "pending" : "void" });
-      expect(error.message).toMatch(attempt < 5 ? `${5 - attempt} attempt` : /now void/);
+      expect(row).toEqual({ failed_attempts: attempt, state: "pending" });
     }
     const right = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    expectCode(() => bank.activate(right.request), "locked");
+    expect(expectCode(() => bank.activate(right.request), "locked").message).toMatch(/void/);
+    expect(issueRow(bank, issued.serviceId)).toMatchObject({ state: "void", void_reason: "failures", activation_key: null, failed_attempts: 5 });
+    expect(bank.store.db.prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
   });
 
-  it("takes the count back on success: 4 wrong, then the right one works", () => {
+  it("takes the count back when the token confirms: 4 wrong, then the right one works", () => {
     const bank = openBank();
     const issued = bank.issue(issueInput());
-    for (let i = 0; i < 4; i++) expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, "nope").request), "wrong-password");
+    for (let i = 0; i < 4; i++) bank.activate(tokenRequest(issued.serviceId, issued.userId, "nope").request);
     const right = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    tokenFinish(right, bank.activate(right.request));
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 4, state: "pending" });
+    const token = tokenFinish(right, bank.activate(right.request));
+    expect(attemptsOf(bank, issued.serviceId)).toBe(5);
+    bank.register(token.confirmation);
+    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 4, state: "pending", pending_serial: "0123456789ABCDEF" });
+    expect(bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now)).ok).toBe(true);
   });
 
-  it("leaves the attempt counted when the process dies between counting and the tag check", () => {
+  it("leaves the attempt counted when the process dies between counting and answering", () => {
     const bank = openBank();
     const issued = bank.issue(issueInput());
-    // Simulate the crash: the key cannot be opened right after the count was committed.
+    // Simulate the crash: the sealed password cannot be opened right after the count was committed.
     const crashing = new Bank(bank.store, MasterKey.fromHex(KEY_HEX), { now: () => clock.now });
     const original = bank.store.getIssue.bind(bank.store);
     let calls = 0;
@@ -329,86 +312,151 @@ describe("bank: activation refusals (docs/activation.md, bank rules 1-5)", () =>
     expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 1 });
   });
 
-  it("refuses an expired issue", () => {
+  it("refuses an expired issue, and forgets its password and sessions", () => {
     const bank = openBank();
     const issued = bank.issue(issueInput());
+    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
+    const token = tokenFinish(session, bank.activate(session.request));
     expect(issueRow(bank, issued.serviceId).activation_key).not.toBeNull();
     clock.now += 86400;
     expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "expired");
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 0 });
-    // What was kept to check the tag is gone once the issue expired (the password never was kept).
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ activation_key: null, pending_seed: null });
+    expectCode(() => bank.register(token.confirmation), "expired");
+    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 1, activation_key: null, pending_seed: null });
+    expect(bank.store.db.prepare("SELECT secrets FROM activation_sessions").all()).toEqual([{ secrets: null }]);
   });
 
-  it("refuses a replayed request (the same bytes twice)", () => {
+  it("answers a repeated request again without counting; refuses other bytes under an answered session id", () => {
     const bank = openBank();
     const issued = bank.issue(issueInput());
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const first = tokenFinish(session, bank.activate(session.request));
-    expectCode(() => bank.activate(session.request), "replayed");
-    // A retry with a fresh nonce (the first response was lost) replaces the pending token.
+    const response = bank.activate(session.request);
+    const before = snapshotOf(bank);
+    // The first response was lost: the token (or the relay) sends the same request again.
+    for (let i = 0; i < 3; i++) expect(Buffer.from(bank.activate(session.request)).equals(Buffer.from(response))).toBe(true);
+    expect(snapshotOf(bank)).toEqual(before);
+    // The same session id with another share (a forgery built on a seen request) is refused, not counted.
+    const forged = Buffer.from(session.request);
+    forged[81] ^= 1;
+    expectCode(() => bank.activate(forged), "replayed");
+    expect(snapshotOf(bank)).toEqual(before);
+    // A retry with a fresh session (new sid, new share) is a new attempt; its confirmation makes it the pending token.
     const retry = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
     const second = tokenFinish(retry, bank.activate(retry.request));
+    bank.register(second.confirmation);
+    const first = tokenFinish(session, response);
     expect(second.seed.equals(first.seed)).toBe(false);
-    expectCode(() => bank.confirm(issued.serviceId, issued.userId, codeAt(first, clock.now) === codeAt(second, clock.now) ? "x" : codeAt(first, clock.now)), "wrong-code");
-    expect(bank.confirm(issued.serviceId, issued.userId, codeAt(second, clock.now)).ok).toBe(true);
+    expect(attemptsOf(bank, issued.serviceId)).toBe(1); // the first session was never confirmed
+    // The first session's confirmation, arriving late, replaces the pending token in turn.
+    bank.register(first.confirmation);
+    expect(attemptsOf(bank, issued.serviceId)).toBe(0);
+    expectCode(() => bank.confirm(issued.serviceId, issued.userId, codeAt(second, clock.now) === codeAt(first, clock.now) ? "x" : codeAt(second, clock.now)), "wrong-code");
+    expect(bank.confirm(issued.serviceId, issued.userId, codeAt(first, clock.now)).ok).toBe(true);
     // After completion the issue is gone for activation.
+    expectCode(() => bank.activate(session.request), "unknown");
     expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "unknown");
   });
 
-  it("refuses a request for an unknown issue and a low-order public key", () => {
+  it("refuses a request for an unknown issue, and aborts on a low-order Ya (counted, nothing stored)", () => {
     const bank = openBank();
     expectCode(() => bank.activate(tokenRequest("12345678", "ABCDEFGHIJKLMNOP", PASSWORD).request), "unknown");
     const issued = bank.issue(issueInput());
-    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    // Public key u = 0 (low order) with a valid tag: the shared secret would be all zero (RFC 7748 §6.1).
-    session.request.fill(0, 33, 65);
-    const key = pbkdf2Sync(PASSWORD, issued.serviceId + issued.userId, 1000, 32, "sha256");
-    createHmac("sha256", key).update(REQUEST_CONTEXT).update(session.request.subarray(0, 81)).digest().copy(session.request, 81);
-    expectCode(() => bank.activate(session.request), "malformed");
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ pending_seed: null });
+    for (const point of ["00", "01", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"]) {
+      const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
+      session.request.fill(0, 50, 82);
+      Buffer.from(point.padEnd(64, "0"), "hex").copy(session.request, 50);
+      expect(expectCode(() => bank.activate(session.request), "malformed").message).toMatch(/low-order/);
+    }
+    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 4, pending_seed: null });
+    expect(bank.store.db.prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
   });
 
-  it("refuses every truncation and every single-bit flip of a valid request, changing nothing but the counted attempt", () => {
+  it("refuses every truncation and every single-bit flip of a request: the form at the bank, the rest at the token", () => {
     const bank = openBank();
     const issued = bank.issue(issueInput());
     const valid = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
     const db = bank.store.db;
-    const snapshot = () => ({
-      issues: db.prepare("SELECT * FROM issues ORDER BY service_id").all() as Record<string, unknown>[],
-      nonces: db.prepare("SELECT * FROM issue_nonces").all(),
-      tokens: db.prepare("SELECT * FROM tokens").all(),
-      users: db.prepare("SELECT * FROM users").all(),
-      meta: db.prepare("SELECT * FROM meta").all(),
-    });
-    const before = snapshot();
-    const seen = new Map<string, number>();
-    const attempt = (bytes: Uint8Array) => {
-      const error = refusal(() => bank.activate(bytes));
-      seen.set(error.code, (seen.get(error.code) ?? 0) + 1);
-      expect(error.message.length).toBeGreaterThan(10);
-      const after = snapshot();
-      const counted = error.code === "wrong-password" ? 1 : 0;
-      expect(after.issues[0].failed_attempts).toBe(counted);
-      expect({ ...after, issues: after.issues.map((row) => ({ ...row, failed_attempts: 0 })) }).toEqual(before);
-      // Put the count back so that the next mutation meets the same state (else 5 would void the issue).
+    const before = snapshotOf(bank);
+    const reset = () => {
       db.prepare("UPDATE issues SET failed_attempts = 0").run();
-      return error.code;
+      db.prepare("DELETE FROM activation_sessions").run();
     };
-    for (let length = 0; length < 113; length++) expect(attempt(valid.request.subarray(0, length))).toBe("malformed");
-    expect(attempt(Buffer.concat([valid.request, Buffer.from([0])]))).toBe("malformed");
-    for (let bit = 0; bit < 113 * 8; bit++) {
+    for (let length = 0; length < REQUEST_BYTES; length++) expectCode(() => bank.activate(valid.request.subarray(0, length)), "malformed");
+    expectCode(() => bank.activate(Buffer.concat([valid.request, Buffer.from([0])])), "malformed");
+    expect(snapshotOf(bank)).toEqual(before);
+    const seen = new Map<string, number>();
+    for (let bit = 0; bit < REQUEST_BYTES * 8; bit++) {
       const flipped = Buffer.from(valid.request);
       flipped[bit >> 3] ^= 0x80 >> (bit & 7);
-      const code = attempt(flipped);
+      let outcome: string;
+      try {
+        // Serial, sid and Ya carry no check the bank could make: it answers (and counts the attempt),
+        // and the token refuses the answer, whose Tb was computed for another transcript.
+        const response = bank.activate(flipped);
+        expect(() => tokenFinish(valid, response), `bit ${bit}`).toThrow(/does not verify/);
+        expect(attemptsOf(bank, issued.serviceId)).toBe(1);
+        outcome = "refused by the token";
+      } catch (error) {
+        if (!(error instanceof BankError)) throw error;
+        expect(snapshotOf(bank), `bit ${bit}`).toEqual(before);
+        outcome = error.code;
+      }
+      seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
       const byte = bit >> 3;
-      if (byte === 0) expect(code).toBe("malformed");
-      else if (byte < 25) expect(["malformed", "unknown"]).toContain(code);
-      else expect(code).toBe("wrong-password");
+      if (byte < 2) expect(outcome).toBe("malformed");
+      else if (byte < 26) expect(["malformed", "unknown"]).toContain(outcome);
+      else expect(outcome).toBe("refused by the token");
+      reset();
     }
-    expect(seen.get("wrong-password")).toBe((113 - 25) * 8);
-    // None of that burnt the real request's nonce: it still activates.
-    tokenFinish(valid, bank.activate(valid.request));
+    expect(seen.get("refused by the token")).toBe((REQUEST_BYTES - 26) * 8);
+    expect(snapshotOf(bank)).toEqual(before);
+    // None of that spent the real request: it still activates.
+    bank.register(tokenFinish(valid, bank.activate(valid.request)).confirmation);
+    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 0, pending_serial: "0123456789ABCDEF" });
+  }, 60_000);
+
+  it("refuses every truncation and every single-bit flip of the token's confirmation, changing nothing", () => {
+    const bank = openBank();
+    const issued = bank.issue(issueInput());
+    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
+    const token = tokenFinish(session, bank.activate(session.request));
+    const before = snapshotOf(bank);
+    for (let length = 0; length < CONFIRMATION_BYTES; length++) expectCode(() => bank.register(token.confirmation.subarray(0, length)), "malformed");
+    expectCode(() => bank.register(Buffer.concat([token.confirmation, Buffer.from([0])])), "malformed");
+    const seen = new Map<string, number>();
+    for (let bit = 0; bit < CONFIRMATION_BYTES * 8; bit++) {
+      const flipped = Buffer.from(token.confirmation);
+      flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+      const code = refusal(() => bank.register(flipped)).code;
+      seen.set(code, (seen.get(code) ?? 0) + 1);
+      const byte = bit >> 3;
+      if (byte < 2) expect(code).toBe("malformed");
+      else if (byte < 26) expect(["malformed", "unknown"]).toContain(code);
+      else if (byte < 42) expect(code).toBe("unknown");
+      else expect(code).toBe("wrong-confirmation");
+    }
+    expect(seen.get("wrong-confirmation")).toBe(64 * 8);
+    // Only the audit log grew (one line per wrong tag).
+    const after = snapshotOf(bank);
+    expect(after).toEqual(before);
+    expect(bank.store.db.prepare("SELECT count(*) AS n FROM events WHERE kind = 'activation-wrong-confirmation'").get()).toEqual({ n: 64 * 8 });
+    bank.register(token.confirmation);
+    expect(bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now)).ok).toBe(true);
+  });
+
+  it("migration 2 voids issues still pending from protocol v1 (their K_AC cannot serve CPace)", () => {
+    const path = join(dir, "v1.sqlite");
+    const v1 = new Database(path);
+    v1.exec(MIGRATIONS[0]);
+    v1.pragma("user_version = 1");
+    v1.prepare("INSERT INTO users (user_id, created_at) VALUES (?, ?)").run("ABCDEFGHIJKLMNOP", START);
+    v1.prepare(
+      "INSERT INTO issues (service_id, user_id, mail, created_at, expires_at, activation_key, algorithm, digits, period, label) VALUES (?, ?, ?, ?, ?, ?, 'SHA1', 6, 60, 'BANK')",
+    ).run("12345678", "ABCDEFGHIJKLMNOP", "a@b.jp", START, START + 86400, new Uint8Array(60));
+    v1.close();
+    const store = BankStore.open(path);
+    stores.push(store);
+    expect(store.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(store.getIssue("12345678", "ABCDEFGHIJKLMNOP")).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null });
   });
 });
 
@@ -604,8 +652,15 @@ describe("otp-token bank (CLI)", () => {
     const session = tokenRequest(serviceId, userId, PASSWORD);
     const activated = await cli(["activate", ...common], `${session.request.toString("hex")}\n`);
     expect(activated.status).toBe(0);
+    // The same request again (a lost answer) gets the same answer.
+    expect((await cli(["activate", ...common, "--request", session.request.toString("hex")])).out).toBe(activated.out);
     const token = tokenFinish(session, Buffer.from(activated.out.trim(), "hex"));
-    expect((await cli(["activate", ...common, "--request", session.request.toString("hex")])).status).toBe(1);
+    expect(await cli(["activate", ...common, "--request", token.confirmation.toString("hex")])).toMatchObject({ status: 0, out: "registered: token serial 0123456789ABCDEF\n" });
+    const damaged = Buffer.from(token.confirmation);
+    damaged[105] ^= 1;
+    const refused = await cli(["activate", ...common], damaged.toString("hex"));
+    expect(refused).toMatchObject({ status: 1 });
+    expect(refused.err).toMatch(/\[wrong-confirmation\]/);
 
     expect((await cli(["confirm", ...common, ...ids, codeAt(token, clock.now)])).out).toMatch(/confirmed/);
     clock.now += 60;

@@ -18,7 +18,7 @@ function weeklyLogins(trackDrift: boolean): { accepted: number; firstRefusal: nu
   try {
     const bank = new Bank(store, MasterKey.fromBytes(randomBytes(32)), { now: () => token.board.clock.now() / 1000, trackDrift, window: 1 });
     const issued = bank.issue({ mail: "drift@example.jp", mailConfirm: "drift@example.jp", password: "Ab12", passwordConfirm: "Ab12" });
-    token.link.activateFinish(bank.activate(token.link.activateBegin(issued.serviceId, issued.userId, "Ab12")));
+    bank.register(token.link.activateFinish(bank.activate(token.link.activateBegin(issued.serviceId, issued.userId, "Ab12"))).confirmation);
     bank.confirm(issued.serviceId, issued.userId, token.screen().code!);
     let accepted = 0;
     let firstRefusal: number | null = null;

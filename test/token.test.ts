@@ -20,7 +20,7 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     token.press();
     expect(token.screen().mode).toBe("not-set-up");
     expect(token.framebuffer().some((b) => b !== 0)).toBe(true);
-    expect(token.info()).toMatchObject({ profileCount: 0, selfTestPassed: true, clockValid: true, storageOk: true, firmware: "1.0" });
+    expect(token.info()).toMatchObject({ profileCount: 0, selfTestPassed: true, clockValid: true, storageOk: true, firmware: "1.1" });
   });
 
   it.each(ALGORITHMS)("%s: the screen shows totp() of the seed at that instant, for 6, 7 and 8 digits", (algorithm) => {

@@ -141,12 +141,15 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     expect(await page.textContent("#confirm-mail")).toBe(MAIL);
     await screenshot("issued");
 
-    // Token registration with a wrong activation password: the bank refuses, nothing to register.
+    // Token registration with a wrong activation password: the bank answers (with CPace it cannot tell),
+    // and the token refuses the bank's confirmation at "register"; nothing is registered.
     await page.fill("#reg-service-id", serviceId);
     await page.fill("#reg-user-id", userId);
     await page.fill("#reg-password", "Wrong999");
     await page.check("#reg-consent");
     await page.click("#reg-send");
+    await page.waitForSelector("#reg-register:not([disabled])");
+    await page.click("#reg-register");
     await expect.poll(() => page.textContent("#reg-message")).toContain("アクティベーションパスワードが違います");
     expect(await page.isDisabled("#reg-register")).toBe(true);
     await screenshot("token-wrong-password");

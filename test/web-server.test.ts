@@ -195,19 +195,31 @@ describe("web server: the procedure's endpoints", () => {
     // Confirm before any token was activated.
     expectError(await post("/api/confirm", { ...ids, code: "123456" }), 409, "not-activated");
 
-    // Activation: malformed, unknown, wrong password, then the real one (hex and base64), then its replay.
+    // Activation: malformed, unknown, a wrong password (answered: only the token can tell), then the real
+    // one (hex and base64), its repetition (answered again), and the token's confirmation.
     expectError(await post("/api/activate", { request: "zz" }), 400, "malformed");
     expectError(await post("/api/activate", { request: "00".repeat(10) }), 400, "malformed");
     expectError(await post("/api/activate", {}), 400, "bad-request");
     const stranger = new SimToken();
     expectError(await post("/api/activate", { request: hex(stranger.link.activateBegin("99999999", issued.userId, PASSWORD)) }), 404, "unknown");
-    expectError(await post("/api/activate", { request: hex(token.link.activateBegin(issued.serviceId, issued.userId, "Wrong999")) }), 401, "wrong-password");
+    const wrongAnswer = await post("/api/activate", { request: hex(token.link.activateBegin(issued.serviceId, issued.userId, "Wrong999")) });
+    expect(wrongAnswer.status).toBe(200);
+    expect(() => token.link.activateFinish(new Uint8Array(Buffer.from(wrongAnswer.body.response as string, "hex")))).toThrow(/wrong activation password/);
     const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
     const answered = await post("/api/activate", { request: Buffer.from(request).toString("base64") });
     expect(answered.status).toBe(200);
-    expect(answered.body.response).toMatch(/^[0-9a-f]{200}$/);
-    expectError(await post("/api/activate", { request: hex(request) }), 409, "replayed");
-    token.link.activateFinish(new Uint8Array(Buffer.from(answered.body.response as string, "hex")));
+    expect(answered.body.response).toMatch(/^[0-9a-f]{234}$/);
+    expect((await post("/api/activate", { request: hex(request) })).body).toEqual(answered.body);
+    const forged = Uint8Array.from(request);
+    forged[81] ^= 1;
+    expectError(await post("/api/activate", { request: hex(forged) }), 409, "replayed");
+    const { confirmation } = token.link.activateFinish(new Uint8Array(Buffer.from(answered.body.response as string, "hex")));
+    expectError(await post("/api/confirm", { ...ids, code: code(token) }), 409, "not-activated");
+    const damaged = Uint8Array.from(confirmation);
+    damaged[105] ^= 1;
+    expectError(await post("/api/register", { confirmation: hex(damaged) }), 401, "wrong-confirmation");
+    expectError(await post("/api/register", { confirmation: "00".repeat(10) }), 400, "malformed");
+    expect((await post("/api/register", { confirmation: hex(confirmation) })).body).toEqual({ ok: true, serial: token.info().serial });
     expect(token.screen().mode).toBe("otp");
 
     // Confirm: bad format (not counted), wrong code (counted), the token's code.

@@ -5,6 +5,7 @@
 import { Board } from "../host/board/board.js";
 import { FLASH_SIZE_BYTES } from "../host/board/flash.js";
 import { pixel, PANEL_HEIGHT, PANEL_WIDTH } from "../host/display/render.js";
+import { STATUS_BAD_TAG } from "../host/abi.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
 import { ApiError, post } from "./api.js";
@@ -209,22 +210,35 @@ function wireRegistration(): void {
     say(message, "reg.sent", "", "ok");
     register.focus();
   }
-  register.addEventListener("click", () => {
+  register.addEventListener("click", () => void registerToken());
+  async function registerToken(): Promise<void> {
     if (!pendingResponse) return;
     const response = pendingResponse;
     pendingResponse = null;
     register.disabled = true;
+    let confirmation: Uint8Array;
     try {
-      token.link.activateFinish(response);
+      ({ confirmation } = token.link.activateFinish(response));
     } catch (error) {
-      say(message, "reg.refused", error instanceof LinkError ? error.message : (error as Error).message, "error");
+      // With CPace only the token can tell a wrong activation password: the bank's confirmation fails.
+      if (error instanceof LinkError && error.status === STATUS_BAD_TAG) sayError(message, "wrong-password", error.message, "reg.refused");
+      else say(message, "reg.refused", (error as Error).message, "error");
+      redraw();
+      saveIfNeeded();
+      return;
+    }
+    redraw();
+    saveIfNeeded();
+    try {
+      await post("/api/register", { confirmation: toHex(confirmation) });
+    } catch (error) {
+      if (error instanceof ApiError) sayError(message, error.code, error.message, "reg.refused");
+      else say(message, "reg.refused", (error as Error).message, "error");
       return;
     }
     $<HTMLInputElement>("reg-password").value = "";
     say(message, "reg.registered", "", "ok");
-    redraw();
-    saveIfNeeded();
-  });
+  }
 }
 
 function toHex(bytes: Uint8Array): string {

@@ -7,14 +7,14 @@
 // (BankStore.immediate): SQLite's write lock is taken before the read, so two processes cannot both
 // pass a check on the same row. Counters that guard against guessing are committed before the
 // refusal is thrown (a refused check returns its error out of the transaction, then it is thrown).
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { algorithmName, otpApi, type OtpApi } from "../otp.js";
 import { aad, MasterKey } from "./crypto.js";
 import { BankError } from "./errors.js";
 import { composeSetupMail, writeToOutbox } from "./mail.js";
 import {
-  activationKey, decodeRequest, deriveSeed, encodeResponse, generateX25519, MAX_ACTIVATION_FAILURES, type OtpParameters,
-  otpParametersProblem, ProtocolError, requestTag, SERVICE_ID_PATTERN, tagsEqual, USER_ID_PATTERN, x25519Shared,
+  answerRequest, decodeConfirmation, decodeRequest, MAX_ACTIVATION_FAILURES, type OtpParameters, otpParametersProblem,
+  ProtocolError, SEED_BYTES, SERVICE_ID_PATTERN, tagsEqual, TAG_BYTES, USER_ID_PATTERN,
 } from "./protocol.js";
 import type { BankStore, IssueRow, TokenRow } from "./store.js";
 import { mailProblem, passwordProblem } from "../identity.js";
@@ -226,9 +226,11 @@ export class Bank {
           this.store.voidIssue(older.service_id, "superseded");
           this.store.addEvent(now, "issue-superseded", older.service_id, userId);
         }
-        const key = activationKey(input.password, serviceId, userId);
-        const sealed = this.masterKey.seal(key, aad.activationKey(serviceId, userId));
-        key.fill(0);
+        // CPace's PRS is the password itself (docs/activation.md): kept sealed until the issue is
+        // completed, void or expired.
+        const password = new Uint8Array(Buffer.from(input.password, "latin1"));
+        const sealed = this.masterKey.seal(password, aad.activationPassword(serviceId, userId));
+        password.fill(0);
         this.store.insertIssue({ service_id: serviceId, user_id: userId, mail: input.mail, created_at: now, expires_at: expiresAt, activation_key: sealed, ...otp });
         this.store.addEvent(now, "issued", serviceId, userId, `expires ${expiresAt}; ${otp.algorithm}/${otp.digits}/${otp.period}s`);
         return { value: { serviceId, userId } };
@@ -270,11 +272,13 @@ export class Bank {
     return out;
   }
 
-  // ---- activation (docs/activation.md, "Bank, on a request") ----
+  // ---- activation (docs/activation.md, "Rules: the bank") ----
 
-  /** Answers an activation request (message 1) with message 2, or refuses it with a BankError. */
+  /**
+   * "Send" on the token: answers an activation request (message 1) with message 2, or refuses it with a
+   * BankError. A request answered before is answered again with the same message 2 and counts nothing.
+   */
   activate(requestBytes: Uint8Array): Uint8Array {
-    // Rule 1: parse.
     let request;
     try {
       request = decodeRequest(requestBytes);
@@ -283,81 +287,131 @@ export class Bank {
       throw error;
     }
     const { serviceId, userId } = request;
+    const requestHash = sha256(requestBytes);
     const now = this.now();
-    // Rules 2-4, committed before the tag is looked at (rule 3): a crash after this leaves the attempt counted.
+    // Rules 2-4, committed before any CPace work: a crash after this leaves the attempt counted.
     const counted = unwrap(
-      this.store.immediate((): Outcome<{ issue: IssueRow; failures: number }> => {
-        // An expired issue keeps no secret: its K_AC and pending seed go at the first touch after expiry.
+      this.store.immediate((): Outcome<{ answered: Uint8Array } | { issue: IssueRow; failures: number }> => {
+        // An expired issue keeps no secret: its password and pending seed go at the first touch after expiry.
         this.store.forgetExpired(now);
         const issue = this.store.getIssue(serviceId, userId);
-        const refused = this.issueRefusal(issue, now);
-        if (refused) return { error: refused };
-        const failures = this.store.countIssueFailure(serviceId);
-        if (this.store.nonceSeen(serviceId, request.nonce)) {
-          if (failures >= this.config.maxActivationFailures) this.store.voidIssue(serviceId, "failures");
-          this.store.addEvent(now, "activation-replayed", serviceId, userId, `failed attempts ${failures}`);
-          return { error: new BankError("replayed", "this activation request was already answered: start the activation again on the token") };
+        // A repeated request of a live issue is answered again whatever the count: it is no new attempt.
+        if (issue?.state === "pending" && now < issue.expires_at) {
+          const repeated = this.repeatedRequest(serviceId, request.sid, requestHash);
+          if (repeated) return repeated;
         }
+        const refused = this.issueRefusal(issue, now);
+        if (refused) {
+          if (refused.code === "locked" && issue?.state === "pending") {
+            this.store.voidIssue(serviceId, "failures");
+            this.store.addEvent(now, "issue-void", serviceId, userId, `failed attempts ${issue.failed_attempts}`);
+          }
+          return { error: refused };
+        }
+        const failures = this.store.countIssueFailure(serviceId);
         return { value: { issue: issue!, failures } };
       }),
     );
-    // Rule 5: the tag, in constant time.
-    const key = this.masterKey.open(counted.issue.activation_key!, aad.activationKey(serviceId, userId));
+    if ("answered" in counted) return counted.answered;
+    const issue = counted.issue;
+    const params: OtpParameters = { algorithm: issue.algorithm, digits: issue.digits, period: issue.period, label: issue.label };
+    const password = this.masterKey.open(issue.activation_key!, aad.activationPassword(serviceId, userId));
+    let session;
     try {
-      if (!tagsEqual(requestTag(key, requestBytes), request.tag)) {
-        const voided = counted.failures >= this.config.maxActivationFailures;
-        this.store.immediate(() => {
-          if (voided) this.store.voidIssue(serviceId, "failures");
-          this.store.addEvent(now, voided ? "issue-void" : "activation-wrong-password", serviceId, userId, `failed attempts ${counted.failures}`);
-        });
-        const left = this.config.maxActivationFailures - counted.failures;
-        throw new BankError(
-          "wrong-password",
-          voided
-            ? "wrong activation password; too many wrong attempts: this issue is now void, issue a new token"
-            : `wrong activation password (${left} attempt${left === 1 ? "" : "s"} left before this issue is void)`,
-        );
-      }
-      // Rule 6: the bank's half, the seed, message 2.
-      const bank = generateX25519();
-      let shared: Uint8Array;
-      try {
-        shared = x25519Shared(bank.privateKey, request.publicKey);
-      } catch (error) {
-        if (error instanceof ProtocolError) throw new BankError("malformed", `malformed activation request: ${error.message}`);
-        throw error;
-      }
-      const issue = counted.issue;
-      const params: OtpParameters = { algorithm: issue.algorithm, digits: issue.digits, period: issue.period, label: issue.label };
-      const response = encodeResponse({ publicKey: bank.publicKey, nonce: this.random(16), ...params }, requestBytes, key);
-      const seed = deriveSeed(shared, requestBytes, response, params.algorithm);
-      shared.fill(0);
-      const serial = serialHex(request.serial);
-      const sealedSeed = this.masterKey.seal(seed, aad.pendingSeed(serviceId, userId, serial));
-      seed.fill(0);
-      unwrap(
-        this.store.immediate((): Outcome<null> => {
-          // Re-checked under the lock: another process may have voided, completed or used this nonce meanwhile.
-          const refused = this.issueRefusal(this.store.getIssue(serviceId, userId), now, 1);
-          if (refused) return { error: refused };
-          if (!this.store.insertNonce(serviceId, request.nonce, now)) {
-            return { error: new BankError("replayed", "this activation request was already answered: start the activation again on the token") };
-          }
-          this.store.uncountIssueFailure(serviceId);
-          this.store.setPendingToken(serviceId, serial, sealedSeed, now);
-          this.store.addEvent(now, "activated", serviceId, userId, `serial ${serial}; awaiting first code`);
-          return { value: null };
-        }),
-      );
-      return response;
+      session = answerRequest(request, password, params, this.random);
+    } catch (error) {
+      // Ya is a low-order point: CPace aborts (the attempt stays counted).
+      if (error instanceof ProtocolError) throw new BankError("malformed", `malformed activation request: ${error.message}`);
+      throw error;
     } finally {
-      key.fill(0);
+      password.fill(0);
     }
+    const serial = serialHex(request.serial);
+    const secrets = Buffer.concat([session.expectedTokenTag, session.seed]);
+    const sealed = this.masterKey.seal(secrets, aad.activationSession(serviceId, userId, serial, request.sid));
+    secrets.fill(0);
+    session.seed.fill(0);
+    session.expectedTokenTag.fill(0);
+    return unwrap(
+      this.store.immediate((): Outcome<Uint8Array> => {
+        // Re-checked under the lock: another process may have voided or completed the issue, or answered
+        // the same request, meanwhile (then its answer stands and this attempt is taken back).
+        const refused = this.issueRefusal(this.store.getIssue(serviceId, userId), now, 1);
+        if (refused) return { error: refused };
+        const inserted = this.store.insertActivationSession({
+          service_id: serviceId, sid: request.sid, request_hash: requestHash, serial, response: session.response, secrets: sealed, answered_at: now,
+        });
+        if (!inserted) {
+          this.store.uncountIssueFailure(serviceId);
+          const earlier = this.repeatedRequest(serviceId, request.sid, requestHash)!;
+          return "error" in earlier ? earlier : { value: earlier.value.answered };
+        }
+        this.store.addEvent(now, "activation-answered", serviceId, userId, `serial ${serial}; failed attempts ${counted.failures} until the token confirms`);
+        return { value: session.response };
+      }),
+    );
   }
 
   /**
-   * Why a request for this issue is refused before its tag is checked (rule 2), or null.
-   * `ownAttempt` = 1 when the count already includes the attempt being decided (it is about to be taken back).
+   * A request whose session id this issue has seen: the same bytes are answered again (nothing counted,
+   * nothing changed); other bytes under that session id are refused, also without counting.
+   */
+  private repeatedRequest(serviceId: string, sid: Uint8Array, requestHash: Uint8Array): { value: { answered: Uint8Array } } | { error: BankError } | null {
+    const session = this.store.getActivationSession(serviceId, sid);
+    if (!session) return null;
+    if (tagsEqual(session.request_hash, requestHash)) return { value: { answered: new Uint8Array(session.response) } };
+    return { error: new BankError("replayed", "this activation session was already answered for another request: start the activation again on the token") };
+  }
+
+  /**
+   * "Register" on the token: the token's confirmation (message 3), which it sends after it has checked
+   * the bank's confirmation and stored the profile. When Ta matches, the counted attempt is taken back
+   * and the token becomes the issue's pending token, awaiting its first code (step 6). A confirmation
+   * already accepted is accepted again without change. Returns the token's serial (16 hex digits).
+   */
+  register(confirmationBytes: Uint8Array): { serial: string } {
+    let confirmation;
+    try {
+      confirmation = decodeConfirmation(confirmationBytes);
+    } catch (error) {
+      if (error instanceof ProtocolError) throw new BankError("malformed", `malformed activation confirmation: ${error.message}`);
+      throw error;
+    }
+    const { serviceId, userId, sid } = confirmation;
+    const now = this.now();
+    return unwrap(
+      this.store.immediate((): Outcome<{ serial: string }> => {
+        this.store.forgetExpired(now);
+        const issue = this.store.getIssue(serviceId, userId);
+        const session = issue ? this.store.getActivationSession(serviceId, sid) : undefined;
+        const refused = this.issueRefusal(issue, now, session && session.confirmed_at === null ? 1 : 0);
+        if (refused) return { error: refused };
+        if (!session || session.secrets === null) {
+          return { error: new BankError("unknown", "no activation of this issue has this session: send the activation from the token again") };
+        }
+        const secrets = this.masterKey.open(session.secrets, aad.activationSession(serviceId, userId, session.serial, sid));
+        try {
+          if (!tagsEqual(secrets.subarray(0, TAG_BYTES), confirmation.tag)) {
+            this.store.addEvent(now, "activation-wrong-confirmation", serviceId, userId, `serial ${session.serial}`);
+            return { error: new BankError("wrong-confirmation", "the token's confirmation does not match this activation (damaged or not from the token): register again") };
+          }
+          if (session.confirmed_at !== null) return { value: { serial: session.serial } };
+          const seed = secrets.subarray(TAG_BYTES, TAG_BYTES + SEED_BYTES[issue!.algorithm]);
+          this.store.uncountIssueFailure(serviceId);
+          this.store.confirmActivationSession(serviceId, sid, now);
+          this.store.setPendingToken(serviceId, session.serial, this.masterKey.seal(seed, aad.pendingSeed(serviceId, userId, session.serial)), now);
+          this.store.addEvent(now, "activated", serviceId, userId, `serial ${session.serial}; awaiting first code`);
+          return { value: { serial: session.serial } };
+        } finally {
+          secrets.fill(0);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Why an activation message or a first code for this issue is refused before anything is computed, or
+   * null. `ownAttempt` = 1 when the count already includes the attempt being decided.
    */
   private issueRefusal(issue: IssueRow | undefined, now: number, ownAttempt = 0): BankError | null {
     if (!issue || issue.state === "completed") {
@@ -579,6 +633,10 @@ export class Bank {
     this.store.addEvent(now, locked ? "locked" : code, token.service_id, token.user_id, `consecutive failures ${failures}`);
     return new BankError(code, locked ? `${message}; too many wrong codes: the token is now locked, ask the bank to unlock it` : message);
   }
+}
+
+function sha256(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(bytes).digest());
 }
 
 function tokenParams(token: TokenRow): OtpParameters {

@@ -15,10 +15,10 @@ export const BANK_ERROR_CODES = [
   "unknown", // no such pending issue / active token
   "expired", // the issue is older than its lifetime
   "locked", // issue void, or active token locked after consecutive failures
-  "replayed", // token nonce seen before / code for a step at or before the last accepted one
-  "wrong-password", // the request's tag does not verify under K_AC
+  "replayed", // other bytes under an activation session id already answered / code for a step at or before the last accepted one
+  "wrong-confirmation", // the token's confirmation (message 3) does not match its session
   // confirm, verify, resync
-  "not-activated", // confirm before any token was activated for the issue
+  "not-activated", // confirm before any token registered (sent its confirmation) for the issue
   "invalid-code", // not the right number of digits (not counted as a guess)
   "wrong-code", // no match in the window (counted)
   // operations

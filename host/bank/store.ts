@@ -87,6 +87,26 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX events_by_user ON events(user_id, id);
   `,
+  // 2: activation protocol v2, CPace (docs/activation.md). issues.activation_key now holds the sealed
+  // activation password (CPace's PRS). Each answered request keeps its response, answered again when the
+  // same request comes back, and, sealed, the token's expected confirmation and the seed until the token
+  // confirms. Issues still pending from v1 cannot be activated by a v2 token: they are void. The v1
+  // nonce table goes (a session id answers for it).
+  `
+  CREATE TABLE activation_sessions (
+    service_id   TEXT NOT NULL REFERENCES issues(service_id),
+    sid          BLOB NOT NULL,                  -- CPace session id chosen by the token (message 1)
+    request_hash BLOB NOT NULL,                  -- SHA-256 of message 1
+    serial       TEXT NOT NULL,                  -- the token's, 16 hex digits
+    response     BLOB NOT NULL,                  -- message 2 as sent (public)
+    secrets      BLOB,                           -- sealed: expected Ta || seed; NULL once the issue expired
+    answered_at  INTEGER NOT NULL,
+    confirmed_at INTEGER,                        -- when the token's confirmation (message 3) matched
+    PRIMARY KEY (service_id, sid)
+  ) STRICT, WITHOUT ROWID;
+  UPDATE issues SET state = 'void', void_reason = 'protocol-v1', activation_key = NULL, pending_seed = NULL WHERE state = 'pending';
+  DROP TABLE issue_nonces;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -137,6 +157,18 @@ export interface EventRow {
   service_id: string | null;
   user_id: string | null;
   detail: string | null;
+}
+
+/** One answered activation request (message 1) of an issue. */
+export interface ActivationSessionRow {
+  service_id: string;
+  sid: Uint8Array;
+  request_hash: Uint8Array;
+  serial: string;
+  response: Uint8Array;
+  secrets: Uint8Array | null;
+  answered_at: number;
+  confirmed_at: number | null;
 }
 
 export type NewIssue = Pick<IssueRow, "service_id" | "user_id" | "mail" | "created_at" | "expires_at" | "activation_key" | "algorithm" | "digits" | "period" | "label">;
@@ -269,6 +301,7 @@ export class BankStore {
     this.statement(
       "UPDATE issues SET state = 'void', void_reason = ?, activation_key = NULL, pending_seed = NULL WHERE service_id = ? AND state = 'pending'",
     ).run(reason, serviceId);
+    this.statement("DELETE FROM activation_sessions WHERE service_id = ?").run(serviceId);
   }
 
   /**
@@ -276,18 +309,29 @@ export class BankStore {
    * and pending seed), keeping the row so a late request is still told "expired". Returns how many.
    */
   forgetExpired(now: number): number {
+    this.statement(
+      `UPDATE activation_sessions SET secrets = NULL WHERE secrets IS NOT NULL
+         AND service_id IN (SELECT service_id FROM issues WHERE state = 'pending' AND expires_at <= ?)`,
+    ).run(now);
     return this.statement(
       "UPDATE issues SET activation_key = NULL, pending_seed = NULL WHERE state = 'pending' AND expires_at <= ? AND (activation_key IS NOT NULL OR pending_seed IS NOT NULL)",
     ).run(now).changes;
   }
 
-  nonceSeen(serviceId: string, nonce: Uint8Array): boolean {
-    return this.statement("SELECT 1 FROM issue_nonces WHERE service_id = ? AND nonce = ?").get(serviceId, nonce) !== undefined;
+  getActivationSession(serviceId: string, sid: Uint8Array): ActivationSessionRow | undefined {
+    return this.statement("SELECT * FROM activation_sessions WHERE service_id = ? AND sid = ?").get(serviceId, sid) as ActivationSessionRow | undefined;
   }
 
-  /** Records a nonce; false when it was already there (a racing replay). */
-  insertNonce(serviceId: string, nonce: Uint8Array, at: number): boolean {
-    return this.statement("INSERT INTO issue_nonces (service_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING").run(serviceId, nonce, at).changes === 1;
+  /** Records an answered request; false when its session id was already there (a racing copy). */
+  insertActivationSession(session: Omit<ActivationSessionRow, "confirmed_at">): boolean {
+    return this.statement(
+      `INSERT INTO activation_sessions (service_id, sid, request_hash, serial, response, secrets, answered_at)
+       VALUES (@service_id, @sid, @request_hash, @serial, @response, @secrets, @answered_at) ON CONFLICT DO NOTHING`,
+    ).run(session).changes === 1;
+  }
+
+  confirmActivationSession(serviceId: string, sid: Uint8Array, at: number): void {
+    this.statement("UPDATE activation_sessions SET confirmed_at = ? WHERE service_id = ? AND sid = ?").run(at, serviceId, sid);
   }
 
   setPendingToken(serviceId: string, serial: string, sealedSeed: Uint8Array, at: number): void {
@@ -298,7 +342,7 @@ export class BankStore {
     this.statement(
       "UPDATE issues SET state = 'completed', completed_at = ?, activation_key = NULL, pending_seed = NULL WHERE service_id = ?",
     ).run(at, serviceId);
-    this.statement("DELETE FROM issue_nonces WHERE service_id = ?").run(serviceId);
+    this.statement("DELETE FROM activation_sessions WHERE service_id = ?").run(serviceId);
   }
 
   // active tokens

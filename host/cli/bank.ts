@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { Bank } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
+import { messageKind } from "../bank/protocol.js";
 import { BankStore } from "../bank/store.js";
 import { SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { integerOption, type Io, parse, UsageError } from "./usage.js";
@@ -30,7 +31,7 @@ The bank side of the one-time password procedure, over one database file.
 
 Subcommands:
   issue     "issue token": mail address and activation password -> Service ID, User ID, set-up mail
-  activate  answer a token's activation request (hex in, hex out)
+  activate  relay a token's activation message: its request (answered) or its confirmation
   confirm   the first code of an activated token: makes it the customer's active token
   verify    check a login code
   resync    re-synchronise a drifted token with two consecutive codes
@@ -66,13 +67,17 @@ ${COMMON}
 `,
   activate: `Usage: otp-token bank activate [--request HEX] [options]
 
-Answers an activation request (docs/activation.md, 113 bytes) with the response (100 bytes), printed
-as hex. The request is read as hex from --request, or else from standard input. A refused request
-(wrong activation password, unknown, expired, void, replayed, malformed) exits with status 1; a wrong
-password is counted, and the issue is void after 5.
+Relays one activation message of the token (docs/activation.md), read as hex from --request or else
+from standard input:
+  - its request (message 1, 82 bytes, "send"): prints the bank's response (message 2, 117 bytes) as
+    hex. Each new request counts as an attempt until the token's confirmation takes it back; after 5
+    the issue is void. The same request again gets the same response and counts nothing.
+  - its confirmation (message 3, 106 bytes, "register"): prints "registered"; the token's first code
+    can then be confirmed (otp-token bank confirm).
+A refused message (unknown, expired, void, replayed, malformed, wrong confirmation) exits with status 1.
 
 Options:
-  --request HEX           the request, 226 hex digits (white space ignored)
+  --request HEX           the message, hex digits (white space ignored)
 
 ${COMMON}
 `,
@@ -252,7 +257,12 @@ async function run(sub: string, args: string[], io: Io, stdin: Stdin): Promise<n
       if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new UsageError("the request must be hex digits (2 per byte)");
       if (text.length === 0) throw new UsageError("no request: give --request HEX or the hex on standard input");
       return withBank(values, io, {}, (bank) => {
-        io.out(`${Buffer.from(bank.activate(new Uint8Array(Buffer.from(text, "hex")))).toString("hex")}\n`);
+        const message = new Uint8Array(Buffer.from(text, "hex"));
+        if (messageKind(message) === "confirmation") {
+          io.out(`registered: token serial ${bank.register(message).serial}\n`);
+        } else {
+          io.out(`${Buffer.from(bank.activate(message)).toString("hex")}\n`);
+        }
         return 0;
       });
     }

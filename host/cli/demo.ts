@@ -82,7 +82,8 @@ export function demoCommand(args: string[], io: Io): number {
     const request = token.link.activateBegin(issued.serviceId, issued.userId, password);
     panel(`Token: activating (request of ${request.length} bytes relayed to the bank)`);
     const response = bank.activate(request);
-    const profile = token.link.activateFinish(response);
+    const { profile, confirmation } = token.link.activateFinish(response);
+    bank.register(confirmation);
     panel(`Token: registered as profile ${profile}: the code and its 60-second countdown (bottom left)`);
     const firstCode = token.screen().code!;
 

@@ -151,7 +151,9 @@ export function activateAgainstBank(token: SimToken, form: RegistrationForm, opt
   const store = BankStore.open(options.db);
   try {
     const bank = new Bank(store, masterKey);
-    return token.link.activateFinish(bank.activate(request));
+    const { profile, confirmation } = token.link.activateFinish(bank.activate(request));
+    bank.register(confirmation);
+    return profile;
   } finally {
     store.close();
   }

@@ -88,7 +88,8 @@ export function makeTokenCommand(stdin: Stdin = processStdin) {
       try {
         const bank = new Bank(store, masterKey, { now: io.now });
         const request = token.link.activateBegin(serviceId, userId, password);
-        const index = token.link.activateFinish(bank.activate(request));
+        const { profile: index, confirmation } = token.link.activateFinish(bank.activate(request));
+        bank.register(confirmation);
         io.out(`Registered: profile ${index}.\n${token.render()}\n${describeScreen(token.screen())}\n`);
         io.out(`Type the code into the bank's confirm screen: otp-token bank confirm --service-id ${serviceId} --user-id ${userId} ${token.screen().code}\n`);
         return 0;

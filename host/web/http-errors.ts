@@ -26,7 +26,7 @@ export const BANK_ERROR_STATUS: Record<BankErrorCode, number> = {
   "otp-parameters": 400,
   malformed: 400,
   "invalid-code": 400,
-  "wrong-password": 401,
+  "wrong-confirmation": 401,
   "wrong-code": 401,
   locked: 403,
   unknown: 404,

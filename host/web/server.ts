@@ -112,6 +112,17 @@ export function createWebServer(options: WebServerOptions): Server {
       },
     },
     {
+      // "Register" on the token: its confirmation (docs/activation.md message 3) after it stored the profile.
+      pattern: /^\/api\/register$/,
+      methods: {
+        POST: ({ body }) => {
+          const { confirmation } = fields(body, { confirmation: 1024 });
+          const { serial } = bank.register(decodeBytes(confirmation));
+          return { body: { ok: true, serial } };
+        },
+      },
+    },
+    {
       pattern: /^\/api\/confirm$/,
       methods: {
         POST: ({ body }) => {
@@ -358,7 +369,7 @@ function resolveServiceId(bank: Bank, userId: string, serviceId: string | undefi
   return token.service_id;
 }
 
-/** An activation request as hex (226 digits) or base64; its length is the bank's to judge. */
+/** An activation message as hex or base64; its length is the bank's to judge. */
 function decodeBytes(text: string): Uint8Array {
   const compact = text.replace(/\s+/g, "");
   if (/^([0-9a-fA-F]{2})+$/.test(compact)) return new Uint8Array(Buffer.from(compact, "hex"));
