@@ -564,7 +564,7 @@ describe("bank: the verifier", () => {
 });
 
 describe("bank: secrets at rest and the master key", () => {
-  it("stores seeds and K_AC only sealed (AES-256-GCM), bound to their row", () => {
+  it("stores seeds and activation passwords only sealed (AES-256-GCM), bound to their row", () => {
     const bank = openBank();
     const { serviceId, userId, token } = setUp(bank);
     bank.store.db.pragma("wal_checkpoint(TRUNCATE)");
@@ -578,6 +578,14 @@ describe("bank: secrets at rest and the master key", () => {
     clock.now += 60;
     expectCode(() => bank.verify(other.serviceId, other.userId, codeAt(other.token, clock.now)), "master-key");
     expect(bank.verify(serviceId, userId, codeAt(token, clock.now)).ok).toBe(true);
+    // The same for a sealed activation password: it opens only for its own issue.
+    const first = bank.issue(issueInput({ mail: "p@q.jp", mailConfirm: "p@q.jp" }));
+    const second = bank.issue(issueInput({ mail: "r@s.jp", mailConfirm: "r@s.jp" }));
+    const sealed = issueRow(bank, first.serviceId).activation_key as Buffer;
+    expect(sealed.includes(Buffer.from(PASSWORD))).toBe(false);
+    bank.store.db.prepare("UPDATE issues SET activation_key = ? WHERE service_id = ?").run(sealed, second.serviceId);
+    expectCode(() => bank.activate(tokenRequest(second.serviceId, second.userId, PASSWORD).request), "master-key");
+    expect(activateToken(bank, first.serviceId, first.userId).seed.length).toBe(20);
   });
 
   it("schema: migrated to the newest version, WAL, busy timeout", () => {

@@ -1,5 +1,5 @@
 // The bank side of the procedure (DESIGN.md, "The procedure it implements"): token issue (step 2-3),
-// the activation server (docs/activation.md, "Bank, on a request"), the first-code confirmation that
+// the activation server (docs/activation.md, "Rules"), the first-code confirmation that
 // makes a token active (step 6), and the verifier (DESIGN.md, "Verifier"; RFC 6238 §5.2 window and
 // drift, §5.2 "MUST NOT accept the second attempt of the same OTP").
 //
@@ -22,7 +22,7 @@ import { mailProblem, passwordProblem } from "../identity.js";
 export interface BankConfig {
   /** Seconds an issue can be activated and confirmed after it is made. */
   issueTtlSeconds: number;
-  /** Wrong activation passwords (and wrong first codes at confirm) after which an issue is void. */
+  /** Unconfirmed activation attempts (and wrong first codes at confirm) after which an issue is void. */
   maxActivationFailures: number;
   /** Steps accepted each way around the token's recorded drift at login. */
   window: number;
@@ -206,7 +206,7 @@ export class Bank {
     const expiresAt = now + this.config.issueTtlSeconds;
     const { serviceId, userId } = unwrap(
       this.store.immediate((): Outcome<{ serviceId: string; userId: string }> => {
-        // An expired issue keeps no secret: its K_AC and pending seed go at the first touch after expiry.
+        // An expired issue keeps no secret: its password and pending seed go at the first touch after expiry.
         this.store.forgetExpired(now);
         let userId: string;
         if (input.userId !== undefined) {
@@ -429,14 +429,14 @@ export class Bank {
   /**
    * "Confirm" on the bank's screen: the first code of the activated token. On success, in one
    * transaction, the token becomes the customer's active token (replacing any previous one), the
-   * issue is completed and its K_AC deleted. A wrong code counts toward the same limit as wrong
-   * activation passwords (maxActivationFailures), after which the issue is void.
+   * issue is completed and its activation password deleted. A wrong code counts toward the same limit
+   * as activation attempts (maxActivationFailures), after which the issue is void.
    */
   confirm(serviceId: string, userId: string, code: string): VerifyResult {
     const now = this.now();
     return unwrap(
       this.store.immediate((): Outcome<VerifyResult> => {
-        // An expired issue keeps no secret: its K_AC and pending seed go at the first touch after expiry.
+        // An expired issue keeps no secret: its password and pending seed go at the first touch after expiry.
         this.store.forgetExpired(now);
         const issue = SERVICE_ID_PATTERN.test(serviceId) && USER_ID_PATTERN.test(userId) ? this.store.getIssue(serviceId, userId) : undefined;
         const refused = this.issueRefusal(issue, now);

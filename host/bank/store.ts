@@ -305,8 +305,9 @@ export class BankStore {
   }
 
   /**
-   * Forgets the secrets of every pending issue that has expired by `now` (its sealed activation key
-   * and pending seed), keeping the row so a late request is still told "expired". Returns how many.
+   * Forgets the secrets of every pending issue that has expired by `now` (its sealed activation
+   * password, its runs' sealed secrets and its pending seed), keeping the rows so a late request is
+   * still told "expired". Returns how many issues.
    */
   forgetExpired(now: number): number {
     this.statement(

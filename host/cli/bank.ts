@@ -14,7 +14,7 @@ export const DEFAULT_OUTBOX = "./outbox";
 
 const COMMON = `Common options:
   --db PATH               the bank database (SQLite; created if missing), default ${DEFAULT_DB}
-  --master-key-file PATH  the master key that encrypts seeds and activation keys at rest: a file of
+  --master-key-file PATH  the master key that encrypts seeds and activation passwords at rest: a file of
                           32 raw bytes or 64 hex digits; without it, the environment variable
                           ${MASTER_KEY_ENV} (64 hex digits) is used
   -h, --help              this help
@@ -44,8 +44,9 @@ ${COMMON}
 `,
   issue: `Usage: otp-token bank issue --mail ADDRESS [options]
 
-Issues a token: creates the Service ID and User ID, stores the activation key derived from the
-activation password (never the password), and writes the set-up mail into the outbox folder.
+Issues a token: creates the Service ID and User ID, stores the activation password sealed under the
+master key (CPace needs it until the token is registered or the issue ends), and writes the set-up
+mail into the outbox folder.
 
 The activation password (4-8 letters and digits) and its confirmation are read from a prompt that
 does not echo when standard input is a terminal, otherwise from the first two lines of standard
