@@ -33,7 +33,7 @@ export const STATUS_BAD_PASSWORD: i32 = -20;
 export const STATUS_LOCKED: i32 = -21;
 export const STATUS_BAD_TAG: i32 = -22;
 export const STATUS_NOT_ACTIVATING: i32 = -23;
-/** Positive: accepted, waiting for the holder to confirm on the token (erase). */
+/** Positive: accepted, waiting for the holder to confirm on the token (erase, adding a profile). */
 export const STATUS_PENDING: i32 = 1;
 
 // Button events, delivered by button(event). A press is released before LONG_PRESS_SECONDS;
@@ -54,6 +54,8 @@ export const MODE_STORAGE_ERROR: u32 = 7;
 export const MODE_ERASE_CONFIRM: u32 = 8;
 export const MODE_OTP: u32 = 9;
 export const MODE_INFO: u32 = 10;
+/** A host asked to add a profile to a token that holds one: the holder confirms with a hold. */
+export const MODE_ADD_CONFIRM: u32 = 11;
 
 // Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
 // The response replaces the frame: a status byte (i8), then the command's fields.
@@ -64,6 +66,11 @@ export const LINK_LIST_PROFILES: u32 = 4;
 export const LINK_ERASE: u32 = 5;
 export const LINK_ACTIVATE_BEGIN: u32 = 6;
 export const LINK_ACTIVATE_FINISH: u32 = 7;
+/**
+ * Abandons the activation under way (the bank refused the request, or the token refused the bank's answer
+ * at "register"): its secrets are zeroed and the token leaves ACTIVATING.
+ */
+export const LINK_ACTIVATE_CANCEL: u32 = 8;
 
 // The activation protocol (docs/activation.md, version 2: CPace): byte 0 of every message is the
 // version, byte 1 its kind; each kind has one length. The firmware, the relay and the bank use these.
@@ -78,7 +85,8 @@ export const ACTIVATION_CONFIRMATION_BYTES: u32 = 106;
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES: u32 = 16384;
 export const FLASH_PAGE_BYTES: u32 = 1024;
-export const LOW_BATTERY_MILLIVOLTS: u32 = 2400;
+/** The battery gauge empties below this: weeks before BROWN_OUT on a CR2032's knee (docs/hardware.md). */
+export const LOW_BATTERY_MILLIVOLTS: u32 = 2500;
 export const BROWN_OUT_MILLIVOLTS: u32 = 2200;
 
 // Token limits.
@@ -88,7 +96,16 @@ export const MIN_SEED: u32 = 16;
 export const MAX_SEED: u32 = 64;
 export const PANEL_ON_SECONDS: u32 = 60;
 export const LONG_PRESS_SECONDS: u32 = 2;
+/**
+ * Seconds the holder has to hold button A after a host asks to erase, or to add a profile to a token
+ * that already holds one; without the hold nothing changes.
+ */
 export const ERASE_WINDOW_SECONDS: u32 = 10;
+/**
+ * The panel never turns off within this many seconds of a new code appearing (the holder sees the
+ * change the countdown announced); a shorter step keeps at most its own length less one second.
+ */
+export const NEW_CODE_SHOWN_SECONDS: u32 = 10;
 /** Failed activation responses before the token refuses to activate (until erased). */
 export const MAX_ACTIVATION_FAILURES: u32 = 5;
 /** Seconds an activation may wait for the bank's response (the panel stays on meanwhile). */

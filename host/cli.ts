@@ -7,7 +7,7 @@ import { codeCommand } from "./cli/code.js";
 import { demoCommand } from "./cli/demo.js";
 import { simCommand } from "./cli/sim.js";
 import { tokenCommand } from "./cli/token.js";
-import { type Io, processIo, UsageError } from "./cli/usage.js";
+import { type Io, processIo, reportError, UsageError } from "./cli/usage.js";
 import { serveCommand } from "./web/command.js";
 
 export const HELP = `Usage: otp-token <command> [options]
@@ -16,34 +16,36 @@ Commands:
   bank    the bank side: issue, activate, confirm, verify, resync, unlock, status
   code    print HOTP/TOTP codes for a key (like oathtool)
   demo    the whole re-set-up procedure with a simulated token and bank (start here)
+  mcu     the firmware on an emulated nRF51822 (Cortex-M0) in QEMU: a code, or its live panel
   serve   the browser simulator: bank screens beside the token, on a local web server (npm run web)
   sim     the token simulator in the terminal (what npm start runs)
   token   the simulated token from the command line: activate, show, info
-  help    this help
+  help    this help ('otp-token help <command>' for a command's)
 
 Run 'otp-token <command> --help' for a command's options.
+Errors print one line, 'message [code]'; exit status 0 on success, 1 when refused, 2 on a usage error.
 `;
 
 type Command = (args: string[], io: Io) => number | Promise<number>;
-const COMMANDS: Record<string, Command> = { bank: bankCommand, code: codeCommand, demo: demoCommand, serve: serveCommand, sim: simCommand, token: tokenCommand };
+const COMMANDS: Record<string, Command> = { bank: bankCommand, code: codeCommand, demo: demoCommand, serve: serveCommand, sim: simCommand, token: tokenCommand,
+  mcu: async (args, io) => (await import("./cli/mcu.js")).mcuCommand(args, io) };
 
-/** Runs the CLI; returns the exit status. Usage errors go to stderr with status 2. */
+/** Runs the CLI; returns the exit status. Errors go to stderr as one line; usage errors with status 2. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+  let [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || (name === "help" && rest.length === 0)) {
     io.out(HELP);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
+  // "otp-token help code" is "otp-token code --help".
+  if (name === "help") [name, rest] = [rest[0], ["--help"]];
   const command: Command | undefined = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   try {
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     return await command(rest, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`otp-token${command ? ` ${name}` : ""}: ${error.message}\nRun 'otp-token ${command ? `${name} ` : ""}--help' for usage.\n`);
-      return 2;
-    }
-    throw error;
+    const prefix = command ? `otp-token ${name}` : "otp-token";
+    return reportError(io, prefix, error);
   }
 }
 

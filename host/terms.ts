@@ -3,6 +3,10 @@
 // One table for every front end: the browser page, the CLIs, the terminal simulator and the set-up
 // mail take their wording from here, and a test keeps the Japanese equal to the manual's.
 // This file imports nothing, so the page's bundle can take it.
+//
+// TERMS holds the manual's words exactly (test/terms.test.ts compares each with a table copied from
+// the manual). GUIDANCE holds our sentences for what the manual does not cover (a one-button token
+// instead of a phone app, attempts left, a void issue), written with the manual's terms.
 
 /** A term of the manual: the Japanese exactly as printed, and the English we show for it. */
 export interface Term {
@@ -46,7 +50,116 @@ export const TERMS = {
   textSmall: { ja: "小", en: "S" },
   textMedium: { ja: "中", en: "M" },
   textLarge: { ja: "大", en: "L" },
+  /** The issue screen's instruction (step 2). */
+  issueInstruction: {
+    ja: "携帯電話メールアドレスと利用開始パスワードを入力の上、「トークン発行」ボタンを押してください。",
+    en: "Enter the mobile mail address and the activation password, then press \"Issue token\".",
+  },
+  /** The confirmation screen's instruction (step 3). */
+  confirmInstruction: {
+    ja: "ワンタイムパスワードを入力の上、「認証確認」ボタンを押してください。",
+    en: "Enter the one-time password, then press \"Confirm\".",
+  },
+  /** What the token set-up needs (step 3). */
+  setupNeeds: {
+    ja: "設定の際には、画面上に表示しているサービスIDとユーザID、及び利用開始パスワードが必要となります。",
+    en: "The set-up needs the Service ID and User ID shown on this screen, and the activation password.",
+  },
+  /** When the mail never arrives (step 3). */
+  noMail: {
+    ja: "携帯電話メールアドレスを間違えていた等でメールが届かない場合には、「戻る」ボタンを押して、再度トークン発行を行ってください。",
+    en: "If the mail does not arrive (a mistyped address, for example), press \"Back\" and issue the token again.",
+  },
+  /** The note under the token's code (step 7). */
+  countdownNote: {
+    ja: "※パスワード左下にあるタイマーは60秒のカウントダウンとなっており、“0”になるとパスワードが自動変更されますので時間内に入力してください。",
+    en: "* The timer at the password's lower left counts down 60 seconds; at \"0\" the password changes by itself, so type it in time.",
+  },
 } as const satisfies Record<string, Term>;
+
+/**
+ * Our sentences where the manual has none (it describes a phone app; this token has one button), in
+ * the manual's terms. Not compared with the manual; the terms inside them are.
+ */
+export const GUIDANCE = {
+  /** The confirmation screen's first line: the mail names the IDs and what to do on the token. */
+  mailSent: {
+    ja: "ご指定の携帯電話メールアドレスへトークンの設定方法をメールで送付しました。メールをご確認の上、設定をお願いします。",
+    en: "The token set-up instructions were mailed to the mobile mail address given. Please read the mail and set the token up.",
+  },
+  /** Step 5 on this token: what the registration form wants. */
+  tokenSetup: {
+    ja: "トークンにサービスID、ユーザID、利用開始パスワードを入力し、「同意する」にチェックを入れて「送信」を押してください。",
+    en: "Enter the Service ID, User ID and activation password into the token, tick \"I agree\" and press \"Send\".",
+  },
+  /** After 送信: the bank answered; step 6. */
+  bankAnswered: {
+    ja: "銀行から応答がありました。「登録」を押してください。",
+    en: "The bank answered. Press \"Register\".",
+  },
+  /** After 登録: step 7. */
+  registered: {
+    ja: "登録しました。トークンに表示されたワンタイムパスワードを「ワンタイムパスワード認証確認」画面に入力し、「認証確認」を押してください。",
+    en: "Registered. Type the one-time password the token shows into the \"One-time password confirmation\" screen and press \"Confirm\".",
+  },
+  /** The consent box was left empty. */
+  consentMissing: { ja: "「同意する」にチェックを入れてください。", en: "Tick \"I agree\" first." },
+  /** The panel is dark (it turns off 60 s after a press). */
+  panelOff: {
+    ja: "表示は消えています。ボタンAを押すとワンタイムパスワードが表示されます。",
+    en: "The display is off. Press button A to show the one-time password.",
+  },
+} as const satisfies Record<string, Term>;
+
+/** What the token's panel shows, in words (for status lines and screen readers); the code screen is otpScreenText. */
+export const TOKEN_SCREENS = {
+  "off": { ja: "表示は消えています（ボタンAを押すとワンタイムパスワードが表示されます）", en: "display off (press button A to show the one-time password)" },
+  "not-set-up": { ja: "未設定（トークンの登録が必要です）", en: "not set up (register the token)" },
+  "activating": { ja: "登録中：銀行の応答を待っています（ボタンAで中止）", en: "activating: waiting for the bank (button A cancels)" },
+  "locked": { ja: "登録できません：失敗が多すぎました（トークンを消去してやり直してください）", en: "locked: too many failed registrations (erase the token to start again)" },
+  "clock-lost": { ja: "時計が止まりました（時刻の設定が必要です）", en: "clock lost (the time must be set)" },
+  "low-battery": { ja: "電池残量がありません", en: "low battery" },
+  "self-test-failed": { ja: "自己診断エラー", en: "self-test failed" },
+  "storage-error": { ja: "記憶装置エラー", en: "storage error" },
+  "erase-confirm": { ja: "消去の確認：10秒以内にボタンAを長押しすると消去します", en: "erase? hold button A within 10 s to erase" },
+  "add-confirm": { ja: "追加の確認：10秒以内にボタンAを長押しすると追加します", en: "add a profile? hold button A within 10 s to add it" },
+  "info": { ja: "製造番号・ファームウェア・電池電圧", en: "serial number, firmware, battery voltage" },
+} as const satisfies Record<string, Term>;
+
+/** The code screen in words: the label, the code and the seconds before it changes (59 .. 0). */
+export function otpScreenText(label: string, code: string, secondsLeft: number): Term {
+  return {
+    ja: `${label}  ${TERMS.oneTimePassword.ja} ${code}  あと ${secondsLeft} 秒`,
+    en: `${label}  code ${code}  ${secondsLeft} s left`,
+  };
+}
+
+/** The limit the bank applies to wrong 利用開始パスワード and wrong first codes together (one issue). */
+export const ISSUE_ATTEMPTS = 5;
+
+/**
+ * A refusal that counts toward the issue's limit, worded for the holder: the attempts left before the
+ * issue is void (「あと N 回」), or that it is void and a new トークン発行 is needed.
+ * `what` is the wrong thing typed: the activation password (registration) or the code (confirmation).
+ */
+export function attemptsText(what: "password" | "code", attemptsLeft: number): Term {
+  const wrong = what === "password"
+    ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
+    : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+  if (attemptsLeft <= 0) return issueVoidText(wrong);
+  return {
+    ja: `${wrong.ja}あと ${attemptsLeft} 回間違えると、このトークン発行は無効になります。`,
+    en: `${wrong.en} ${attemptsLeft} attempt${attemptsLeft === 1 ? "" : "s"} left before this token issue is void.`,
+  };
+}
+
+/** The issue is void (too many wrong attempts, or a newer issue replaced it): a new トークン発行 is needed. */
+export function issueVoidText(lead: Term = { ja: "", en: "" }): Term {
+  return {
+    ja: `${lead.ja}このトークン発行は無効になりました。もう一度「${TERMS.tokenIssue.ja}」からやり直してください。`,
+    en: `${lead.en ? `${lead.en} ` : ""}This token issue is now void: issue a new token ("${TERMS.tokenIssue.en}") and start again.`,
+  };
+}
 
 export type TermKey = keyof typeof TERMS;
 
@@ -54,7 +167,14 @@ export type TermKey = keyof typeof TERMS;
  * The issue screen's note on mail filters, naming the bank's sending domain (a bank setting):
  * the manual's sentence with the domain in its quotes.
  */
-export function mailFilterNote(domain: string): Term {
+export function mailFilterNote(domain: string | undefined): Term {
+  // Before the page knows the bank's setting, the note still asks for the bank's mail to be let through.
+  if (!domain) {
+    return {
+      ja: "送信メールフィルタ等で送信メール対策をしている方は、銀行からのメールを解除設定してご利用ください。",
+      en: "If you filter incoming mail, allow mail from the bank before you continue.",
+    };
+  }
   return {
     ja: `送信メールフィルタ等で送信メール対策をしている方は、「${domain}」を解除設定してご利用ください。`,
     en: `If you filter incoming mail, allow mail from "${domain}" before you continue.`,

@@ -19,7 +19,8 @@ import {
   answerRequest, calculateGenerator, channelIdentifier, decodeConfirmation, decodeRequest, encodeResponse, intermediateSessionKey,
   macKey, type OtpParameters, responseAssociatedData, scalarMultVfy,
 } from "../host/bank/protocol.js";
-import { BankStore } from "../host/bank/store.js";
+import type { SqliteStore } from "../host/bank/sqlite/store.js";
+import { openStore } from "../host/bank/store.js";
 import { SeededRandom, type RandomSource } from "../host/board/random.js";
 import { otpApi } from "../host/otp.js";
 import { LinkError } from "../host/token/link.js";
@@ -70,7 +71,7 @@ class RecordingRandom implements RandomSource {
 }
 
 let dir: string;
-let stores: BankStore[];
+let stores: SqliteStore[];
 let clock: { now: number };
 
 beforeEach(() => {
@@ -79,22 +80,25 @@ beforeEach(() => {
   clock = { now: 0 };
 });
 
-afterEach(() => {
-  for (const store of stores) if (store.db.open) store.close();
+afterEach(async () => {
+  for (const store of stores) await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 /** A bank on a fresh database whose clock is the token's RTC. */
-function openBank(token: SimToken): Bank {
-  const store = BankStore.open(join(dir, `bank-${stores.length}.sqlite`));
+async function openBank(token: SimToken): Promise<Bank> {
+  const store = (await openStore(join(dir, `bank-${stores.length}.sqlite`), { create: true })) as SqliteStore;
   stores.push(store);
   clock.now = rtcTime(token);
-  return new Bank(store, MasterKey.fromHex(KEY_HEX), { now: () => clock.now });
+  const bank = await Bank.open(store, MasterKey.fromHex(KEY_HEX), { now: () => clock.now });
+  await bank.updateSettings({ serviceId: SERVICE_ID });
+  return bank;
 }
 
+const db = (bank: Bank) => (bank.store as SqliteStore).engine!.db;
 const issueWith = (bank: Bank, password = PASSWORD) => bank.issue({ mail: "holder@example.jp", mailConfirm: "holder@example.jp", password, passwordConfirm: password });
-const failedAttempts = (bank: Bank, serviceId: string) =>
-  (bank.store.db.prepare("SELECT failed_attempts FROM issues WHERE service_id = ?").get(serviceId) as { failed_attempts: number }).failed_attempts;
+const failedAttempts = (bank: Bank, userId: string) =>
+  (db(bank).prepare("SELECT failed_attempts FROM issues WHERE user_id = ?").get(userId) as { failed_attempts: number }).failed_attempts;
 
 describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
   it.each([
@@ -141,79 +145,84 @@ describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
     }
   });
 
-  it("a wrong password fails on both sides, each counter moved by exactly one; the fifth locks both", () => {
+  it("a wrong password fails on both sides, each counter moved by exactly one; the fifth locks both", async () => {
     const token = newToken(build);
     token.addProfile({ seed: seedOf(20, 1), label: "OLD" });
-    const bank = openBank(token);
-    const issued = issueWith(bank);
+    const bank = await openBank(token);
+    const issued = await issueWith(bank);
     for (let attempt = 1; attempt <= MAX_ACTIVATION_FAILURES; attempt++) {
       const request = token.link.activateBegin(issued.serviceId, issued.userId, "Wrong999");
-      // The bank cannot tell (that is the point of a PAKE): it answers, and counts the attempt.
-      const response = bank.activate(request);
-      expect(failedAttempts(bank, issued.serviceId)).toBe(attempt);
+      // The bank cannot tell (that is the point of a PAKE): it answers, counts the attempt, and says
+      // how many would be left should the token refuse the answer.
+      const answer = await bank.activate(request);
+      expect(answer.attemptsLeft).toBe(MAX_ACTIVATION_FAILURES - attempt);
+      expect(failedAttempts(bank, issued.userId)).toBe(attempt);
       const sequence = token.info().recordSequence;
-      expect(statusOf(() => token.link.activateFinish(response))).toBe(STATUS_BAD_TAG);
+      expect(token.info().activationLocked).toBe(false);
+      expect(statusOf(() => token.link.activateFinish(answer.response))).toBe(STATUS_BAD_TAG);
       // One record write on the token: the count, written before the check.
       expect(token.info().recordSequence).toBe(sequence + 1);
-      expect(bank.status(issued.serviceId, issued.userId).issue).toMatchObject({ failedAttempts: attempt, pendingSerial: null });
+      expect((await bank.status(issued.userId)).issue).toMatchObject({ failedAttempts: attempt, pendingSerial: null });
     }
-    // Both sides now refuse: the token until erased, the bank for good.
+    // Both sides now refuse: the token until erased (its INFO says so), the bank for good.
+    expect(token.info().activationLocked).toBe(true);
     expect(statusOf(() => token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD))).toBe(STATUS_LOCKED);
     const other = newToken(build, { randomSeed: 99 });
-    expect(() => bank.activate(other.link.activateBegin(issued.serviceId, issued.userId, PASSWORD))).toThrow(/void/);
+    await expect(bank.activate(other.link.activateBegin(issued.serviceId, issued.userId, PASSWORD))).rejects.toThrow(/void/);
     expect(token.profiles().map((p) => p.label)).toEqual(["OLD"]);
     token.press();
     expect(token.screen().code).toBe(api.totp(seedOf(20, 1), rtcTime(token)));
   });
 
-  it("four wrong passwords, then the right one: registered, and the bank's count taken back by one", () => {
+  it("four wrong passwords, then the right one: registered, and the bank's count taken back by one", async () => {
     const token = newToken(build);
-    const bank = openBank(token);
-    const issued = issueWith(bank);
+    const bank = await openBank(token);
+    const issued = await issueWith(bank);
     for (let attempt = 1; attempt < MAX_ACTIVATION_FAILURES; attempt++) {
-      const response = bank.activate(token.link.activateBegin(issued.serviceId, issued.userId, `Wrong${attempt}`));
+      const { response } = await bank.activate(token.link.activateBegin(issued.serviceId, issued.userId, `Wrong${attempt}`));
       expect(statusOf(() => token.link.activateFinish(response))).toBe(STATUS_BAD_TAG);
     }
     const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
-    const response = bank.activate(request);
-    expect(failedAttempts(bank, issued.serviceId)).toBe(MAX_ACTIVATION_FAILURES);
+    const answer = await bank.activate(request);
+    expect(failedAttempts(bank, issued.userId)).toBe(MAX_ACTIVATION_FAILURES);
+    expect(answer.attemptsLeft).toBe(0);
     // At the limit, the same request (its answer was lost) is still answered again, and voids nothing.
-    expect(bank.activate(request)).toEqual(response);
-    const { confirmation } = token.link.activateFinish(response);
-    expect(failedAttempts(bank, issued.serviceId)).toBe(MAX_ACTIVATION_FAILURES);
-    bank.register(confirmation);
-    expect(failedAttempts(bank, issued.serviceId)).toBe(MAX_ACTIVATION_FAILURES - 1);
-    expect(bank.confirm(issued.serviceId, issued.userId, token.screen().code!).ok).toBe(true);
+    expect(await bank.activate(request)).toEqual(answer);
+    const { confirmation } = token.link.activateFinish(answer.response);
+    expect(failedAttempts(bank, issued.userId)).toBe(MAX_ACTIVATION_FAILURES);
+    await bank.register(confirmation);
+    expect(failedAttempts(bank, issued.userId)).toBe(MAX_ACTIVATION_FAILURES - 1);
+    expect((await bank.confirm(issued.userId, token.screen().code!)).ok).toBe(true);
   });
 
-  it("the holder's own request replayed 10 times after success changes nothing", () => {
+  it("the holder's own request replayed 10 times after success changes nothing", async () => {
     const token = newToken(build);
-    const bank = openBank(token);
-    const issued = issueWith(bank);
+    const bank = await openBank(token);
+    const issued = await issueWith(bank);
     const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
-    const response = bank.activate(request);
+    const answer = await bank.activate(request);
     // The first answer was lost on the way back: the same request is answered again, nothing counted twice.
-    expect(bank.activate(request)).toEqual(response);
-    expect(failedAttempts(bank, issued.serviceId)).toBe(1);
-    const { confirmation } = token.link.activateFinish(response);
-    bank.register(confirmation);
-    const db = bank.store.db;
+    expect(await bank.activate(request)).toEqual(answer);
+    expect(failedAttempts(bank, issued.userId)).toBe(1);
+    const { confirmation } = token.link.activateFinish(answer.response);
+    await bank.register(confirmation);
+    const d = db(bank);
     const snapshot = () => ({
-      issues: db.prepare("SELECT * FROM issues").all(),
-      sessions: db.prepare("SELECT * FROM activation_sessions").all(),
-      tokens: db.prepare("SELECT * FROM tokens").all(),
+      issues: d.prepare("SELECT * FROM issues").all(),
+      sessions: d.prepare("SELECT * FROM activation_sessions").all(),
+      tokens: d.prepare("SELECT * FROM tokens").all(),
     });
     const before = snapshot();
     expect(before.issues[0]).toMatchObject({ failed_attempts: 0, state: "pending", pending_serial: token.info().serial });
     for (let replay = 0; replay < 10; replay++) {
-      expect(bank.activate(request)).toEqual(response);
-      expect(bank.register(confirmation)).toEqual({ serial: token.info().serial });
+      expect((await bank.activate(request)).response).toEqual(answer.response);
+      expect(await bank.register(confirmation)).toEqual({ serial: token.info().serial });
     }
     expect(snapshot()).toEqual(before);
     // The holder's first code is accepted; afterwards the issue is gone for activation.
-    expect(bank.confirm(issued.serviceId, issued.userId, token.screen().code!).ok).toBe(true);
-    for (let replay = 0; replay < 10; replay++) expect(() => bank.activate(request)).toThrow(BankError);
-    expect(bank.verify(issued.serviceId, issued.userId, (token.advance(60_000), token.press(), token.screen().code!)).ok).toBe(true);
+    expect((await bank.confirm(issued.userId, token.screen().code!)).ok).toBe(true);
+    for (let replay = 0; replay < 10; replay++) await expect(bank.activate(request)).rejects.toThrow(BankError);
+    expect((await bank.verify(issued.userId, (token.advance(60_000), token.press(), token.screen().code!))).ok).toBe(true);
   });
 
   it("refuses every truncation and every single-bit flip of the response, changing no profile", () => {
@@ -312,6 +321,48 @@ describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
     for (const [name, secret] of [["ya", ya], ["K", K], ["ISK", isk], ["MAC key", key], ["g", generator]] as const) {
       expect(contains(memory, secret), name).toBe(false);
     }
+  });
+
+  it("ACTIVATE_CANCEL, and a press on the activating screen, end a CPace run: ya and Ya zeroed, the bank's true answer refused, nothing counted", () => {
+    for (const how of ["link", "press"] as const) {
+      const random = new RecordingRandom();
+      const token = new SimToken({ build, boardConfig: { random } });
+      const request = token.link.activateBegin(SERVICE_ID, USER_ID, PASSWORD);
+      const ya = random.given[random.given.length - 1];
+      expect(contains(memoryOf(token), ya), `${how}: ya held while pending`).toBe(true);
+      const sequence = token.info().recordSequence;
+      if (how === "link") expect(token.link.activateCancel()).toBe(true);
+      else token.press();
+      expect(token.screen().mode, how).toBe("not-set-up");
+      // The link buffer holds the last response until the next command; then nothing of the run is left.
+      token.info();
+      expect(contains(memoryOf(token), ya), `${how}: ya gone`).toBe(false);
+      expect(contains(memoryOf(token), request.subarray(50, 82)), `${how}: Ya gone`).toBe(false);
+      expect(contains(memoryOf(token), request.subarray(34, 50)), `${how}: sid gone`).toBe(false);
+      // The bank's genuine answer, arriving after the cancel, is refused; nothing was written or counted.
+      expect(statusOf(() => token.link.activateFinish(bankAnswers(request, PASSWORD).response))).toBe(STATUS_NOT_ACTIVATING);
+      expect(token.info().recordSequence).toBe(sequence);
+      expect(token.link.activateCancel()).toBe(false);
+      expect(token.profiles()).toEqual([]);
+      // A new run starts afresh and completes.
+      const again = token.link.activateBegin(SERVICE_ID, USER_ID, PASSWORD);
+      const { seed, response } = bankAnswers(again, PASSWORD);
+      token.link.activateFinish(response);
+      expect(token.screen().code).toBe(api.totp(seed, rtcTime(token)));
+    }
+  });
+
+  it("a run the token refused at 登録 (a wrong password) stays open until cancelled; the cancel zeroes it", () => {
+    const random = new RecordingRandom();
+    const token = new SimToken({ build, boardConfig: { random } });
+    const request = token.link.activateBegin(SERVICE_ID, USER_ID, "Wrong999");
+    const ya = random.given[random.given.length - 1];
+    expect(statusOf(() => token.link.activateFinish(bankAnswers(request, PASSWORD).response))).toBe(STATUS_BAD_TAG);
+    expect(token.screen().mode).toBe("activating");
+    expect(token.link.activateCancel()).toBe(true);
+    token.info();
+    expect(contains(memoryOf(token), ya)).toBe(false);
+    expect(token.screen().mode).toBe("not-set-up");
   });
 
   it("abandons the activation with the panel: a late response is refused and ya is gone", () => {

@@ -1,45 +1,33 @@
-// The bank side: issue, activation (docs/activation.md) against an independent token-side reference
-// written here with node:crypto, confirmation, the verifier (replay, lockout, resync, drift),
-// secrets at rest, and the `otp-token bank` command.
-import Database from "better-sqlite3";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// The bank side (host/bank): issue with the manual's IDs, activation (docs/activation.md, CPace) against
+// an independent token-side reference (test/reference-cpace.ts, node:crypto), confirmation, the verifier
+// (replay, throttling, lockout, resync, drift), the token's lifecycle, secrets at rest, and the
+// schema-1 database migrated without losing a token.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Bank, type BankOptions } from "../host/bank/bank.js";
-import { MasterKey, MASTER_KEY_ENV } from "../host/bank/crypto.js";
+import { aad, MasterKey } from "../host/bank/crypto.js";
 import { BankError, type BankErrorCode } from "../host/bank/errors.js";
 import { CI_LABEL, CONFIRMATION_BYTES, PROTOCOL_VERSION, REQUEST_BYTES, RESPONSE_BYTES, SEED_INFO } from "../host/bank/protocol.js";
-import { BankStore, MIGRATIONS, SCHEMA_VERSION } from "../host/bank/store.js";
-import { main } from "../host/cli.js";
-import { makeBankCommand, type Stdin } from "../host/cli/bank.js";
-import { type Io, UsageError } from "../host/cli/usage.js";
-import { otpApi } from "../host/otp.js";
-import { referenceFinish, referenceRequest, type ReferenceResult, type ReferenceSession } from "./reference-cpace.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "../host/bank/sqlite/schema.js";
+import type { SqliteStore } from "../host/bank/sqlite/store.js";
+import { openStore } from "../host/bank/store.js";
+import { USER_ID_FORM } from "../host/identity.js";
+import { activateToken, codeAt, otherThan, tokenFinish, tokenRequest, type TokenProfile } from "./bank-helpers.js";
 
-const api = otpApi();
 const START = 1_900_000_020; // 20 s into a 60 s step
 const KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const PASSWORD = "Pass1234";
+const SERVICE_ID = "10212083";
 
-// ---- the token side: test/reference-cpace.ts, written from docs/activation.md, not from host/bank ----
-
-type TokenSession = ReferenceSession;
-type TokenProfile = ReferenceResult;
-
-function tokenRequest(serviceId: string, userId: string, password: string, serial = 0x0123456789abcdefn): TokenSession {
-  return referenceRequest(serviceId, userId, password, serial);
-}
-
-const tokenFinish = referenceFinish;
-
-const codeAt = (token: TokenProfile, t: number) => api.totp(token.seed, t, { algorithm: token.algorithm, digits: token.digits, period: token.period });
 
 // ---- fixtures ----
 
 let dir: string;
 let clock: { now: number };
-let stores: BankStore[];
+let stores: SqliteStore[];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "otp-bank-"));
@@ -47,16 +35,20 @@ beforeEach(() => {
   stores = [];
 });
 
-afterEach(() => {
-  for (const store of stores) if (store.db.open) store.close();
+afterEach(async () => {
+  for (const store of stores) await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-function openBank(options: BankOptions = {}, file = "bank.sqlite", key = MasterKey.fromHex(KEY_HEX)): Bank {
-  const store = BankStore.open(join(dir, file));
+async function openBank(options: BankOptions = {}, file = "bank.sqlite", key = MasterKey.fromHex(KEY_HEX)): Promise<Bank> {
+  const store = (await openStore(join(dir, file), { create: true })) as SqliteStore;
   stores.push(store);
-  return new Bank(store, key, { now: () => clock.now, outboxDir: join(dir, "outbox"), ...options });
+  const bank = await Bank.open(store, key, { now: () => clock.now, outboxDir: join(dir, "outbox"), ...options });
+  if (bank.serviceId !== SERVICE_ID) await bank.updateSettings({ serviceId: SERVICE_ID });
+  return bank;
 }
+
+const db = (bank: Bank) => (bank.store as SqliteStore).engine!.db;
 
 const issueInput = (overrides: Record<string, unknown> = {}) => ({
   mail: "holder@example.jp",
@@ -66,9 +58,9 @@ const issueInput = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-function refusal(run: () => unknown): BankError {
+async function refusal(run: () => Promise<unknown>): Promise<BankError> {
   try {
-    run();
+    await run();
   } catch (error) {
     if (error instanceof BankError) return error;
     throw error;
@@ -76,29 +68,28 @@ function refusal(run: () => unknown): BankError {
   throw new Error("expected a BankError, but it succeeded");
 }
 
-function expectCode(run: () => unknown, code: BankErrorCode): BankError {
-  const error = refusal(run);
+async function expectCode(run: () => Promise<unknown>, code: BankErrorCode): Promise<BankError> {
+  const error = await refusal(run);
   expect(error.code, error.message).toBe(code);
   return error;
 }
 
-/** Send (message 1 -> 2), register (the token checks Tb and sends message 3). */
-function activateToken(bank: Bank, serviceId: string, userId: string, serial?: bigint): TokenProfile {
-  const session = tokenRequest(serviceId, userId, PASSWORD, serial);
-  const token = tokenFinish(session, bank.activate(session.request));
-  bank.register(token.confirmation);
-  return token;
-}
-
-/** issue -> activate -> register -> confirm with the token's first code. */
-function setUp(bank: Bank, overrides: Record<string, unknown> = {}, serial?: bigint) {
-  const issued = bank.issue(issueInput(overrides));
-  const token = activateToken(bank, issued.serviceId, issued.userId, serial);
-  const confirmed = bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now));
+/** issue -> 送信 -> 登録 (the token checks Tb, derives the seed, its confirmation goes to the bank) -> confirm with its first code. */
+async function setUp(bank: Bank, overrides: Record<string, unknown> = {}, serial?: bigint) {
+  const issued = await bank.issue(issueInput(overrides));
+  const token = await activateToken(bank, issued.serviceId, issued.userId, PASSWORD, serial);
+  const confirmed = await bank.confirm(issued.userId, codeAt(token, clock.now));
   return { ...issued, token, confirmed };
 }
 
-const issueRow = (bank: Bank, serviceId: string) => bank.store.db.prepare("SELECT * FROM issues WHERE service_id = ?").get(serviceId) as Record<string, unknown>;
+const issueRow = (bank: Bank, userId: string) => db(bank).prepare("SELECT * FROM issues WHERE user_id = ? ORDER BY issue_id DESC").get(userId) as Record<string, unknown>;
+
+/** A wrong code, after waiting out the throttling delay the previous failure set. */
+async function wrongLogin(bank: Bank, userId: string, token: TokenProfile): Promise<BankError> {
+  const status = await bank.status(userId);
+  if (status.token && status.token.nextCheckAt > clock.now) clock.now = status.token.nextCheckAt;
+  return refusal(() => bank.verify(userId, otherThan(codeAt(token, clock.now))));
+}
 
 describe("protocol constants", () => {
   it("are the ones docs/activation.md fixes", () => {
@@ -107,110 +98,137 @@ describe("protocol constants", () => {
   });
 });
 
-describe("bank: issue, activate, confirm, verify", () => {
-  it("runs the whole procedure against the token-side reference", () => {
-    const bank = openBank();
-    const issued = bank.issue(issueInput());
-    expect(issued.serviceId).toMatch(/^[1-9][0-9]{7}$/);
-    expect(issued.userId).toMatch(/^[0-9A-Z]{16}$/);
-    expect(issued.expiresAt).toBe(START + 86400);
-    expect(issued.setupUrl).toContain(issued.serviceId);
+describe("bank: the manual's Service ID and User ID", () => {
+  it("the Service ID is the bank's; the User ID is <last 4 of it> L <customer number> A <issue number>", async () => {
+    const bank = await openBank();
+    const first = await bank.issue(issueInput());
+    expect(first.serviceId).toBe(SERVICE_ID);
+    expect(first.userId).toBe("2083L0000001A001");
+    const second = await bank.issue(issueInput({ mail: "b@example.jp", mailConfirm: "b@example.jp" }));
+    expect(second).toMatchObject({ serviceId: SERVICE_ID, userId: "2083L0000002A001" });
+    // A re-set-up: the same customer's next issue number.
+    const again = await bank.issue(issueInput({ userId: first.userId }));
+    expect(again.userId).toBe("2083L0000001A002");
+    for (const id of [first.userId, second.userId, again.userId]) expect(id).toMatch(USER_ID_FORM);
+    // No confusable letters: digits only apart from the fixed L and A.
+    expect(again.userId.replace(/^(\d{4})L(\d{7})A(\d{3})$/, "$1$2$3")).toMatch(/^\d{14}$/);
+    // A changed Service ID names new issues; issued User IDs keep working.
+    await bank.updateSettings({ serviceId: "55501234" });
+    expect((await bank.issue(issueInput({ mail: "c@example.jp", mailConfirm: "c@example.jp" }))).userId).toBe("1234L0000003A001");
+    await expectCode(() => bank.updateSettings({ serviceId: "1234" }), "settings");
+    await expectCode(() => bank.issue(issueInput({ userId: "2083L9999999A001" })), "unknown");
+  });
+});
 
-    // The set-up mail: RFC 5322 headers, the IDs and URL, never the password.
-    const mail = readFileSync(issued.mailFile!, "utf8");
-    const head = mail.slice(0, mail.indexOf("\r\n\r\n"));
-    const body = mail.slice(head.length + 4);
-    for (const header of ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"]) expect(head).toMatch(new RegExp(`^${header}: `, "m"));
-    expect(head).toContain("To: <holder@example.jp>");
-    expect(head).toContain("Content-Type: text/plain; charset=UTF-8");
-    expect(head).toMatch(/^Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000$/m);
-    expect(body).toContain(issued.serviceId);
-    expect(body).toContain(issued.userId);
-    expect(body).toContain(issued.setupUrl);
-    expect(body).toMatch(/activation password: the one you chose on the token issue screen/i);
-    expect(mail).not.toContain(PASSWORD);
+describe("bank: issue, activate, confirm, verify", () => {
+  it("runs the whole procedure against the token-side reference", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
+    expect(issued.expiresAt).toBe(START + 86400);
+    expect(issued.tokenExpiresAt).toBe(START + 1826 * 86400);
+
+    // The set-up mail: MIME, UTF-8, RFC 2047 encoded Japanese subject, the IDs, never the password.
+    const raw = readFileSync(issued.mailFile!, "utf8");
+    const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
+    for (const header of ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"]) expect(head).toMatch(new RegExp(`^${header}: `, "m"));
+    expect(head).toMatch(/^Subject: =\?UTF-8\?B\?/m);
+    expect(head).toMatch(/^Content-Type: text\/plain; charset=utf-8$/m);
+    expect(head).toMatch(/<no-reply@bank\.example>/);
+    const { readOutboxMail } = await import("../host/bank/mail.js");
+    const mail = readOutboxMail(join(dir, "outbox"), issued.mailId!)!;
+    expect(mail.subject).toContain("トークン発行");
+    for (const words of [issued.serviceId, issued.userId, "サービスID", "ユーザID", "利用開始パスワード", "同意する", "送信", "登録", "認証確認"]) expect(mail.text).toContain(words);
+    expect(mail.text).not.toMatch(/URL/);
+    expect(raw + mail.text).not.toContain(PASSWORD);
 
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const token = tokenFinish(session, bank.activate(session.request));
+    const token = tokenFinish(session, await bank.activate(session.request));
     expect(token).toMatchObject({ algorithm: "SHA1", digits: 6, period: 60, label: "BANK" });
     expect(token.seed.length).toBe(20);
     // The token has the seed; the bank keeps it only once the token's confirmation (message 3) arrives.
-    expectCode(() => bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now)), "not-activated");
-    expect(bank.register(token.confirmation)).toEqual({ serial: "0123456789ABCDEF" });
+    await expectCode(() => bank.confirm(issued.userId, codeAt(token, clock.now)), "not-activated");
+    expect(await bank.register(token.confirmation)).toEqual({ serial: "0123456789ABCDEF" });
     // Not active until the first code is confirmed.
-    expectCode(() => bank.verify(issued.serviceId, issued.userId, codeAt(token, clock.now)), "unknown");
-    const confirmed = bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now));
-    expect(confirmed).toMatchObject({ ok: true, offset: 0, driftSteps: 0 });
+    await expectCode(() => bank.verify(issued.userId, codeAt(token, clock.now)), "unknown");
+    expect(await bank.confirm(issued.userId, codeAt(token, clock.now))).toMatchObject({ ok: true, offset: 0, driftSteps: 0 });
     // The issue is completed; its activation password and sessions are gone.
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ state: "completed", activation_key: null, pending_seed: null });
-    expect(bank.store.db.prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
+    expect(issueRow(bank, issued.userId)).toMatchObject({ state: "completed", activation_key: null, pending_seed: null });
+    expect(db(bank).prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
+    // Confirming again says so, distinctly.
+    const again = await expectCode(() => bank.confirm(issued.userId, codeAt(token, clock.now)), "already-confirmed");
+    expect(again.ja).toContain("認証確認が完了");
     // The confirmation code itself is used up; a later code logs in.
-    expectCode(() => bank.verify(issued.serviceId, issued.userId, codeAt(token, clock.now)), "replayed");
+    await expectCode(() => bank.verify(issued.userId, codeAt(token, clock.now)), "replayed");
     clock.now += 120;
-    expect(bank.verify(issued.serviceId, issued.userId, codeAt(token, clock.now))).toMatchObject({ ok: true, offset: 0 });
-    expect(bank.status(issued.serviceId, issued.userId).token).toMatchObject({ serial: "0123456789ABCDEF", locked: false, consecutiveFailures: 0 });
+    expect(await bank.verify(issued.userId, codeAt(token, clock.now))).toMatchObject({ ok: true, offset: 0 });
+    expect((await bank.status(issued.userId)).token).toMatchObject({ serial: "0123456789ABCDEF", locked: false, consecutiveFailures: 0, state: "active" });
   });
 
-  it("gives the token the OTP parameters of the issue (SHA-256, 8 digits, 30 s, label)", () => {
-    const bank = openBank({ otp: { algorithm: "SHA512", digits: 7, period: 60, label: "CREDIT UNION" } });
-    const plain = setUp(bank);
+  it("gives the token the OTP parameters of the issue (SHA-256, 8 digits, 30 s, label)", async () => {
+    const bank = await openBank({ otp: { algorithm: "SHA512", digits: 7, period: 60, label: "CREDIT UNION" } });
+    const plain = await setUp(bank);
     expect(plain.token).toMatchObject({ algorithm: "SHA512", digits: 7, label: "CREDIT UNION" });
     expect(plain.token.seed.length).toBe(64);
-    const custom = setUp(bank, { mail: "b@c.jp", mailConfirm: "b@c.jp", otp: { algorithm: "sha-256", digits: 8, period: 30, label: "ACME-2" } });
+    const custom = await setUp(bank, { mail: "b@c.jp", mailConfirm: "b@c.jp", otp: { algorithm: "sha-256", digits: 8, period: 30, label: "ACME-2" } });
     expect(custom.token).toMatchObject({ algorithm: "SHA256", digits: 8, period: 30, label: "ACME-2" });
     expect(custom.token.seed.length).toBe(32);
     clock.now += 90;
-    expect(bank.verify(custom.serviceId, custom.userId, codeAt(custom.token, clock.now)).ok).toBe(true);
-    expectCode(() => bank.issue(issueInput({ otp: { label: "lower" } })), "otp-parameters");
-    expectCode(() => bank.issue(issueInput({ otp: { digits: 9 } })), "otp-parameters");
-    expectCode(() => bank.issue(issueInput({ otp: { algorithm: "MD5" } })), "otp-parameters");
+    expect((await bank.verify(custom.userId, codeAt(custom.token, clock.now))).ok).toBe(true);
+    await expectCode(() => bank.issue(issueInput({ otp: { label: "lower" } })), "otp-parameters");
+    await expectCode(() => bank.issue(issueInput({ otp: { digits: 9 } })), "otp-parameters");
+    await expectCode(() => bank.issue(issueInput({ otp: { algorithm: "MD5" } })), "otp-parameters");
   });
 
-  it("re-set-up: the old token works until the new token's first code is confirmed, then only the new one", () => {
-    const bank = openBank();
-    const old = setUp(bank, {}, 1n);
+  it("re-set-up: the old token works until the new token's first code is confirmed, then only the new one", async () => {
+    const bank = await openBank();
+    const old = await setUp(bank, {}, 1n);
     clock.now += 3600;
-    const again = bank.issue(issueInput({ userId: old.userId }));
-    expect(again.userId).toBe(old.userId);
-    expect(again.serviceId).not.toBe(old.serviceId);
-    const fresh = activateToken(bank, again.serviceId, again.userId, 2n);
+    const again = await bank.issue(issueInput({ userId: old.userId }));
+    expect(again.userId).toBe("2083L0000001A002");
+    const fresh = await activateToken(bank, again.serviceId, again.userId, PASSWORD, 2n);
     // Activated but not confirmed: the old token still logs in, the new one does not yet.
-    expect(bank.verify(old.serviceId, old.userId, codeAt(old.token, clock.now)).ok).toBe(true);
-    expectCode(() => bank.verify(again.serviceId, again.userId, codeAt(fresh, clock.now)), "unknown");
+    expect((await bank.verify(old.userId, codeAt(old.token, clock.now))).ok).toBe(true);
+    await expectCode(() => bank.verify(again.userId, codeAt(fresh, clock.now)), "unknown");
     clock.now += 60;
-    bank.confirm(again.serviceId, again.userId, codeAt(fresh, clock.now));
+    await bank.confirm(again.userId, codeAt(fresh, clock.now));
     clock.now += 60;
-    expectCode(() => bank.verify(old.serviceId, old.userId, codeAt(old.token, clock.now)), "unknown");
-    expect(bank.verify(again.serviceId, again.userId, codeAt(fresh, clock.now)).ok).toBe(true);
-    expect(bank.status(again.serviceId, again.userId).events.map((e) => e.kind)).toContain("token-replaced");
-    // A re-set-up needs a known User ID.
-    expectCode(() => bank.issue(issueInput({ userId: "ZZZZZZZZZZZZZZZZ" })), "unknown");
+    await expectCode(() => bank.verify(old.userId, codeAt(old.token, clock.now)), "unknown");
+    expect((await bank.verify(again.userId, codeAt(fresh, clock.now))).ok).toBe(true);
+    expect((await bank.status(old.userId)).events.map((e) => e.kind)).toContain("token-replaced");
   });
 
-  it("an abandoned re-set-up locks nobody out; a newer issue supersedes an older pending one", () => {
-    const bank = openBank();
-    const old = setUp(bank);
-    const first = bank.issue(issueInput({ userId: old.userId }));
-    const second = bank.issue(issueInput({ userId: old.userId }));
+  it("an abandoned re-set-up locks nobody out; a newer issue supersedes an older pending one", async () => {
+    const bank = await openBank();
+    const old = await setUp(bank);
+    const first = await bank.issue(issueInput({ userId: old.userId }));
+    const second = await bank.issue(issueInput({ userId: old.userId }));
     const session = tokenRequest(first.serviceId, first.userId, PASSWORD);
-    expectCode(() => bank.activate(session.request), "locked");
-    expect(issueRow(bank, first.serviceId)).toMatchObject({ state: "void", void_reason: "superseded", activation_key: null });
-    expect(issueRow(bank, second.serviceId)).toMatchObject({ state: "pending" });
+    const error = await expectCode(() => bank.activate(session.request), "issue-void");
+    expect(error.ja).toContain("新しいトークン発行");
+    expect(issueRow(bank, first.userId)).toMatchObject({ state: "void", void_reason: "superseded", activation_key: null });
+    expect(issueRow(bank, second.userId)).toMatchObject({ state: "pending" });
     clock.now += 2 * 86400; // the second one expires unused
-    expect(bank.verify(old.serviceId, old.userId, codeAt(old.token, clock.now)).ok).toBe(true);
+    expect((await bank.verify(old.userId, codeAt(old.token, clock.now))).ok).toBe(true);
   });
 
-  it("refuses confirm before activation, with a wrong code, and voids the issue after 5 failures", () => {
-    const bank = openBank();
-    const issued = bank.issue(issueInput());
-    expectCode(() => bank.confirm(issued.serviceId, issued.userId, "123456"), "not-activated");
-    const token = activateToken(bank, issued.serviceId, issued.userId);
+  it("confirm: refused before activation; a wrong code says the attempts left (あと N 回); the 5th voids the issue, plainly, in Japanese too", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
+    await expectCode(() => bank.confirm(issued.userId, "123456"), "not-activated");
+    const token = await activateToken(bank, issued.serviceId, issued.userId, PASSWORD);
     const right = codeAt(token, clock.now);
-    const wrong = right === "000000" ? "000001" : "000000";
-    expectCode(() => bank.confirm(issued.serviceId, issued.userId, "12345"), "invalid-code");
-    for (let i = 1; i <= 4; i++) expect(expectCode(() => bank.confirm(issued.serviceId, issued.userId, wrong), "wrong-code").message).toContain(`${5 - i} attempt`);
-    expect(expectCode(() => bank.confirm(issued.serviceId, issued.userId, wrong), "wrong-code").message).toMatch(/now void/);
-    expectCode(() => bank.confirm(issued.serviceId, issued.userId, right), "locked");
+    await expectCode(() => bank.confirm(issued.userId, "12345"), "invalid-code");
+    for (let i = 1; i <= 4; i++) {
+      const error = await expectCode(() => bank.confirm(issued.userId, otherThan(right)), "wrong-code");
+      expect(error.attemptsLeft).toBe(5 - i);
+      expect(error.message).toContain(`${5 - i} attempt`);
+      expect(error.ja).toBe(`ワンタイムパスワードが違います。あと ${5 - i} 回間違えると、このトークン発行は無効になります。`);
+    }
+    const last = await expectCode(() => bank.confirm(issued.userId, otherThan(right)), "issue-void");
+    expect(last.attemptsLeft).toBe(0);
+    expect(last.message).toMatch(/now void: issue a new token/);
+    expect(last.ja).toBe("ワンタイムパスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
+    await expectCode(() => bank.confirm(issued.userId, right), "issue-void");
   });
 });
 
@@ -231,157 +249,177 @@ describe("bank: the issue screen's rules, one error each", () => {
     [{ password: "abc!1", passwordConfirm: "abc!1" }, "password-characters", /letters and digits/],
     [{ password: "ｐａｓｓ", passwordConfirm: "ｐａｓｓ" }, "password-characters", /letters and digits/],
     [{ passwordConfirm: "Pass1235" }, "password-mismatch", /differ/],
-  ] as const)("%j -> %s", (overrides, code, message) => {
-    const bank = openBank();
-    const error = expectCode(() => bank.issue(issueInput(overrides)), code);
+  ] as const)("%j -> %s", async (overrides, code, message) => {
+    const bank = await openBank();
+    const error = await expectCode(() => bank.issue(issueInput(overrides)), code);
     expect(error.message).toMatch(message);
-    expect(bank.store.db.prepare("SELECT count(*) AS n FROM issues").get()).toEqual({ n: 0 });
+    expect(db(bank).prepare("SELECT count(*) AS n FROM issues").get()).toEqual({ n: 0 });
+    expect(db(bank).prepare("SELECT count(*) AS n FROM customers").get()).toEqual({ n: 0 });
   });
 
-  it("accepts the edges: 4 and 64 characters, 4 and 8 character passwords, dots anywhere before the '@'", () => {
-    const bank = openBank();
+  it("accepts the edges: 4 and 64 characters, 4 and 8 character passwords, dots anywhere before the '@'", async () => {
+    const bank = await openBank();
     for (const mail of ["a@jp", `${"a".repeat(58)}@ab.jp`, "a..b.@docomo.ne.jp", "x+y!#$%&'*/=?^_`{|}~-@mail.example"]) {
-      expect(bank.issue(issueInput({ mail, mailConfirm: mail })).mail).toBe(mail);
+      expect((await bank.issue(issueInput({ mail, mailConfirm: mail }))).mail).toBe(mail);
     }
-    for (const password of ["abcd", "ABCD1234"]) bank.issue(issueInput({ password, passwordConfirm: password }));
+    for (const password of ["abcd", "ABCD1234"]) await bank.issue(issueInput({ password, passwordConfirm: password }));
     // Stored sealed (AES-256-GCM under the master key): the password's bytes are nowhere in the database file.
-    bank.store.db.pragma("wal_checkpoint(TRUNCATE)");
+    db(bank).pragma("wal_checkpoint(TRUNCATE)");
     expect(readFileSync(join(dir, "bank.sqlite")).includes(Buffer.from("ABCD1234"))).toBe(false);
   });
 });
 
-describe("bank: activation (docs/activation.md, \"Rules: the bank\")", () => {
+describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
   const snapshotOf = (bank: Bank) => {
-    const db = bank.store.db;
+    const d = db(bank);
     return {
-      issues: db.prepare("SELECT * FROM issues ORDER BY service_id").all() as Record<string, unknown>[],
-      sessions: db.prepare("SELECT * FROM activation_sessions ORDER BY sid").all() as Record<string, unknown>[],
-      tokens: db.prepare("SELECT * FROM tokens").all(),
-      users: db.prepare("SELECT * FROM users").all(),
-      meta: db.prepare("SELECT * FROM meta").all(),
+      issues: d.prepare("SELECT * FROM issues ORDER BY issue_id").all() as Record<string, unknown>[],
+      sessions: d.prepare("SELECT * FROM activation_sessions ORDER BY sid").all() as Record<string, unknown>[],
+      tokens: d.prepare("SELECT * FROM tokens").all(),
+      customers: d.prepare("SELECT * FROM customers").all(),
+      meta: d.prepare("SELECT * FROM meta").all(),
     };
   };
-  const attemptsOf = (bank: Bank, serviceId: string) => issueRow(bank, serviceId).failed_attempts;
+  const attemptsOf = (bank: Bank, userId: string) => issueRow(bank, userId).failed_attempts;
 
-  it("counts each new request (committed) before any CPace work: a wrong password stays counted, the sixth request voids the issue", () => {
-    const bank = openBank();
-    const issued = bank.issue(issueInput());
+  it("counts each new request (committed) before any CPace work; the attempts left come with the answer; the request after the 5th voids the issue", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
     for (let attempt = 1; attempt <= 5; attempt++) {
       const wrong = tokenRequest(issued.serviceId, issued.userId, "Wrong123");
-      // The bank cannot tell a wrong password: it answers, and the token refuses the answer.
-      const response = bank.activate(wrong.request);
-      expect(() => tokenFinish(wrong, response)).toThrow(/does not verify/);
+      // The bank cannot tell a wrong password: it answers, with the attempts left should the token refuse it.
+      const answer = await bank.activate(wrong.request);
+      expect(answer.attemptsLeft).toBe(5 - attempt);
+      expect(() => tokenFinish(wrong, answer)).toThrow(/does not verify/);
       // Read from a second connection, as a process started after a crash would.
-      const reopened = BankStore.open(join(dir, "bank.sqlite"));
-      const row = reopened.db.prepare("SELECT failed_attempts, state FROM issues WHERE service_id = ?").get(issued.serviceId);
-      reopened.close();
+      const reopened = (await openStore(join(dir, "bank.sqlite"))) as SqliteStore;
+      const row = reopened.engine!.db.prepare("SELECT failed_attempts, state FROM issues WHERE user_id = ?").get(issued.userId);
+      await reopened.close();
       expect(row).toEqual({ failed_attempts: attempt, state: "pending" });
     }
+    // The 5th wrong password left none: a first code is refused as void, and so is the next request, which voids the issue.
+    await expectCode(() => bank.confirm(issued.userId, "123456"), "issue-void");
     const right = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    expect(expectCode(() => bank.activate(right.request), "locked").message).toMatch(/void/);
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ state: "void", void_reason: "failures", activation_key: null, failed_attempts: 5 });
-    expect(bank.store.db.prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
+    const error = await expectCode(() => bank.activate(right.request), "issue-void");
+    expect(error.attemptsLeft).toBe(0);
+    expect(error.ja).toBe("このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
+    expect(issueRow(bank, issued.userId)).toMatchObject({ state: "void", void_reason: "failures", activation_key: null, failed_attempts: 5 });
+    expect(db(bank).prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
   });
 
-  it("takes the count back when the token confirms: 4 wrong, then the right one works", () => {
-    const bank = openBank();
-    const issued = bank.issue(issueInput());
-    for (let i = 0; i < 4; i++) bank.activate(tokenRequest(issued.serviceId, issued.userId, "nope").request);
+  it("takes the count back when the token confirms: 4 wrong, then the right one works", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
+    for (let i = 0; i < 4; i++) await bank.activate(tokenRequest(issued.serviceId, issued.userId, "nope").request);
     const right = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const token = tokenFinish(right, bank.activate(right.request));
-    expect(attemptsOf(bank, issued.serviceId)).toBe(5);
-    bank.register(token.confirmation);
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 4, state: "pending", pending_serial: "0123456789ABCDEF" });
-    expect(bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now)).ok).toBe(true);
+    const answer = await bank.activate(right.request);
+    expect(answer.attemptsLeft).toBe(0);
+    const token = tokenFinish(right, answer);
+    expect(attemptsOf(bank, issued.userId)).toBe(5);
+    expect(await bank.register(token.confirmation)).toEqual({ serial: "0123456789ABCDEF" });
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 4, state: "pending", pending_serial: "0123456789ABCDEF" });
+    expect((await bank.confirm(issued.userId, codeAt(token, clock.now))).ok).toBe(true);
   });
 
-  it("leaves the attempt counted when the process dies between counting and answering", () => {
-    const bank = openBank();
-    const issued = bank.issue(issueInput());
+  it("leaves the attempt counted when the process dies between counting and answering", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
     // Simulate the crash: the sealed password cannot be opened right after the count was committed.
-    const crashing = new Bank(bank.store, MasterKey.fromHex(KEY_HEX), { now: () => clock.now });
-    const original = bank.store.getIssue.bind(bank.store);
-    let calls = 0;
-    bank.store.getIssue = (s, u) => {
-      const row = original(s, u);
-      if (row && ++calls === 1) return { ...row, activation_key: new Uint8Array(40) };
-      return row;
-    };
-    expectCode(() => crashing.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "master-key");
-    bank.store.getIssue = original;
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 1 });
+    db(bank).prepare("UPDATE issues SET activation_key = zeroblob(40) WHERE user_id = ?").run(issued.userId);
+    await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "master-key");
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 1 });
   });
 
-  it("refuses an expired issue, and forgets its password and sessions", () => {
-    const bank = openBank();
-    const issued = bank.issue(issueInput());
+  it("refuses an expired issue, and forgets its password and its sessions' secrets", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const token = tokenFinish(session, bank.activate(session.request));
-    expect(issueRow(bank, issued.serviceId).activation_key).not.toBeNull();
+    const token = tokenFinish(session, await bank.activate(session.request));
+    expect(issueRow(bank, issued.userId).activation_key).not.toBeNull();
     clock.now += 86400;
-    expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "expired");
-    expectCode(() => bank.register(token.confirmation), "expired");
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 1, activation_key: null, pending_seed: null });
-    expect(bank.store.db.prepare("SELECT secrets FROM activation_sessions").all()).toEqual([{ secrets: null }]);
+    await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "expired");
+    await expectCode(() => bank.register(token.confirmation), "expired");
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 1, activation_key: null, pending_seed: null });
+    expect(db(bank).prepare("SELECT secrets FROM activation_sessions").all()).toEqual([{ secrets: null }]);
   });
 
-  it("answers a repeated request again without counting; refuses other bytes under an answered session id", () => {
-    const bank = openBank();
-    const issued = bank.issue(issueInput());
+  it("answers a repeated request again without counting; refuses other bytes under an answered session id", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const response = bank.activate(session.request);
+    const answer = await bank.activate(session.request);
     const before = snapshotOf(bank);
     // The first response was lost: the token (or the relay) sends the same request again.
-    for (let i = 0; i < 3; i++) expect(Buffer.from(bank.activate(session.request)).equals(Buffer.from(response))).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      const again = await bank.activate(session.request);
+      expect(Buffer.from(again.response).equals(Buffer.from(answer.response))).toBe(true);
+      expect(again.attemptsLeft).toBe(answer.attemptsLeft);
+    }
     expect(snapshotOf(bank)).toEqual(before);
     // The same session id with another share (a forgery built on a seen request) is refused, not counted.
     const forged = Buffer.from(session.request);
     forged[81] ^= 1;
-    expectCode(() => bank.activate(forged), "replayed");
+    await expectCode(() => bank.activate(forged), "replayed");
     expect(snapshotOf(bank)).toEqual(before);
     // A retry with a fresh session (new sid, new share) is a new attempt; its confirmation makes it the pending token.
     const retry = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const second = tokenFinish(retry, bank.activate(retry.request));
-    bank.register(second.confirmation);
-    const first = tokenFinish(session, response);
+    const second = tokenFinish(retry, await bank.activate(retry.request));
+    await bank.register(second.confirmation);
+    const first = tokenFinish(session, answer);
     expect(second.seed.equals(first.seed)).toBe(false);
-    expect(attemptsOf(bank, issued.serviceId)).toBe(1); // the first session was never confirmed
+    expect(attemptsOf(bank, issued.userId)).toBe(1); // the first session was never confirmed
     // The first session's confirmation, arriving late, replaces the pending token in turn.
-    bank.register(first.confirmation);
-    expect(attemptsOf(bank, issued.serviceId)).toBe(0);
-    expectCode(() => bank.confirm(issued.serviceId, issued.userId, codeAt(second, clock.now) === codeAt(first, clock.now) ? "x" : codeAt(second, clock.now)), "wrong-code");
-    expect(bank.confirm(issued.serviceId, issued.userId, codeAt(first, clock.now)).ok).toBe(true);
-    // After completion the issue is gone for activation.
-    expectCode(() => bank.activate(session.request), "unknown");
-    expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "unknown");
+    await bank.register(first.confirmation);
+    expect(attemptsOf(bank, issued.userId)).toBe(0);
+    if (codeAt(first, clock.now) !== codeAt(second, clock.now)) await expectCode(() => bank.confirm(issued.userId, codeAt(second, clock.now)), "wrong-code");
+    expect((await bank.confirm(issued.userId, codeAt(first, clock.now))).ok).toBe(true);
+    // After completion the issue takes no activation.
+    await expectCode(() => bank.activate(session.request), "already-confirmed");
+    await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "already-confirmed");
   });
 
-  it("refuses a request for an unknown issue, and aborts on a low-order Ya (counted, nothing stored)", () => {
-    const bank = openBank();
-    expectCode(() => bank.activate(tokenRequest("12345678", "ABCDEFGHIJKLMNOP", PASSWORD).request), "unknown");
-    const issued = bank.issue(issueInput());
+  it("the holder's own request replayed 10 times after success changes nothing, and the first code is still accepted", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
+    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
+    const answer = await bank.activate(session.request);
+    const token = tokenFinish(session, answer);
+    await bank.register(token.confirmation);
+    const before = snapshotOf(bank);
+    for (let i = 0; i < 10; i++) {
+      expect(Buffer.from((await bank.activate(session.request)).response).equals(Buffer.from(answer.response))).toBe(true);
+      expect(await bank.register(token.confirmation)).toEqual({ serial: "0123456789ABCDEF" });
+    }
+    expect(snapshotOf(bank)).toEqual(before);
+    expect((await bank.confirm(issued.userId, codeAt(token, clock.now))).ok).toBe(true);
+  });
+
+  it("refuses a request for an unknown issue, and aborts on a low-order Ya (counted, nothing stored)", async () => {
+    const bank = await openBank();
+    await expectCode(() => bank.activate(tokenRequest("12345678", "ABCDEFGHIJKLMNOP", PASSWORD).request), "unknown");
+    const issued = await bank.issue(issueInput());
     for (const point of ["00", "01", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"]) {
       const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
       session.request.fill(0, 50, 82);
       Buffer.from(point.padEnd(64, "0"), "hex").copy(session.request, 50);
-      expect(expectCode(() => bank.activate(session.request), "malformed").message).toMatch(/low-order/);
+      expect((await expectCode(() => bank.activate(session.request), "malformed")).message).toMatch(/low-order/);
     }
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 4, pending_seed: null });
-    expect(bank.store.db.prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 4, pending_seed: null });
+    expect(db(bank).prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
   });
 
-  it("refuses every truncation and every single-bit flip of a request: the form at the bank, the rest at the token", () => {
-    const bank = openBank();
-    const issued = bank.issue(issueInput());
+  it("refuses every truncation and every single-bit flip of a request: the form at the bank, the rest at the token", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
     const valid = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const db = bank.store.db;
+    const d = db(bank);
     const before = snapshotOf(bank);
     const reset = () => {
-      db.prepare("UPDATE issues SET failed_attempts = 0").run();
-      db.prepare("DELETE FROM activation_sessions").run();
+      d.prepare("UPDATE issues SET failed_attempts = 0").run();
+      d.prepare("DELETE FROM activation_sessions").run();
     };
-    for (let length = 0; length < REQUEST_BYTES; length++) expectCode(() => bank.activate(valid.request.subarray(0, length)), "malformed");
-    expectCode(() => bank.activate(Buffer.concat([valid.request, Buffer.from([0])])), "malformed");
+    for (let length = 0; length < REQUEST_BYTES; length++) await expectCode(() => bank.activate(valid.request.subarray(0, length)), "malformed");
+    await expectCode(() => bank.activate(Buffer.concat([valid.request, Buffer.from([0])])), "malformed");
     expect(snapshotOf(bank)).toEqual(before);
     const seen = new Map<string, number>();
     for (let bit = 0; bit < REQUEST_BYTES * 8; bit++) {
@@ -391,9 +429,9 @@ describe("bank: activation (docs/activation.md, \"Rules: the bank\")", () => {
       try {
         // Serial, sid and Ya carry no check the bank could make: it answers (and counts the attempt),
         // and the token refuses the answer, whose Tb was computed for another transcript.
-        const response = bank.activate(flipped);
-        expect(() => tokenFinish(valid, response), `bit ${bit}`).toThrow(/does not verify/);
-        expect(attemptsOf(bank, issued.serviceId)).toBe(1);
+        const answer = await bank.activate(flipped);
+        expect(() => tokenFinish(valid, answer), `bit ${bit}`).toThrow(/does not verify/);
+        expect(attemptsOf(bank, issued.userId)).toBe(1);
         outcome = "refused by the token";
       } catch (error) {
         if (!(error instanceof BankError)) throw error;
@@ -410,128 +448,135 @@ describe("bank: activation (docs/activation.md, \"Rules: the bank\")", () => {
     expect(seen.get("refused by the token")).toBe((REQUEST_BYTES - 26) * 8);
     expect(snapshotOf(bank)).toEqual(before);
     // None of that spent the real request: it still activates.
-    bank.register(tokenFinish(valid, bank.activate(valid.request)).confirmation);
-    expect(issueRow(bank, issued.serviceId)).toMatchObject({ failed_attempts: 0, pending_serial: "0123456789ABCDEF" });
-  }, 60_000);
+    await bank.register(tokenFinish(valid, await bank.activate(valid.request)).confirmation);
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 0, pending_serial: "0123456789ABCDEF" });
+  }, 120_000);
 
-  it("refuses every truncation and every single-bit flip of the token's confirmation, changing nothing", () => {
-    const bank = openBank();
-    const issued = bank.issue(issueInput());
+  it("refuses every truncation and every single-bit flip of the token's confirmation, changing nothing", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const token = tokenFinish(session, bank.activate(session.request));
+    const token = tokenFinish(session, await bank.activate(session.request));
     const before = snapshotOf(bank);
-    for (let length = 0; length < CONFIRMATION_BYTES; length++) expectCode(() => bank.register(token.confirmation.subarray(0, length)), "malformed");
-    expectCode(() => bank.register(Buffer.concat([token.confirmation, Buffer.from([0])])), "malformed");
+    for (let length = 0; length < CONFIRMATION_BYTES; length++) await expectCode(() => bank.register(token.confirmation.subarray(0, length)), "malformed");
+    await expectCode(() => bank.register(Buffer.concat([token.confirmation, Buffer.from([0])])), "malformed");
     const seen = new Map<string, number>();
     for (let bit = 0; bit < CONFIRMATION_BYTES * 8; bit++) {
       const flipped = Buffer.from(token.confirmation);
       flipped[bit >> 3] ^= 0x80 >> (bit & 7);
-      const code = refusal(() => bank.register(flipped)).code;
-      seen.set(code, (seen.get(code) ?? 0) + 1);
+      const error = await refusal(() => bank.register(flipped));
+      seen.set(error.code, (seen.get(error.code) ?? 0) + 1);
       const byte = bit >> 3;
-      if (byte < 2) expect(code).toBe("malformed");
-      else if (byte < 26) expect(["malformed", "unknown"]).toContain(code);
-      else if (byte < 42) expect(code).toBe("unknown");
-      else expect(code).toBe("wrong-confirmation");
+      if (byte < 2) expect(error.code).toBe("malformed");
+      else if (byte < 26) expect(["malformed", "unknown"]).toContain(error.code);
+      else if (byte < 42) expect(error.code).toBe("unknown");
+      else expect(error.code).toBe("wrong-confirmation");
     }
     expect(seen.get("wrong-confirmation")).toBe(64 * 8);
-    // Only the audit log grew (one line per wrong tag).
-    const after = snapshotOf(bank);
-    expect(after).toEqual(before);
-    expect(bank.store.db.prepare("SELECT count(*) AS n FROM events WHERE kind = 'activation-wrong-confirmation'").get()).toEqual({ n: 64 * 8 });
-    bank.register(token.confirmation);
-    expect(bank.confirm(issued.serviceId, issued.userId, codeAt(token, clock.now)).ok).toBe(true);
-  });
-
-  it("migration 2 voids issues still pending from protocol v1 (their K_AC cannot serve CPace)", () => {
-    const path = join(dir, "v1.sqlite");
-    const v1 = new Database(path);
-    v1.exec(MIGRATIONS[0]);
-    v1.pragma("user_version = 1");
-    v1.prepare("INSERT INTO users (user_id, created_at) VALUES (?, ?)").run("ABCDEFGHIJKLMNOP", START);
-    v1.prepare(
-      "INSERT INTO issues (service_id, user_id, mail, created_at, expires_at, activation_key, algorithm, digits, period, label) VALUES (?, ?, ?, ?, ?, ?, 'SHA1', 6, 60, 'BANK')",
-    ).run("12345678", "ABCDEFGHIJKLMNOP", "a@b.jp", START, START + 86400, new Uint8Array(60));
-    v1.close();
-    const store = BankStore.open(path);
-    stores.push(store);
-    expect(store.schemaVersion).toBe(SCHEMA_VERSION);
-    expect(store.getIssue("12345678", "ABCDEFGHIJKLMNOP")).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null });
-  });
+    // Only the audit trail grew (one line per wrong tag).
+    expect(snapshotOf(bank)).toEqual(before);
+    expect(db(bank).prepare("SELECT count(*) AS n FROM events WHERE kind = 'activation-wrong-confirmation'").get()).toEqual({ n: 64 * 8 });
+    const wrong = await refusal(() => bank.register(Buffer.from(token.confirmation).fill(0, 42)));
+    expect(wrong.ja).toContain("もう一度「送信」");
+    await bank.register(token.confirmation);
+    expect((await bank.confirm(issued.userId, codeAt(token, clock.now))).ok).toBe(true);
+  }, 60_000);
 });
 
 describe("bank: the verifier", () => {
-  it("accepts each step once: a replayed code and an earlier step after a later one are refused", () => {
-    const bank = openBank();
-    const { serviceId, userId, token } = setUp(bank);
+  it("accepts each step once: a replayed code and an earlier step after a later one are refused", async () => {
+    const bank = await openBank({ throttleBaseSeconds: 0 });
+    const { userId, token } = await setUp(bank);
     clock.now += 600;
     const now = codeAt(token, clock.now);
     const previous = codeAt(token, clock.now - 60);
     const next = codeAt(token, clock.now + 60);
-    expect(bank.verify(serviceId, userId, next)).toMatchObject({ ok: true, offset: 1, driftSteps: 1 });
-    expectCode(() => bank.verify(serviceId, userId, next), "replayed");
+    expect(await bank.verify(userId, next)).toMatchObject({ ok: true, offset: 1, driftSteps: 1 });
+    await expectCode(() => bank.verify(userId, next), "replayed");
     // The window now centres on the drift (+1): the current step is its -1 side, and it is before the accepted step.
-    if (now !== next) expectCode(() => bank.verify(serviceId, userId, now), "replayed");
-    if (previous !== next && previous !== now) expect(refusal(() => bank.verify(serviceId, userId, previous)).code).toMatch(/replayed|wrong-code/);
+    if (now !== next) await expectCode(() => bank.verify(userId, now), "replayed");
+    if (previous !== next && previous !== now) expect((await refusal(() => bank.verify(userId, previous))).code).toMatch(/replayed|wrong-code/);
     clock.now += 60;
-    expect(bank.verify(serviceId, userId, codeAt(token, clock.now + 60))).toMatchObject({ ok: true, offset: 0, driftSteps: 1 });
-    expectCode(() => bank.verify(serviceId, userId, "12345"), "invalid-code");
+    expect(await bank.verify(userId, codeAt(token, clock.now + 60))).toMatchObject({ ok: true, offset: 0, driftSteps: 1 });
+    await expectCode(() => bank.verify(userId, "12345"), "invalid-code");
   });
 
-  it("locks after 10 consecutive failures, never unlocks by time, and an administrator unlocks", () => {
-    const bank = openBank();
-    const { serviceId, userId, token } = setUp(bank);
+  it("throttles: each failure delays the next check (1, 2, 4, ... s), refused with retryAfterSeconds and not counted; a success clears it", async () => {
+    const bank = await openBank();
+    const { userId, token } = await setUp(bank);
     clock.now += 120;
-    const right = () => codeAt(token, clock.now);
-    const wrong = () => {
-      const code = right();
-      return code === "999999" ? "999998" : "999999";
-    };
-    for (let i = 0; i < 9; i++) expectCode(() => bank.verify(serviceId, userId, wrong()), "wrong-code");
-    // A success resets the count.
-    expect(bank.verify(serviceId, userId, right()).ok).toBe(true);
-    clock.now += 60;
-    for (let i = 1; i <= 9; i++) expectCode(() => bank.verify(serviceId, userId, wrong()), "wrong-code");
-    expect(expectCode(() => bank.verify(serviceId, userId, wrong()), "wrong-code").message).toMatch(/now locked/);
-    expectCode(() => bank.verify(serviceId, userId, right()), "locked");
-    clock.now += 365 * 86400;
-    expectCode(() => bank.verify(serviceId, userId, right()), "locked");
-    expectCode(() => bank.resync(serviceId, userId, right(), codeAt(token, clock.now + 60)), "locked");
-    expect(bank.status(serviceId, userId).token).toMatchObject({ locked: true, consecutiveFailures: 10 });
-    bank.unlock(serviceId, userId);
-    expect(bank.status(serviceId, userId).token).toMatchObject({ locked: false, consecutiveFailures: 0 });
-    expect(bank.status(serviceId, userId).events.map((e) => e.kind)).toEqual(expect.arrayContaining(["locked", "unlocked"]));
-    expect(bank.verify(serviceId, userId, right()).ok).toBe(true);
-    expectCode(() => bank.unlock("12345678", userId), "unknown");
+    const delays: number[] = [];
+    for (let failure = 1; failure <= 5; failure++) {
+      const error = await wrongLogin(bank, userId, token);
+      expect(error.code).toBe("wrong-code");
+      expect(error.attemptsLeft).toBe(10 - failure);
+      expect(error.ja).toContain(`あと ${10 - failure} 回`);
+      delays.push(error.details.retryAfterSeconds!);
+      // At once: throttled, even with the right code, and not counted.
+      const throttled = await expectCode(() => bank.verify(userId, codeAt(token, clock.now)), "throttled");
+      expect(throttled.details.retryAfterSeconds).toBe(delays[failure - 1]);
+      expect((await bank.status(userId)).token!.consecutiveFailures).toBe(failure);
+    }
+    expect(delays).toEqual([1, 2, 4, 8, 16]);
+    clock.now += 16;
+    expect((await bank.verify(userId, codeAt(token, clock.now))).ok).toBe(true);
+    expect((await bank.status(userId)).token).toMatchObject({ consecutiveFailures: 0, nextCheckAt: 0 });
+    expect((await bank.status(userId)).events.map((e) => e.kind)).toContain("throttled");
   });
 
-  it("resynchronises a token whose clock jumped, with two consecutive codes", () => {
-    const bank = openBank();
-    const { serviceId, userId, token } = setUp(bank);
+  it("locks after 10 consecutive failures, never unlocks by time, and an administrator unlocks", async () => {
+    const bank = await openBank();
+    const { userId, token } = await setUp(bank);
+    clock.now += 120;
+    for (let i = 0; i < 9; i++) expect((await wrongLogin(bank, userId, token)).code).toBe("wrong-code");
+    // A success resets the count.
+    clock.now = (await bank.status(userId)).token!.nextCheckAt + 60;
+    expect((await bank.verify(userId, codeAt(token, clock.now))).ok).toBe(true);
+    clock.now += 60;
+    for (let i = 1; i <= 9; i++) expect((await wrongLogin(bank, userId, token)).code).toBe("wrong-code");
+    const locking = await wrongLogin(bank, userId, token);
+    expect(locking.message).toMatch(/now locked/);
+    expect(locking.attemptsLeft).toBe(0);
+    expect(locking.ja).toContain("ロックされました");
+    await expectCode(() => bank.verify(userId, codeAt(token, clock.now)), "locked");
+    clock.now += 365 * 86400;
+    await expectCode(() => bank.verify(userId, codeAt(token, clock.now)), "locked");
+    await expectCode(() => bank.resync(userId, codeAt(token, clock.now), codeAt(token, clock.now + 60)), "locked");
+    expect((await bank.status(userId)).token).toMatchObject({ locked: true, consecutiveFailures: 10 });
+    await bank.unlock(userId);
+    expect((await bank.status(userId)).token).toMatchObject({ locked: false, consecutiveFailures: 0, nextCheckAt: 0 });
+    expect((await bank.status(userId)).events.map((e) => e.kind)).toEqual(expect.arrayContaining(["locked", "unlocked"]));
+    expect((await bank.verify(userId, codeAt(token, clock.now))).ok).toBe(true);
+    await expectCode(() => bank.unlock("2083L0000099A001"), "unknown");
+  });
+
+  it("resynchronises a token whose clock jumped, with two consecutive codes", async () => {
+    const bank = await openBank({ throttleBaseSeconds: 0 });
+    const { userId, token } = await setUp(bank);
     clock.now += 86400;
     const tokenTime = clock.now + 7 * 60; // the token runs 7 steps ahead
-    expectCode(() => bank.verify(serviceId, userId, codeAt(token, tokenTime)), "wrong-code");
+    await expectCode(() => bank.verify(userId, codeAt(token, tokenTime)), "wrong-code");
     // Not consecutive: refused, and counted.
-    expectCode(() => bank.resync(serviceId, userId, codeAt(token, tokenTime), codeAt(token, tokenTime + 120)), "wrong-code");
-    expect(bank.resync(serviceId, userId, codeAt(token, tokenTime), codeAt(token, tokenTime + 60))).toMatchObject({ ok: true, driftSteps: 8 });
+    await expectCode(() => bank.resync(userId, codeAt(token, tokenTime), codeAt(token, tokenTime + 120)), "wrong-code");
+    expect(await bank.resync(userId, codeAt(token, tokenTime), codeAt(token, tokenTime + 60))).toMatchObject({ ok: true, driftSteps: 8 });
     // The codes used are spent; the token's next code logs in with the learned drift.
-    expectCode(() => bank.resync(serviceId, userId, codeAt(token, tokenTime), codeAt(token, tokenTime + 60)), "wrong-code");
+    await expectCode(() => bank.resync(userId, codeAt(token, tokenTime), codeAt(token, tokenTime + 60)), "wrong-code");
     clock.now += 120;
     // Both codes were typed at one bank time, so the learned drift (+8, the second code's step) is one more than the token's +7.
-    expect(bank.verify(serviceId, userId, codeAt(token, clock.now + 7 * 60))).toMatchObject({ ok: true, offset: -1, driftSteps: 7 });
+    expect(await bank.verify(userId, codeAt(token, clock.now + 7 * 60))).toMatchObject({ ok: true, offset: -1, driftSteps: 7 });
     // Beyond ±10 steps resync cannot reach.
     clock.now += 600;
-    expectCode(() => bank.resync(serviceId, userId, codeAt(token, clock.now + 7 * 60 + 12 * 60), codeAt(token, clock.now + 7 * 60 + 13 * 60)), "wrong-code");
-    expect(bank.status(serviceId, userId).token).toMatchObject({ consecutiveFailures: 1, driftSteps: 7 });
+    await expectCode(() => bank.resync(userId, codeAt(token, clock.now + 7 * 60 + 12 * 60), codeAt(token, clock.now + 7 * 60 + 13 * 60)), "wrong-code");
+    expect((await bank.status(userId)).token).toMatchObject({ consecutiveFailures: 1, driftSteps: 7 });
   });
 
-  it("follows a crystal 20 ppm fast for 5 years of weekly use; without drift tracking it fails within the first year", () => {
+  it("follows a crystal 20 ppm fast for 5 years of weekly use; without drift tracking it fails within the first year", async () => {
     const WEEK = 7 * 86400;
     const PPM = 20e-6;
-    const run = (trackDrift: boolean) => {
+    const run = async (trackDrift: boolean) => {
       clock.now = START;
-      const bank = openBank({ trackDrift }, `drift-${trackDrift}.sqlite`);
-      const { serviceId, userId, token } = setUp(bank);
+      const bank = await openBank({ trackDrift, tokenLifetimeSeconds: 6 * 365 * 86400 }, `drift-${trackDrift}.sqlite`);
+      const { userId, token } = await setUp(bank);
       const activatedAt = clock.now;
       const failures: number[] = [];
       let driftSteps = 0;
@@ -540,7 +585,7 @@ describe("bank: the verifier", () => {
         clock.now = activatedAt + week * WEEK + ((week * 37) % 60);
         const tokenTime = Math.floor(activatedAt + (clock.now - activatedAt) * (1 + PPM));
         try {
-          driftSteps = bank.verify(serviceId, userId, codeAt(token, tokenTime)).driftSteps;
+          driftSteps = (await bank.verify(userId, codeAt(token, tokenTime))).driftSteps;
         } catch (error) {
           if (!(error instanceof BankError)) throw error;
           failures.push(week);
@@ -549,172 +594,160 @@ describe("bank: the verifier", () => {
       }
       return { failures, driftSteps, aheadSeconds: Math.round((clock.now - activatedAt) * PPM) };
     };
-    const tracked = run(true);
+    const tracked = await run(true);
     expect(tracked.failures).toEqual([]);
     expect(tracked.aheadSeconds).toBeGreaterThan(3100); // ~52 steps after 5 years
     expect(tracked.driftSteps).toBeGreaterThanOrEqual(51);
-    const untracked = run(false);
+    const untracked = await run(false);
     expect(untracked.failures.length).toBeGreaterThan(0);
     expect(untracked.failures[0]).toBeLessThan(52);
-    console.log(
-      `drift 20 ppm: tracked: ${5 * 52} weekly logins, 0 refused, token ${tracked.aheadSeconds} s ahead, drift ${tracked.driftSteps} steps; ` +
-        `untracked: first refusal in week ${untracked.failures[0]}`,
-    );
+  }, 60_000);
+});
+
+describe("bank: the token's lifecycle", () => {
+  it("suspend, resume and revoke; every transition that does not apply is refused and changes nothing", async () => {
+    const bank = await openBank();
+    const { userId, token } = await setUp(bank);
+    const code = () => codeAt(token, clock.now);
+    clock.now += 60;
+    await expectCode(() => bank.resume(userId), "state");
+    await bank.suspend(userId);
+    expect((await bank.status(userId)).token!.state).toBe("suspended");
+    await expectCode(() => bank.suspend(userId), "state");
+    const suspended = await expectCode(() => bank.verify(userId, code()), "suspended");
+    expect(suspended.ja).toContain("利用停止中");
+    await expectCode(() => bank.resync(userId, code(), codeAt(token, clock.now + 60)), "suspended");
+    await bank.resume(userId);
+    expect((await bank.verify(userId, code())).ok).toBe(true);
+    clock.now += 60;
+    await bank.revoke(userId);
+    for (const change of [bank.suspend, bank.resume, bank.revoke, bank.unlock]) await expectCode(() => change.call(bank, userId), "state");
+    await expectCode(() => bank.verify(userId, code()), "revoked");
+    expect((await bank.status(userId)).token!.state).toBe("revoked");
+    // A revoked customer issues again and gets a working token.
+    const again = await setUp(bank, { userId }, 7n);
+    expect(again.userId).toBe("2083L0000001A002");
+    clock.now += 60;
+    expect((await bank.verify(again.userId, codeAt(again.token, clock.now))).ok).toBe(true);
+    const kinds = (await bank.auditEvents(0, 1000)).map((e) => e.kind);
+    expect(kinds).toEqual(expect.arrayContaining(["suspended", "resumed", "revoked", "token-replaced"]));
+  });
+
+  it("expires: refused after the expiry date set at issue; status lists the tokens due for renewal within 30 days", async () => {
+    const bank = await openBank({ tokenLifetimeSeconds: 90 * 86400 });
+    const first = await setUp(bank);
+    clock.now += 40 * 86400;
+    const second = await setUp(bank, { mail: "late@example.jp", mailConfirm: "late@example.jp" });
+    expect((await bank.overview()).dueForRenewal).toEqual([]);
+    clock.now += 30 * 86400; // first expires in 20 days, second in 60
+    const overview = await bank.overview();
+    expect(overview.dueForRenewal.map((d) => d.userId)).toEqual([first.userId]);
+    expect(overview.tokens).toMatchObject({ active: 2, suspended: 0, revoked: 0, locked: 0 });
+    expect((await bank.verify(first.userId, codeAt(first.token, clock.now))).ok).toBe(true);
+    clock.now = first.tokenExpiresAt;
+    const expired = await expectCode(() => bank.verify(first.userId, codeAt(first.token, clock.now)), "token-expired");
+    expect(expired.ja).toContain("有効期限");
+    expect((await bank.verify(second.userId, codeAt(second.token, clock.now))).ok).toBe(true);
   });
 });
 
 describe("bank: secrets at rest and the master key", () => {
-  it("stores seeds and activation passwords only sealed (AES-256-GCM), bound to their row", () => {
-    const bank = openBank();
-    const { serviceId, userId, token } = setUp(bank);
-    bank.store.db.pragma("wal_checkpoint(TRUNCATE)");
-    const file = readFileSync(join(dir, "bank.sqlite"));
-    expect(file.includes(token.seed)).toBe(false);
-    const row = bank.store.db.prepare("SELECT seed FROM tokens WHERE user_id = ?").get(userId) as { seed: Buffer };
+  it("stores seeds and activation passwords only sealed (AES-256-GCM), bound to their row", async () => {
+    const bank = await openBank();
+    const { userId, token } = await setUp(bank);
+    db(bank).pragma("wal_checkpoint(TRUNCATE)");
+    expect(readFileSync(join(dir, "bank.sqlite")).includes(token.seed)).toBe(false);
+    const row = db(bank).prepare("SELECT seed FROM tokens WHERE user_id = ?").get(userId) as { seed: Buffer };
     expect(row.seed.length).toBe(1 + 12 + 20 + 16);
     // A sealed seed moved to another row does not open.
-    const other = setUp(bank, { mail: "z@z.jp", mailConfirm: "z@z.jp" });
-    bank.store.db.prepare("UPDATE tokens SET seed = ? WHERE user_id = ?").run(row.seed, other.userId);
+    const other = await setUp(bank, { mail: "z@z.jp", mailConfirm: "z@z.jp" });
+    db(bank).prepare("UPDATE tokens SET seed = ? WHERE user_id = ?").run(row.seed, other.userId);
     clock.now += 60;
-    expectCode(() => bank.verify(other.serviceId, other.userId, codeAt(other.token, clock.now)), "master-key");
-    expect(bank.verify(serviceId, userId, codeAt(token, clock.now)).ok).toBe(true);
+    await expectCode(() => bank.verify(other.userId, codeAt(other.token, clock.now)), "master-key");
+    expect((await bank.verify(userId, codeAt(token, clock.now))).ok).toBe(true);
     // The same for a sealed activation password: it opens only for its own issue.
-    const first = bank.issue(issueInput({ mail: "p@q.jp", mailConfirm: "p@q.jp" }));
-    const second = bank.issue(issueInput({ mail: "r@s.jp", mailConfirm: "r@s.jp" }));
-    const sealed = issueRow(bank, first.serviceId).activation_key as Buffer;
+    const first = await bank.issue(issueInput({ mail: "p@q.jp", mailConfirm: "p@q.jp" }));
+    const second = await bank.issue(issueInput({ mail: "r@s.jp", mailConfirm: "r@s.jp" }));
+    const sealed = issueRow(bank, first.userId).activation_key as Buffer;
     expect(sealed.includes(Buffer.from(PASSWORD))).toBe(false);
-    bank.store.db.prepare("UPDATE issues SET activation_key = ? WHERE service_id = ?").run(sealed, second.serviceId);
-    expectCode(() => bank.activate(tokenRequest(second.serviceId, second.userId, PASSWORD).request), "master-key");
-    expect(activateToken(bank, first.serviceId, first.userId).seed.length).toBe(20);
+    db(bank).prepare("UPDATE issues SET activation_key = ? WHERE user_id = ?").run(sealed, second.userId);
+    await expectCode(() => bank.activate(tokenRequest(second.serviceId, second.userId, PASSWORD).request), "master-key");
+    expect((await activateToken(bank, first.serviceId, first.userId, PASSWORD)).seed.length).toBe(20);
   });
 
-  it("schema: migrated to the newest version, WAL, busy timeout", () => {
-    const bank = openBank();
-    expect(bank.store.schemaVersion).toBe(SCHEMA_VERSION);
-    expect(bank.store.db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(bank.store.db.pragma("busy_timeout", { simple: true })).toBe(5000);
-    // Reopening does not migrate again.
-    const again = BankStore.open(join(dir, "bank.sqlite"));
-    expect(again.schemaVersion).toBe(SCHEMA_VERSION);
-    again.close();
-  });
-
-  it("a missing or malformed master key names both ways to give it; a wrong key is refused clearly", () => {
-    expect(() => MasterKey.load(undefined, {})).toThrow(new RegExp(`--master-key-file.*${MASTER_KEY_ENV}`));
-    expect(() => MasterKey.load(undefined, { [MASTER_KEY_ENV]: "abcd" })).toThrow(/64 hex digits/);
-    expect(() => MasterKey.load(join(dir, "missing.key"))).toThrow(/cannot read the master key file.*ENOENT/);
-    writeFileSync(join(dir, "raw.key"), Buffer.alloc(32, 7));
-    writeFileSync(join(dir, "hex.key"), `${KEY_HEX}\n`);
-    writeFileSync(join(dir, "bad.key"), "not a key");
-    expect(MasterKey.load(join(dir, "raw.key"))).toBeInstanceOf(MasterKey);
-    expect(MasterKey.load(join(dir, "hex.key"))).toBeInstanceOf(MasterKey);
-    expect(() => MasterKey.load(join(dir, "bad.key"))).toThrow(/bad\.key must be 64 hex digits/);
-    expect(MasterKey.load(undefined, { [MASTER_KEY_ENV]: KEY_HEX })).toBeInstanceOf(MasterKey);
-
-    const bank = openBank();
-    setUp(bank);
-    const wrong = MasterKey.fromHex("ff".repeat(32));
-    const store = BankStore.open(join(dir, "bank.sqlite"));
+  it("a wrong master key is refused at open, clearly", async () => {
+    const bank = await openBank();
+    await setUp(bank);
+    const store = (await openStore(join(dir, "bank.sqlite"))) as SqliteStore;
     stores.push(store);
-    expect(expectCode(() => new Bank(store, wrong, { now: () => clock.now }), "master-key").message).toMatch(/not the one this bank database was created with/);
-    // A sealed secret under another key fails to open with a clear error too.
-    const sealed = MasterKey.fromHex(KEY_HEX).seal(new Uint8Array(20), "seed:x");
-    expect(expectCode(() => wrong.open(sealed, "seed:x"), "master-key").message).toMatch(/master key is not the one/);
+    const error = await expectCode(() => Bank.open(store, MasterKey.fromHex("ff".repeat(32))), "master-key");
+    expect(error.message).toMatch(/not the one this bank database was created with/);
   });
 });
 
-describe("otp-token bank (CLI)", () => {
-  const keyFile = () => {
-    const path = join(dir, "master.key");
-    writeFileSync(path, KEY_HEX);
-    return path;
-  };
-
-  async function cli(args: string[], input = "", isTTY = false): Promise<{ status: number; out: string; err: string }> {
-    let out = "";
-    let err = "";
-    const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, now: () => clock.now };
-    const stdin: Stdin = { isTTY, readAll: () => input, readSecret: async () => input };
-    let status: number;
-    try {
-      status = await makeBankCommand(stdin)(args, io);
-    } catch (error) {
-      // host/cli.ts turns a UsageError into stderr and status 2.
-      if (!(error instanceof UsageError)) throw error;
-      err += error.message;
-      status = 2;
-    }
-    return { status, out, err };
+describe("bank: a schema-1 database is migrated without losing a token", () => {
+  type Old = { userId: string; serviceId: string; seed: Buffer };
+  /** A database as the first version wrote it: random 8-digit Service ID per issue, random 16-character User ID per customer, activation protocol v1. */
+  async function schemaOne(path: string, key: MasterKey): Promise<{ active: Old; pending: Old; registered: Old }> {
+    const Database = (await import("better-sqlite3")).default;
+    const d = new Database(path);
+    d.pragma("journal_mode = WAL");
+    d.exec(MIGRATIONS[0]);
+    d.pragma("user_version = 1");
+    d.prepare("INSERT INTO meta VALUES ('master-key-check', ?)").run(key.seal(new Uint8Array(16), aad.keyCheck()));
+    const active = { userId: "K7Q2M9XW4ZB8T1RA", serviceId: "48213907", seed: randomBytes(20) };
+    // An issue no token has registered yet, and one whose token registered with v1 and awaits its first code.
+    const pending = { userId: "P3N8V6H2C9J4L0DE", serviceId: "73950216", seed: Buffer.alloc(0) };
+    const registered = { userId: "R5T8W1Y4Q7E2U9IO", serviceId: "61728394", seed: randomBytes(20) };
+    for (const u of [active.userId, pending.userId, registered.userId]) d.prepare("INSERT INTO users VALUES (?, ?)").run(u, START - 1000);
+    const insertIssue = d.prepare(
+      `INSERT INTO issues (service_id, user_id, mail, created_at, expires_at, state, activation_key, algorithm, digits, period, label, completed_at,
+                           pending_serial, pending_seed, pending_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'SHA1', 6, 60, 'BANK', ?, ?, ?, ?)`,
+    );
+    insertIssue.run(active.serviceId, active.userId, "old@example.jp", START - 900, START + 86400, "completed", null, START - 800, null, null, null);
+    // v1 kept K_AC (PBKDF2 of the password), sealed: no CPace password can come out of it.
+    const kac = (o: Old) => key.seal(randomBytes(32), `kac:${o.serviceId}:${o.userId}`);
+    insertIssue.run(pending.serviceId, pending.userId, "new@example.jp", START - 10, START + 86400, "pending", kac(pending), null, null, null, null);
+    insertIssue.run(
+      registered.serviceId, registered.userId, "reg@example.jp", START - 10, START + 86400, "pending", kac(registered), null,
+      "00000000000000BB", key.seal(registered.seed, aad.pendingSeed(registered.serviceId, registered.userId, "00000000000000BB")), START - 5,
+    );
+    d.prepare(
+      `INSERT INTO tokens (user_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, activated_at)
+       VALUES (?, ?, '00000000000000AA', ?, 'SHA1', 6, 60, 'BANK', 0, ?, ?)`,
+    ).run(active.userId, active.serviceId, key.seal(active.seed, aad.seed(active.serviceId, active.userId, "00000000000000AA")), Math.floor((START - 800) / 60), START - 800);
+    d.prepare("INSERT INTO events (at, kind, service_id, user_id, detail) VALUES (?, 'confirmed', ?, ?, 'serial 00000000000000AA active')").run(START - 800, active.serviceId, active.userId);
+    d.prepare("INSERT INTO issue_nonces VALUES (?, ?, ?)").run(registered.serviceId, randomBytes(16), START - 5);
+    d.close();
+    return { active, pending, registered };
   }
 
-  it("issues, activates, confirms and verifies from the command line", async () => {
-    const common = ["--db", join(dir, "cli.sqlite"), "--master-key-file", keyFile()];
-    const issued = await cli(["issue", ...common, "--outbox", join(dir, "out"), "--mail", "cli@example.jp"], `${PASSWORD}\n${PASSWORD}\n`);
-    expect(issued.err).toBe("");
-    expect(issued.status).toBe(0);
-    const serviceId = issued.out.match(/Service ID: +(\d{8})/)![1];
-    const userId = issued.out.match(/User ID: +([0-9A-Z]{16})/)![1];
-    expect(readdirSync(join(dir, "out"))).toHaveLength(1);
-    const ids = ["--service-id", serviceId, "--user-id", userId];
-
-    const session = tokenRequest(serviceId, userId, PASSWORD);
-    const activated = await cli(["activate", ...common], `${session.request.toString("hex")}\n`);
-    expect(activated.status).toBe(0);
-    // The same request again (a lost answer) gets the same answer.
-    expect((await cli(["activate", ...common, "--request", session.request.toString("hex")])).out).toBe(activated.out);
-    const token = tokenFinish(session, Buffer.from(activated.out.trim(), "hex"));
-    expect(await cli(["activate", ...common, "--request", token.confirmation.toString("hex")])).toMatchObject({ status: 0, out: "registered: token serial 0123456789ABCDEF\n" });
-    const damaged = Buffer.from(token.confirmation);
-    damaged[105] ^= 1;
-    const refused = await cli(["activate", ...common], damaged.toString("hex"));
-    expect(refused).toMatchObject({ status: 1 });
-    expect(refused.err).toMatch(/\[wrong-confirmation\]/);
-
-    expect((await cli(["confirm", ...common, ...ids, codeAt(token, clock.now)])).out).toMatch(/confirmed/);
+  it("the old token logs in by its old User ID alone; a v1 issue awaiting its first code confirms, one not yet registered is void (CPace); a re-set-up gets the new form", async () => {
+    const key = MasterKey.fromHex(KEY_HEX);
+    const { active, pending, registered } = await schemaOne(join(dir, "bank.sqlite"), key);
+    const bank = await openBank();
+    expect(bank.store.schemaVersion).toBe(SCHEMA_VERSION);
+    const old = { seed: active.seed, algorithm: "SHA1" as const, digits: 6, period: 60, label: "BANK" };
+    expect(await bank.verify(active.userId, codeAt(old, clock.now))).toMatchObject({ ok: true });
+    expect((await bank.status(active.userId)).token).toMatchObject({ serial: "00000000000000AA", state: "active", expiresAt: START - 800 + 1826 * 86400 });
+    // Not registered under v1: its K_AC is no CPace password, so the issue is void (issue again).
+    expect(issueRow(bank, pending.userId)).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null });
+    const refused = await expectCode(() => bank.activate(tokenRequest(pending.serviceId, pending.userId, PASSWORD).request), "issue-void");
+    expect(refused.ja).toContain("以前の登録方式");
+    // Registered under v1: its first code still confirms, by the old User ID alone; a new activation is refused.
+    expect(issueRow(bank, registered.userId)).toMatchObject({ state: "pending", activation_key: null, pending_serial: "00000000000000BB" });
+    await expectCode(() => bank.activate(tokenRequest(registered.serviceId, registered.userId, PASSWORD).request), "issue-void");
+    const fresh = { ...old, seed: registered.seed };
+    expect((await bank.confirm(registered.userId, codeAt(fresh, clock.now))).ok).toBe(true);
     clock.now += 60;
-    expect(await cli(["verify", ...common, ...ids, codeAt(token, clock.now)])).toMatchObject({ status: 0, out: "ok: offset 0, drift 0 steps\n" });
-    const replay = await cli(["verify", ...common, ...ids, codeAt(token, clock.now)]);
-    expect(replay).toMatchObject({ status: 1 });
-    expect(replay.err).toMatch(/^otp-token bank verify: .*already used.*\[replayed\]\n$/);
-    clock.now += 60;
-    expect((await cli(["resync", ...common, ...ids, codeAt(token, clock.now), codeAt(token, clock.now + 60)])).out).toMatch(/resynchronised/);
-    expect((await cli(["unlock", ...common, ...ids])).out).toBe("unlocked\n");
-    const status = JSON.parse((await cli(["status", ...common, ...ids])).out);
-    expect(status.token).toMatchObject({ serial: "0123456789ABCDEF", locked: false });
-    expect(JSON.stringify(status)).not.toMatch(/seed|activation_key/i);
-  });
-
-  it("reads passwords from the no-echo prompt on a terminal, and refuses them as arguments", async () => {
-    const common = ["--db", join(dir, "cli.sqlite"), "--master-key-file", keyFile(), "--outbox", join(dir, "out")];
-    expect((await cli(["issue", ...common, "--mail", "t@example.jp"], PASSWORD, true)).status).toBe(0);
-    expect((await cli(["issue", ...common, "--mail", "t@example.jp", "--password", PASSWORD])).status).toBe(2);
-    const mismatch = await cli(["issue", ...common, "--mail", "t@example.jp"], `${PASSWORD}\nother123\n`);
-    expect(mismatch).toMatchObject({ status: 1 });
-    expect(mismatch.err).toMatch(/differ.*\[password-mismatch\]/);
-  });
-
-  it("documents every subcommand, and reports usage errors with status 2", async () => {
-    for (const sub of ["issue", "activate", "confirm", "verify", "resync", "unlock", "status"]) {
-      const help = await cli([sub, "--help"]);
-      expect(help.status).toBe(0);
-      expect(help.out).toMatch(new RegExp(`^Usage: otp-token bank ${sub}`));
-      expect(help.out).toContain("--db PATH");
-      expect(help.out).toContain(MASTER_KEY_ENV);
-    }
-    let err = "";
-    const io: Io = { out: () => {}, err: (t) => { err += t; }, now: () => clock.now };
-    expect(await main(["bank", "frobnicate"], io)).toBe(2);
-    expect(err).toMatch(/unknown bank subcommand/);
-    expect(await main(["bank", "verify", "--service-id", "1234", "--user-id", "ABCDEFGHIJKLMNOP", "123456"], io)).toBe(2);
-    expect(await main(["bank", "verify", "--service-id", "12345678", "--user-id", "ABCDEFGHIJKLMNOP"], io)).toBe(2);
-    const saved = process.env[MASTER_KEY_ENV];
-    delete process.env[MASTER_KEY_ENV];
-    try {
-      const missing = await cli(["status", "--db", join(dir, "x.sqlite"), "--service-id", "12345678", "--user-id", "ABCDEFGHIJKLMNOP"]);
-      expect(missing.status).toBe(1);
-      expect(missing.err).toMatch(/--master-key-file.*OTP_BANK_MASTER_KEY/);
-    } finally {
-      if (saved !== undefined) process.env[MASTER_KEY_ENV] = saved;
-    }
+    expect((await bank.verify(registered.userId, codeAt(fresh, clock.now))).ok).toBe(true);
+    // The old customer's re-set-up is numbered in the new form; the old token works until it is confirmed.
+    const again = await setUp(bank, { userId: active.userId }, 9n);
+    expect(again.userId).toMatch(/^2083L\d{7}A001$/);
+    await expectCode(() => bank.verify(active.userId, codeAt(old, clock.now + 60)), "unknown");
+    // The migrated events were chained into the audit trail.
+    expect(await bank.verifyAudit()).toMatchObject({ ok: true });
+    expect((await bank.auditEvents(0, 1))[0]).toMatchObject({ kind: "confirmed", actor: "schema-1", userId: active.userId });
   });
 });

@@ -6,13 +6,16 @@ import {
   Battery,
   Board,
   Button,
+  CR2032,
   DEFAULT_BOARD_START_MS,
   FLASH_OUT_OF_RANGE,
   FLASH_PAGE_BYTES,
   FLASH_SIZE_BYTES,
   FlashMisuseError,
+  FRESH_CELL_MILLIVOLTS,
   LONG_PRESS_MS,
   LOW_BATTERY_MILLIVOLTS,
+  millivoltsAt,
   NorFlash,
   PowerCutError,
   RTC_LOST,
@@ -354,39 +357,59 @@ describe("NorFlash", () => {
 });
 
 describe("Battery", () => {
-  it("starts full and falls with use, at the configured costs", () => {
+  it("starts full and follows the CR2032's curve down as the board charges what it did, at the energy model's costs", () => {
     const battery = new Battery();
     expect(battery.millivolts()).toBe(3000);
-    battery.consume({ displayOnMs: 8 * 3_600_000 }); // 1 mA for 8 hours = 8,000 µAh of 225,000
-    expect(battery.millivolts()).toBe(2965); // 3000 - floor(1000 * 8000 / 225000)
-    // 100,000 erases at 100,000 µA·ms = 2,777.8 µAh; the programs and wake-ups add 180.6 µAh.
-    battery.consume({ flashErases: 100_000, flashPrograms: 100_000, wakeups: 100_000 });
-    expect(battery.millivolts()).toBe(3000 - Math.floor((1000 * (8000 + 2777.78 + 180.56)) / 225_000));
+    expect(battery.millivolts()).toBe(FRESH_CELL_MILLIVOLTS);
+    // A tenth of the rated capacity: the curve's point at 10 % used.
+    battery.drain((CR2032.capacityMicroampHours / 10) * 3600);
+    expect(battery.millivolts()).toBe(2950);
+    // Each kind of use costs its configured charge.
+    const before = battery.usedMicroampHours;
+    battery.consume({ displayOnMs: 3_600_000, flashErases: 10, flashWords: 203, wakeups: 100 });
+    const c = battery.config;
+    expect(battery.usedMicroampHours - before).toBeCloseTo((3_600_000 * c.displayMicroamps + 10 * c.flashEraseMicroampMs + 203 * c.flashWordMicroampMs + 100 * c.wakeupMicroampMs) / 3_600_000, 6);
     expect(Number.isInteger(battery.millivolts())).toBe(true);
   });
 
-  it("reads empty exactly at rated capacity and keeps falling past it", () => {
+  it("is flat for most of its capacity, then falls off a knee to 2.0 V at the rated capacity, and below past it", () => {
     const battery = new Battery({ capacityMicroampHours: 1000 });
-    battery.drain(1000 * 3600);
-    expect(battery.millivolts()).toBe(2000);
-    battery.drain(1000 * 3600);
-    expect(battery.millivolts()).toBe(1000);
+    battery.drain(500 * 3600);
+    expect(battery.millivolts()).toBe(2900); // half used: still near 2.9 V
+    battery.drain(400 * 3600);
+    expect(battery.millivolts()).toBe(2750); // nine tenths
+    battery.drain(100 * 3600);
+    expect(battery.millivolts()).toBe(2000); // the rated capacity: the end voltage
+    battery.drain(10 * 3600);
+    expect(battery.millivolts()).toBeLessThan(2000);
+    expect(battery.millivolts()).toBeGreaterThanOrEqual(0);
   });
 
-  it("can be forced low for tests and replaced", () => {
+  it("loses its self-discharge as time passes, with the sleep current", () => {
+    const battery = new Battery({ sleepMicroamps: 0 });
+    battery.elapse(365.25 * 86_400_000);
+    expect(battery.usedMicroampHours).toBeCloseTo(CR2032.capacityMicroampHours * 0.01, 3);
+  });
+
+  it("can be forced to a voltage for tests, read back exactly, then falls from there; and replaced", () => {
     const battery = new Battery();
-    expect(LOW_BATTERY_MILLIVOLTS).toBe(2400);
+    expect(LOW_BATTERY_MILLIVOLTS).toBe(2500);
     expect(BROWN_OUT_MILLIVOLTS).toBe(2200);
-    battery.set(2399);
-    expect(battery.millivolts()).toBe(2399);
+    battery.set(2499);
+    expect(battery.millivolts()).toBe(2499);
     expect(battery.isLow).toBe(true);
+    battery.drain(3600);
+    expect(battery.millivolts()).toBeLessThanOrEqual(2499);
+    battery.set(2950);
+    expect(battery.isLow).toBe(false);
     battery.replace();
     expect(battery.millivolts()).toBe(3000);
     expect(battery.isLow).toBe(false);
   });
 
-  it("rejects negative use", () => {
+  it("rejects negative use and a curve that does not fall", () => {
     expect(() => new Battery().drain(-1)).toThrow(RangeError);
+    expect(() => new Battery({ curve: [[0, 3000], [1, 3100]] })).toThrow(/curve must run from fraction 0 to 1/);
   });
 });
 
@@ -506,16 +529,20 @@ describe("Board", () => {
     expect(hal.flashProgram(0, 0, 16)).toBe(0);
     for (let page = 0; page < 16; page++) for (let i = 0; i < 10; i++) expect(hal.flashErase(page)).toBe(0);
     expect(board.flash.eraseCount).toBe(160);
-    // Each erase and program is charged to the battery: 160 * 100,000 + 50 µA·ms.
-    expect(board.battery.usedMicroampHours - usedBefore).toBeCloseTo((160 * 100_000 + 50) / 3_600_000, 9);
+    // Each erase and each programmed word is charged to the battery.
+    const c = board.battery.config;
+    expect(board.battery.usedMicroampHours - usedBefore).toBeCloseTo((160 * c.flashEraseMicroampMs + 4 * c.flashWordMicroampMs) / 3_600_000, 9);
     board.battery.set(2350);
     expect(hal.batteryMillivolts()).toBe(2350);
   });
 
-  it("sleep current lowers the battery as virtual years pass", () => {
+  it("sleep current and self-discharge lower the battery as virtual years pass", () => {
     const board = new Board({ randomSeed: 1 });
-    board.clock.advance(365 * 86_400_000); // 2 µA for 8,760 h = 17,520 µAh
-    expect(board.battery.millivolts()).toBe(3000 - Math.floor((1000 * 17_520) / 225_000));
+    board.clock.advance(365.25 * 86_400_000);
+    const c = board.battery.config;
+    const used = c.sleepMicroamps * 8766 + (c.capacityMicroampHours * c.selfDischargePercentPerYear) / 100; // µAh
+    expect(board.battery.usedMicroampHours).toBeCloseTo(used, 3);
+    expect(board.battery.millivolts()).toBe(Math.floor(millivoltsAt(used / c.capacityMicroampHours) + 1e-9));
   });
 
   it("main power off: RTC runs on its backup cell, flash and button are dead until power returns", () => {

@@ -45,6 +45,12 @@ describe("otp-token code", () => {
     [["code", "--hotp", "--time", "5", RFC_KEY_HEX], /--time and --period are for TOTP/],
     [["code", "xyz"], /KEY must be hex/],
     [["code", "--base32", "ABC1"], /base32 key has "1" at position 4/],
+    [["code", "--base32", "ABC"], /a base32 key of 3 characters is not whole bytes/],
+    [["code", "--base32", "ABCDEFGH="], /1 '=' of padding where none belongs/],
+    [["code", "otpauth://totp/x?digits=6"], /no secret= parameter/],
+    [["code", "otpauth://push/x?secret=ABCD"], /type must be totp or hotp/],
+    [["code", "otpauth://hotp/x?secret=ABCD"], /needs its counter= parameter/],
+    [["code", "otpauth://totp/x?secret=ABCD&digits=9"], /--digits must be a whole number from 6 to 8, got "9"/],
     [["code", "--nope", RFC_KEY_HEX], /Unknown option '--nope'/],
     [["frobnicate"], /unknown command "frobnicate"/],
   ])("usage error %j", async (args, message) => {
@@ -53,7 +59,52 @@ describe("otp-token code", () => {
     expect(out).toBe("");
     expect(err).toMatch(message);
     expect(err).toMatch(/--help' for usage/);
+    // One format everywhere: "otp-token <command>: message [code]".
+    expect(err.split("\n")[0]).toMatch(/^otp-token( code)?: .+ \[usage\]$/);
   });
+
+  it("judges base32 lengths as oathtool does: whole last groups of 2, 4, 5, 7 or 8 characters, padding optional", async () => {
+    const cases = ["A", "AB", "ABC", "ABCD", "ABCDE", "ABCDEF", "ABCDEFG", "ABCDEFGH", "ABCDEFGHI", "ABCDEFGHIJ", "ABCD=", "ABCD====", "ABCD=====", "ABCDEFG=", "ABCDEFGH=", "GEZD GNBV"];
+    const oathtool = spawnSync("oathtool", ["--version"]).status === 0;
+    if (!oathtool) console.warn("oathtool is not installed: base32 lengths checked against the recorded table only (.ci/run installs it)");
+    // oathtool 2.6.7 (oathtool --totp -s 60 -N @59 --base32 KEY): which keys it refuses.
+    const refusedByOathtool = new Set(["A", "ABC", "ABCDEF", "ABCDEFGHI", "ABCD=====", "ABCDEFGH="]);
+    for (const key of cases) {
+      const ours = await run(["code", "--time", "59", "--base32", key]);
+      expect(ours.status === 2, key).toBe(refusedByOathtool.has(key));
+      if (!oathtool) continue;
+      const theirs = spawnSync("oathtool", ["--totp", "-s", "60", "-N", "@59", "--base32", key], { encoding: "utf8" });
+      expect(ours.status === 0, `${key}: oathtool says ${theirs.stdout}${theirs.stderr}`).toBe(theirs.status === 0);
+      if (theirs.status === 0) expect(ours.out, key).toBe(theirs.stdout);
+    }
+  });
+
+  it("takes an otpauth:// URI (Key Uri Format) as KEY; options on the command line win", async () => {
+    const secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    expect((await run(["code", "--time", "59", `otpauth://totp/Bank:taro?secret=${secret}&period=30&digits=8&issuer=Bank`])).out).toBe("94287082\n");
+    expect((await run(["code", "--time", "59", "--digits", "6", `otpauth://totp/Bank:taro?secret=${secret}&period=30&digits=8`])).out).toBe("287082\n");
+    expect((await run(["code", `otpauth://hotp/x?secret=${secret}&counter=3`, "--window", "1"])).out).toBe("969429\n338314\n");
+    const sha256 = await run(["code", "--time", "59", `otpauth://totp/x?secret=${secret}&algorithm=SHA256&period=30&digits=8`]);
+    expect(sha256.out).toBe(`${(await run(["code", "--time", "59", "--algorithm", "SHA256", "--period", "30", "--digits", "8", "--base32", secret])).out}`);
+  });
+
+  it("with no arguments shows the help and exits 0; 'help <command>' is that command's --help", async () => {
+    const none = await run([]);
+    expect(none.status).toBe(0);
+    expect(none.out).toContain("Usage: otp-token <command>");
+    expect((await run(["help", "code"])).out).toBe((await run(["code", "--help"])).out);
+    expect((await run(["help", "token"])).out).toContain("Usage: otp-token token");
+  });
+
+  it.each([["code"], ["demo"], ["sim"], ["serve"], ["token"], ["token", "activate"], ["token", "show"], ["token", "info"], ["bank"], ["bank", "issue"]])(
+    "--help works on %j",
+    async (...command) => {
+      const result = await run([...command, "--help"]);
+      expect(result.status).toBe(0);
+      expect(result.err).toBe("");
+      expect(result.out).toMatch(new RegExp(`^Usage: otp-token ${command.join(" ")}`));
+    },
+  );
 
   it("--help documents every option", async () => {
     const { status, out } = await run(["code", "--help"]);
@@ -78,7 +129,7 @@ describe("base32", () => {
       const bytes = pattern(length, 9);
       const text = encodeBase32(bytes);
       expect(decodeBase32(text)).toEqual(bytes);
-      expect(decodeBase32(` ${text.toLowerCase()}====`)).toEqual(bytes);
+      expect(decodeBase32(` ${text.toLowerCase()}${"=".repeat((8 - (text.length % 8)) % 8)}`)).toEqual(bytes);
     }
     // RFC 4648 §10 test vectors.
     expect(Buffer.from(decodeBase32("MZXW6YTBOI======")).toString()).toBe("foobar");

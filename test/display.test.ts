@@ -12,6 +12,7 @@ import { ascii, pattern } from "./helpers.js";
 interface DisplayHarness extends DisplayLayoutExports {
   FRAMEBUFFER: number;
   FONT_SMALL: number;
+  SMALL_ADVANCE: number;
   FB_WIDTH: number;
   FB_HEIGHT: number;
   FB_BYTES: number;
@@ -34,6 +35,7 @@ interface DisplayHarness extends DisplayLayoutExports {
   SCREEN_SELF_TEST_FAILED: number;
   SCREEN_STORAGE_ERROR: number;
   SCREEN_ERASE_CONFIRM: number;
+  SCREEN_ADD_CONFIRM: number;
   clear(): void;
   drawText(x: number, y: number, text: number, length: number, scale: number): number;
   drawNumber(x: number, y: number, value: number, minDigits: number): number;
@@ -121,6 +123,7 @@ describe.each(BUILDS)("%s", (file) => {
   const statusKinds = [
     wasm.SCREEN_NOT_SET_UP, wasm.SCREEN_ACTIVATING, wasm.SCREEN_LOCKED, wasm.SCREEN_CLOCK_LOST,
     wasm.SCREEN_LOW_BATTERY, wasm.SCREEN_SELF_TEST_FAILED, wasm.SCREEN_STORAGE_ERROR, wasm.SCREEN_ERASE_CONFIRM,
+    wasm.SCREEN_ADD_CONFIRM,
   ];
 
   it("exports the panel the host renders: 128x32, 512 bytes", () => {
@@ -184,36 +187,40 @@ describe.each(BUILDS)("%s", (file) => {
     expect(same(number, display.frame())).toBe(true);
   });
 
-  it("the seconds left show at the bottom left: 60 and 59 differ there, and only there and in the bar", () => {
+  it("the seconds left show at the bottom left: 59 and 58 differ there, and only there and in the bar", () => {
     const barX = wasm.otpBarX(60);
     const y0 = wasm.OTP_COUNTDOWN_Y, y1 = y0 + wasm.OTP_COUNTDOWN_HEIGHT;
-    const at60 = display.otp(123456, 6, 60), at59 = display.otp(123456, 6, 59);
-    expect(region(at60, 0, y0, barX, y1)).not.toBe(region(at59, 0, y0, barX, y1));
-    expect(litPixels(at59, 0, y0, barX, y1)).toBeGreaterThan(0);
-    expect(region(at60, 0, 0, 128, y0)).toBe(region(at59, 0, 0, 128, y0));
+    const at59 = display.otp(123456, 6, 59), at58 = display.otp(123456, 6, 58);
+    expect(region(at59, 0, y0, barX, y1)).not.toBe(region(at58, 0, y0, barX, y1));
+    expect(litPixels(at58, 0, y0, barX, y1)).toBeGreaterThan(0);
+    expect(region(at59, 0, 0, 128, y0)).toBe(region(at58, 0, 0, 128, y0));
+    // The manual's "0": the last second of the step shows the digit 0 there.
+    wasm.clear();
+    wasm.drawText(wasm.SMALL_ADVANCE, y0, ...display.input("0"), 1);
+    expect(region(display.frame(), 0, y0, barX, y1)).toBe(region(display.otp(1, 6, 0), 0, y0, barX, y1));
     // The number is the small-font text of the seconds, right-aligned in the field before the bar.
     wasm.clear();
     wasm.drawText(0, y0, ...display.input("42"), 1);
     expect(region(display.frame(), 0, y0, barX, y1)).toBe(region(display.otp(1, 6, 42), 0, y0, barX, y1));
   });
 
-  it("the countdown bar grows with the seconds left: empty never, full at the whole period", () => {
+  it("the countdown bar grows with the seconds left: a sliver at 0, full as a code appears (59 of 60)", () => {
     const barX = wasm.otpBarX(60);
     const row = wasm.OTP_COUNTDOWN_Y + (wasm.OTP_COUNTDOWN_HEIGHT >> 1);
     const interior = 128 - barX - 4;
     let previous = 0;
-    for (let secondsLeft = 1; secondsLeft <= 60; secondsLeft++) {
+    for (let secondsLeft = 0; secondsLeft <= 59; secondsLeft++) {
       const length = litPixels(display.otp(555555, 6, secondsLeft), barX + 2, row, 126, row + 1);
       expect(length, `${secondsLeft} s`).toBeGreaterThan(previous);
       previous = length;
     }
     expect(previous).toBe(interior);
-    expect(same(display.otp(1, 6, 60), display.otp(1, 6, 61))).toBe(true); // clamped to the period
+    expect(same(display.otp(1, 6, 59), display.otp(1, 6, 60))).toBe(true); // clamped to the period less one
     // Other periods: the field widens with the period's digits, the bar still ends full.
     const barX30 = wasm.otpBarX(30), barX120 = wasm.otpBarX(120);
     expect(barX30).toBe(barX);
     expect(barX120).toBeGreaterThan(barX);
-    const full = display.otp(1, 6, 120, 3, "X", 120);
+    const full = display.otp(1, 6, 119, 3, "X", 120);
     expect(litPixels(full, barX120 + 2, row, 126, row + 1)).toBe(128 - barX120 - 4);
   });
 
@@ -279,13 +286,14 @@ describe.each(BUILDS)("%s", (file) => {
     };
     const expected: [number, [number, string, number][]][] = [
       [wasm.SCREEN_NOT_SET_UP, [[9, "NOT SET UP", 2]]],
-      [wasm.SCREEN_ACTIVATING, [[9, "ACTIVATING", 2]]],
+      [wasm.SCREEN_ACTIVATING, [[3, "ACTIVATING", 2], [22, "PRESS A TO CANCEL", 1]]],
       [wasm.SCREEN_LOCKED, [[9, "LOCKED", 2]]],
       [wasm.SCREEN_CLOCK_LOST, [[3, "CLOCK LOST", 2], [21, "SET TIME", 1]]],
       [wasm.SCREEN_LOW_BATTERY, [[1, "LOW", 2], [17, "BATTERY", 2]]],
       [wasm.SCREEN_SELF_TEST_FAILED, [[3, "SELF TEST FAIL", 1], [15, "E07", 2]]],
       [wasm.SCREEN_STORAGE_ERROR, [[3, "STORAGE ERR", 1], [15, "E123", 2]]],
       [wasm.SCREEN_ERASE_CONFIRM, [[1, "HOLD A", 2], [17, "TO ERASE", 2]]],
+      [wasm.SCREEN_ADD_CONFIRM, [[1, "HOLD A", 2], [17, "TO ADD", 2]]],
     ];
     for (const [kind, lines] of expected) {
       const errorCode = kind === wasm.SCREEN_STORAGE_ERROR ? 123 : 7;
@@ -351,7 +359,7 @@ describe.each(BUILDS)("%s", (file) => {
     const screens: [string, Uint8Array][] = [
       ["otp-6", display.otp(12345, 6, 42, 3, "BANK")],
       ["otp-7", display.otp(1234567, 7, 9, 1, "PERSONAL")],
-      ["otp-8", display.otp(90817263, 8, 60, 4, "CORP-01/TEST")],
+      ["otp-8", display.otp(90817263, 8, 0, 4, "CORP-01/TEST")],
       ...statusKinds.map((kind): [string, Uint8Array] => [`status-${kind}`, display.status(kind, 42)]),
     ];
     wasm.drawInfoScreen(0x01234567, 0x89abcdef, 1, 0, 2950);
@@ -380,6 +388,6 @@ describe("display build", () => {
       const digits = String(code).length > 6 ? String(code).length : 6;
       expect(same(debug.otp(code, digits, code % 61, code % 5), release.otp(code, digits, code % 61, code % 5))).toBe(true);
     }
-    for (let kind = 0; kind <= 8; kind++) expect(same(debug.status(kind, kind), release.status(kind, kind))).toBe(true);
+    for (let kind = 0; kind <= 11; kind++) expect(same(debug.status(kind, kind), release.status(kind, kind))).toBe(true);
   });
 });

@@ -58,8 +58,9 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   {
     name: "add profile",
-    prepare: (t) => { t.addProfile(A); t.addProfile(B); },
-    action: (t) => { t.addProfile(C); },
+    prepare: (t) => { t.addProfile(A); t.addProfileConfirmed(B); },
+    // The token already holds profiles: it stores C when its holder holds button A.
+    action: (t) => { t.addProfile(C); t.hold(2500); },
     before: { profiles: [A, B] },
     after: { profiles: [A, B, C] },
   },
@@ -80,7 +81,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: "erase",
-    prepare: (t) => { t.addProfile(A); t.addProfile(B); t.link.requestErase(); },
+    prepare: (t) => { t.addProfile(A); t.addProfileConfirmed(B); t.link.requestErase(); },
     action: (t) => { t.hold(2500); },
     before: { profiles: [A, B] },
     after: { profiles: [] },
@@ -148,7 +149,8 @@ describe.each(FIRMWARE_BUILDS)("power cuts (%s)", (build) => {
   it("a corrupted record is ignored: the previous one is used, nothing stored is lost", () => {
     const token = tokenOn(build, undefined, 1);
     token.addProfile(A);
-    token.addProfile(B);
+    token.press(); // records the time now, so adding B is the last write
+    token.addProfileConfirmed(B);
     // The newest record is in the page written last; flip one bit in its seed area.
     const image = token.flashImage();
     const counts = token.board.flash.eraseCounts;

@@ -1,7 +1,8 @@
 // The terminal simulator (npm start): the scripted run without a terminal, and the interactive one
 // driven through tmux as a person would (press a key, read the code off the screen).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import stringWidth from "string-width";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +11,7 @@ import { DEFAULT_BOARD_START_MS } from "../host/board/board.js";
 import { randomBytes } from "node:crypto";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { BankStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/store.js";
 import { DEMO_PROFILE } from "../host/cli/sim.js";
 import { otpApi } from "../host/otp.js";
 
@@ -23,16 +24,17 @@ function hasTmux(): boolean {
 
 describe("npm start without a terminal", () => {
   it("prints the scripted run: the demo code, then the next code exactly at the step boundary", () => {
-    const result = spawnSync(process.execPath, [CLI, "sim"], { encoding: "utf8" });
+    const result = spawnSync(process.execPath, [CLI, "sim"], { encoding: "utf8", env: { ...process.env, LANG: "C.UTF-8", LC_ALL: "" } });
     expect(result.status).toBe(0);
     const out = result.stdout;
     const start = DEFAULT_BOARD_START_MS / 1000 + 50;
     const before = api.totp(DEMO_PROFILE.seed, start);
     const after = api.totp(DEMO_PROFILE.seed, start + 10);
     expect(out).toContain("scripted run");
-    expect(out).toContain(`DEMO  code ${before}  10 s left`);
-    expect(out).toContain(`DEMO  code ${before}  1 s left`);
-    expect(out).toContain(`DEMO  code ${after}  60 s left`);
+    // The manual's 60-second countdown: 9 s left, the last second reads 0, the new code starts at 59.
+    expect(out).toContain(`DEMO  code ${before}  9 s left`);
+    expect(out).toContain(`DEMO  code ${before}  0 s left`);
+    expect(out).toContain(`DEMO  code ${after}  59 s left`);
     // The panel itself is drawn: box frame and half blocks.
     expect(out).toMatch(/┌─+┐/);
     expect(out).toMatch(/[▀▄█]/);
@@ -64,48 +66,106 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
     };
     const masterKey = randomBytes(32).toString("hex");
     const db = join(home, "bank.sqlite");
-    const store = BankStore.open(db);
-    const bank = new Bank(store, MasterKey.fromHex(masterKey));
-    const start = () => tmux("new-session", "-d", "-s", session, "-x", "140", "-y", "45",
-      `OTP_TOKEN_HOME=${home} OTP_BANK_MASTER_KEY=${masterKey} ${process.execPath} ${CLI} sim --db ${db}; sleep 30`);
+    const store = await openStore(db, { create: true });
+    const bank = await Bank.open(store, MasterKey.fromHex(masterKey));
+    const start = (columns = 140, lang = "C.UTF-8") => tmux("new-session", "-d", "-s", session, "-x", String(columns), "-y", "45",
+      `LANG=${lang} LC_ALL= OTP_TOKEN_HOME=${home} OTP_BANK_MASTER_KEY=${masterKey} ${process.execPath} ${CLI} sim --db ${db}; sleep 30`);
+    const pane = (format: string) => tmux("display-message", "-p", "-t", session, format).trim();
     try {
       start();
       await waitFor(/Program the demo profile/);
       tmux("send-keys", "-t", session, "y", "Enter");
       await waitFor(/\[space\] press/);
+      // The alternate screen, the cursor hidden.
+      expect(pane("#{alternate_on} #{cursor_flag}")).toBe("1 0");
       tmux("send-keys", "-t", session, " ");
       const text = await waitFor(/DEMO  code \d{6}/);
+      // Wide enough: the panel in half blocks, 128 columns.
+      expect(text).toMatch(/┌─{128}┐/);
       const code = /DEMO  code (\d{6})/.exec(text)![1];
       const now = Math.floor(Date.now() / 1000);
       const candidates = [-60, 0, 60].map((d) => api.totp(DEMO_PROFILE.seed, now + d));
       expect(candidates).toContain(code);
       tmux("send-keys", "-t", session, "q");
       await waitFor(/Saved /);
+      // Back on the main screen with the cursor shown.
+      expect(pane("#{alternate_on} #{cursor_flag}")).toBe("0 1");
       tmux("kill-session", "-t", session);
       const flash = join(home, "token.flash");
       expect(existsSync(flash)).toBe(true);
       expect(statSync(flash).size).toBe(16384);
-      // Restarted: no offer this time, the demo profile is still there.
-      start();
-      await waitFor(/\[space\] press/);
+      // Restarted in an 80-column terminal, in Japanese: no offer this time, the demo profile is still
+      // there, and every line fits (the panel in quadrant blocks, 64 columns).
+      start(80, "ja_JP.UTF-8");
+      await waitFor(/\[space\] 押す/);
       expect(screen()).not.toContain("Program the demo profile");
       tmux("send-keys", "-t", session, " ");
-      await waitFor(/DEMO  code \d{6}/);
+      const narrow = await waitFor(/DEMO  ワンタイムパスワード \d{6}  あと \d+ 秒/);
+      expect(narrow).toMatch(/┌─{64}┐/);
+      for (const line of narrow.split("\n")) expect(stringWidth(line), line).toBeLessThanOrEqual(80);
 
-      // Registration (procedure step 4) against a bank database, through the form.
-      const issued = bank.issue({ mail: "jiro@example.jp", mailConfirm: "jiro@example.jp", password: "Xy12", passwordConfirm: "Xy12" });
+      // Registration (the manual's steps 5 and 6) against a bank database, through the form:
+      // a wrong password first (the bank answers 送信, CPace cannot tell; the token refuses the answer at
+      // 登録, with the attempts left), then the right one, 同意する, 送信, 登録.
+      const issued = await bank.issue({ mail: "jiro@example.jp", mailConfirm: "jiro@example.jp", password: "Xy12", passwordConfirm: "Xy12" });
       tmux("send-keys", "-t", session, "a");
-      await waitFor(/Token set-up: registration/);
-      tmux("send-keys", "-t", session, issued.serviceId, "Enter", issued.userId, "Enter", "Xy12", "Enter");
-      await waitFor(/I agree to the terms/);
+      await waitFor(/トークン登録/);
+      tmux("send-keys", "-t", session, issued.serviceId, "Enter", issued.userId, "Enter", "Zz99", "Enter");
+      await waitFor(/> \[ \] 同意する/);
+      tmux("send-keys", "-t", session, "Enter");
+      await waitFor(/「同意する」にチェックを入れてください/);
+      tmux("send-keys", "-t", session, "y", "Enter");
+      await waitFor(/銀行から応答がありました/);
+      tmux("send-keys", "-t", session, "Enter");
+      await waitFor(/利用開始パスワードが違います。あと 4/);
+      expect(screen()).toMatch(/表示は消えています|未設定|DEMO/);
+      expect(screen()).not.toContain("登録中");
+      tmux("send-keys", "-t", session, "Xy12", "Enter", "Enter");
+      await waitFor(/銀行から応答がありました/);
       expect(screen()).not.toContain("Xy12");
-      tmux("send-keys", "-t", session, "y");
-      const registered = await waitFor(/Registered as profile 1/);
-      const newCode = /BANK  code (\d{6})/.exec(registered)![1];
-      expect(bank.confirm(issued.serviceId, issued.userId, newCode).ok).toBe(true);
+      tmux("send-keys", "-t", session, "Enter");
+      const registered = await waitFor(/登録しました。/);
+      const newCode = /BANK  ワンタイムパスワード (\d{6})/.exec(registered)![1];
+      expect((await bank.confirm(issued.userId, newCode)).ok).toBe(true);
       tmux("send-keys", "-t", session, "q");
     } finally {
-      store.close();
+      await store.close();
+      spawnSync("tmux", ["kill-session", "-t", session]);
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it("puts the terminal back when it crashes (the flash file cannot be saved)", async () => {
+    const home = mkdtempSync(join(tmpdir(), "otp-token-sim-"));
+    const session = `otp-crash-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync("tmux", args, { encoding: "utf8" });
+    const screen = () => tmux("capture-pane", "-p", "-t", session);
+    const waitFor = async (pattern: RegExp, ms = 10_000): Promise<string> => {
+      const until = Date.now() + ms;
+      for (;;) {
+        const text = screen();
+        if (pattern.test(text)) return text;
+        if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; screen:\n${text}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "40",
+        `LANG=C.UTF-8 LC_ALL= OTP_TOKEN_HOME=${home} ${process.execPath} ${CLI} sim; echo "exit status $?"; sleep 30`);
+      await waitFor(/Program the demo profile/);
+      tmux("send-keys", "-t", session, "y", "Enter");
+      await waitFor(/\[space\] press/);
+      // The flash file becomes a folder with something in it: the next save (the first press records
+      // the time in flash) fails, and the simulator dies of it.
+      const flash = join(home, "token.flash");
+      rmSync(flash);
+      mkdirSync(join(flash, "in-the-way"), { recursive: true });
+      tmux("send-keys", "-t", session, " ");
+      const after = await waitFor(/exit status 1/);
+      expect(after).toMatch(/otp-token sim: .* \[E[A-Z]+\]/);
+      expect(after).not.toMatch(/\n\s+at /);
+      expect(tmux("display-message", "-p", "-t", session, "#{alternate_on} #{cursor_flag}").trim()).toBe("0 1");
+    } finally {
       spawnSync("tmux", ["kill-session", "-t", session]);
       rmSync(home, { recursive: true, force: true });
     }

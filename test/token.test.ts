@@ -1,7 +1,7 @@
 // The token device: what it shows, when, and what it refuses. Every test runs on the release and
 // the debug firmware.
 import { describe, expect, it } from "vitest";
-import { STATUS_DENIED, STATUS_LOW_BATTERY, STATUS_SELF_TEST } from "../host/abi.js";
+import { ACTIVATION_RESPONSE_BYTES, STATUS_DENIED, STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_SELF_TEST } from "../host/abi.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken } from "../host/token/sim-token.js";
 import { otpApi } from "../host/otp.js";
@@ -26,7 +26,9 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
   it.each(ALGORITHMS)("%s: the screen shows totp() of the seed at that instant, for 6, 7 and 8 digits", (algorithm) => {
     const token = newToken(build, { startMs: (START_SECONDS + 17) * 1000 });
     const seeds = [6, 7, 8].map((digits) => seedOf(SEED_BYTES[algorithm], digits));
-    [6, 7, 8].forEach((digits, i) => token.addProfile({ seed: seeds[i], algorithm, digits, period: 60, label: `${algorithm} ${digits}` }));
+    [6, 7, 8].forEach((digits, i) => token.addProfileConfirmed({ seed: seeds[i], algorithm, digits, period: 60, label: `${algorithm} ${digits}` }));
+    // The last profile added shows; a press moves on to the first.
+    expect(token.screen().profile).toBe(2);
     token.press();
     for (let i = 0; i < 3; i++) {
       const screen = token.screen();
@@ -38,24 +40,25 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     expect(token.screen().profile).toBe(0);
   });
 
-  it("changes the code exactly at the step boundary, and counts down 60 ... 1", () => {
+  it("counts down 59 ... 0 as the manual's 60-second timer, and changes the code exactly at the step boundary", () => {
     const token = newToken(build, { startMs: (START_SECONDS + 30) * 1000 });
     const seed = seedOf(20, 1);
     token.addProfile({ seed, label: "BANK" });
     token.press();
-    expect(token.screen().secondsLeft).toBe(60 - (rtcTime(token) % 60));
-    // To one second before the boundary.
-    token.advance((token.screen().secondsLeft! - 1) * 1000);
+    expect(token.screen().secondsLeft).toBe(59 - (rtcTime(token) % 60));
+    // To the last second of the step: the timer reads 0, the code is still this step's.
+    token.advance(token.screen().secondsLeft! * 1000);
     const before = token.screen();
-    expect(before.secondsLeft).toBe(1);
+    expect(rtcTime(token) % 60).toBe(59);
+    expect(before.secondsLeft).toBe(0);
     expect(before.code).toBe(api.totp(seed, rtcTime(token)));
     token.advance(1000);
     const after = token.screen();
     expect(rtcTime(token) % 60).toBe(0);
-    expect(after.secondsLeft).toBe(60);
+    expect(after.secondsLeft).toBe(59);
     expect(after.code).toBe(api.totp(seed, rtcTime(token)));
     expect(after.code).not.toBe(before.code);
-    // A press at the boundary keeps the panel on for the whole step: 60, 59, ..., 1.
+    // A press at the boundary: 59, 58, ..., 0 over the whole step, one code.
     token.press();
     const countdown: number[] = [];
     for (let second = 0; second < 60; second++) {
@@ -63,11 +66,39 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
       expect(token.screen().code).toBe(after.code);
       token.advance(1000);
     }
-    expect(countdown).toEqual(Array.from({ length: 60 }, (_, i) => 60 - i));
+    expect(countdown).toEqual(Array.from({ length: 60 }, (_, i) => 59 - i));
+    // ... and then the next code appears on a panel that is still on.
+    expect(token.screen()).toMatchObject({ mode: "otp", secondsLeft: 59, code: api.totp(seed, rtcTime(token)) });
+    expect(token.screen().code).not.toBe(after.code);
+  });
+
+  it("never goes dark as a new code appears: pressed at any second of a step, the next code shows for at least 10 s", () => {
+    const token = newToken(build);
+    token.addProfile({ seed: seedOf(20, 2), label: "A" });
+    for (let offset = 0; offset < 60; offset++) {
+      // Asleep; wake at `offset` seconds into a step.
+      token.advance(((offset - (rtcTime(token) % 60) + 60) % 60) * 1000);
+      expect(token.screen().mode).toBe("off");
+      token.press();
+      // The second the press was delivered in (a press lasts 100 ms and may cross into the next one).
+      const pressedAt = rtcTime(token);
+      let lastOn = pressedAt;
+      while (token.screen().mode === "otp") {
+        lastOn = rtcTime(token);
+        token.advance(1000);
+      }
+      const offAt = rtcTime(token);
+      // On for at least the panel's 60 s; off only when the code on screen has shown for 10 s or more.
+      expect(offAt - pressedAt, `pressed at +${offset}`).toBeGreaterThanOrEqual(60);
+      expect(offAt % 60, `pressed at +${offset}`).toBeGreaterThanOrEqual(10);
+      expect(offAt - lastOn).toBe(1);
+      // The longest is a press exactly on a boundary: the next code shows 10 s, so 70 s in all.
+      expect(offAt - pressedAt).toBeLessThanOrEqual(70);
+    }
   });
 
   it("turns the panel off 60 s after the last press, and sleeps without ticks", () => {
-    const token = newToken(build);
+    const token = newToken(build, { startMs: (START_SECONDS + 30) * 1000 });
     token.addProfile({ seed: seedOf(20, 2), label: "A" });
     token.press();
     token.advance(59_000);
@@ -95,7 +126,7 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     const specs = Array.from({ length: 8 }, (_, i) => ({
       seed: seedOf(16 + i * 6, i), algorithm: ALGORITHMS[i % 3], digits: 6 + (i % 3), period: [60, 30, 90][i % 3], label: `P${i}`,
     }));
-    specs.forEach((spec, i) => expect(token.addProfile(spec)).toBe(i));
+    specs.forEach((spec, i) => expect(token.addProfileConfirmed(spec)).toBe(i));
     expect(() => token.addProfile({ seed: seedOf(20, 9), label: "NINE" })).toThrow(/already holds 8 profiles/);
     token.powerCycle();
     expect(token.profiles()).toEqual(specs.map((s, index) => ({ index, algorithm: s.algorithm, digits: s.digits, period: s.period, label: s.label })));
@@ -145,6 +176,70 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     token.press();
     expect(containsSeedPart(raw([1]))).toBe(false);
     expect(containsSeedPart(raw([4]))).toBe(false);
+  });
+
+  it("a factory-fresh token takes a profile at once; a token that holds one stores another only on the holder's hold within 10 s", () => {
+    const token = newToken(build);
+    const first = seedOf(20, 21), second = seedOf(32, 22);
+    expect(token.addProfile({ seed: first, label: "FACTORY" })).toBe(0);
+    const memory = () => Buffer.from((token as unknown as { firmware: { memory: WebAssembly.Memory } }).firmware.memory.buffer);
+    // Not confirmed: the window passes (a short press is no confirmation), nothing is stored, the seed is gone from RAM.
+    expect(token.addProfile({ seed: second, algorithm: "SHA256", label: "HOST" })).toBeNull();
+    expect(token.screen().mode).toBe("add-confirm");
+    expect(memory().indexOf(Buffer.from(second))).toBeGreaterThan(0);
+    token.press();
+    expect(token.screen().mode).toBe("add-confirm");
+    token.advance(10_000);
+    expect(token.profiles().map((p) => p.label)).toEqual(["FACTORY"]);
+    expect(memory().indexOf(Buffer.from(second))).toBe(-1);
+    token.hold(2500); // too late: the info screen, not a confirmation
+    expect(token.profiles()).toHaveLength(1);
+    // A host alone cannot fill the slots the bank's activation needs.
+    for (let i = 0; i < 8; i++) expect(token.addProfile({ seed: seedOf(20, 30 + i), label: `FILL${i}` })).toBeNull();
+    token.advance(11_000);
+    expect(token.profiles()).toHaveLength(1);
+    // Another link command in the window forgets the waiting profile.
+    expect(token.addProfile({ seed: second, algorithm: "SHA256", label: "HOST" })).toBeNull();
+    token.link.requestErase();
+    token.advance(11_000);
+    expect(token.profiles()).toHaveLength(1);
+    expect(memory().indexOf(Buffer.from(second))).toBe(-1);
+    // Held within the window: stored, and its first code shows.
+    const sequence = token.info().recordSequence;
+    expect(token.addProfile({ seed: second, algorithm: "SHA256", label: "HOST" })).toBeNull();
+    token.advance(6_000);
+    token.hold(2500);
+    expect(token.profiles().map((p) => p.label)).toEqual(["FACTORY", "HOST"]);
+    expect(token.info().recordSequence).toBe(sequence + 1);
+    expect(token.screen()).toMatchObject({ mode: "otp", profile: 1, label: "HOST", code: api.totp(second, rtcTime(token), { algorithm: "SHA256" }) });
+    token.powerCycle();
+    expect(token.profiles()).toHaveLength(2);
+    // Erased (held), it is factory-fresh again: the next profile is taken at once.
+    token.link.requestErase();
+    token.hold(2500);
+    expect(token.profiles()).toHaveLength(0);
+    expect(token.addProfile({ seed: first, label: "AGAIN" })).toBe(0);
+  });
+
+  it("a link command or a press of button A cancels an activation under way (the bank refused it)", () => {
+    const token = newToken(build);
+    token.link.activateBegin("10212083", "2083L0000193A001", "Pass1234");
+    expect(token.screen().mode).toBe("activating");
+    expect(token.link.activateCancel()).toBe(true);
+    expect(token.screen().mode).toBe("not-set-up");
+    expect(() => token.link.activateFinish(new Uint8Array(ACTIVATION_RESPONSE_BYTES))).toThrow(expect.objectContaining({ status: STATUS_NOT_ACTIVATING }));
+    expect(token.link.activateCancel()).toBe(false);
+    // The holder's press on the activating screen does the same.
+    token.link.activateBegin("10212083", "2083L0000193A001", "Pass1234");
+    expect(token.screen().mode).toBe("activating");
+    token.press();
+    expect(token.screen().mode).toBe("not-set-up");
+    expect(token.link.activateCancel()).toBe(false);
+    expect(() => token.link.activateFinish(new Uint8Array(ACTIVATION_RESPONSE_BYTES))).toThrow(expect.objectContaining({ status: STATUS_NOT_ACTIVATING }));
+    // Nothing was counted against the token: a cancel is not a failed response.
+    expect(token.info().profileCount).toBe(0);
+    token.link.activateBegin("10212083", "2083L0000193A001", "Pass1234");
+    expect(token.screen().mode).toBe("activating");
   });
 
   it("erases only when button A is held within the window after the erase command", () => {

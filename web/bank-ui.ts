@@ -1,23 +1,59 @@
-// The bank's screens (DESIGN.md, "The procedure it implements"): login, token issue, the confirm
-// screen with the IDs and the one-time-password box, the login after confirmation, the administrator's
-// unlock, and the outbox where the set-up mail arrives.
-import { ApiError, get, post, type Issued, type MailSummary } from "./api.js";
-import { CODE, mailProblem, passwordProblem, USER_ID } from "./checks.js";
-import { clear, say, sayError, type StringKey } from "./i18n.js";
+// The bank's screens, as the bank's manual shows them: login, トークン発行, ワンタイムパスワード認証確認
+// (the IDs and the one-time-password box, 認証確認 and 戻る), the login after confirmation, the
+// administrator's unlock, and the outbox where the set-up mail arrives. The date and time line and
+// the 文字サイズ 小 中 大 switch head every screen.
+//
+// The issue in progress (its IDs and mail address; never a secret) is kept in sessionStorage, so the
+// 認証確認 screen comes back after a reload or a visit to the outbox, with a way back to it.
+import { ApiError, bank, type Issued, setAdminKey } from "./api.js";
+import { CODE, mailProblem, passwordProblem, refusalOf, typedCode, USER_ID } from "./checks.js";
+import { bankDateTime } from "../host/terms.js";
+import { issueIsVoid } from "../host/refusals.js";
+import { clear, mailNote, say, sayRefusal } from "./i18n.js";
 
 type ScreenName = "login" | "welcome" | "issue" | "confirm" | "admin" | "outbox";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const value = (id: string) => $<HTMLInputElement>(id).value;
 
+const ISSUE_KEY = "otp-token-issue";
+const SIZE_KEY = "otp-token-text-size";
+const TEXT_SIZES = ["small", "medium", "large"] as const;
+
 let issued: Issued | null = null;
+let current: ScreenName = "login";
+/** The bank's sending domain for the mail-filter note (a bank setting), once the server has said. */
+let mailDomain: string | undefined;
+
+function keepIssue(value: Issued | null): void {
+  issued = value;
+  if (value) sessionStorage.setItem(ISSUE_KEY, JSON.stringify({ serviceId: value.serviceId, userId: value.userId, mail: value.mail, mailId: value.mailId }));
+  else sessionStorage.removeItem(ISSUE_KEY);
+  updateResume();
+}
+
+function restoredIssue(): Issued | null {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(ISSUE_KEY) ?? "null") as Issued | null;
+    return saved && typeof saved.serviceId === "string" && typeof saved.userId === "string" && typeof saved.mail === "string" ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+/** While an issue is in progress and its screen is not shown: the way back to it. */
+function updateResume(): void {
+  $("resume").hidden = !issued || current === "confirm";
+}
 
 function show(name: ScreenName, focus = true): void {
+  current = name;
   for (const screen of document.querySelectorAll<HTMLElement>("#bank .screen")) screen.hidden = screen.id !== `screen-${name}`;
   for (const button of document.querySelectorAll<HTMLElement>("nav [data-go]")) {
     if (button.dataset.go === name) button.setAttribute("aria-current", "page");
     else button.removeAttribute("aria-current");
   }
+  updateResume();
   // Keyboard and screen-reader users land on the new screen's heading.
   const heading = document.querySelector<HTMLElement>(`#screen-${name} h3`);
   if (heading && focus) {
@@ -27,9 +63,17 @@ function show(name: ScreenName, focus = true): void {
   if (name === "outbox") void loadOutbox();
 }
 
-function showError(element: HTMLElement, error: unknown, prefix: StringKey | null = null): void {
-  if (error instanceof ApiError) sayError(element, error.code, error.message, prefix);
-  else sayError(element, "internal", (error as Error).message, prefix);
+/** Runs a request with its button disabled, so a double click cannot send it twice. */
+async function busy(button: HTMLButtonElement, run: () => Promise<void>): Promise<void> {
+  if (button.disabled) return;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    await run();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
 }
 
 /** Which field of the issue form a rule belongs to. */
@@ -42,107 +86,119 @@ const ISSUE_FIELD: Record<string, string> = {
   "password-characters": "issue-password",
   "password-mismatch": "issue-password2",
 };
+const ISSUE_FIELDS = ["issue-mail", "issue-mail2", "issue-password", "issue-password2"];
 
-async function onIssue(event: SubmitEvent): Promise<void> {
-  event.preventDefault();
-  const fieldIds = ["issue-mail", "issue-mail2", "issue-password", "issue-password2"];
-  for (const id of fieldIds) {
-    clear($(`${id}-error`));
-    $(id).removeAttribute("aria-invalid");
-  }
-  clear($("issue-message"));
+/** Each field's first broken rule, at most one error per field (mismatches only when the first is valid). */
+function issueProblems(): [string, string][] {
   const mail = value("issue-mail"), mail2 = value("issue-mail2"), password = value("issue-password"), password2 = value("issue-password2");
   const problems: [string, string][] = [];
   const mailRule = mailProblem(mail);
   if (mailRule) problems.push(["issue-mail", mailRule]);
-  if (mail2 !== mail) problems.push(["issue-mail2", "mail-mismatch"]);
+  else if (mail2 !== mail) problems.push(["issue-mail2", "mail-mismatch"]);
   const passwordRule = passwordProblem(password);
   if (passwordRule) problems.push(["issue-password", passwordRule]);
-  if (password2 !== password) problems.push(["issue-password2", "password-mismatch"]);
+  else if (password2 !== password) problems.push(["issue-password2", "password-mismatch"]);
+  return problems;
+}
+
+function clearField(id: string): void {
+  clear($(`${id}-error`));
+  $(id).removeAttribute("aria-invalid");
+}
+
+function flagField(id: string, code: string, serverMessage: string): void {
+  $(id).setAttribute("aria-invalid", "true");
+  sayRefusal($(`${id}-error`), { code, message: serverMessage }, "issue");
+}
+
+async function onIssue(): Promise<void> {
+  for (const id of ISSUE_FIELDS) clearField(id);
+  clear($("issue-message"));
+  const problems = issueProblems();
   if (problems.length > 0) {
     for (const [id, code] of problems) flagField(id, code, "");
     $(problems[0][0]).focus();
     return;
   }
+  let result: Issued;
   try {
-    issued = await post<Issued>("/api/issue", { mail, mailConfirm: mail2, password, passwordConfirm: password2 });
+    result = await bank.issue({
+      mail: value("issue-mail"), mailConfirm: value("issue-mail2"), password: value("issue-password"), passwordConfirm: value("issue-password2"),
+    });
   } catch (error) {
     const field = error instanceof ApiError ? ISSUE_FIELD[error.code] : undefined;
     if (field && error instanceof ApiError) {
       flagField(field, error.code, error.message);
       $(field).focus();
     } else {
-      showError($("issue-message"), error);
+      sayRefusal($("issue-message"), refusalOf(error), "issue");
     }
     return;
   }
   $<HTMLInputElement>("issue-password").value = "";
   $<HTMLInputElement>("issue-password2").value = "";
+  keepIssue(result);
+  showConfirm();
+}
+
+function showConfirm(focus = true): void {
+  if (!issued) return show("issue", focus);
   $("confirm-mail").textContent = issued.mail;
   $("confirm-service-id").textContent = issued.serviceId;
   $("confirm-user-id").textContent = issued.userId;
-  $<HTMLInputElement>("confirm-code").value = "";
-  clear($("confirm-message"));
-  show("confirm");
+  show("confirm", focus);
 }
 
-function flagField(id: string, code: string, serverMessage: string): void {
-  $(id).setAttribute("aria-invalid", "true");
-  sayError($(`${id}-error`), code, serverMessage);
-}
-
-async function onConfirm(event: SubmitEvent): Promise<void> {
-  event.preventDefault();
+async function onConfirm(): Promise<void> {
   const message = $("confirm-message");
   clear(message);
-  const code = value("confirm-code").trim();
+  const code = typedCode(value("confirm-code"));
   if (!issued) return;
   if (!CODE.test(code)) return say(message, "check.code", "", "error");
   try {
-    await post("/api/confirm", { serviceId: issued.serviceId, userId: issued.userId, code });
+    await bank.confirm(issued.userId, code);
   } catch (error) {
-    showError(message, error);
+    const refusal = refusalOf(error);
+    sayRefusal(message, refusal, "confirm");
+    // A void issue cannot be confirmed any more: 戻る (issue again) is the next thing to do.
+    if (issueIsVoid(refusal, "confirm")) $("confirm-back").focus();
     return;
   }
   $<HTMLInputElement>("login-user").value = issued.userId;
   $<HTMLInputElement>("login-code").value = "";
+  $<HTMLInputElement>("confirm-code").value = "";
   $("login-done").hidden = false;
   clear($("login-message"));
-  issued = null;
+  keepIssue(null);
   show("login");
 }
 
-async function onLogin(event: SubmitEvent): Promise<void> {
-  event.preventDefault();
+async function onLogin(): Promise<void> {
   const message = $("login-message");
   clear(message);
-  const userId = value("login-user").trim().toUpperCase();
-  const code = value("login-code").trim();
+  const userId = typedCode(value("login-user")).toUpperCase();
+  const code = typedCode(value("login-code"));
   if (!USER_ID.test(userId)) return say(message, "check.userId", "", "error");
   if (!CODE.test(code)) return say(message, "check.code", "", "error");
   try {
-    const result = await post<{ offset: number; driftSteps: number }>("/api/login", { userId, code });
+    const result = await bank.login(userId, code);
     $<HTMLInputElement>("login-code").value = "";
     $("welcome-detail").textContent = `${userId} (offset ${result.offset}, drift ${result.driftSteps})`;
     $("login-done").hidden = true;
     show("welcome");
   } catch (error) {
-    showError(message, error);
+    sayRefusal(message, refusalOf(error), "login");
   }
 }
 
-interface Status {
-  token: { serial: string; locked: boolean; consecutiveFailures: number } | null;
-}
-
-async function onAdminLookup(event?: Event): Promise<void> {
-  event?.preventDefault();
+async function onAdminLookup(): Promise<void> {
   const message = $("admin-message");
   clear(message);
-  const userId = value("admin-user").trim().toUpperCase();
+  const userId = typedCode(value("admin-user")).toUpperCase();
   if (!USER_ID.test(userId)) return say(message, "check.userId", "", "error");
   try {
-    const status = await get<Status>(`/api/status?userId=${encodeURIComponent(userId)}`);
+    setAdminKey(value("admin-key"));
+    const status = await bank.status(userId);
     $("admin-status").hidden = false;
     $("admin-serial").textContent = status.token?.serial ?? "-";
     const state = $("admin-state");
@@ -151,28 +207,29 @@ async function onAdminLookup(event?: Event): Promise<void> {
     $("admin-failures").textContent = String(status.token?.consecutiveFailures ?? "-");
   } catch (error) {
     $("admin-status").hidden = true;
-    showError(message, error);
+    sayRefusal(message, refusalOf(error), "login");
   }
 }
 
 async function onAdminUnlock(): Promise<void> {
   const message = $("admin-message");
   clear(message);
-  const userId = value("admin-user").trim().toUpperCase();
+  const userId = typedCode(value("admin-user")).toUpperCase();
   if (!USER_ID.test(userId)) return say(message, "check.userId", "", "error");
   try {
-    await post("/api/admin/unlock", { userId });
+    setAdminKey(value("admin-key"));
+    await bank.unlock(userId);
     await onAdminLookup();
     say(message, "admin.unlocked", "", "ok");
   } catch (error) {
-    showError(message, error);
+    sayRefusal(message, refusalOf(error), "login");
   }
 }
 
 async function loadOutbox(): Promise<void> {
   const list = $("outbox-list");
   list.replaceChildren();
-  const { messages } = await get<{ messages: MailSummary[] }>("/api/outbox");
+  const { mails: messages } = await bank.outbox(0);
   $("outbox-empty").hidden = messages.length > 0;
   for (const mail of messages) {
     const item = document.createElement("li");
@@ -180,7 +237,7 @@ async function loadOutbox(): Promise<void> {
     button.type = "button";
     button.textContent = `${mail.date} — ${mail.to} — ${mail.subject}`;
     button.addEventListener("click", async () => {
-      const full = await get<{ text: string }>(`/api/outbox/${encodeURIComponent(mail.id)}`);
+      const full = await bank.mail(mail.id);
       const pre = $("outbox-mail");
       pre.textContent = full.text.replace(/\r\n/g, "\n");
       pre.hidden = false;
@@ -193,23 +250,84 @@ async function loadOutbox(): Promise<void> {
   if (messages.length > 0 && $("outbox-mail").hidden) list.querySelector("button")?.click();
 }
 
+/** The screen's date and time line, as the manual prints it (Japan time). */
+function tickClock(): void {
+  $("bank-clock").textContent = bankDateTime(Date.now() / 1000);
+}
+
+function setTextSize(size: (typeof TEXT_SIZES)[number]): void {
+  $("bank").dataset.textSize = size;
+  for (const button of document.querySelectorAll<HTMLElement>("[data-size]")) button.setAttribute("aria-pressed", String(button.dataset.size === size));
+  localStorage.setItem(SIZE_KEY, size);
+}
+
+function showMailNote(): void {
+  $("issue-mail-note").textContent = mailNote(mailDomain);
+}
+
+/**
+ * The bank's settings the page shows (the sending domain of its mail). Until the server answers
+ * with them, the mail-filter note asks for the bank's mail without naming the domain.
+ */
+async function loadSettings(): Promise<void> {
+  try {
+    const settings = await bank.settings();
+    if (typeof settings.mailDomain === "string" && settings.mailDomain) mailDomain = settings.mailDomain;
+  } catch {
+    // Not offered by this server: the note stays general.
+  }
+  showMailNote();
+}
+
+function onSubmit(formId: string, buttonId: string, run: () => Promise<void>): void {
+  $<HTMLFormElement>(formId).addEventListener("submit", (event) => {
+    event.preventDefault();
+    void busy($<HTMLButtonElement>(buttonId), run);
+  });
+}
+
 export function startBank(): void {
   for (const button of document.querySelectorAll<HTMLElement>("nav [data-go]")) {
-    button.addEventListener("click", () => show(button.dataset.go as ScreenName));
+    button.addEventListener("click", () => (button.dataset.go === "issue" && issued ? showConfirm() : show(button.dataset.go as ScreenName)));
   }
-  $<HTMLFormElement>("issue-form").addEventListener("submit", (event) => void onIssue(event));
-  $<HTMLFormElement>("confirm-form").addEventListener("submit", (event) => void onConfirm(event));
+  onSubmit("issue-form", "issue-submit", onIssue);
+  onSubmit("confirm-form", "confirm-submit", onConfirm);
+  onSubmit("login-form", "login-submit", onLogin);
+  onSubmit("admin-form", "admin-lookup", onAdminLookup);
+  $("admin-unlock").addEventListener("click", () => void busy($<HTMLButtonElement>("admin-unlock"), onAdminUnlock));
+  // A corrected field loses its error at once; the others keep theirs.
+  for (const id of ISSUE_FIELDS) $(id).addEventListener("input", () => $(id).hasAttribute("aria-invalid") && clearField(id));
   $("confirm-back").addEventListener("click", () => {
-    issued = null;
+    keepIssue(null);
+    clear($("confirm-message"));
     show("issue");
   });
-  $<HTMLFormElement>("login-form").addEventListener("submit", (event) => void onLogin(event));
+  $("resume-confirm").addEventListener("click", () => showConfirm());
   $("logout").addEventListener("click", () => show("login"));
-  $<HTMLFormElement>("admin-form").addEventListener("submit", (event) => void onAdminLookup(event));
-  $("admin-unlock").addEventListener("click", () => void onAdminUnlock());
   $("outbox-refresh").addEventListener("click", () => {
     $("outbox-mail").hidden = true;
     void loadOutbox();
   });
-  show("login", false);
+  for (const button of document.querySelectorAll<HTMLElement>("[data-size]")) {
+    button.addEventListener("click", () => setTextSize(button.dataset.size as (typeof TEXT_SIZES)[number]));
+  }
+  const size = localStorage.getItem(SIZE_KEY);
+  setTextSize(TEXT_SIZES.includes(size as (typeof TEXT_SIZES)[number]) ? (size as (typeof TEXT_SIZES)[number]) : "medium");
+  // After 登録 on the token, the next thing to do is typing its code into this screen.
+  document.addEventListener("token-registered", () => {
+    if (current === "confirm") $("confirm-code").focus();
+  });
+  document.addEventListener("languagechange", () => {
+    showMailNote();
+    tickClock();
+  });
+  tickClock();
+  setInterval(tickClock, 1000);
+  showMailNote();
+  void loadSettings();
+  issued = restoredIssue();
+  if (issued) showConfirm(false);
+  else show("login", false);
 }
+
+

@@ -1,9 +1,60 @@
-// Every word the page shows, one table per language. Elements carry data-i18n="key" (text) or
-// data-i18n-label="key" (aria-label); messages set from code remember their key, so switching the
-// language re-words what is on the screen. Error keys are the server's error codes (host/bank/errors.ts,
-// host/web/http-errors.ts); where a table has none, the server's own (English) message is shown.
+// Every word the page shows, one table per language. The bank manual's terms come from host/terms.ts
+// (the one source for every front end) and the bank's refusals from host/refusals.ts; this table adds
+// only the page's own words. Elements carry data-i18n="key" (text) or data-i18n-label="key"
+// (aria-label); messages set from code remember their key, so switching the language re-words what is
+// on the screen.
+import { type BankRefusal, refusalWords } from "../host/refusals.js";
+import { GUIDANCE, mailFilterNote, type Term, TERMS, TOKEN_SCREENS } from "../host/terms.js";
 
 export type Lang = "ja" | "en";
+
+/** The manual's terms and our guidance, under the keys the page uses. */
+const FROM_TERMS: Record<string, Term> = {
+  "nav.issue": TERMS.tokenIssue,
+  "issue.title": TERMS.tokenIssue,
+  "issue.mail": TERMS.mobileMail,
+  "issue.password": TERMS.activationPassword,
+  "issue.intro": TERMS.issueInstruction,
+  "issue.mailTwice": TERMS.mailTwice,
+  "issue.passwordTwice": TERMS.passwordTwice,
+  "issue.input": TERMS.input,
+  "issue.reenter": TERMS.reenter,
+  "issue.mailHint": TERMS.mailHint,
+  "issue.passwordHint": TERMS.passwordHint,
+  "issue.submit": TERMS.tokenIssue,
+  "confirm.title": TERMS.confirmScreen,
+  "confirm.intro": TERMS.confirmInstruction,
+  "confirm.destination": TERMS.destinationMail,
+  "confirm.mail": TERMS.mobileMail,
+  "confirm.tokenInfo": TERMS.tokenInformation,
+  "confirm.serviceId": TERMS.serviceId,
+  "confirm.userId": TERMS.userId,
+  "confirm.sent": GUIDANCE.mailSent,
+  "confirm.needs": TERMS.setupNeeds,
+  "confirm.noMail": TERMS.noMail,
+  "confirm.code": TERMS.oneTimePassword,
+  "confirm.countdown": TERMS.countdownNote,
+  "confirm.submit": TERMS.confirmButton,
+  "confirm.back": TERMS.back,
+  "login.userId": TERMS.userId,
+  "login.code": TERMS.oneTimePassword,
+  "admin.userId": TERMS.userId,
+  "size.label": TERMS.textSize,
+  "size.small": TERMS.textSmall,
+  "size.medium": TERMS.textMedium,
+  "size.large": TERMS.textLarge,
+  "reg.intro": GUIDANCE.tokenSetup,
+  "reg.serviceId": TERMS.serviceId,
+  "reg.userId": TERMS.userId,
+  "reg.password": TERMS.activationPassword,
+  "reg.passwordHint": TERMS.passwordHint,
+  "reg.consent": TERMS.agree,
+  "reg.send": TERMS.send,
+  "reg.register": TERMS.register,
+  "reg.sent": GUIDANCE.bankAnswered,
+  "reg.registered": GUIDANCE.registered,
+  "reg.consentMissing": GUIDANCE.consentMissing,
+};
 
 const ja = {
   "title": "ワンタイムパスワード 再設定シミュレーター",
@@ -11,35 +62,18 @@ const ja = {
   "lang.switchLabel": "Switch to English",
   "bank.title": "インターネットバンキング",
   "nav.login": "ログイン",
-  "nav.issue": "トークン発行",
   "nav.outbox": "メール受信箱",
   "nav.admin": "管理者",
   "nav.label": "銀行の画面",
+  "nav.resume": `手続きの途中です：「${TERMS.confirmScreen.ja}」に戻る`,
   "login.title": "ログイン",
   "login.done": "ワンタイムパスワードの設定が完了しました。ログインしてください。",
-  "login.userId": "ユーザーID（16桁）",
-  "login.code": "ワンタイムパスワード（トークンに表示中の数字）",
   "login.submit": "ログイン",
   "login.welcome": "ログインしました。",
   "login.logout": "ログアウト",
-  "issue.title": "トークン発行",
-  "issue.intro": "携帯電話のメールアドレスとアクティベーションパスワードを入力し、「トークン発行」を押してください。",
-  "issue.mail": "メールアドレス（半角英数記号 4〜64文字）",
-  "issue.mail2": "メールアドレス（確認のため再入力）",
-  "issue.password": "アクティベーションパスワード（半角英数字 4〜8文字）",
-  "issue.password2": "アクティベーションパスワード（確認のため再入力）",
-  "issue.submit": "トークン発行",
-  "confirm.title": "認証確認",
-  "confirm.sent": "次のメールアドレスにトークン設定用のURLを送信しました。",
-  "confirm.mail": "送信先メールアドレス",
-  "confirm.serviceId": "サービスID",
-  "confirm.userId": "ユーザーID",
-  "confirm.howto": "トークンに表示されたワンタイムパスワードを入力し、「確認」を押してください。メールが届かない場合は「戻る」から再発行してください。",
-  "confirm.code": "ワンタイムパスワード",
-  "confirm.submit": "確認",
-  "confirm.back": "戻る",
+  "issue.passwordNote": `${TERMS.activationPassword.ja}はトークンの初期設定（${TERMS.register.ja}）の際に必要となります。`,
   "admin.title": "管理者：トークンのロック解除",
-  "admin.userId": "ユーザーID（16桁）",
+  "admin.key": "管理者APIキー（otp-token bank api-key create --scope admin）",
   "admin.lookup": "照会",
   "admin.unlock": "ロック解除",
   "admin.unlocked": "ロックを解除しました。",
@@ -64,78 +98,36 @@ const ja = {
   "token.reset": "トークンを初期化（フラッシュ消去）",
   "token.resetDone": "新しいトークンになりました。",
   "token.loading": "ファームウェアを読み込み中…",
+  "token.elsewhere": "このトークンは別のタブで使用中です。そのタブを閉じると、このタブで使えるようになります（二つのタブが同じトークンを書き換えないため）。",
   "reg.title": "トークン登録",
-  "reg.serviceId": "サービスID（8桁）",
-  "reg.userId": "ユーザーID（16桁）",
-  "reg.password": "アクティベーションパスワード",
-  "reg.consent": "利用規約に同意する",
-  "reg.send": "送信",
-  "reg.register": "登録",
-  "reg.sent": "銀行が応答しました。「登録」を押してください。",
-  "reg.registered": "登録しました。トークンに表示されたパスワードを銀行の画面に入力してください。",
-  "reg.consentMissing": "利用規約に同意してください。",
   "reg.refused": "登録できませんでした：",
-  "check.serviceId": "サービスIDは8桁の数字です。",
-  "check.userId": "ユーザーIDは16桁の半角英大文字・数字です。",
+  "check.serviceId": `${TERMS.serviceId.ja}は8桁の数字です。`,
+  "check.userId": `${TERMS.userId.ja}は16桁の半角英大文字・数字です。`,
   "check.code": "ワンタイムパスワードは6〜8桁の数字です。",
   "check.drift": "誤差は -200000〜200000 ppm の数値で入力してください。",
-  "error.mail-length": "メールアドレスは4〜64文字で入力してください。",
-  "error.mail-characters": "メールアドレスは半角英数字・記号で入力してください（空白・全角文字は使えません）。",
-  "error.mail-format": "メールアドレスの形式が正しくありません（例：name@example.jp）。",
-  "error.mail-mismatch": "確認用メールアドレスが一致しません。",
-  "error.password-length": "アクティベーションパスワードは4〜8文字で入力してください。",
-  "error.password-characters": "アクティベーションパスワードは半角英数字のみで入力してください。",
-  "error.password-mismatch": "確認用アクティベーションパスワードが一致しません。",
-  "error.wrong-password": "アクティベーションパスワードが違います。",
-  "error.wrong-code": "ワンタイムパスワードが違います。",
-  "error.invalid-code": "ワンタイムパスワードの桁数が違います。",
-  "error.replayed": "このワンタイムパスワードは使用済みです。次のパスワードが表示されるまでお待ちください。",
-  "error.locked": "トークンがロックされています。管理者にロック解除を依頼してください。",
-  "error.unknown": "該当するサービスID・ユーザーIDがありません。",
-  "error.expired": "有効期限が切れました。トークンを再発行してください。",
-  "error.not-activated": "トークンの登録がまだ完了していません。",
-  "error.malformed": "トークンからの要求が正しくありません。",
-  "error.network": "サーバーに接続できません。",
   "error.link": "トークンが要求を拒否しました：",
-} as const;
+};
 
-export type StringKey = keyof typeof ja;
+export type StringKey = keyof typeof ja | keyof typeof FROM_TERMS;
 
-const en: Record<StringKey, string> = {
+const en: Record<keyof typeof ja, string> = {
   "title": "One-time password re-setup simulator",
   "lang.switch": "日本語",
   "lang.switchLabel": "日本語に切り替える",
   "bank.title": "Internet banking",
   "nav.login": "Log in",
-  "nav.issue": "Token issue",
   "nav.outbox": "Mail inbox",
   "nav.admin": "Administrator",
   "nav.label": "Bank screens",
+  "nav.resume": "A set-up is under way: back to \"One-time password confirmation\"",
   "login.title": "Log in",
   "login.done": "One-time password set-up is complete. Please log in.",
-  "login.userId": "User ID (16 characters)",
-  "login.code": "One-time password (the number on the token)",
   "login.submit": "Log in",
   "login.welcome": "You are logged in.",
   "login.logout": "Log out",
-  "issue.title": "Token issue",
-  "issue.intro": "Enter your mobile mail address and an activation password, then press \"Issue token\".",
-  "issue.mail": "Mail address (4-64 half-width letters, digits, symbols)",
-  "issue.mail2": "Mail address (again, to confirm)",
-  "issue.password": "Activation password (4-8 half-width letters and digits)",
-  "issue.password2": "Activation password (again, to confirm)",
-  "issue.submit": "Issue token",
-  "confirm.title": "Authentication confirm",
-  "confirm.sent": "The token set-up URL was mailed to this address.",
-  "confirm.mail": "Destination mail address",
-  "confirm.serviceId": "Service ID",
-  "confirm.userId": "User ID",
-  "confirm.howto": "Type the one-time password the token shows and press \"Confirm\". If the mail never arrives, press \"Back\" and issue again.",
-  "confirm.code": "One-time password",
-  "confirm.submit": "Confirm",
-  "confirm.back": "Back",
+  "issue.passwordNote": "The activation password is needed when the token is set up (registered).",
   "admin.title": "Administrator: unlock a token",
-  "admin.userId": "User ID (16 characters)",
+  "admin.key": "Administrator API key (otp-token bank api-key create --scope admin)",
   "admin.lookup": "Look up",
   "admin.unlock": "Unlock",
   "admin.unlocked": "The token is unlocked.",
@@ -160,42 +152,20 @@ const en: Record<StringKey, string> = {
   "token.reset": "Reset the token (erase its flash)",
   "token.resetDone": "This is a new token now.",
   "token.loading": "Loading the firmware…",
+  "token.elsewhere": "This token is in use in another tab. Close that tab to use it here (two tabs never write the same token).",
   "reg.title": "Token registration",
-  "reg.serviceId": "Service ID (8 digits)",
-  "reg.userId": "User ID (16 characters)",
-  "reg.password": "Activation password",
-  "reg.consent": "I agree to the terms of use",
-  "reg.send": "Send",
-  "reg.register": "Register",
-  "reg.sent": "The bank answered. Press \"Register\".",
-  "reg.registered": "Registered. Type the password the token shows into the bank's screen.",
-  "reg.consentMissing": "Please agree to the terms of use.",
   "reg.refused": "Registration refused: ",
   "check.serviceId": "The Service ID is 8 digits.",
   "check.userId": "The User ID is 16 upper-case letters or digits.",
   "check.code": "The one-time password is 6-8 digits.",
   "check.drift": "The clock error must be a number from -200000 to 200000 ppm.",
-  "error.mail-length": "The mail address must be 4-64 characters.",
-  "error.mail-characters": "The mail address must be half-width letters, digits and symbols (no spaces or full-width characters).",
-  "error.mail-format": "The mail address must look like name@example.jp.",
-  "error.mail-mismatch": "The two mail addresses differ.",
-  "error.password-length": "The activation password must be 4-8 characters.",
-  "error.password-characters": "The activation password must be half-width letters and digits only.",
-  "error.password-mismatch": "The two activation passwords differ.",
-  "error.wrong-password": "Wrong activation password.",
-  "error.wrong-code": "Wrong one-time password.",
-  "error.invalid-code": "The one-time password has the wrong number of digits.",
-  "error.replayed": "This one-time password was already used: wait for the next one.",
-  "error.locked": "The token is locked: ask the administrator to unlock it.",
-  "error.unknown": "No such Service ID and User ID.",
-  "error.expired": "The issue has expired: issue a new token.",
-  "error.not-activated": "The token has not been registered yet.",
-  "error.malformed": "The token's request was malformed.",
-  "error.network": "Cannot reach the server.",
   "error.link": "The token refused: ",
 };
 
-export const STRINGS: Record<Lang, Record<StringKey, string>> = { ja, en };
+export const STRINGS: Record<Lang, Record<StringKey, string>> = {
+  ja: { ...Object.fromEntries(Object.entries(FROM_TERMS).map(([key, term]) => [key, term.ja])), ...ja } as Record<StringKey, string>,
+  en: { ...Object.fromEntries(Object.entries(FROM_TERMS).map(([key, term]) => [key, term.en])), ...en } as Record<StringKey, string>,
+};
 
 let current: Lang = "ja";
 
@@ -207,32 +177,46 @@ export function t(key: StringKey): string {
   return STRINGS[current][key];
 }
 
-/** Words for a server error: the table's, else (English, or a code the table lacks) the server's message. */
-export function errorText(code: string, serverMessage: string): string {
-  const key = `error.${code}` as StringKey;
-  if (current === "en" && serverMessage) return serverMessage;
-  return Object.hasOwn(STRINGS[current], key) ? STRINGS[current][key] : serverMessage;
+/** A Term (host/terms.ts) in the page's language. */
+export function pick(term: Term): string {
+  return current === "ja" ? term.ja : term.en;
+}
+
+/** The words of a token screen (host/terms.ts TOKEN_SCREENS). */
+export function screenWords(mode: keyof typeof TOKEN_SCREENS): string {
+  return pick(TOKEN_SCREENS[mode]);
+}
+
+/** The mail-filter note with the bank's sending domain (a bank setting; unknown until the page has it). */
+export function mailNote(domain: string | undefined): string {
+  return pick(mailFilterNote(domain));
 }
 
 /** Shows a message in `element` and remembers how to re-word it when the language changes. */
 export function say(element: HTMLElement, key: StringKey | null, extra = "", kind: "error" | "ok" | "" = ""): void {
+  delete element.dataset.refusal;
   element.dataset.msgKey = key ?? "";
   element.dataset.msgExtra = extra;
   element.dataset.kind = kind;
   element.textContent = (key ? t(key) : "") + extra;
 }
 
-/** Shows a server error in `element` (re-worded on a language switch). */
-export function sayError(element: HTMLElement, code: string, serverMessage: string, prefix: StringKey | null = null): void {
+type Step = "issue" | "register" | "confirm" | "login";
+
+/** A bank refusal in the holder's words (attempts left, void issue), re-worded on a language switch. */
+export function sayRefusal(element: HTMLElement, refusal: BankRefusal, during: Step, prefix: StringKey | null = null): void {
   element.dataset.msgKey = prefix ?? "";
-  element.dataset.errorCode = code;
-  element.dataset.errorMessage = serverMessage;
+  element.dataset.refusal = JSON.stringify({ refusal, during });
   element.dataset.kind = "error";
-  element.textContent = (prefix ? t(prefix) : "") + errorText(code, serverMessage);
+  element.textContent = refusalText(refusal, during, prefix);
+}
+
+function refusalText(refusal: BankRefusal, during: Step, prefix: StringKey | null): string {
+  const words = refusalWords(refusal, during);
+  return (prefix ? t(prefix) : "") + (words ? pick(words) : refusal.message);
 }
 
 export function clear(element: HTMLElement): void {
-  delete element.dataset.errorCode;
   say(element, null);
 }
 
@@ -244,10 +228,13 @@ export function setLanguage(lang: Lang): void {
   for (const element of document.querySelectorAll<HTMLElement>("[data-i18n-label]")) element.setAttribute("aria-label", t(element.dataset.i18nLabel as StringKey));
   for (const element of document.querySelectorAll<HTMLElement>("[data-msg-key]")) {
     const key = (element.dataset.msgKey || null) as StringKey | null;
-    const prefix = key ? t(key) : "";
-    element.textContent = element.dataset.errorCode
-      ? prefix + errorText(element.dataset.errorCode, element.dataset.errorMessage ?? "")
-      : prefix + (element.dataset.msgExtra ?? "");
+    if (element.dataset.refusal) {
+      const { refusal, during } = JSON.parse(element.dataset.refusal) as { refusal: BankRefusal; during: Step };
+      element.textContent = refusalText(refusal, during, key);
+    } else {
+      element.textContent = (key ? t(key) : "") + (element.dataset.msgExtra ?? "");
+    }
   }
   document.title = t("title");
+  document.dispatchEvent(new CustomEvent("languagechange"));
 }

@@ -1,17 +1,25 @@
 // The token in the page: the real firmware (build/token.wasm, via @assemblyscript/loader) on the board
 // simulator from host/board, driven by the same SimToken as the terminal simulator. Its virtual
 // clock follows the wall clock times the speed control; its flash lives in IndexedDB; its panel is
-// drawn on a canvas; its registration form relays the activation messages to the bank over HTTP.
+// drawn on a canvas; its registration form (the manual's steps 5 and 6: 同意する, 送信, 登録) relays
+// the activation messages to the bank over HTTP.
+//
+// One token, one owner: the tab holding the Web Lock "otp-token-board" runs the token and writes its
+// flash; another tab says the token is in use elsewhere and writes nothing (two tabs each saving their
+// whole flash used to let a stale tab erase a registered token), and takes over when the lock frees.
 import { Board } from "../host/board/board.js";
 import { FLASH_SIZE_BYTES } from "../host/board/flash.js";
 import { pixel, PANEL_HEIGHT, PANEL_WIDTH } from "../host/display/render.js";
 import { STATUS_BAD_TAG } from "../host/abi.js";
+import { wrongPasswordAtRegister } from "../host/refusals.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
-import { ApiError, post } from "./api.js";
-import { SERVICE_ID, USER_ID } from "./checks.js";
+import { ACTIVATION_PASSWORD_PATTERN } from "../host/identity.js";
+import { otpScreenText } from "../host/terms.js";
+import { type ActivationAnswer, bank } from "./api.js";
+import { refusalOf, SERVICE_ID, typedCode, USER_ID } from "./checks.js";
 import { eraseBoard, loadBoard, saveBoard } from "./flash-store.js";
-import { clear, say, sayError, t } from "./i18n.js";
+import { clear, pick, say, sayRefusal, screenWords, t } from "./i18n.js";
 import { preloadModule } from "./wasm-browser.js";
 
 /** Canvas pixels per panel pixel. */
@@ -30,8 +38,8 @@ let carryMs = 0;
 let lastFrame: Uint8Array = new Uint8Array(0);
 let flashOperations = 0;
 let lastSaveMs = 0;
-/** The bank's answer to the last "send", waiting for "register". */
-let pendingResponse: Uint8Array | null = null;
+/** The bank's answer to the last 送信 (message 2 and the attempts it leaves), waiting for 登録. */
+let pendingResponse: (ActivationAnswer & { serviceId: string; userId: string }) | null = null;
 
 function newToken(saved?: { flash: Uint8Array; rtcLeadMs: number; driftPpm: number }): SimToken {
   const now = Date.now();
@@ -79,9 +87,10 @@ function step(): void {
   saveIfNeeded();
 }
 
+/** What the panel shows, in the page's language (a dark panel says a press shows the code). */
 function describe(screen: Screen): string {
-  if (screen.mode === "otp") return `${screen.mode} ${screen.code} (${screen.secondsLeft} s) ${screen.label}`;
-  return screen.mode;
+  if (screen.mode === "otp") return pick(otpScreenText(screen.label, screen.code!, screen.secondsLeft!));
+  return screenWords(screen.mode);
 }
 
 function redraw(force = false): void {
@@ -98,9 +107,15 @@ function redraw(force = false): void {
   for (let y = 0; y < PANEL_HEIGHT; y++) {
     for (let x = 0; x < PANEL_WIDTH; x++) if (pixel(frame, x, y)) context.fillRect(x * SCALE, y * SCALE, SCALE, SCALE);
   }
-  const text = token.running ? describe(token.screen()) : "off";
-  canvas.setAttribute("aria-label", `${t("token.display")}: ${text}`);
-  $("token-status").textContent = text;
+  showStatus();
+}
+
+/** The status line and the canvas's label: plain text, not a live region (it changes every second). */
+function showStatus(): void {
+  const text = token.running ? describe(token.screen()) : screenWords("off");
+  const status = $("token-status");
+  if (status.textContent !== text) status.textContent = text;
+  $("token-display").setAttribute("aria-label", `${t("token.display")}: ${text}`);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -177,20 +192,25 @@ function setSpeed(value: number): void {
 function wireRegistration(): void {
   const message = $("reg-message");
   const register = $<HTMLButtonElement>("reg-register");
-  $<HTMLFormElement>("reg-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    void send();
-  });
+  const sendButton = $<HTMLButtonElement>("reg-send");
   async function send(): Promise<void> {
     clear(message);
     pendingResponse = null;
     register.disabled = true;
-    if (!$<HTMLInputElement>("reg-consent").checked) return say(message, "reg.consentMissing", "", "error");
-    const serviceId = $<HTMLInputElement>("reg-service-id").value.trim();
-    const userId = $<HTMLInputElement>("reg-user-id").value.trim().toUpperCase();
+    // Full-width digits and letters (a Japanese input method) are the characters they stand for.
+    const serviceId = typedCode($<HTMLInputElement>("reg-service-id").value);
+    const userId = typedCode($<HTMLInputElement>("reg-user-id").value).toUpperCase();
     const password = $<HTMLInputElement>("reg-password").value;
-    if (!SERVICE_ID.test(serviceId)) return say(message, "check.serviceId", "", "error");
-    if (!USER_ID.test(userId)) return say(message, "check.userId", "", "error");
+    const problem = !SERVICE_ID.test(serviceId) ? ["reg-service-id", "check.serviceId"] as const
+      : !USER_ID.test(userId) ? ["reg-user-id", "check.userId"] as const
+      : !ACTIVATION_PASSWORD_PATTERN.test(password) ? ["reg-password", "reg.passwordHint"] as const
+      : !$<HTMLInputElement>("reg-consent").checked ? ["reg-consent", "reg.consentMissing"] as const
+      : null;
+    if (problem) {
+      say(message, problem[1], "", "error");
+      $(problem[0]).focus();
+      return;
+    }
     let request: Uint8Array;
     try {
       request = token.link.activateBegin(serviceId, userId, password);
@@ -199,57 +219,74 @@ function wireRegistration(): void {
     }
     redraw();
     try {
-      const answer = await post<{ response: string }>("/api/activate", { request: toHex(request) });
-      pendingResponse = fromHex(answer.response);
+      pendingResponse = { ...(await bank.activate(serviceId, userId, request)), serviceId, userId };
     } catch (error) {
-      if (error instanceof ApiError) sayError(message, error.code, error.message, "reg.refused");
-      else say(message, "reg.refused", (error as Error).message, "error");
+      // A refused 送信: the token leaves its activating screen at once.
+      cancelActivation();
+      sayRefusal(message, refusalOf(error), "register", "reg.refused");
       return;
     }
     register.disabled = false;
     say(message, "reg.sent", "", "ok");
     register.focus();
   }
-  register.addEventListener("click", () => void registerToken());
-  async function registerToken(): Promise<void> {
+  $<HTMLFormElement>("reg-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (sendButton.disabled) return;
+    sendButton.disabled = true;
+    void send().finally(() => {
+      sendButton.disabled = false;
+    });
+  });
+  register.addEventListener("click", () => {
     if (!pendingResponse) return;
-    const response = pendingResponse;
+    const answer = pendingResponse;
     pendingResponse = null;
     register.disabled = true;
+    void registerToken(answer);
+  });
+  // 登録: the token checks the bank's answer and stores the profile; its confirmation goes to the bank.
+  async function registerToken(answer: ActivationAnswer & { serviceId: string; userId: string }): Promise<void> {
     let confirmation: Uint8Array;
     try {
-      ({ confirmation } = token.link.activateFinish(response));
+      ({ confirmation } = token.link.activateFinish(answer.response));
     } catch (error) {
-      // With CPace only the token can tell a wrong activation password: the bank's confirmation fails.
-      if (error instanceof LinkError && error.status === STATUS_BAD_TAG) sayError(message, "wrong-password", error.message, "reg.refused");
-      else say(message, "reg.refused", (error as Error).message, "error");
-      redraw();
+      cancelActivation();
+      // With CPace only the token can tell a wrong 利用開始パスワード: the bank's confirmation fails here.
+      if (error instanceof LinkError && error.status === STATUS_BAD_TAG) {
+        sayRefusal(message, wrongPasswordAtRegister(answer.attemptsLeft, token.info().activationLocked), "register", "reg.refused");
+        $<HTMLInputElement>("reg-password").value = "";
+        $("reg-password").focus();
+      } else {
+        say(message, "reg.refused", error instanceof LinkError ? error.message : (error as Error).message, "error");
+      }
       saveIfNeeded();
       return;
     }
     redraw();
     saveIfNeeded();
     try {
-      await post("/api/register", { confirmation: toHex(confirmation) });
+      await bank.register(answer.serviceId, answer.userId, confirmation);
     } catch (error) {
-      if (error instanceof ApiError) sayError(message, error.code, error.message, "reg.refused");
-      else say(message, "reg.refused", (error as Error).message, "error");
+      sayRefusal(message, refusalOf(error), "register", "reg.refused");
       return;
     }
     $<HTMLInputElement>("reg-password").value = "";
     say(message, "reg.registered", "", "ok");
+    document.dispatchEvent(new CustomEvent("token-registered"));
   }
 }
 
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+function cancelActivation(): void {
+  try {
+    token.link.activateCancel();
+  } catch {
+    // A token without power or with a failed self-test has nothing to cancel.
+  }
+  redraw();
 }
 
-function fromHex(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
-}
+
 
 /** What tests (and the curious, in the console) can read: the display model and the clock. */
 export interface TokenHandle {
@@ -266,7 +303,40 @@ declare global {
   }
 }
 
+/**
+ * Runs the token in this tab once it owns it: at once when no other tab does; otherwise the page
+ * says the token is in use elsewhere, writes nothing, and takes over when that tab closes. Browsers
+ * without Web Locks run it at once.
+ */
 export async function startToken(): Promise<void> {
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+  if (!locks) return runToken();
+  const started = await new Promise<boolean>((resolve) => {
+    void locks.request("otp-token-board", { ifAvailable: true }, async (lock) => {
+      if (!lock) return resolve(false);
+      await runToken();
+      resolve(true);
+      // Held for the life of the page.
+      await new Promise<never>(() => {});
+    });
+  });
+  if (started) return;
+  const notice = $("token-owner");
+  notice.hidden = false;
+  const status = $("token-status");
+  status.removeAttribute("data-i18n");
+  status.textContent = "";
+  const controls = () => document.querySelectorAll<HTMLButtonElement | HTMLInputElement>("#token button, #token input");
+  for (const control of controls()) control.disabled = true;
+  void locks.request("otp-token-board", async () => {
+    notice.hidden = true;
+    for (const control of controls()) control.disabled = control.id === "reg-register";
+    await runToken();
+    await new Promise<never>(() => {});
+  });
+}
+
+async function runToken(): Promise<void> {
   await preloadModule("token.wasm");
   const saved = await loadBoard().catch(() => undefined);
   token = newToken(saved);
@@ -288,6 +358,7 @@ export async function startToken(): Promise<void> {
   void save();
   setInterval(step, STEP_MS);
   window.addEventListener("pagehide", () => void save());
+  document.addEventListener("languagechange", () => showStatus());
   window.otpToken = {
     screen: () => token.screen(),
     serial: () => token.info().serial,

@@ -6,14 +6,14 @@
 // refresh: refreshes only redraw the countdown.
 import {
   ACTIVATION_WINDOW_SECONDS, BROWN_OUT_MILLIVOLTS, BUTTON_HOLD, BUTTON_PRESS, ERASE_WINDOW_SECONDS, FIRMWARE_MAJOR, FIRMWARE_MINOR,
-  LOW_BATTERY_MILLIVOLTS, MAX_LABEL, MAX_PROFILES, MODE_ACTIVATING, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED, MODE_LOW_BATTERY,
-  MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR, PANEL_ON_SECONDS, STATUS_OK,
-  STATUS_SELF_TEST, STATUS_STORAGE,
+  LOW_BATTERY_MILLIVOLTS, MAX_LABEL, MAX_PROFILES, MODE_ACTIVATING, MODE_ADD_CONFIRM, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED,
+  MODE_LOW_BATTERY, MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR, NEW_CODE_SHOWN_SECONDS, PANEL_ON_SECONDS,
+  STATUS_OK, STATUS_SELF_TEST, STATUS_STORAGE,
 } from "../abi";
 import { hmacForget, hmacPrepare, KEY_SIZE } from "../crypto/hmac";
 import { drawInfoScreen, drawOtpScreen, drawStatusScreen } from "../display/screens";
 import { batteryMillivolts, random, rtcNow } from "../hal";
-import { hotpValue, stepSecondsLeft, totpStep } from "../otp/otp";
+import { hotpValue, stepSecondsIn, stepSecondsLeft, totpStep } from "../otp/otp";
 import {
   P_ALGORITHM, P_DIGITS, P_LABEL, P_LABEL_LENGTH, P_PERIOD, P_SEED, P_SEED_LENGTH, PROFILE_SIZE, profileAddress,
   profileCount, R_ACTIVE_PROFILE, R_FAILED_ACTIVATIONS, R_LATEST_TIME, R_PROFILE_COUNT, R_PROFILES, R_SERIAL, RECORD,
@@ -56,6 +56,8 @@ let storageError: u32 = 0;
 let panelOffAt: i64 = 0;
 let infoShown: bool = false;
 let eraseDeadline: i64 = 0;
+/** While non-zero: the profile in the slot after the last one waits for the holder's hold until then. */
+let addDeadline: i64 = 0;
 let wakeAt: i64 = 0;
 
 /** The next time the device wants tick() (RTC seconds), or 0 to sleep until a button event. */
@@ -188,6 +190,10 @@ function show(now: i64): void {
     if (now >= 0 && now < eraseDeadline) return showStatus(MODE_ERASE_CONFIRM, 0);
     eraseDeadline = 0;
   }
+  if (addDeadline != 0) {
+    if (now >= 0 && now < addDeadline) return showStatus(MODE_ADD_CONFIRM, 0);
+    cancelAdd();
+  }
   if (activationPending()) return showStatus(MODE_ACTIVATING, 0);
   if (infoShown) return showInfo();
   if (batteryMillivolts() < BROWN_OUT_MILLIVOLTS) return showStatus(MODE_LOW_BATTERY, 0);
@@ -221,7 +227,9 @@ function panelOn(): bool {
 export function deviceButton(event: u32): i64 {
   const now = rtcNow();
   if (event == BUTTON_PRESS) {
-    if (panelOn() && load<u32>(DISPLAY_MODEL + M_MODE) == MODE_OTP && !infoShown) {
+    // The activation screen says a press cancels it (the holder gave up, or the bank refused).
+    if (activationPending()) abandonActivation();
+    else if (panelOn() && load<u32>(DISPLAY_MODEL + M_MODE) == MODE_OTP && !infoShown) {
       // A press while a code is shown moves to the next profile.
       const count = profileCount();
       store<u8>(RECORD + R_ACTIVE_PROFILE, <u8>((<u32>load<u8>(RECORD + R_ACTIVE_PROFILE) + 1) % count));
@@ -232,6 +240,8 @@ export function deviceButton(event: u32): i64 {
     if (eraseDeadline != 0 && now >= 0 && now < eraseDeadline) {
       eraseDeadline = 0;
       confirmErase();
+    } else if (addDeadline != 0 && now >= 0 && now < addDeadline) {
+      confirmAdd();
     } else {
       infoShown = true;
     }
@@ -249,9 +259,11 @@ export function deviceTick(): i64 {
   }
   // Every screen turns off with the panel, the error screens too (a failed token must not drain its
   // battery refreshing one); a press shows it again.
-  if (now >= panelOffAt && !(eraseDeadline != 0 && now < eraseDeadline)) {
+  if (now >= panelOffAt && !(eraseDeadline != 0 && now < eraseDeadline) && !(addDeadline != 0 && now < addDeadline)
+    && !newCodeJustShown(now)) {
     // An activation the bank never answered is abandoned with the panel: its secrets go.
     abandonActivation();
+    cancelAdd();
     infoShown = false;
     blank();
     wakeAt = 0;
@@ -262,13 +274,64 @@ export function deviceTick(): i64 {
   return wakeAt;
 }
 
+/**
+ * The code on screen appeared less than NEW_CODE_SHOWN_SECONDS ago (at most the step less one
+ * second): the panel stays on, so the holder who pressed just before a step boundary, or exactly on
+ * one, sees the change the countdown announced instead of a panel going dark as the code changes.
+ */
+function newCodeJustShown(now: i64): bool {
+  if (now < 0 || infoShown || load<u32>(DISPLAY_MODEL + M_MODE) != MODE_OTP) return false;
+  const period = load<u32>(DISPLAY_MODEL + M_PERIOD);
+  return stepSecondsIn(<u64>now, 0, period) < min(NEW_CODE_SHOWN_SECONDS, period - 1);
+}
+
 /** Starts the erase confirmation window (link command). */
 export function requestErase(): void {
   const now = rtcNow();
+  cancelAdd();
   eraseDeadline = (now < 0 ? 0 : now) + ERASE_WINDOW_SECONDS;
   panelOffAt = eraseDeadline;
   show(now);
   wakeAt = now + 1;
+}
+
+/**
+ * A host asked to add the profile it wrote into the slot after the last one (link) to a token that
+ * already holds one: nothing is stored unless the holder holds button A within ERASE_WINDOW_SECONDS,
+ * so a host alone cannot fill the token's slots (and so block its activation).
+ */
+export function requestAdd(): void {
+  const now = rtcNow();
+  eraseDeadline = 0;
+  infoShown = false;
+  addDeadline = (now < 0 ? 0 : now) + ERASE_WINDOW_SECONDS;
+  panelOffAt = addDeadline;
+  show(now);
+  wakeAt = now + 1;
+}
+
+/** Forgets a profile waiting for the holder's hold: its slot (and seed) is zeroed. */
+export function cancelAdd(): void {
+  if (addDeadline == 0) return;
+  addDeadline = 0;
+  if (profileCount() < MAX_PROFILES) memory.fill(profileAddress(profileCount()), 0, PROFILE_SIZE);
+}
+
+/** The holder held button A: the waiting profile becomes the last one, stored, and its code shows. */
+function confirmAdd(): void {
+  addDeadline = 0;
+  const index = profileCount();
+  store<u8>(RECORD + R_PROFILE_COUNT, <u8>(index + 1));
+  // On failure the store puts the record back (without the profile).
+  const status = reportStorage(storeCommit());
+  profilesChanged();
+  if (status == STATUS_OK) store<u8>(RECORD + R_ACTIVE_PROFILE, <u8>index);
+}
+
+/** The activation under way was cancelled (link: the bank refused the request): the usual screen returns. */
+export function activationCancelled(): void {
+  abandonActivation();
+  wakePanel(rtcNow());
 }
 
 /** An activation began (link): the panel shows it, and stays on while the bank is asked. */

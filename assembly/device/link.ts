@@ -4,10 +4,11 @@
 // so a seed sent with ADD_PROFILE does not linger in it.
 import {
   ABI_VERSION, ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, ACTIVATION_RESPONSE_BYTES, ALG_SHA1, ALG_SHA512,
-  FIRMWARE_MAJOR, FIRMWARE_MINOR, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO,
-  LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_FINISH, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_PROFILES, MAX_SEED, MIN_SEED, STATUS_BAD_DIGITS, STATUS_BAD_FRAME,
+  BROWN_OUT_MILLIVOLTS, FIRMWARE_MAJOR, FIRMWARE_MINOR, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_ACTIVATE_BEGIN,
+  LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_PROFILES, MAX_SEED, MIN_SEED,
+  STATUS_BAD_DIGITS, STATUS_BAD_FRAME,
   STATUS_BAD_LABEL, STATUS_BAD_PERIOD, STATUS_BAD_SEED, STATUS_BAD_ALGORITHM, STATUS_DENIED, STATUS_FULL, STATUS_OK,
-  STATUS_PENDING, STATUS_SELF_TEST, STATUS_UNKNOWN_COMMAND,
+  STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_PENDING, STATUS_SELF_TEST, STATUS_UNKNOWN_COMMAND,
 } from "../abi";
 import { batteryMillivolts, rtcNow, rtcSet } from "../hal";
 import { validDigits, validPeriod } from "../otp/otp";
@@ -16,8 +17,11 @@ import {
   profileCount, R_LATEST_TIME, R_PROFILE_COUNT, R_SEQUENCE, R_SERIAL, RECORD,
 } from "../store/record";
 import { storeCommit } from "../store/store";
-import { activationBegin, activationConfirmation, activationFinish, activationRequest } from "./activation";
-import { activationDone, activationStarted, clockValid, profilesChanged, reportStorage, requestErase, selfTestPassed, storageOk } from "./device";
+import { activationBegin, activationConfirmation, activationFinish, activationLocked, activationPending, activationRequest } from "./activation";
+import {
+  activationCancelled, activationDone, activationStarted, cancelAdd, clockValid, profilesChanged, reportStorage, requestAdd, requestErase,
+  selfTestPassed, storageOk,
+} from "./device";
 import { labelCharacter } from "./label";
 
 export const LINK_SIZE: u32 = 256;
@@ -59,6 +63,9 @@ export function linkCommand(len: u32): u32 {
     return responseLength;
   }
   const command = <u32>load<u8>(LINK_BUFFER);
+  // A profile waiting for the holder's hold lives in the record's next slot: any command that may
+  // change or store the record forgets it first.
+  if (command != LINK_INFO && command != LINK_LIST_PROFILES) cancelAdd();
   if (command == LINK_INFO) info(len);
   else if (!selfTestPassed()) respond(STATUS_SELF_TEST);
   else if (command == LINK_SET_TIME) setTime(len);
@@ -67,12 +74,13 @@ export function linkCommand(len: u32): u32 {
   else if (command == LINK_ERASE) erase(len);
   else if (command == LINK_ACTIVATE_BEGIN) activateBegin(len);
   else if (command == LINK_ACTIVATE_FINISH) activateFinish(len);
+  else if (command == LINK_ACTIVATE_CANCEL) activateCancel(len);
   else respond(STATUS_UNKNOWN_COMMAND);
   return responseLength;
 }
 
 // INFO -> status, firmware major, minor, ABI version, profile count, flags (bit 0 self-test passed,
-// bit 1 clock valid, bit 2 storage ok), battery mV (u16), serial (u64), RTC now (i64),
+// bit 1 clock valid, bit 2 storage ok, bit 3 activation locked until erased), battery mV (u16), serial (u64), RTC now (i64),
 // latest recorded time (i64), record sequence (u32).
 function info(len: u32): void {
   if (len != 1) {
@@ -85,7 +93,7 @@ function info(len: u32): void {
   put8(FIRMWARE_MINOR);
   put8(ABI_VERSION);
   put8(profileCount());
-  put8((selfTestPassed() ? 1 : 0) | (clockValid(now) ? 2 : 0) | (storageOk() ? 4 : 0));
+  put8((selfTestPassed() ? 1 : 0) | (clockValid(now) ? 2 : 0) | (storageOk() ? 4 : 0) | (activationLocked() ? 8 : 0));
   put16(batteryMillivolts());
   put64(load<u64>(RECORD + R_SERIAL));
   put64(<u64>now);
@@ -116,7 +124,10 @@ function setTime(len: u32): void {
 }
 
 // ADD_PROFILE algorithm u8, digits u8, period u32, label length u8, label, seed length u8, seed
-// -> status, index. Every field is checked before anything changes.
+// -> status, index. Every field is checked before anything changes. A factory-fresh token (no
+// profile) stores it at once; a token that holds one answers STATUS_PENDING and stores it only when
+// the holder holds button A within ERASE_WINDOW_SECONDS (the host reads LIST_PROFILES to learn the
+// outcome), so a host alone cannot fill the slots the bank's activation needs.
 function addProfile(len: u32): void {
   const frame = LINK_BUFFER;
   if (len < 8) {
@@ -142,6 +153,10 @@ function addProfile(len: u32): void {
   else if (labelLength == 0 || labelLength > MAX_LABEL) status = STATUS_BAD_LABEL;
   else if (seedLength < MIN_SEED || seedLength > MAX_SEED) status = STATUS_BAD_SEED;
   else if (profileCount() >= MAX_PROFILES) status = STATUS_FULL;
+  // An activation writes its profile into the same next slot.
+  else if (profileCount() != 0 && activationPending()) status = STATUS_DENIED;
+  // Said now rather than after the holder's hold, when the write would be refused anyway.
+  else if (batteryMillivolts() < BROWN_OUT_MILLIVOLTS) status = STATUS_LOW_BATTERY;
   for (let i: u32 = 0; status == STATUS_OK && i < labelLength; i++) {
     if (!labelCharacter(<u32>load<u8>(label + i))) status = STATUS_BAD_LABEL;
   }
@@ -159,6 +174,11 @@ function addProfile(len: u32): void {
   store<u32>(profile + P_PERIOD, period);
   memory.copy(profile + P_LABEL, label, labelLength);
   memory.copy(profile + P_SEED, seed, seedLength);
+  if (index != 0) {
+    requestAdd();
+    respond(STATUS_PENDING);
+    return;
+  }
   store<u8>(RECORD + R_PROFILE_COUNT, <u8>(index + 1));
   status = reportStorage(storeCommit());
   // On failure the store put the record back; either way nothing on screen may be stale.
@@ -233,4 +253,21 @@ function activateFinish(len: u32): void {
   activationConfirmation(LINK_BUFFER + responseLength);
   responseLength += ACTIVATION_CONFIRMATION_BYTES;
   activationDone(<u32>result);
+}
+
+// ACTIVATE_CANCEL -> status: abandons the activation under way (the bank refused the request, the token
+// refused the bank's answer at "register", or the holder gave up); its secrets (the CPace scalar ya,
+// K, ISK, the MAC key, message 1) are zeroed and the token leaves the activating screen.
+// STATUS_NOT_ACTIVATING when none was under way (already abandoned, finished, or cancelled by a press).
+function activateCancel(len: u32): void {
+  if (len != 1) {
+    respond(STATUS_BAD_FRAME);
+    return;
+  }
+  if (!activationPending()) {
+    respond(STATUS_NOT_ACTIVATING);
+    return;
+  }
+  activationCancelled();
+  respond(STATUS_OK);
 }

@@ -10,12 +10,12 @@ import { copyText, decimalDigits, formatDecimal, formatHex } from "./text";
 // Screen kinds for drawStatusScreen are the display modes of assembly/abi.ts (SCREEN_OFF: panel
 // off, framebuffer cleared); the SCREEN_* names are only local aliases.
 import {
-  MODE_ACTIVATING as SCREEN_ACTIVATING, MODE_CLOCK_LOST as SCREEN_CLOCK_LOST, MODE_ERASE_CONFIRM as SCREEN_ERASE_CONFIRM,
+  MODE_ACTIVATING as SCREEN_ACTIVATING, MODE_ADD_CONFIRM as SCREEN_ADD_CONFIRM, MODE_CLOCK_LOST as SCREEN_CLOCK_LOST, MODE_ERASE_CONFIRM as SCREEN_ERASE_CONFIRM,
   MODE_LOCKED as SCREEN_LOCKED, MODE_LOW_BATTERY as SCREEN_LOW_BATTERY, MODE_NOT_SET_UP as SCREEN_NOT_SET_UP,
   MODE_OFF as SCREEN_OFF, MODE_SELF_TEST_FAILED as SCREEN_SELF_TEST_FAILED, MODE_STORAGE_ERROR as SCREEN_STORAGE_ERROR,
 } from "../abi";
 export {
-  SCREEN_ACTIVATING, SCREEN_CLOCK_LOST, SCREEN_ERASE_CONFIRM, SCREEN_LOCKED, SCREEN_LOW_BATTERY, SCREEN_NOT_SET_UP,
+  SCREEN_ACTIVATING, SCREEN_ADD_CONFIRM, SCREEN_CLOCK_LOST, SCREEN_ERASE_CONFIRM, SCREEN_LOCKED, SCREEN_LOW_BATTERY, SCREEN_NOT_SET_UP,
   SCREEN_OFF, SCREEN_SELF_TEST_FAILED, SCREEN_STORAGE_ERROR,
 };
 
@@ -44,6 +44,8 @@ const TEXT_SELF_TEST_FAIL: usize = memory.data<u8>([14, 0x53, 0x45, 0x4c, 0x46, 
 const TEXT_STORAGE_ERR: usize = memory.data<u8>([11, 0x53, 0x54, 0x4f, 0x52, 0x41, 0x47, 0x45, 0x20, 0x45, 0x52, 0x52]); // "STORAGE ERR"
 const TEXT_HOLD_A: usize = memory.data<u8>([6, 0x48, 0x4f, 0x4c, 0x44, 0x20, 0x41]); // "HOLD A"
 const TEXT_TO_ERASE: usize = memory.data<u8>([8, 0x54, 0x4f, 0x20, 0x45, 0x52, 0x41, 0x53, 0x45]); // "TO ERASE"
+const TEXT_TO_ADD: usize = memory.data<u8>([6, 0x54, 0x4f, 0x20, 0x41, 0x44, 0x44]); // "TO ADD"
+const TEXT_PRESS_TO_CANCEL: usize = memory.data<u8>([17, 0x50, 0x52, 0x45, 0x53, 0x53, 0x20, 0x41, 0x20, 0x54, 0x4f, 0x20, 0x43, 0x41, 0x4e, 0x43, 0x45, 0x4c]); // "PRESS A TO CANCEL"
 const TEXT_SN: usize = memory.data<u8>([3, 0x53, 0x4e, 0x20]); // "SN "
 const TEXT_FW: usize = memory.data<u8>([3, 0x46, 0x57, 0x20]); // "FW "
 const TEXT_BAT: usize = memory.data<u8>([6, 0x20, 0x20, 0x42, 0x41, 0x54, 0x20]); // "  BAT "
@@ -89,8 +91,9 @@ function drawBattery(level: u32): void {
 
 /**
  * The code screen, redrawn every second while a code is shown: `code` in large digits centred
- * (`digits` 6-8, leading zeros kept), `secondsLeft` of the `period`-second step at the bottom left
- * with a bar as long as secondsLeft/period, the battery (`batteryLevel` 0-4 bars) at the top right
+ * (`digits` 6-8, leading zeros kept), `secondsLeft` (period - 1 .. 0, whole seconds until the code
+ * changes) at the bottom left with a bar for the time left including the current second
+ * ((secondsLeft + 1) / period: full as a code appears, a sliver at 0), the battery (`batteryLevel` 0-4 bars) at the top right
  * and up to 12 characters of the ASCII profile label at `label` at the top left.
  */
 export function drawOtpScreen(code: u32, digits: u32, secondsLeft: u32, period: u32, batteryLevel: u32,
@@ -103,7 +106,7 @@ export function drawOtpScreen(code: u32, digits: u32, secondsLeft: u32, period: 
   drawBigDigits(otpDigitX(digits, 0), OTP_DIGITS_Y, code, digits);
 
   if (period == 0) period = 1;
-  secondsLeft = min(secondsLeft, period);
+  secondsLeft = min(secondsLeft, period - 1);
   const shownDigits = formatDecimal(LINE, secondsLeft, 1);
   // Right-aligned in a field as wide as the period, so the bar never moves.
   const numberX = <i32>(decimalDigits(period) - shownDigits) * SMALL_ADVANCE;
@@ -112,8 +115,8 @@ export function drawOtpScreen(code: u32, digits: u32, secondsLeft: u32, period: 
   const barX = otpBarX(period);
   const barWidth = FB_WIDTH - barX;
   drawRect(barX, OTP_COUNTDOWN_Y, barWidth, OTP_COUNTDOWN_HEIGHT);
-  // Rounded up, so the last second still shows a sliver.
-  const fill = (<u32>(barWidth - 4) * secondsLeft + period - 1) / period;
+  // Rounded up, so the last second ("0") still shows a sliver.
+  const fill = (<u32>(barWidth - 4) * (secondsLeft + 1) + period - 1) / period;
   fillRect(barX + 2, OTP_COUNTDOWN_Y + 2, <i32>fill, OTP_COUNTDOWN_HEIGHT - 4, 1);
 }
 
@@ -132,7 +135,11 @@ export function drawStatusScreen(kind: u32, errorCode: u32): void {
   clear();
   switch (kind) {
     case SCREEN_NOT_SET_UP: { centredText(9, TEXT_NOT_SET_UP, 2); break; }
-    case SCREEN_ACTIVATING: { centredText(9, TEXT_ACTIVATING, 2); break; }
+    case SCREEN_ACTIVATING: {
+      centredText(3, TEXT_ACTIVATING, 2);
+      centredText(22, TEXT_PRESS_TO_CANCEL, 1);
+      break;
+    }
     case SCREEN_LOCKED: { centredText(9, TEXT_LOCKED, 2); break; }
     case SCREEN_CLOCK_LOST: {
       centredText(3, TEXT_CLOCK_LOST, 2);
@@ -157,6 +164,11 @@ export function drawStatusScreen(kind: u32, errorCode: u32): void {
     case SCREEN_ERASE_CONFIRM: {
       centredText(1, TEXT_HOLD_A, 2);
       centredText(17, TEXT_TO_ERASE, 2);
+      break;
+    }
+    case SCREEN_ADD_CONFIRM: {
+      centredText(1, TEXT_HOLD_A, 2);
+      centredText(17, TEXT_TO_ADD, 2);
       break;
     }
     default: break;

@@ -41,9 +41,19 @@ export function hotpValue(prepared: usize, counter: u64, digits: u32): u32 {
   return (time - t0) / <u64>period;
 }
 
-/** Seconds left in the step that contains `time` (period .. 1): the token's countdown. */
+/**
+ * Whole seconds left in the step that contains `time` (period - 1 .. 0): the token's countdown. The
+ * bank's manual has the timer count 60 seconds down and the code change "when it reaches 0", so the
+ * last second of a step shows 0 and the new code appears with period - 1.
+ */
 export function stepSecondsLeft(time: u64, t0: u64, period: u32): u32 {
-  return period - <u32>((time - t0) % <u64>period);
+  return period - 1 - <u32>((time - t0) % <u64>period);
+}
+
+/** Seconds since the step that contains `time` began (0 .. period - 1): how long its code has shown. */
+// @ts-ignore: decorator
+@inline export function stepSecondsIn(time: u64, t0: u64, period: u32): u32 {
+  return <u32>((time - t0) % <u64>period);
 }
 
 /**

@@ -2,8 +2,8 @@
 // AES-256-GCM (NIST SP 800-38D) under the bank's master key. Each record has its own random 96-bit IV,
 // and its row identity as additional authenticated data, so a ciphertext moved to another row (or
 // another purpose) fails to open.
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
 import { BankError } from "./errors.js";
 
 export const MASTER_KEY_ENV = "OTP_BANK_MASTER_KEY";
@@ -37,12 +37,23 @@ export class MasterKey {
     return new MasterKey(Buffer.from(bytes));
   }
 
-  /** From a file holding exactly 32 raw bytes, or 64 hex digits (a trailing newline is fine). */
+  /**
+   * From a file holding exactly 32 raw bytes, or 64 hex digits (a trailing newline is fine). Like ssh
+   * with a private key, a file that group or others may read is refused: the key opens every seed.
+   */
   static fromFile(path: string): MasterKey {
     let content: Buffer;
     try {
+      const mode = statSync(path).mode;
+      if (process.platform !== "win32" && (mode & 0o077) !== 0) {
+        throw new BankError(
+          "master-key",
+          `the master key file ${path} can be read by others (mode ${(mode & 0o777).toString(8).padStart(4, "0")}): run chmod 600 ${path}`,
+        );
+      }
       content = readFileSync(path);
     } catch (error) {
+      if (error instanceof BankError) throw error;
       throw new BankError("master-key", `cannot read the master key file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; ${HOW_TO_GIVE}`);
     }
     if (content.length === MASTER_KEY_BYTES) return new MasterKey(content);
@@ -55,6 +66,11 @@ export class MasterKey {
     const value = env[MASTER_KEY_ENV];
     if (value === undefined || value === "") throw new BankError("master-key", `no bank master key: ${HOW_TO_GIVE}`);
     return MasterKey.fromHex(value, `${MASTER_KEY_ENV}`);
+  }
+
+  /** A key for one other purpose, derived with HKDF-SHA256 (RFC 5869): the audit chain's MAC key. */
+  deriveKey(purpose: string): Uint8Array {
+    return new Uint8Array(hkdfSync("sha256", this.#key, new Uint8Array(0), Buffer.from(`otp-token ${purpose}`, "utf8"), 32));
   }
 
   /** Seals `plaintext` for the row named by `aad`. */

@@ -1,127 +1,45 @@
-// The bank's persistent state in SQLite (better-sqlite3): schema, migrations, and every statement the
-// bank runs. WAL journal so readers never block the writer; busy_timeout so a second process waits for
-// the write lock instead of failing; the read-check-write of a verification runs in one
-// BEGIN IMMEDIATE transaction (Bank uses `immediate()`), which is what keeps two processes from both
-// accepting one code. Secrets are stored only sealed (host/bank/crypto.ts); the event log holds none.
-import Database from "better-sqlite3";
+// The bank's persistent state behind one asynchronous interface, so that the embedded SQLite store
+// (host/bank/sqlite/) and a PostgreSQL store for several instances (issue 11) are interchangeable.
+//
+// The rule every implementation keeps: each check that reads state and then writes it (the
+// check-and-update of a code, the failure counters, the lockout, the throttling state, the issue's
+// attempt count) runs inside ONE `transaction()` that holds the rows it reads locked until it commits
+// (SQLite: BEGIN IMMEDIATE, the whole file; PostgreSQL: SELECT ... FOR UPDATE on the rows, or one
+// conditional UPDATE ... RETURNING). Two processes can then never both pass a check on the same row.
+// Secrets arrive here already sealed (host/bank/crypto.ts); the audit trail holds none.
 import type { Algorithm } from "../otp.js";
 
-/** Milliseconds a connection waits for another's write lock before giving up with SQLITE_BUSY. */
-export const BUSY_TIMEOUT_MS = 5000;
-
-/**
- * Ordered migrations; PRAGMA user_version holds how many have run. Append only: a database written
- * by version N is brought to the newest by running migrations N+1.. in one transaction.
- */
-export const MIGRATIONS: readonly string[] = [
-  // 1: the first schema.
-  `
-  CREATE TABLE meta (
-    name  TEXT PRIMARY KEY,
-    value BLOB NOT NULL
-  ) STRICT;
-
-  -- One row per customer: the User ID stays with the customer across re-set-ups.
-  CREATE TABLE users (
-    user_id    TEXT PRIMARY KEY CHECK (length(user_id) = 16 AND user_id NOT GLOB '*[^0-9A-Z]*'),
-    created_at INTEGER NOT NULL
-  ) STRICT;
-
-  -- One row per press of "issue token": a fresh Service ID each time.
-  CREATE TABLE issues (
-    service_id        TEXT PRIMARY KEY CHECK (length(service_id) = 8 AND service_id NOT GLOB '*[^0-9]*'),
-    user_id           TEXT NOT NULL REFERENCES users(user_id),
-    mail              TEXT NOT NULL,
-    created_at        INTEGER NOT NULL,              -- unix seconds
-    expires_at        INTEGER NOT NULL,              -- unix seconds; activation refused from then on
-    failed_attempts   INTEGER NOT NULL DEFAULT 0,    -- counted before the tag check (docs/activation.md rule 3)
-    state             TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'void', 'completed')),
-    void_reason       TEXT,                          -- 'failures' | 'superseded' | 'replaced'
-    activation_key    BLOB,                          -- K_AC sealed; NULL once the issue is completed or void
-    algorithm         TEXT NOT NULL,                 -- OTP parameters the token will be given
-    digits            INTEGER NOT NULL,
-    period            INTEGER NOT NULL,
-    label             TEXT NOT NULL,
-    pending_serial    TEXT,                          -- the activated, not yet confirmed token: 16 hex digits
-    pending_seed      BLOB,                          -- its seed, sealed
-    pending_at        INTEGER,
-    completed_at      INTEGER,
-    UNIQUE (service_id, user_id)
-  ) STRICT;
-  CREATE INDEX issues_by_user ON issues(user_id, state);
-
-  -- Token nonces of requests that passed the tag check, per issue (rule 4: never accepted twice).
-  CREATE TABLE issue_nonces (
-    service_id TEXT NOT NULL REFERENCES issues(service_id) ON DELETE CASCADE,
-    nonce      BLOB NOT NULL,
-    seen_at    INTEGER NOT NULL,
-    PRIMARY KEY (service_id, nonce)
-  ) STRICT, WITHOUT ROWID;
-
-  -- The active token of each user: at most one; a confirmed re-set-up replaces the row.
-  CREATE TABLE tokens (
-    user_id              TEXT PRIMARY KEY REFERENCES users(user_id),
-    service_id           TEXT NOT NULL UNIQUE REFERENCES issues(service_id),
-    serial               TEXT NOT NULL,             -- 16 hex digits (u64)
-    seed                 BLOB NOT NULL,             -- sealed
-    algorithm            TEXT NOT NULL,
-    digits               INTEGER NOT NULL,
-    period               INTEGER NOT NULL,
-    label                TEXT NOT NULL,
-    drift_steps          INTEGER NOT NULL DEFAULT 0, -- token step minus bank step at the last success
-    last_step            INTEGER NOT NULL,          -- highest step ever accepted; nothing at or below it again
-    consecutive_failures INTEGER NOT NULL DEFAULT 0,
-    locked               INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1)),
-    activated_at         INTEGER NOT NULL,
-    last_success_at      INTEGER
-  ) STRICT;
-
-  -- What happened, for audit: never a password, key, seed or code.
-  CREATE TABLE events (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    at         INTEGER NOT NULL,
-    kind       TEXT NOT NULL,
-    service_id TEXT,
-    user_id    TEXT,
-    detail     TEXT
-  ) STRICT;
-  CREATE INDEX events_by_user ON events(user_id, id);
-  `,
-  // 2: activation protocol v2, CPace (docs/activation.md). issues.activation_key now holds the sealed
-  // activation password (CPace's PRS). Each answered request keeps its response, answered again when the
-  // same request comes back, and, sealed, the token's expected confirmation and the seed until the token
-  // confirms. Issues still pending from v1 cannot be activated by a v2 token: they are void. The v1
-  // nonce table goes (a session id answers for it).
-  `
-  CREATE TABLE activation_sessions (
-    service_id   TEXT NOT NULL REFERENCES issues(service_id),
-    sid          BLOB NOT NULL,                  -- CPace session id chosen by the token (message 1)
-    request_hash BLOB NOT NULL,                  -- SHA-256 of message 1
-    serial       TEXT NOT NULL,                  -- the token's, 16 hex digits
-    response     BLOB NOT NULL,                  -- message 2 as sent (public)
-    secrets      BLOB,                           -- sealed: expected Ta || seed; NULL once the issue expired
-    answered_at  INTEGER NOT NULL,
-    confirmed_at INTEGER,                        -- when the token's confirmation (message 3) matched
-    PRIMARY KEY (service_id, sid)
-  ) STRICT, WITHOUT ROWID;
-  UPDATE issues SET state = 'void', void_reason = 'protocol-v1', activation_key = NULL, pending_seed = NULL WHERE state = 'pending';
-  DROP TABLE issue_nonces;
-  `,
-];
-
-export const SCHEMA_VERSION = MIGRATIONS.length;
-
 export type IssueState = "pending" | "void" | "completed";
+export type TokenState = "active" | "suspended" | "revoked";
+export type ApiScope = "login" | "admin";
+
+export interface CustomerRow {
+  customer_id: number;
+  /** 7 digits; null for a customer migrated from schema 1 who has not been issued a token since. */
+  customer_number: string | null;
+  /** The 16-character random User ID a schema-1 database gave this customer, if any. */
+  legacy_user_id: string | null;
+  /** The last issue number given (the User ID's last 3 digits). */
+  issues_made: number;
+  created_at: number;
+}
 
 export interface IssueRow {
+  issue_id: number;
   service_id: string;
   user_id: string;
+  customer_id: number;
+  /** 1-999; null for an issue made by schema 1. */
+  issue_number: number | null;
   mail: string;
   created_at: number;
   expires_at: number;
+  /** Unix seconds the token made from this issue stops being accepted. */
+  token_expires_at: number;
   failed_attempts: number;
   state: IssueState;
   void_reason: string | null;
+  /** The activation password (CPace's PRS), sealed; null once the issue is completed, void or expired. */
   activation_key: Uint8Array | null;
   algorithm: Algorithm;
   digits: number;
@@ -133,8 +51,30 @@ export interface IssueRow {
   completed_at: number | null;
 }
 
+/** One answered activation request (message 1) of an issue: a CPace run (docs/activation.md). */
+export interface ActivationSessionRow {
+  issue_id: number;
+  /** The session id the token chose (message 1). */
+  sid: Uint8Array;
+  /** SHA-256 of message 1: the same request again is answered again, other bytes under its sid are refused. */
+  request_hash: Uint8Array;
+  /** The token's serial, 16 hex digits. */
+  serial: string;
+  /** Message 2 as sent (public). */
+  response: Uint8Array;
+  /** Sealed: the token's expected confirmation Ta, then the seed; null once the issue expired. */
+  secrets: Uint8Array | null;
+  answered_at: number;
+  /** When the token's confirmation (message 3) matched; null until then. */
+  confirmed_at: number | null;
+}
+
 export interface TokenRow {
+  /** The token's address: the User ID it was activated with. */
   user_id: string;
+  customer_id: number;
+  /** The issue it came from; null for a token imported from PSKC. */
+  issue_id: number | null;
   service_id: string;
   serial: string;
   seed: Uint8Array;
@@ -146,7 +86,11 @@ export interface TokenRow {
   last_step: number;
   consecutive_failures: number;
   locked: number;
+  /** Unix seconds before which no code is checked (throttling after failures). */
+  next_check_at: number;
+  state: TokenState;
   activated_at: number;
+  expires_at: number;
   last_success_at: number | null;
 }
 
@@ -156,251 +100,178 @@ export interface EventRow {
   kind: string;
   service_id: string | null;
   user_id: string | null;
+  /** Who acted: "key:<id>" for an API key, "cli", "web", "in-process". */
+  actor: string;
   detail: string | null;
+  /** HMAC chaining this row to the previous one (host/bank/audit.ts); null only before the bank first opened it. */
+  mac: Uint8Array | null;
 }
 
-/** One answered activation request (message 1) of an issue. */
-export interface ActivationSessionRow {
-  service_id: string;
-  sid: Uint8Array;
-  request_hash: Uint8Array;
-  serial: string;
-  response: Uint8Array;
-  secrets: Uint8Array | null;
-  answered_at: number;
-  confirmed_at: number | null;
+export interface ApiKeyRow {
+  key_id: string;
+  name: string;
+  scope: ApiScope;
+  /** SHA-256 of the key's secret part: the key itself is shown once and never stored. */
+  secret_hash: Uint8Array;
+  created_at: number;
+  revoked_at: number | null;
 }
 
-export type NewIssue = Pick<IssueRow, "service_id" | "user_id" | "mail" | "created_at" | "expires_at" | "activation_key" | "algorithm" | "digits" | "period" | "label">;
+export type NewIssue = Omit<IssueRow, "issue_id" | "failed_attempts" | "state" | "void_reason" | "pending_serial" | "pending_seed" | "pending_at" | "completed_at">;
+export type NewToken = Omit<TokenRow, "consecutive_failures" | "locked" | "next_check_at" | "state" | "last_success_at">;
+export type NewEvent = Omit<EventRow, "id" | "mac">;
+
+/** Bank settings kept in the store, the same for every instance. */
+export type SettingName = "service_id" | "mail_domain";
+
+/** One transaction's view of the store. Every method is one statement; the transaction makes them one unit. */
+export interface StoreTx {
+  /** Sets a meta value unless it is already set; returns the value now stored (the master-key check). */
+  initMeta(name: string, value: Uint8Array): Promise<Uint8Array>;
+  getSetting(name: SettingName): Promise<string | null>;
+  setSetting(name: SettingName, value: string): Promise<void>;
+
+  /** Forgets the sealed secrets of pending issues expired by `now` and of their activation sessions (rows kept); returns how many issues. */
+  forgetExpired(now: number): Promise<number>;
+
+  /** A new customer with the next free 7-digit customer number (or the one given). Null when that number is taken. */
+  insertCustomer(at: number, customerNumber?: string): Promise<CustomerRow | null>;
+  /** The customer a User ID belongs to: its token's, its issue's, or a schema-1 customer's own. */
+  customerOf(userId: string): Promise<CustomerRow | undefined>;
+  customerByNumber(customerNumber: string): Promise<CustomerRow | undefined>;
+  /** Gives a schema-1 customer the next free customer number. */
+  assignCustomerNumber(customerId: number): Promise<string>;
+  /** issues_made + 1; returns the new issue number. */
+  nextIssueNumber(customerId: number): Promise<number>;
+  /** issues_made = max(issues_made, atLeast): an imported User ID's issue number is not given again. */
+  raiseIssueNumber(customerId: number, atLeast: number): Promise<void>;
+  /** True when an issue or a token already has this User ID. */
+  userIdTaken(userId: string): Promise<boolean>;
+
+  insertIssue(issue: NewIssue): Promise<number>;
+  /** The issue an activation request names (Service ID and User ID as the token sends them). */
+  issueFor(serviceId: string, userId: string): Promise<IssueRow | undefined>;
+  /** The newest issue with this User ID (a schema-1 User ID may have several). */
+  latestIssue(userId: string): Promise<IssueRow | undefined>;
+  pendingIssuesOf(customerId: number): Promise<IssueRow[]>;
+  /** failed_attempts + 1; returns the new count. */
+  countIssueFailure(issueId: number): Promise<number>;
+  /** Takes back one counted attempt (an activation the token confirmed). */
+  uncountIssueFailure(issueId: number): Promise<void>;
+  /** Voids a pending issue and forgets its secrets, its activation sessions' included. */
+  voidIssue(issueId: number, reason: string): Promise<void>;
+  /** The answered activation request of this issue with this session id, if any. */
+  getActivationSession(issueId: number, sid: Uint8Array): Promise<ActivationSessionRow | undefined>;
+  /** Records an answered request; false when its session id was already there (a racing copy). */
+  insertActivationSession(session: Omit<ActivationSessionRow, "confirmed_at">): Promise<boolean>;
+  /** The token's confirmation of this session matched. */
+  confirmActivationSession(issueId: number, sid: Uint8Array, at: number): Promise<void>;
+  setPendingToken(issueId: number, serial: string, sealedSeed: Uint8Array, at: number): Promise<void>;
+  completeIssue(issueId: number, at: number): Promise<void>;
+
+  /** The token at this User ID, its row locked until the transaction ends. */
+  getToken(userId: string): Promise<TokenRow | undefined>;
+  tokenOfCustomer(customerId: number): Promise<TokenRow | undefined>;
+  /** Makes `token` its customer's token, replacing any previous one. */
+  replaceToken(token: NewToken): Promise<void>;
+  recordTokenSuccess(userId: string, driftSteps: number, lastStep: number, at: number): Promise<void>;
+  /**
+   * consecutive_failures + 1, locking at `threshold`, and no check before `nextCheckAt` (throttling):
+   * one UPDATE ... RETURNING on the row the transaction holds.
+   */
+  recordTokenFailure(userId: string, threshold: number, nextCheckAt: number): Promise<{ failures: number; locked: boolean }>;
+  unlockToken(userId: string): Promise<void>;
+  setTokenState(userId: string, state: TokenState): Promise<void>;
+
+  /** Appends to the audit trail, chained to the previous row (host/bank/audit.ts). */
+  appendEvent(event: NewEvent): Promise<void>;
+
+  insertApiKey(key: ApiKeyRow): Promise<void>;
+  /** Marks a key revoked; false when there is no such unrevoked key. */
+  revokeApiKey(keyId: string, at: number): Promise<boolean>;
+}
+
+/** What a reader sees outside any transaction (one consistent snapshot per call). */
+export interface StoreReader {
+  getSetting(name: SettingName): Promise<string | null>;
+  getToken(userId: string): Promise<TokenRow | undefined>;
+  latestIssue(userId: string): Promise<IssueRow | undefined>;
+  customerOf(userId: string): Promise<CustomerRow | undefined>;
+  /** Tokens in User ID order, after `afterUserId`, at most `limit`; with `expiringBefore`, only unrevoked ones expiring before it. */
+  listTokens(options: { afterUserId?: string; limit: number; expiringBefore?: number }): Promise<TokenRow[]>;
+  countTokens(): Promise<Record<TokenState | "locked", number>>;
+  /** Events with id > `afterId`, oldest first, at most `limit`. */
+  events(afterId: number, limit: number): Promise<EventRow[]>;
+  /** The newest events of one User ID or customer, newest first. */
+  eventsOf(userId: string, limit: number): Promise<EventRow[]>;
+  getApiKey(keyId: string): Promise<ApiKeyRow | undefined>;
+  listApiKeys(): Promise<ApiKeyRow[]>;
+}
+
+export interface BankStore extends StoreReader {
+  /** "sqlite" or "postgres". */
+  readonly kind: string;
+  /** Where it is (a path or a URL without its password), for messages. */
+  readonly location: string;
+  readonly schemaVersion: number;
+  /**
+   * Runs `fn` as one transaction: committed when it resolves, rolled back when it throws. The
+   * implementation holds what `fn` reads locked until then, so read-check-write is atomic across
+   * processes. `fn` must not start another transaction.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Gives the store the key that chains audit rows, and chains any row that has no MAC yet (rows
+   * migrated from schema 1). Called by Bank.open before anything is appended.
+   */
+  useAuditKey(key: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
 
 /**
- * Puts the database in WAL mode (persistent in the file, so usually already set). Changing the
- * journal mode does not wait on the busy handler: when another process holds the database at that
- * moment SQLite answers SQLITE_BUSY at once, so retry for up to BUSY_TIMEOUT_MS.
+ * The store could not do the work now (a lock held by another process past the wait, a full queue,
+ * the database unreachable): the request may be retried. The service answers 503 + Retry-After.
  */
-function useWal(db: Database.Database): void {
-  const deadline = Date.now() + BUSY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
-      return;
-    } catch (error) {
-      if ((error as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw error;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
+export class StoreBusyError extends Error {
+  override name = "StoreBusyError";
+  readonly code = "busy";
+
+  constructor(
+    message: string,
+    /** Seconds after which a retry is sensible. */
+    readonly retryAfterSeconds = 1,
+  ) {
+    super(message);
   }
 }
 
-export class BankStore {
-  readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
+/** The database cannot be opened or is not a bank database: one line a person can act on. */
+export class StoreOpenError extends Error {
+  override name = "StoreOpenError";
+  readonly code = "store";
+}
 
-  private constructor(db: Database.Database) {
-    this.db = db;
-  }
-
-  /** Opens (creating if needed) the database at `path` and brings its schema to SCHEMA_VERSION. */
-  static open(path: string): BankStore {
-    const db = new Database(path);
-    try {
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      useWal(db);
-      // FULL: a counted failure survives a power cut as well as a crash (WAL's NORMAL only survives a crash).
-      db.pragma("synchronous = FULL");
-      db.pragma("foreign_keys = ON");
-      migrate(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-    return new BankStore(db);
-  }
-
-  get schemaVersion(): number {
-    return this.db.pragma("user_version", { simple: true }) as number;
-  }
-
-  close(): void {
-    this.db.close();
-  }
-
-  /** Runs `fn` in one BEGIN IMMEDIATE transaction: the write lock is taken before the first read. */
-  immediate<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
-  }
-
-  private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  // meta
-
-  getMeta(name: string): Uint8Array | undefined {
-    const row = this.statement("SELECT value FROM meta WHERE name = ?").get(name) as { value: Uint8Array } | undefined;
-    return row?.value;
-  }
-
-  /** Sets `name` unless it is already set; returns the value now stored. */
-  initMeta(name: string, value: Uint8Array): Uint8Array {
-    this.statement("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(name, value);
-    return this.getMeta(name)!;
-  }
-
-  // users and identities
-
-  userExists(userId: string): boolean {
-    return this.statement("SELECT 1 FROM users WHERE user_id = ?").get(userId) !== undefined;
-  }
-
-  /** Inserts a new user; false when the User ID is taken. */
-  insertUser(userId: string, at: number): boolean {
-    return this.statement("INSERT INTO users (user_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING").run(userId, at).changes === 1;
-  }
-
-  serviceIdTaken(serviceId: string): boolean {
-    return this.statement("SELECT 1 FROM issues WHERE service_id = ?").get(serviceId) !== undefined;
-  }
-
-  // issues
-
-  insertIssue(issue: NewIssue): void {
-    this.statement(
-      `INSERT INTO issues (service_id, user_id, mail, created_at, expires_at, activation_key, algorithm, digits, period, label)
-       VALUES (@service_id, @user_id, @mail, @created_at, @expires_at, @activation_key, @algorithm, @digits, @period, @label)`,
-    ).run(issue);
-  }
-
-  getIssue(serviceId: string, userId: string): IssueRow | undefined {
-    return this.statement("SELECT * FROM issues WHERE service_id = ? AND user_id = ?").get(serviceId, userId) as IssueRow | undefined;
-  }
-
-  pendingIssuesOf(userId: string): IssueRow[] {
-    return this.statement("SELECT * FROM issues WHERE user_id = ? AND state = 'pending' ORDER BY created_at").all(userId) as IssueRow[];
-  }
-
-  /** failed_attempts + 1; returns the new count. */
-  countIssueFailure(serviceId: string): number {
-    const row = this.statement("UPDATE issues SET failed_attempts = failed_attempts + 1 WHERE service_id = ? RETURNING failed_attempts").get(serviceId) as {
-      failed_attempts: number;
-    };
-    return row.failed_attempts;
-  }
-
-  /** Takes back one counted attempt (a request whose tag verified). */
-  uncountIssueFailure(serviceId: string): void {
-    this.statement("UPDATE issues SET failed_attempts = max(failed_attempts - 1, 0) WHERE service_id = ?").run(serviceId);
-  }
-
-  /** Voids a pending issue and forgets its secrets. */
-  voidIssue(serviceId: string, reason: string): void {
-    this.statement(
-      "UPDATE issues SET state = 'void', void_reason = ?, activation_key = NULL, pending_seed = NULL WHERE service_id = ? AND state = 'pending'",
-    ).run(reason, serviceId);
-    this.statement("DELETE FROM activation_sessions WHERE service_id = ?").run(serviceId);
-  }
-
+export interface OpenStoreOptions {
+  /** Create a new bank database when none exists (only `otp-token bank init` does). Default false. */
+  create?: boolean;
   /**
-   * Forgets the secrets of every pending issue that has expired by `now` (its sealed activation
-   * password, its runs' sealed secrets and its pending seed), keeping the rows so a late request is
-   * still told "expired". Returns how many issues.
+   * SQLite only: run the database on a worker thread ("worker", what `bank serve` uses, so a wait
+   * for another process's lock never stalls the event loop) or on the calling thread ("inline",
+   * the CLI's one-shot commands). Default "inline".
    */
-  forgetExpired(now: number): number {
-    this.statement(
-      `UPDATE activation_sessions SET secrets = NULL WHERE secrets IS NOT NULL
-         AND service_id IN (SELECT service_id FROM issues WHERE state = 'pending' AND expires_at <= ?)`,
-    ).run(now);
-    return this.statement(
-      "UPDATE issues SET activation_key = NULL, pending_seed = NULL WHERE state = 'pending' AND expires_at <= ? AND (activation_key IS NOT NULL OR pending_seed IS NOT NULL)",
-    ).run(now).changes;
-  }
-
-  getActivationSession(serviceId: string, sid: Uint8Array): ActivationSessionRow | undefined {
-    return this.statement("SELECT * FROM activation_sessions WHERE service_id = ? AND sid = ?").get(serviceId, sid) as ActivationSessionRow | undefined;
-  }
-
-  /** Records an answered request; false when its session id was already there (a racing copy). */
-  insertActivationSession(session: Omit<ActivationSessionRow, "confirmed_at">): boolean {
-    return this.statement(
-      `INSERT INTO activation_sessions (service_id, sid, request_hash, serial, response, secrets, answered_at)
-       VALUES (@service_id, @sid, @request_hash, @serial, @response, @secrets, @answered_at) ON CONFLICT DO NOTHING`,
-    ).run(session).changes === 1;
-  }
-
-  confirmActivationSession(serviceId: string, sid: Uint8Array, at: number): void {
-    this.statement("UPDATE activation_sessions SET confirmed_at = ? WHERE service_id = ? AND sid = ?").run(at, serviceId, sid);
-  }
-
-  setPendingToken(serviceId: string, serial: string, sealedSeed: Uint8Array, at: number): void {
-    this.statement("UPDATE issues SET pending_serial = ?, pending_seed = ?, pending_at = ? WHERE service_id = ?").run(serial, sealedSeed, at, serviceId);
-  }
-
-  completeIssue(serviceId: string, at: number): void {
-    this.statement(
-      "UPDATE issues SET state = 'completed', completed_at = ?, activation_key = NULL, pending_seed = NULL WHERE service_id = ?",
-    ).run(at, serviceId);
-    this.statement("DELETE FROM activation_sessions WHERE service_id = ?").run(serviceId);
-  }
-
-  // active tokens
-
-  getToken(userId: string): TokenRow | undefined {
-    return this.statement("SELECT * FROM tokens WHERE user_id = ?").get(userId) as TokenRow | undefined;
-  }
-
-  /** Makes `token` the user's active token, replacing any previous one. */
-  replaceToken(token: Omit<TokenRow, "consecutive_failures" | "locked" | "last_success_at">): void {
-    this.statement("DELETE FROM tokens WHERE user_id = ?").run(token.user_id);
-    this.statement(
-      `INSERT INTO tokens (user_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, activated_at)
-       VALUES (@user_id, @service_id, @serial, @seed, @algorithm, @digits, @period, @label, @drift_steps, @last_step, @activated_at)`,
-    ).run(token);
-  }
-
-  recordTokenSuccess(userId: string, driftSteps: number, lastStep: number, at: number): void {
-    this.statement(
-      "UPDATE tokens SET drift_steps = ?, last_step = ?, consecutive_failures = 0, last_success_at = ? WHERE user_id = ?",
-    ).run(driftSteps, lastStep, at, userId);
-  }
-
-  /** consecutive_failures + 1, locking at `threshold`; returns the new count and whether the token is now locked. */
-  recordTokenFailure(userId: string, threshold: number): { failures: number; locked: boolean } {
-    const row = this.statement(
-      `UPDATE tokens SET consecutive_failures = consecutive_failures + 1,
-         locked = CASE WHEN consecutive_failures + 1 >= ? THEN 1 ELSE locked END
-       WHERE user_id = ? RETURNING consecutive_failures, locked`,
-    ).get(threshold, userId) as { consecutive_failures: number; locked: number };
-    return { failures: row.consecutive_failures, locked: row.locked === 1 };
-  }
-
-  unlockToken(userId: string): void {
-    this.statement("UPDATE tokens SET consecutive_failures = 0, locked = 0 WHERE user_id = ?").run(userId);
-  }
-
-  // audit log
-
-  addEvent(at: number, kind: string, serviceId: string | null, userId: string | null, detail?: string): void {
-    this.statement("INSERT INTO events (at, kind, service_id, user_id, detail) VALUES (?, ?, ?, ?, ?)").run(at, kind, serviceId, userId, detail ?? null);
-  }
-
-  eventsOf(userId: string, limit = 20): EventRow[] {
-    return this.statement("SELECT * FROM events WHERE user_id = ? ORDER BY id DESC LIMIT ?").all(userId, limit) as EventRow[];
-  }
+  thread?: "worker" | "inline";
+  /** SQLite only: milliseconds to wait for another process's write lock before StoreBusyError; default 5000. */
+  busyTimeoutMs?: number;
 }
 
-function migrate(db: Database.Database): void {
-  const apply = db.transaction(() => {
-    const version = db.pragma("user_version", { simple: true }) as number;
-    if (version > MIGRATIONS.length) {
-      throw new Error(`the bank database has schema version ${version}, newer than this program's ${MIGRATIONS.length}: upgrade otp-token`);
-    }
-    for (let next = version; next < MIGRATIONS.length; next++) db.exec(MIGRATIONS[next]);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
-  });
-  // IMMEDIATE: two processes opening a new file at once do not both run the migrations.
-  apply.immediate();
+/**
+ * Opens the bank's store: `postgres://` / `postgresql://` URLs are for the PostgreSQL store (issue 11),
+ * anything else is an SQLite file path (":memory:" for a throw-away one).
+ */
+export async function openStore(urlOrPath: string, options: OpenStoreOptions = {}): Promise<BankStore> {
+  if (/^postgres(ql)?:\/\//i.test(urlOrPath)) {
+    throw new StoreOpenError("this build has no PostgreSQL store yet: give --db a SQLite file path");
+  }
+  const { SqliteStore } = await import("./sqlite/store.js");
+  return SqliteStore.open(urlOrPath, options);
 }

@@ -99,7 +99,8 @@ export class Board {
       flashRead: flash.flashRead,
       flashProgram: (addr, ptr, len) => {
         const status = flash.flashProgram(addr, ptr, len);
-        if (status === FLASH_OK) this.battery.consume({ flashPrograms: 1 });
+        // The flash programs whole 32-bit words: every word the bytes touch.
+        if (status === FLASH_OK && len > 0) this.battery.consume({ flashWords: Math.ceil(((addr % 4) + len) / 4) });
         return status;
       },
       flashErase: (page) => {

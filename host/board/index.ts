@@ -3,6 +3,7 @@ export * from "./battery.js";
 export * from "./board.js";
 export * from "./button.js";
 export * from "./clock.js";
+export * from "./energy.js";
 export * from "./flash.js";
 export * from "./random.js";
 export * from "./realtime.js";

@@ -1,28 +1,35 @@
-// otp-token bank: the bank side from the command line — issue, activate, confirm, verify, resync,
-// unlock, status — over one SQLite database file. Passwords never come from arguments.
-import { readFileSync } from "node:fs";
-import { Bank } from "../bank/bank.js";
+// otp-token bank: the bank side from the command line over one database — init and settings, issue,
+// activate, confirm, verify, resync, the token's lifecycle, status, API keys, the audit trail, PSKC
+// export and import, and `serve` (the verification service, host/bank/service.ts, loaded only for it).
+// Passwords and passphrases never come from arguments.
+import { readFileSync, writeFileSync } from "node:fs";
+import { Bank, type BankOptions } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
+import { DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_HOST, DEFAULT_SERVICE_PORT } from "../bank/limits.js";
 import { messageKind } from "../bank/protocol.js";
-import { BankStore } from "../bank/store.js";
-import { SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
+import { openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
+import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
+import { bankDateTime } from "../terms.js";
+import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
 import { integerOption, type Io, parse, UsageError } from "./usage.js";
+
+export { processStdin, type Stdin, type Terminal };
 
 export const DEFAULT_DB = "./bank.sqlite";
 export const DEFAULT_OUTBOX = "./outbox";
 
 const COMMON = `Common options:
-  --db PATH               the bank database (SQLite; created if missing), default ${DEFAULT_DB}
+  --db PATH               the bank database (SQLite), default ${DEFAULT_DB}; only 'bank init' creates one
   --master-key-file PATH  the master key that encrypts seeds and activation passwords at rest: a file of
-                          32 raw bytes or 64 hex digits; without it, the environment variable
-                          ${MASTER_KEY_ENV} (64 hex digits) is used
+                          32 raw bytes or 64 hex digits, readable by its owner only (chmod 600);
+                          without it, the environment variable ${MASTER_KEY_ENV} (64 hex digits)
   -h, --help              this help
 
 Exit status: 0 on success, 1 when the bank refuses (the message says why), 2 on a usage error.`;
 
-const IDS = `  --service-id ID         the 8-digit Service ID shown at issue
-  --user-id ID            the 16-character User ID shown at issue`;
+const USER = `  --user-id ID            the User ID (${USER_ID_HELP};
+                          tokens set up before this form have 16 random letters and digits)`;
 
 export const BANK_HELP: Record<string, string> = {
   "": `Usage: otp-token bank <subcommand> [options]
@@ -30,33 +37,65 @@ export const BANK_HELP: Record<string, string> = {
 The bank side of the one-time password procedure, over one database file.
 
 Subcommands:
-  issue     "issue token": mail address and activation password -> Service ID, User ID, set-up mail
-  activate  relay a token's activation message: its request (answered) or its confirmation
-  confirm   the first code of an activated token: makes it the customer's active token
-  verify    check a login code
-  resync    re-synchronise a drifted token with two consecutive codes
-  unlock    administrator: clear a token's lock and failure count
-  status    what the bank knows about a Service ID and User ID (no secrets), as JSON
+  init       create the bank database (the Service ID and the mail domain are set here)
+  settings   show or change the bank's Service ID and mail sending domain
+  issue      トークン発行: mail address and 利用開始パスワード -> Service ID, User ID, set-up mail
+  activate   relay a token's activation message: its request (送信, answered) or its confirmation (登録)
+  confirm    認証確認: the first code of an activated token makes it the customer's token
+  verify     check a login code
+  resync     re-synchronise a drifted token with two consecutive codes
+  unlock     administrator: clear a token's lock, failure count and throttling
+  suspend    administrator: refuse every code until resume (token reported missing)
+  resume     administrator: accept codes again
+  revoke     administrator: the token is lost or stolen (final)
+  status     a User ID's token and issue as JSON; without --user-id, token counts and renewals due
+  api-key    create, list or revoke the verification service's API keys
+  audit      verify the audit trail's hash chain, or list it
+  export     write tokens' seeds to an encrypted PSKC file (RFC 6030)
+  import     read tokens from an encrypted PSKC file
+  serve      the verification service: an authenticated JSON API (OpenAPI at /openapi.json)
 
 Run 'otp-token bank <subcommand> --help' for its options.
 
 ${COMMON}
 `,
+  init: `Usage: otp-token bank init [--service-id ID] [--mail-domain DOMAIN] [options]
+
+Creates the bank database at --db (which must not exist yet; its folder must). The file and its
+-wal and -shm companions are readable by their owner only.
+
+Options:
+  --service-id ID         the bank's Service ID, 8 digits (default: a random one, printed); every
+                          User ID the bank issues starts with its last 4 digits
+  --mail-domain DOMAIN    the domain set-up mails are sent from (default bank.example); the issue
+                          screen asks customers to let it through their mail filter
+
+${COMMON}
+`,
+  settings: `Usage: otp-token bank settings [--service-id ID] [--mail-domain DOMAIN] [options]
+
+Prints the bank's settings; with an option, changes it (recorded in the audit trail). Instances
+read the settings when they start. Tokens already issued keep their User IDs.
+
+${COMMON}
+`,
   issue: `Usage: otp-token bank issue --mail ADDRESS [options]
 
-Issues a token: creates the Service ID and User ID, stores the activation password sealed under the
-master key (CPace needs it until the token is registered or the issue ends), and writes the set-up
-mail into the outbox folder.
+トークン発行 (token issue): creates the customer's User ID for this issue, stores the 利用開始パスワード
+(activation password) sealed under the master key (CPace needs it until the token is registered or
+the issue ends), and writes the set-up mail (Japanese, with an English part) into the outbox folder.
 
-The activation password (4-8 letters and digits) and its confirmation are read from a prompt that
-does not echo when standard input is a terminal, otherwise from the first two lines of standard
-input. They are never taken as arguments.
+The mail address is typed twice: without --mail-confirm, the confirmation is asked at the prompt.
+The activation password (4-8 letters and digits) and its confirmation are always read from a
+prompt that does not echo, never from arguments. Without a terminal, the answers are the lines
+of standard input, in the order they would be asked (confirmation address first, when asked).
 
 Options:
   --mail ADDRESS          the customer's mail address (4-64 half-width characters)
-  --mail-confirm ADDRESS  the address typed a second time (default: the same as --mail)
-  --user-id ID            re-set-up for an existing customer: keep this User ID; the current token
-                          keeps working until the new one's first code is confirmed
+  --mail-confirm ADDRESS  the address typed a second time (asked when not given)
+  --user-id ID            re-set-up: a User ID of the customer (their current token's); the new
+                          issue gets the customer's next issue number, and the current token keeps
+                          working until the new one's first code is confirmed
   --algorithm A           SHA1 (default), SHA256 or SHA512
   --digits N              6 (default), 7 or 8
   --period S              step in seconds, 1-86400 (default 60)
@@ -70,11 +109,13 @@ ${COMMON}
 
 Relays one activation message of the token (docs/activation.md), read as hex from --request or else
 from standard input:
-  - its request (message 1, 82 bytes, "send"): prints the bank's response (message 2, 117 bytes) as
-    hex. Each new request counts as an attempt until the token's confirmation takes it back; after 5
-    the issue is void. The same request again gets the same response and counts nothing.
-  - its confirmation (message 3, 106 bytes, "register"): prints "registered"; the token's first code
-    can then be confirmed (otp-token bank confirm).
+  - its request (message 1, 82 bytes, 送信 "send"): prints the bank's response (message 2, 117 bytes)
+    as hex, and on standard error the attempts left if the token refuses it at 登録. Each new request
+    counts as an attempt until the token's confirmation takes it back (the bank cannot tell a wrong
+    activation password; the token can); after 5 the issue is void. The same request again gets the
+    same response and counts nothing.
+  - its confirmation (message 3, 106 bytes, 登録 "register"): prints "registered"; the token's first
+    code can then be confirmed (otp-token bank confirm).
 A refused message (unknown, expired, void, replayed, malformed, wrong confirmation) exits with status 1.
 
 Options:
@@ -82,102 +123,148 @@ Options:
 
 ${COMMON}
 `,
-  confirm: `Usage: otp-token bank confirm --service-id ID --user-id ID CODE [options]
+  confirm: `Usage: otp-token bank confirm --user-id ID CODE [options]
 
-The bank's confirmation screen: CODE is the first code the activated token shows. On success the
-token becomes the customer's active token, replacing the previous one, and the issue is completed.
-A wrong code counts toward the same 5-failure limit as wrong activation passwords.
+認証確認 on the bank's screen: CODE is the first code the activated token shows. On success the
+token becomes the customer's token at this User ID, replacing the previous one, and the issue is
+completed. A wrong code counts toward the same 5-attempt limit as wrong activation passwords; the
+answer says how many attempts are left (あと N 回) and when the issue is void.
 
 Options:
-${IDS}
+${USER}
+  --service-id ID         optional: checked against the User ID's Service ID
 
 ${COMMON}
 `,
-  verify: `Usage: otp-token bank verify --service-id ID --user-id ID CODE [options]
+  verify: `Usage: otp-token bank verify --user-id ID CODE [options]
 
 Checks a login code within one step each way around the token's recorded drift. A code, or any
-code of an earlier step, is accepted at most once. 10 failures in a row lock the token until
-'otp-token bank unlock'.
+code of an earlier step, is accepted at most once. Each wrong code delays the next check (1 s,
+2 s, 4 s, ...); 10 in a row lock the token until 'otp-token bank unlock'.
 
 Options:
-${IDS}
+${USER}
+  --service-id ID         optional: checked against the User ID's Service ID
 
 ${COMMON}
 `,
-  resync: `Usage: otp-token bank resync --service-id ID --user-id ID CODE1 CODE2 [options]
+  resync: `Usage: otp-token bank resync --user-id ID CODE1 CODE2 [options]
 
 Re-synchronises a token whose clock has drifted: CODE1 and CODE2 are two consecutive codes, found
 within 10 steps each way around the recorded drift. Does not unlock a locked token.
 
 Options:
-${IDS}
+${USER}
 
 ${COMMON}
 `,
-  unlock: `Usage: otp-token bank unlock --service-id ID --user-id ID [options]
+  unlock: `Usage: otp-token bank unlock --user-id ID [options]
 
-Administrator: clears the token's lock and its consecutive failures. Recorded in the audit log.
+Administrator: clears the token's lock, its consecutive failures and its throttling delay.
 
 Options:
-${IDS}
+${USER}
 
 ${COMMON}
 `,
-  status: `Usage: otp-token bank status --service-id ID --user-id ID [options]
+  suspend: `Usage: otp-token bank suspend --user-id ID [options]
 
-Prints, as JSON, the issue and the active token of this Service ID and User ID and the customer's
-recent events. No secrets.
+Administrator: the customer reports the token missing. No code is accepted until 'bank resume'.
 
 Options:
-${IDS}
+${USER}
+
+${COMMON}
+`,
+  resume: `Usage: otp-token bank resume --user-id ID [options]
+
+Administrator: the customer found the suspended token. Codes are accepted again.
+
+Options:
+${USER}
+
+${COMMON}
+`,
+  revoke: `Usage: otp-token bank revoke --user-id ID [options]
+
+Administrator: the token is lost or stolen. Final: the customer needs a new token issue.
+
+Options:
+${USER}
+
+${COMMON}
+`,
+  status: `Usage: otp-token bank status [--user-id ID] [--json] [options]
+
+With --user-id: the issue and the token of this User ID and its recent events, as JSON (no secrets).
+Without: the bank's Service ID, its tokens by state, and the tokens due for renewal (expiring
+within 30 days, or expired).
+
+Options:
+${USER}
+  --json                  the overview as JSON
+
+${COMMON}
+`,
+  "api-key": `Usage: otp-token bank api-key create --scope login|admin [--name TEXT] [options]
+       otp-token bank api-key list [options]
+       otp-token bank api-key revoke KEY-ID [options]
+
+API keys of the verification service ('otp-token bank serve'). 'create' prints the new key once:
+the database keeps only its id, scope, name and a hash. Scope login may issue, relay activation,
+confirm, verify and resync; scope admin may also read status and the audit trail, unlock,
+suspend, resume, revoke and export. A revoked key is refused at its next request.
+
+${COMMON}
+`,
+  audit: `Usage: otp-token bank audit verify [options]
+       otp-token bank audit list [--since ID] [--limit N] [options]
+
+Every event (issues, activations, logins, refusals, administration, with who acted) is appended
+to the audit trail, each row chained to the previous one by an HMAC under a key derived from the
+master key. 'verify' walks the chain: exit 0 and the head (last id and MAC: record it elsewhere to
+detect a later truncation), or exit 1 naming the first row that was altered, deleted or inserted.
+'list' prints events as JSON lines.
+
+${COMMON}
+`,
+  export: `Usage: otp-token bank export --out FILE [--user-id ID]... (--passphrase | --key-file F) [options]
+
+Writes the tokens' seeds (every unrevoked token, or the --user-id ones) to an encrypted PSKC file
+(RFC 6030): AES-256-CBC under a key derived from a passphrase (--passphrase: PBKDF2-HMAC-SHA256,
+§6.2; the passphrase, at least 12 characters, is asked at a prompt that does not echo) or under a
+pre-shared key (--key-file: a file of 32 or 64 hex digits, §6.1), with a MAC on every value.
+The file is created readable by its owner only. Recorded in the audit trail.
+
+${COMMON}
+`,
+  import: `Usage: otp-token bank import FILE (--passphrase | --key-file F) [options]
+
+Reads the TOTP keys of an encrypted PSKC file (RFC 6030 §6.1 or §6.2) and stores them as active
+tokens, all or none. A key with a UserId keeps it; one without gets a new customer and User ID
+(printed). A User ID already in the bank is refused: nothing stored is replaced.
+
+${COMMON}
+`,
+  serve: `Usage: otp-token bank serve [--port N] [--host ADDRESS] [options]
+
+Starts the verification service: a JSON API for the bank's internet-banking backend, every route
+but /v1/health and /openapi.json behind an API key ('otp-token bank api-key create'). Prints
+'listening on http://HOST:PORT' when ready; Ctrl-C (or SIGTERM) stops it. Stateless apart from the
+database: several can run on one database.
+
+Options:
+  --port N                the port, default ${DEFAULT_SERVICE_PORT}; 0 picks a free one
+  --host ADDRESS          the address to listen on, default ${DEFAULT_SERVICE_HOST}
+  --rate-limit N          requests per minute each API key may make (per instance), default ${DEFAULT_RATE_LIMIT}
+  --outbox DIR            where set-up mails of issues made through the API are written, default ${DEFAULT_OUTBOX}
+  --log                   one line per request on standard error (method, path, status, time)
 
 ${COMMON}
 `,
 };
 
-/** Where the command reads standard input from (a test gives its own). */
-export interface Stdin {
-  isTTY: boolean;
-  /** All of standard input as text (not a terminal). */
-  readAll(): string;
-  /** One line typed at a terminal without echo, after `prompt` on stderr. */
-  readSecret(prompt: string): Promise<string>;
-}
-
-export const processStdin: Stdin = {
-  get isTTY() {
-    return process.stdin.isTTY === true;
-  },
-  readAll: () => readFileSync(0, "utf8"),
-  readSecret,
-};
-
-function readSecret(prompt: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stdin = process.stdin;
-    process.stderr.write(prompt);
-    stdin.setRawMode(true);
-    stdin.resume();
-    let typed = "";
-    const done = (error?: Error) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off("data", onData);
-      process.stderr.write("\n");
-      if (error) reject(error);
-      else resolve(typed);
-    };
-    const onData = (chunk: Buffer) => {
-      for (const char of chunk.toString("utf8")) {
-        if (char === "\r" || char === "\n") return done();
-        if (char === "\u0003" || char === "\u0004") return done(new UsageError("cancelled"));
-        if (char === "\u007f" || char === "\b") typed = typed.slice(0, -1);
-        else typed += char;
-      }
-    };
-    stdin.on("data", onData);
-  });
-}
+const SUBCOMMANDS = Object.keys(BANK_HELP).filter((name) => name !== "");
 
 const COMMON_OPTIONS = {
   db: { type: "string" },
@@ -185,16 +272,16 @@ const COMMON_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-const ID_OPTIONS = { ...COMMON_OPTIONS, "service-id": { type: "string" }, "user-id": { type: "string" } } as const;
+const USER_OPTIONS = { ...COMMON_OPTIONS, "user-id": { type: "string" }, "service-id": { type: "string" } } as const;
 
-export function makeBankCommand(stdin: Stdin = processStdin) {
+export function makeBankCommand(stdin: Terminal = processStdin) {
   return async function bankCommand(args: string[], io: Io): Promise<number> {
     const [sub, ...rest] = args;
     if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
       io.out(BANK_HELP[""]);
-      return sub === undefined ? 2 : 0;
+      return 0;
     }
-    if (!Object.hasOwn(BANK_HELP, sub) || sub === "") throw new UsageError(`unknown bank subcommand ${JSON.stringify(sub)}: use issue, activate, confirm, verify, resync, unlock or status`);
+    if (!SUBCOMMANDS.includes(sub)) throw new UsageError(`unknown bank subcommand ${JSON.stringify(sub)}: use ${SUBCOMMANDS.join(", ")}`);
     if (rest.includes("--help") || rest.includes("-h")) {
       io.out(BANK_HELP[sub]);
       return 0;
@@ -203,6 +290,10 @@ export function makeBankCommand(stdin: Stdin = processStdin) {
       return await run(sub, rest, io, stdin);
     } catch (error) {
       if (error instanceof BankError) {
+        io.err(`otp-token bank ${sub}: ${error.message} [${error.code}]\n${error.ja ? `  ${error.ja}\n` : ""}`);
+        return 1;
+      }
+      if (error instanceof StoreOpenError || error instanceof StoreBusyError) {
         io.err(`otp-token bank ${sub}: ${error.message} [${error.code}]\n`);
         return 1;
       }
@@ -213,8 +304,69 @@ export function makeBankCommand(stdin: Stdin = processStdin) {
 
 export const bankCommand = makeBankCommand();
 
-async function run(sub: string, args: string[], io: Io, stdin: Stdin): Promise<number> {
+type CommonValues = { db?: string; "master-key-file"?: string };
+
+/** Opens the bank for one command and closes it afterwards. */
+async function withBank<T>(values: CommonValues, io: Io, config: BankOptions, use: (bank: Bank) => Promise<T>, create = false): Promise<T> {
+  const masterKey = MasterKey.load(values["master-key-file"]);
+  const store = await openStore(values.db ?? DEFAULT_DB, { create });
+  try {
+    return await use(await Bank.open(store, masterKey, { now: io.now, actor: "cli", ...config }));
+  } finally {
+    await store.close();
+  }
+}
+
+function noPositionals(positionals: string[]): void {
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+}
+
+function userIdOption(values: { "user-id"?: string; "service-id"?: string }): string {
+  const userId = values["user-id"]?.toUpperCase();
+  if (userId === undefined) throw new UsageError("--user-id is missing");
+  if (!USER_ID_PATTERN.test(userId)) throw new UsageError(`--user-id must be ${USER_ID_HELP}`);
+  if (values["service-id"] !== undefined && !SERVICE_ID_PATTERN.test(values["service-id"])) throw new UsageError("--service-id must be 8 digits");
+  return userId;
+}
+
+/** A --service-id given beside the User ID must be that User ID's. */
+async function checkServiceId(bank: Bank, userId: string, serviceId: string | undefined): Promise<void> {
+  if (serviceId === undefined) return;
+  const status = await bank.status(userId).catch(() => null);
+  if (status && status.serviceId !== serviceId) throw new BankError("unknown", `the User ID ${userId} belongs to Service ID ${status.serviceId}, not ${serviceId}`);
+}
+
+const when = (unixSeconds: number) => `${bankDateTime(unixSeconds)} (${new Date(unixSeconds * 1000).toISOString().replace(/\.\d+Z$/, "Z")})`;
+
+async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promise<number> {
   switch (sub) {
+    case "init": {
+      const { values, positionals } = parse(args, { ...COMMON_OPTIONS, "service-id": { type: "string" }, "mail-domain": { type: "string" } });
+      noPositionals(positionals);
+      const path = values.db ?? DEFAULT_DB;
+      if (values["service-id"] !== undefined && !SERVICE_ID_PATTERN.test(values["service-id"])) throw new UsageError("--service-id must be 8 digits");
+      if (path === ":memory:") throw new UsageError("--db must be a file path");
+      const { existsSync, statSync } = await import("node:fs");
+      if (existsSync(path) && !(statSync(path).isFile() && statSync(path).size === 0)) {
+        throw new StoreOpenError(`${path} already exists: 'bank init' creates a new database only (use 'bank settings' to change one)`);
+      }
+      return withBank(values, io, {}, async (bank) => {
+        await bank.updateSettings({ serviceId: values["service-id"], mailDomain: values["mail-domain"] });
+        io.out(`Created the bank database ${path}\nService ID:   ${bank.serviceId}\nMail domain:  ${bank.mailDomain}\n`);
+        return 0;
+      }, true);
+    }
+    case "settings": {
+      const { values, positionals } = parse(args, { ...COMMON_OPTIONS, "service-id": { type: "string" }, "mail-domain": { type: "string" } });
+      noPositionals(positionals);
+      return withBank(values, io, {}, async (bank) => {
+        if (values["service-id"] !== undefined || values["mail-domain"] !== undefined) {
+          await bank.updateSettings({ serviceId: values["service-id"], mailDomain: values["mail-domain"] });
+        }
+        io.out(`Service ID:   ${bank.serviceId}\nMail domain:  ${bank.mailDomain}\n`);
+        return 0;
+      });
+    }
     case "issue": {
       const { values, positionals } = parse(args, {
         ...COMMON_OPTIONS,
@@ -233,20 +385,31 @@ async function run(sub: string, args: string[], io: Io, stdin: Stdin): Promise<n
       const digits = integerOption(values.digits, "digits", 6, 8, 6);
       const period = integerOption(values.period, "period", 1, 86400, 60);
       const ttl = integerOption(values.ttl, "ttl", 60, 30 * 86400, 86400);
-      const [password, passwordConfirm] = await readPasswords(stdin);
-      return withBank(values, io, { outboxDir: values.outbox ?? DEFAULT_OUTBOX, issueTtlSeconds: ttl }, (bank) => {
-        const result = bank.issue({
+      const askMail = values["mail-confirm"] === undefined;
+      const typed = await answers(
+        stdin,
+        [
+          ...(askMail ? [{ prompt: "Mail address again (携帯電話メールアドレス 再入力): ", secret: false }] : []),
+          { prompt: "利用開始パスワード / activation password (4-8 letters and digits): ", secret: true },
+          { prompt: "利用開始パスワード again / activation password again: ", secret: true },
+        ],
+        askMail ? "the mail address again, the activation password and its confirmation" : "the activation password and its confirmation",
+      );
+      const mailConfirm = askMail ? typed[0] : values["mail-confirm"]!;
+      const [password, passwordConfirm] = typed.slice(askMail ? 1 : 0);
+      const outboxDir = values.outbox ?? DEFAULT_OUTBOX;
+      return withBank(values, io, { outboxDir, issueTtlSeconds: ttl }, async (bank) => {
+        const result = await bank.issue({
           mail: values.mail!,
-          mailConfirm: values["mail-confirm"] ?? values.mail!,
+          mailConfirm,
           password,
           passwordConfirm,
-          userId: values["user-id"],
+          userId: values["user-id"]?.toUpperCase(),
           otp: { algorithm: (values.algorithm ?? "SHA1") as "SHA1", digits, period, ...(values.label === undefined ? {} : { label: values.label }) },
         });
         io.out(
           `Mail address: ${result.mail}\nService ID:   ${result.serviceId}\nUser ID:      ${result.userId}\n` +
-            `Set-up URL:   ${result.setupUrl}\nExpires:      ${new Date(result.expiresAt * 1000).toISOString()} (${result.expiresAt})\n` +
-            `Set-up mail:  ${result.mailFile}\n`,
+            `Set up by:    ${when(result.expiresAt)}\nToken until:  ${when(result.tokenExpiresAt)}\nSet-up mail:  ${result.mailFile}\n`,
         );
         return 0;
       });
@@ -257,94 +420,221 @@ async function run(sub: string, args: string[], io: Io, stdin: Stdin): Promise<n
       const text = (values.request ?? stdin.readAll()).replace(/\s+/g, "");
       if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new UsageError("the request must be hex digits (2 per byte)");
       if (text.length === 0) throw new UsageError("no request: give --request HEX or the hex on standard input");
-      return withBank(values, io, {}, (bank) => {
+      return withBank(values, io, {}, async (bank) => {
         const message = new Uint8Array(Buffer.from(text, "hex"));
         if (messageKind(message) === "confirmation") {
-          io.out(`registered: token serial ${bank.register(message).serial}\n`);
+          io.out(`registered: token serial ${(await bank.register(message)).serial}\n`);
         } else {
-          io.out(`${Buffer.from(bank.activate(message)).toString("hex")}\n`);
+          const answer = await bank.activate(message);
+          io.out(`${Buffer.from(answer.response).toString("hex")}\n`);
+          io.err(`attempts left before the issue is void if the token refuses this answer: ${answer.attemptsLeft}\n`);
         }
         return 0;
       });
     }
     case "confirm":
     case "verify": {
-      const { values, positionals } = parse(args, ID_OPTIONS);
-      const [serviceId, userId] = ids(values);
+      const { values, positionals } = parse(args, USER_OPTIONS);
+      const userId = userIdOption(values);
       if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "CODE is missing" : `expected one CODE, got ${positionals.length} arguments`);
-      return withBank(values, io, {}, (bank) => {
-        const result = sub === "confirm" ? bank.confirm(serviceId, userId, positionals[0]) : bank.verify(serviceId, userId, positionals[0]);
+      const code = typedCode(positionals[0]);
+      return withBank(values, io, {}, async (bank) => {
+        await checkServiceId(bank, userId, values["service-id"]);
+        const result = sub === "confirm" ? await bank.confirm(userId, code) : await bank.verify(userId, code);
         io.out(sub === "confirm" ? `confirmed: the token is active (drift ${result.driftSteps} steps)\n` : `ok: offset ${result.offset}, drift ${result.driftSteps} steps\n`);
         return 0;
       });
     }
     case "resync": {
-      const { values, positionals } = parse(args, ID_OPTIONS);
-      const [serviceId, userId] = ids(values);
+      const { values, positionals } = parse(args, USER_OPTIONS);
+      const userId = userIdOption(values);
       if (positionals.length !== 2) throw new UsageError(`expected two consecutive codes CODE1 CODE2, got ${positionals.length}`);
-      return withBank(values, io, {}, (bank) => {
-        const result = bank.resync(serviceId, userId, positionals[0], positionals[1]);
+      return withBank(values, io, {}, async (bank) => {
+        const result = await bank.resync(userId, typedCode(positionals[0]), typedCode(positionals[1]));
         io.out(`resynchronised: drift ${result.driftSteps} steps\n`);
         return 0;
       });
     }
     case "unlock":
-    case "status": {
-      const { values, positionals } = parse(args, ID_OPTIONS);
+    case "suspend":
+    case "resume":
+    case "revoke": {
+      const { values, positionals } = parse(args, USER_OPTIONS);
       noPositionals(positionals);
-      const [serviceId, userId] = ids(values);
-      return withBank(values, io, {}, (bank) => {
-        if (sub === "unlock") {
-          bank.unlock(serviceId, userId);
-          io.out("unlocked\n");
-        } else {
-          io.out(`${JSON.stringify(bank.status(serviceId, userId), null, 2)}\n`);
+      const userId = userIdOption(values);
+      return withBank(values, io, {}, async (bank) => {
+        await bank[sub](userId);
+        io.out(`${{ unlock: "unlocked", suspend: "suspended", resume: "resumed", revoke: "revoked" }[sub]}\n`);
+        return 0;
+      });
+    }
+    case "status": {
+      const { values, positionals } = parse(args, { ...USER_OPTIONS, json: { type: "boolean" } });
+      noPositionals(positionals);
+      const userId = values["user-id"] === undefined ? undefined : userIdOption(values);
+      return withBank(values, io, {}, async (bank) => {
+        if (userId !== undefined) {
+          io.out(`${JSON.stringify(await bank.status(userId), null, 2)}\n`);
+          return 0;
+        }
+        const overview = await bank.overview();
+        if (values.json) {
+          io.out(`${JSON.stringify(overview, null, 2)}\n`);
+          return 0;
+        }
+        const t = overview.tokens;
+        io.out(`Service ID ${overview.serviceId}, mail domain ${overview.mailDomain}\n`);
+        io.out(`Tokens: ${t.active} active, ${t.suspended} suspended, ${t.revoked} revoked (${t.locked} locked)\n`);
+        io.out(`Due for renewal (expiring within 30 days): ${overview.dueForRenewal.length}\n`);
+        for (const due of overview.dueForRenewal) io.out(`  ${due.userId}  serial ${due.serial}  ${due.state}  expires ${when(due.expiresAt)}\n`);
+        return 0;
+      });
+    }
+    case "api-key": {
+      const [action, ...rest] = args;
+      if (action === "create") {
+        const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, scope: { type: "string" }, name: { type: "string" } });
+        noPositionals(positionals);
+        if (values.scope !== "login" && values.scope !== "admin") throw new UsageError("--scope must be login or admin");
+        return withBank(values, io, {}, async (bank) => {
+          const key = await bank.createApiKey(values.scope as "login" | "admin", values.name ?? "");
+          io.out(`${key.key}\n`);
+          io.err(`API key ${key.keyId} (scope ${key.scope}) created. It is shown only this once: keep it in the backend's secret store.\n`);
+          return 0;
+        });
+      }
+      if (action === "list") {
+        const { values, positionals } = parse(rest, COMMON_OPTIONS);
+        noPositionals(positionals);
+        return withBank(values, io, {}, async (bank) => {
+          for (const key of await bank.listApiKeys()) {
+            io.out(`${key.keyId}  ${key.scope.padEnd(5)}  ${key.revokedAt === null ? "active " : "revoked"}  created ${new Date(key.createdAt * 1000).toISOString()}  ${key.name}\n`);
+          }
+          return 0;
+        });
+      }
+      if (action === "revoke") {
+        const { values, positionals } = parse(rest, COMMON_OPTIONS);
+        if (positionals.length !== 1) throw new UsageError("give the id of the key to revoke (see 'bank api-key list')");
+        return withBank(values, io, {}, async (bank) => {
+          await bank.revokeApiKey(positionals[0]);
+          io.out(`revoked ${positionals[0]}\n`);
+          return 0;
+        });
+      }
+      throw new UsageError("use 'bank api-key create', 'list' or 'revoke'");
+    }
+    case "audit": {
+      const [action, ...rest] = args;
+      if (action === "verify") {
+        const { values, positionals } = parse(rest, COMMON_OPTIONS);
+        noPositionals(positionals);
+        return withBank(values, io, {}, async (bank) => {
+          const report = await bank.verifyAudit();
+          if (!report.ok) {
+            io.err(`otp-token bank audit verify: the audit trail is broken at row ${report.firstBad!.id}: ${report.firstBad!.reason} (${report.rows - 1} rows before it verify)\n`);
+            return 1;
+          }
+          io.out(`the audit trail verifies: ${report.rows} rows; head: row ${report.head?.id ?? 0} ${report.head?.mac ?? ""}\n`);
+          return 0;
+        });
+      }
+      if (action === "list") {
+        const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, since: { type: "string" }, limit: { type: "string" } });
+        noPositionals(positionals);
+        const since = integerOption(values.since, "since", 0, Number.MAX_SAFE_INTEGER, 0);
+        const limit = integerOption(values.limit, "limit", 1, 100000, 100);
+        return withBank(values, io, {}, async (bank) => {
+          for (const event of await bank.auditEvents(since, limit)) io.out(`${JSON.stringify(event)}\n`);
+          return 0;
+        });
+      }
+      throw new UsageError("use 'bank audit verify' or 'bank audit list'");
+    }
+    case "export":
+    case "import": {
+      const { values, positionals } = parse(args, {
+        ...COMMON_OPTIONS,
+        out: { type: "string" },
+        "user-id": { type: "string", multiple: true },
+        passphrase: { type: "boolean" },
+        "key-file": { type: "string" },
+      });
+      const { readPskc, readPskcOptions, writePskc } = await import("../bank/pskc.js");
+      if ((values.passphrase === true) === (values["key-file"] !== undefined)) throw new UsageError("give exactly one of --passphrase (asked at a prompt) or --key-file FILE");
+      const keyHex = values["key-file"] === undefined ? undefined : readKeyFile(values["key-file"]);
+      if (sub === "export") {
+        noPositionals(positionals);
+        if (values.out === undefined) throw new UsageError("--out FILE is missing");
+        const userIds = (values["user-id"] as string[] | undefined)?.map((id) => id.toUpperCase());
+        for (const id of userIds ?? []) if (!USER_ID_PATTERN.test(id)) throw new UsageError(`--user-id ${JSON.stringify(id)} must be ${USER_ID_HELP}`);
+        let passphrase: string | undefined;
+        if (values.passphrase) {
+          const [first, again] = await answers(stdin, [{ prompt: "Passphrase for the PSKC file (12+ characters): ", secret: true }, { prompt: "Passphrase again: ", secret: true }], "the passphrase and its confirmation");
+          if (first !== again) throw new BankError("pskc", "the two passphrases differ");
+          passphrase = first;
+        }
+        const encryption = readPskcOptions({ passphrase, key: keyHex });
+        return withBank(values, io, {}, async (bank) => {
+          const secrets = await bank.exportSecrets(userIds);
+          try {
+            writeFileSync(values.out!, writePskc(secrets, encryption), { mode: 0o600, flag: "wx" });
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new BankError("pskc", `${values.out} already exists: give a new file`);
+            if ((error as NodeJS.ErrnoException).code) throw new BankError("pskc", `cannot write ${values.out}: ${(error as NodeJS.ErrnoException).code}`);
+            throw error;
+          } finally {
+            for (const secret of secrets) secret.seed.fill(0);
+          }
+          io.out(`exported ${secrets.length} token${secrets.length === 1 ? "" : "s"} to ${values.out}\n`);
+          return 0;
+        });
+      }
+      if (positionals.length !== 1) throw new UsageError("give the PSKC FILE to import");
+      let xml: string;
+      try {
+        xml = readFileSync(positionals[0], "utf8");
+      } catch (error) {
+        throw new BankError("pskc", `cannot read ${positionals[0]}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      const passphrase = values.passphrase ? (await answers(stdin, [{ prompt: "Passphrase of the PSKC file: ", secret: true }], "the passphrase"))[0] : undefined;
+      return withBank(values, io, {}, async (bank) => {
+        const tokens = readPskc(xml, { passphrase, key: keyHex === undefined ? undefined : new Uint8Array(Buffer.from(keyHex, "hex")) }, bank.config.otp.label);
+        try {
+          const imported = await bank.importSecrets(tokens);
+          io.out(`imported ${imported.length} token${imported.length === 1 ? "" : "s"}:\n`);
+          for (const t of imported) io.out(`  serial ${t.serial}  User ID ${t.userId}\n`);
+        } finally {
+          for (const token of tokens) token.seed.fill(0);
         }
         return 0;
       });
+    }
+    case "serve": {
+      const { values, positionals } = parse(args, {
+        ...COMMON_OPTIONS,
+        port: { type: "string" },
+        host: { type: "string" },
+        "rate-limit": { type: "string" },
+        outbox: { type: "string" },
+        log: { type: "boolean" },
+      });
+      noPositionals(positionals);
+      const port = integerOption(values.port, "port", 0, 65535, DEFAULT_SERVICE_PORT);
+      const rateLimit = integerOption(values["rate-limit"], "rate-limit", 1, 10_000_000, DEFAULT_RATE_LIMIT);
+      const host = values.host ?? DEFAULT_SERVICE_HOST;
+      const { serveBank } = await import("../bank/serve.js");
+      return serveBank({ db: values.db ?? DEFAULT_DB, masterKeyFile: values["master-key-file"], port, host, rateLimit, outboxDir: values.outbox ?? DEFAULT_OUTBOX, log: values.log === true }, io);
     }
   }
   throw new UsageError(`unknown bank subcommand ${JSON.stringify(sub)}`);
 }
 
-function noPositionals(positionals: string[]): void {
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-}
-
-function ids(values: { "service-id"?: string; "user-id"?: string }): [string, string] {
-  const serviceId = values["service-id"];
-  const userId = values["user-id"];
-  if (serviceId === undefined) throw new UsageError("--service-id is missing");
-  if (userId === undefined) throw new UsageError("--user-id is missing");
-  if (!SERVICE_ID_PATTERN.test(serviceId)) throw new UsageError("--service-id must be 8 digits");
-  if (!USER_ID_PATTERN.test(userId)) throw new UsageError("--user-id must be 16 upper-case letters or digits");
-  return [serviceId, userId];
-}
-
-async function readPasswords(stdin: Stdin): Promise<[string, string]> {
-  if (stdin.isTTY) {
-    const password = await stdin.readSecret("Activation password (4-8 letters and digits): ");
-    const confirm = await stdin.readSecret("Activation password again: ");
-    return [password, confirm];
-  }
-  const lines = stdin.readAll().split(/\r?\n/);
-  if (lines.length < 2 || (lines.length === 2 && lines[1] === "")) {
-    throw new UsageError("standard input must hold the activation password and its confirmation, one per line");
-  }
-  return [lines[0], lines[1]];
-}
-
-function withBank(
-  values: { db?: string; "master-key-file"?: string },
-  io: Io,
-  config: { outboxDir?: string; issueTtlSeconds?: number },
-  use: (bank: Bank) => number,
-): number {
-  const masterKey = MasterKey.load(values["master-key-file"]);
-  const store = BankStore.open(values.db ?? DEFAULT_DB);
+/** A pre-shared PSKC key file: 32 or 64 hex digits (AES-128 or AES-256). */
+function readKeyFile(path: string): string {
   try {
-    return use(new Bank(store, masterKey, { ...config, now: io.now }));
-  } finally {
-    store.close();
+    return readFileSync(path, "latin1").trim();
+  } catch (error) {
+    throw new BankError("pskc", `cannot read the key file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 }

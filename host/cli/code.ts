@@ -8,7 +8,10 @@ export const CODE_HELP = `Usage: otp-token code [options] KEY
 Prints the one-time password for KEY, one code per line.
 
 KEY is the secret in hex (e.g. 3132333435363738393031323334353637383930),
-or in base32 with --base32 (e.g. GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ).
+or in base32 with --base32 (e.g. GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ; lengths as oathtool takes them),
+or an otpauth:// URI as authenticator apps scan it (Key Uri Format: secret, algorithm, digits,
+period, counter), e.g. 'otpauth://totp/Bank:taro?secret=GEZDGNBVGY3TQOJQ&period=60'; options given
+on the command line win over the URI's parameters.
 
 Options:
   --hotp               HOTP (RFC 4226, counter based) instead of TOTP (RFC 6238, time based)
@@ -41,7 +44,16 @@ export function codeCommand(args: string[], io: Io): number {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "KEY is missing" : `expected one KEY, got ${positionals.length} arguments`);
-  const key = parseKey(positionals[0], values.base32 === true);
+  const uri = /^otpauth:/i.test(positionals[0]) ? parseOtpauth(positionals[0]) : undefined;
+  if (uri && values.base32) throw new UsageError("--base32 is for a bare key: an otpauth:// URI carries its secret in base32 already");
+  const key = uri ? uri.key : parseKey(positionals[0], values.base32 === true);
+  if (uri) {
+    values.hotp ??= uri.hotp || undefined;
+    values.algorithm ??= uri.algorithm;
+    values.digits ??= uri.digits;
+    values.period ??= uri.period;
+    values.counter ??= uri.counter;
+  }
   let algorithm: string;
   try {
     algorithm = algorithmName(values.algorithm ?? "SHA1");
@@ -82,4 +94,26 @@ function parseKey(text: string, base32: boolean): Uint8Array {
   }
   if (key.length === 0) throw new UsageError("KEY is empty");
   return key;
+}
+
+/**
+ * An otpauth:// URI (Google Authenticator's Key Uri Format): otpauth://TYPE/LABEL?secret=BASE32
+ * &algorithm=&digits=&period=&counter=. Its parameters are option values, checked as the options are.
+ */
+function parseOtpauth(text: string): { key: Uint8Array; hotp: boolean; algorithm?: string; digits?: string; period?: string; counter?: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError("KEY looks like an otpauth:// URI but is not a valid URI");
+  }
+  const type = url.hostname.toLowerCase();
+  if (type !== "totp" && type !== "hotp") throw new UsageError(`otpauth:// URI type must be totp or hotp, got ${JSON.stringify(url.hostname)}`);
+  const secret = url.searchParams.get("secret");
+  if (!secret) throw new UsageError("the otpauth:// URI has no secret= parameter");
+  const hotp = type === "hotp";
+  if (hotp && url.searchParams.get("counter") === null) throw new UsageError("an otpauth://hotp URI needs its counter= parameter");
+  const optional = (name: string) => url.searchParams.get(name) ?? undefined;
+  if (!hotp && optional("counter") !== undefined) throw new UsageError("counter= is for otpauth://hotp URIs");
+  return { key: parseKey(secret, true), hotp, algorithm: optional("algorithm"), digits: optional("digits"), period: hotp ? undefined : optional("period"), counter: optional("counter") };
 }

@@ -1,26 +1,39 @@
 // otp-token sim (npm start): the token's real framebuffer in the terminal, driven by the keyboard,
 // on real time (or accelerated), with its flash persisted in a file so the token survives restarts.
 // Without a terminal it prints a short scripted run and exits 0.
+//
+// The interactive screen is drawn on the terminal's alternate screen with the cursor hidden, each
+// frame written over the last from the top left (no clearing, so no flicker); below 130 columns the
+// panel is drawn with quadrant blocks (64 columns), so the whole screen fits 80. The terminal is put
+// back (main screen, cursor, cooked mode) on every way out: q, Ctrl-C, a signal, a crash.
 import { resolve } from "node:path";
-import { createInterface } from "node:readline/promises";
-import { DEFAULT_BOARD_START_MS } from "../board/board.js";
-import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
-import { Bank } from "../bank/bank.js";
+import stringWidth from "string-width";
+import { STATUS_BAD_TAG } from "../abi.js";
+import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
-import { BankStore } from "../bank/store.js";
+import { BankError } from "../bank/errors.js";
+import { openStore, StoreOpenError } from "../bank/store.js";
+import { DEFAULT_BOARD_START_MS } from "../board/board.js";
+import { refusalWords, registerRefusalWords } from "../refusals.js";
+import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
+import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
+import { LinkError } from "../token/link.js";
 import { SimToken, type Screen } from "../token/sim-token.js";
 import { DEFAULT_DB } from "./bank.js";
-import { type Io, parse, UsageError } from "./usage.js";
+import { isYes, processStdin } from "./prompt.js";
+import { CliError, describeError, type Io, type Lang, parse, UsageError } from "./usage.js";
 
 export const SIM_HELP = `Usage: otp-token sim [options]
 
-The token simulator: the firmware's own 128x32 display drawn in the terminal.
+The token simulator: the firmware's own 128x32 display drawn in the terminal (quadrant blocks
+below 130 columns, so it fits 80), on the alternate screen; the terminal is restored on exit.
 
-Keys:  space  press button A (wakes the token; while a code shows, next profile)
-       h      hold button A for 2.5 s (device info; confirms an erase)
+Keys:  space  press button A (wakes the token; while a code shows, next profile;
+              on the activating screen, cancels)
+       h      hold button A for 2.5 s (device info; confirms an erase or an added profile)
        f      fast-forward 30 s
-       a      register the token with the bank (Service ID, User ID, activation
-              password, consent): the activation of the re-set-up procedure
+       a      register the token with the bank (the manual's steps 5 and 6): Service ID,
+              User ID, 利用開始パスワード, 同意する, then 送信 (send) and 登録 (register)
        q      quit (the flash is saved)
 
 Options:
@@ -32,15 +45,24 @@ Options:
                  $OTP_BANK_MASTER_KEY
   -h, --help     this help
 
-Without a terminal (stdout not a TTY) it prints a scripted run and exits.
+Wording is Japanese when the locale is (LANG=ja_JP.UTF-8). Without a terminal (stdout not a
+TTY) it prints a scripted run and exits.
 `;
 
 /** The demo profile: RFC 6238's published SHA-1 test seed. Public, for demonstration only. */
 export const DEMO_PROFILE = { seed: new TextEncoder().encode("12345678901234567890"), label: "DEMO", digits: 6, period: 60 };
 
-export function describeScreen(screen: Screen): string {
-  if (screen.mode === "otp") return `${screen.label}  code ${screen.code}  ${screen.secondsLeft} s left  battery ${screen.battery}/4`;
-  return `${screen.mode}${screen.errorCode ? ` (error E${screen.errorCode})` : ""}`;
+/** Panels narrower than this many columns are drawn compact (64 columns instead of 128). */
+export const WIDE_PANEL_COLUMNS = 130;
+
+const pick = (lang: Lang, term: Term) => (lang === "ja" ? term.ja : term.en);
+
+/** What the panel shows, in words (the language of the bank's manual when `lang` is "ja"). */
+export function describeScreen(screen: Screen, lang: Lang = "en"): string {
+  if (screen.mode === "otp") {
+    return `${pick(lang, otpScreenText(screen.label, screen.code!, screen.secondsLeft!))}  ${lang === "ja" ? "電池" : "battery"} ${screen.battery}/4`;
+  }
+  return `${pick(lang, TOKEN_SCREENS[screen.mode])}${screen.errorCode ? ` (E${screen.errorCode})` : ""}`;
 }
 
 export async function simCommand(args: string[], io: Io): Promise<number> {
@@ -71,7 +93,7 @@ export function scriptedRun(io: Io): number {
   // A fixed virtual start 50 s into a step, so the run is the same every time.
   const token = new SimToken({ boardConfig: { startMs: DEFAULT_BOARD_START_MS + 50_000 } });
   const show = (title: string) => {
-    io.out(`\n${title}\n${token.render()}\n${describeScreen(token.screen())}\n`);
+    io.out(`\n${title}\n${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
   };
   io.out("otp-token simulator (scripted run: stdout is not a terminal)\n");
   io.out(`Token serial ${token.info().serial}, firmware ${token.info().firmware}; clock ${new Date(Number(token.rtcSeconds()) * 1000).toISOString()}\n`);
@@ -80,83 +102,92 @@ export function scriptedRun(io: Io): number {
   show("Asleep, panel off:");
   token.press();
   show("After pressing button A:");
-  const left = token.screen().secondsLeft ?? 0;
-  token.advance((left - 1) * 1000);
-  show("One second before the step boundary:");
+  token.advance((token.screen().secondsLeft ?? 0) * 1000);
+  show("The last second of the step: the countdown reads 0:");
   token.advance(1000);
-  show("At the step boundary (new code, countdown back to 60):");
-  io.out("\nRun it in a terminal for the interactive simulator (keys: space, h, f, q).\n");
+  show("At the step boundary: the new code, the countdown back at 59:");
+  io.out("\nRun it in a terminal for the interactive simulator (keys: space, h, f, a, q).\n");
   return 0;
 }
 
-function loadToken(flashPath: string, io: Io): SimToken {
-  let opened;
+function loadToken(flashPath: string): { token: SimToken; created: boolean } {
   try {
-    opened = openTokenFile(flashPath);
+    return openTokenFile(flashPath);
   } catch (error) {
-    if (error instanceof FlashFileError) throw new UsageError(error.message);
+    if (error instanceof FlashFileError) throw new CliError("flash-file", error.message);
     throw error;
   }
-  io.out(`Flash image: ${flashPath}${opened.created ? " (new token)" : ""}\n`);
-  return opened.token;
 }
 
-const saveFlash = (token: SimToken, flashPath: string) => saveTokenFile(token, flashPath);
-
-/** The token's registration form (procedure step 4): Service ID, User ID, activation password, consent. */
+/** The token's registration form (the manual's steps 5 and 6): the IDs, the password, consent, then 送信 and 登録. */
 export interface RegistrationForm {
+  /** 0 Service ID, 1 User ID, 2 activation password, 3 consent. */
   field: number;
   serviceId: string;
   userId: string;
   password: string;
   consent: boolean;
+  /** "sent": the bank answered, 登録 waits. */
+  stage: "input" | "sent";
 }
 
-const FORM_FIELDS = ["Service ID (8 digits)", "User ID (16 characters)", "Activation password", "I agree to the terms of use (y/n)"];
-
-export function renderForm(form: RegistrationForm): string {
-  const values = [form.serviceId, form.userId, "*".repeat(form.password.length), form.consent ? "yes" : ""];
-  const lines = FORM_FIELDS.map((label, i) => `${i === form.field ? ">" : " "} ${label.padEnd(36)} [ ${values[i].padEnd(16)} ]`);
-  return ["Token set-up: registration", ...lines, "  Enter: next / send and register   Esc: cancel"].join("\n");
+export function newForm(): RegistrationForm {
+  return { field: 0, serviceId: "", userId: "", password: "", consent: false, stage: "input" };
 }
 
-/** One key typed into the form: "submit" when the consent is given, "cancel" on Esc or a refusal. */
-export function formKey(form: RegistrationForm, key: string): "submit" | "cancel" | undefined {
+const FIELD_LIMITS = [8, 16, 8];
+
+export function renderForm(form: RegistrationForm, lang: Lang = "en"): string {
+  const labels = [
+    `${pick(lang, TERMS.serviceId)} (8)`,
+    `${pick(lang, TERMS.userId)} (16)`,
+    pick(lang, TERMS.activationPassword),
+  ];
+  const values = [form.serviceId, form.userId, "*".repeat(form.password.length)];
+  const width = Math.max(...labels.map((label) => stringWidth(label)));
+  const lines = labels.map((label, i) => `${i === form.field ? ">" : " "} ${label}${" ".repeat(width - stringWidth(label))} [ ${values[i].padEnd(16)} ]`);
+  lines.push(`${form.field === 3 ? ">" : " "} [${form.consent ? "x" : " "}] ${pick(lang, TERMS.agree)}`);
+  const title = lang === "ja" ? "トークン登録" : "Token registration";
+  const keys = form.stage === "sent"
+    ? `  ${pick(lang, GUIDANCE.bankAnswered)}  [Enter] ${pick(lang, TERMS.register)}  [Esc] ${lang === "ja" ? "中止" : "cancel"}`
+    : `  [Enter] ${lang === "ja" ? "次へ" : "next"} / ${pick(lang, TERMS.send)}   [y] ${pick(lang, TERMS.agree)}   [Esc] ${lang === "ja" ? "中止" : "cancel"}`;
+  return [title, ...lines, keys].join("\n");
+}
+
+/**
+ * One key typed into the form. Returns "send" (Enter with the consent ticked), "register" (Enter
+ * after the bank answered), "cancel" (Esc, or n after the answer), "consent-missing", or undefined.
+ */
+export function formKey(form: RegistrationForm, key: string): "send" | "register" | "cancel" | "consent-missing" | undefined {
   if (key === "\u001b") return "cancel";
-  const names = ["serviceId", "userId", "password"] as const;
-  if (form.field === 3) {
-    if (key === "y" || key === "Y") {
-      form.consent = true;
-      return "submit";
-    }
+  const enter = key === "\r" || key === "\n";
+  if (form.stage === "sent") {
+    if (enter || key === "y" || key === "Y") return "register";
     if (key === "n" || key === "N") return "cancel";
     return undefined;
   }
+  if (form.field === 3) {
+    if (key === "y" || key === "Y" || key === " ") form.consent = key === " " ? !form.consent : true;
+    else if (key === "n" || key === "N") form.consent = false;
+    else if (enter) return form.consent ? "send" : "consent-missing";
+    else if (key === "\u007f" || key === "\b") form.field = 2;
+    return undefined;
+  }
+  const names = ["serviceId", "userId", "password"] as const;
   const name = names[form.field];
-  if (key === "\r" || key === "\n") {
+  if (enter) {
     form.field++;
+  } else if (key === "\t") {
+    form.field = (form.field + 1) % 4;
   } else if (key === "\u007f" || key === "\b") {
-    form[name] = form[name].slice(0, -1);
-  } else if (/^[\x21-\x7e]$/.test(key) && form[name].length < 16) {
-    form[name] += name === "userId" ? key.toUpperCase() : key;
+    if (form[name].length === 0 && form.field > 0) form.field--;
+    else form[name] = form[name].slice(0, -1);
+  } else {
+    // Full-width characters typed with a Japanese input method are the characters they stand for.
+    const typed = key.normalize("NFKC");
+    if (/^[\x21-\x7e]$/.test(typed) && form[name].length < FIELD_LIMITS[form.field]) form[name] += name === "userId" ? typed.toUpperCase() : typed;
   }
   return undefined;
-}
-
-/** Relays the token's activation to the bank (same process, the bank's SQLite file). Returns the profile index. */
-export function activateAgainstBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim): number {
-  if (!form.consent) throw new Error("the terms of use must be accepted");
-  const request = token.link.activateBegin(form.serviceId, form.userId, form.password);
-  const masterKey = MasterKey.load(options.masterKeyFile);
-  const store = BankStore.open(options.db);
-  try {
-    const bank = new Bank(store, masterKey);
-    const { profile, confirmation } = token.link.activateFinish(bank.activate(request));
-    bank.register(confirmation);
-    return profile;
-  } finally {
-    store.close();
-  }
 }
 
 export interface BankOptionsForSim {
@@ -164,49 +195,176 @@ export interface BankOptionsForSim {
   masterKeyFile?: string;
 }
 
-async function interactive(flashPath: string, speed: number, io: Io, bankOptions: BankOptionsForSim): Promise<number> {
-  const token = loadToken(flashPath, io);
-  if (token.info().profileCount === 0) {
-    const prompt = createInterface({ input: process.stdin, output: process.stdout });
-    const answer = (await prompt.question("This token has no profile. Program the demo profile (RFC 6238 test seed)? [Y/n] ")).trim().toLowerCase();
-    prompt.close();
-    if (answer === "" || answer === "y" || answer === "yes") token.addProfile(DEMO_PROFILE);
+/** Runs `use` on the bank of `options` (its SQLite file), worded for the holder when it refuses. */
+async function withSimBank<T>(options: BankOptionsForSim, lang: Lang, use: (bank: Bank) => Promise<T>): Promise<T> {
+  let store;
+  try {
+    store = await openStore(options.db);
+    return await use(await Bank.open(store, MasterKey.load(options.masterKeyFile), { actor: "sim" }));
+  } catch (error) {
+    if (error instanceof BankError) {
+      const words = refusalWords(error, "register");
+      throw new CliError(error.code, words ? pick(lang, words) : error.message);
+    }
+    if (error instanceof StoreOpenError) throw new CliError("store", error.message);
+    throw error;
+  } finally {
+    await store?.close();
   }
-  saveFlash(token, flashPath);
+}
+
+/**
+ * 送信: the token's request (message 1) goes to the bank (same process, the bank's SQLite file);
+ * returns the bank's answer for 登録. A refusal cancels the activation on the token (it leaves its
+ * activating screen) and is thrown as a CliError worded for the holder, attempts left included.
+ */
+export async function sendToBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim, lang: Lang = "en"): Promise<ActivationAnswer> {
+  if (!form.consent) throw new CliError("not-agreed", pick(lang, GUIDANCE.consentMissing));
+  const request = token.link.activateBegin(form.serviceId, form.userId, form.password);
+  try {
+    return await withSimBank(options, lang, (bank) => bank.activate(request));
+  } catch (error) {
+    token.link.activateCancel();
+    throw error;
+  }
+}
+
+/**
+ * 登録: the token checks the bank's answer and stores the profile; its confirmation (message 3) goes
+ * to the bank. Returns the new profile's index. When the token refuses the answer (with CPace, where a
+ * wrong 利用開始パスワード shows) the activation is cancelled on the token and the CliError says the
+ * attempts left before the issue is void, from the bank's answer at 送信.
+ */
+export async function registerWithBank(token: SimToken, answer: ActivationAnswer, options: BankOptionsForSim, lang: Lang = "en"): Promise<number> {
+  let registered: { profile: number; confirmation: Uint8Array };
+  try {
+    registered = token.link.activateFinish(answer.response);
+  } catch (error) {
+    token.link.activateCancel();
+    if (error instanceof LinkError && error.status === STATUS_BAD_TAG) {
+      throw new CliError("wrong-password", pick(lang, registerRefusalWords(answer.attemptsLeft, token.info().activationLocked)));
+    }
+    throw error;
+  }
+  await withSimBank(options, lang, (bank) => bank.register(registered.confirmation));
+  return registered.profile;
+}
+
+// Terminal control (ECMA-48 / xterm): alternate screen, cursor visibility, home, erase.
+const ENTER_SCREEN = "\x1b[?1049h\x1b[?25l\x1b[2J";
+const LEAVE_SCREEN = "\x1b[?25h\x1b[?1049l";
+const HOME = "\x1b[H";
+const ERASE_LINE_END = "\x1b[K";
+const ERASE_BELOW = "\x1b[J";
+
+/** Cuts `line` to `columns` terminal columns (Japanese characters are two wide). */
+export function fitLine(line: string, columns: number): string {
+  if (stringWidth(line) <= columns) return line;
+  let out = "";
+  for (const character of line) {
+    if (stringWidth(out + character) > columns - 1) break;
+    out += character;
+  }
+  return `${out}…`;
+}
+
+/** Wraps `text` into lines of at most `columns` terminal columns (at spaces where it can). */
+export function wrapLines(text: string, columns: number): string[] {
+  const lines: string[] = [];
+  for (const paragraph of text.split("\n")) {
+    let line = "";
+    for (const character of paragraph) {
+      if (stringWidth(line + character) > columns) {
+        const space = line.lastIndexOf(" ");
+        if (space > 0 && character !== " ") {
+          lines.push(line.slice(0, space));
+          line = line.slice(space + 1);
+        } else {
+          lines.push(line);
+          line = "";
+        }
+      }
+      line += character;
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+/**
+ * One frame of the interactive screen for a terminal `columns` wide: the header, the panel (compact
+ * below WIDE_PANEL_COLUMNS), what it shows, the form or the keys, and the last message.
+ */
+export function composeFrame(parts: { header: string[]; token: SimToken; form?: RegistrationForm; message: string; lang: Lang }, columns: number): string[] {
+  const { token, form, lang } = parts;
+  const compact = columns < WIDE_PANEL_COLUMNS;
+  const keys = lang === "ja"
+    ? "[space] 押す  [h] 長押し  [f] +30秒  [a] 登録  [q] 終了"
+    : "[space] press  [h] hold  [f] +30 s  [a] register  [q] quit";
+  const lines = [
+    ...parts.header,
+    "",
+    ...token.render({ compact }).split("\n"),
+    describeScreen(token.screen(), lang),
+    "",
+    ...(form ? renderForm(form, lang).split("\n") : [keys]),
+    ...wrapLines(parts.message, columns),
+  ];
+  return lines.map((line) => fitLine(line, columns));
+}
+
+let screenTaken = false;
+
+function takeTerminal(): void {
+  process.stdout.write(ENTER_SCREEN);
+  process.stdin.setRawMode(true);
+  screenTaken = true;
+}
+
+/**
+ * Puts the terminal back: main screen, cursor shown, cooked mode. Only once: leaving the alternate
+ * screen twice would move the cursor back over what was written after the first time.
+ */
+function restoreTerminal(): void {
+  if (process.stdin.isTTY && process.stdin.isRaw) process.stdin.setRawMode(false);
+  if (!screenTaken) return;
+  screenTaken = false;
+  process.stdout.write(LEAVE_SCREEN);
+}
+
+async function interactive(flashPath: string, speed: number, io: Io, bankOptions: BankOptionsForSim): Promise<number> {
+  const lang = io.lang ?? "en";
+  const { token, created } = loadToken(flashPath);
+  io.out(`Flash image: ${flashPath}${created ? " (new token)" : ""}\n`);
+  if (token.info().profileCount === 0) {
+    const answer = await processStdin.ask("This token has no profile. Program the demo profile (RFC 6238 test seed)? [Y/n] ");
+    if (answer.trim() === "" || isYes(answer)) token.addProfile(DEMO_PROFILE);
+  }
+  saveTokenFile(token, flashPath);
   let flashOperations = token.board.flash.operationCount;
   let lastWall = Date.now();
-  let message = "Press space to wake the token.";
+  let message = lang === "ja" ? "スペースキーでボタンAを押します。" : "Press space to wake the token.";
+  let form: RegistrationForm | undefined;
+  let answer: ActivationAnswer | undefined;
+  let lastColumns = 0;
 
   const draw = () => {
+    const columns = process.stdout.columns || 80;
     const rtc = token.rtcSeconds();
     const time = rtc < 0n ? "clock lost" : new Date(Number(rtc) * 1000).toISOString().replace(".000Z", "Z");
-    process.stdout.write("\x1b[H\x1b[2J");
-    process.stdout.write(`otp-token simulator   token time ${time}   speed ${speed}x\nflash: ${flashPath}\n\n`);
-    process.stdout.write(`${token.render()}\n${describeScreen(token.screen())}\n\n`);
-    if (form) {
-      process.stdout.write(`${renderForm(form)}\n`);
-    } else {
-      process.stdout.write("[space] press   [h] hold 2.5 s   [f] +30 s   [a] register (activate) with the bank   [q] quit\n");
-    }
-    process.stdout.write(`${message}\n`);
-  };
-
-  let form: RegistrationForm | undefined;
-  const register = (filled: RegistrationForm) => {
-    try {
-      const profile = activateAgainstBank(token, filled, bankOptions);
-      saveIfWritten();
-      message = `Registered as profile ${profile}. Type the code into the bank's confirm screen: otp-token bank confirm --service-id ${filled.serviceId} --user-id ${filled.userId} CODE`;
-    } catch (error) {
-      message = `Registration failed: ${(error as Error).message}`;
-    }
+    const header = [`otp-token simulator   ${lang === "ja" ? "トークンの時刻" : "token time"} ${time}   ${speed}x`, `flash: ${flashPath}`];
+    const lines = composeFrame({ header, token, form, message, lang }, columns);
+    // A resize can leave characters beyond the new width: clear once, then draw over as usual.
+    const clear = columns !== lastColumns ? "\x1b[2J" : "";
+    lastColumns = columns;
+    process.stdout.write(`${clear}${HOME}${lines.map((line) => `${line}${ERASE_LINE_END}`).join("\r\n")}${ERASE_BELOW}`);
   };
 
   // Saves the image whenever the firmware wrote flash.
   const saveIfWritten = () => {
     if (token.board.flash.operationCount !== flashOperations) {
       flashOperations = token.board.flash.operationCount;
-      saveFlash(token, flashPath);
+      saveTokenFile(token, flashPath);
     }
   };
   const step = (ms: number) => {
@@ -214,8 +372,62 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
     saveIfWritten();
   };
 
+  const onFormKey = (key: string) => {
+    const filled = form!;
+    let result: ReturnType<typeof formKey>;
+    // A paste arrives as several characters at once: type them one by one.
+    for (const character of key) {
+      result = formKey(filled, character);
+      if (result) break;
+    }
+    if (result === "cancel") {
+      if (answer) token.link.activateCancel();
+      form = undefined;
+      answer = undefined;
+      message = lang === "ja" ? "登録を中止しました。" : "Registration cancelled.";
+    } else if (result === "consent-missing") {
+      message = pick(lang, GUIDANCE.consentMissing);
+    } else if (result === "send") {
+      // The bank answers asynchronously; the panel keeps running meanwhile.
+      void sendToBank(token, filled, bankOptions, lang).then(
+        (answered) => {
+          answer = answered;
+          filled.stage = "sent";
+          message = pick(lang, GUIDANCE.bankAnswered);
+        },
+        (error: unknown) => {
+          filled.password = "";
+          filled.field = 2;
+          message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
+        },
+      ).finally(() => {
+        saveIfWritten();
+        draw();
+      });
+    } else if (result === "register") {
+      const answered = answer!;
+      form = undefined;
+      answer = undefined;
+      void registerWithBank(token, answered, bankOptions, lang).then(
+        (profile) => {
+          message = `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
+            `otp-token bank confirm --user-id ${filled.userId} CODE`;
+        },
+        (error: unknown) => {
+          // The form comes back for another 送信 (a wrong 利用開始パスワード is typed again), or Esc.
+          form = { ...filled, stage: "input", password: "", field: 2 };
+          message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
+        },
+      ).finally(() => {
+        saveIfWritten();
+        draw();
+      });
+    }
+  };
+
   return await new Promise<number>((done) => {
-    process.stdin.setRawMode(true);
+    // From here the terminal is ours: every way out puts it back.
+    takeTerminal();
     process.stdin.resume();
     const timer = setInterval(() => {
       const now = Date.now();
@@ -223,56 +435,58 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
       lastWall = now;
       draw();
     }, 100);
-    const quit = () => {
-      clearInterval(timer);
-      process.stdin.setRawMode(false);
-      process.stdin.pause();
-      saveFlash(token, flashPath);
-      process.stdout.write(`\nSaved ${flashPath}\n`);
-      done(0);
+    const onSignal = () => quit(0);
+    const onCrash = (error: unknown) => {
+      restoreTerminal();
+      try {
+        saveTokenFile(token, flashPath);
+      } catch {
+        // The crash is what gets reported.
+      }
+      process.stderr.write(`otp-token sim: ${describeError(error).line}\n`);
+      process.exit(1);
     };
-    process.stdin.on("data", (data: Buffer) => {
+    const cleanups: [string, (...args: any[]) => void][] = [
+      ["SIGINT", onSignal], ["SIGTERM", onSignal], ["SIGHUP", onSignal],
+      ["uncaughtException", onCrash], ["unhandledRejection", onCrash], ["exit", restoreTerminal],
+    ];
+    for (const [event, handler] of cleanups) process.on(event, handler);
+    const quit = (status: number) => {
+      clearInterval(timer);
+      for (const [event, handler] of cleanups) process.off(event, handler);
+      process.stdin.off("data", onData);
+      restoreTerminal();
+      process.stdin.pause();
+      saveTokenFile(token, flashPath);
+      io.out(`Saved ${flashPath}\n`);
+      done(status);
+    };
+    const onData = (data: Buffer) => {
       const key = data.toString();
-      if (key === "\u0003") return quit();
+      if (key === "\u0003") return quit(0);
       if (form) {
-        // A paste arrives as several characters at once: type them one by one.
-        let result: ReturnType<typeof formKey>;
-        for (const character of key) {
-          result = formKey(form, character);
-          if (result) break;
-        }
-        if (result === "cancel") {
-          form = undefined;
-          message = "Registration cancelled.";
-        } else if (result === "submit") {
-          const filled = form;
-          form = undefined;
-          register(filled);
-        }
-        draw();
-        return;
+        onFormKey(key);
+        return draw();
       }
-      if (key === "q") return quit();
+      if (key === "q") return quit(0);
       if (key === "a") {
-        form = { field: 0, serviceId: "", userId: "", password: "", consent: false };
-        message = "Token set-up: type each field and press Enter (Esc cancels).";
-        draw();
-        return;
-      }
-      if (key === " " || key === "\r" || key === "p") {
+        form = newForm();
+        message = pick(lang, GUIDANCE.tokenSetup);
+      } else if (key === " " || key === "\r" || key === "p") {
         token.press();
         saveIfWritten();
-        message = "Pressed button A.";
+        message = lang === "ja" ? "ボタンAを押しました。" : "Pressed button A.";
       } else if (key === "h") {
         token.hold(2500);
         saveIfWritten();
-        message = "Held button A for 2.5 s.";
+        message = lang === "ja" ? "ボタンAを2.5秒長押ししました。" : "Held button A for 2.5 s.";
       } else if (key === "f") {
         step(30_000);
-        message = "Fast-forwarded 30 s.";
+        message = lang === "ja" ? "30秒進めました。" : "Fast-forwarded 30 s.";
       }
       draw();
-    });
+    };
+    process.stdin.on("data", onData);
     draw();
   });
 }

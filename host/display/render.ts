@@ -10,7 +10,15 @@ export interface RenderOptions {
   width?: number;
   /** Draw a box around the panel (default false). */
   border?: boolean;
+  /**
+   * Two pixels per character across as well as down (Unicode quadrant blocks): 64 columns for the
+   * 128-pixel panel, so it fits an 80-column terminal. Default false (half blocks, 128 columns).
+   */
+  compact?: boolean;
 }
+
+/** Quadrant blocks indexed by the 2x2 pixels: bit 0 top left, 1 top right, 2 bottom left, 3 bottom right. */
+const QUADRANTS = [" ", "▘", "▝", "▀", "▖", "▌", "▞", "▛", "▗", "▚", "▐", "▜", "▄", "▙", "▟", "█"];
 
 /** Whether pixel (x, y) is on in a `width`-pixel-wide GDDRAM framebuffer. */
 export function pixel(fb: Uint8Array, x: number, y: number, width = PANEL_WIDTH): boolean {
@@ -29,17 +37,24 @@ function panelHeight(fb: Uint8Array, width: number): number {
 export function renderFramebuffer(fb: Uint8Array, options: RenderOptions = {}): string {
   const width = options.width ?? PANEL_WIDTH;
   const height = panelHeight(fb, width);
+  const on = (x: number, y: number) => x < width && y < height && pixel(fb, x, y, width);
   const lines: string[] = [];
   for (let y = 0; y < height; y += 2) {
     let line = "";
-    for (let x = 0; x < width; x++) {
-      const top = pixel(fb, x, y, width), bottom = y + 1 < height && pixel(fb, x, y + 1, width);
-      line += top ? (bottom ? "█" : "▀") : bottom ? "▄" : " ";
+    if (options.compact) {
+      for (let x = 0; x < width; x += 2) {
+        line += QUADRANTS[(on(x, y) ? 1 : 0) | (on(x + 1, y) ? 2 : 0) | (on(x, y + 1) ? 4 : 0) | (on(x + 1, y + 1) ? 8 : 0)];
+      }
+    } else {
+      for (let x = 0; x < width; x++) {
+        const top = on(x, y), bottom = on(x, y + 1);
+        line += top ? (bottom ? "█" : "▀") : bottom ? "▄" : " ";
+      }
     }
     lines.push(line);
   }
   if (!options.border) return lines.join("\n");
-  const edge = "─".repeat(width);
+  const edge = "─".repeat(lines[0]?.length ?? 0);
   return [`┌${edge}┐`, ...lines.map((line) => `│${line}│`), `└${edge}┘`].join("\n");
 }
 

@@ -1,7 +1,7 @@
 // A simulated token whose flash lives in a file, so it survives restarts (npm start, otp-token
 // token ...). The board runs on real time: its clock starts at the wall clock and its RTC is set
 // to it, as a token's RTC would have kept time while the simulator was not running.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { Board } from "../board/board.js";
@@ -23,6 +23,7 @@ export function openTokenFile(path: string): { token: SimToken; created: boolean
   const board = new Board({ startMs: Date.now() });
   let flashImage: Uint8Array | undefined;
   if (existsSync(path)) {
+    if (!statSync(path).isFile()) throw new FlashFileError(`${path} is not a file: give --flash the path of a token flash image (created if missing)`);
     const image = readFileSync(path);
     if (image.length !== FLASH_SIZE_BYTES) {
       throw new FlashFileError(`${path} is ${image.length} bytes, not a ${FLASH_SIZE_BYTES}-byte token flash image; move it away or give --flash`);

@@ -1,20 +1,30 @@
 // Host side of the token's factory link (assembly/device/link.ts): frames built and parsed here,
 // carried by whatever transport the caller gives (the simulator's wasm call, later a serial line).
 import {
-  ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED,
-  STATUS_OK, STATUS_PENDING, STATUS_TEXT,
+  ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE,
+  LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED, STATUS_NOT_ACTIVATING, STATUS_OK, STATUS_PENDING, STATUS_TEXT,
 } from "../abi.js";
+import * as abi from "../abi.js";
 import { ACTIVATION_PASSWORD_PATTERN, LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { algorithmId, algorithmName, checkDigits, checkPeriod, type Algorithm } from "../otp.js";
 
 /** Sends one frame and returns the response frame. */
 export type LinkTransport = (frame: Uint8Array) => Uint8Array;
 
-/** The token refused a command; `status` is the firmware's status code. */
+/** Each status's name as a stable error code: STATUS_BAD_TAG -> "bad-tag" (named once, in host/abi.ts). */
+const STATUS_CODES: Record<number, string> = Object.fromEntries(
+  Object.entries(abi)
+    .filter(([name, value]) => name.startsWith("STATUS_") && typeof value === "number")
+    .map(([name, value]) => [value, name.slice("STATUS_".length).toLowerCase().replace(/_/g, "-")]),
+);
+
+/** The token refused a command; `status` is the firmware's status code, `code` its name. */
 export class LinkError extends Error {
   override name = "LinkError";
+  readonly code: string;
   constructor(readonly status: number, what: string) {
     super(`${what}: ${STATUS_TEXT[status] ?? `status ${status}`}`);
+    this.code = STATUS_CODES[status] ?? `status-${status}`;
   }
 }
 
@@ -42,6 +52,8 @@ export interface TokenInfo {
   selfTestPassed: boolean;
   clockValid: boolean;
   storageOk: boolean;
+  /** The token refuses to activate until erased: MAX_ACTIVATION_FAILURES answers from the bank were refused. */
+  activationLocked: boolean;
   batteryMillivolts: number;
   /** 16 hex digits. */
   serial: string;
@@ -81,6 +93,7 @@ export class TokenLink {
       selfTestPassed: (flags & 1) !== 0,
       clockValid: (flags & 2) !== 0,
       storageOk: (flags & 4) !== 0,
+      activationLocked: (flags & 8) !== 0,
       batteryMillivolts: v.getUint16(6, true),
       serial: v.getBigUint64(8, true).toString(16).padStart(16, "0").toUpperCase(),
       rtcSeconds: v.getBigInt64(16, true),
@@ -96,8 +109,12 @@ export class TokenLink {
     this.call(frame, "setting the token's clock");
   }
 
-  /** Programs a profile (factory loading of a seed). Returns its index. */
-  addProfile(spec: ProfileSpec): number {
+  /**
+   * Programs a profile (factory loading of a seed). Returns its index, or null when the token already
+   * holds a profile: then it asks its holder to hold button A within ERASE_WINDOW_SECONDS and stores
+   * the profile only if they do (listProfiles() tells).
+   */
+  addProfile(spec: ProfileSpec): number | null {
     const algorithm = algorithmId(spec.algorithm);
     const digits = checkDigits(spec.digits);
     const period = checkPeriod(spec.period);
@@ -117,7 +134,8 @@ export class TokenLink {
     frame[8 + label.length] = seed.length;
     frame.set(seed, 9 + label.length);
     try {
-      return this.call(frame, "adding the profile").getUint8(1);
+      const response = this.call(frame, "adding the profile", [STATUS_OK, STATUS_PENDING]);
+      return response.getInt8(0) === STATUS_PENDING ? null : response.getUint8(1);
     } finally {
       frame.fill(0);
     }
@@ -179,6 +197,16 @@ export class TokenLink {
       profile: v.getUint8(1),
       confirmation: new Uint8Array(v.buffer.slice(v.byteOffset + 2, v.byteOffset + 2 + ACTIVATION_CONFIRMATION_BYTES)),
     };
+  }
+
+  /**
+   * Abandons the activation under way (the bank refused the request, the token refused the bank's
+   * answer at "register", or the holder gave up): the token zeroes its secrets (the CPace scalar and
+   * message 1) and leaves the activating screen. Returns false when none was under way.
+   */
+  activateCancel(): boolean {
+    const v = this.call(Uint8Array.of(LINK_ACTIVATE_CANCEL), "cancelling the activation", [STATUS_OK, STATUS_NOT_ACTIVATING]);
+    return v.getInt8(0) === STATUS_OK;
   }
 
   /** Asks the token to erase its profiles; it does so only if button A is held within the window. */

@@ -1,48 +1,15 @@
 // SimToken: the real token firmware (build/token.wasm) on a simulated board. Virtual time only: the
 // caller advances it, and the token is woken exactly when the firmware asked to be.
-import {
-  BUTTON_HOLD, BUTTON_PRESS, BUTTON_RELEASE, MODE_ACTIVATING, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED,
-  MODE_LOW_BATTERY, MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR,
-} from "../abi.js";
+import { BUTTON_HOLD, BUTTON_PRESS, BUTTON_RELEASE, MODE_OFF } from "../abi.js";
 import { Board, type BoardConfig } from "../board/board.js";
 import type { ButtonEventName } from "../board/button.js";
 import { PowerCutError } from "../board/flash.js";
 import { renderFramebuffer } from "../display/render.js";
 import { FirmwareFault, loadFirmware, type FirmwareBuild, type FirmwareExports, type HalImports } from "./firmware.js";
 import { TokenLink, type ProfileInfo, type ProfileSpec, type TokenInfo } from "./link.js";
+import { readScreen, type Screen } from "./screen.js";
 
-export type ScreenMode =
-  | "off" | "not-set-up" | "activating" | "locked" | "clock-lost" | "low-battery" | "self-test-failed"
-  | "storage-error" | "erase-confirm" | "otp" | "info";
-
-const MODE_NAMES: Record<number, ScreenMode> = {
-  [MODE_OFF]: "off",
-  [MODE_NOT_SET_UP]: "not-set-up",
-  [MODE_ACTIVATING]: "activating",
-  [MODE_LOCKED]: "locked",
-  [MODE_CLOCK_LOST]: "clock-lost",
-  [MODE_LOW_BATTERY]: "low-battery",
-  [MODE_SELF_TEST_FAILED]: "self-test-failed",
-  [MODE_STORAGE_ERROR]: "storage-error",
-  [MODE_ERASE_CONFIRM]: "erase-confirm",
-  [MODE_OTP]: "otp",
-  [MODE_INFO]: "info",
-};
-
-/** What the token's display model says is on the panel. */
-export interface Screen {
-  mode: ScreenMode;
-  /** The code as shown (leading zeros kept), on the OTP screen only. */
-  code: string | null;
-  /** Seconds left in the step (period .. 1), on the OTP screen only. */
-  secondsLeft: number | null;
-  period: number | null;
-  label: string;
-  profile: number;
-  /** Battery bars, 0-4. */
-  battery: number;
-  errorCode: number;
-}
+export type { Screen, ScreenMode } from "./screen.js";
 
 export interface SimTokenOptions {
   /** Which firmware build runs; default release. */
@@ -181,8 +148,23 @@ export class SimToken {
     this.link.setTime(unixSeconds);
   }
 
-  addProfile(spec: ProfileSpec): number {
+  /** The link's ADD_PROFILE: the index, or null while the token waits for its holder's hold. */
+  addProfile(spec: ProfileSpec): number | null {
     return this.link.addProfile(spec);
+  }
+
+  /**
+   * Adds a profile as its holder would: when the token asks (it already holds a profile), button A
+   * is held. Returns the new profile's index; throws when it was not stored.
+   */
+  addProfileConfirmed(spec: ProfileSpec): number {
+    const index = this.link.addProfile(spec);
+    if (index !== null) return index;
+    const before = this.link.listProfiles().length;
+    this.hold();
+    const profiles = this.link.listProfiles();
+    if (profiles.length !== before + 1) throw new Error("the token did not store the profile after the hold");
+    return profiles.length - 1;
   }
 
   profiles(): ProfileInfo[] {
@@ -242,21 +224,7 @@ export class SimToken {
 
   screen(): Screen {
     const e = this.exports();
-    const model = new DataView(e.memory.buffer, e.DISPLAY_MODEL, e.DISPLAY_MODEL_SIZE);
-    const word = (offset: number) => model.getUint32(offset, true);
-    const mode = MODE_NAMES[word(0)] ?? "off";
-    const otp = mode === "otp";
-    const labelLength = word(32);
-    return {
-      mode,
-      code: otp ? String(word(4)).padStart(word(8), "0") : null,
-      secondsLeft: otp ? word(12) : null,
-      period: otp ? word(16) : null,
-      battery: word(20),
-      profile: word(24),
-      errorCode: word(28),
-      label: Buffer.from(e.memory.buffer, e.DISPLAY_MODEL + 36, labelLength).toString("latin1"),
-    };
+    return readScreen(new Uint8Array(e.memory.buffer, e.DISPLAY_MODEL, e.DISPLAY_MODEL_SIZE));
   }
 
   /** A copy of the 128x32 framebuffer (SSD1306 page layout). */
@@ -265,9 +233,9 @@ export class SimToken {
     return new Uint8Array(e.memory.buffer, e.FRAMEBUFFER, e.FRAMEBUFFER_SIZE).slice();
   }
 
-  /** The panel as terminal text (Unicode half blocks), framed. */
-  render(): string {
-    return renderFramebuffer(this.firmware ? this.framebuffer() : new Uint8Array(512), { border: true });
+  /** The panel as terminal text (Unicode half blocks, or quadrants when `compact`: 64 columns), framed. */
+  render(options: { compact?: boolean } = {}): string {
+    return renderFramebuffer(this.firmware ? this.framebuffer() : new Uint8Array(512), { border: true, compact: options.compact });
   }
 
   /** Compression-function calls so far (debug build; -1 in release). */

@@ -3,10 +3,11 @@
 import { Bank } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { BankStore } from "../bank/store.js";
+import { openStore, type BankStore, StoreOpenError } from "../bank/store.js";
 import { DEFAULT_DB, DEFAULT_OUTBOX } from "../cli/bank.js";
 import { integerOption, type Io, parse } from "../cli/usage.js";
-import { createWebServer, DEFAULT_PORT, LISTEN_HOST, listen, MAX_BODY_BYTES } from "./server.js";
+import { MAX_BODY_BYTES } from "../bank/limits.js";
+import { DEFAULT_PORT, LISTEN_HOST } from "./defaults.js";
 
 export const SERVE_HELP = `Usage: otp-token serve [options]
 
@@ -16,15 +17,18 @@ listens on ${LISTEN_HOST} only and prints its address; stop it with Ctrl-C.
 
 Options:
   --port N                the port, default ${DEFAULT_PORT}; 0 picks a free one (printed)
-  --db PATH               the bank database (SQLite; created if missing), default ${DEFAULT_DB}
+  --db PATH               the bank database (SQLite; create it with 'otp-token bank init'), default ${DEFAULT_DB}
   --master-key-file PATH  the master key that encrypts seeds and activation passwords at rest: a file of
                           32 raw bytes or 64 hex digits; without it, the environment variable
                           ${MASTER_KEY_ENV} (64 hex digits) is used
   --outbox DIR            where set-up mails are written and read from, default ${DEFAULT_OUTBOX}
   -h, --help              this help
 
-Endpoints take and return JSON (request bodies at most ${MAX_BODY_BYTES} bytes); each request is logged
-on standard error as method, path, status, size and time, never with a body or query.
+The page's bank screens use the bank's verification API (the /v1 routes of 'otp-token bank serve',
+OpenAPI at /openapi.json) with a login key this server makes for itself at start-up; the
+administrator page asks for an admin key ('otp-token bank api-key create --scope admin').
+Request bodies are at most ${MAX_BODY_BYTES} bytes; each request is logged on standard error as
+method, path, status, size and time, never with a body or query.
 
 Exit status: 0 after Ctrl-C, 1 when the bank cannot start (master key, database), 2 on a usage error.
 `;
@@ -48,30 +52,33 @@ export async function serveCommand(args: string[], io: Io, signals: NodeJS.Event
   const port = integerOption(values.port, "port", 0, 65535, DEFAULT_PORT);
   const db = values.db ?? DEFAULT_DB;
   const outboxDir = values.outbox ?? DEFAULT_OUTBOX;
-  let store: BankStore;
+  let store: BankStore | undefined;
   let bank: Bank;
   try {
     const masterKey = MasterKey.load(values["master-key-file"]);
-    store = BankStore.open(db);
-    try {
-      bank = new Bank(store, masterKey, { outboxDir });
-    } catch (error) {
-      store.close();
-      throw error;
-    }
+    store = await openStore(db, { thread: "worker" });
+    bank = await Bank.open(store, masterKey, { outboxDir, actor: "web" });
   } catch (error) {
+    await store?.close();
     if (error instanceof BankError) {
+      io.err(`otp-token serve: ${error.message} [${error.code}]\n`);
+      return 1;
+    }
+    if (error instanceof StoreOpenError) {
       io.err(`otp-token serve: ${error.message} [${error.code}]\n`);
       return 1;
     }
     throw error;
   }
-  const server = createWebServer({ bank, outboxDir, log: (line) => io.err(`${line}\n`) });
+  // The HTTP framework is loaded only when the simulator runs.
+  const { createWebServer, listen } = await import("./server.js");
+  const server = await createWebServer({ bank, outboxDir, log: (line) => io.err(`${line}\n`) });
   let url: string;
   try {
     url = await listen(server, port);
   } catch (error) {
-    store.close();
+    await server.close();
+    await store.close();
     io.err(`otp-token serve: cannot listen on ${LISTEN_HOST}:${port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
     return 1;
   }
@@ -80,13 +87,12 @@ export async function serveCommand(args: string[], io: Io, signals: NodeJS.Event
     const stop = () => {
       signals.off("SIGINT", stop);
       signals.off("SIGTERM", stop);
-      server.close(() => resolve());
-      server.closeAllConnections();
+      void server.close().then(() => resolve());
     };
     signals.on("SIGINT", stop);
     signals.on("SIGTERM", stop);
   });
-  store.close();
+  await store.close();
   io.out("otp-token serve: stopped\n");
   return 0;
 }

@@ -1,0 +1,53 @@
+// `otp-token bank serve`: the verification service (service.ts) on its own, over a store opened on a
+// worker thread, until SIGINT or SIGTERM.
+import type { Io } from "../cli/usage.js";
+import { Bank } from "./bank.js";
+import { MasterKey } from "./crypto.js";
+import { createService } from "./service.js";
+import { openStore } from "./store.js";
+
+export interface ServeOptions {
+  db: string;
+  masterKeyFile?: string;
+  host: string;
+  port: number;
+  rateLimit: number;
+  outboxDir?: string;
+  log: boolean;
+}
+
+export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.EventEmitter = process): Promise<number> {
+  const masterKey = MasterKey.load(options.masterKeyFile);
+  const store = await openStore(options.db, { thread: "worker" });
+  let app;
+  try {
+    const bank = await Bank.open(store, masterKey, { outboxDir: options.outboxDir, actor: "api" });
+    app = await createService({ bank, rateLimit: options.rateLimit, log: options.log ? (line) => io.err(`${line}\n`) : undefined });
+    await app.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    await app?.close();
+    await store.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      io.err(`otp-token bank serve: cannot listen on ${options.host}:${options.port}: ${code}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  io.out(`listening on http://${host}:${port}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      signals.off("SIGINT", stop);
+      signals.off("SIGTERM", stop);
+      resolve();
+    };
+    signals.on("SIGINT", stop);
+    signals.on("SIGTERM", stop);
+  });
+  await app.close();
+  await store.close();
+  return 0;
+}

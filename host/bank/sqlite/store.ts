@@ -1,0 +1,274 @@
+// The SQLite implementation of the bank's store interface (host/bank/store.ts). The engine (engine.ts)
+// is synchronous; this class makes it asynchronous, either on the calling thread ("inline", the CLI's
+// one-shot commands) or on a worker thread ("worker", what `bank serve` and the browser simulator use).
+//
+// Why a worker: better-sqlite3 blocks its thread while it waits for another process's write lock (up
+// to BUSY_TIMEOUT_MS). On the server's event loop that froze every client, static files included; on
+// a worker only the requests that need the database wait, and a wait past the timeout becomes a
+// StoreBusyError (503 + Retry-After) instead of a 500. The alternative, failing at once with 503,
+// would refuse ordinary logins whenever a second instance is mid-commit; the worker costs one
+// message round trip (~40 us) per transaction step, measured in bench/bank.ts.
+//
+// Transactions: one connection, so transactions of one process run one after another (a promise
+// queue); each is BEGIN IMMEDIATE ... COMMIT in the engine. Writes whose result nobody waits for are
+// held and sent with the next message, so a verification is two round trips: read the token, then
+// write-and-commit.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { ApiKeyRow, BankStore, CustomerRow, EventRow, IssueRow, OpenStoreOptions, SettingName, StoreTx, TokenRow, TokenState } from "../store.js";
+import { StoreBusyError, StoreOpenError } from "../store.js";
+import { DEFERRABLE_OPERATIONS, type EngineOperation, runOperation, SqliteEngine, translateError } from "./engine.js";
+import { SCHEMA_VERSION } from "./schema.js";
+
+/** One message to the engine: optionally BEGIN, some operations, optionally COMMIT or ROLLBACK. */
+export interface Batch {
+  begin?: boolean;
+  ops: [string, unknown[]][];
+  end?: "commit" | "rollback";
+}
+
+/** An error crossing the worker boundary. */
+export interface WireError {
+  name: string;
+  message: string;
+  retryAfterSeconds?: number;
+}
+
+/** Runs a batch on the engine; on an error inside a transaction that was to end, rolls back. Returns the last result. */
+export function runBatch(engine: SqliteEngine, batch: Batch): unknown {
+  try {
+    if (batch.begin) engine.beginTransaction();
+    let result: unknown;
+    for (const [name, args] of batch.ops) result = runOperation(engine, name, args);
+    if (batch.end === "commit") engine.commit();
+    else if (batch.end === "rollback") engine.rollback();
+    return result;
+  } catch (error) {
+    if (batch.end !== undefined) engine.rollback();
+    throw translateError(error);
+  }
+}
+
+export function toWire(error: unknown): WireError {
+  const e = error as Error;
+  return { name: e?.name ?? "Error", message: e?.message ?? String(error), retryAfterSeconds: (error as StoreBusyError).retryAfterSeconds };
+}
+
+export function fromWire(wire: WireError): Error {
+  if (wire.name === "StoreBusyError") return new StoreBusyError(wire.message, wire.retryAfterSeconds);
+  if (wire.name === "StoreOpenError") return new StoreOpenError(wire.message);
+  const error = new Error(wire.message);
+  error.name = wire.name;
+  return error;
+}
+
+interface Channel {
+  send(batch: Batch): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+class InlineChannel implements Channel {
+  constructor(private readonly engine: SqliteEngine) {}
+
+  send(batch: Batch): Promise<unknown> {
+    try {
+      return Promise.resolve(runBatch(this.engine, batch));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.engine.close();
+    return Promise.resolve();
+  }
+}
+
+/** worker.js beside this file (built), or the built one in dist/ when this runs from the TypeScript sources (tests). */
+function workerFile(): URL {
+  const sibling = new URL("./worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return sibling;
+  const built = new URL("../../../dist/host/bank/sqlite/worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new StoreOpenError("the SQLite worker (dist/host/bank/sqlite/worker.js) is not built: run npm run build");
+}
+
+class WorkerChannel implements Channel {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+
+  private constructor(private readonly worker: Worker) {
+    worker.on("message", (message: { id: number; result?: unknown; error?: WireError }) => {
+      const waiter = this.pending.get(message.id);
+      if (!waiter) return;
+      this.pending.delete(message.id);
+      if (this.pending.size === 0) worker.unref();
+      if (message.error) waiter.reject(fromWire(message.error));
+      else waiter.resolve(message.result);
+    });
+    worker.on("error", (error) => this.failAll(error));
+    worker.on("exit", () => this.failAll(new StoreBusyError("the bank's database worker stopped")));
+    // An idle program does not stay alive for the worker's sake; one waiting for an answer does (send).
+    worker.unref();
+  }
+
+  static async start(path: string, options: OpenStoreOptions): Promise<WorkerChannel> {
+    const worker = new Worker(workerFile(), { workerData: { path, create: options.create === true, busyTimeoutMs: options.busyTimeoutMs } });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { ready?: boolean; error?: WireError }) => {
+        worker.off("error", onError);
+        if (message.ready) resolve();
+        else reject(fromWire(message.error!));
+      };
+      const onError = (error: Error) => reject(error);
+      worker.once("message", onMessage);
+      worker.once("error", onError);
+    });
+    return new WorkerChannel(worker);
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+
+  send(batch: Batch): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, batch });
+    });
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    this.worker.ref();
+    this.worker.postMessage({ close: true });
+    await exited;
+  }
+}
+
+/** Transactions waiting for the connection beyond this are refused at once as busy (503), not queued for ever. */
+export const MAX_QUEUED_TRANSACTIONS = 1000;
+
+const TX_OPERATIONS: readonly EngineOperation[] = [
+  "getSetting", "setSetting", "forgetExpired", "insertCustomer", "customerOf", "customerByNumber", "assignCustomerNumber", "nextIssueNumber",
+  "raiseIssueNumber", "userIdTaken", "insertIssue", "issueFor", "latestIssue", "pendingIssuesOf", "countIssueFailure", "uncountIssueFailure", "voidIssue",
+  "getActivationSession", "insertActivationSession", "confirmActivationSession", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken", "recordTokenSuccess",
+  "recordTokenFailure", "unlockToken", "setTokenState", "appendEvent", "insertApiKey", "revokeApiKey", "initMeta",
+];
+
+export class SqliteStore implements BankStore {
+  readonly kind = "sqlite";
+  readonly schemaVersion = SCHEMA_VERSION;
+  private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly channel: Channel,
+    readonly location: string,
+    /** The engine when it runs on this thread (tests and tools may read the database directly). */
+    readonly engine: SqliteEngine | null,
+  ) {}
+
+  static async open(path: string, options: OpenStoreOptions = {}): Promise<SqliteStore> {
+    if (options.thread === "worker") return new SqliteStore(await WorkerChannel.start(path, options), path, null);
+    const engine = SqliteEngine.open(path, { create: options.create, busyTimeoutMs: options.busyTimeoutMs });
+    return new SqliteStore(new InlineChannel(engine), path, engine);
+  }
+
+  /** Runs `work` when the connection is free (one at a time). */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreBusyError("the bank's store is closed"));
+    if (this.queued >= MAX_QUEUED_TRANSACTIONS) return Promise.reject(new StoreBusyError("the bank's database has too many requests waiting: try again", 1));
+    this.queued++;
+    const run = this.tail.then(work).finally(() => this.queued--);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      let begun = false;
+      let deferred: [string, unknown[]][] = [];
+      const call = (name: string, args: unknown[]): Promise<unknown> => {
+        if (DEFERRABLE_OPERATIONS.has(name)) {
+          deferred.push([name, args]);
+          return Promise.resolve(undefined);
+        }
+        const batch: Batch = { begin: !begun, ops: [...deferred, [name, args]] };
+        begun = true;
+        deferred = [];
+        return this.channel.send(batch);
+      };
+      const tx = Object.fromEntries(TX_OPERATIONS.map((name) => [name, (...args: unknown[]) => call(name, args)])) as unknown as StoreTx;
+      let result: T;
+      try {
+        result = await fn(tx);
+      } catch (error) {
+        if (begun) await this.channel.send({ ops: [], end: "rollback" }).catch(() => undefined);
+        throw error;
+      }
+      if (begun || deferred.length > 0) await this.channel.send({ begin: !begun, ops: deferred, end: "commit" });
+      return result;
+    });
+  }
+
+  private read<T>(name: EngineOperation, ...args: unknown[]): Promise<T> {
+    return this.exclusive(() => this.channel.send({ ops: [[name, args]] }) as Promise<T>);
+  }
+
+  getSetting(name: SettingName): Promise<string | null> {
+    return this.read("getSetting", name);
+  }
+
+  getToken(userId: string): Promise<TokenRow | undefined> {
+    return this.read("getToken", userId);
+  }
+
+  latestIssue(userId: string): Promise<IssueRow | undefined> {
+    return this.read("latestIssue", userId);
+  }
+
+  customerOf(userId: string): Promise<CustomerRow | undefined> {
+    return this.read("customerOf", userId);
+  }
+
+  listTokens(options: { afterUserId?: string; limit: number; expiringBefore?: number }): Promise<TokenRow[]> {
+    return this.read("listTokens", options);
+  }
+
+  countTokens(): Promise<Record<TokenState | "locked", number>> {
+    return this.read("countTokens");
+  }
+
+  events(afterId: number, limit: number): Promise<EventRow[]> {
+    return this.read("events", afterId, limit);
+  }
+
+  eventsOf(userId: string, limit: number): Promise<EventRow[]> {
+    return this.read("eventsOf", userId, limit);
+  }
+
+  getApiKey(keyId: string): Promise<ApiKeyRow | undefined> {
+    return this.read("getApiKey", keyId);
+  }
+
+  listApiKeys(): Promise<ApiKeyRow[]> {
+    return this.read("listApiKeys");
+  }
+
+  useAuditKey(key: Uint8Array): Promise<void> {
+    return this.read("setAuditKey", key);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.tail;
+    this.closed = true;
+    await this.channel.close();
+  }
+}

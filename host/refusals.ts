@@ -1,0 +1,173 @@
+// The bank's refusals in the holder's words, Japanese and English, for every front end (the page,
+// the CLIs, the terminal simulator, the demo): one mapping from the bank's error code (and, for the
+// refusals that count toward an issue's limit, the attempts left and the reason) to a Term.
+// This file imports only host/terms.ts, so the page's bundle can take it.
+import { attemptsText, issueVoidText, type Term, TERMS } from "./terms.js";
+
+/** What a front end knows of a refusal: the bank's code and message, and what its answer carries. */
+export interface BankRefusal {
+  /**
+   * The bank's error code (host/bank/errors.ts), the service's (host/bank/service.ts), or
+   * `wrong-password`: the token refused the bank's answer at 登録 (wrongPasswordAtRegister).
+   */
+  code: string;
+  /** The bank's own message (English): the fallback for codes this table does not word. */
+  message: string;
+  /** Attempts left before the issue is void, when the bank's answer says. */
+  attemptsLeft?: number;
+  /**
+   * Why, when one code has several causes: "issue-void" or "token-locked" for `locked`;
+   * "token-activation-locked" for `wrong-password` when the token now refuses to activate until erased.
+   */
+  reason?: string;
+}
+
+/**
+ * The attempts left and whether the issue is void. The bank's answer carries them as fields; where
+ * it does not (yet), they are read from its message ("3 attempts left", "this issue is now void",
+ * "this token issue is void"), here and nowhere else.
+ */
+export function issueAttempts(refusal: BankRefusal): { attemptsLeft: number | undefined; void: boolean } {
+  if (refusal.reason === "issue-void") return { attemptsLeft: 0, void: true };
+  if (typeof refusal.attemptsLeft === "number") return { attemptsLeft: refusal.attemptsLeft, void: refusal.attemptsLeft <= 0 };
+  const left = /\b(\d+) attempts? left\b/.exec(refusal.message);
+  if (left) return { attemptsLeft: Number(left[1]), void: Number(left[1]) <= 0 };
+  if (/\bissue is now void\b|^this token issue is void\b/.test(refusal.message)) return { attemptsLeft: 0, void: true };
+  return { attemptsLeft: undefined, void: false };
+}
+
+const ISSUE_FORM: Record<string, Term> = {
+  "mail-length": { ja: `${TERMS.mobileMail.ja}は${TERMS.mailHint.ja}で入力してください。`, en: `The ${TERMS.mobileMail.en} must be ${TERMS.mailHint.en}.` },
+  "mail-characters": {
+    ja: `${TERMS.mobileMail.ja}は半角英数字記号で入力してください（空白・全角文字は使えません）。`,
+    en: `The ${TERMS.mobileMail.en} must be half-width letters, digits and symbols (no spaces or full-width characters).`,
+  },
+  "mail-format": {
+    ja: `${TERMS.mobileMail.ja}の形式が正しくありません（例：name@example.jp）。`,
+    en: `The ${TERMS.mobileMail.en} must look like name@example.jp.`,
+  },
+  "mail-mismatch": { ja: `${TERMS.reenter.ja}した${TERMS.mobileMail.ja}が一致しません。`, en: `The two ${TERMS.mobileMail.en}es differ.` },
+  "password-length": {
+    ja: `${TERMS.activationPassword.ja}は${TERMS.passwordHint.ja}で入力してください。`,
+    en: `The ${TERMS.activationPassword.en} must be ${TERMS.passwordHint.en}.`,
+  },
+  "password-characters": {
+    ja: `${TERMS.activationPassword.ja}は半角英数字で入力してください（記号・全角文字は使えません）。`,
+    en: `The ${TERMS.activationPassword.en} must be half-width letters and digits only.`,
+  },
+  "password-mismatch": { ja: `${TERMS.reenter.ja}した${TERMS.activationPassword.ja}が一致しません。`, en: `The two ${TERMS.activationPassword.en}s differ.` },
+};
+
+const OTHER: Record<string, Term> = {
+  "invalid-code": { ja: `${TERMS.oneTimePassword.ja}の桁数が違います。`, en: `The ${TERMS.oneTimePassword.en.toLowerCase()} has the wrong number of digits.` },
+  replayed: {
+    ja: `この${TERMS.oneTimePassword.ja}は使用済みです。次のパスワードが表示されるまでお待ちください。`,
+    en: `This ${TERMS.oneTimePassword.en.toLowerCase()} was already used: wait for the next one.`,
+  },
+  unknown: { ja: `該当する${TERMS.serviceId.ja}・${TERMS.userId.ja}がありません。`, en: `No such ${TERMS.serviceId.en} and ${TERMS.userId.en}.` },
+  expired: {
+    ja: `このトークン発行は有効期限が切れました。もう一度「${TERMS.tokenIssue.ja}」からやり直してください。`,
+    en: `This token issue has expired: issue a new token ("${TERMS.tokenIssue.en}") and start again.`,
+  },
+  "not-activated": {
+    ja: "トークンの登録がまだ完了していません。トークンで「送信」「登録」を行ってください。",
+    en: "The token has not been registered yet: press \"Send\" and \"Register\" on the token first.",
+  },
+  malformed: { ja: "トークンからの要求が正しくありません。", en: "The token's request was malformed." },
+  "wrong-confirmation": {
+    ja: `トークンからの${TERMS.register.ja}の確認が一致しません（通信の途中で壊れた可能性があります）。トークンでもう一度「${TERMS.send.ja}」からやり直してください。`,
+    en: `The token's confirmation did not match (damaged on the way?): press "${TERMS.send.en}" on the token again.`,
+  },
+  network: { ja: "サーバーに接続できません。", en: "Cannot reach the server." },
+  "already-confirmed": {
+    ja: `この${TERMS.tokenIssue.ja}は${TERMS.confirmButton.ja}が完了しています。ログインしてください。`,
+    en: "This token issue is already confirmed: the token is active, log in with it.",
+  },
+  throttled: {
+    ja: `続けて間違えたため、少し待ってからもう一度お試しください。`,
+    en: "Too soon after a wrong code: wait a moment and try again.",
+  },
+  suspended: { ja: "このトークンは利用停止中です。銀行にご連絡ください。", en: "This token is suspended: contact the bank." },
+  revoked: { ja: `このトークンは失効しています。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token is revoked: issue a new token ("${TERMS.tokenIssue.en}").` },
+  "token-expired": { ja: `このトークンは有効期限を過ぎました。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token has expired: issue a new token ("${TERMS.tokenIssue.en}").` },
+};
+
+/**
+ * The token's own limit: after MAX_ACTIVATION_FAILURES refused answers it refuses to activate until
+ * erased (assembly/device/activation.ts), whatever the bank's count for the issue.
+ */
+const TOKEN_ACTIVATION_LOCKED: Term = {
+  ja: "トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。",
+  en: "The token now refuses to register after too many failures: erase the token, then start again.",
+};
+
+/**
+ * The token refused the bank's answer at 登録 (its confirmation did not verify: STATUS_BAD_TAG). With
+ * CPace a wrong 利用開始パスワード shows only there, on the token: the bank answered at 送信 without
+ * being able to tell. `attemptsLeft` is what the bank said with that answer: it counted the attempt,
+ * and only the token's confirmation (which a refusing token never sends) would have taken it back.
+ * `tokenLocked`: the token itself now refuses to activate until erased (its own count reached the limit).
+ */
+export function wrongPasswordAtRegister(attemptsLeft: number | undefined, tokenLocked = false): BankRefusal {
+  return {
+    code: "wrong-password",
+    message: "wrong activation password: the token refused the bank's answer",
+    ...(attemptsLeft === undefined ? {} : { attemptsLeft }),
+    ...(tokenLocked ? { reason: "token-activation-locked" } : {}),
+  };
+}
+
+/**
+ * The holder's words when the token refused the bank's answer at 登録: the attempts left before the
+ * issue is void (「あと N 回」), or that it is void and a new トークン発行 is needed; and, when the
+ * token itself now refuses to activate, that it must be erased first.
+ */
+export function registerRefusalWords(attemptsLeft: number | undefined, tokenLocked = false): Term {
+  return refusalWords(wrongPasswordAtRegister(attemptsLeft, tokenLocked), "register")!;
+}
+
+/** The token refuses to begin an activation (STATUS_LOCKED at 送信): erase it first. */
+export function tokenActivationLockedWords(): Term {
+  return TOKEN_ACTIVATION_LOCKED;
+}
+
+const TOKEN_LOCKED: Term = {
+  ja: "トークンがロックされています。銀行（管理者）にロック解除を依頼してください。",
+  en: "The token is locked after too many wrong codes: ask the bank (administrator) to unlock it.",
+};
+
+/**
+ * The holder's words for a refusal, or null when this table has none (then show the bank's message).
+ * `during` says which step refused, for the two codes whose wording depends on it.
+ */
+export function refusalWords(refusal: BankRefusal, during: "issue" | "register" | "confirm" | "login" = "login"): Term | null {
+  const { code } = refusal;
+  if (Object.hasOwn(ISSUE_FORM, code)) return ISSUE_FORM[code];
+  if (code === "wrong-password" || (code === "wrong-code" && during === "confirm")) {
+    const { attemptsLeft } = issueAttempts(refusal);
+    const what = code === "wrong-password" ? "password" : "code";
+    const words = attemptsLeft !== undefined
+      ? attemptsText(what, attemptsLeft)
+      : what === "password"
+        ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
+        : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+    if (refusal.reason !== "token-activation-locked") return words;
+    return { ja: `${words.ja}${TOKEN_ACTIVATION_LOCKED.ja}`, en: `${words.en} ${TOKEN_ACTIVATION_LOCKED.en}` };
+  }
+  if (code === "issue-void") return issueVoidText();
+  if (code === "wrong-code") return { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+  if (code === "locked") {
+    if (refusal.reason === "token-locked") return TOKEN_LOCKED;
+    if (issueAttempts(refusal).void || during === "register" || during === "confirm") return issueVoidText();
+    return TOKEN_LOCKED;
+  }
+  return Object.hasOwn(OTHER, code) ? OTHER[code] : null;
+}
+
+/** True when the refusal leaves the issue void: the holder must go back to トークン発行. */
+export function issueIsVoid(refusal: BankRefusal, during: "register" | "confirm"): boolean {
+  if (refusal.code === "issue-void") return true;
+  if (refusal.code === "locked") return refusal.reason !== "token-locked" || during === "register";
+  if (refusal.code === "expired") return true;
+  return (refusal.code === "wrong-password" || refusal.code === "wrong-code") && issueAttempts(refusal).void;
+}

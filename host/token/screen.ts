@@ -1,0 +1,63 @@
+// What the token's display model (DISPLAY_MODEL, written by assembly/device/device.ts beside the
+// framebuffer) says is on the panel, decoded the same way for every board the firmware runs on:
+// the simulated board (SimToken) and the emulated nRF51 (McuToken).
+import {
+  MODE_ACTIVATING, MODE_ADD_CONFIRM, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED, MODE_LOW_BATTERY, MODE_NOT_SET_UP,
+  MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR,
+} from "../abi.js";
+
+export type ScreenMode =
+  | "off" | "not-set-up" | "activating" | "locked" | "clock-lost" | "low-battery" | "self-test-failed"
+  | "storage-error" | "erase-confirm" | "add-confirm" | "otp" | "info";
+
+export const MODE_NAMES: Record<number, ScreenMode> = {
+  [MODE_OFF]: "off",
+  [MODE_NOT_SET_UP]: "not-set-up",
+  [MODE_ACTIVATING]: "activating",
+  [MODE_LOCKED]: "locked",
+  [MODE_CLOCK_LOST]: "clock-lost",
+  [MODE_LOW_BATTERY]: "low-battery",
+  [MODE_SELF_TEST_FAILED]: "self-test-failed",
+  [MODE_STORAGE_ERROR]: "storage-error",
+  [MODE_ERASE_CONFIRM]: "erase-confirm",
+  [MODE_OTP]: "otp",
+  [MODE_INFO]: "info",
+  [MODE_ADD_CONFIRM]: "add-confirm",
+};
+
+/** What the token's display model says is on the panel. */
+export interface Screen {
+  mode: ScreenMode;
+  /** The code as shown (leading zeros kept), on the OTP screen only. */
+  code: string | null;
+  /** Whole seconds until the code changes (period - 1 .. 0), on the OTP screen only. */
+  secondsLeft: number | null;
+  period: number | null;
+  label: string;
+  profile: number;
+  /** Battery bars, 0-4. */
+  battery: number;
+  errorCode: number;
+}
+
+/**
+ * Decodes the display model's bytes: 0 mode, 4 code, 8 digits, 12 seconds left, 16 period, 20 battery
+ * level, 24 profile, 28 error code, 32 label length (u32 little-endian each), 36 the label.
+ */
+export function readScreen(model: Uint8Array): Screen {
+  const view = new DataView(model.buffer, model.byteOffset, model.byteLength);
+  const word = (offset: number) => view.getUint32(offset, true);
+  const mode = MODE_NAMES[word(0)] ?? "off";
+  const otp = mode === "otp";
+  const labelLength = word(32);
+  return {
+    mode,
+    code: otp ? String(word(4)).padStart(word(8), "0") : null,
+    secondsLeft: otp ? word(12) : null,
+    period: otp ? word(16) : null,
+    battery: word(20),
+    profile: word(24),
+    errorCode: word(28),
+    label: Buffer.from(model.buffer, model.byteOffset + 36, labelLength).toString("latin1"),
+  };
+}
