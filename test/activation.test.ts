@@ -222,7 +222,9 @@ describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
     // The holder's first code is accepted; afterwards the issue is gone for activation.
     expect((await bank.confirm(issued.userId, token.screen().code!)).ok).toBe(true);
     for (let replay = 0; replay < 10; replay++) await expect(bank.activate(request)).rejects.toThrow(BankError);
-    expect((await bank.verify(issued.userId, (token.advance(60_000), token.press(), token.screen().code!))).ok).toBe(true);
+    token.advance(60_000);
+    token.press();
+    expect((await bank.verify(issued.userId, token.screen().code!)).ok).toBe(true);
   });
 
   it("refuses every truncation and every single-bit flip of the response, changing no profile", () => {

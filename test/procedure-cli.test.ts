@@ -20,7 +20,7 @@ const env = { ...process.env, LANG: "C.UTF-8", LC_ALL: "", LC_MESSAGES: "", OTP_
 const run = (args: string[], input = "") => spawnSync(process.execPath, [CLI, ...args], { cwd: work, env, input, encoding: "utf8" });
 
 describe("otp-token demo", () => {
-  it("runs the whole procedure and ends at the login screen", { timeout: 30_000 }, () => {
+  it("runs the whole procedure and ends at the login screen", { timeout: 120_000 }, () => {
     const result = run(["demo", "--quiet"]);
     expect(result.status).toBe(0);
     const out = result.stdout;
@@ -81,7 +81,7 @@ describe("otp-token token activate against otp-token bank", () => {
     // The token keeps its profile in its flash file.
     const info = execFileSync(process.execPath, [CLI, "token", "info"], { cwd: work, env, encoding: "utf8" });
     expect(info).toMatch(/profile 0: BANK \(SHA1, 6 digits, 60 s\)/);
-  }, 60_000);
+  }, 120_000);
 
   it("refuses a password on the command line, and malformed identities, as usage errors", () => {
     expect(run(["token", "activate", "--password", "ab12"]).status).toBe(2);

@@ -1,4 +1,4 @@
-// The token in the page: the real firmware (build/token.wasm, via @assemblyscript/loader) on the board
+// The token in the page: the real firmware (build/token.wasm) on the board
 // simulator from host/board, driven by the same SimToken as the terminal simulator. Its virtual
 // clock follows the wall clock times the speed control; its flash lives in IndexedDB; its panel is
 // drawn on a canvas; its registration form (the manual's steps 5 and 6: 同意する, 送信, 登録) relays

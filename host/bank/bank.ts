@@ -18,8 +18,8 @@ import { BankError, type BankErrorCode, type BankErrorDetails } from "./errors.j
 import { composeSetupMail, writeToOutbox } from "./mail.js";
 import { type Notice, NOTICES } from "./notices.js";
 import {
-  answerRequest, decodeConfirmation, decodeRequest, MAX_ACTIVATION_FAILURES, type OtpParameters, otpParametersProblem, ProtocolError,
-  SEED_BYTES, tagsEqual, TAG_BYTES,
+  type ActivationConfirmation, type ActivationRequest, answerRequest, type BankSession, decodeConfirmation, decodeRequest,
+  MAX_ACTIVATION_FAILURES, type OtpParameters, otpParametersProblem, ProtocolError, SEED_BYTES, tagsEqual, TAG_BYTES,
 } from "./protocol.js";
 import type { ApiKeyRow, ApiScope, BankStore, EventRow, IssueRow, NewToken, SettingName, StoreTx, TokenRow } from "./store.js";
 
@@ -419,7 +419,7 @@ export class Bank {
    * 0 means this was the last attempt, and a refusal leaves the issue void.
    */
   async activate(requestBytes: Uint8Array, by = this.actor): Promise<ActivationAnswer> {
-    let request;
+    let request: ActivationRequest;
     try {
       request = decodeRequest(requestBytes);
     } catch (error) {
@@ -460,7 +460,7 @@ export class Bank {
     const { issue, failures } = counted;
     const params: OtpParameters = { algorithm: issue.algorithm, digits: issue.digits, period: issue.period, label: issue.label };
     const password = this.masterKey.open(issue.activation_key!, aad.activationPassword(serviceId, userId));
-    let session;
+    let session: BankSession;
     try {
       session = answerRequest(request, password, params, this.random);
     } catch (error) {
@@ -523,7 +523,7 @@ export class Bank {
    * accepted is accepted again without change. Returns the token's serial (16 hex digits).
    */
   async register(confirmationBytes: Uint8Array, by = this.actor): Promise<{ serial: string }> {
-    let confirmation;
+    let confirmation: ActivationConfirmation;
     try {
       confirmation = decodeConfirmation(confirmationBytes);
     } catch (error) {

@@ -118,8 +118,9 @@ export class SqliteEngine {
   /** Opens the database at `path` (":memory:" for a throw-away one) and brings its schema to SCHEMA_VERSION. */
   static open(path: string, options: EngineOpenOptions = {}): SqliteEngine {
     const memory = path === ":memory:" || path === "";
-    if (!memory) checkPath(path, options.create === true);
+    // The module first: without it, `bank init` must not leave an empty database file behind.
     const Sqlite = loadBetterSqlite3();
+    if (!memory) checkPath(path, options.create === true);
     let db: Database;
     try {
       db = new Sqlite(path, { fileMustExist: !memory });
