@@ -242,7 +242,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { tokens: { type: "string" }, rounds: { type: "string" }, activations: { type: "string" } } });
   const tokens = Number(values.tokens ?? 1000);
   const rounds = Number(values.rounds ?? 3);
-  const activations = Number(values.activations ?? 2_000);
+  const activations = Number(values.activations ?? 20_000);
   const dir = mkdtempSync(join(tmpdir(), "otp-bank-bench-"));
   try {
     const template = join(dir, "template.sqlite");
