@@ -6,13 +6,19 @@ import { attemptsText, issueVoidText, type Term, TERMS } from "./terms.js";
 
 /** What a front end knows of a refusal: the bank's code and message, and what its answer carries. */
 export interface BankRefusal {
-  /** The bank's error code (host/bank/errors.ts) or the service's (host/bank/service.ts). */
+  /**
+   * The bank's error code (host/bank/errors.ts), the service's (host/bank/service.ts), or
+   * `wrong-password`: the token refused the bank's answer at 登録 (wrongPasswordAtRegister).
+   */
   code: string;
   /** The bank's own message (English): the fallback for codes this table does not word. */
   message: string;
   /** Attempts left before the issue is void, when the bank's answer says. */
   attemptsLeft?: number;
-  /** Why, when one code has several causes: "issue-void" or "token-locked" for `locked`. */
+  /**
+   * Why, when one code has several causes: "issue-void" or "token-locked" for `locked`;
+   * "token-activation-locked" for `wrong-password` when the token now refuses to activate until erased.
+   */
   reason?: string;
 }
 
@@ -68,6 +74,10 @@ const OTHER: Record<string, Term> = {
     en: "The token has not been registered yet: press \"Send\" and \"Register\" on the token first.",
   },
   malformed: { ja: "トークンからの要求が正しくありません。", en: "The token's request was malformed." },
+  "wrong-confirmation": {
+    ja: `トークンからの${TERMS.register.ja}の確認が一致しません（通信の途中で壊れた可能性があります）。トークンでもう一度「${TERMS.send.ja}」からやり直してください。`,
+    en: `The token's confirmation did not match (damaged on the way?): press "${TERMS.send.en}" on the token again.`,
+  },
   network: { ja: "サーバーに接続できません。", en: "Cannot reach the server." },
   "already-confirmed": {
     ja: `この${TERMS.tokenIssue.ja}は${TERMS.confirmButton.ja}が完了しています。ログインしてください。`,
@@ -81,6 +91,45 @@ const OTHER: Record<string, Term> = {
   revoked: { ja: `このトークンは失効しています。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token is revoked: issue a new token ("${TERMS.tokenIssue.en}").` },
   "token-expired": { ja: `このトークンは有効期限を過ぎました。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token has expired: issue a new token ("${TERMS.tokenIssue.en}").` },
 };
+
+/**
+ * The token's own limit: after MAX_ACTIVATION_FAILURES refused answers it refuses to activate until
+ * erased (assembly/device/activation.ts), whatever the bank's count for the issue.
+ */
+const TOKEN_ACTIVATION_LOCKED: Term = {
+  ja: "トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。",
+  en: "The token now refuses to register after too many failures: erase the token, then start again.",
+};
+
+/**
+ * The token refused the bank's answer at 登録 (its confirmation did not verify: STATUS_BAD_TAG). With
+ * CPace a wrong 利用開始パスワード shows only there, on the token: the bank answered at 送信 without
+ * being able to tell. `attemptsLeft` is what the bank said with that answer: it counted the attempt,
+ * and only the token's confirmation (which a refusing token never sends) would have taken it back.
+ * `tokenLocked`: the token itself now refuses to activate until erased (its own count reached the limit).
+ */
+export function wrongPasswordAtRegister(attemptsLeft: number | undefined, tokenLocked = false): BankRefusal {
+  return {
+    code: "wrong-password",
+    message: "wrong activation password: the token refused the bank's answer",
+    ...(attemptsLeft === undefined ? {} : { attemptsLeft }),
+    ...(tokenLocked ? { reason: "token-activation-locked" } : {}),
+  };
+}
+
+/**
+ * The holder's words when the token refused the bank's answer at 登録: the attempts left before the
+ * issue is void (「あと N 回」), or that it is void and a new トークン発行 is needed; and, when the
+ * token itself now refuses to activate, that it must be erased first.
+ */
+export function registerRefusalWords(attemptsLeft: number | undefined, tokenLocked = false): Term {
+  return refusalWords(wrongPasswordAtRegister(attemptsLeft, tokenLocked), "register")!;
+}
+
+/** The token refuses to begin an activation (STATUS_LOCKED at 送信): erase it first. */
+export function tokenActivationLockedWords(): Term {
+  return TOKEN_ACTIVATION_LOCKED;
+}
 
 const TOKEN_LOCKED: Term = {
   ja: "トークンがロックされています。銀行（管理者）にロック解除を依頼してください。",
@@ -97,10 +146,13 @@ export function refusalWords(refusal: BankRefusal, during: "issue" | "register" 
   if (code === "wrong-password" || (code === "wrong-code" && during === "confirm")) {
     const { attemptsLeft } = issueAttempts(refusal);
     const what = code === "wrong-password" ? "password" : "code";
-    if (attemptsLeft !== undefined) return attemptsText(what, attemptsLeft);
-    return what === "password"
-      ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
-      : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+    const words = attemptsLeft !== undefined
+      ? attemptsText(what, attemptsLeft)
+      : what === "password"
+        ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
+        : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+    if (refusal.reason !== "token-activation-locked") return words;
+    return { ja: `${words.ja}${TOKEN_ACTIVATION_LOCKED.ja}`, en: `${words.en} ${TOKEN_ACTIVATION_LOCKED.en}` };
   }
   if (code === "issue-void") return issueVoidText();
   if (code === "wrong-code") return { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };

@@ -1,60 +1,29 @@
-// The token side of activation (docs/activation.md) written from the document with node:crypto, not
-// from host/bank: the reference the bank's tests and the service's tests activate against.
-import { createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
+// The token side of activation (docs/activation.md, protocol v2: CPace) for the bank's, the service's
+// and the CLI's tests: test/reference-cpace.ts, written from the document, the CFRG draft and RFC 9380
+// with node:crypto, not from host/bank (whose half uses @noble/curves) nor from the firmware.
+import type { ActivationAnswer, Bank } from "../host/bank/bank.js";
 import { otpApi } from "../host/otp.js";
+import { referenceFinish, referenceRequest, type ReferenceResult, type ReferenceSession } from "./reference-cpace.js";
 
-export interface TokenSession {
-  request: Buffer;
-  privateKey: KeyObject;
-  activationKey: Buffer;
+export type TokenSession = ReferenceSession;
+export type TokenProfile = Pick<ReferenceResult, "seed" | "algorithm" | "digits" | "period" | "label"> & Partial<ReferenceResult>;
+
+/** 送信 on a token with this serial: message 1 (`request`) and what the token keeps for 登録. */
+export function tokenRequest(serviceId: string, userId: string, password: string, serial = 0x0123456789abcdefn): TokenSession {
+  return referenceRequest(serviceId, userId, password, serial);
 }
 
-export interface TokenProfile {
-  seed: Buffer;
-  algorithm: "SHA1" | "SHA256" | "SHA512";
-  digits: number;
-  period: number;
-  label: string;
+/** 登録: the token checks the bank's answer (throws where the token refuses it) and derives the seed and message 3. */
+export function tokenFinish(session: TokenSession, answer: Uint8Array | ActivationAnswer): ReferenceResult {
+  return referenceFinish(session, answer instanceof Uint8Array ? answer : answer.response);
 }
 
-/** X25519 public keys as raw bytes via DER (RFC 8410 §4): the last 32 bytes of the SubjectPublicKeyInfo. */
-const SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
-
-export function tokenRequest(serviceId: string, userId: string, password: string, serial = 0x0123456789abcdefn, nonce = randomBytes(16)): TokenSession {
-  const { privateKey, publicKey } = generateKeyPairSync("x25519");
-  const publicRaw = publicKey.export({ type: "spki", format: "der" }).subarray(-32);
-  const activationKey = pbkdf2Sync(password, serviceId + userId, 1000, 32, "sha256");
-  const body = Buffer.alloc(81);
-  body[0] = 1;
-  body.write(serviceId, 1, "latin1");
-  body.write(userId, 9, "latin1");
-  body.writeBigUInt64BE(serial, 25);
-  publicRaw.copy(body, 33);
-  nonce.copy(body, 65);
-  const tag = createHmac("sha256", activationKey).update("otp-token activation request v1").update(body).digest();
-  return { request: Buffer.concat([body, tag]), privateKey, activationKey };
-}
-
-export function tokenFinish(session: TokenSession, responseBytes: Uint8Array): TokenProfile {
-  const response = Buffer.from(responseBytes);
-  if (response.length !== 100 || response[0] !== 1) throw new Error("token: bad response length or version");
-  const expected = createHmac("sha256", session.activationKey)
-    .update("otp-token activation response v1").update(session.request).update(response.subarray(0, 68)).digest();
-  if (!timingSafeEqual(expected, response.subarray(68, 100))) throw new Error("token: bad response tag");
-  const algorithm = (["SHA1", "SHA256", "SHA512"] as const)[response[49] - 1];
-  const labelLength = response[55];
-  const bankPublic = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, response.subarray(1, 33)]), format: "der", type: "spki" });
-  const shared = diffieHellman({ privateKey: session.privateKey, publicKey: bankPublic });
-  const salt = Buffer.concat([session.request.subarray(65, 81), response.subarray(33, 49)]);
-  const info = Buffer.concat([Buffer.from("otp-token seed v1"), session.request.subarray(0, 81), response.subarray(0, 68)]);
-  const length = { SHA1: 20, SHA256: 32, SHA512: 64 }[algorithm];
-  return {
-    seed: Buffer.from(hkdfSync("sha256", shared, salt, info, length)),
-    algorithm,
-    digits: response[50],
-    period: response.readUInt32BE(51),
-    label: response.subarray(56, 56 + labelLength).toString("latin1"),
-  };
+/** 送信 and 登録 with the right password: the token's profile, its confirmation accepted by the bank. */
+export async function activateToken(bank: Bank, serviceId: string, userId: string, password: string, serial?: bigint): Promise<ReferenceResult> {
+  const session = tokenRequest(serviceId, userId, password, serial);
+  const token = tokenFinish(session, await bank.activate(session.request));
+  await bank.register(token.confirmation);
+  return token;
 }
 
 const api = otpApi();

@@ -77,8 +77,13 @@ const ROUTES: RouteCase[] = [
   },
   {
     method: "POST", url: "/v1/activations", scope: "login",
-    body: { serviceId: "10212083", userId: U, request: Buffer.alloc(113).toString("base64") },
+    body: { serviceId: "10212083", userId: U, request: Buffer.alloc(82).toString("base64") },
     fields: { serviceId: { max: 8, required: true }, userId: { max: 16, required: true }, request: { max: 1024, required: true } },
+  },
+  {
+    method: "POST", url: "/v1/registrations", scope: "login",
+    body: { serviceId: "10212083", userId: U, confirmation: Buffer.alloc(106).toString("base64") },
+    fields: { serviceId: { max: 8, required: true }, userId: { max: 16, required: true }, confirmation: { max: 1024, required: true } },
   },
   { method: "POST", url: `/v1/tokens/${U}/confirm`, scope: "login", body: { code: "123456" }, fields: { code: { max: 16, required: true } } },
   { method: "POST", url: `/v1/tokens/${U}/verify`, scope: "login", body: { code: "123456" }, fields: { code: { max: 16, required: true } } },
@@ -176,16 +181,27 @@ describe("bank service: the procedure over the API", () => {
     const rule = await call("POST", "/v1/issues", { mail: "x@example.jp", mailConfirm: "y@example.jp", password: PASSWORD, passwordConfirm: PASSWORD }, keys.login);
     expect(rule).toMatchObject({ status: 400, body: { error: "mail-mismatch" } });
 
+    // A wrong password: the bank cannot tell (CPace), so it answers with the attempts left should the
+    // token refuse the answer at 登録, which it does.
     const wrongPassword = tokenRequest("10212083", userId, "Wrong123");
-    const refused = await call("POST", "/v1/activations", { serviceId: "10212083", userId, request: wrongPassword.request.toString("base64") }, keys.login);
-    expect(refused).toMatchObject({ status: 422, body: { error: "wrong-password", attemptsLeft: 4 } });
-    expect(refused.body.messageJa).toContain("あと 4 回");
+    const answered = await call("POST", "/v1/activations", { serviceId: "10212083", userId, request: wrongPassword.request.toString("base64") }, keys.login);
+    expect(answered).toMatchObject({ status: 200, body: { attemptsLeft: 4 } });
+    expect(() => tokenFinish(wrongPassword, Buffer.from(answered.body.response as string, "base64"))).toThrow(/does not verify/);
     const session = tokenRequest("10212083", userId, PASSWORD);
     const misrouted = await call("POST", "/v1/activations", { serviceId: "10212083", userId: "2083L0000001A009", request: session.request.toString("base64") }, keys.login);
     expect(misrouted).toMatchObject({ status: 400, body: { error: "malformed" } });
     const relayed = await call("POST", "/v1/activations", { serviceId: "10212083", userId, request: session.request.toString("base64") }, keys.login);
-    expect(relayed.status).toBe(200);
+    expect(relayed).toMatchObject({ status: 200, body: { attemptsLeft: 3 } });
     token = tokenFinish(session, Buffer.from(relayed.body.response as string, "base64"));
+    // 登録: the token's confirmation; a damaged one is refused (and changes nothing), the right one takes the count back.
+    const damaged = Buffer.from(token.confirmation!);
+    damaged[105] ^= 1;
+    const refused = await call("POST", "/v1/registrations", { serviceId: "10212083", userId, confirmation: damaged.toString("base64") }, keys.login);
+    expect(refused).toMatchObject({ status: 422, body: { error: "wrong-confirmation" } });
+    expect(refused.body.messageJa).toContain("送信");
+    expect(await call("POST", "/v1/registrations", { serviceId: "10212083", userId, confirmation: token.confirmation!.toString("base64") }, keys.login)).toMatchObject({
+      status: 200, body: { serial: "0123456789ABCDEF" },
+    });
 
     const wrong = await call("POST", `/v1/tokens/${userId}/confirm`, { code: otherThan(codeAt(token, clock.now)) }, keys.login);
     expect(wrong).toMatchObject({ status: 200, body: { accepted: false, reason: "wrong-code", attemptsLeft: 3 } });
@@ -286,6 +302,7 @@ describe("bank service: the guessing attack of issue 10, from the measured limit
     const session = tokenRequest("10212083", victim, PASSWORD);
     const relayed = await call("POST", "/v1/activations", { serviceId: "10212083", userId: victim, request: session.request.toString("base64") }, keys.login);
     const seed = tokenFinish(session, Buffer.from(relayed.body.response as string, "base64"));
+    await call("POST", "/v1/registrations", { serviceId: "10212083", userId: victim, confirmation: seed.confirmation.toString("base64") }, keys.login);
     expect((await call("POST", `/v1/tokens/${victim}/confirm`, { code: codeAt(seed, clock.now) }, keys.login)).body.accepted).toBe(true);
     let guesses = 0;
     let secondsSpent = 0;

@@ -87,7 +87,7 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
     expect(await store.getToken("2083L0000001A001")).toMatchObject({ consecutive_failures: 20, locked: 1, next_check_at: 5019 });
   });
 
-  it("nonces, User IDs, issue numbers and settings", async () => {
+  it("activation sessions, User IDs, issue numbers and settings", async () => {
     const store = await fresh();
     const customer = (await store.transaction((tx) => tx.insertCustomer(1)))!;
     expect(await store.transaction((tx) => tx.nextIssueNumber(customer.customer_id))).toBe(1);
@@ -98,15 +98,23 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
         expires_at: 100, token_expires_at: 1000, activation_key: new Uint8Array(4), algorithm: "SHA1", digits: 6, period: 60, label: "BANK",
       }),
     );
-    const nonce = new Uint8Array(16).fill(3);
-    expect(await store.transaction((tx) => tx.insertNonce(issueId, nonce, 5))).toBe(true);
-    expect(await store.transaction((tx) => tx.insertNonce(issueId, nonce, 6))).toBe(false);
-    expect(await store.transaction((tx) => tx.nonceSeen(issueId, nonce))).toBe(true);
+    // Activation sessions (CPace runs): one per (issue, sid); a racing copy is refused; confirmed once.
+    const sid = new Uint8Array(16).fill(3);
+    const session = { issue_id: issueId, sid, request_hash: new Uint8Array(32).fill(1), serial: "0123456789ABCDEF", response: new Uint8Array(117).fill(2), secrets: new Uint8Array(8).fill(4), answered_at: 5 };
+    expect(await store.transaction((tx) => tx.insertActivationSession(session))).toBe(true);
+    expect(await store.transaction((tx) => tx.insertActivationSession({ ...session, answered_at: 6 }))).toBe(false);
+    await store.transaction((tx) => tx.confirmActivationSession(issueId, sid, 7));
+    const stored = await store.transaction((tx) => tx.getActivationSession(issueId, sid));
+    expect(stored).toMatchObject({ serial: "0123456789ABCDEF", answered_at: 5, confirmed_at: 7 });
+    expect(Buffer.from(stored!.response)).toEqual(Buffer.from(session.response));
+    expect(await store.transaction((tx) => tx.getActivationSession(issueId, new Uint8Array(16)))).toBeUndefined();
     expect(await store.transaction((tx) => tx.userIdTaken("2083L0000001A002"))).toBe(true);
     expect(await store.transaction((tx) => tx.userIdTaken("2083L0000001A003"))).toBe(false);
     expect((await store.customerOf("2083L0000001A002"))?.customer_id).toBe(customer.customer_id);
     expect(await store.transaction((tx) => tx.forgetExpired(100))).toBe(1);
     expect(await store.latestIssue("2083L0000001A002")).toMatchObject({ activation_key: null, state: "pending" });
+    // An expired issue's sessions keep no secret either.
+    expect((await store.transaction((tx) => tx.getActivationSession(issueId, sid)))!.secrets).toBeNull();
     await store.transaction((tx) => tx.setSetting("mail_domain", "bank.example"));
     expect(await store.getSetting("mail_domain")).toBe("bank.example");
   });

@@ -85,8 +85,11 @@ describe.skipIf(MCU_SKIP !== undefined).each(["release", "debug"] as McuImage[])
       const issued = await bank.issue({ mail: "holder@example.jp", mailConfirm: "holder@example.jp", password: PASSWORD, passwordConfirm: PASSWORD, otp: { algorithm: "SHA256", digits: 8 } });
       const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
       expect(token.screen().mode).toBe("activating");
-      const index = token.link.activateFinish(await bank.activate(request));
-      expect(index).toBe(0);
+      const answer = await bank.activate(request);
+      const { profile, confirmation } = token.link.activateFinish(answer.response);
+      expect(profile).toBe(0);
+      // 登録: the M0's confirmation (message 3) is the bank's proof that both sides agree.
+      expect(await bank.register(confirmation)).toEqual({ serial: token.info().serial });
       const screen = token.screen();
       expect(screen).toMatchObject({ mode: "otp", label: "BANK", period: 60 });
       expect(screen.code).toMatch(/^\d{8}$/);

@@ -29,11 +29,12 @@ describe("otp-token demo", () => {
     }
     expect(out).toMatch(/Service ID +\d{8}/);
     expect(out).toMatch(/User ID +[0-9A-Z]{16}/);
-    // Consent, then send (a mistyped password first: the attempts left), then register.
+    // Consent, then send and register: a mistyped password first, which the token refuses at 登録
+    // (CPace: the bank cannot tell) with the attempts left; then the right one.
     expect(out).toContain("[x] I agree");
-    expect(out).toMatch(/Send: the activation request \(113 bytes\)/);
-    expect(out).toContain("Wrong activation password. 4 attempts left before this token issue is void. [wrong-password]");
-    expect(out).toMatch(/Register: profile 0/);
+    expect(out).toMatch(/Send: the activation request \(82 bytes\)/);
+    expect(out).toContain("Register: Wrong activation password. 4 attempts left before this token issue is void. [wrong-password]");
+    expect(out).toMatch(/Register: profile 0; its confirmation \(106 bytes\) goes to the bank/);
     expect(out).toContain("One-time password set-up is complete.");
     expect(out).toMatch(/Trying \d{6} again: .*already used.*\[replayed\]/);
     // The mail never carries the password.
@@ -64,8 +65,8 @@ describe("otp-token token activate against otp-token bank", () => {
 
     const activated = run(["token", "activate", "--yes", "--db", db, "--service-id", serviceId, "--user-id", userId], "ab12\n");
     expect(activated.status, activated.stderr).toBe(0);
-    expect(activated.stdout).toMatch(/Send: the token's activation request \(113 bytes\) went to the bank\n  [0-9a-f]{226}\n/);
-    expect(activated.stdout).toMatch(/The bank's answer: accepted \(100 bytes\)\n  [0-9a-f]{200}\n/);
+    expect(activated.stdout).toMatch(/Send: the token's activation request \(82 bytes\) went to the bank\n  [0-9a-f]{164}\n/);
+    expect(activated.stdout).toMatch(/The bank's answer: accepted \(117 bytes\)\n  [0-9a-f]{234}\n/);
     const code = /code (\d{6})/.exec(activated.stdout)![1];
     expect(activated.stdout).toContain(`otp-token bank confirm --user-id ${userId}`);
 
@@ -167,8 +168,8 @@ describe("otp-token token activate at a terminal: 同意する, 送信, then 登
     // Sent, answered, then not registered: the token forgets the activation.
     const unregistered = await activateAtTerminal(ids, ["Kz81", "y", "n"], "ja");
     expect(unregistered.status).toBe(1);
-    expect(unregistered.out).toMatch(/送信: トークンの登録要求（113バイト）を銀行へ送信しました\n/);
-    expect(unregistered.out).toMatch(/銀行の応答: 受け付けました（100バイト）/);
+    expect(unregistered.out).toMatch(/送信: トークンの登録要求（82バイト）を銀行へ送信しました\n/);
+    expect(unregistered.out).toMatch(/銀行の応答: 受け付けました（117バイト）/);
     expect(unregistered.asked[2]).toBe("銀行から応答がありました。「登録」を押してください。 登録? [y/N] ");
     expect(unregistered.err).toMatch(/\[not-registered\]/);
     // The same issue, activated again and registered (the bank answers a new request).
@@ -183,16 +184,27 @@ describe("otp-token token activate at a terminal: 同意する, 送信, then 登
   it("after five wrong 利用開始パスワード says, in Japanese too, that the issue is void and a new トークン発行 is needed", { timeout: 60_000 }, async () => {
     const ids = issue("Qw12");
     const left: string[] = [];
+    // With CPace the bank cannot tell a wrong password at 送信: the token refuses its answer at 登録,
+    // and the words carry the attempts the bank said were left.
     for (let attempt = 1; attempt <= 4; attempt++) {
-      const wrong = await activateAtTerminal(ids, ["Zz99", "y"], "ja");
+      const wrong = await activateAtTerminal(ids, ["Zz99", "y", "y"], "ja");
       expect(wrong.status).toBe(1);
+      expect(wrong.out).toMatch(/銀行の応答: 受け付けました/);
       left.push(wrong.err);
     }
     expect(left.map((e) => /あと (\d) 回/.exec(e)?.[1])).toEqual(["4", "3", "2", "1"]);
-    const fifth = await activateAtTerminal(ids, ["Zz99", "y"], "en");
-    expect(fifth.err).toBe('otp-token token activate: This token issue is now void: issue a new token ("Issue token") and start again. [issue-void]\n');
-    // Even the right password is refused now, with the same plain words.
-    const after = await activateAtTerminal(ids, ["Qw12", "y"], "ja");
+    expect(left[0]).toBe("otp-token token activate: 利用開始パスワードが違います。あと 4 回間違えると、このトークン発行は無効になります。 [wrong-password]\n");
+    // The fifth: the issue is void; and the token, which counted its own five refusals, must be erased.
+    const fifth = await activateAtTerminal(ids, ["Zz99", "y", "y"], "en");
+    expect(fifth.err).toBe(
+      'otp-token token activate: Wrong activation password. This token issue is now void: issue a new token ("Issue token") and start again. ' +
+        "The token now refuses to register after too many failures: erase the token, then start again. [wrong-password]\n",
+    );
+    const ja = await activateAtTerminal(ids, ["Zz99", "y", "y"], "ja");
+    expect(ja.err).toContain("トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。");
+    // Even the right password, on another token, is refused now by the bank, with the same plain words.
+    const other = ids.map((arg) => (arg === flash ? join(work, "terminal-2.flash") : arg));
+    const after = await activateAtTerminal(other, ["Qw12", "y", "y"], "ja");
     expect(after.err).toBe("otp-token token activate: このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。 [issue-void]\n");
   });
 });

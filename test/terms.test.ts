@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { renderForm, newForm } from "../host/cli/sim.js";
 import { TOKEN_HELP } from "../host/cli/token.js";
 import { attemptsText, bankDateTime, mailFilterNote, TERMS } from "../host/terms.js";
-import { issueAttempts, refusalWords } from "../host/refusals.js";
+import { issueAttempts, issueIsVoid, refusalWords, registerRefusalWords, tokenActivationLockedWords, wrongPasswordAtRegister } from "../host/refusals.js";
 
 /** The manual's words, exactly as it prints them. */
 const MANUAL: Record<keyof typeof TERMS, string> = {
@@ -84,6 +84,22 @@ describe("the bank's words", () => {
     expect(refusalWords({ code: "locked", message: "this token issue is void (...)" }, "register")!.ja).toContain("もう一度「トークン発行」");
     expect(refusalWords({ code: "locked", message: "this token is locked", reason: "token-locked" }, "login")!.ja).toContain("ロック");
     expect(refusalWords({ code: "wrong-code", message: "wrong code: type the code the token shows now (2 attempts left)" }, "confirm")!.ja).toContain("あと 2 回");
+  });
+
+  it("with CPace a wrong 利用開始パスワード shows at 登録: worded with the attempts the bank gave with its answer, the token's own lock too", () => {
+    expect(registerRefusalWords(3).ja).toBe("利用開始パスワードが違います。あと 3 回間違えると、このトークン発行は無効になります。");
+    expect(registerRefusalWords(3).en).toBe("Wrong activation password. 3 attempts left before this token issue is void.");
+    expect(registerRefusalWords(0).ja).toBe("利用開始パスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
+    expect(issueIsVoid(wrongPasswordAtRegister(0), "register")).toBe(true);
+    expect(issueIsVoid(wrongPasswordAtRegister(1), "register")).toBe(false);
+    const locked = registerRefusalWords(2, true);
+    expect(locked.ja).toBe("利用開始パスワードが違います。あと 2 回間違えると、このトークン発行は無効になります。トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。");
+    expect(locked.en).toMatch(/2 attempts left before this token issue is void\. The token now refuses to register .*erase the token/);
+    expect(tokenActivationLockedWords().ja).toContain("トークンを消去");
+    // The bank's refusal of the token's confirmation (message 3), in both languages.
+    const wrongConfirmation = refusalWords({ code: "wrong-confirmation", message: "x" }, "register")!;
+    expect(wrongConfirmation.ja).toContain("もう一度「送信」");
+    expect(wrongConfirmation.en).toContain('"Send"');
   });
 
   it("the page's table takes the manual's terms from host/terms.ts, and no front end uses other spellings", () => {

@@ -10,11 +10,13 @@
 import { Board } from "../host/board/board.js";
 import { FLASH_SIZE_BYTES } from "../host/board/flash.js";
 import { pixel, PANEL_HEIGHT, PANEL_WIDTH } from "../host/display/render.js";
+import { STATUS_BAD_TAG } from "../host/abi.js";
+import { wrongPasswordAtRegister } from "../host/refusals.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
 import { ACTIVATION_PASSWORD_PATTERN } from "../host/identity.js";
 import { otpScreenText } from "../host/terms.js";
-import { bank } from "./api.js";
+import { type ActivationAnswer, bank } from "./api.js";
 import { refusalOf, SERVICE_ID, typedCode, USER_ID } from "./checks.js";
 import { eraseBoard, loadBoard, saveBoard } from "./flash-store.js";
 import { clear, pick, say, sayRefusal, screenWords, t } from "./i18n.js";
@@ -36,8 +38,8 @@ let carryMs = 0;
 let lastFrame: Uint8Array = new Uint8Array(0);
 let flashOperations = 0;
 let lastSaveMs = 0;
-/** The bank's answer to the last "send", waiting for "register". */
-let pendingResponse: Uint8Array | null = null;
+/** The bank's answer to the last 送信 (message 2 and the attempts it leaves), waiting for 登録. */
+let pendingResponse: (ActivationAnswer & { serviceId: string; userId: string }) | null = null;
 
 function newToken(saved?: { flash: Uint8Array; rtcLeadMs: number; driftPpm: number }): SimToken {
   const now = Date.now();
@@ -217,7 +219,7 @@ function wireRegistration(): void {
     }
     redraw();
     try {
-      pendingResponse = await bank.activate(serviceId, userId, request);
+      pendingResponse = { ...(await bank.activate(serviceId, userId, request)), serviceId, userId };
     } catch (error) {
       // A refused 送信: the token leaves its activating screen at once.
       cancelActivation();
@@ -238,22 +240,41 @@ function wireRegistration(): void {
   });
   register.addEventListener("click", () => {
     if (!pendingResponse) return;
-    const response = pendingResponse;
+    const answer = pendingResponse;
     pendingResponse = null;
     register.disabled = true;
+    void registerToken(answer);
+  });
+  // 登録: the token checks the bank's answer and stores the profile; its confirmation goes to the bank.
+  async function registerToken(answer: ActivationAnswer & { serviceId: string; userId: string }): Promise<void> {
+    let confirmation: Uint8Array;
     try {
-      token.link.activateFinish(response);
+      ({ confirmation } = token.link.activateFinish(answer.response));
     } catch (error) {
       cancelActivation();
-      say(message, "reg.refused", error instanceof LinkError ? error.message : (error as Error).message, "error");
+      // With CPace only the token can tell a wrong 利用開始パスワード: the bank's confirmation fails here.
+      if (error instanceof LinkError && error.status === STATUS_BAD_TAG) {
+        sayRefusal(message, wrongPasswordAtRegister(answer.attemptsLeft, token.info().activationLocked), "register", "reg.refused");
+        $<HTMLInputElement>("reg-password").value = "";
+        $("reg-password").focus();
+      } else {
+        say(message, "reg.refused", error instanceof LinkError ? error.message : (error as Error).message, "error");
+      }
+      saveIfNeeded();
+      return;
+    }
+    redraw();
+    saveIfNeeded();
+    try {
+      await bank.register(answer.serviceId, answer.userId, confirmation);
+    } catch (error) {
+      sayRefusal(message, refusalOf(error), "register", "reg.refused");
       return;
     }
     $<HTMLInputElement>("reg-password").value = "";
     say(message, "reg.registered", "", "ok");
-    redraw();
-    saveIfNeeded();
     document.dispatchEvent(new CustomEvent("token-registered"));
-  });
+  }
 }
 
 function cancelActivation(): void {

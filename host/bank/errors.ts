@@ -17,11 +17,11 @@ export const BANK_ERROR_CODES = [
   "malformed", // wrong length, version or field form
   "unknown", // no such issue / token
   "expired", // the issue is older than its lifetime
-  "issue-void", // too many wrong activation passwords or first codes, or a newer issue replaced it: issue again
-  "replayed", // token nonce seen before / code for a step at or before the last accepted one
-  "wrong-password", // the request's tag does not verify under K_AC
+  "issue-void", // too many unconfirmed activations or wrong first codes, or a newer issue replaced it: issue again
+  "replayed", // other bytes under an activation session id already answered / code for a step at or before the last accepted one
+  "wrong-confirmation", // the token's confirmation (message 3) does not match its session (damaged, or not from the token)
   // confirm, verify, resync
-  "not-activated", // confirm before any token was activated for the issue
+  "not-activated", // confirm before any token registered (sent its confirmation) for the issue
   "already-confirmed", // confirm of an issue whose token is already active
   "invalid-code", // not the right number of digits (not counted as a guess)
   "wrong-code", // no match in the window (counted)

@@ -37,7 +37,7 @@ export const BANK_ERROR_STATUS: Record<BankErrorCode, number> = {
   "invalid-code": 400,
   settings: 400,
   pskc: 400,
-  "wrong-password": 422,
+  "wrong-confirmation": 422,
   "wrong-code": 422,
   unknown: 404,
   replayed: 409,
@@ -136,6 +136,17 @@ function errorBody(error: BankError): Record<string, unknown> {
     ...(error.attemptsLeft === undefined ? {} : { attemptsLeft: error.attemptsLeft }),
     ...(error.details.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.details.retryAfterSeconds }),
   };
+}
+
+/**
+ * The IDs an activation message carries (bytes 2..26: docs/activation.md messages 1 and 3) must be the
+ * ones the caller routed it by. A message too short to carry them is the bank's to refuse as malformed.
+ */
+function carriesIds(bytes: Uint8Array, body: { serviceId: string; userId: string }, what: string): void {
+  if (bytes.length < 26) return;
+  if (Buffer.from(bytes.subarray(2, 26)).toString("latin1") !== body.serviceId + body.userId) {
+    throw new BankError("malformed", `malformed activation ${what}: it names another Service ID or User ID than the body`);
+  }
 }
 
 /** A code check's answer: accepted, or the refusal that counted as a failed attempt. */
@@ -328,7 +339,7 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
   app.post("/v1/activations", {
     config: login,
     schema: {
-      summary: "relays a token's activation request (docs/activation.md) and returns the bank's response",
+      summary: "送信: relays a token's activation request (docs/activation.md message 1) and returns the bank's response (message 2)",
       security: bearer,
       body: {
         type: "object",
@@ -340,20 +351,50 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
           request: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]*={0,2}$", description: "the request bytes, base64" },
         },
       },
-      response: { 200: { type: "object", properties: { response: { type: "string", description: "base64" } } }, "4xx": ERROR },
+      response: {
+        200: {
+          type: "object",
+          properties: {
+            response: { type: "string", description: "message 2, base64: the token's 登録 takes it" },
+            attemptsLeft: {
+              type: "integer",
+              description: "attempts left before the issue is void if the token refuses this answer at 登録 (a wrong activation password shows only there)",
+            },
+          },
+        },
+        "4xx": ERROR,
+      },
     },
   }, async (request) => {
     const body = request.body as { serviceId: string; userId: string; request: string };
     const bytes = new Uint8Array(Buffer.from(body.request, "base64"));
-    // The IDs the request carries must be the ones the caller routed it by.
-    if (bytes.length >= 25) {
-      const carried = Buffer.from(bytes.subarray(1, 25)).toString("latin1");
-      if (carried !== body.serviceId + body.userId) {
-        throw new BankError("malformed", "malformed activation request: it names another Service ID or User ID than the body");
-      }
-    }
-    const response = await bank.activate(bytes, actor(request));
-    return { response: Buffer.from(response).toString("base64") };
+    carriesIds(bytes, body, "request");
+    const answer = await bank.activate(bytes, actor(request));
+    return { response: Buffer.from(answer.response).toString("base64"), attemptsLeft: answer.attemptsLeft };
+  });
+
+  app.post("/v1/registrations", {
+    config: login,
+    schema: {
+      summary: "登録: relays the token's confirmation (docs/activation.md message 3) after it stored the profile; its first code can then be confirmed",
+      security: bearer,
+      body: {
+        type: "object",
+        additionalProperties: false,
+        required: ["serviceId", "userId", "confirmation"],
+        properties: {
+          serviceId: { type: "string", pattern: "^[0-9]{8}$" },
+          userId: USER_ID,
+          confirmation: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]*={0,2}$", description: "the confirmation bytes, base64" },
+        },
+      },
+      response: { 200: { type: "object", properties: { serial: { type: "string", description: "the token's serial, 16 hex digits" } } }, "4xx": ERROR },
+    },
+  }, async (request) => {
+    const body = request.body as { serviceId: string; userId: string; confirmation: string };
+    const bytes = new Uint8Array(Buffer.from(body.confirmation, "base64"));
+    carriesIds(bytes, body, "confirmation");
+    return bank.register(bytes, actor(request));
   });
 
   const checkRoute = (summary: string, body: object) => ({

@@ -39,6 +39,7 @@ export interface IssueRow {
   failed_attempts: number;
   state: IssueState;
   void_reason: string | null;
+  /** The activation password (CPace's PRS), sealed; null once the issue is completed, void or expired. */
   activation_key: Uint8Array | null;
   algorithm: Algorithm;
   digits: number;
@@ -48,6 +49,24 @@ export interface IssueRow {
   pending_seed: Uint8Array | null;
   pending_at: number | null;
   completed_at: number | null;
+}
+
+/** One answered activation request (message 1) of an issue: a CPace run (docs/activation.md). */
+export interface ActivationSessionRow {
+  issue_id: number;
+  /** The session id the token chose (message 1). */
+  sid: Uint8Array;
+  /** SHA-256 of message 1: the same request again is answered again, other bytes under its sid are refused. */
+  request_hash: Uint8Array;
+  /** The token's serial, 16 hex digits. */
+  serial: string;
+  /** Message 2 as sent (public). */
+  response: Uint8Array;
+  /** Sealed: the token's expected confirmation Ta, then the seed; null once the issue expired. */
+  secrets: Uint8Array | null;
+  answered_at: number;
+  /** When the token's confirmation (message 3) matched; null until then. */
+  confirmed_at: number | null;
 }
 
 export interface TokenRow {
@@ -112,7 +131,7 @@ export interface StoreTx {
   getSetting(name: SettingName): Promise<string | null>;
   setSetting(name: SettingName, value: string): Promise<void>;
 
-  /** Forgets the sealed secrets of pending issues expired by `now` (rows kept); returns how many. */
+  /** Forgets the sealed secrets of pending issues expired by `now` and of their activation sessions (rows kept); returns how many issues. */
   forgetExpired(now: number): Promise<number>;
 
   /** A new customer with the next free 7-digit customer number (or the one given). Null when that number is taken. */
@@ -137,13 +156,16 @@ export interface StoreTx {
   pendingIssuesOf(customerId: number): Promise<IssueRow[]>;
   /** failed_attempts + 1; returns the new count. */
   countIssueFailure(issueId: number): Promise<number>;
-  /** Takes back one counted attempt (a request whose tag verified). */
+  /** Takes back one counted attempt (an activation the token confirmed). */
   uncountIssueFailure(issueId: number): Promise<void>;
-  /** Voids a pending issue and forgets its secrets. */
+  /** Voids a pending issue and forgets its secrets, its activation sessions' included. */
   voidIssue(issueId: number, reason: string): Promise<void>;
-  nonceSeen(issueId: number, nonce: Uint8Array): Promise<boolean>;
-  /** Records a nonce; false when it was already there (a racing replay). */
-  insertNonce(issueId: number, nonce: Uint8Array, at: number): Promise<boolean>;
+  /** The answered activation request of this issue with this session id, if any. */
+  getActivationSession(issueId: number, sid: Uint8Array): Promise<ActivationSessionRow | undefined>;
+  /** Records an answered request; false when its session id was already there (a racing copy). */
+  insertActivationSession(session: Omit<ActivationSessionRow, "confirmed_at">): Promise<boolean>;
+  /** The token's confirmation of this session matched. */
+  confirmActivationSession(issueId: number, sid: Uint8Array, at: number): Promise<void>;
   setPendingToken(issueId: number, serial: string, sealedSeed: Uint8Array, at: number): Promise<void>;
   completeIssue(issueId: number, at: number): Promise<void>;
 

@@ -7,6 +7,7 @@ import { Bank, type BankOptions } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_POOL_SIZE, DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_HOST, DEFAULT_SERVICE_PORT } from "../bank/limits.js";
+import { messageKind } from "../bank/protocol.js";
 import { isPostgresUrl, openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
 import { bankDateTime } from "../terms.js";
@@ -32,7 +33,7 @@ const COMMON = `Common options:
                           postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE for several instances
                           (without --db, ${DATABASE_URL_ENV} when it is such a URL); only 'bank init'
                           creates one
-  --master-key-file PATH  the master key that encrypts seeds and activation keys at rest: a file of
+  --master-key-file PATH  the master key that encrypts seeds and activation passwords at rest: a file of
                           32 raw bytes or 64 hex digits, readable by its owner only (chmod 600);
                           without it, the environment variable ${MASTER_KEY_ENV} (64 hex digits)
   -h, --help              this help
@@ -51,7 +52,7 @@ Subcommands:
   init       create the bank database (the Service ID and the mail domain are set here)
   settings   show or change the bank's Service ID and mail sending domain
   issue      トークン発行: mail address and 利用開始パスワード -> Service ID, User ID, set-up mail
-  activate   answer a token's activation request (hex in, hex out)
+  activate   relay a token's activation message: its request (送信, answered) or its confirmation (登録)
   confirm    認証確認: the first code of an activated token makes it the customer's token
   verify     check a login code
   resync     re-synchronise a drifted token with two consecutive codes
@@ -92,9 +93,9 @@ ${COMMON}
 `,
   issue: `Usage: otp-token bank issue --mail ADDRESS [options]
 
-トークン発行 (token issue): creates the customer's User ID for this issue, stores the activation key
-derived from the 利用開始パスワード (activation password; never the password itself), and writes the
-set-up mail (Japanese, with an English part) into the outbox folder.
+トークン発行 (token issue): creates the customer's User ID for this issue, stores the 利用開始パスワード
+(activation password) sealed under the master key (CPace needs it until the token is registered or
+the issue ends), and writes the set-up mail (Japanese, with an English part) into the outbox folder.
 
 The mail address is typed twice: without --mail-confirm, the confirmation is asked at the prompt.
 The activation password (4-8 letters and digits) and its confirmation are always read from a
@@ -118,13 +119,19 @@ ${COMMON}
 `,
   activate: `Usage: otp-token bank activate [--request HEX] [options]
 
-Answers an activation request (docs/activation.md) with the response, printed as hex. The request
-is read as hex from --request, or else from standard input. A refused request (wrong activation
-password, unknown, expired, void, replayed, malformed) exits with status 1; a wrong password is
-counted, and the issue is void after 5.
+Relays one activation message of the token (docs/activation.md), read as hex from --request or else
+from standard input:
+  - its request (message 1, 82 bytes, 送信 "send"): prints the bank's response (message 2, 117 bytes)
+    as hex, and on standard error the attempts left if the token refuses it at 登録. Each new request
+    counts as an attempt until the token's confirmation takes it back (the bank cannot tell a wrong
+    activation password; the token can); after 5 the issue is void. The same request again gets the
+    same response and counts nothing.
+  - its confirmation (message 3, 106 bytes, 登録 "register"): prints "registered"; the token's first
+    code can then be confirmed (otp-token bank confirm).
+A refused message (unknown, expired, void, replayed, malformed, wrong confirmation) exits with status 1.
 
 Options:
-  --request HEX           the request in hex (white space ignored)
+  --request HEX           the message, hex digits (white space ignored)
 
 ${COMMON}
 `,
@@ -440,7 +447,14 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new UsageError("the request must be hex digits (2 per byte)");
       if (text.length === 0) throw new UsageError("no request: give --request HEX or the hex on standard input");
       return withBank(values, io, {}, async (bank) => {
-        io.out(`${Buffer.from(await bank.activate(new Uint8Array(Buffer.from(text, "hex")))).toString("hex")}\n`);
+        const message = new Uint8Array(Buffer.from(text, "hex"));
+        if (messageKind(message) === "confirmation") {
+          io.out(`registered: token serial ${(await bank.register(message)).serial}\n`);
+        } else {
+          const answer = await bank.activate(message);
+          io.out(`${Buffer.from(answer.response).toString("hex")}\n`);
+          io.err(`attempts left before the issue is void if the token refuses this answer: ${answer.attemptsLeft}\n`);
+        }
         return 0;
       });
     }

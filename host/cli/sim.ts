@@ -8,14 +8,16 @@
 // back (main screen, cursor, cooked mode) on every way out: q, Ctrl-C, a signal, a crash.
 import { resolve } from "node:path";
 import stringWidth from "string-width";
-import { Bank } from "../bank/bank.js";
+import { STATUS_BAD_TAG } from "../abi.js";
+import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { openStore, StoreOpenError } from "../bank/store.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
-import { refusalWords } from "../refusals.js";
+import { refusalWords, registerRefusalWords } from "../refusals.js";
 import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
+import { LinkError } from "../token/link.js";
 import { SimToken, type Screen } from "../token/sim-token.js";
 import { DEFAULT_DB } from "./bank.js";
 import { isYes, processStdin } from "./prompt.js";
@@ -193,21 +195,13 @@ export interface BankOptionsForSim {
   masterKeyFile?: string;
 }
 
-/**
- * 送信: the token's request goes to the bank (same process, the bank's SQLite file); returns the
- * bank's answer for 登録. A refusal cancels the activation on the token (it leaves its activating
- * screen) and is thrown as a CliError worded for the holder, attempts left included.
- */
-export async function sendToBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim, lang: Lang = "en"): Promise<Uint8Array> {
-  if (!form.consent) throw new CliError("not-agreed", pick(lang, GUIDANCE.consentMissing));
-  const request = token.link.activateBegin(form.serviceId, form.userId, form.password);
+/** Runs `use` on the bank of `options` (its SQLite file), worded for the holder when it refuses. */
+async function withSimBank<T>(options: BankOptionsForSim, lang: Lang, use: (bank: Bank) => Promise<T>): Promise<T> {
   let store;
   try {
     store = await openStore(options.db);
-    const bank = await Bank.open(store, MasterKey.load(options.masterKeyFile), { actor: "sim" });
-    return await bank.activate(request);
+    return await use(await Bank.open(store, MasterKey.load(options.masterKeyFile), { actor: "sim" }));
   } catch (error) {
-    token.link.activateCancel();
     if (error instanceof BankError) {
       const words = refusalWords(error, "register");
       throw new CliError(error.code, words ? pick(lang, words) : error.message);
@@ -217,6 +211,43 @@ export async function sendToBank(token: SimToken, form: RegistrationForm, option
   } finally {
     await store?.close();
   }
+}
+
+/**
+ * 送信: the token's request (message 1) goes to the bank (same process, the bank's SQLite file);
+ * returns the bank's answer for 登録. A refusal cancels the activation on the token (it leaves its
+ * activating screen) and is thrown as a CliError worded for the holder, attempts left included.
+ */
+export async function sendToBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim, lang: Lang = "en"): Promise<ActivationAnswer> {
+  if (!form.consent) throw new CliError("not-agreed", pick(lang, GUIDANCE.consentMissing));
+  const request = token.link.activateBegin(form.serviceId, form.userId, form.password);
+  try {
+    return await withSimBank(options, lang, (bank) => bank.activate(request));
+  } catch (error) {
+    token.link.activateCancel();
+    throw error;
+  }
+}
+
+/**
+ * 登録: the token checks the bank's answer and stores the profile; its confirmation (message 3) goes
+ * to the bank. Returns the new profile's index. When the token refuses the answer (with CPace, where a
+ * wrong 利用開始パスワード shows) the activation is cancelled on the token and the CliError says the
+ * attempts left before the issue is void, from the bank's answer at 送信.
+ */
+export async function registerWithBank(token: SimToken, answer: ActivationAnswer, options: BankOptionsForSim, lang: Lang = "en"): Promise<number> {
+  let registered: { profile: number; confirmation: Uint8Array };
+  try {
+    registered = token.link.activateFinish(answer.response);
+  } catch (error) {
+    token.link.activateCancel();
+    if (error instanceof LinkError && error.status === STATUS_BAD_TAG) {
+      throw new CliError("wrong-password", pick(lang, registerRefusalWords(answer.attemptsLeft, token.info().activationLocked)));
+    }
+    throw error;
+  }
+  await withSimBank(options, lang, (bank) => bank.register(registered.confirmation));
+  return registered.profile;
 }
 
 // Terminal control (ECMA-48 / xterm): alternate screen, cursor visibility, home, erase.
@@ -314,7 +345,7 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
   let lastWall = Date.now();
   let message = lang === "ja" ? "スペースキーでボタンAを押します。" : "Press space to wake the token.";
   let form: RegistrationForm | undefined;
-  let answer: Uint8Array | undefined;
+  let answer: ActivationAnswer | undefined;
   let lastColumns = 0;
 
   const draw = () => {
@@ -359,8 +390,8 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
     } else if (result === "send") {
       // The bank answers asynchronously; the panel keeps running meanwhile.
       void sendToBank(token, filled, bankOptions, lang).then(
-        (bytes) => {
-          answer = bytes;
+        (answered) => {
+          answer = answered;
           filled.stage = "sent";
           message = pick(lang, GUIDANCE.bankAnswered);
         },
@@ -374,16 +405,23 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
         draw();
       });
     } else if (result === "register") {
-      try {
-        const profile = token.link.activateFinish(answer!);
-        message = `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
-          `otp-token bank confirm --user-id ${filled.userId} CODE`;
-      } catch (error) {
-        message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
-      }
+      const answered = answer!;
       form = undefined;
       answer = undefined;
-      saveIfWritten();
+      void registerWithBank(token, answered, bankOptions, lang).then(
+        (profile) => {
+          message = `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
+            `otp-token bank confirm --user-id ${filled.userId} CODE`;
+        },
+        (error: unknown) => {
+          // The form comes back for another 送信 (a wrong 利用開始パスワード is typed again), or Esc.
+          form = { ...filled, stage: "input", password: "", field: 2 };
+          message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
+        },
+      ).finally(() => {
+        saveIfWritten();
+        draw();
+      });
     }
   };
 

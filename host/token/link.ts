@@ -1,8 +1,8 @@
 // Host side of the token's factory link (assembly/device/link.ts): frames built and parsed here,
 // carried by whatever transport the caller gives (the simulator's wasm call, later a serial line).
 import {
-  LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED,
-  STATUS_NOT_ACTIVATING, STATUS_OK, STATUS_PENDING, STATUS_TEXT,
+  ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE,
+  LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED, STATUS_NOT_ACTIVATING, STATUS_OK, STATUS_PENDING, STATUS_TEXT,
 } from "../abi.js";
 import * as abi from "../abi.js";
 import { ACTIVATION_PASSWORD_PATTERN, LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
@@ -52,6 +52,8 @@ export interface TokenInfo {
   selfTestPassed: boolean;
   clockValid: boolean;
   storageOk: boolean;
+  /** The token refuses to activate until erased: MAX_ACTIVATION_FAILURES answers from the bank were refused. */
+  activationLocked: boolean;
   batteryMillivolts: number;
   /** 16 hex digits. */
   serial: string;
@@ -91,6 +93,7 @@ export class TokenLink {
       selfTestPassed: (flags & 1) !== 0,
       clockValid: (flags & 2) !== 0,
       storageOk: (flags & 4) !== 0,
+      activationLocked: (flags & 8) !== 0,
       batteryMillivolts: v.getUint16(6, true),
       serial: v.getBigUint64(8, true).toString(16).padStart(16, "0").toUpperCase(),
       rtcSeconds: v.getBigInt64(16, true),
@@ -158,8 +161,8 @@ export class TokenLink {
   }
 
   /**
-   * Starts an activation (docs/activation.md): the holder's Service ID, User ID and activation
-   * password go in; the request message for the bank (113 bytes) comes out.
+   * "Send" (docs/activation.md): the holder's Service ID, User ID and activation password go in; the
+   * request for the bank (message 1, 82 bytes) comes out.
    */
   activateBegin(serviceId: string, userId: string, password: string): Uint8Array {
     if (!SERVICE_ID_PATTERN.test(serviceId)) throw new RangeError(`Service ID must be 8 digits, got ${JSON.stringify(serviceId)}`);
@@ -173,23 +176,33 @@ export class TokenLink {
     frame.set(Buffer.from(password, "latin1"), 26);
     try {
       const v = this.call(frame, "starting the activation");
-      return new Uint8Array(v.buffer.slice(v.byteOffset + 1, v.byteOffset + 1 + 113));
+      return new Uint8Array(v.buffer.slice(v.byteOffset + 1, v.byteOffset + 1 + ACTIVATION_REQUEST_BYTES));
     } finally {
       frame.fill(0);
     }
   }
 
-  /** Finishes the activation with the bank's response (100 bytes). Returns the new profile's index. */
-  activateFinish(response: Uint8Array): number {
+  /**
+   * "Register": the bank's response (message 2, 117 bytes) goes in; the token checks the bank's
+   * confirmation and stores the profile. Returns the new profile's index and the token's confirmation
+   * (message 3, 106 bytes), which the caller relays to the bank (Bank.register).
+   */
+  activateFinish(response: Uint8Array): { profile: number; confirmation: Uint8Array } {
+    // The token itself refuses any other length (STATUS_BAD_FRAME), as it refuses any other damage.
     const frame = new Uint8Array(1 + response.length);
     frame[0] = LINK_ACTIVATE_FINISH;
     frame.set(response, 1);
-    return this.call(frame, "finishing the activation").getUint8(1);
+    const v = this.call(frame, "finishing the activation");
+    return {
+      profile: v.getUint8(1),
+      confirmation: new Uint8Array(v.buffer.slice(v.byteOffset + 2, v.byteOffset + 2 + ACTIVATION_CONFIRMATION_BYTES)),
+    };
   }
 
   /**
-   * Abandons the activation under way (after the bank refused the request): the token zeroes its
-   * secrets and leaves the activating screen. Returns false when none was under way.
+   * Abandons the activation under way (the bank refused the request, the token refused the bank's
+   * answer at "register", or the holder gave up): the token zeroes its secrets (the CPace scalar and
+   * message 1) and leaves the activating screen. Returns false when none was under way.
    */
   activateCancel(): boolean {
     const v = this.call(Uint8Array.of(LINK_ACTIVATE_CANCEL), "cancelling the activation", [STATUS_OK, STATUS_NOT_ACTIVATING]);

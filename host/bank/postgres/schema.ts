@@ -133,6 +133,27 @@ export const MIGRATIONS: readonly string[] = [
     revoked_at  bigint
   );
   `,
+  // 2: activation protocol v2, CPace (docs/activation.md), as SQLite migration 3: each answered
+  // request's response, and sealed the token's expected confirmation and the seed until the token
+  // confirms; issues.activation_key holds the sealed activation password. A pending issue no token has
+  // registered yet is void (its key is v1's K_AC, no password); the v1 nonce table goes.
+  `
+  CREATE TABLE activation_sessions (
+    issue_id     bigint NOT NULL REFERENCES issues (issue_id) ON DELETE CASCADE,
+    sid          bytea NOT NULL,
+    request_hash bytea NOT NULL,
+    serial       text NOT NULL,
+    response     bytea NOT NULL,
+    secrets      bytea,
+    answered_at  bigint NOT NULL,
+    confirmed_at bigint,
+    PRIMARY KEY (issue_id, sid)
+  );
+  UPDATE issues SET state = 'void', void_reason = 'protocol-v1', activation_key = NULL, pending_seed = NULL
+    WHERE state = 'pending' AND pending_seed IS NULL;
+  UPDATE issues SET activation_key = NULL WHERE state = 'pending';
+  DROP TABLE issue_nonces;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -34,6 +34,7 @@ import { createRequire } from "node:module";
 import type Pg from "pg";
 import type { Pool, PoolClient, QueryConfig } from "pg";
 import type {
+  ActivationSessionRow,
   ApiKeyRow,
   BankStore,
   CustomerRow,
@@ -577,7 +578,12 @@ class PgTx implements StoreTx {
     ]);
   }
 
-  forgetExpired(now: number): Promise<number> {
+  async forgetExpired(now: number): Promise<number> {
+    await this.hold(
+      `UPDATE activation_sessions SET secrets = NULL WHERE secrets IS NOT NULL
+         AND issue_id IN (SELECT issue_id FROM issues WHERE state = 'pending' AND expires_at <= $1)`,
+      [now],
+    );
     return this.count(
       "UPDATE issues SET activation_key = NULL, pending_seed = NULL WHERE state = 'pending' AND expires_at <= $1 AND (activation_key IS NOT NULL OR pending_seed IS NOT NULL)",
       [now],
@@ -689,20 +695,24 @@ class PgTx implements StoreTx {
       "UPDATE issues SET state = 'void', void_reason = $1, activation_key = NULL, pending_seed = NULL WHERE issue_id = $2 AND state = 'pending'",
       [reason, issueId],
     );
+    await this.hold("DELETE FROM activation_sessions WHERE issue_id = $1", [issueId]);
   }
 
-  async nonceSeen(issueId: number, nonce: Uint8Array): Promise<boolean> {
-    return (await this.first("SELECT 1 FROM issue_nonces WHERE issue_id = $1 AND nonce = $2", [issueId, nonce])) !== undefined;
+  getActivationSession(issueId: number, sid: Uint8Array): Promise<ActivationSessionRow | undefined> {
+    return this.first("SELECT * FROM activation_sessions WHERE issue_id = $1 AND sid = $2 FOR UPDATE", [issueId, sid]);
   }
 
-  async insertNonce(issueId: number, nonce: Uint8Array, at: number): Promise<boolean> {
-    return (
-      (await this.count("INSERT INTO issue_nonces (issue_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [
-        issueId,
-        nonce,
-        at,
-      ])) === 1
+  async insertActivationSession(session: Omit<ActivationSessionRow, "confirmed_at">): Promise<boolean> {
+    const inserted = await this.count(
+      `INSERT INTO activation_sessions (issue_id, sid, request_hash, serial, response, secrets, answered_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+      [session.issue_id, session.sid, session.request_hash, session.serial, session.response, session.secrets, session.answered_at],
     );
+    return inserted === 1;
+  }
+
+  async confirmActivationSession(issueId: number, sid: Uint8Array, at: number): Promise<void> {
+    await this.hold("UPDATE activation_sessions SET confirmed_at = $1 WHERE issue_id = $2 AND sid = $3", [at, issueId, sid]);
   }
 
   async setPendingToken(issueId: number, serial: string, sealedSeed: Uint8Array, at: number): Promise<void> {
@@ -719,7 +729,7 @@ class PgTx implements StoreTx {
       "UPDATE issues SET state = 'completed', completed_at = $1, activation_key = NULL, pending_seed = NULL WHERE issue_id = $2",
       [at, issueId],
     );
-    await this.hold("DELETE FROM issue_nonces WHERE issue_id = $1", [issueId]);
+    await this.hold("DELETE FROM activation_sessions WHERE issue_id = $1", [issueId]);
   }
 
   getToken(userId: string): Promise<TokenRow | undefined> {
