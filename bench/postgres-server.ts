@@ -58,6 +58,8 @@ export interface PgServer {
   startServer(): void;
   /** Stops it for good and removes its folder. */
   stop(): void;
+  /** Every file of the data directory (tables, indexes, WAL) concatenated: what the database keeps on disk. */
+  filesAtRest(): Buffer;
 }
 
 function freePort(): Promise<number> {
@@ -188,6 +190,18 @@ export async function startPostgres(options: PgServerOptions = {}): Promise<PgSe
         "-c",
         `CREATE DATABASE ${name}`,
       ]);
+    },
+    filesAtRest() {
+      const chunks: Buffer[] = [];
+      const walk = (folder: string) => {
+        for (const entry of readdirSync(folder, { withFileTypes: true })) {
+          const path = join(folder, entry.name);
+          if (entry.isDirectory()) walk(path);
+          else if (entry.isFile()) chunks.push(readFileSync(path));
+        }
+      };
+      walk(data);
+      return Buffer.concat(chunks);
     },
     stopServer: () => stopNow("fast"),
     startServer: start,

@@ -1,7 +1,8 @@
 // The bank side (host/bank): issue with the manual's IDs, activation (docs/activation.md, CPace) against
 // an independent token-side reference (test/reference-cpace.ts, node:crypto), confirmation, the verifier
 // (replay, throttling, lockout, resync, drift), the token's lifecycle, secrets at rest, and the
-// schema-1 database migrated without losing a token.
+// schema-1 database migrated without losing a token. Every test about the store runs on both stores
+// (describeStores): SQLite, and PostgreSQL on a server this file starts (test/pg-helpers.ts).
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,10 +13,12 @@ import { aad, MasterKey } from "../host/bank/crypto.js";
 import { BankError, type BankErrorCode } from "../host/bank/errors.js";
 import { CI_LABEL, CONFIRMATION_BYTES, PROTOCOL_VERSION, REQUEST_BYTES, RESPONSE_BYTES, SEED_INFO } from "../host/bank/protocol.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "../host/bank/sqlite/schema.js";
+import type { PgStore } from "../host/bank/postgres/store.js";
 import type { SqliteStore } from "../host/bank/sqlite/store.js";
-import { openStore } from "../host/bank/store.js";
+import { type BankStore, openStore } from "../host/bank/store.js";
 import { USER_ID_FORM } from "../host/identity.js";
 import { activateToken, codeAt, otherThan, tokenFinish, tokenRequest, type TokenProfile } from "./bank-helpers.js";
+import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 const START = 1_900_000_020; // 20 s into a 60 s step
 const KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -25,14 +28,23 @@ const SERVICE_ID = "10212083";
 
 // ---- fixtures ----
 
+type StoreKind = "sqlite" | "postgresql";
+const KINDS: StoreKind[] = POSTGRES_SKIP === null ? ["sqlite", "postgresql"] : ["sqlite"];
+const postgres = usePostgres();
+
 let dir: string;
 let clock: { now: number };
-let stores: SqliteStore[];
+let stores: BankStore[];
+let kind: StoreKind;
+/** PostgreSQL: a database per file name a test opens (a fresh one per test). */
+let databases: Map<string, string>;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "otp-bank-"));
   clock = { now: START };
   stores = [];
+  kind = "sqlite";
+  databases = new Map();
 });
 
 afterEach(async () => {
@@ -40,15 +52,67 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function openBank(options: BankOptions = {}, file = "bank.sqlite", key = MasterKey.fromHex(KEY_HEX)): Promise<Bank> {
-  const store = (await openStore(join(dir, file), { create: true })) as SqliteStore;
+/** `body`'s tests once per store kind (PostgreSQL skipped, with the reason, where it is missing). */
+function describeStores(name: string, body: () => void): void {
+  describe.each(KINDS)(`${name} [%s]`, (storeKind) => {
+    beforeEach(() => {
+      kind = storeKind;
+    });
+    body();
+  });
+  if (POSTGRES_SKIP !== null) it.skip(`${name} [postgresql]: ${POSTGRES_SKIP}`, () => undefined);
+}
+
+/** The store `file` names in this test: an SQLite file, or a PostgreSQL database of its own. */
+async function openAt(file: string, create: boolean): Promise<BankStore> {
+  let store: BankStore;
+  if (kind === "sqlite") {
+    store = await openStore(join(dir, file), { create });
+  } else {
+    let url = databases.get(file);
+    if (url === undefined) {
+      url = postgres.freshUrl();
+      databases.set(file, url);
+    }
+    store = await openStore(url, { create });
+  }
   stores.push(store);
+  return store;
+}
+
+async function openBank(options: BankOptions = {}, file = "bank.sqlite", key = MasterKey.fromHex(KEY_HEX)): Promise<Bank> {
+  const store = await openAt(file, true);
   const bank = await Bank.open(store, key, { now: () => clock.now, outboxDir: join(dir, "outbox"), ...options });
   if (bank.serviceId !== SERVICE_ID) await bank.updateSettings({ serviceId: SERVICE_ID });
   return bank;
 }
 
 const db = (bank: Bank) => (bank.store as SqliteStore).engine!.db;
+
+/** Rows of `text` (SQLite's ? placeholders) straight from the store's database; PostgreSQL's queued audit rows are chained first. */
+async function sql(from: Bank | BankStore, text: string, ...params: unknown[]): Promise<Record<string, unknown>[]> {
+  const store = from instanceof Bank ? from.store : from;
+  if (store.kind === "sqlite") {
+    const statement = (store as SqliteStore).engine!.db.prepare(text);
+    return statement.reader ? (statement.all(...params) as Record<string, unknown>[]) : (statement.run(...params), []);
+  }
+  const pg = store as PgStore;
+  await pg.sealAudit();
+  let n = 0;
+  return (await pg.pool.query(text.replace(/\?/g, () => `$${++n}`), params)).rows;
+}
+
+const one = async (from: Bank | BankStore, text: string, ...params: unknown[]) => (await sql(from, text, ...params))[0];
+
+/** Every byte the database keeps on disk (SQLite: the file after a checkpoint; PostgreSQL: the data directory, WAL included, after CHECKPOINT). */
+async function atRest(bank: Bank): Promise<Buffer> {
+  if (bank.store.kind === "sqlite") {
+    db(bank).pragma("wal_checkpoint(TRUNCATE)");
+    return readFileSync(join(dir, "bank.sqlite"));
+  }
+  await (bank.store as PgStore).pool.query("CHECKPOINT");
+  return postgres.server.filesAtRest();
+}
 
 const issueInput = (overrides: Record<string, unknown> = {}) => ({
   mail: "holder@example.jp",
@@ -82,7 +146,7 @@ async function setUp(bank: Bank, overrides: Record<string, unknown> = {}, serial
   return { ...issued, token, confirmed };
 }
 
-const issueRow = (bank: Bank, userId: string) => db(bank).prepare("SELECT * FROM issues WHERE user_id = ? ORDER BY issue_id DESC").get(userId) as Record<string, unknown>;
+const issueRow = (bank: Bank, userId: string) => one(bank, "SELECT * FROM issues WHERE user_id = ? ORDER BY issue_id DESC", userId);
 
 /** A wrong code, after waiting out the throttling delay the previous failure set. */
 async function wrongLogin(bank: Bank, userId: string, token: TokenProfile): Promise<BankError> {
@@ -98,7 +162,7 @@ describe("protocol constants", () => {
   });
 });
 
-describe("bank: the manual's Service ID and User ID", () => {
+describeStores("bank: the manual's Service ID and User ID", () => {
   it("the Service ID is the bank's; the User ID is <last 4 of it> L <customer number> A <issue number>", async () => {
     const bank = await openBank();
     const first = await bank.issue(issueInput());
@@ -120,7 +184,7 @@ describe("bank: the manual's Service ID and User ID", () => {
   });
 });
 
-describe("bank: issue, activate, confirm, verify", () => {
+describeStores("bank: issue, activate, confirm, verify", () => {
   it("runs the whole procedure against the token-side reference", async () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
@@ -152,8 +216,8 @@ describe("bank: issue, activate, confirm, verify", () => {
     await expectCode(() => bank.verify(issued.userId, codeAt(token, clock.now)), "unknown");
     expect(await bank.confirm(issued.userId, codeAt(token, clock.now))).toMatchObject({ ok: true, offset: 0, driftSteps: 0 });
     // The issue is completed; its activation password and sessions are gone.
-    expect(issueRow(bank, issued.userId)).toMatchObject({ state: "completed", activation_key: null, pending_seed: null });
-    expect(db(bank).prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
+    expect((await issueRow(bank, issued.userId))).toMatchObject({ state: "completed", activation_key: null, pending_seed: null });
+    expect(await one(bank, "SELECT count(*) AS n FROM activation_sessions")).toEqual({ n: 0 });
     // Confirming again says so, distinctly.
     const again = await expectCode(() => bank.confirm(issued.userId, codeAt(token, clock.now)), "already-confirmed");
     expect(again.ja).toContain("認証確認が完了");
@@ -205,8 +269,8 @@ describe("bank: issue, activate, confirm, verify", () => {
     const session = tokenRequest(first.serviceId, first.userId, PASSWORD);
     const error = await expectCode(() => bank.activate(session.request), "issue-void");
     expect(error.ja).toContain("新しいトークン発行");
-    expect(issueRow(bank, first.userId)).toMatchObject({ state: "void", void_reason: "superseded", activation_key: null });
-    expect(issueRow(bank, second.userId)).toMatchObject({ state: "pending" });
+    expect((await issueRow(bank, first.userId))).toMatchObject({ state: "void", void_reason: "superseded", activation_key: null });
+    expect((await issueRow(bank, second.userId))).toMatchObject({ state: "pending" });
     clock.now += 2 * 86400; // the second one expires unused
     expect((await bank.verify(old.userId, codeAt(old.token, clock.now))).ok).toBe(true);
   });
@@ -232,7 +296,7 @@ describe("bank: issue, activate, confirm, verify", () => {
   });
 });
 
-describe("bank: the issue screen's rules, one error each", () => {
+describeStores("bank: the issue screen's rules, one error each", () => {
   it.each([
     [{ mail: "a@b", mailConfirm: "a@b" }, "mail-length", /4-64 characters/],
     [{ mail: `${"a".repeat(60)}@b.jp`, mailConfirm: `${"a".repeat(60)}@b.jp` }, "mail-length", /4-64 characters/],
@@ -253,8 +317,8 @@ describe("bank: the issue screen's rules, one error each", () => {
     const bank = await openBank();
     const error = await expectCode(() => bank.issue(issueInput(overrides)), code);
     expect(error.message).toMatch(message);
-    expect(db(bank).prepare("SELECT count(*) AS n FROM issues").get()).toEqual({ n: 0 });
-    expect(db(bank).prepare("SELECT count(*) AS n FROM customers").get()).toEqual({ n: 0 });
+    expect(await one(bank, "SELECT count(*) AS n FROM issues")).toEqual({ n: 0 });
+    expect(await one(bank, "SELECT count(*) AS n FROM customers")).toEqual({ n: 0 });
   });
 
   it("accepts the edges: 4 and 64 characters, 4 and 8 character passwords, dots anywhere before the '@'", async () => {
@@ -264,23 +328,19 @@ describe("bank: the issue screen's rules, one error each", () => {
     }
     for (const password of ["abcd", "ABCD1234"]) await bank.issue(issueInput({ password, passwordConfirm: password }));
     // Stored sealed (AES-256-GCM under the master key): the password's bytes are nowhere in the database file.
-    db(bank).pragma("wal_checkpoint(TRUNCATE)");
-    expect(readFileSync(join(dir, "bank.sqlite")).includes(Buffer.from("ABCD1234"))).toBe(false);
+    expect((await atRest(bank)).includes(Buffer.from("ABCD1234"))).toBe(false);
   });
 });
 
-describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
-  const snapshotOf = (bank: Bank) => {
-    const d = db(bank);
-    return {
-      issues: d.prepare("SELECT * FROM issues ORDER BY issue_id").all() as Record<string, unknown>[],
-      sessions: d.prepare("SELECT * FROM activation_sessions ORDER BY sid").all() as Record<string, unknown>[],
-      tokens: d.prepare("SELECT * FROM tokens").all(),
-      customers: d.prepare("SELECT * FROM customers").all(),
-      meta: d.prepare("SELECT * FROM meta").all(),
-    };
-  };
-  const attemptsOf = (bank: Bank, userId: string) => issueRow(bank, userId).failed_attempts;
+describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
+  const snapshotOf = async (bank: Bank) => ({
+    issues: await sql(bank, "SELECT * FROM issues ORDER BY issue_id"),
+    sessions: await sql(bank, "SELECT * FROM activation_sessions ORDER BY sid"),
+    tokens: await sql(bank, "SELECT * FROM tokens"),
+    customers: await sql(bank, "SELECT * FROM customers"),
+    meta: await sql(bank, "SELECT * FROM meta"),
+  });
+  const attemptsOf = async (bank: Bank, userId: string) => (await issueRow(bank, userId)).failed_attempts;
 
   it("counts each new request (committed) before any CPace work; the attempts left come with the answer; the request after the 5th voids the issue", async () => {
     const bank = await openBank();
@@ -292,8 +352,8 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
       expect(answer.attemptsLeft).toBe(5 - attempt);
       expect(() => tokenFinish(wrong, answer)).toThrow(/does not verify/);
       // Read from a second connection, as a process started after a crash would.
-      const reopened = (await openStore(join(dir, "bank.sqlite"))) as SqliteStore;
-      const row = reopened.engine!.db.prepare("SELECT failed_attempts, state FROM issues WHERE user_id = ?").get(issued.userId);
+      const reopened = await openAt("bank.sqlite", false);
+      const row = await one(reopened, "SELECT failed_attempts, state FROM issues WHERE user_id = ?", issued.userId);
       await reopened.close();
       expect(row).toEqual({ failed_attempts: attempt, state: "pending" });
     }
@@ -303,8 +363,8 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
     const error = await expectCode(() => bank.activate(right.request), "issue-void");
     expect(error.attemptsLeft).toBe(0);
     expect(error.ja).toBe("このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
-    expect(issueRow(bank, issued.userId)).toMatchObject({ state: "void", void_reason: "failures", activation_key: null, failed_attempts: 5 });
-    expect(db(bank).prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
+    expect((await issueRow(bank, issued.userId))).toMatchObject({ state: "void", void_reason: "failures", activation_key: null, failed_attempts: 5 });
+    expect(await one(bank, "SELECT count(*) AS n FROM activation_sessions")).toEqual({ n: 0 });
   });
 
   it("takes the count back when the token confirms: 4 wrong, then the right one works", async () => {
@@ -315,9 +375,9 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
     const answer = await bank.activate(right.request);
     expect(answer.attemptsLeft).toBe(0);
     const token = tokenFinish(right, answer);
-    expect(attemptsOf(bank, issued.userId)).toBe(5);
+    expect(await attemptsOf(bank, issued.userId)).toBe(5);
     expect(await bank.register(token.confirmation)).toEqual({ serial: "0123456789ABCDEF" });
-    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 4, state: "pending", pending_serial: "0123456789ABCDEF" });
+    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 4, state: "pending", pending_serial: "0123456789ABCDEF" });
     expect((await bank.confirm(issued.userId, codeAt(token, clock.now))).ok).toBe(true);
   });
 
@@ -325,9 +385,9 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
     // Simulate the crash: the sealed password cannot be opened right after the count was committed.
-    db(bank).prepare("UPDATE issues SET activation_key = zeroblob(40) WHERE user_id = ?").run(issued.userId);
+    await sql(bank, "UPDATE issues SET activation_key = ? WHERE user_id = ?", Buffer.alloc(40), issued.userId);
     await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "master-key");
-    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 1 });
+    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 1 });
   });
 
   it("refuses an expired issue, and forgets its password and its sessions' secrets", async () => {
@@ -335,12 +395,12 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
     const issued = await bank.issue(issueInput());
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
     const token = tokenFinish(session, await bank.activate(session.request));
-    expect(issueRow(bank, issued.userId).activation_key).not.toBeNull();
+    expect((await issueRow(bank, issued.userId)).activation_key).not.toBeNull();
     clock.now += 86400;
     await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "expired");
     await expectCode(() => bank.register(token.confirmation), "expired");
-    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 1, activation_key: null, pending_seed: null });
-    expect(db(bank).prepare("SELECT secrets FROM activation_sessions").all()).toEqual([{ secrets: null }]);
+    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 1, activation_key: null, pending_seed: null });
+    expect(await sql(bank, "SELECT secrets FROM activation_sessions")).toEqual([{ secrets: null }]);
   });
 
   it("answers a repeated request again without counting; refuses other bytes under an answered session id", async () => {
@@ -348,29 +408,29 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
     const issued = await bank.issue(issueInput());
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
     const answer = await bank.activate(session.request);
-    const before = snapshotOf(bank);
+    const before = await snapshotOf(bank);
     // The first response was lost: the token (or the relay) sends the same request again.
     for (let i = 0; i < 3; i++) {
       const again = await bank.activate(session.request);
       expect(Buffer.from(again.response).equals(Buffer.from(answer.response))).toBe(true);
       expect(again.attemptsLeft).toBe(answer.attemptsLeft);
     }
-    expect(snapshotOf(bank)).toEqual(before);
+    expect(await snapshotOf(bank)).toEqual(before);
     // The same session id with another share (a forgery built on a seen request) is refused, not counted.
     const forged = Buffer.from(session.request);
     forged[81] ^= 1;
     await expectCode(() => bank.activate(forged), "replayed");
-    expect(snapshotOf(bank)).toEqual(before);
+    expect(await snapshotOf(bank)).toEqual(before);
     // A retry with a fresh session (new sid, new share) is a new attempt; its confirmation makes it the pending token.
     const retry = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
     const second = tokenFinish(retry, await bank.activate(retry.request));
     await bank.register(second.confirmation);
     const first = tokenFinish(session, answer);
     expect(second.seed.equals(first.seed)).toBe(false);
-    expect(attemptsOf(bank, issued.userId)).toBe(1); // the first session was never confirmed
+    expect(await attemptsOf(bank, issued.userId)).toBe(1); // the first session was never confirmed
     // The first session's confirmation, arriving late, replaces the pending token in turn.
     await bank.register(first.confirmation);
-    expect(attemptsOf(bank, issued.userId)).toBe(0);
+    expect(await attemptsOf(bank, issued.userId)).toBe(0);
     if (codeAt(first, clock.now) !== codeAt(second, clock.now)) await expectCode(() => bank.confirm(issued.userId, codeAt(second, clock.now)), "wrong-code");
     expect((await bank.confirm(issued.userId, codeAt(first, clock.now))).ok).toBe(true);
     // After completion the issue takes no activation.
@@ -385,12 +445,12 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
     const answer = await bank.activate(session.request);
     const token = tokenFinish(session, answer);
     await bank.register(token.confirmation);
-    const before = snapshotOf(bank);
+    const before = await snapshotOf(bank);
     for (let i = 0; i < 10; i++) {
       expect(Buffer.from((await bank.activate(session.request)).response).equals(Buffer.from(answer.response))).toBe(true);
       expect(await bank.register(token.confirmation)).toEqual({ serial: "0123456789ABCDEF" });
     }
-    expect(snapshotOf(bank)).toEqual(before);
+    expect(await snapshotOf(bank)).toEqual(before);
     expect((await bank.confirm(issued.userId, codeAt(token, clock.now))).ok).toBe(true);
   });
 
@@ -404,23 +464,22 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
       Buffer.from(point.padEnd(64, "0"), "hex").copy(session.request, 50);
       expect((await expectCode(() => bank.activate(session.request), "malformed")).message).toMatch(/low-order/);
     }
-    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 4, pending_seed: null });
-    expect(db(bank).prepare("SELECT count(*) AS n FROM activation_sessions").get()).toEqual({ n: 0 });
+    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 4, pending_seed: null });
+    expect(await one(bank, "SELECT count(*) AS n FROM activation_sessions")).toEqual({ n: 0 });
   });
 
   it("refuses every truncation and every single-bit flip of a request: the form at the bank, the rest at the token", async () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
     const valid = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const d = db(bank);
-    const before = snapshotOf(bank);
-    const reset = () => {
-      d.prepare("UPDATE issues SET failed_attempts = 0").run();
-      d.prepare("DELETE FROM activation_sessions").run();
+    const before = await snapshotOf(bank);
+    const reset = async () => {
+      await sql(bank, "UPDATE issues SET failed_attempts = 0");
+      await sql(bank, "DELETE FROM activation_sessions");
     };
     for (let length = 0; length < REQUEST_BYTES; length++) await expectCode(() => bank.activate(valid.request.subarray(0, length)), "malformed");
     await expectCode(() => bank.activate(Buffer.concat([valid.request, Buffer.from([0])])), "malformed");
-    expect(snapshotOf(bank)).toEqual(before);
+    expect(await snapshotOf(bank)).toEqual(before);
     const seen = new Map<string, number>();
     for (let bit = 0; bit < REQUEST_BYTES * 8; bit++) {
       const flipped = Buffer.from(valid.request);
@@ -431,11 +490,11 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
         // and the token refuses the answer, whose Tb was computed for another transcript.
         const answer = await bank.activate(flipped);
         expect(() => tokenFinish(valid, answer), `bit ${bit}`).toThrow(/does not verify/);
-        expect(attemptsOf(bank, issued.userId)).toBe(1);
+        expect(await attemptsOf(bank, issued.userId)).toBe(1);
         outcome = "refused by the token";
       } catch (error) {
         if (!(error instanceof BankError)) throw error;
-        expect(snapshotOf(bank), `bit ${bit}`).toEqual(before);
+        expect(await snapshotOf(bank), `bit ${bit}`).toEqual(before);
         outcome = error.code;
       }
       seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
@@ -443,13 +502,13 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
       if (byte < 2) expect(outcome).toBe("malformed");
       else if (byte < 26) expect(["malformed", "unknown"]).toContain(outcome);
       else expect(outcome).toBe("refused by the token");
-      reset();
+      await reset();
     }
     expect(seen.get("refused by the token")).toBe((REQUEST_BYTES - 26) * 8);
-    expect(snapshotOf(bank)).toEqual(before);
+    expect(await snapshotOf(bank)).toEqual(before);
     // None of that spent the real request: it still activates.
     await bank.register(tokenFinish(valid, await bank.activate(valid.request)).confirmation);
-    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 0, pending_serial: "0123456789ABCDEF" });
+    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 0, pending_serial: "0123456789ABCDEF" });
   }, 120_000);
 
   it("refuses every truncation and every single-bit flip of the token's confirmation, changing nothing", async () => {
@@ -457,7 +516,7 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
     const issued = await bank.issue(issueInput());
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
     const token = tokenFinish(session, await bank.activate(session.request));
-    const before = snapshotOf(bank);
+    const before = await snapshotOf(bank);
     for (let length = 0; length < CONFIRMATION_BYTES; length++) await expectCode(() => bank.register(token.confirmation.subarray(0, length)), "malformed");
     await expectCode(() => bank.register(Buffer.concat([token.confirmation, Buffer.from([0])])), "malformed");
     const seen = new Map<string, number>();
@@ -474,8 +533,8 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
     }
     expect(seen.get("wrong-confirmation")).toBe(64 * 8);
     // Only the audit trail grew (one line per wrong tag).
-    expect(snapshotOf(bank)).toEqual(before);
-    expect(db(bank).prepare("SELECT count(*) AS n FROM events WHERE kind = 'activation-wrong-confirmation'").get()).toEqual({ n: 64 * 8 });
+    expect(await snapshotOf(bank)).toEqual(before);
+    expect(await one(bank, "SELECT count(*) AS n FROM events WHERE kind = 'activation-wrong-confirmation'")).toEqual({ n: 64 * 8 });
     const wrong = await refusal(() => bank.register(Buffer.from(token.confirmation).fill(0, 42)));
     expect(wrong.ja).toContain("もう一度「送信」");
     await bank.register(token.confirmation);
@@ -483,7 +542,7 @@ describe("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
   }, 60_000);
 });
 
-describe("bank: the verifier", () => {
+describeStores("bank: the verifier", () => {
   it("accepts each step once: a replayed code and an earlier step after a later one are refused", async () => {
     const bank = await openBank({ throttleBaseSeconds: 0 });
     const { userId, token } = await setUp(bank);
@@ -604,7 +663,7 @@ describe("bank: the verifier", () => {
   }, 60_000);
 });
 
-describe("bank: the token's lifecycle", () => {
+describeStores("bank: the token's lifecycle", () => {
   it("suspend, resume and revoke; every transition that does not apply is refused and changes nothing", async () => {
     const bank = await openBank();
     const { userId, token } = await setUp(bank);
@@ -651,26 +710,25 @@ describe("bank: the token's lifecycle", () => {
   });
 });
 
-describe("bank: secrets at rest and the master key", () => {
+describeStores("bank: secrets at rest and the master key", () => {
   it("stores seeds and activation passwords only sealed (AES-256-GCM), bound to their row", async () => {
     const bank = await openBank();
     const { userId, token } = await setUp(bank);
-    db(bank).pragma("wal_checkpoint(TRUNCATE)");
-    expect(readFileSync(join(dir, "bank.sqlite")).includes(token.seed)).toBe(false);
-    const row = db(bank).prepare("SELECT seed FROM tokens WHERE user_id = ?").get(userId) as { seed: Buffer };
+    expect((await atRest(bank)).includes(token.seed)).toBe(false);
+    const row = await one(bank, "SELECT seed FROM tokens WHERE user_id = ?", userId) as { seed: Buffer };
     expect(row.seed.length).toBe(1 + 12 + 20 + 16);
     // A sealed seed moved to another row does not open.
     const other = await setUp(bank, { mail: "z@z.jp", mailConfirm: "z@z.jp" });
-    db(bank).prepare("UPDATE tokens SET seed = ? WHERE user_id = ?").run(row.seed, other.userId);
+    await sql(bank, "UPDATE tokens SET seed = ? WHERE user_id = ?", row.seed, other.userId);
     clock.now += 60;
     await expectCode(() => bank.verify(other.userId, codeAt(other.token, clock.now)), "master-key");
     expect((await bank.verify(userId, codeAt(token, clock.now))).ok).toBe(true);
     // The same for a sealed activation password: it opens only for its own issue.
     const first = await bank.issue(issueInput({ mail: "p@q.jp", mailConfirm: "p@q.jp" }));
     const second = await bank.issue(issueInput({ mail: "r@s.jp", mailConfirm: "r@s.jp" }));
-    const sealed = issueRow(bank, first.userId).activation_key as Buffer;
+    const sealed = (await issueRow(bank, first.userId)).activation_key as Buffer;
     expect(sealed.includes(Buffer.from(PASSWORD))).toBe(false);
-    db(bank).prepare("UPDATE issues SET activation_key = ? WHERE user_id = ?").run(sealed, second.userId);
+    await sql(bank, "UPDATE issues SET activation_key = ? WHERE user_id = ?", sealed, second.userId);
     await expectCode(() => bank.activate(tokenRequest(second.serviceId, second.userId, PASSWORD).request), "master-key");
     expect((await activateToken(bank, first.serviceId, first.userId, PASSWORD)).seed.length).toBe(20);
   });
@@ -678,8 +736,7 @@ describe("bank: secrets at rest and the master key", () => {
   it("a wrong master key is refused at open, clearly", async () => {
     const bank = await openBank();
     await setUp(bank);
-    const store = (await openStore(join(dir, "bank.sqlite"))) as SqliteStore;
-    stores.push(store);
+    const store = await openAt("bank.sqlite", false);
     const error = await expectCode(() => Bank.open(store, MasterKey.fromHex("ff".repeat(32))), "master-key");
     expect(error.message).toMatch(/not the one this bank database was created with/);
   });
@@ -732,11 +789,11 @@ describe("bank: a schema-1 database is migrated without losing a token", () => {
     expect(await bank.verify(active.userId, codeAt(old, clock.now))).toMatchObject({ ok: true });
     expect((await bank.status(active.userId)).token).toMatchObject({ serial: "00000000000000AA", state: "active", expiresAt: START - 800 + 1826 * 86400 });
     // Not registered under v1: its K_AC is no CPace password, so the issue is void (issue again).
-    expect(issueRow(bank, pending.userId)).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null });
+    expect((await issueRow(bank, pending.userId))).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null });
     const refused = await expectCode(() => bank.activate(tokenRequest(pending.serviceId, pending.userId, PASSWORD).request), "issue-void");
     expect(refused.ja).toContain("以前の登録方式");
     // Registered under v1: its first code still confirms, by the old User ID alone; a new activation is refused.
-    expect(issueRow(bank, registered.userId)).toMatchObject({ state: "pending", activation_key: null, pending_serial: "00000000000000BB" });
+    expect((await issueRow(bank, registered.userId))).toMatchObject({ state: "pending", activation_key: null, pending_serial: "00000000000000BB" });
     await expectCode(() => bank.activate(tokenRequest(registered.serviceId, registered.userId, PASSWORD).request), "issue-void");
     const fresh = { ...old, seed: registered.seed };
     expect((await bank.confirm(registered.userId, codeAt(fresh, clock.now))).ok).toBe(true);

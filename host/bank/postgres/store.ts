@@ -333,6 +333,11 @@ export class PgStore implements BankStore {
     }
   }
 
+  /** Chains every event committed so far (what a reader of the trail does first; tools that read the tables directly call it). */
+  sealAudit(): Promise<void> {
+    return this.sealed();
+  }
+
   async events(afterId: number, limit: number): Promise<EventRow[]> {
     await this.sealed();
     return this.read(named("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", [afterId, limit]));
