@@ -23,6 +23,7 @@
 import type { Pool, PoolClient } from "pg";
 import { chainMac } from "../audit.js";
 import type { EventRow } from "../store.js";
+import { listened } from "./store.js";
 
 /** Milliseconds between a commit that appended and the seal that chains it (the batch gathers meanwhile). */
 export const SEAL_DELAY_MS = 50;
@@ -96,7 +97,7 @@ export class AuditSealer {
 
   /** One sealing transaction: the number of rows chained, or "held" when another sealer has the head (and `wait` is false). */
   async sealOnce(wait: boolean): Promise<number | "held"> {
-    const client = await this.pool.connect();
+    const client = listened(await this.pool.connect());
     let broken = false;
     try {
       await client.query("BEGIN");

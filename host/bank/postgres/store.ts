@@ -175,7 +175,7 @@ export class PgStore implements BankStore {
   private async connect(): Promise<PoolClient> {
     if (this.closed) throw busy("the bank's store is closed");
     if (this.pool.waitingCount >= MAX_WAITING) throw busy("the bank's database has too many requests waiting: try again");
-    return this.pool.connect();
+    return listened(await this.pool.connect());
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -375,6 +375,21 @@ export class PgStore implements BankStore {
   }
 }
 
+const withListener = new WeakSet<PoolClient>();
+
+/**
+ * A checked-out connection whose server goes away emits "error" (the pool listens only to idle ones):
+ * unheard, that would end the process. The query in flight fails with the same error, which is what
+ * the store acts on.
+ */
+export function listened(client: PoolClient): PoolClient {
+  if (!withListener.has(client)) {
+    client.on("error", () => undefined);
+    withListener.add(client);
+  }
+  return client;
+}
+
 function backoff(attempt: number): number {
   return Math.min(50 * 2 ** attempt, 400);
 }
@@ -422,8 +437,8 @@ export async function postgresHasBank(url: string): Promise<boolean> {
  * Brings the schema to SCHEMA_VERSION, one migration per transaction, each under the migration
  * advisory lock (a second instance starting at once waits, then finds the migration applied).
  */
-async function migrate(pool: Pool, location: string, mayCreate: boolean): Promise<void> {
-  const client = await pool.connect();
+export async function migrate(pool: Pool, location: string, mayCreate: boolean, migrations: readonly string[] = MIGRATIONS): Promise<void> {
+  const client = listened(await pool.connect());
   try {
     for (;;) {
       await client.query("BEGIN");
@@ -445,16 +460,16 @@ async function migrate(pool: Pool, location: string, mayCreate: boolean): Promis
           const applied = await client.query<{ v: number | null }>("SELECT max(version) AS v FROM schema_migrations");
           version = applied.rows[0].v ?? 0;
         }
-        if (version > MIGRATIONS.length) {
+        if (version > migrations.length) {
           throw new StoreOpenError(
-            `the bank database ${location} has schema version ${version}, newer than this program's ${MIGRATIONS.length}: upgrade otp-token`,
+            `the bank database ${location} has schema version ${version}, newer than this program's ${migrations.length}: upgrade otp-token`,
           );
         }
-        if (version === MIGRATIONS.length) {
+        if (version === migrations.length) {
           await client.query("COMMIT");
           return;
         }
-        await client.query(MIGRATIONS[version]);
+        await client.query(migrations[version]);
         await client.query("INSERT INTO schema_migrations (version) VALUES ($1)", [version + 1]);
         await client.query("COMMIT");
       } catch (error) {

@@ -1,0 +1,307 @@
+// What is the PostgreSQL store's own (host/bank/postgres/): migrations when instances start at once,
+// the refusals when opening, literal binding, and the retry rules: a transaction whose connection drops
+// before COMMIT runs again, a COMMIT whose answer is lost is asked about (pg_xact_status) and never
+// simply run again, a deadlock is retried, the database down is StoreBusyError and comes back by
+// itself; and the audit chain sealed from two instances at once. The store conformance suite
+// (test/bank-store.test.ts) and the bank's tests (test/bank.test.ts) run on PostgreSQL too.
+import { createServer, type Server, Socket } from "node:net";
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { verifyChain } from "../host/bank/audit.js";
+import { bindLiterals, migrate, type PgStore } from "../host/bank/postgres/store.js";
+import { type BankStore, type NewToken, openStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
+import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
+
+const postgres = usePostgres();
+const KEY = new Uint8Array(32).fill(7);
+const opened: { close(): Promise<void> }[] = [];
+
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close().catch(() => undefined);
+});
+
+async function open(url: string, create = true): Promise<PgStore> {
+  const store = (await openStore(url, { create })) as PgStore;
+  opened.push(store);
+  await store.useAuditKey(KEY);
+  return store;
+}
+
+function token(customerId: number, userId: string): NewToken {
+  return {
+    user_id: userId,
+    customer_id: customerId,
+    issue_id: null,
+    service_id: "10212083",
+    serial: "00000000000000AA",
+    seed: new Uint8Array([1, 2, 3]),
+    algorithm: "SHA1",
+    digits: 6,
+    period: 60,
+    label: "BANK",
+    drift_steps: 0,
+    last_step: 100,
+    activated_at: 1000,
+    expires_at: 999_999,
+  };
+}
+
+/** A store with tokens 2083L000000nA001 for n = 1..count. */
+async function withTokens(store: BankStore, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let n = 1; n <= count; n++) {
+    const userId = `2083L${String(n).padStart(7, "0")}A001`;
+    await store.transaction(async (tx) => tx.replaceToken(token((await tx.insertCustomer(1))!.customer_id, userId)));
+    ids.push(userId);
+  }
+  return ids;
+}
+
+const oneLine = (error: unknown) => {
+  expect(error).toBeInstanceOf(StoreOpenError);
+  expect((error as Error).message).not.toContain("\n");
+  return (error as Error).message;
+};
+
+/**
+ * A TCP relay in front of the server that, once armed, loses the COMMIT: "answer" forwards it and
+ * drops the connection before the answer comes back (the commit happened, the client cannot know);
+ * "request" drops the connection without forwarding it (nothing committed).
+ */
+async function commitLosingRelay(port: number): Promise<{ port: number; arm(loses: "answer" | "request"): void; server: Server }> {
+  let armed: "answer" | "request" | null = null;
+  const server = createServer((client) => {
+    const upstream = new Socket();
+    let swallow = false;
+    upstream.connect(port, "127.0.0.1");
+    upstream.on("data", (chunk) => {
+      if (!swallow) client.write(chunk);
+    });
+    client.on("data", (chunk) => {
+      if (armed && chunk.includes("COMMIT")) {
+        const loses = armed;
+        armed = null;
+        if (loses === "answer") {
+          swallow = true;
+          upstream.write(chunk);
+          setTimeout(() => {
+            client.destroy();
+            upstream.destroy();
+          }, 300);
+        } else {
+          client.destroy();
+          upstream.destroy();
+        }
+        return;
+      }
+      upstream.write(chunk);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", end);
+    upstream.on("error", end);
+    client.on("close", end);
+    upstream.on("close", end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  opened.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+  return { port: typeof address === "object" && address ? address.port : 0, arm: (loses) => (armed = loses), server };
+}
+
+it.skipIf(POSTGRES_SKIP === null)(`PostgreSQL store tests skipped: ${POSTGRES_SKIP}`, () => undefined);
+
+describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
+  it("four instances opening a new database at once: each migration runs once, in its own transaction", async () => {
+    const url = postgres.freshUrl();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(url, { create: true })));
+    opened.push(...stores);
+    const { rows } = await (stores[0] as PgStore).pool.query("SELECT version FROM schema_migrations ORDER BY version");
+    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    // A slow migration, two migrators at once: the second waits on the advisory lock, then finds it applied.
+    const other = postgres.freshUrl();
+    const pools = [new pg.Pool({ connectionString: other }), new pg.Pool({ connectionString: other })];
+    opened.push(...pools.map((p) => ({ close: () => p.end() })));
+    const steps = ["CREATE TABLE ran (step integer)", "INSERT INTO ran VALUES (2); SELECT pg_sleep(0.3)", "INSERT INTO ran VALUES (3)"];
+    await Promise.all(pools.map((pool) => migrate(pool, "test", true, steps)));
+    expect((await pools[0].query("SELECT step FROM ran ORDER BY step")).rows).toEqual([{ step: 2 }, { step: 3 }]);
+    expect((await pools[0].query("SELECT count(*)::int AS n FROM schema_migrations")).rows).toEqual([{ n: 3 }]);
+    // A migration that fails leaves its version unapplied and nothing of it behind.
+    await expect(migrate(pools[0], "test", true, [...steps, "CREATE TABLE half (x integer); SELECT 1/0"])).rejects.toThrow(
+      /division by zero/,
+    );
+    expect((await pools[0].query("SELECT to_regclass('half') AS t, (SELECT max(version) FROM schema_migrations) AS v")).rows).toEqual([
+      { t: null, v: 3 },
+    ]);
+  }, 60_000);
+
+  it("refuses, in one line each: no bank schema yet, another application's database, a newer schema, no such database, no server", async () => {
+    const empty = postgres.freshUrl();
+    expect(oneLine(await openStore(empty).catch((e: unknown) => e))).toMatch(
+      /has no bank schema yet: run 'otp-token bank init --db postgres:\/\/bank@127\.0\.0\.1:\d+\/bank_\d+'/,
+    );
+    const foreign = postgres.freshUrl();
+    const client = new pg.Client({ connectionString: foreign });
+    await client.connect();
+    await client.query("CREATE TABLE invoices (id integer)");
+    await client.end();
+    expect(oneLine(await openStore(foreign).catch((e: unknown) => e))).toMatch(/is a PostgreSQL database but not a bank database/);
+    const newer = postgres.freshUrl();
+    const store = await open(newer);
+    await store.pool.query("INSERT INTO schema_migrations (version) VALUES (99)");
+    expect(oneLine(await openStore(newer).catch((e: unknown) => e))).toMatch(
+      /has schema version 99, newer than this program's 2: upgrade otp-token/,
+    );
+    expect(oneLine(await openStore(postgres.server.url("nowhere")).catch((e: unknown) => e))).toMatch(
+      /database "nowhere" does not exist: create it first/,
+    );
+    const unused = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+      });
+    });
+    expect(oneLine(await openStore(`postgres://bank:secret@127.0.0.1:${unused}/bank`).catch((e: unknown) => e))).toMatch(
+      new RegExp(`cannot reach PostgreSQL at postgres://bank:\\*\\*\\*@127\\.0\\.0\\.1:${unused}/bank: connection refused`),
+    );
+  }, 60_000);
+
+  it("binds values as literals: quotes, backslashes, dollar signs and any Unicode come back as written; what is not a value the bank stores is refused", async () => {
+    expect(bindLiterals("SELECT $1, $2, $3, $10", ["it's", new Uint8Array([0, 255]), null, 1, 2, 3, 4, 5, 6, -7])).toBe(
+      "SELECT 'it''s', '\\x00ff'::bytea, NULL, -7",
+    );
+    expect(() => bindLiterals("SELECT $1", ["a\0b"])).toThrow(/NUL/);
+    expect(() => bindLiterals("SELECT $1", [1.5])).toThrow(/not an integer/);
+    expect(() => bindLiterals("SELECT $1", [{}])).toThrow(/cannot bind/);
+    const store = await open(postgres.freshUrl());
+    const tricky = ["it's", "back\\slash", "$1 $2 '; DROP TABLE tokens; --", "E'\\x'", "利用開始パスワード 🔑", "'", "\\", "tab\there"];
+    for (const detail of tricky)
+      await store.transaction((tx) => tx.appendEvent({ at: 1, kind: "text", service_id: null, user_id: "U", actor: "test", detail }));
+    expect((await store.events(0, 100)).map((e) => e.detail)).toEqual(tricky);
+    expect((await store.pool.query("SELECT to_regclass('tokens') AS t")).rows[0].t).toBe("tokens");
+  });
+
+  it("runs a transaction again when its connection drops before COMMIT: the failure is counted once", async () => {
+    const url = postgres.freshUrl();
+    const store = await open(url);
+    const [userId] = await withTokens(store, 1);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    opened.push({ close: () => admin.end() });
+    let attempts = 0;
+    const result = await store.transaction(async (tx) => {
+      attempts++;
+      const before = (await tx.getToken(userId))!;
+      // The first time, the connection goes while the transaction holds the row (the server sees it idle in transaction).
+      if (attempts === 1)
+        await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()",
+        );
+      return tx.recordTokenFailure(userId, 10, before.consecutive_failures + 100);
+    });
+    expect(attempts).toBe(2);
+    expect(result).toEqual({ failures: 1, locked: false });
+    expect(await store.getToken(userId)).toMatchObject({ consecutive_failures: 1, next_check_at: 100 });
+  });
+
+  it("a COMMIT whose answer is lost is asked about, never simply run again: committed -> its result stands; not committed -> run again", async () => {
+    const url = postgres.freshUrl();
+    const setup = await open(url);
+    const [userId] = await withTokens(setup, 1);
+    const relay = await commitLosingRelay(postgres.server.port);
+    const store = await open(url.replace(`:${postgres.server.port}/`, `:${relay.port}/`), false);
+    const count = async () => {
+      let attempts = 0;
+      const result = await store.transaction(async (tx) => {
+        attempts++;
+        await tx.getToken(userId);
+        return tx.recordTokenFailure(userId, 10, 5000);
+      });
+      return { attempts, result };
+    };
+    relay.arm("answer");
+    // The COMMIT reached the server and committed; its answer never came back.
+    expect(await count()).toEqual({ attempts: 1, result: { failures: 1, locked: false } });
+    expect((await setup.getToken(userId))!.consecutive_failures).toBe(1);
+    relay.arm("request");
+    // The COMMIT never reached the server: the transaction was rolled back, and runs again.
+    expect(await count()).toEqual({ attempts: 2, result: { failures: 2, locked: false } });
+    expect((await setup.getToken(userId))!.consecutive_failures).toBe(2);
+  }, 60_000);
+
+  it("a deadlock between two instances is retried: both transactions commit", async () => {
+    const url = postgres.freshUrl();
+    const [first, second] = [await open(url), await open(url, false)];
+    const [a, b] = await withTokens(first, 2);
+    let attempts = 0;
+    let arrived = 0;
+    let release: () => void = () => undefined;
+    const bothHoldOne = new Promise<void>((resolve) => (release = resolve));
+    const crossing = (store: PgStore, mine: string, theirs: string) =>
+      store.transaction(async (tx) => {
+        attempts++;
+        await tx.getToken(mine);
+        if (++arrived === 2) release();
+        await bothHoldOne;
+        await tx.getToken(theirs);
+        return tx.recordTokenFailure(theirs, 10, 0);
+      });
+    await Promise.all([crossing(first, a, b), crossing(second, b, a)]);
+    expect(attempts).toBe(3);
+    expect([(await first.getToken(a))!.consecutive_failures, (await first.getToken(b))!.consecutive_failures]).toEqual([1, 1]);
+  }, 60_000);
+
+  it("the server down: transactions and reads fail fast with StoreBusyError (the service's 503); back up, the same store works again", async () => {
+    const store = await open(postgres.freshUrl());
+    const [userId] = await withTokens(store, 1);
+    postgres.server.stopServer();
+    try {
+      const started = Date.now();
+      await expect(store.transaction((tx) => tx.recordTokenFailure(userId, 10, 0))).rejects.toBeInstanceOf(StoreBusyError);
+      await expect(store.getSetting("service_id")).rejects.toBeInstanceOf(StoreBusyError);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      postgres.server.startServer();
+    }
+    expect(await store.transaction((tx) => tx.recordTokenFailure(userId, 10, 0))).toEqual({ failures: 1, locked: false });
+  }, 120_000);
+
+  it("the audit trail written by two instances at once: every committed event chained exactly once, rolled-back ones never, one token's events in order", async () => {
+    const url = postgres.freshUrl();
+    const instances = [await open(url), await open(url, false)];
+    const append = (store: PgStore, kind: string, userId: string, thenFail = false) =>
+      store.transaction(async (tx) => {
+        await tx.appendEvent({ at: 1, kind, service_id: null, user_id: userId, actor: "test", detail: null });
+        if (thenFail) throw new Error("rolled back");
+      });
+    const noise = Array.from({ length: 300 }, (_, i) =>
+      append(instances[i % 2], `noise-${i}`, `N${i % 7}`, i % 10 === 9).catch(() => "rolled back"),
+    );
+    // One token's events, each after the one before committed, from alternating instances.
+    for (let step = 0; step < 20; step++) await append(instances[step % 2], `ordered-${step}`, "ORDERED");
+    await Promise.all(noise);
+    const rows = await instances[0].events(0, 10_000);
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: rows.length }, (_, i) => i + 1));
+    const kinds = rows.map((r) => r.kind);
+    expect(kinds.filter((k) => k.startsWith("noise-")).sort()).toEqual(
+      Array.from({ length: 300 }, (_, i) => `noise-${i}`)
+        .filter((_, i) => i % 10 !== 9)
+        .sort(),
+    );
+    expect(kinds.filter((k) => k.startsWith("ordered-"))).toEqual(Array.from({ length: 20 }, (_, i) => `ordered-${i}`));
+    const report = await verifyChain(
+      KEY,
+      (async function* () {
+        yield rows;
+      })(),
+    );
+    expect(report).toMatchObject({ ok: true, rows: 290 });
+    expect((await instances[1].pool.query("SELECT count(*)::int AS n FROM audit_queue")).rows).toEqual([{ n: 0 }]);
+    // Sealed in batches, not one sealing transaction per event.
+    const sealing = [instances[0].sealing, instances[1].sealing];
+    expect(sealing[0].sealed + sealing[1].sealed).toBe(290);
+    expect(sealing[0].batches + sealing[1].batches).toBeLessThan(290);
+  }, 60_000);
+});
