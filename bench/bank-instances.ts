@@ -98,7 +98,16 @@ async function seedTokens(store: BankStore, masterKey: MasterKey, count: number)
     db.transaction(() => {
       for (let i = from; i < Math.min(from + BATCH, count); i++) {
         customer.run(i + 1, String(i + 1).padStart(7, "0"), START);
-        token.run(userIdOf(i), i + 1, SERVICE_ID, serialOf(i), masterKey.seal(seedOf(i), aad.seed(SERVICE_ID, userIdOf(i), serialOf(i))), lastStep, START, expires);
+        token.run(
+          userIdOf(i),
+          i + 1,
+          SERVICE_ID,
+          serialOf(i),
+          masterKey.seal(seedOf(i), aad.seed(SERVICE_ID, userIdOf(i), serialOf(i))),
+          lastStep,
+          START,
+          expires,
+        );
       }
     })();
   }
@@ -116,7 +125,10 @@ async function serverProcess(db: string, keyCacheSeconds: number): Promise<void>
   process.on("message", (message: { now?: number; stop?: boolean }) => {
     if (message.stop) {
       const sealing = store.kind === "postgres" ? (store as PgStore).sealing : null;
-      void app.close().then(() => store.close()).then(() => process.send!({ sealing }, () => process.exit(0)));
+      void app
+        .close()
+        .then(() => store.close())
+        .then(() => process.send!({ sealing }, () => process.exit(0)));
       return;
     }
     now = message.now!;
@@ -220,14 +232,20 @@ async function runCell(servers: Server[], apiKey: string, tokens: number, client
         const code = api.totp(seedOf(i), now);
         const t = performance.now();
         const response = await post(port, `/v1/tokens/${userIdOf(i)}/verify`, apiKey, { code });
-        if (!(response.body as { accepted?: boolean }).accepted) throw new Error(`verification over HTTP failed: ${response.status} ${JSON.stringify(response.body)}`);
+        if (!(response.body as { accepted?: boolean }).accepted)
+          throw new Error(`verification over HTTP failed: ${response.status} ${JSON.stringify(response.body)}`);
         latencies.push(performance.now() - t);
       }
     }),
   );
   const ms = performance.now() - begun;
   latencies.sort((a, b) => a - b);
-  return { perSecond: latencies.length / (ms / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), count: latencies.length };
+  return {
+    perSecond: latencies.length / (ms / 1000),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    count: latencies.length,
+  };
 }
 
 interface Row {
@@ -258,7 +276,9 @@ async function prepare(db: string, tokens: number): Promise<{ apiKey: string; de
       // SQLite's B-tree depth is not exposed; its pages per level follow from the row count.
       depth = "";
     }
-    console.log(`  ${store.kind}: ${tokens.toLocaleString("en")} tokens written in ${((performance.now() - started) / 1000).toFixed(1)} s${depth ? `; ${depth}` : ""}`);
+    console.log(
+      `  ${store.kind}: ${tokens.toLocaleString("en")} tokens written in ${((performance.now() - started) / 1000).toFixed(1)} s${depth ? `; ${depth}` : ""}`,
+    );
     return { apiKey: key, depth };
   } finally {
     await store.close();
@@ -266,7 +286,9 @@ async function prepare(db: string, tokens: number): Promise<{ apiKey: string; de
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { tokens: { type: "string" }, seconds: { type: "string" }, "key-cache-seconds": { type: "string" } } });
+  const { values } = parseArgs({
+    options: { tokens: { type: "string" }, seconds: { type: "string" }, "key-cache-seconds": { type: "string" } },
+  });
   const tokenCounts = (values.tokens ?? "10000,1000000").split(",").map(Number);
   const seconds = Number(values.seconds ?? 2.5);
   const keyCache = Number(values["key-cache-seconds"] ?? 2);
@@ -291,7 +313,14 @@ async function main(): Promise<void> {
         const servers = [await startServer(sqlitePath, keyCache)];
         try {
           for (const clients of [1, 8, 32]) {
-            rows.push({ store: "SQLite FULL", instances: 1, clients, tokens, figures: await runCell(servers, sqlite.apiKey, tokens, clients, seconds), note: "" });
+            rows.push({
+              store: "SQLite FULL",
+              instances: 1,
+              clients,
+              tokens,
+              figures: await runCell(servers, sqlite.apiKey, tokens, clients, seconds),
+              note: "",
+            });
           }
         } finally {
           await stopServers(servers);
@@ -308,7 +337,14 @@ async function main(): Promise<void> {
         const cells: Row[] = [];
         try {
           for (const clients of [1, 8, 32]) {
-            const row = { store: "PostgreSQL", instances, clients, tokens, figures: await runCell(servers, postgres.apiKey, tokens, clients, seconds), note: "" };
+            const row = {
+              store: "PostgreSQL",
+              instances,
+              clients,
+              tokens,
+              figures: await runCell(servers, postgres.apiKey, tokens, clients, seconds),
+              note: "",
+            };
             cells.push(row);
             rows.push(row);
           }
@@ -327,20 +363,37 @@ async function main(): Promise<void> {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 7 ? `  ${c}`.padEnd(widths[i]) : c.padStart(widths[i]))).join("");
   console.log(line(["store", "instances", "clients", "tokens", "verif./s", "p50 ms", "p99 ms", ""]));
   for (const r of rows) {
-    console.log(line([r.store, String(r.instances), String(r.clients), r.tokens.toLocaleString("en"), r.figures.perSecond.toFixed(0), r.figures.p50.toFixed(2), r.figures.p99.toFixed(2), r.note]));
+    console.log(
+      line([
+        r.store,
+        String(r.instances),
+        String(r.clients),
+        r.tokens.toLocaleString("en"),
+        r.figures.perSecond.toFixed(0),
+        r.figures.p50.toFixed(2),
+        r.figures.p99.toFixed(2),
+        r.note,
+      ]),
+    );
   }
   console.log("\nGoals");
   for (const tokens of tokenCounts) {
     const sqliteBest = Math.max(...rows.filter((r) => r.store === "SQLite FULL" && r.tokens === tokens).map((r) => r.figures.perSecond));
-    const pg4x32 = rows.find((r) => r.store === "PostgreSQL" && r.instances === 4 && r.clients === 32 && r.tokens === tokens)!.figures.perSecond;
+    const pg4x32 = rows.find((r) => r.store === "PostgreSQL" && r.instances === 4 && r.clients === 32 && r.tokens === tokens)!.figures
+      .perSecond;
     const ratio = pg4x32 / sqliteBest;
-    console.log(`  ${tokens.toLocaleString("en")} tokens: PostgreSQL 4 instances x 32 clients ${pg4x32.toFixed(0)}/s = ${ratio.toFixed(1)}x SQLite FULL's best single instance (${sqliteBest.toFixed(0)}/s): ${ratio >= 5 ? "PASS" : "MISS"} (goal >= 5x)`);
+    console.log(
+      `  ${tokens.toLocaleString("en")} tokens: PostgreSQL 4 instances x 32 clients ${pg4x32.toFixed(0)}/s = ${ratio.toFixed(1)}x SQLite FULL's best single instance (${sqliteBest.toFixed(0)}/s): ${ratio >= 5 ? "PASS" : "MISS"} (goal >= 5x)`,
+    );
   }
   if (tokenCounts.length >= 2) {
     const [small, big] = [Math.min(...tokenCounts), Math.max(...tokenCounts)];
     for (const clients of [1, 8, 32]) {
-      const at = (tokens: number) => rows.find((r) => r.store === "PostgreSQL" && r.instances === 1 && r.clients === clients && r.tokens === tokens)!.figures.p50;
-      console.log(`  PostgreSQL 1 instance, ${clients} client${clients === 1 ? "" : "s"}: p50 ${at(small).toFixed(2)} ms at ${small.toLocaleString("en")} tokens, ${at(big).toFixed(2)} ms at ${big.toLocaleString("en")} (${(at(big) / at(small)).toFixed(2)}x)`);
+      const at = (tokens: number) =>
+        rows.find((r) => r.store === "PostgreSQL" && r.instances === 1 && r.clients === clients && r.tokens === tokens)!.figures.p50;
+      console.log(
+        `  PostgreSQL 1 instance, ${clients} client${clients === 1 ? "" : "s"}: p50 ${at(small).toFixed(2)} ms at ${small.toLocaleString("en")} tokens, ${at(big).toFixed(2)} ms at ${big.toLocaleString("en")} (${(at(big) / at(small)).toFixed(2)}x)`,
+      );
     }
   }
 }

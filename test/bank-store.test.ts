@@ -34,7 +34,7 @@ const STORES: Record<string, (name: string) => Promise<BankStore>> = {
   ...(POSTGRES_SKIP === null ? { postgresql: () => openStore(postgres.freshUrl(), { create: true }) } : {}),
 };
 
-it.skipIf(POSTGRES_SKIP === null)(`store conformance: postgresql skipped: ${POSTGRES_SKIP}`, () => undefined);
+if (POSTGRES_SKIP !== null) it.skip(`store conformance: postgresql skipped: ${POSTGRES_SKIP}`, () => undefined);
 
 const KEY = new Uint8Array(32).fill(9);
 

@@ -1022,7 +1022,8 @@ export class Bank {
   private async failure(tx: StoreTx, token: TokenRow, now: number, by: string, code: "wrong-code" | "replayed", message?: string): Promise<BankError> {
     const threshold = this.config.lockoutThreshold;
     const delay = this.throttleDelay(token.consecutive_failures + 1);
-    const { failures, locked } = await tx.recordTokenFailure(token.user_id, threshold, now + delay);
+    // No delay configured: no check time at all (a racing request that read the clock a second later must not throttle one that read it earlier).
+    const { failures, locked } = await tx.recordTokenFailure(token.user_id, threshold, delay > 0 ? now + delay : 0);
     await this.event(tx, now, locked ? "locked" : code, token.service_id, token.user_id, by, `consecutive failures ${failures}; next check in ${delay} s`);
     const left = Math.max(threshold - failures, 0);
     const notice = locked ? NOTICES.nowLocked() : code === "replayed" ? NOTICES.replayedLoginCode(left) : NOTICES.wrongLoginCode(left);

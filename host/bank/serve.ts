@@ -19,6 +19,8 @@ export interface ServeOptions {
   poolSize?: number;
   /** Seconds an API key's row is reused before it is read again (Bank apiKeyCacheSeconds). */
   keyCacheSeconds?: number;
+  /** The delay after a token's first consecutive failure, doubling with each (Bank throttleBaseSeconds); 0: none, the lockout alone. */
+  throttleBaseSeconds?: number;
 }
 
 export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.EventEmitter = process): Promise<number> {
@@ -26,7 +28,9 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
   const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize });
   let app;
   try {
-    const bank = await Bank.open(store, masterKey, { outboxDir: options.outboxDir, actor: "api", apiKeyCacheSeconds: options.keyCacheSeconds ?? DEFAULT_KEY_CACHE_SECONDS });
+    const bank = await Bank.open(store, masterKey, { outboxDir: options.outboxDir, actor: "api", apiKeyCacheSeconds: options.keyCacheSeconds ?? DEFAULT_KEY_CACHE_SECONDS,
+      throttleBaseSeconds: options.throttleBaseSeconds,
+    });
     app = await createService({ bank, rateLimit: options.rateLimit, log: options.log ? (line) => io.err(`${line}\n`) : undefined });
     await app.listen({ port: options.port, host: options.host });
   } catch (error) {

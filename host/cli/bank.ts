@@ -3,7 +3,7 @@
 // export and import, and `serve` (the verification service, host/bank/service.ts, loaded only for it).
 // Passwords and passphrases never come from arguments.
 import { readFileSync, writeFileSync } from "node:fs";
-import { Bank, type BankOptions } from "../bank/bank.js";
+import { Bank, type BankOptions, DEFAULT_CONFIG } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_POOL_SIZE, DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_HOST, DEFAULT_SERVICE_PORT } from "../bank/limits.js";
@@ -275,6 +275,10 @@ Options:
   --outbox DIR            where set-up mails of issues made through the API are written, default ${DEFAULT_OUTBOX}
   --log                   one line per request on standard error (method, path, status, time)
   --db-pool N             PostgreSQL: connections this instance keeps, default ${DEFAULT_POOL_SIZE}
+  --throttle-base-seconds N
+                          after a token's k-th consecutive wrong code, no code is checked for
+                          N * 2^(k-1) seconds (at most ${DEFAULT_CONFIG.throttleMaxSeconds}), default ${DEFAULT_CONFIG.throttleBaseSeconds}; 0: no delay, only
+                          the lockout after ${DEFAULT_CONFIG.lockoutThreshold}
   --key-cache-seconds N   seconds an API key, once read, is trusted before it is read again,
                           default ${DEFAULT_KEY_CACHE_SECONDS} (0-60; 0: read at every request): a revoked key
                           is refused by every instance at most this long after 'api-key revoke'
@@ -646,16 +650,18 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         log: { type: "boolean" },
         "db-pool": { type: "string" },
         "key-cache-seconds": { type: "string" },
+        "throttle-base-seconds": { type: "string" },
       });
       noPositionals(positionals);
       const port = integerOption(values.port, "port", 0, 65535, DEFAULT_SERVICE_PORT);
       const poolSize = integerOption(values["db-pool"], "db-pool", 1, 1000, DEFAULT_POOL_SIZE);
       const keyCacheSeconds = integerOption(values["key-cache-seconds"], "key-cache-seconds", 0, 60, DEFAULT_KEY_CACHE_SECONDS);
+      const throttleBaseSeconds = integerOption(values["throttle-base-seconds"], "throttle-base-seconds", 0, 60, DEFAULT_CONFIG.throttleBaseSeconds);
       const rateLimit = integerOption(values["rate-limit"], "rate-limit", 1, 10_000_000, DEFAULT_RATE_LIMIT);
       const host = values.host ?? DEFAULT_SERVICE_HOST;
       const { serveBank } = await import("../bank/serve.js");
       return serveBank(
-        { db: databaseOf(values), masterKeyFile: values["master-key-file"], port, host, rateLimit, outboxDir: values.outbox ?? DEFAULT_OUTBOX, log: values.log === true, poolSize, keyCacheSeconds },
+        { db: databaseOf(values), masterKeyFile: values["master-key-file"], port, host, rateLimit, outboxDir: values.outbox ?? DEFAULT_OUTBOX, log: values.log === true, poolSize, keyCacheSeconds, throttleBaseSeconds },
         io,
       );
     }
