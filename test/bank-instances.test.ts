@@ -185,6 +185,20 @@ describe.skipIf(POSTGRES_SKIP !== null)(`${INSTANCES} 'otp-token bank serve' ins
     );
   }, 300_000);
 
+  it("an API key revoked elsewhere is refused by every instance once its --key-cache-seconds have passed (the bound 'bank serve --help' states)", async () => {
+    const { url, held, key, bank } = await bankWith(1);
+    const servers = await instances(url, "--key-cache-seconds", "2");
+    const keyId = /^otpk_([0-9a-f]{16})_/.exec(key)![1];
+    // Every instance has read the key (and keeps its row for 2 s).
+    for (const s of servers) expect([200, 429]).toContain((await verify(s.base, key, held[0].userId, "000000")).status);
+    const revokedAt = performance.now();
+    await bank.revokeApiKey(keyId);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2000 + 200 - (performance.now() - revokedAt))));
+    const after = await Promise.all(servers.map((s) => verify(s.base, key, held[0].userId, "000000")));
+    expect(after.map((a) => a.status)).toEqual([401, 401, 401, 401]);
+    expect(await stop(servers)).toEqual([0, 0, 0, 0]);
+  }, 120_000);
+
   it("failure counts are exact under races: 10 concurrent wrong codes lock at exactly 10; of 20, exactly 10 count and the rest meet the lock", async () => {
     const { url, held, key, store } = await bankWith(2);
     // No throttling delay, so that every wrong code reaches the check (the lockout still counts them).
