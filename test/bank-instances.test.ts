@@ -160,6 +160,30 @@ async function stop(servers: { child: ChildProcess }[]): Promise<(number | null)
 if (POSTGRES_SKIP !== null) it.skip(`four bank serve instances on PostgreSQL skipped: ${POSTGRES_SKIP}`, () => undefined);
 
 describe.skipIf(POSTGRES_SKIP !== null)(`${INSTANCES} 'otp-token bank serve' instances on one PostgreSQL`, () => {
+  it("the bank CLI on PostgreSQL: init once (a second init refused), DATABASE_URL when --db is not given, keys, status, the audit chain", async () => {
+    const url = postgres.freshUrl();
+    const bank = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      new Promise<{ status: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [CLI, "bank", ...args, "--master-key-file", keyFile], { env: { ...process.env, DATABASE_URL: "", ...env } });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+        child.on("exit", (status) => resolve({ status, out, err }));
+      });
+    expect(await bank(["status", "--db", url])).toMatchObject({ status: 1, err: expect.stringMatching(/has no bank schema yet: run 'otp-token bank init --db postgres:/) });
+    expect(await bank(["init", "--db", url, "--service-id", "10212083"])).toMatchObject({ status: 0, out: expect.stringMatching(/^Created the bank database postgres:\/\/bank@127\.0\.0\.1:\d+\/bank_\d+\nService ID:   10212083\n/) });
+    expect(await bank(["init", "--db", url])).toMatchObject({ status: 1, err: expect.stringMatching(/already holds a bank database: 'bank init' creates a new one only/) });
+    const created = await bank(["api-key", "create", "--scope", "admin", "--name", "ops"], { DATABASE_URL: url });
+    expect(created.status).toBe(0);
+    expect((await bank(["api-key", "list"], { DATABASE_URL: url })).out).toMatch(/admin.*ops/);
+    expect((await bank(["status"], { DATABASE_URL: url })).out).toMatch(/^Service ID 10212083/);
+    const audit = await bank(["audit", "verify"], { DATABASE_URL: url });
+    expect(audit.status, audit.err).toBe(0);
+    // The Service ID set at init and the key created: chained by the sealer, verified by the CLI.
+    expect(audit.out).toMatch(/^the audit trail verifies: 2 rows; head: row 2 [0-9a-f]{64}\n$/);
+  }, 120_000);
+
   it("200 rounds of 8 clients sending the same code to all four at once: exactly one accepted per round", async () => {
     const ROUNDS = 200;
     const { url, held, key, store } = await bankWith(ROUNDS);
