@@ -217,7 +217,8 @@ export interface BankStore extends StoreReader {
   /**
    * Runs `fn` as one transaction: committed when it resolves, rolled back when it throws. The
    * implementation holds what `fn` reads locked until then, so read-check-write is atomic across
-   * processes. `fn` must not start another transaction.
+   * processes. `fn` must not start another transaction, and may be run more than once (the
+   * PostgreSQL store runs it again when it failed before its commit): nothing outside the store.
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /**
