@@ -16,7 +16,6 @@
 // Not part of npm test.
 import { type ChildProcess, fork } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { Agent, request } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +29,7 @@ import type { SqliteStore } from "../host/bank/sqlite/store.js";
 import { type BankStore, openStore } from "../host/bank/store.js";
 import { makeUserId } from "../host/identity.js";
 import { otpApi } from "../host/otp.js";
+import { post } from "./http-client.js";
 import { type PgServer, postgresMissing, startPostgres } from "./postgres-server.js";
 
 const KEY_HEX = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -176,37 +176,6 @@ async function stopServers(servers: Server[]): Promise<{ sealed: number; batches
     ),
   );
   return totals;
-}
-
-/**
- * The clients: node:http with keep-alive connections. Not fetch: Node 20's fetch (undici) managed
- * ~250 requests/s against a fastify route that does nothing, on the same machine where node:http
- * makes 1,600/s with one client and 7,400/s with 32; through fetch the bench measured its client.
- */
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-
-function post(port: number, path: string, apiKey: string, json: unknown): Promise<{ status: number; body: unknown }> {
-  const body = JSON.stringify(json);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        method: "POST",
-        agent,
-        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), Authorization: `Bearer ${apiKey}` },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
 }
 
 let cellNumber = 0;

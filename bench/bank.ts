@@ -27,6 +27,7 @@ import { createService } from "../host/bank/service.js";
 import { SqliteStore } from "../host/bank/sqlite/store.js";
 import { openStore } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
+import { post } from "./http-client.js";
 
 const KEY_HEX = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const BENCH_KEY = "otpw_bench-key-not-secret";
@@ -157,13 +158,8 @@ async function verifyOverHttp(path: string, holders: Holder[], rounds: number, s
           while (next < holders.length) {
             const i = next++;
             const t = performance.now();
-            const response = await fetch(`http://127.0.0.1:${port}/v1/tokens/${holders[i].userId}/verify`, {
-              method: "POST",
-              headers: { "Content-Type": "application/json", Authorization: `Bearer ${BENCH_KEY}` },
-              body: JSON.stringify({ code: codes[i] }),
-            });
-            const body = (await response.json()) as { accepted?: boolean };
-            if (!body.accepted) throw new Error(`verification over HTTP failed: ${response.status} ${JSON.stringify(body)}`);
+            const response = await post(port, `/v1/tokens/${holders[i].userId}/verify`, BENCH_KEY, { code: codes[i] });
+            if (!(response.body as { accepted?: boolean }).accepted) throw new Error(`verification over HTTP failed: ${response.status} ${JSON.stringify(response.body)}`);
             latencies.push(performance.now() - t);
           }
         }),
