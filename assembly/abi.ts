@@ -2,7 +2,7 @@
 // (a test checks the two agree).
 
 /** Version of the exported interface; bumped on any incompatible change. */
-export const ABI_VERSION: u32 = 1;
+export const ABI_VERSION: u32 = 2;
 
 // Hash algorithms (the values are stored in flash records: never renumber).
 export const ALG_SHA1: u32 = 1;
@@ -69,6 +69,16 @@ export const LINK_ACTIVATE_FINISH: u32 = 7;
 /** Abandons the activation under way (the bank refused the request): the token leaves ACTIVATING. */
 export const LINK_ACTIVATE_CANCEL: u32 = 8;
 
+// The activation protocol (docs/activation.md, version 2: CPace): byte 0 of every message is the
+// version, byte 1 its kind; each kind has one length. The firmware, the relay and the bank use these.
+export const ACTIVATION_VERSION: u32 = 2;
+export const ACTIVATION_REQUEST: u32 = 1;
+export const ACTIVATION_RESPONSE: u32 = 2;
+export const ACTIVATION_CONFIRMATION: u32 = 3;
+export const ACTIVATION_REQUEST_BYTES: u32 = 82;
+export const ACTIVATION_RESPONSE_BYTES: u32 = 117;
+export const ACTIVATION_CONFIRMATION_BYTES: u32 = 106;
+
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES: u32 = 16384;
 export const FLASH_PAGE_BYTES: u32 = 1024;
@@ -93,11 +103,9 @@ export const ERASE_WINDOW_SECONDS: u32 = 10;
  * change the countdown announced); a shorter step keeps at most its own length less one second.
  */
 export const NEW_CODE_SHOWN_SECONDS: u32 = 10;
-/** PBKDF2 iterations for the activation key, fixed by activation protocol v1 (docs/activation.md). */
-export const ACTIVATION_ITERATIONS: u32 = 1000;
 /** Failed activation responses before the token refuses to activate (until erased). */
 export const MAX_ACTIVATION_FAILURES: u32 = 5;
 /** Seconds an activation may wait for the bank's response (the panel stays on meanwhile). */
 export const ACTIVATION_WINDOW_SECONDS: u32 = 300;
 export const FIRMWARE_MAJOR: u32 = 1;
-export const FIRMWARE_MINOR: u32 = 0;
+export const FIRMWARE_MINOR: u32 = 1;

@@ -3,8 +3,9 @@
 //     and with otpauth's;
 //   - through the HTTP API (host/bank/service.ts: fastify, API-key authentication, rate limit), one
 //     and two server processes on one database file, 16 clients, with p50/p99 latency;
-// and an activation soak: 20,000 activations in one process (the X25519 key generation once hung
-// Node 20 when exported as JWK; a watchdog fails the bench if one activation takes over 30 s).
+// and an activation soak: 20,000 activations (protocol v2's three messages each) in one process (the
+// X25519 key generation of protocol v1 once hung Node 20 when exported as JWK; a watchdog fails the
+// bench if one activation takes over 30 s).
 // Each verification is a real login: one transaction that reads the token, opens its sealed seed,
 // checks the code (±1 step) and commits the new last step.
 //
@@ -12,6 +13,7 @@
 //
 // Not part of npm test.
 import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +22,7 @@ import { parseArgs } from "node:util";
 import * as OTPAuth from "otpauth";
 import { Bank, type CodeChecker, wasmCodeChecker } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { activationKey, deriveSeed, encodeRequest, generateX25519, x25519Shared } from "../host/bank/protocol.js";
+import { finishAsToken, startAsToken } from "../host/bank/protocol.js";
 import { createService } from "../host/bank/service.js";
 import { SqliteStore } from "../host/bank/sqlite/store.js";
 import { openStore } from "../host/bank/store.js";
@@ -46,6 +48,8 @@ const otpauthChecker: CodeChecker = (seed, params, code, centerStep, window) => 
 
 const CHECKERS: Record<string, () => CodeChecker> = { wasm: () => wasmCodeChecker(api), otpauth: () => otpauthChecker };
 
+const secureRandom = (length: number) => new Uint8Array(randomBytes(length));
+
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -59,10 +63,9 @@ async function populate(path: string, count: number): Promise<Holder[]> {
   const holders: Holder[] = [];
   for (let i = 0; i < count; i++) {
     const { serviceId, userId } = await bank.issue({ mail: `u${i}@example.jp`, mailConfirm: `u${i}@example.jp`, password: "bench123", passwordConfirm: "bench123" });
-    const token = generateX25519();
-    const request = encodeRequest({ serviceId, userId, serial: BigInt(i), publicKey: token.publicKey, nonce: new Uint8Array(16).fill(i & 0xff) }, activationKey("bench123", serviceId, userId));
-    const response = await bank.activate(request);
-    const seed = deriveSeed(x25519Shared(token.privateKey, response.subarray(1, 33)), request, response, "SHA1");
+    const session = startAsToken({ serviceId, userId, serial: BigInt(i) }, "bench123", secureRandom);
+    const { seed, confirmation } = finishAsToken(session, (await bank.activate(session.request)).response);
+    await bank.register(confirmation);
     await bank.confirm(userId, api.totp(seed, now));
     holders.push({ userId, seed });
   }
@@ -202,9 +205,11 @@ async function copyDb(from: string, to: string): Promise<void> {
 }
 
 /**
- * `count` activations of one issue in one process (each a fresh token key pair and nonce: a retry
- * replaces the pending token), through Bank.activate: X25519 key generation, agreement, HKDF, two
- * transactions. A watchdog fails the run if one activation takes more than 30 s (the old hang).
+ * `count` activations of one issue in one process, each the whole three-message run of protocol v2
+ * (docs/activation.md): the token's half on the host (protocol.ts startAsToken/finishAsToken, a fresh
+ * sid and scalar each time), Bank.activate (message 1 -> 2: the count, CPace's responder over
+ * @noble/curves, the sealed session) and Bank.register (message 3: the count taken back, the pending
+ * token replaced). A watchdog fails the run if one activation takes more than 30 s (the old JWK hang).
  */
 async function activationSoak(count: number): Promise<{ count: number; seconds: number }> {
   let now = START;
@@ -212,7 +217,6 @@ async function activationSoak(count: number): Promise<{ count: number; seconds: 
   const bank = await Bank.open(store, MasterKey.fromHex(KEY_HEX), { now: () => now, issueTtlSeconds: 30 * 86400 });
   await bank.updateSettings({ serviceId: "10212083" });
   const { serviceId, userId } = await bank.issue({ mail: "soak@example.jp", mailConfirm: "soak@example.jp", password: "soak1234", passwordConfirm: "soak1234" });
-  const kac = activationKey("soak1234", serviceId, userId);
   let last = performance.now();
   const watchdog = setInterval(() => {
     if (performance.now() - last > 30_000) {
@@ -223,12 +227,10 @@ async function activationSoak(count: number): Promise<{ count: number; seconds: 
   const started = performance.now();
   try {
     for (let i = 0; i < count; i++) {
-      const token = generateX25519();
-      const nonce = new Uint8Array(16);
-      new DataView(nonce.buffer).setUint32(0, i);
-      const request = encodeRequest({ serviceId, userId, serial: BigInt(i), publicKey: token.publicKey, nonce }, kac);
-      const response = await bank.activate(request);
-      deriveSeed(x25519Shared(token.privateKey, response.subarray(1, 33)), request, response, "SHA1").fill(0);
+      const session = startAsToken({ serviceId, userId, serial: BigInt(i) }, "soak1234", secureRandom);
+      const { seed, confirmation } = finishAsToken(session, (await bank.activate(session.request)).response);
+      seed.fill(0);
+      await bank.register(confirmation);
       last = performance.now();
       if (i % 1000 === 999) now += 1;
     }

@@ -76,9 +76,10 @@ async function measure(): Promise<Measured> {
       const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
       capture("activationBegin");
       readings.activationBegin = token.meter().last;
-      token.link.activateFinish(await bank.activate(request));
+      const { confirmation } = token.link.activateFinish((await bank.activate(request)).response);
       capture("activationFinish");
       readings.activationFinish = token.meter().last;
+      await bank.register(confirmation);
       if (!(await bank.confirm(issued.userId, token.screen().code!)).ok) throw new Error("the bank refused the M0's first code");
     } finally {
       await store.close();

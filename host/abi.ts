@@ -1,7 +1,7 @@
 // Mirror of assembly/abi.ts: the numbers that cross the WebAssembly boundary. Defined once per side;
 // test/abi.test.ts checks the two files agree, so edit both together.
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 export const ALG_SHA1 = 1;
 export const ALG_SHA256 = 2;
@@ -66,6 +66,16 @@ export const LINK_ACTIVATE_FINISH = 7;
 /** Abandons the activation under way (the bank refused the request): the token leaves ACTIVATING. */
 export const LINK_ACTIVATE_CANCEL = 8;
 
+// The activation protocol (docs/activation.md, version 2: CPace): byte 0 of every message is the
+// version, byte 1 its kind; each kind has one length. The firmware, the relay and the bank use these.
+export const ACTIVATION_VERSION = 2;
+export const ACTIVATION_REQUEST = 1;
+export const ACTIVATION_RESPONSE = 2;
+export const ACTIVATION_CONFIRMATION = 3;
+export const ACTIVATION_REQUEST_BYTES = 82;
+export const ACTIVATION_RESPONSE_BYTES = 117;
+export const ACTIVATION_CONFIRMATION_BYTES = 106;
+
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES = 16384;
 export const FLASH_PAGE_BYTES = 1024;
@@ -90,14 +100,12 @@ export const ERASE_WINDOW_SECONDS = 10;
  * change the countdown announced); a shorter step keeps at most its own length less one second.
  */
 export const NEW_CODE_SHOWN_SECONDS = 10;
-/** PBKDF2 iterations for the activation key, fixed by activation protocol v1 (docs/activation.md). */
-export const ACTIVATION_ITERATIONS = 1000;
 /** Failed activation responses before the token refuses to activate (until erased). */
 export const MAX_ACTIVATION_FAILURES = 5;
 /** Seconds an activation may wait for the bank's response (the panel stays on meanwhile). */
 export const ACTIVATION_WINDOW_SECONDS = 300;
 export const FIRMWARE_MAJOR = 1;
-export const FIRMWARE_MINOR = 0;
+export const FIRMWARE_MINOR = 1;
 
 /** What each negative status means, for error messages. */
 export const STATUS_TEXT: Record<number, string> = {

@@ -1,6 +1,6 @@
 // Key agreement and key derivation over the wasm core, as the activation protocol uses them
-// (docs/activation.md): X25519 (RFC 7748), PBKDF2-HMAC-SHA256 (RFC 8018 §5.2) and HKDF-SHA256
-// (RFC 5869). Validates every input with an error that says what is accepted, places the inputs in
+// (docs/activation.md): X25519 (RFC 7748), Elligator 2 for curve25519 (RFC 9380 §6.7.1), CPace's
+// generator and ISK (draft-irtf-cfrg-cpace-21, CPACE-X25519-SHA512) and HKDF-SHA256 (RFC 5869). Validates every input with an error that says what is accepted, places the inputs in
 // the core's I/O buffer, and zeroes the bytes it used there afterwards (they held keys).
 import { ABI_VERSION } from "./abi.js";
 import { check, type CoreBuild } from "./core.js";
@@ -16,12 +16,16 @@ export interface KdfExports {
   x25519(outOffset: number, scalarOffset: number, pointOffset: number): number;
   x25519Base(outOffset: number, scalarOffset: number): number;
   x25519IsZero(offset: number): number;
-  pbkdf2(outOffset: number, outLen: number, passwordOffset: number, passwordLen: number, saltOffset: number, saltLen: number, iterations: number): number;
+  elligator2(outOffset: number, inOffset: number): number;
+  cpaceGenerator(outOffset: number, prsOffset: number, prsLen: number, ciOffset: number, ciLen: number, sidOffset: number, sidLen: number): number;
+  cpaceIsk(outOffset: number, sidOffset: number, sidLen: number, kOffset: number, yaOffset: number, adaOffset: number, adaLen: number, ybOffset: number, adbOffset: number, adbLen: number): number;
   hkdf(outOffset: number, outLen: number, ikmOffset: number, ikmLen: number, saltOffset: number, saltLen: number, infoOffset: number, infoLen: number): number;
 }
 
 export const X25519_BYTES = 32;
-export const MAX_PBKDF2_ITERATIONS = 10_000_000;
+/** The longest PRS, CI, sid, ADa or ADb the token's CPace takes (a one-byte LEB128 length). */
+export const MAX_CPACE_STRING = 127;
+export const CPACE_ISK_BYTES = 64;
 /** RFC 5869 §2.3: L <= 255 * HashLen. */
 export const MAX_HKDF_LENGTH = 255 * 32;
 
@@ -121,14 +125,51 @@ export function isAllZero(secret: Uint8Array, build: CoreBuild = "release"): boo
   }
 }
 
-/** PBKDF2-HMAC-SHA256 (RFC 8018 §5.2): `length` bytes from password, salt and 1 to 10,000,000 iterations. */
-export function pbkdf2Sha256(password: Uint8Array, salt: Uint8Array, iterations: number, length: number, build: CoreBuild = "release"): Uint8Array {
-  checkBytes(password, "password");
-  checkBytes(salt, "salt");
-  checkWhole(iterations, "iterations", 1, MAX_PBKDF2_ITERATIONS);
-  checkWhole(length, "length", 1, instance(build).io.length);
-  return withIo(build, "PBKDF2", length, [password, salt],
-    (e, [p, s]) => e.pbkdf2(0, length, p, password.length, s, salt.length, iterations));
+function checkString(value: unknown, what: string): Uint8Array {
+  const bytes = checkBytes(value, what);
+  if (bytes.length > MAX_CPACE_STRING) throw new RangeError(`${what} must be at most ${MAX_CPACE_STRING} bytes, got ${bytes.length}`);
+  return bytes;
+}
+
+/**
+ * map_to_curve_elligator2 for curve25519 (RFC 9380 §6.7.1): the 32-byte u-coordinate for the field
+ * element `u` (32 bytes little-endian; bit 255 ignored, values from p taken mod p, as RFC 7748 decodes).
+ */
+export function elligator2(u: Uint8Array, build: CoreBuild = "release"): Uint8Array {
+  checkKey(u, "field element u");
+  return withIo(build, "Elligator 2", X25519_BYTES, [u], (e, [input]) => e.elligator2(0, input));
+}
+
+/** CPace's G_X25519.calculate_generator(SHA-512, PRS, CI, sid) (draft-irtf-cfrg-cpace-21 §8.2): 32 bytes. */
+export function cpaceGenerator(prs: Uint8Array, ci: Uint8Array, sid: Uint8Array, build: CoreBuild = "release"): Uint8Array {
+  checkString(prs, "PRS");
+  checkString(ci, "CI");
+  checkString(sid, "sid");
+  return withIo(build, "CPace generator", X25519_BYTES, [prs, ci, sid],
+    (e, [p, c, s]) => e.cpaceGenerator(0, p, prs.length, c, ci.length, s, sid.length));
+}
+
+/** The inputs of CPace's ISK (draft-irtf-cfrg-cpace-21 §7.2): K, Ya and Yb are 32 bytes. */
+export interface IskInputs {
+  sid: Uint8Array;
+  K: Uint8Array;
+  Ya: Uint8Array;
+  ADa: Uint8Array;
+  Yb: Uint8Array;
+  ADb: Uint8Array;
+}
+
+/** ISK = SHA-512(lv_cat("CPace255_ISK", sid, K) || transcript_ir(Ya, ADa, Yb, ADb)): 64 bytes. */
+export function cpaceIsk(inputs: IskInputs, build: CoreBuild = "release"): Uint8Array {
+  const { sid, K, Ya, ADa, Yb, ADb } = inputs;
+  checkString(sid, "sid");
+  checkKey(K, "K");
+  checkKey(Ya, "Ya");
+  checkString(ADa, "ADa");
+  checkKey(Yb, "Yb");
+  checkString(ADb, "ADb");
+  return withIo(build, "CPace ISK", CPACE_ISK_BYTES, [sid, K, Ya, ADa, Yb, ADb],
+    (e, [s, k, a, ada, b, adb]) => e.cpaceIsk(0, s, sid.length, k, a, ada, ADa.length, b, adb, ADb.length));
 }
 
 /** HKDF-SHA256 (RFC 5869): `length` (1 to 8160) bytes; an empty salt means 32 zero bytes (§2.2). */

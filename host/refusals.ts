@@ -6,7 +6,10 @@ import { attemptsText, issueVoidText, type Term, TERMS } from "./terms.js";
 
 /** What a front end knows of a refusal: the bank's code and message, and what its answer carries. */
 export interface BankRefusal {
-  /** The bank's error code (host/bank/errors.ts) or the service's (host/bank/service.ts). */
+  /**
+   * The bank's error code (host/bank/errors.ts), the service's (host/bank/service.ts), or a token's
+   * refusal made into one: `wrong-password` (at 登録, registerRefusal), `token-activation-locked`.
+   */
   code: string;
   /** The bank's own message (English): the fallback for codes this table does not word. */
   message: string;
@@ -28,6 +31,35 @@ export function issueAttempts(refusal: BankRefusal): { attemptsLeft: number | un
   if (left) return { attemptsLeft: Number(left[1]), void: Number(left[1]) <= 0 };
   if (/\bissue is now void\b|^this token issue is void\b/.test(refusal.message)) return { attemptsLeft: 0, void: true };
   return { attemptsLeft: undefined, void: false };
+}
+
+/**
+ * The token refused the bank's answer at 登録: with CPace only the token can find a wrong
+ * 利用開始パスワード (the bank's confirmation in message 2 does not verify). Both sides counted this
+ * attempt: the bank at 送信 (its attempts left came with message 2) and the token at 登録 (its own,
+ * in its refusal). The holder is told the fewer of the two; when the token's own limit is reached
+ * first, the token refuses activation until it is erased ("token-activation-locked"). Pass the
+ * LinkError's `attemptsLeft` as `tokenAttemptsLeft`.
+ */
+export function registerRefusal(bankAttemptsLeft: number | undefined, tokenAttemptsLeft: number | undefined): BankRefusal {
+  if (tokenAttemptsLeft === 0 && !(bankAttemptsLeft === 0)) {
+    return { code: "token-activation-locked", message: "the token refused the bank's answer and its own limit of failed registrations is reached: erase the token to start again" };
+  }
+  const known = [bankAttemptsLeft, tokenAttemptsLeft].filter((n): n is number => typeof n === "number");
+  return {
+    code: "wrong-password",
+    message: "wrong activation password: the token could not verify the bank's answer",
+    ...(known.length > 0 ? { attemptsLeft: Math.min(...known) } : {}),
+  };
+}
+
+/**
+ * The token refused 送信 itself (ACTIVATE_BEGIN): its code from the link (host/token/link.ts LinkError),
+ * as a refusal; "locked" is the token's own limit of failed registrations (erase it to start again).
+ * Null for a refusal the holder cannot act on in words (a malformed frame: say the link's message).
+ */
+export function sendRefusal(linkCode: string, message: string): BankRefusal | null {
+  return linkCode === "locked" ? { code: "token-activation-locked", message } : null;
 }
 
 const ISSUE_FORM: Record<string, Term> = {
@@ -68,6 +100,14 @@ const OTHER: Record<string, Term> = {
     en: "The token has not been registered yet: press \"Send\" and \"Register\" on the token first.",
   },
   malformed: { ja: "トークンからの要求が正しくありません。", en: "The token's request was malformed." },
+  "wrong-confirmation": {
+    ja: `トークンからの確認が一致しません（通信の途中で壊れた可能性があります）。トークンで「${TERMS.send.ja}」からやり直してください。`,
+    en: `The token's confirmation did not match (it may have been damaged on the way): start again from "${TERMS.send.en}" on the token.`,
+  },
+  "token-activation-locked": {
+    ja: `トークンの${TERMS.register.ja}に続けて失敗したため、このトークンは${TERMS.register.ja}できません。トークンを消去してから、もう一度やり直してください。`,
+    en: `The token refuses to register after too many failures: erase the token, then start again.`,
+  },
   network: { ja: "サーバーに接続できません。", en: "Cannot reach the server." },
   "already-confirmed": {
     ja: `この${TERMS.tokenIssue.ja}は${TERMS.confirmButton.ja}が完了しています。ログインしてください。`,

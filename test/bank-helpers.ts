@@ -1,62 +1,41 @@
-// The token side of activation (docs/activation.md) written from the document with node:crypto, not
-// from host/bank: the reference the bank's tests and the service's tests activate against.
-import { createHmac, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
+// The token side of activation protocol v2 (docs/activation.md) for the bank's tests and the service's
+// tests: test/reference-cpace.ts, written from the document and the CPace draft with node:crypto and
+// plain bigint arithmetic, not from host/bank. A token sends message 1, checks message 2 (a wrong
+// password fails here, as on the real token) and answers message 3.
 import { otpApi } from "../host/otp.js";
+import { referenceFinish, referenceRequest, type ReferenceResult, type ReferenceSession } from "./reference-cpace.js";
 
-export interface TokenSession {
-  request: Buffer;
-  privateKey: KeyObject;
-  activationKey: Buffer;
+export type TokenSession = ReferenceSession;
+export type TokenProfile = ReferenceResult;
+
+/** 送信: message 1 of a token with this serial; `request` is the bytes for the bank. */
+export function tokenRequest(serviceId: string, userId: string, password: string, serial = 0x0123456789abcdefn): TokenSession {
+  return referenceRequest(serviceId, userId, password, serial);
 }
 
-export interface TokenProfile {
-  seed: Buffer;
-  algorithm: "SHA1" | "SHA256" | "SHA512";
-  digits: number;
-  period: number;
-  label: string;
+/**
+ * 登録 on the token: checks the bank's message 2 (given as bytes, or as Bank.activate's answer) and
+ * derives the profile; `confirmation` is message 3 for the bank. Throws where the token refuses (a
+ * wrong activation password: the bank's confirmation does not verify).
+ */
+export function tokenFinish(session: TokenSession, answer: Uint8Array | { response: Uint8Array }): TokenProfile {
+  return referenceFinish(session, answer instanceof Uint8Array ? answer : answer.response);
 }
 
-/** X25519 public keys as raw bytes via DER (RFC 8410 §4): the last 32 bytes of the SubjectPublicKeyInfo. */
-const SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
-
-export function tokenRequest(serviceId: string, userId: string, password: string, serial = 0x0123456789abcdefn, nonce = randomBytes(16)): TokenSession {
-  const { privateKey, publicKey } = generateKeyPairSync("x25519");
-  const publicRaw = publicKey.export({ type: "spki", format: "der" }).subarray(-32);
-  const activationKey = pbkdf2Sync(password, serviceId + userId, 1000, 32, "sha256");
-  const body = Buffer.alloc(81);
-  body[0] = 1;
-  body.write(serviceId, 1, "latin1");
-  body.write(userId, 9, "latin1");
-  body.writeBigUInt64BE(serial, 25);
-  publicRaw.copy(body, 33);
-  nonce.copy(body, 65);
-  const tag = createHmac("sha256", activationKey).update("otp-token activation request v1").update(body).digest();
-  return { request: Buffer.concat([body, tag]), privateKey, activationKey };
+/** What a bank offers for the three messages: Bank itself, or a relay over the service. */
+export interface ActivationRelay {
+  activate(request: Uint8Array): Promise<{ response: Uint8Array; attemptsLeft: number }>;
+  register(confirmation: Uint8Array): Promise<unknown>;
 }
 
-export function tokenFinish(session: TokenSession, responseBytes: Uint8Array): TokenProfile {
-  const response = Buffer.from(responseBytes);
-  if (response.length !== 100 || response[0] !== 1) throw new Error("token: bad response length or version");
-  const expected = createHmac("sha256", session.activationKey)
-    .update("otp-token activation response v1").update(session.request).update(response.subarray(0, 68)).digest();
-  if (!timingSafeEqual(expected, response.subarray(68, 100))) throw new Error("token: bad response tag");
-  const algorithm = (["SHA1", "SHA256", "SHA512"] as const)[response[49] - 1];
-  const labelLength = response[55];
-  const bankPublic = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, response.subarray(1, 33)]), format: "der", type: "spki" });
-  const shared = diffieHellman({ privateKey: session.privateKey, publicKey: bankPublic });
-  const salt = Buffer.concat([session.request.subarray(65, 81), response.subarray(33, 49)]);
-  const info = Buffer.concat([Buffer.from("otp-token seed v1"), session.request.subarray(0, 81), response.subarray(0, 68)]);
-  const length = { SHA1: 20, SHA256: 32, SHA512: 64 }[algorithm];
-  return {
-    seed: Buffer.from(hkdfSync("sha256", shared, salt, info, length)),
-    algorithm,
-    digits: response[50],
-    period: response.readUInt32BE(51),
-    label: response.subarray(56, 56 + labelLength).toString("latin1"),
-  };
+/** 送信 and 登録 against the bank: message 1 -> 2, the token's check, message 3 -> the bank. */
+export async function activateToken(bank: ActivationRelay, serviceId: string, userId: string, password: string, serial?: bigint): Promise<TokenProfile> {
+  const session = tokenRequest(serviceId, userId, password, serial);
+  const token = tokenFinish(session, await bank.activate(session.request));
+  await bank.register(token.confirmation);
+  return token;
 }
 
 const api = otpApi();
-export const codeAt = (token: TokenProfile, t: number) => api.totp(token.seed, t, { algorithm: token.algorithm, digits: token.digits, period: token.period });
+export const codeAt = (token: Pick<TokenProfile, "seed" | "algorithm" | "digits" | "period">, t: number) => api.totp(token.seed, t, { algorithm: token.algorithm, digits: token.digits, period: token.period });
 export const otherThan = (code: string) => (code === "999999" ? "999998" : "999999");

@@ -5,6 +5,7 @@
 // The child processes run the compiled code (dist/, built by `npm run build` before `npm test`;
 // rebuilt here when older than its sources) so they run the real Bank, the real SQL and the real CLI.
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -12,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { activationKey, deriveSeed, encodeRequest, generateX25519, x25519Shared } from "../host/bank/protocol.js";
+import { finishAsToken, startAsToken } from "../host/bank/protocol.js";
 import { openStore } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
 
@@ -49,11 +50,10 @@ async function tokens(bank: Bank, count: number, now: () => number): Promise<{ u
   const out: { userId: string; seed: Uint8Array }[] = [];
   for (let i = 0; i < count; i++) {
     const issued = await bank.issue({ mail: `race${i}@example.jp`, mailConfirm: `race${i}@example.jp`, password: "race1234", passwordConfirm: "race1234" });
-    const kac = activationKey("race1234", issued.serviceId, issued.userId);
-    const token = generateX25519();
-    const request = encodeRequest({ serviceId: issued.serviceId, userId: issued.userId, serial: BigInt(i), publicKey: token.publicKey, nonce: new Uint8Array(16).fill(9) }, kac);
-    const response = await bank.activate(request);
-    const seed = deriveSeed(x25519Shared(token.privateKey, response.subarray(1, 33)), request, response, "SHA1");
+    // The protocol's token half (the independent token reference is test/reference-cpace.ts, in bank.test.ts).
+    const session = startAsToken({ serviceId: issued.serviceId, userId: issued.userId, serial: BigInt(i) }, "race1234", (n) => new Uint8Array(randomBytes(n)));
+    const { seed, confirmation } = finishAsToken(session, (await bank.activate(session.request)).response);
+    await bank.register(confirmation);
     await bank.confirm(issued.userId, api.totp(seed, now()));
     out.push({ userId: issued.userId, seed });
   }

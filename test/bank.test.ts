@@ -1,8 +1,8 @@
-// The bank side (host/bank): issue with the manual's IDs, activation (docs/activation.md) against an
-// independent token-side reference written here with node:crypto, confirmation, the verifier
-// (replay, throttling, lockout, resync, drift), the token's lifecycle, secrets at rest, and the
-// schema-1 database migrated without losing a token.
-import { createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
+// The bank side (host/bank): issue with the manual's IDs, activation protocol v2 (docs/activation.md,
+// CPace) against an independent token-side reference (test/reference-cpace.ts), confirmation, the
+// verifier (replay, throttling, lockout, resync, drift), the token's lifecycle, secrets at rest, and
+// the schema-1 and schema-2 databases migrated without losing a token.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,12 +10,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Bank, type BankOptions } from "../host/bank/bank.js";
 import { aad, MasterKey } from "../host/bank/crypto.js";
 import { BankError, type BankErrorCode } from "../host/bank/errors.js";
-import { ACTIVATION_ITERATIONS, REQUEST_CONTEXT, RESPONSE_CONTEXT, SEED_CONTEXT } from "../host/bank/protocol.js";
+import { CI_LABEL, CONFIRMATION_BYTES, PROTOCOL_VERSION, REQUEST_BYTES, RESPONSE_BYTES, SEED_INFO } from "../host/bank/protocol.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "../host/bank/sqlite/schema.js";
 import type { SqliteStore } from "../host/bank/sqlite/store.js";
 import { openStore } from "../host/bank/store.js";
 import { USER_ID_FORM } from "../host/identity.js";
-import { codeAt, otherThan, tokenFinish, tokenRequest, type TokenProfile } from "./bank-helpers.js";
+import { activateToken, codeAt, otherThan, tokenFinish, tokenRequest, type TokenProfile } from "./bank-helpers.js";
 
 const START = 1_900_000_020; // 20 s into a 60 s step
 const KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -74,11 +74,10 @@ async function expectCode(run: () => Promise<unknown>, code: BankErrorCode): Pro
   return error;
 }
 
-/** issue -> activate -> token derives the seed -> confirm with its first code. */
+/** issue -> 送信 (message 1 -> 2) -> 登録 (the token checks, message 3) -> confirm with its first code. */
 async function setUp(bank: Bank, overrides: Record<string, unknown> = {}, serial?: bigint) {
   const issued = await bank.issue(issueInput(overrides));
-  const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD, serial);
-  const token = tokenFinish(session, await bank.activate(session.request));
+  const token = await activateToken(bank, issued.serviceId, issued.userId, PASSWORD, serial);
   const confirmed = await bank.confirm(issued.userId, codeAt(token, clock.now));
   return { ...issued, token, confirmed };
 }
@@ -94,8 +93,8 @@ async function wrongLogin(bank: Bank, userId: string, token: TokenProfile): Prom
 
 describe("protocol constants", () => {
   it("are the ones docs/activation.md fixes", () => {
-    expect(ACTIVATION_ITERATIONS).toBe(1000);
-    expect([REQUEST_CONTEXT, RESPONSE_CONTEXT, SEED_CONTEXT]).toEqual(["otp-token activation request v1", "otp-token activation response v1", "otp-token seed v1"]);
+    expect([PROTOCOL_VERSION, REQUEST_BYTES, RESPONSE_BYTES, CONFIRMATION_BYTES]).toEqual([2, 82, 117, 106]);
+    expect([CI_LABEL, SEED_INFO]).toEqual(["otp-token activation", "otp-token seed v2"]);
   });
 });
 
@@ -143,9 +142,15 @@ describe("bank: issue, activate, confirm, verify", () => {
     expect(raw + mail.text).not.toContain(PASSWORD);
 
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const token = tokenFinish(session, await bank.activate(session.request));
+    const answer = await bank.activate(session.request);
+    expect(answer.attemptsLeft).toBe(4);
+    const token = tokenFinish(session, answer);
     expect(token).toMatchObject({ algorithm: "SHA1", digits: 6, period: 60, label: "BANK" });
     expect(token.seed.length).toBe(20);
+    // Not registered yet: nothing to confirm. 登録 (message 3) makes the token pending.
+    await expectCode(() => bank.confirm(issued.userId, codeAt(token, clock.now)), "not-activated");
+    expect(await bank.register(token.confirmation)).toEqual({ serviceId: issued.serviceId, userId: issued.userId, serial: "0123456789ABCDEF" });
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 0, pending_serial: "0123456789ABCDEF" });
     // Not active until the first code is confirmed.
     await expectCode(() => bank.verify(issued.userId, codeAt(token, clock.now)), "unknown");
     expect(await bank.confirm(issued.userId, codeAt(token, clock.now))).toMatchObject({ ok: true, offset: 0, driftSteps: 0 });
@@ -181,8 +186,7 @@ describe("bank: issue, activate, confirm, verify", () => {
     clock.now += 3600;
     const again = await bank.issue(issueInput({ userId: old.userId }));
     expect(again.userId).toBe("2083L0000001A002");
-    const session = tokenRequest(again.serviceId, again.userId, PASSWORD, 2n);
-    const fresh = tokenFinish(session, await bank.activate(session.request));
+    const fresh = await activateToken(bank, again.serviceId, again.userId, PASSWORD, 2n);
     // Activated but not confirmed: the old token still logs in, the new one does not yet.
     expect((await bank.verify(old.userId, codeAt(old.token, clock.now))).ok).toBe(true);
     await expectCode(() => bank.verify(again.userId, codeAt(fresh, clock.now)), "unknown");
@@ -212,8 +216,7 @@ describe("bank: issue, activate, confirm, verify", () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
     await expectCode(() => bank.confirm(issued.userId, "123456"), "not-activated");
-    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const token = tokenFinish(session, await bank.activate(session.request));
+    const token = await activateToken(bank, issued.serviceId, issued.userId, PASSWORD);
     const right = codeAt(token, clock.now);
     await expectCode(() => bank.confirm(issued.userId, "12345"), "invalid-code");
     for (let i = 1; i <= 4; i++) {
@@ -261,130 +264,225 @@ describe("bank: the issue screen's rules, one error each", () => {
       expect((await bank.issue(issueInput({ mail, mailConfirm: mail }))).mail).toBe(mail);
     }
     for (const password of ["abcd", "ABCD1234"]) await bank.issue(issueInput({ password, passwordConfirm: password }));
-    // Stored as K_AC, never the password: the password's bytes are nowhere in the database file.
+    // Stored sealed (CPace's PRS under the master key): the password's bytes are nowhere in the database file.
     db(bank).pragma("wal_checkpoint(TRUNCATE)");
     expect(readFileSync(join(dir, "bank.sqlite")).includes(Buffer.from("ABCD1234"))).toBe(false);
   });
 });
 
-describe("bank: activation refusals (docs/activation.md, bank rules 1-5)", () => {
-  it("counts a wrong password before checking it (committed), says the attempts left, and voids the issue at 5", async () => {
+describe("bank: activation (docs/activation.md, \"Rules: the bank\")", () => {
+  const snapshotOf = (bank: Bank) => {
+    const d = db(bank);
+    return {
+      issues: d.prepare("SELECT * FROM issues ORDER BY issue_id").all() as Record<string, unknown>[],
+      sessions: d.prepare("SELECT * FROM activation_sessions ORDER BY issue_id, sid").all() as Record<string, unknown>[],
+      tokens: d.prepare("SELECT * FROM tokens").all(),
+      customers: d.prepare("SELECT * FROM customers").all(),
+      meta: d.prepare("SELECT * FROM meta").all(),
+    };
+  };
+  const attemptsOf = (bank: Bank, userId: string) => issueRow(bank, userId).failed_attempts;
+  const sessionCount = (bank: Bank) => (db(bank).prepare("SELECT count(*) AS n FROM activation_sessions").get() as { n: number }).n;
+
+  it("counts each new request (committed) before any CPace work: a wrong password stays counted, the sixth request voids the issue", async () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
     for (let attempt = 1; attempt <= 5; attempt++) {
       const wrong = tokenRequest(issued.serviceId, issued.userId, "Wrong123");
-      const error = await refusal(() => bank.activate(wrong.request));
-      expect(error.code).toBe(attempt < 5 ? "wrong-password" : "issue-void");
+      // The bank cannot tell a wrong password: it answers, says what is left should this one be wrong,
+      // and the token refuses the answer.
+      const answer = await bank.activate(wrong.request);
+      expect(answer.attemptsLeft).toBe(5 - attempt);
+      expect(() => tokenFinish(wrong, answer)).toThrow(/does not verify/);
       // Read from a second connection, as a process started after a crash would.
       const reopened = (await openStore(join(dir, "bank.sqlite"))) as SqliteStore;
       const row = reopened.engine!.db.prepare("SELECT failed_attempts, state FROM issues WHERE user_id = ?").get(issued.userId);
       await reopened.close();
-      expect(row).toEqual({ failed_attempts: attempt, state: attempt < 5 ? "pending" : "void" });
-      expect(error.attemptsLeft).toBe(5 - attempt);
-      if (attempt < 5) expect(error.ja).toBe(`利用開始パスワードが違います。あと ${5 - attempt} 回間違えると、このトークン発行は無効になります。`);
-      else expect(error.ja).toBe("利用開始パスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
+      expect(row).toEqual({ failed_attempts: attempt, state: "pending" });
     }
+    // The fifth unregistered attempt leaves none: the issue is void at the next touch, in Japanese too.
+    expect((await bank.status(issued.userId)).issue).toMatchObject({ failedAttempts: 5 });
+    await expectCode(() => bank.confirm(issued.userId, "123456"), "issue-void");
     const right = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    await expectCode(() => bank.activate(right.request), "issue-void");
+    const error = await expectCode(() => bank.activate(right.request), "issue-void");
+    expect(error.attemptsLeft).toBe(0);
+    expect(error.ja).toBe("このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
+    expect(issueRow(bank, issued.userId)).toMatchObject({ state: "void", void_reason: "failures", activation_key: null, failed_attempts: 5 });
+    expect(db(bank).prepare("SELECT secrets FROM activation_sessions").all()).toEqual(Array.from({ length: 5 }, () => ({ secrets: null })));
   });
 
-  it("takes the count back on success: 4 wrong, then the right one works", async () => {
+  it("takes the count back when the token registers: 4 wrong, then the right one works", async () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
-    for (let i = 0; i < 4; i++) await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, "nope").request), "wrong-password");
+    for (let i = 0; i < 4; i++) await bank.activate(tokenRequest(issued.serviceId, issued.userId, "nope").request);
     const right = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    tokenFinish(right, await bank.activate(right.request));
-    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 4, state: "pending" });
+    const answer = await bank.activate(right.request);
+    expect(answer.attemptsLeft).toBe(0);
+    const token = tokenFinish(right, answer);
+    expect(attemptsOf(bank, issued.userId)).toBe(5);
+    await bank.register(token.confirmation);
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 4, state: "pending", pending_serial: "0123456789ABCDEF" });
+    expect((await bank.confirm(issued.userId, codeAt(token, clock.now))).ok).toBe(true);
   });
 
-  it("leaves the attempt counted when the process dies between counting and the tag check", async () => {
+  it("leaves the attempt counted when the process dies between counting and answering", async () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
-    // Simulate the crash: the sealed key cannot be opened right after the count was committed.
+    // Simulate the crash: the sealed password cannot be opened right after the count was committed.
     db(bank).prepare("UPDATE issues SET activation_key = zeroblob(40) WHERE user_id = ?").run(issued.userId);
     await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "master-key");
     expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 1 });
+    expect(sessionCount(bank)).toBe(0);
   });
 
-  it("refuses an expired issue", async () => {
+  it("refuses an expired issue, and forgets its password and sessions", async () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
+    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
+    const token = tokenFinish(session, await bank.activate(session.request));
     expect(issueRow(bank, issued.userId).activation_key).not.toBeNull();
     clock.now += 86400;
     await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "expired");
-    // What was kept to check the tag is gone once the issue expired (the password never was kept).
-    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 0, activation_key: null, pending_seed: null });
+    await expectCode(() => bank.register(token.confirmation), "expired");
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 1, activation_key: null, pending_seed: null });
+    expect(db(bank).prepare("SELECT secrets FROM activation_sessions").all()).toEqual([{ secrets: null }]);
   });
 
-  it("refuses a replayed request (the same bytes twice)", async () => {
+  it("answers a repeated request again without counting; refuses other bytes under an answered session id", async () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const first = tokenFinish(session, await bank.activate(session.request));
-    await expectCode(() => bank.activate(session.request), "replayed");
-    // A retry with a fresh nonce (the first response was lost) replaces the pending token.
-    const retry = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    const second = tokenFinish(retry, await bank.activate(retry.request));
+    const answer = await bank.activate(session.request);
+    const before = snapshotOf(bank);
+    // The first answer was lost: the token (or the relay) sends the same request again.
+    for (let i = 0; i < 3; i++) expect(await bank.activate(session.request)).toEqual(answer);
+    expect(snapshotOf(bank)).toEqual(before);
+    // The same session id with another share (a forgery built on a seen request) is refused, not counted.
+    const forged = Buffer.from(session.request);
+    forged[81] ^= 1;
+    await expectCode(() => bank.activate(forged), "replayed");
+    expect(snapshotOf(bank)).toEqual(before);
+    // A retry with a fresh session (new sid, new share) is a new attempt; its confirmation makes it the pending token.
+    const second = await activateToken(bank, issued.serviceId, issued.userId, PASSWORD);
+    const first = tokenFinish(session, answer);
     expect(second.seed.equals(first.seed)).toBe(false);
-    if (codeAt(first, clock.now) !== codeAt(second, clock.now)) await expectCode(() => bank.confirm(issued.userId, codeAt(first, clock.now)), "wrong-code");
-    expect((await bank.confirm(issued.userId, codeAt(second, clock.now))).ok).toBe(true);
+    expect(attemptsOf(bank, issued.userId)).toBe(1); // the first session was never registered
+    // The first session's confirmation, arriving late, replaces the pending token in turn.
+    await bank.register(first.confirmation);
+    expect(attemptsOf(bank, issued.userId)).toBe(0);
+    if (codeAt(second, clock.now) !== codeAt(first, clock.now)) await expectCode(() => bank.confirm(issued.userId, codeAt(second, clock.now)), "wrong-code");
+    expect((await bank.confirm(issued.userId, codeAt(first, clock.now))).ok).toBe(true);
     // After completion the issue takes no activation.
+    await expectCode(() => bank.activate(session.request), "already-confirmed");
     await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "already-confirmed");
+    await expectCode(() => bank.register(first.confirmation), "already-confirmed");
   });
 
-  it("refuses a request for an unknown issue and a low-order public key", async () => {
+  it("the holder's own request and confirmation replayed 10 times after registering change nothing", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
+    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
+    const answer = await bank.activate(session.request);
+    const token = tokenFinish(session, answer);
+    await bank.register(token.confirmation);
+    const before = snapshotOf(bank);
+    expect(before.issues[0]).toMatchObject({ failed_attempts: 0, state: "pending", pending_serial: "0123456789ABCDEF" });
+    for (let replay = 0; replay < 10; replay++) {
+      expect(await bank.activate(session.request)).toEqual({ response: answer.response, attemptsLeft: 5 });
+      expect(await bank.register(token.confirmation)).toMatchObject({ serial: "0123456789ABCDEF" });
+    }
+    expect(snapshotOf(bank)).toEqual(before);
+    // The holder's first code is accepted (not "locked": issue 9's nuisance case).
+    expect((await bank.confirm(issued.userId, codeAt(token, clock.now))).ok).toBe(true);
+  });
+
+  it("refuses a request for an unknown issue, and aborts on a low-order Ya (counted, nothing stored)", async () => {
     const bank = await openBank();
     await expectCode(() => bank.activate(tokenRequest("12345678", "ABCDEFGHIJKLMNOP", PASSWORD).request), "unknown");
     const issued = await bank.issue(issueInput());
-    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
-    // Public key u = 0 (low order) with a valid tag: the shared secret would be all zero (RFC 7748 §6.1).
-    session.request.fill(0, 33, 65);
-    const key = pbkdf2Sync(PASSWORD, issued.serviceId + issued.userId, 1000, 32, "sha256");
-    createHmac("sha256", key).update(REQUEST_CONTEXT).update(session.request.subarray(0, 81)).digest().copy(session.request, 81);
-    await expectCode(() => bank.activate(session.request), "malformed");
-    expect(issueRow(bank, issued.userId)).toMatchObject({ pending_seed: null });
+    for (const point of ["00", "01", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"]) {
+      const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
+      session.request.fill(0, 50, 82);
+      Buffer.from(point.padEnd(64, "0"), "hex").copy(session.request, 50);
+      expect((await expectCode(() => bank.activate(session.request), "malformed")).message).toMatch(/low-order/);
+    }
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 4, pending_seed: null });
+    expect(sessionCount(bank)).toBe(0);
   });
 
-  it("refuses every truncation and every single-bit flip of a valid request, changing nothing but the counted attempt", async () => {
+  it("refuses every truncation and every single-bit flip of a request: the form at the bank, the rest at the token", async () => {
     const bank = await openBank();
     const issued = await bank.issue(issueInput());
     const valid = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
     const d = db(bank);
-    const snapshot = () => ({
-      issues: d.prepare("SELECT * FROM issues ORDER BY issue_id").all() as Record<string, unknown>[],
-      nonces: d.prepare("SELECT * FROM issue_nonces").all(),
-      tokens: d.prepare("SELECT * FROM tokens").all(),
-      customers: d.prepare("SELECT * FROM customers").all(),
-      meta: d.prepare("SELECT * FROM meta").all(),
-    });
-    const before = snapshot();
-    const seen = new Map<string, number>();
-    const attempt = async (bytes: Uint8Array) => {
-      const error = await refusal(() => bank.activate(bytes));
-      seen.set(error.code, (seen.get(error.code) ?? 0) + 1);
-      expect(error.message.length).toBeGreaterThan(10);
-      const after = snapshot();
-      const counted = error.code === "wrong-password" ? 1 : 0;
-      expect(after.issues[0].failed_attempts).toBe(counted);
-      expect({ ...after, issues: after.issues.map((row) => ({ ...row, failed_attempts: 0 })) }).toEqual(before);
-      // Put the count back so that the next mutation meets the same state (else 5 would void the issue).
+    const before = snapshotOf(bank);
+    const reset = () => {
       d.prepare("UPDATE issues SET failed_attempts = 0").run();
-      return error.code;
+      d.prepare("DELETE FROM activation_sessions").run();
     };
-    for (let length = 0; length < 113; length++) expect(await attempt(valid.request.subarray(0, length))).toBe("malformed");
-    expect(await attempt(Buffer.concat([valid.request, Buffer.from([0])]))).toBe("malformed");
-    for (let bit = 0; bit < 113 * 8; bit++) {
+    for (let length = 0; length < REQUEST_BYTES; length++) await expectCode(() => bank.activate(valid.request.subarray(0, length)), "malformed");
+    await expectCode(() => bank.activate(Buffer.concat([valid.request, Buffer.from([0])])), "malformed");
+    expect(snapshotOf(bank)).toEqual(before);
+    const seen = new Map<string, number>();
+    for (let bit = 0; bit < REQUEST_BYTES * 8; bit++) {
       const flipped = Buffer.from(valid.request);
       flipped[bit >> 3] ^= 0x80 >> (bit & 7);
-      const code = await attempt(flipped);
+      let outcome: string;
+      try {
+        // Serial, sid and Ya carry no check the bank could make: it answers (and counts the attempt),
+        // and the token refuses the answer, whose Tb was computed for another transcript.
+        const answer = await bank.activate(flipped);
+        expect(() => tokenFinish(valid, answer), `bit ${bit}`).toThrow(/does not verify/);
+        expect(attemptsOf(bank, issued.userId)).toBe(1);
+        outcome = "refused by the token";
+      } catch (error) {
+        if (!(error instanceof BankError)) throw error;
+        expect(snapshotOf(bank), `bit ${bit}`).toEqual(before);
+        outcome = error.code;
+      }
+      seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
       const byte = bit >> 3;
-      if (byte === 0) expect(code).toBe("malformed");
-      else if (byte < 25) expect(["malformed", "unknown"]).toContain(code);
-      else expect(code).toBe("wrong-password");
+      if (byte < 2) expect(outcome).toBe("malformed");
+      else if (byte < 26) expect(["malformed", "unknown"]).toContain(outcome);
+      else expect(outcome).toBe("refused by the token");
+      reset();
     }
-    expect(seen.get("wrong-password")).toBe((113 - 25) * 8);
-    // None of that burnt the real request's nonce: it still activates.
-    tokenFinish(valid, await bank.activate(valid.request));
+    expect(seen.get("refused by the token")).toBe((REQUEST_BYTES - 26) * 8);
+    expect(snapshotOf(bank)).toEqual(before);
+    // None of that spent the real request: it still activates.
+    await bank.register(tokenFinish(valid, await bank.activate(valid.request)).confirmation);
+    expect(issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 0, pending_serial: "0123456789ABCDEF" });
+  }, 120_000);
+
+  it("refuses every truncation and every single-bit flip of the token's confirmation, changing nothing", async () => {
+    const bank = await openBank();
+    const issued = await bank.issue(issueInput());
+    const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
+    const token = tokenFinish(session, await bank.activate(session.request));
+    const before = snapshotOf(bank);
+    for (let length = 0; length < CONFIRMATION_BYTES; length++) await expectCode(() => bank.register(token.confirmation.subarray(0, length)), "malformed");
+    await expectCode(() => bank.register(Buffer.concat([token.confirmation, Buffer.from([0])])), "malformed");
+    const seen = new Map<string, number>();
+    for (let bit = 0; bit < CONFIRMATION_BYTES * 8; bit++) {
+      const flipped = Buffer.from(token.confirmation);
+      flipped[bit >> 3] ^= 0x80 >> (bit & 7);
+      const error = await refusal(() => bank.register(flipped));
+      seen.set(error.code, (seen.get(error.code) ?? 0) + 1);
+      const byte = bit >> 3;
+      if (byte < 2) expect(error.code).toBe("malformed");
+      else if (byte < 26) expect(["malformed", "unknown"]).toContain(error.code);
+      else if (byte < 42) expect(error.code).toBe("unknown");
+      else {
+        expect(error.code).toBe("wrong-confirmation");
+        expect(error.ja).toContain("「送信」からやり直してください");
+      }
+    }
+    expect(seen.get("wrong-confirmation")).toBe(64 * 8);
+    // Only the audit trail grew (one line per wrong tag).
+    expect(snapshotOf(bank)).toEqual(before);
+    expect(db(bank).prepare("SELECT count(*) AS n FROM events WHERE kind = 'activation-wrong-confirmation'").get()).toEqual({ n: 64 * 8 });
+    await bank.register(token.confirmation);
+    expect((await bank.confirm(issued.userId, codeAt(token, clock.now))).ok).toBe(true);
   }, 60_000);
 });
 
@@ -557,7 +655,7 @@ describe("bank: the token's lifecycle", () => {
 });
 
 describe("bank: secrets at rest and the master key", () => {
-  it("stores seeds and K_AC only sealed (AES-256-GCM), bound to their row", async () => {
+  it("stores seeds and activation passwords only sealed (AES-256-GCM), bound to their row", async () => {
     const bank = await openBank();
     const { userId, token } = await setUp(bank);
     db(bank).pragma("wal_checkpoint(TRUNCATE)");
@@ -570,6 +668,23 @@ describe("bank: secrets at rest and the master key", () => {
     clock.now += 60;
     await expectCode(() => bank.verify(other.userId, codeAt(other.token, clock.now)), "master-key");
     expect((await bank.verify(userId, codeAt(token, clock.now))).ok).toBe(true);
+    // The same for a sealed activation password (CPace's PRS): it opens only for its own issue.
+    const first = await bank.issue(issueInput({ mail: "p@q.jp", mailConfirm: "p@q.jp" }));
+    const second = await bank.issue(issueInput({ mail: "r@s.jp", mailConfirm: "r@s.jp" }));
+    const sealed = issueRow(bank, first.userId).activation_key as Buffer;
+    expect(sealed.includes(Buffer.from(PASSWORD))).toBe(false);
+    db(bank).prepare("UPDATE issues SET activation_key = ? WHERE user_id = ?").run(sealed, second.userId);
+    await expectCode(() => bank.activate(tokenRequest(second.serviceId, second.userId, PASSWORD).request), "master-key");
+    expect((await activateToken(bank, first.serviceId, first.userId, PASSWORD)).seed.length).toBe(20);
+    // And a run's sealed secrets (the expected confirmation and the seed) only for their own session.
+    const third = await bank.issue(issueInput({ mail: "t@u.jp", mailConfirm: "t@u.jp" }));
+    const runs = [tokenRequest(third.serviceId, third.userId, PASSWORD, 1n), tokenRequest(third.serviceId, third.userId, PASSWORD, 2n)];
+    const profiles: TokenProfile[] = [];
+    for (const run of runs) profiles.push(tokenFinish(run, await bank.activate(run.request)));
+    const secrets = db(bank).prepare("SELECT sid, secrets FROM activation_sessions WHERE serial = '0000000000000001'").get() as { secrets: Buffer };
+    expect(secrets.secrets.includes(profiles[0].seed)).toBe(false);
+    db(bank).prepare("UPDATE activation_sessions SET secrets = ? WHERE serial = '0000000000000002'").run(secrets.secrets);
+    await expectCode(() => bank.register(profiles[1].confirmation), "master-key");
   });
 
   it("a wrong master key is refused at open, clearly", async () => {
@@ -599,8 +714,8 @@ describe("bank: a schema-1 database is migrated without losing a token", () => {
        VALUES (?, ?, ?, ?, ?, ?, ?, 'SHA1', 6, 60, 'BANK', ?)`,
     );
     insertIssue.run(active.serviceId, active.userId, "old@example.jp", START - 900, START + 86400, "completed", null, START - 800);
-    const kac = pbkdf2Sync(PASSWORD, pending.serviceId + pending.userId, 1000, 32, "sha256");
-    insertIssue.run(pending.serviceId, pending.userId, "new@example.jp", START - 10, START + 86400, "pending", key.seal(kac, aad.activationKey(pending.serviceId, pending.userId)), null);
+    // Schema 1's sealed K_AC (protocol v1: PBKDF2 of the password), under its own AAD.
+    insertIssue.run(pending.serviceId, pending.userId, "new@example.jp", START - 10, START + 86400, "pending", key.seal(randomBytes(32), `kac:${pending.serviceId}:${pending.userId}`), null);
     d.prepare(
       `INSERT INTO tokens (user_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, activated_at)
        VALUES (?, ?, '00000000000000AA', ?, 'SHA1', 6, 60, 'BANK', 0, ?, ?)`,
@@ -610,7 +725,7 @@ describe("bank: a schema-1 database is migrated without losing a token", () => {
     return { active, pending };
   }
 
-  it("the old token logs in by its old User ID alone; an old pending issue still activates and confirms; a re-set-up gets the new form", async () => {
+  it("the old token logs in by its old User ID alone; an old pending issue is void (protocol v1) and its customer issues again; a re-set-up gets the new form", async () => {
     const key = MasterKey.fromHex(KEY_HEX);
     const { active, pending } = await schemaOne(join(dir, "bank.sqlite"), key);
     const bank = await openBank();
@@ -618,12 +733,15 @@ describe("bank: a schema-1 database is migrated without losing a token", () => {
     const old = { seed: active.seed, algorithm: "SHA1" as const, digits: 6, period: 60, label: "BANK" };
     expect(await bank.verify(active.userId, codeAt(old, clock.now))).toMatchObject({ ok: true });
     expect((await bank.status(active.userId)).token).toMatchObject({ serial: "00000000000000AA", state: "active", expiresAt: START - 800 + 1826 * 86400 });
-    // The pending issue of schema 1: the token sends the old IDs; confirm finds it by User ID alone.
-    const session = tokenRequest(pending.serviceId, pending.userId, PASSWORD);
-    const fresh = tokenFinish(session, await bank.activate(session.request));
-    expect((await bank.confirm(pending.userId, codeAt(fresh, clock.now))).ok).toBe(true);
+    // The pending issue of schema 1 was made for protocol v1 (its sealed K_AC cannot serve CPace):
+    // migration 3 voided it, plainly; its customer issues again by the old User ID and sets up.
+    expect(issueRow(bank, pending.userId)).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null });
+    const void1 = await expectCode(() => bank.activate(tokenRequest(pending.serviceId, pending.userId, PASSWORD).request), "issue-void");
+    expect(void1.ja).toContain("トークン発行");
+    const reissued = await setUp(bank, { userId: pending.userId, mail: "new@example.jp", mailConfirm: "new@example.jp" }, 8n);
+    expect(reissued.userId).toMatch(/^2083L\d{7}A001$/);
     clock.now += 60;
-    expect((await bank.verify(pending.userId, codeAt(fresh, clock.now))).ok).toBe(true);
+    expect((await bank.verify(reissued.userId, codeAt(reissued.token, clock.now))).ok).toBe(true);
     // The old customer's re-set-up is numbered in the new form; the old token works until it is confirmed.
     const again = await setUp(bank, { userId: active.userId }, 9n);
     expect(again.userId).toMatch(/^2083L\d{7}A001$/);
@@ -631,5 +749,71 @@ describe("bank: a schema-1 database is migrated without losing a token", () => {
     // The migrated events were chained into the audit trail.
     expect(await bank.verifyAudit()).toMatchObject({ ok: true });
     expect((await bank.auditEvents(0, 1))[0]).toMatchObject({ kind: "confirmed", actor: "schema-1", userId: active.userId });
+  });
+});
+
+describe("bank: a schema-2 database (protocol v1) is migrated to activation protocol v2", () => {
+  it("voids the v1 issues no token activated, keeps the one whose v1 token awaits its first code, drops the nonce table, keeps every token", async () => {
+    const key = MasterKey.fromHex(KEY_HEX);
+    const path = join(dir, "bank.sqlite");
+    const Database = (await import("better-sqlite3")).default;
+    const d = new Database(path);
+    d.pragma("journal_mode = WAL");
+    d.exec(MIGRATIONS[0]);
+    d.exec(MIGRATIONS[1]);
+    d.pragma("user_version = 2");
+    d.prepare("INSERT INTO meta VALUES ('master-key-check', ?)").run(key.seal(new Uint8Array(16), aad.keyCheck()));
+    d.prepare("UPDATE settings SET value = ? WHERE name = 'service_id'").run(SERVICE_ID);
+    d.prepare("INSERT INTO customers (customer_id, customer_number, issues_made, created_at) VALUES (1, '0000001', 2, ?)").run(START - 900);
+    d.prepare("INSERT INTO customers (customer_id, customer_number, issues_made, created_at) VALUES (2, '0000002', 1, ?)").run(START - 900);
+    const insertIssue = d.prepare(
+      `INSERT INTO issues (issue_id, service_id, user_id, customer_id, issue_number, mail, created_at, expires_at, token_expires_at, state, activation_key,
+                           algorithm, digits, period, label, pending_serial, pending_seed, pending_at, completed_at)
+       VALUES (?, ?, ?, 1, ?, 'holder@example.jp', ?, ?, ?, ?, ?, 'SHA1', 6, 60, 'BANK', ?, ?, ?, ?)`,
+    );
+    const active = { userId: "2083L0000001A001", seed: randomBytes(20) };
+    const pending = { userId: "2083L0000001A002", seed: randomBytes(20) };
+    const unactivated = { userId: "2083L0000002A001" };
+    insertIssue.run(1, SERVICE_ID, active.userId, 1, START - 900, START - 900 + 86400, START + 1000 * 86400, "completed", null, null, null, null, START - 800);
+    // Activated under protocol v1 (a pending seed) and awaiting its first code: v1 tokens are gone.
+    insertIssue.run(2, SERVICE_ID, pending.userId, 2, START - 10, START + 86400, START + 1000 * 86400, "pending", key.seal(randomBytes(32), `kac:${SERVICE_ID}:${pending.userId}`),
+      "00000000000000BB", key.seal(pending.seed, aad.pendingSeed(SERVICE_ID, pending.userId, "00000000000000BB")), START - 5, null);
+    d.prepare(
+      `INSERT INTO issues (issue_id, service_id, user_id, customer_id, issue_number, mail, created_at, expires_at, token_expires_at, activation_key, algorithm, digits, period, label)
+       VALUES (3, ?, ?, 2, 1, 'other@example.jp', ?, ?, ?, ?, 'SHA1', 6, 60, 'BANK')`,
+    ).run(SERVICE_ID, unactivated.userId, START - 10, START + 86400, START + 1000 * 86400, key.seal(randomBytes(32), `kac:${SERVICE_ID}:${unactivated.userId}`));
+    d.prepare("INSERT INTO issue_nonces (issue_id, nonce, seen_at) VALUES (2, ?, ?)").run(randomBytes(16), START - 5);
+    d.prepare(
+      `INSERT INTO tokens (user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, last_step, activated_at, expires_at)
+       VALUES (?, 1, 1, ?, '00000000000000AA', ?, 'SHA1', 6, 60, 'BANK', ?, ?, ?)`,
+    ).run(active.userId, SERVICE_ID, key.seal(active.seed, aad.seed(SERVICE_ID, active.userId, "00000000000000AA")), Math.floor((START - 800) / 60), START - 800, START + 1000 * 86400);
+    d.close();
+
+    const bank = await openBank();
+    expect(bank.store.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBe(3);
+    const tables = (db(bank).prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    expect(tables).toContain("activation_sessions");
+    expect(tables).not.toContain("issue_nonces");
+    // Not activated under v1: void (its K_AC cannot serve CPace), plainly.
+    expect(issueRow(bank, unactivated.userId)).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null, pending_seed: null });
+    await expectCode(() => bank.activate(tokenRequest(SERVICE_ID, unactivated.userId, PASSWORD).request), "issue-void");
+    // Activated under v1, awaiting its first code: kept, but no v2 activation (no password to run CPace with).
+    expect(issueRow(bank, pending.userId)).toMatchObject({ state: "pending", activation_key: null, pending_serial: "00000000000000BB" });
+    expect((await expectCode(() => bank.activate(tokenRequest(SERVICE_ID, pending.userId, PASSWORD).request), "issue-void")).attemptsLeft).toBe(0);
+    expect(issueRow(bank, pending.userId)).toMatchObject({ state: "pending", failed_attempts: 0 });
+    // The customer's current token works until the re-set-up's first code is confirmed.
+    expect(issueRow(bank, active.userId)).toMatchObject({ state: "completed" });
+    const old = { seed: active.seed, algorithm: "SHA1" as const, digits: 6, period: 60, label: "BANK" };
+    expect(await bank.verify(active.userId, codeAt(old, clock.now))).toMatchObject({ ok: true });
+    clock.now += 60;
+    const v1Token = { seed: pending.seed, algorithm: "SHA1" as const, digits: 6, period: 60, label: "BANK" };
+    expect((await bank.confirm(pending.userId, codeAt(v1Token, clock.now))).ok).toBe(true);
+    await expectCode(() => bank.verify(active.userId, codeAt(old, clock.now + 60)), "unknown");
+    // The customer's next issue is number 3, and sets up with protocol v2.
+    const again = await setUp(bank, { userId: pending.userId }, 9n);
+    expect(again.userId).toBe("2083L0000001A003");
+    clock.now += 60;
+    expect((await bank.verify(again.userId, codeAt(again.token, clock.now))).ok).toBe(true);
   });
 });

@@ -18,7 +18,8 @@ async function weeklyLogins(trackDrift: boolean): Promise<{ accepted: number; fi
   try {
     const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), { now: () => token.board.clock.now() / 1000, trackDrift, window: 1 });
     const issued = await bank.issue({ mail: "drift@example.jp", mailConfirm: "drift@example.jp", password: "Ab12", passwordConfirm: "Ab12" });
-    token.link.activateFinish(await bank.activate(token.link.activateBegin(issued.serviceId, issued.userId, "Ab12")));
+    const answer = await bank.activate(token.link.activateBegin(issued.serviceId, issued.userId, "Ab12"));
+    await bank.register(token.link.activateFinish(answer.response).confirmation);
     await bank.confirm(issued.userId, token.screen().code!);
     let accepted = 0;
     let firstRefusal: number | null = null;

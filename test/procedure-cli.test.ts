@@ -29,11 +29,13 @@ describe("otp-token demo", () => {
     }
     expect(out).toMatch(/Service ID +\d{8}/);
     expect(out).toMatch(/User ID +[0-9A-Z]{16}/);
-    // Consent, then send (a mistyped password first: the attempts left), then register.
+    // Consent, then send, then register (a mistyped password first: the token finds it at 登録 and
+    // says the attempts left), then the token's confirmation to the bank.
     expect(out).toContain("[x] I agree");
-    expect(out).toMatch(/Send: the activation request \(113 bytes\)/);
-    expect(out).toContain("Wrong activation password. 4 attempts left before this token issue is void. [wrong-password]");
-    expect(out).toMatch(/Register: profile 0/);
+    expect(out).toMatch(/Send: the activation request \(82 bytes\)/);
+    expect(out).toMatch(/The bank's answer: 117 bytes\. The bank answered\. Press "Register"\./);
+    expect(out).toContain("Register: Wrong activation password. 4 attempts left before this token issue is void. [wrong-password]");
+    expect(out).toMatch(/Register: the token's confirmation \(106 bytes\) goes to the bank; profile 0/);
     expect(out).toContain("One-time password set-up is complete.");
     expect(out).toMatch(/Trying \d{6} again: .*already used.*\[replayed\]/);
     // The mail never carries the password.
@@ -57,6 +59,8 @@ describe("otp-token token activate against otp-token bank", () => {
 
     const wrong = run(["token", "activate", "--yes", "--db", db, "--service-id", serviceId, "--user-id", userId], "zz99\n");
     expect(wrong.status).toBe(1);
+    // The bank answered (CPace gives it nothing to check); the token refused the answer at 登録.
+    expect(wrong.stdout).toMatch(/The bank's answer: accepted \(117 bytes\)/);
     expect(wrong.stderr).toBe("otp-token token activate: Wrong activation password. 4 attempts left before this token issue is void. [wrong-password]\n");
     // The refusal cancelled the activation on the token: it does not stay on its activating screen.
     const shown = run(["token", "show"]);
@@ -64,8 +68,9 @@ describe("otp-token token activate against otp-token bank", () => {
 
     const activated = run(["token", "activate", "--yes", "--db", db, "--service-id", serviceId, "--user-id", userId], "ab12\n");
     expect(activated.status, activated.stderr).toBe(0);
-    expect(activated.stdout).toMatch(/Send: the token's activation request \(113 bytes\) went to the bank\n  [0-9a-f]{226}\n/);
-    expect(activated.stdout).toMatch(/The bank's answer: accepted \(100 bytes\)\n  [0-9a-f]{200}\n/);
+    expect(activated.stdout).toMatch(/Send: the token's activation request \(82 bytes\) went to the bank\n  [0-9a-f]{164}\n/);
+    expect(activated.stdout).toMatch(/The bank's answer: accepted \(117 bytes\)\n  [0-9a-f]{234}\n/);
+    expect(activated.stdout).toMatch(/Register: profile 0; its confirmation \(106 bytes\) went to the bank\n/);
     const code = /code (\d{6})/.exec(activated.stdout)![1];
     expect(activated.stdout).toContain(`otp-token bank confirm --user-id ${userId}`);
 
@@ -167,15 +172,15 @@ describe("otp-token token activate at a terminal: 同意する, 送信, then 登
     // Sent, answered, then not registered: the token forgets the activation.
     const unregistered = await activateAtTerminal(ids, ["Kz81", "y", "n"], "ja");
     expect(unregistered.status).toBe(1);
-    expect(unregistered.out).toMatch(/送信: トークンの登録要求（113バイト）を銀行へ送信しました\n/);
-    expect(unregistered.out).toMatch(/銀行の応答: 受け付けました（100バイト）/);
+    expect(unregistered.out).toMatch(/送信: トークンの登録要求（82バイト）を銀行へ送信しました\n/);
+    expect(unregistered.out).toMatch(/銀行の応答: 受け付けました（117バイト）/);
     expect(unregistered.asked[2]).toBe("銀行から応答がありました。「登録」を押してください。 登録? [y/N] ");
     expect(unregistered.err).toMatch(/\[not-registered\]/);
     // The same issue, activated again and registered (the bank answers a new request).
     const registered = await activateAtTerminal(ids, ["Kz81", "y", "y"], "ja");
     expect(registered.err).toBe("");
     expect(registered.status).toBe(0);
-    expect(registered.out).toMatch(/登録: プロファイル 0\n/);
+    expect(registered.out).toMatch(/登録: プロファイル 0。確認（106バイト）を銀行へ送信しました\n/);
     expect(registered.out).toContain("ワンタイムパスワード認証確認");
     expect(registered.out).toMatch(/BANK  ワンタイムパスワード \d{6}  あと \d+ 秒/);
   });
@@ -183,17 +188,24 @@ describe("otp-token token activate at a terminal: 同意する, 送信, then 登
   it("after five wrong 利用開始パスワード says, in Japanese too, that the issue is void and a new トークン発行 is needed", { timeout: 60_000 }, async () => {
     const ids = issue("Qw12");
     const left: string[] = [];
+    // The bank answers each (CPace gives it nothing to check) and counts it; at 登録 the token refuses
+    // the answer and counts it too: the holder hears the attempts left.
     for (let attempt = 1; attempt <= 4; attempt++) {
-      const wrong = await activateAtTerminal(ids, ["Zz99", "y"], "ja");
+      const wrong = await activateAtTerminal(ids, ["Zz99", "y", "y"], "ja");
       expect(wrong.status).toBe(1);
       left.push(wrong.err);
     }
     expect(left.map((e) => /あと (\d) 回/.exec(e)?.[1])).toEqual(["4", "3", "2", "1"]);
-    const fifth = await activateAtTerminal(ids, ["Zz99", "y"], "en");
-    expect(fifth.err).toBe('otp-token token activate: This token issue is now void: issue a new token ("Issue token") and start again. [issue-void]\n');
-    // Even the right password is refused now, with the same plain words.
+    expect(left[0]).toBe("otp-token token activate: 利用開始パスワードが違います。あと 4 回間違えると、このトークン発行は無効になります。 [wrong-password]\n");
+    const fifth = await activateAtTerminal(ids, ["Zz99", "y", "y"], "en");
+    expect(fifth.err).toBe('otp-token token activate: Wrong activation password. This token issue is now void: issue a new token ("Issue token") and start again. [wrong-password]\n');
+    // The bank's issue is void; the token, at its own fifth failure, refuses to start another
+    // registration until it is erased, and says so in the manual's words.
     const after = await activateAtTerminal(ids, ["Qw12", "y"], "ja");
-    expect(after.err).toBe("otp-token token activate: このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。 [issue-void]\n");
+    expect(after.err).toBe("otp-token token activate: トークンの登録に続けて失敗したため、このトークンは登録できません。トークンを消去してから、もう一度やり直してください。 [token-activation-locked]\n");
+    // Another token (a fresh flash) with the right password reaches the bank, which says the issue is void.
+    const other = await activateAtTerminal([...ids.slice(0, 2), "--flash", join(work, "other.flash"), ...ids.slice(4)], ["Qw12", "y"], "ja");
+    expect(other.err).toBe("otp-token token activate: このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。 [issue-void]\n");
   });
 });
 

@@ -42,6 +42,7 @@ beforeAll(async () => {
     const issued = await bank.issue({ mail: "p@example.jp", mailConfirm: "p@example.jp", password: "Pass1234", passwordConfirm: "Pass1234", otp: otp as never });
     const session = tokenRequest(issued.serviceId, issued.userId, "Pass1234", BigInt(held.length + 1));
     const token = tokenFinish(session, await bank.activate(session.request));
+    await bank.register(token.confirmation);
     await bank.confirm(issued.userId, codeAt(token, clock.now));
     held.push({ userId: issued.userId, token });
   }

@@ -1,7 +1,7 @@
 // The token device: what it shows, when, and what it refuses. Every test runs on the release and
 // the debug firmware.
 import { describe, expect, it } from "vitest";
-import { STATUS_DENIED, STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_SELF_TEST } from "../host/abi.js";
+import { ACTIVATION_RESPONSE_BYTES, STATUS_DENIED, STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_SELF_TEST } from "../host/abi.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken } from "../host/token/sim-token.js";
 import { otpApi } from "../host/otp.js";
@@ -20,7 +20,7 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     token.press();
     expect(token.screen().mode).toBe("not-set-up");
     expect(token.framebuffer().some((b) => b !== 0)).toBe(true);
-    expect(token.info()).toMatchObject({ profileCount: 0, selfTestPassed: true, clockValid: true, storageOk: true, firmware: "1.0" });
+    expect(token.info()).toMatchObject({ profileCount: 0, selfTestPassed: true, clockValid: true, storageOk: true, firmware: "1.1" });
   });
 
   it.each(ALGORITHMS)("%s: the screen shows totp() of the seed at that instant, for 6, 7 and 8 digits", (algorithm) => {
@@ -227,7 +227,7 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     expect(token.screen().mode).toBe("activating");
     expect(token.link.activateCancel()).toBe(true);
     expect(token.screen().mode).toBe("not-set-up");
-    expect(() => token.link.activateFinish(new Uint8Array(100))).toThrow(expect.objectContaining({ status: STATUS_NOT_ACTIVATING }));
+    expect(() => token.link.activateFinish(new Uint8Array(ACTIVATION_RESPONSE_BYTES))).toThrow(expect.objectContaining({ status: STATUS_NOT_ACTIVATING }));
     expect(token.link.activateCancel()).toBe(false);
     // The holder's press on the activating screen does the same.
     token.link.activateBegin("10212083", "2083L0000193A001", "Pass1234");
@@ -235,7 +235,7 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     token.press();
     expect(token.screen().mode).toBe("not-set-up");
     expect(token.link.activateCancel()).toBe(false);
-    expect(() => token.link.activateFinish(new Uint8Array(100))).toThrow(expect.objectContaining({ status: STATUS_NOT_ACTIVATING }));
+    expect(() => token.link.activateFinish(new Uint8Array(ACTIVATION_RESPONSE_BYTES))).toThrow(expect.objectContaining({ status: STATUS_NOT_ACTIVATING }));
     // Nothing was counted against the token: a cancel is not a failed response.
     expect(token.info().profileCount).toBe(0);
     token.link.activateBegin("10212083", "2083L0000193A001", "Pass1234");

@@ -143,14 +143,18 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     expect(await page.textContent("#confirm-mail")).toBe(MAIL);
     await screenshot("issued");
 
-    // Token registration with a wrong activation password: the bank refuses, nothing to register.
+    // Token registration with a wrong activation password: the bank answers (with CPace it cannot tell),
+    // and the token refuses the bank's confirmation at "register"; nothing is registered.
     await page.fill("#reg-service-id", serviceId);
     await page.fill("#reg-user-id", userId);
     await page.fill("#reg-password", "Wrong999");
     await page.check("#reg-consent");
     await page.click("#reg-send");
+    await page.waitForSelector("#reg-register:not([disabled])");
+    expect((await tokenScreen()).mode).toBe("activating");
+    await page.click("#reg-register");
     await expect.poll(() => page.textContent("#reg-message")).toContain("利用開始パスワードが違います。あと 4 回");
-    // The refused 送信 cancelled the activation: the token is not left on its activating screen.
+    // The refused 登録 cancelled the activation: the token is not left on its activating screen.
     expect((await tokenScreen()).mode).not.toBe("activating");
     expect(await page.isDisabled("#reg-register")).toBe(true);
     await screenshot("token-wrong-password");

@@ -212,25 +212,42 @@ describe("web server: the procedure over the /v1 API with the page's login key",
     const ids = { serviceId: issued.serviceId, userId: issued.userId };
     // Confirm before any token was activated.
     expectError(await post(`/v1/tokens/${issued.userId}/confirm`, { code: "123456" }), 409, "not-activated");
+    // 送信: malformed, unknown, a wrong password (answered: only the token can tell, at 登録), then the
+    // real one, its repetition (answered again), and 登録: the token's confirmation.
     expectError(await post("/v1/activations", { ...ids, request: "not base64!" }), 400, "bad-request");
     expectError(await post("/v1/activations", { ...ids, request: b64(new Uint8Array(10)) }), 400, "malformed");
     const stranger = new SimToken();
     expectError(await post("/v1/activations", { serviceId: "99999999", userId: issued.userId, request: b64(stranger.link.activateBegin("99999999", issued.userId, PASSWORD)) }), 404, "unknown");
-    const wrongPassword = await post("/v1/activations", { ...ids, request: b64(token.link.activateBegin(issued.serviceId, issued.userId, "Wrong999")) });
-    expectError(wrongPassword, 422, "wrong-password");
-    expect(wrongPassword.body).toMatchObject({ attemptsLeft: 4 });
+    const wrongAnswer = await post("/v1/activations", { ...ids, request: b64(token.link.activateBegin(issued.serviceId, issued.userId, "Wrong999")) });
+    expect(wrongAnswer.status).toBe(200);
+    expect(wrongAnswer.body).toMatchObject({ attemptsLeft: 4 });
+    expect(() => token.link.activateFinish(new Uint8Array(Buffer.from(wrongAnswer.body.response as string, "base64")))).toThrow(
+      expect.objectContaining({ code: "bad-tag", attemptsLeft: 4 }),
+    );
+    token.link.activateCancel();
     const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
     const answered = await post("/v1/activations", { ...ids, request: b64(request) });
     expect(answered.status).toBe(200);
-    expectError(await post("/v1/activations", { ...ids, request: b64(request) }), 409, "replayed");
-    token.link.activateFinish(new Uint8Array(Buffer.from(answered.body.response as string, "base64")));
+    expect(Buffer.from(answered.body.response as string, "base64")).toHaveLength(117);
+    expect(answered.body.attemptsLeft).toBe(3);
+    expect((await post("/v1/activations", { ...ids, request: b64(request) })).body).toEqual(answered.body);
+    const forged = Uint8Array.from(request);
+    forged[81] ^= 1;
+    expectError(await post("/v1/activations", { ...ids, request: b64(forged) }), 409, "replayed");
+    const { confirmation } = token.link.activateFinish(new Uint8Array(Buffer.from(answered.body.response as string, "base64")));
+    expectError(await post(`/v1/tokens/${issued.userId}/confirm`, { code: code(token) }), 409, "not-activated");
+    const damaged = Uint8Array.from(confirmation);
+    damaged[105] ^= 1;
+    expectError(await post("/v1/activations/register", { ...ids, confirmation: b64(damaged) }), 422, "wrong-confirmation");
+    expectError(await post("/v1/activations/register", { ...ids, confirmation: b64(new Uint8Array(10)) }), 400, "malformed");
+    expect((await post("/v1/activations/register", { ...ids, confirmation: b64(confirmation) })).body).toEqual({ registered: true, ...ids, serial: token.info().serial });
     expect(token.screen().mode).toBe("otp");
 
     expectError(await post(`/v1/tokens/${issued.userId}/confirm`, { code: "12" }), 400, "invalid-code");
     const first = code(token);
     const wrong = first === "135790" ? "246801" : "135790";
     secretsSent.add(wrong);
-    expect((await post(`/v1/tokens/${issued.userId}/confirm`, { code: wrong })).body).toMatchObject({ accepted: false, reason: "wrong-code", attemptsLeft: 2 });
+    expect((await post(`/v1/tokens/${issued.userId}/confirm`, { code: wrong })).body).toMatchObject({ accepted: false, reason: "wrong-code", attemptsLeft: 3 });
     expect((await post(`/v1/tokens/${issued.userId}/confirm`, { code: first })).body).toMatchObject({ accepted: true });
 
     token.advance(60_000);

@@ -187,9 +187,13 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     await page.click("#resume-confirm");
     expect(await page.isVisible("#screen-confirm")).toBe(true);
     expect((await page.textContent("#confirm-service-id"))!.trim()).toBe(ids.serviceId);
-    // A wrong password: the attempts left, and the token back from its activating screen.
+    // A wrong password: the bank answers (CPace gives it nothing to check); at 登録 the token refuses
+    // the answer: the attempts left, and the token back from its activating screen.
     await register(page, ids, "Wrong999");
+    await page.waitForSelector("#reg-register:not([disabled])");
+    await page.click("#reg-register");
     await expect.poll(() => page.textContent("#reg-message")).toContain("あと 4 回");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("reg-password");
     expect((await page.evaluate(() => window.otpToken!.screen())).mode).not.toBe("activating");
     // 送信 -> 登録; after 登録 the next thing to do is the code box.
     await register(page, ids);

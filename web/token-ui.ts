@@ -10,11 +10,13 @@
 import { Board } from "../host/board/board.js";
 import { FLASH_SIZE_BYTES } from "../host/board/flash.js";
 import { pixel, PANEL_HEIGHT, PANEL_WIDTH } from "../host/display/render.js";
+import { STATUS_BAD_TAG } from "../host/abi.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
 import { ACTIVATION_PASSWORD_PATTERN } from "../host/identity.js";
+import { registerRefusal, sendRefusal } from "../host/refusals.js";
 import { otpScreenText } from "../host/terms.js";
-import { bank } from "./api.js";
+import { type Activation, bank } from "./api.js";
 import { refusalOf, SERVICE_ID, typedCode, USER_ID } from "./checks.js";
 import { eraseBoard, loadBoard, saveBoard } from "./flash-store.js";
 import { clear, pick, say, sayRefusal, screenWords, t } from "./i18n.js";
@@ -37,7 +39,8 @@ let lastFrame: Uint8Array = new Uint8Array(0);
 let flashOperations = 0;
 let lastSaveMs = 0;
 /** The bank's answer to the last "send", waiting for "register". */
-let pendingResponse: Uint8Array | null = null;
+/** The bank's answer to 送信, waiting for 登録 (with the IDs it was for, and the bank's attempts left). */
+let pendingAnswer: (Activation & { serviceId: string; userId: string }) | null = null;
 
 function newToken(saved?: { flash: Uint8Array; rtcLeadMs: number; driftPpm: number }): SimToken {
   const now = Date.now();
@@ -193,7 +196,7 @@ function wireRegistration(): void {
   const sendButton = $<HTMLButtonElement>("reg-send");
   async function send(): Promise<void> {
     clear(message);
-    pendingResponse = null;
+    pendingAnswer = null;
     register.disabled = true;
     // Full-width digits and letters (a Japanese input method) are the characters they stand for.
     const serviceId = typedCode($<HTMLInputElement>("reg-service-id").value);
@@ -213,11 +216,13 @@ function wireRegistration(): void {
     try {
       request = token.link.activateBegin(serviceId, userId, password);
     } catch (error) {
+      const refusal = error instanceof LinkError ? sendRefusal(error.code, error.message) : null;
+      if (refusal) return sayRefusal(message, refusal, "register", "reg.refused");
       return say(message, "error.link", (error as Error).message, "error");
     }
     redraw();
     try {
-      pendingResponse = await bank.activate(serviceId, userId, request);
+      pendingAnswer = { ...(await bank.activate(serviceId, userId, request)), serviceId, userId };
     } catch (error) {
       // A refused 送信: the token leaves its activating screen at once.
       cancelActivation();
@@ -237,23 +242,45 @@ function wireRegistration(): void {
     });
   });
   register.addEventListener("click", () => {
-    if (!pendingResponse) return;
-    const response = pendingResponse;
-    pendingResponse = null;
+    if (register.disabled) return;
+    void registerToken();
+  });
+  async function registerToken(): Promise<void> {
+    if (!pendingAnswer) return;
+    const answer = pendingAnswer;
+    pendingAnswer = null;
     register.disabled = true;
+    let confirmation: Uint8Array;
     try {
-      token.link.activateFinish(response);
+      ({ confirmation } = token.link.activateFinish(answer.response));
     } catch (error) {
+      // With CPace only the token can tell a wrong 利用開始パスワード: the bank's confirmation fails its
+      // check. The holder hears the attempts left (the bank's count from 送信, the token's own from its
+      // refusal), and the token leaves its activating screen to start again from 送信.
       cancelActivation();
-      say(message, "reg.refused", error instanceof LinkError ? error.message : (error as Error).message, "error");
+      if (error instanceof LinkError && error.status === STATUS_BAD_TAG) {
+        sayRefusal(message, registerRefusal(answer.attemptsLeft, error.attemptsLeft), "register", "reg.refused");
+        const password = $<HTMLInputElement>("reg-password");
+        password.value = "";
+        password.focus();
+      } else {
+        say(message, "reg.refused", error instanceof LinkError ? error.message : (error as Error).message, "error");
+      }
+      saveIfNeeded();
+      return;
+    }
+    redraw();
+    saveIfNeeded();
+    try {
+      await bank.register(answer.serviceId, answer.userId, confirmation);
+    } catch (error) {
+      sayRefusal(message, refusalOf(error), "register", "reg.refused");
       return;
     }
     $<HTMLInputElement>("reg-password").value = "";
     say(message, "reg.registered", "", "ok");
-    redraw();
-    saveIfNeeded();
     document.dispatchEvent(new CustomEvent("token-registered"));
-  });
+  }
 }
 
 function cancelActivation(): void {
@@ -326,7 +353,7 @@ async function runToken(): Promise<void> {
   $("token-reset").addEventListener("click", async () => {
     await eraseBoard();
     token = newToken();
-    pendingResponse = null;
+    pendingAnswer = null;
     $<HTMLButtonElement>("reg-register").disabled = true;
     say($("reg-message"), "token.resetDone", "", "ok");
     redraw(true);

@@ -21,6 +21,12 @@ export const CTX_STATE: usize = 16;
 export const CTX_BLOCK: usize = 80;
 export const CTX_SIZE: usize = 208;
 
+/**
+ * One hash context shared by HKDF (kdf.ts) and CPace (cpace.ts): each uses it only within one call and
+ * never calls the other meanwhile, and RAM is the token's scarcest resource (as with schedule.ts).
+ */
+export const SHARED_CTX: usize = memory.data(<i32>CTX_SIZE);
+
 /** Largest block (SHA-512) and digest (SHA-512) in bytes. */
 export const MAX_BLOCK: u32 = 128;
 export const MAX_DIGEST: u32 = 64;

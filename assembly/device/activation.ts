@@ -1,15 +1,18 @@
-// Activation (docs/activation.md, protocol v1): the token's half of the seed agreement. The seed is
-// agreed by X25519 and HKDF, never sent; the activation password only keys the tags that bind the
-// two halves (PBKDF2 -> K_AC). The ephemeral private key, K_AC, the shared secret and every scratch
-// that held them are zeroised on every path: success, refusal, abandonment.
+// Activation (docs/activation.md, protocol version 2): the token's half of CPace (draft-irtf-cfrg-cpace-21,
+// CPACE-X25519-SHA512, initiator-responder, explicit key confirmation as in §10.4). The token is the
+// initiator A; the activation password is the PRS; the serial, Service ID and User ID are in CI; the
+// seed is HKDF-SHA256 of ISK. The password is used only to compute the generator at the start and is
+// not kept; the scalar, K, ISK, the MAC key and every scratch that held them are zeroised on every path:
+// success, refusal, abandonment.
 import {
-  ACTIVATION_ITERATIONS, ALG_SHA1, ALG_SHA256, ALG_SHA512, MAX_ACTIVATION_FAILURES, MAX_LABEL, MAX_PROFILES,
-  STATUS_BAD_FRAME, STATUS_BAD_IDENTITY, STATUS_BAD_PASSWORD, STATUS_BAD_TAG, STATUS_FULL, STATUS_LOCKED,
-  STATUS_NOT_ACTIVATING, STATUS_OK,
+  ACTIVATION_CONFIRMATION, ACTIVATION_REQUEST, ACTIVATION_RESPONSE, ACTIVATION_VERSION, ALG_SHA1, ALG_SHA256, ALG_SHA512,
+  MAX_ACTIVATION_FAILURES, MAX_LABEL, MAX_PROFILES, STATUS_BAD_FRAME, STATUS_BAD_IDENTITY, STATUS_BAD_PASSWORD,
+  STATUS_BAD_TAG, STATUS_FULL, STATUS_LOCKED, STATUS_NOT_ACTIVATING, STATUS_OK,
 } from "../abi";
-import { hmacForget, hmacParts, hmacPrepare, KEY_SIZE } from "../crypto/hmac";
-import { hkdfSha256, pbkdf2Sha256 } from "../crypto/kdf";
-import { x25519, x25519Base, x25519IsZero } from "../crypto/x25519";
+import { cpaceGenerator, cpaceIsk, cpaceMacKey, cpaceTag, ISK_BYTES } from "../crypto/cpace";
+import { hmacForget, hmacPrepare, KEY_SIZE } from "../crypto/hmac";
+import { hkdfSha256 } from "../crypto/kdf";
+import { x25519, x25519IsZero } from "../crypto/x25519";
 import { random } from "../hal";
 import { labelCharacter } from "./label";
 import { validDigits, validPeriod } from "../otp/otp";
@@ -19,44 +22,56 @@ import {
 } from "../store/record";
 import { storeCommit } from "../store/store";
 
-export const REQUEST_BYTES: u32 = 113;
-export const RESPONSE_BYTES: u32 = 100;
-const VERSION: u8 = 1;
+// Message 1, the request (ACTIVATION_REQUEST_BYTES): ADa = bytes 0..33, then sid and Ya.
+const Q_SERVICE_ID: usize = 2;
+const Q_USER_ID: usize = 10;
+const Q_SERIAL: usize = 26;
+const Q_SID: usize = 34;
+const Q_SHARE: usize = 50;
+const ADA_BYTES: u32 = 34;
+const SID_BYTES: u32 = 16;
+// Message 2, the response (ACTIVATION_RESPONSE_BYTES): ADb = bytes 0..20, then Yb and Tb.
+const R_ALGORITHM: usize = 2;
+const R_DIGITS: usize = 3;
+const R_PERIOD: usize = 4;
+const R_LABEL_LENGTH: usize = 8;
+const R_LABEL: usize = 9;
+const R_SHARE: usize = 21;
+const R_TAG: usize = 53;
+const ADB_BYTES: u32 = 21;
+// Message 3, the confirmation (ACTIVATION_CONFIRMATION_BYTES): Service ID, User ID and sid, then Ta.
+const C_SERVICE_ID: usize = 2;
+const C_SID: usize = 26;
+const C_TAG: usize = 42;
+const TAG_BYTES: u32 = 64;
 
-// "otp-token activation request v1", "otp-token activation response v1", "otp-token seed v1"
-const REQUEST_CONTEXT: usize = memory.data<u8>([
-  0x6f, 0x74, 0x70, 0x2d, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x20, 0x61, 0x63, 0x74, 0x69, 0x76, 0x61, 0x74, 0x69, 0x6f, 0x6e,
-  0x20, 0x72, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x20, 0x76, 0x31,
+// CI = lv_cat("otp-token activation", serial (8 bytes, big-endian), Service ID, User ID): the
+// initiator's identity first, then the responder's (§10.1.1). Its first 21 bytes are constant.
+const CI_PREFIX: usize = memory.data<u8>([
+  0x14, 0x6f, 0x74, 0x70, 0x2d, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x20, 0x61, 0x63, 0x74, 0x69, 0x76, 0x61, 0x74, 0x69, 0x6f, 0x6e,
 ]);
-const REQUEST_CONTEXT_BYTES: usize = 31;
-const RESPONSE_CONTEXT: usize = memory.data<u8>([
-  0x6f, 0x74, 0x70, 0x2d, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x20, 0x61, 0x63, 0x74, 0x69, 0x76, 0x61, 0x74, 0x69, 0x6f, 0x6e,
-  0x20, 0x72, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x20, 0x76, 0x31,
+const CI_PREFIX_BYTES: usize = 21;
+const CI_BYTES: u32 = 56;
+
+// HKDF info for the seed: "otp-token seed v2".
+const SEED_INFO: usize = memory.data<u8>([
+  0x6f, 0x74, 0x70, 0x2d, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x20, 0x73, 0x65, 0x65, 0x64, 0x20, 0x76, 0x32,
 ]);
-const RESPONSE_CONTEXT_BYTES: usize = 32;
-const SEED_CONTEXT_BYTES: usize = 17;
+const SEED_INFO_BYTES: usize = 17;
 
-const SEED_CONTEXT: usize = memory.data<u8>([
-  0x6f, 0x74, 0x70, 0x2d, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0x20, 0x73, 0x65, 0x65, 0x64, 0x20, 0x76, 0x31,
-]);
-
-// The transcript, laid out so that the HKDF info is one contiguous run:
-//   0    17  "otp-token seed v1"
-//   17   81  request bytes 0..80 (version, Service ID, User ID, serial, token public key, token nonce)
-//   98   68  response bytes 0..67 (version, bank public key, bank nonce, OTP parameters, label)
-const TRANSCRIPT_BYTES: usize = SEED_CONTEXT_BYTES + 81 + 68;
-const TRANSCRIPT: usize = memory.data(<i32>TRANSCRIPT_BYTES);
-const REQUEST: usize = TRANSCRIPT + SEED_CONTEXT_BYTES;
-const RESPONSE: usize = REQUEST + 81;
-
-const REQUEST_TAG: usize = memory.data(32);
-const PRIVATE_KEY: usize = memory.data(32);
-const ACTIVATION_KEY: usize = memory.data(32);
-const PREPARED: usize = memory.data(<i32>KEY_SIZE);
-const SHARED: usize = memory.data(32);
-const TAG: usize = memory.data(32);
+/** Message 1 as sent, kept for ADa, sid and Ya until the response is checked. */
+const REQUEST: usize = memory.data(82);
+/** The ephemeral scalar ya. */
+const SCALAR: usize = memory.data(32);
+/** K, then ISK. */
+const SECRET: usize = memory.data(<i32>ISK_BYTES);
+/** CI at the start; the MAC key, then the expected Tb, then Ta at the end. */
+const WORK: usize = memory.data(<i32>TAG_BYTES);
+const MAC_KEY: usize = memory.data(<i32>KEY_SIZE);
 
 let pending = false;
+/** Ta is in WORK, waiting for activationConfirmation(). */
+let confirmationReady = false;
 
 /** An activation has begun and waits for the bank's response. */
 export function activationPending(): bool {
@@ -68,16 +83,21 @@ export function activationLocked(): bool {
   return load<u32>(RECORD + R_FAILED_ACTIVATIONS) >= MAX_ACTIVATION_FAILURES;
 }
 
+/** Failed responses the token still accepts before it locks activation (its own count, kept in flash). */
+export function activationAttemptsLeft(): u32 {
+  const failures = load<u32>(RECORD + R_FAILED_ACTIVATIONS);
+  return failures >= MAX_ACTIVATION_FAILURES ? 0 : MAX_ACTIVATION_FAILURES - failures;
+}
+
 /** Forgets the activation under way and zeroes every secret it held. */
 export function abandonActivation(): void {
-  memory.fill(TRANSCRIPT, 0, TRANSCRIPT_BYTES);
-  memory.fill(REQUEST_TAG, 0, 32);
-  memory.fill(PRIVATE_KEY, 0, 32);
-  memory.fill(ACTIVATION_KEY, 0, 32);
-  memory.fill(SHARED, 0, 32);
-  memory.fill(TAG, 0, 32);
-  hmacForget(PREPARED);
+  memory.fill(REQUEST, 0, 82);
+  memory.fill(SCALAR, 0, 32);
+  memory.fill(SECRET, 0, ISK_BYTES);
+  memory.fill(WORK, 0, TAG_BYTES);
+  hmacForget(MAC_KEY);
   pending = false;
+  confirmationReady = false;
 }
 
 function isDigit(c: u32): bool {
@@ -93,8 +113,8 @@ function isLower(c: u32): bool {
 }
 
 /**
- * Begins an activation: checks the inputs, derives K_AC, makes the ephemeral key pair and nonce,
- * and builds the request (activationRequest() copies it out). Replaces any activation under way.
+ * Begins an activation: checks the inputs, computes the generator from the password, samples ya and
+ * builds message 1 (activationRequest() copies it out). Replaces any activation under way.
  */
 export function activationBegin(serviceId: usize, userId: usize, password: usize, passwordLength: u32): i32 {
   for (let i: usize = 0; i < 8; i++) if (!isDigit(load<u8>(serviceId + i))) return STATUS_BAD_IDENTITY;
@@ -110,34 +130,38 @@ export function activationBegin(serviceId: usize, userId: usize, password: usize
   if (activationLocked()) return STATUS_LOCKED;
   if (profileCount() >= MAX_PROFILES) return STATUS_FULL;
   abandonActivation();
-  memory.copy(TRANSCRIPT, SEED_CONTEXT, SEED_CONTEXT_BYTES);
-  // Request fields 0..80: version, Service ID, User ID, serial (big-endian), public key, nonce.
-  store<u8>(REQUEST, VERSION);
-  memory.copy(REQUEST + 1, serviceId, 8);
-  memory.copy(REQUEST + 9, userId, 16);
-  store<u64>(REQUEST + 25, bswap<u64>(load<u64>(RECORD + R_SERIAL)));
-  // K_AC = PBKDF2-HMAC-SHA256(password, Service ID || User ID, iterations, 32).
-  pbkdf2Sha256(ACTIVATION_KEY, 32, password, passwordLength, REQUEST + 1, 24, ACTIVATION_ITERATIONS);
-  hmacPrepare(PREPARED, ALG_SHA256, ACTIVATION_KEY, 32);
-  memory.fill(ACTIVATION_KEY, 0, 32);
-  random(PRIVATE_KEY, 32);
-  x25519Base(REQUEST + 33, PRIVATE_KEY);
-  random(REQUEST + 65, 16);
-  hmacParts(PREPARED, REQUEST_TAG, REQUEST_CONTEXT, REQUEST_CONTEXT_BYTES, REQUEST, 81, 0, 0, 0, 0);
+  store<u8>(REQUEST, <u8>ACTIVATION_VERSION);
+  store<u8>(REQUEST, <u8>ACTIVATION_REQUEST, 1);
+  memory.copy(REQUEST + Q_SERVICE_ID, serviceId, 8);
+  memory.copy(REQUEST + Q_USER_ID, userId, 16);
+  store<u64>(REQUEST + Q_SERIAL, bswap<u64>(load<u64>(RECORD + R_SERIAL)));
+  random(REQUEST + Q_SID, SID_BYTES);
+  // CI = 0x14 "otp-token activation" 0x08 serial 0x08 Service ID 0x10 User ID.
+  memory.copy(WORK, CI_PREFIX, CI_PREFIX_BYTES);
+  store<u8>(WORK + CI_PREFIX_BYTES, 8);
+  memory.copy(WORK + CI_PREFIX_BYTES + 1, REQUEST + Q_SERIAL, 8);
+  store<u8>(WORK + CI_PREFIX_BYTES + 9, 8);
+  memory.copy(WORK + CI_PREFIX_BYTES + 10, serviceId, 8);
+  store<u8>(WORK + CI_PREFIX_BYTES + 18, 16);
+  memory.copy(WORK + CI_PREFIX_BYTES + 19, userId, 16);
+  // g = calculate_generator(PRS = password, CI, sid), held in Ya's place; Ya = X25519(ya, g).
+  cpaceGenerator(REQUEST + Q_SHARE, password, passwordLength, WORK, CI_BYTES, REQUEST + Q_SID, SID_BYTES);
+  memory.fill(WORK, 0, TAG_BYTES);
+  random(SCALAR, 32);
+  x25519(REQUEST + Q_SHARE, SCALAR, REQUEST + Q_SHARE);
   pending = true;
   return STATUS_OK;
 }
 
-/** Writes the request message (REQUEST_BYTES) of the activation under way to `out`. */
+/** Writes message 1 (ACTIVATION_REQUEST_BYTES) of the activation under way to `out`. */
 export function activationRequest(out: usize): void {
-  memory.copy(out, REQUEST, 81);
-  memory.copy(out + 81, REQUEST_TAG, 32);
+  memory.copy(out, REQUEST, 82);
 }
 
-/** Constant-time equality of 32 bytes. */
-function equal32(a: usize, b: usize): bool {
+/** Constant-time equality of 64 bytes. */
+function equal64(a: usize, b: usize): bool {
   let difference: u64 = 0;
-  for (let i: usize = 0; i < 32; i += 8) difference |= load<u64>(a + i) ^ load<u64>(b + i);
+  for (let i: usize = 0; i < 64; i += 8) difference |= load<u64>(a + i) ^ load<u64>(b + i);
   return difference == 0;
 }
 
@@ -146,23 +170,24 @@ function seedBytes(algorithm: u32): u32 {
 }
 
 /**
- * Finishes the activation with the bank's response (RESPONSE_BYTES at `response`): checks it,
- * counts the attempt in flash before checking the tag, derives the seed into a new profile and
- * stores it in one record write. Returns the new profile's index, or a negative status.
+ * Finishes the activation with the bank's message 2 (ACTIVATION_RESPONSE_BYTES at `response`):
+ * checks its form, counts the attempt in flash before checking Tb, derives the seed into a new profile
+ * and stores it in one record write, and prepares Ta for activationConfirmation(). Returns the new
+ * profile's index, or a negative status.
  */
 export function activationFinish(response: usize): i32 {
   if (!pending) return STATUS_NOT_ACTIVATING;
-  const algorithm = <u32>load<u8>(response + 49);
-  const digits = <u32>load<u8>(response + 50);
-  const period = bswap<u32>(load<u32>(response + 51));
-  const labelLength = <u32>load<u8>(response + 55);
+  const algorithm = <u32>load<u8>(response + R_ALGORITHM);
+  const digits = <u32>load<u8>(response + R_DIGITS);
+  const period = bswap<u32>(load<u32>(response + R_PERIOD));
+  const labelLength = <u32>load<u8>(response + R_LABEL_LENGTH);
   let status = STATUS_OK;
-  if (load<u8>(response) != VERSION) status = STATUS_BAD_FRAME;
+  if (load<u8>(response) != ACTIVATION_VERSION || load<u8>(response, 1) != ACTIVATION_RESPONSE) status = STATUS_BAD_FRAME;
   else if (algorithm < ALG_SHA1 || algorithm > ALG_SHA512) status = STATUS_BAD_FRAME;
   else if (!validDigits(digits) || !validPeriod(period)) status = STATUS_BAD_FRAME;
   else if (labelLength == 0 || labelLength > MAX_LABEL) status = STATUS_BAD_FRAME;
   for (let i: u32 = 0; status == STATUS_OK && i < MAX_LABEL; i++) {
-    const c = <u32>load<u8>(response + 56 + i);
+    const c = <u32>load<u8>(response + R_LABEL + i);
     if (i < labelLength ? !labelCharacter(c) : c != 0) status = STATUS_BAD_FRAME;
   }
   if (status != STATUS_OK) return status;
@@ -174,37 +199,64 @@ export function activationFinish(response: usize): i32 {
   store<u32>(RECORD + R_FAILED_ACTIVATIONS, load<u32>(RECORD + R_FAILED_ACTIVATIONS) + 1);
   status = storeCommit();
   if (status != STATUS_OK) return status;
-  hmacParts(PREPARED, TAG, RESPONSE_CONTEXT, RESPONSE_CONTEXT_BYTES, REQUEST, 81, REQUEST_TAG, 32, response, 68);
-  const tagOk = equal32(TAG, response + 68);
-  memory.fill(TAG, 0, 32);
-  if (!tagOk) {
-    if (activationLocked()) abandonActivation();
-    return STATUS_BAD_TAG;
-  }
-  x25519(SHARED, PRIVATE_KEY, response + 1);
-  if (x25519IsZero(SHARED)) {
+  // K = scalar_mult_vfy(ya, Yb); K = G.I (a low-order Yb) aborts the run (§7.2).
+  x25519(SECRET, SCALAR, response + R_SHARE);
+  if (x25519IsZero(SECRET)) {
     abandonActivation();
     return STATUS_BAD_TAG;
   }
-  memory.copy(RESPONSE, response, 68);
+  cpaceIsk(SECRET, REQUEST + Q_SID, SID_BYTES, SECRET, REQUEST + Q_SHARE, REQUEST, ADA_BYTES, response + R_SHARE, response, ADB_BYTES);
+  cpaceMacKey(WORK, REQUEST + Q_SID, SID_BYTES, SECRET);
+  hmacPrepare(MAC_KEY, ALG_SHA512, WORK, TAG_BYTES);
+  cpaceTag(WORK, MAC_KEY, response + R_SHARE, response, ADB_BYTES);
+  const tagOk = equal64(WORK, response + R_TAG);
+  memory.fill(WORK, 0, TAG_BYTES);
+  if (!tagOk) {
+    // Another response may still come within the window (this one may be damaged, not forged).
+    memory.fill(SECRET, 0, ISK_BYTES);
+    hmacForget(MAC_KEY);
+    if (activationLocked()) abandonActivation();
+    return STATUS_BAD_TAG;
+  }
   const index = profileCount();
   const profile = profileAddress(index);
   const length = seedBytes(algorithm);
   memory.fill(profile, 0, PROFILE_SIZE);
-  // seed = HKDF-SHA256(shared, token nonce || bank nonce, "otp-token seed v1" || request || response).
-  // The nonces sit 16 bytes apart in the transcript; join them in TAG (32 bytes) as the salt.
-  memory.copy(TAG, REQUEST + 65, 16);
-  memory.copy(TAG + 16, response + 33, 16);
-  hkdfSha256(profile + P_SEED, length, SHARED, 32, TAG, 32, TRANSCRIPT, TRANSCRIPT_BYTES);
+  // seed = HKDF-SHA256(IKM = ISK, salt = empty, info = "otp-token seed v2", L).
+  hkdfSha256(profile + P_SEED, length, SECRET, ISK_BYTES, 0, 0, SEED_INFO, SEED_INFO_BYTES);
   store<u8>(profile + P_ALGORITHM, <u8>algorithm);
   store<u8>(profile + P_DIGITS, <u8>digits);
   store<u8>(profile + P_SEED_LENGTH, <u8>length);
   store<u8>(profile + P_LABEL_LENGTH, <u8>labelLength);
   store<u32>(profile + P_PERIOD, period);
-  memory.copy(profile + P_LABEL, response + 56, labelLength);
+  memory.copy(profile + P_LABEL, response + R_LABEL, labelLength);
   store<u8>(RECORD + R_PROFILE_COUNT, <u8>(index + 1));
   store<u32>(RECORD + R_FAILED_ACTIVATIONS, 0);
   status = storeCommit();
+  if (status != STATUS_OK) {
+    abandonActivation();
+    return status;
+  }
+  cpaceTag(WORK, MAC_KEY, REQUEST + Q_SHARE, REQUEST, ADA_BYTES);
+  memory.fill(SECRET, 0, ISK_BYTES);
+  hmacForget(MAC_KEY);
+  memory.fill(SCALAR, 0, 32);
+  pending = false;
+  confirmationReady = true;
+  return <i32>index;
+}
+
+/**
+ * Writes message 3 (ACTIVATION_CONFIRMATION_BYTES: Service ID, User ID, sid and Ta) of the activation
+ * that activationFinish() just completed to `out`, then forgets that activation.
+ */
+export function activationConfirmation(out: usize): void {
+  if (confirmationReady) {
+    store<u8>(out, <u8>ACTIVATION_VERSION);
+    store<u8>(out, <u8>ACTIVATION_CONFIRMATION, 1);
+    memory.copy(out + C_SERVICE_ID, REQUEST + Q_SERVICE_ID, 24);
+    memory.copy(out + C_SID, REQUEST + Q_SID, SID_BYTES);
+    memory.copy(out + C_TAG, WORK, TAG_BYTES);
+  }
   abandonActivation();
-  return status == STATUS_OK ? <i32>index : status;
 }

@@ -3,10 +3,11 @@
 // derived from one: codes are only ever on the screen. The buffer is zeroed before each response,
 // so a seed sent with ADD_PROFILE does not linger in it.
 import {
-  ABI_VERSION, ALG_SHA1, ALG_SHA512, BROWN_OUT_MILLIVOLTS, FIRMWARE_MAJOR, FIRMWARE_MINOR, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO,
-  LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_PROFILES, MAX_SEED, MIN_SEED, STATUS_BAD_DIGITS, STATUS_BAD_FRAME,
+  ABI_VERSION, ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, ACTIVATION_RESPONSE_BYTES, ALG_SHA1, ALG_SHA512, BROWN_OUT_MILLIVOLTS,
+  FIRMWARE_MAJOR, FIRMWARE_MINOR, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH,
+  LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_PROFILES, MAX_SEED, MIN_SEED, STATUS_BAD_DIGITS, STATUS_BAD_FRAME,
   STATUS_BAD_LABEL, STATUS_BAD_PERIOD, STATUS_BAD_SEED, STATUS_BAD_ALGORITHM, STATUS_DENIED, STATUS_FULL, STATUS_OK,
-  STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_PENDING, STATUS_SELF_TEST, STATUS_UNKNOWN_COMMAND,
+  STATUS_BAD_TAG, STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_PENDING, STATUS_SELF_TEST, STATUS_UNKNOWN_COMMAND,
 } from "../abi";
 import { batteryMillivolts, rtcNow, rtcSet } from "../hal";
 import { validDigits, validPeriod } from "../otp/otp";
@@ -15,7 +16,7 @@ import {
   profileCount, R_LATEST_TIME, R_PROFILE_COUNT, R_SEQUENCE, R_SERIAL, RECORD,
 } from "../store/record";
 import { storeCommit } from "../store/store";
-import { activationBegin, activationFinish, activationPending, activationRequest, REQUEST_BYTES, RESPONSE_BYTES } from "./activation";
+import { activationAttemptsLeft, activationBegin, activationConfirmation, activationFinish, activationPending, activationRequest } from "./activation";
 import {
   activationCancelled, activationDone, activationStarted, cancelAdd, clockValid, profilesChanged, reportStorage, requestAdd, requestErase,
   selfTestPassed, storageOk,
@@ -218,7 +219,8 @@ function erase(len: u32): void {
 }
 
 // ACTIVATE_BEGIN Service ID (8), User ID (16), password length u8, password -> status, request
-// (docs/activation.md message 1). The password is gone from the buffer when the response is written.
+// (docs/activation.md message 1). The password is gone from the buffer when the response is written
+// (respond() zeroes it); the token keeps only what CPace computed from it.
 function activateBegin(len: u32): void {
   if (len < 26 || len != 26 + <u32>load<u8>(LINK_BUFFER + 25)) {
     respond(STATUS_BAD_FRAME);
@@ -228,23 +230,30 @@ function activateBegin(len: u32): void {
   respond(status);
   if (status != STATUS_OK) return;
   activationRequest(LINK_BUFFER + 1);
-  responseLength += REQUEST_BYTES;
+  responseLength += ACTIVATION_REQUEST_BYTES;
   activationStarted();
 }
 
-// ACTIVATE_FINISH response (docs/activation.md message 2) -> status, new profile index.
+// ACTIVATE_FINISH response (docs/activation.md message 2) -> status, new profile index, the token's
+// confirmation for the bank (message 3). "Register" in the procedure: the bank's confirmation is
+// checked, the profile stored, and the token's own confirmation goes back to the bank.
+// Refused with STATUS_BAD_TAG (a wrong activation password, or damage): status, then the failed
+// responses the token still accepts before it locks (its own count; the bank keeps another).
 function activateFinish(len: u32): void {
-  if (len != 1 + RESPONSE_BYTES) {
+  if (len != 1 + ACTIVATION_RESPONSE_BYTES) {
     respond(STATUS_BAD_FRAME);
     return;
   }
   const result = activationFinish(LINK_BUFFER + 1);
   if (result < 0) {
     respond(reportStorage(result));
+    if (result == STATUS_BAD_TAG) put8(activationAttemptsLeft());
     return;
   }
   respond(STATUS_OK);
   put8(<u32>result);
+  activationConfirmation(LINK_BUFFER + responseLength);
+  responseLength += ACTIVATION_CONFIRMATION_BYTES;
   activationDone(<u32>result);
 }
 

@@ -18,8 +18,8 @@ import { BankError, type BankErrorCode, type BankErrorDetails } from "./errors.j
 import { composeSetupMail, writeToOutbox } from "./mail.js";
 import { type Notice, NOTICES } from "./notices.js";
 import {
-  activationKey, decodeRequest, deriveSeed, encodeResponse, generateX25519, MAX_ACTIVATION_FAILURES, type OtpParameters,
-  otpParametersProblem, ProtocolError, requestTag, tagsEqual, x25519Shared,
+  answerRequest, decodeConfirmation, decodeRequest, MAX_ACTIVATION_FAILURES, type OtpParameters, otpParametersProblem, ProtocolError,
+  SEED_BYTES, TAG_BYTES, tagsEqual,
 } from "./protocol.js";
 import type { ApiKeyRow, ApiScope, BankStore, EventRow, IssueRow, NewToken, SettingName, StoreTx, TokenRow } from "./store.js";
 
@@ -28,7 +28,7 @@ const DAY = 86400;
 export interface BankConfig {
   /** Seconds an issue can be activated and confirmed after it is made. */
   issueTtlSeconds: number;
-  /** Wrong activation passwords (and wrong first codes at confirm) after which an issue is void. */
+  /** Unconfirmed activation attempts (and wrong first codes at confirm) after which an issue is void. */
   maxActivationFailures: number;
   /** Steps accepted each way around the token's recorded drift at login. */
   window: number;
@@ -125,6 +125,25 @@ export interface IssueResult {
   mailId?: string;
   /** The set-up mail's file, when an outbox is configured. */
   mailFile?: string;
+}
+
+/** The bank's answer to message 1 (activate). */
+export interface ActivationAnswer {
+  /** Message 2, for the token's 登録. */
+  response: Uint8Array;
+  /**
+   * Attempts left before the issue is void should this one never be confirmed (the token finds a wrong
+   * 利用開始パスワード at 登録 and sends no message 3): 0 means this was the last.
+   */
+  attemptsLeft: number;
+}
+
+/** The bank's answer to message 3 (register): the token awaits its first code at 認証確認. */
+export interface RegisterResult {
+  serviceId: string;
+  userId: string;
+  /** The token's serial, 16 hex digits. */
+  serial: string;
 }
 
 export interface VerifyResult {
@@ -340,7 +359,7 @@ export class Bank {
     const serviceId = this.#serviceId;
     const userId = unwrap(
       await this.store.transaction(async (tx): Promise<Outcome<string>> => {
-        // An expired issue keeps no secret: its K_AC and pending seed go at the first touch after expiry.
+        // An expired issue keeps no secret: its password, sessions and pending seed go at the first touch after expiry.
         await tx.forgetExpired(now);
         const customer = input.userId !== undefined ? await tx.customerOf(input.userId) : await tx.insertCustomer(now);
         if (!customer) {
@@ -360,9 +379,11 @@ export class Bank {
           await tx.voidIssue(older.issue_id, "superseded");
           await this.event(tx, now, "issue-superseded", older.service_id, older.user_id, by, `by ${userId}`);
         }
-        const key = activationKey(input.password, serviceId, userId);
-        const sealed = this.masterKey.seal(key, aad.activationKey(serviceId, userId));
-        key.fill(0);
+        // CPace's PRS is the password itself (docs/activation.md): kept sealed until the issue is
+        // completed, void or expired.
+        const password = new Uint8Array(Buffer.from(input.password, "latin1"));
+        const sealed = this.masterKey.seal(password, aad.activationPassword(serviceId, userId));
+        password.fill(0);
         await tx.insertIssue({
           service_id: serviceId, user_id: userId, customer_id: customer.customer_id, issue_number: issueNumber, mail: input.mail,
           created_at: now, expires_at: expiresAt, token_expires_at: tokenExpiresAt, activation_key: sealed, ...otp,
@@ -394,11 +415,17 @@ export class Bank {
     return otp;
   }
 
-  // ---- activation (docs/activation.md, "Bank, on a request") ----
+  // ---- activation (docs/activation.md, "Rules: the bank") ----
 
-  /** Answers an activation request (message 1) with message 2, or refuses it with a BankError. */
-  async activate(requestBytes: Uint8Array, by = this.actor): Promise<Uint8Array> {
-    // Rule 1: parse.
+  /**
+   * "送信" on the token: answers an activation request (message 1) with message 2, or refuses it with
+   * a BankError. The attempt is counted, and committed, before any CPace work; it is taken back when
+   * the token's confirmation (message 3) matches at register(). A request answered before is answered
+   * again with the same message 2 and counts nothing. `attemptsLeft` is what remains before the issue
+   * is void if this attempt is never confirmed (a wrong 利用開始パスワード: the token refuses message 2
+   * at 登録, and no message 3 comes): the number a front end shows when the token refuses.
+   */
+  async activate(requestBytes: Uint8Array, by = this.actor): Promise<ActivationAnswer> {
     let request;
     try {
       request = decodeRequest(requestBytes);
@@ -407,80 +434,140 @@ export class Bank {
       throw error;
     }
     const { serviceId, userId } = request;
+    const requestHash = sha256(requestBytes);
     const now = this.now();
     const limit = this.config.maxActivationFailures;
-    // Rules 2-4, committed before the tag is looked at (rule 3): a crash after this leaves the attempt counted.
+    // Counted and committed before any CPace work: a crash after this leaves the attempt counted.
     const counted = unwrap(
-      await this.store.transaction(async (tx): Promise<Outcome<{ issue: IssueRow; failures: number }>> => {
-        // An expired issue keeps no secret: its K_AC and pending seed go at the first touch after expiry.
+      await this.store.transaction(async (tx): Promise<Outcome<ActivationAnswer | { issue: IssueRow; failures: number }>> => {
+        // An expired issue keeps no secret: its password, sessions and pending seed go at the first touch after expiry.
         await tx.forgetExpired(now);
         const issue = await tx.issueFor(serviceId, userId);
-        const refused = this.issueRefusal(issue, now);
-        if (refused) return { error: refused };
-        const failures = await tx.countIssueFailure(issue!.issue_id);
-        if (await tx.nonceSeen(issue!.issue_id, request.nonce)) {
-          if (failures >= limit) await tx.voidIssue(issue!.issue_id, "failures");
-          await this.event(tx, now, "activation-replayed", serviceId, userId, by, `failed attempts ${failures}`);
-          return { error: new BankError("replayed", "this activation request was already answered: start the activation again on the token", { attemptsLeft: Math.max(limit - failures, 0) }) };
+        // A repeated request of a live issue is answered again whatever the count: it is no new attempt.
+        if (issue?.state === "pending" && now < issue.expires_at) {
+          const repeated = await this.repeatedRequest(tx, issue, request.sid, requestHash);
+          if (repeated) return repeated;
         }
+        const refused = this.issueRefusal(issue, now);
+        if (refused) {
+          if (refused.code === "issue-void" && issue?.state === "pending") {
+            // The last answered attempt was never confirmed: the issue is void from now on.
+            await tx.voidIssue(issue.issue_id, "failures");
+            await this.event(tx, now, "issue-void", serviceId, userId, by, `failed attempts ${issue.failed_attempts}`);
+          }
+          return { error: refused };
+        }
+        // A protocol-v1 issue whose token awaits its first code (schema migration 3): no password to run CPace with.
+        if (issue!.activation_key === null) return { error: refuse("issue-void", NOTICES.issueVoid("protocol-v1"), { attemptsLeft: 0 }) };
+        const failures = await tx.countIssueFailure(issue!.issue_id);
         return { value: { issue: issue!, failures } };
       }),
     );
-    const issueId = counted.issue.issue_id;
-    // Rule 5: the tag, in constant time.
-    const key = this.masterKey.open(counted.issue.activation_key!, aad.activationKey(serviceId, userId));
+    if ("response" in counted) return counted;
+    const { issue, failures } = counted;
+    const params: OtpParameters = { algorithm: issue.algorithm, digits: issue.digits, period: issue.period, label: issue.label };
+    const password = this.masterKey.open(issue.activation_key!, aad.activationPassword(serviceId, userId));
+    let session;
     try {
-      if (!tagsEqual(requestTag(key, requestBytes), request.tag)) {
-        const voided = counted.failures >= limit;
-        await this.store.transaction(async (tx) => {
-          if (voided) await tx.voidIssue(issueId, "failures");
-          await this.event(tx, now, voided ? "issue-void" : "activation-wrong-password", serviceId, userId, by, `failed attempts ${counted.failures}`);
-        });
-        const left = limit - counted.failures;
-        throw voided
-          ? refuse("issue-void", NOTICES.voidAfterPasswords(), { attemptsLeft: 0 })
-          : refuse("wrong-password", NOTICES.wrongPassword(left), { attemptsLeft: left });
-      }
-      // Rule 6: the bank's half, the seed, message 2.
-      const bank = generateX25519();
-      let shared: Uint8Array;
-      try {
-        shared = x25519Shared(bank.privateKey, request.publicKey);
-      } catch (error) {
-        if (error instanceof ProtocolError) throw new BankError("malformed", `malformed activation request: ${error.message}`);
-        throw error;
-      }
-      const issue = counted.issue;
-      const params: OtpParameters = { algorithm: issue.algorithm, digits: issue.digits, period: issue.period, label: issue.label };
-      const response = encodeResponse({ publicKey: bank.publicKey, nonce: this.random(16), ...params }, requestBytes, key);
-      const seed = deriveSeed(shared, requestBytes, response, params.algorithm);
-      shared.fill(0);
-      const serial = serialHex(request.serial);
-      const sealedSeed = this.masterKey.seal(seed, aad.pendingSeed(serviceId, userId, serial));
-      seed.fill(0);
-      unwrap(
-        await this.store.transaction(async (tx): Promise<Outcome<null>> => {
-          // Re-checked under the lock: another process may have voided, completed or used this nonce meanwhile.
-          const refused = this.issueRefusal(await tx.issueFor(serviceId, userId), now, 1);
-          if (refused) return { error: refused };
-          if (!(await tx.insertNonce(issueId, request.nonce, now))) {
-            return { error: new BankError("replayed", "this activation request was already answered: start the activation again on the token") };
-          }
-          await tx.uncountIssueFailure(issueId);
-          await tx.setPendingToken(issueId, serial, sealedSeed, now);
-          await this.event(tx, now, "activated", serviceId, userId, by, `serial ${serial}; awaiting first code`);
-          return { value: null };
-        }),
-      );
-      return response;
+      session = answerRequest(request, password, params, this.random);
+    } catch (error) {
+      // Ya is a low-order point: CPace aborts (the attempt stays counted).
+      if (error instanceof ProtocolError) throw new BankError("malformed", `malformed activation request: ${error.message}`);
+      throw error;
     } finally {
-      key.fill(0);
+      password.fill(0);
     }
+    const serial = serialHex(request.serial);
+    const secrets = Buffer.concat([session.expectedTokenTag, session.seed]);
+    const sealed = this.masterKey.seal(secrets, aad.activationSession(serviceId, userId, serial, request.sid));
+    secrets.fill(0);
+    session.seed.fill(0);
+    session.expectedTokenTag.fill(0);
+    const response = session.response;
+    return unwrap(
+      await this.store.transaction(async (tx): Promise<Outcome<ActivationAnswer>> => {
+        // Re-checked under the lock: another process may have voided or completed the issue, or answered
+        // the same request, meanwhile (then its answer stands and this attempt is taken back).
+        const current = await tx.issueFor(serviceId, userId);
+        const refused = this.issueRefusal(current, now, 1);
+        if (refused) return { error: refused };
+        const inserted = await tx.insertActivationSession({
+          issue_id: issue.issue_id, sid: request.sid, request_hash: requestHash, serial, response, secrets: sealed, answered_at: now,
+        });
+        if (!inserted) {
+          await tx.uncountIssueFailure(issue.issue_id);
+          const earlier = await this.repeatedRequest(tx, { ...current!, failed_attempts: current!.failed_attempts - 1 }, request.sid, requestHash);
+          return earlier!;
+        }
+        await this.event(tx, now, "activation-answered", serviceId, userId, by, `serial ${serial}; failed attempts ${failures} until the token confirms`);
+        return { value: { response, attemptsLeft: Math.max(limit - failures, 0) } };
+      }),
+    );
   }
 
   /**
-   * Why a request for this issue is refused before its tag is checked (rule 2), or null.
-   * `ownAttempt` = 1 when the count already includes the attempt being decided (it is about to be taken back).
+   * A request whose session id this issue has seen: the same bytes are answered again (nothing counted,
+   * nothing changed); other bytes under that session id are refused, also without counting.
+   */
+  private async repeatedRequest(tx: StoreTx, issue: IssueRow, sid: Uint8Array, requestHash: Uint8Array): Promise<Outcome<ActivationAnswer> | null> {
+    const session = await tx.activationSession(issue.issue_id, sid);
+    if (!session) return null;
+    if (tagsEqual(session.request_hash, requestHash)) {
+      return { value: { response: new Uint8Array(session.response), attemptsLeft: Math.max(this.config.maxActivationFailures - issue.failed_attempts, 0) } };
+    }
+    return { error: new BankError("replayed", "this activation session was already answered for another request: start the activation again on the token") };
+  }
+
+  /**
+   * "登録" on the token: the token's confirmation (message 3), which it sends after it has checked the
+   * bank's confirmation and stored the profile. When Ta matches, the counted attempt is taken back
+   * and the token becomes the issue's pending token, awaiting its first code (認証確認, step 6). A
+   * confirmation already accepted is accepted again without change. Returns the token's serial.
+   */
+  async register(confirmationBytes: Uint8Array, by = this.actor): Promise<RegisterResult> {
+    let confirmation;
+    try {
+      confirmation = decodeConfirmation(confirmationBytes);
+    } catch (error) {
+      if (error instanceof ProtocolError) throw new BankError("malformed", `malformed activation confirmation: ${error.message}`);
+      throw error;
+    }
+    const { serviceId, userId, sid } = confirmation;
+    const now = this.now();
+    return unwrap(
+      await this.store.transaction(async (tx): Promise<Outcome<RegisterResult>> => {
+        await tx.forgetExpired(now);
+        const issue = await tx.issueFor(serviceId, userId);
+        const session = issue ? await tx.activationSession(issue.issue_id, sid) : undefined;
+        const refused = this.issueRefusal(issue, now, session && session.confirmed_at === null ? 1 : 0);
+        if (refused) return { error: refused };
+        if (!session || session.secrets === null) {
+          return { error: new BankError("unknown", "no activation of this issue has this session: press 送信 (send) on the token again") };
+        }
+        const secrets = this.masterKey.open(session.secrets, aad.activationSession(serviceId, userId, session.serial, sid));
+        try {
+          if (!tagsEqual(secrets.subarray(0, TAG_BYTES), confirmation.tag)) {
+            await this.event(tx, now, "activation-wrong-confirmation", serviceId, userId, by, `serial ${session.serial}`);
+            return { error: refuse("wrong-confirmation", NOTICES.wrongConfirmation()) };
+          }
+          const result = { serviceId, userId, serial: session.serial };
+          if (session.confirmed_at !== null) return { value: result };
+          const seed = secrets.subarray(TAG_BYTES, TAG_BYTES + SEED_BYTES[issue!.algorithm]);
+          await tx.uncountIssueFailure(issue!.issue_id);
+          await tx.confirmActivationSession(issue!.issue_id, sid, now);
+          await tx.setPendingToken(issue!.issue_id, session.serial, this.masterKey.seal(seed, aad.pendingSeed(serviceId, userId, session.serial)), now);
+          await this.event(tx, now, "activated", serviceId, userId, by, `serial ${session.serial}; awaiting first code`);
+          return { value: result };
+        } finally {
+          secrets.fill(0);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Why an activation message or a first code for this issue is refused before anything is computed,
+   * or null. `ownAttempt` = 1 when the count already includes the attempt being decided.
    */
   private issueRefusal(issue: IssueRow | undefined, now: number, ownAttempt = 0): BankError | null {
     const limit = this.config.maxActivationFailures;
@@ -498,8 +585,8 @@ export class Bank {
   /**
    * "認証確認" on the bank's screen: the first code of the activated token. On success, in one
    * transaction, the token becomes the customer's token at this User ID (replacing any previous
-   * one), the issue is completed and its K_AC deleted. A wrong code counts toward the same limit as
-   * wrong activation passwords (maxActivationFailures), after which the issue is void.
+   * one), the issue is completed and its activation password deleted. A wrong code counts toward the
+   * same limit as unconfirmed activation attempts (maxActivationFailures), after which the issue is void.
    */
   async confirm(userId: string, code: string, by = this.actor): Promise<VerifyResult> {
     const now = this.now();
@@ -922,8 +1009,8 @@ export class Bank {
   }
 }
 
-function sha256(text: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(text, "utf8").digest());
+function sha256(data: string | Uint8Array): Uint8Array {
+  return new Uint8Array(typeof data === "string" ? createHash("sha256").update(data, "utf8").digest() : createHash("sha256").update(data).digest());
 }
 
 function apiKeyInfo(row: ApiKeyRow): ApiKeyInfo {

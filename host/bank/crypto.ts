@@ -1,6 +1,7 @@
-// Secrets at rest: seeds and activation keys (K_AC) are sealed with AES-256-GCM (NIST SP 800-38D)
-// under the bank's master key. Each record has its own random 96-bit IV, and its row identity as
-// additional authenticated data, so a ciphertext moved to another row (or another purpose) fails to open.
+// Secrets at rest: seeds, activation passwords (CPace's PRS) and activation sessions are sealed with
+// AES-256-GCM (NIST SP 800-38D) under the bank's master key. Each record has its own random 96-bit IV,
+// and its row identity as additional authenticated data, so a ciphertext moved to another row (or
+// another purpose) fails to open.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { BankError } from "./errors.js";
@@ -104,7 +105,9 @@ export class MasterKey {
 
 /** Row identities used as AAD: one purpose prefix per kind of secret. */
 export const aad = {
-  activationKey: (serviceId: string, userId: string) => `kac:${serviceId}:${userId}`,
+  activationPassword: (serviceId: string, userId: string) => `prs:${serviceId}:${userId}`,
+  activationSession: (serviceId: string, userId: string, serial: string, sid: Uint8Array) =>
+    `activation-session:${serviceId}:${userId}:${serial}:${Buffer.from(sid).toString("hex")}`,
   pendingSeed: (serviceId: string, userId: string, serial: string) => `pending-seed:${serviceId}:${userId}:${serial}`,
   seed: (serviceId: string, userId: string, serial: string) => `seed:${serviceId}:${userId}:${serial}`,
   keyCheck: () => "master-key-check",

@@ -18,10 +18,11 @@ export const BANK_ERROR_CODES = [
   "unknown", // no such issue / token
   "expired", // the issue is older than its lifetime
   "issue-void", // too many wrong activation passwords or first codes, or a newer issue replaced it: issue again
-  "replayed", // token nonce seen before / code for a step at or before the last accepted one
-  "wrong-password", // the request's tag does not verify under K_AC
+  "replayed", // other bytes under an activation session id already answered / code for a step at or before the last accepted one
+  "wrong-confirmation", // the token's confirmation (message 3) does not match its session
+  // (A wrong activation password is found by the token at 登録, not by the bank: CPace gives the bank nothing to check it against.)
   // confirm, verify, resync
-  "not-activated", // confirm before any token was activated for the issue
+  "not-activated", // confirm before any token registered (sent its confirmation) for the issue
   "already-confirmed", // confirm of an issue whose token is already active
   "invalid-code", // not the right number of digits (not counted as a guess)
   "wrong-code", // no match in the window (counted)

@@ -15,8 +15,10 @@ const T = TERMS;
 const times = (n: number) => `${n} attempt${n === 1 ? "" : "s"}`;
 
 export const NOTICES = {
-  wrongPassword: (left: number): Notice => attemptsText("password", left),
-  voidAfterPasswords: (): Notice => attemptsText("password", 0),
+  wrongConfirmation: (): Notice => ({
+    en: "the token's confirmation does not match this activation (damaged on the way, or not from the token): send from the token again (Send, then Register)",
+    ja: `トークンからの確認が一致しません（通信の途中で壊れたか、トークンからのものではありません）。トークンで「${T.send.ja}」からやり直してください。`,
+  }),
   wrongFirstCode: (left: number): Notice => attemptsText("code", left),
   voidAfterCodes: (): Notice => attemptsText("code", 0),
   issueVoid: (reason: string | null): Notice =>

@@ -9,8 +9,9 @@ import { BankError } from "../bank/errors.js";
 import { DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_HOST, DEFAULT_SERVICE_PORT } from "../bank/limits.js";
 import { openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
-import { bankDateTime } from "../terms.js";
+import { attemptsPendingText, bankDateTime } from "../terms.js";
 import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
+import { messageKind } from "../bank/protocol.js";
 import { integerOption, type Io, parse, UsageError } from "./usage.js";
 
 export { processStdin, type Stdin, type Terminal };
@@ -20,7 +21,7 @@ export const DEFAULT_OUTBOX = "./outbox";
 
 const COMMON = `Common options:
   --db PATH               the bank database (SQLite), default ${DEFAULT_DB}; only 'bank init' creates one
-  --master-key-file PATH  the master key that encrypts seeds and activation keys at rest: a file of
+  --master-key-file PATH  the master key that encrypts seeds and activation passwords at rest: a file of
                           32 raw bytes or 64 hex digits, readable by its owner only (chmod 600);
                           without it, the environment variable ${MASTER_KEY_ENV} (64 hex digits)
   -h, --help              this help
@@ -39,7 +40,7 @@ Subcommands:
   init       create the bank database (the Service ID and the mail domain are set here)
   settings   show or change the bank's Service ID and mail sending domain
   issue      トークン発行: mail address and 利用開始パスワード -> Service ID, User ID, set-up mail
-  activate   answer a token's activation request (hex in, hex out)
+  activate   relay a token's activation message: its request (送信, answered) or its confirmation (登録)
   confirm    認証確認: the first code of an activated token makes it the customer's token
   verify     check a login code
   resync     re-synchronise a drifted token with two consecutive codes
@@ -80,9 +81,9 @@ ${COMMON}
 `,
   issue: `Usage: otp-token bank issue --mail ADDRESS [options]
 
-トークン発行 (token issue): creates the customer's User ID for this issue, stores the activation key
-derived from the 利用開始パスワード (activation password; never the password itself), and writes the
-set-up mail (Japanese, with an English part) into the outbox folder.
+トークン発行 (token issue): creates the customer's User ID for this issue, stores the 利用開始パスワード
+(activation password) sealed under the master key (CPace needs it until the token is registered or
+the issue ends), and writes the set-up mail (Japanese, with an English part) into the outbox folder.
 
 The mail address is typed twice: without --mail-confirm, the confirmation is asked at the prompt.
 The activation password (4-8 letters and digits) and its confirmation are always read from a
@@ -106,13 +107,19 @@ ${COMMON}
 `,
   activate: `Usage: otp-token bank activate [--request HEX] [options]
 
-Answers an activation request (docs/activation.md) with the response, printed as hex. The request
-is read as hex from --request, or else from standard input. A refused request (wrong activation
-password, unknown, expired, void, replayed, malformed) exits with status 1; a wrong password is
-counted, and the issue is void after 5.
+Relays one activation message of the token (docs/activation.md), read as hex from --request or else
+from standard input:
+  - its request (message 1, 82 bytes, 送信 send): prints the bank's response (message 2, 117 bytes)
+    as hex on standard output, and on standard error the attempts left before the issue is void
+    should this one never be registered. Each new request counts as an attempt until the token's
+    confirmation takes it back (a wrong 利用開始パスワード is found by the token at 登録); after 5
+    the issue is void. The same request again gets the same response and counts nothing.
+  - its confirmation (message 3, 106 bytes, 登録 register): prints "registered"; the token's first
+    code can then be confirmed (otp-token bank confirm).
+A refused message (unknown, expired, void, replayed, malformed, wrong confirmation) exits with status 1.
 
 Options:
-  --request HEX           the request in hex (white space ignored)
+  --request HEX           the message, hex digits (white space ignored)
 
 ${COMMON}
 `,
@@ -120,7 +127,7 @@ ${COMMON}
 
 認証確認 on the bank's screen: CODE is the first code the activated token shows. On success the
 token becomes the customer's token at this User ID, replacing the previous one, and the issue is
-completed. A wrong code counts toward the same 5-attempt limit as wrong activation passwords; the
+completed. A wrong code counts toward the same 5-attempt limit as unregistered activations; the
 answer says how many attempts are left (あと N 回) and when the issue is void.
 
 Options:
@@ -414,7 +421,16 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       if (!/^([0-9a-fA-F]{2})*$/.test(text)) throw new UsageError("the request must be hex digits (2 per byte)");
       if (text.length === 0) throw new UsageError("no request: give --request HEX or the hex on standard input");
       return withBank(values, io, {}, async (bank) => {
-        io.out(`${Buffer.from(await bank.activate(new Uint8Array(Buffer.from(text, "hex")))).toString("hex")}\n`);
+        const message = new Uint8Array(Buffer.from(text, "hex"));
+        if (messageKind(message) === "confirmation") {
+          io.out(`registered: token serial ${(await bank.register(message)).serial}\n`);
+          return 0;
+        }
+        const answer = await bank.activate(message);
+        io.out(`${Buffer.from(answer.response).toString("hex")}\n`);
+        // As the bank's refusals are printed: English, then the customer's Japanese.
+        const note = attemptsPendingText(answer.attemptsLeft);
+        io.err(`${note.en}\n  ${note.ja}\n`);
         return 0;
       });
     }

@@ -8,14 +8,16 @@
 // back (main screen, cursor, cooked mode) on every way out: q, Ctrl-C, a signal, a crash.
 import { resolve } from "node:path";
 import stringWidth from "string-width";
-import { Bank } from "../bank/bank.js";
+import { STATUS_BAD_TAG } from "../abi.js";
+import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { openStore, StoreOpenError } from "../bank/store.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
-import { refusalWords } from "../refusals.js";
+import { refusalWords, registerRefusal, sendRefusal } from "../refusals.js";
 import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
+import { LinkError } from "../token/link.js";
 import { SimToken, type Screen } from "../token/sim-token.js";
 import { DEFAULT_DB } from "./bank.js";
 import { isYes, processStdin } from "./prompt.js";
@@ -193,21 +195,14 @@ export interface BankOptionsForSim {
   masterKeyFile?: string;
 }
 
-/**
- * 送信: the token's request goes to the bank (same process, the bank's SQLite file); returns the
- * bank's answer for 登録. A refusal cancels the activation on the token (it leaves its activating
- * screen) and is thrown as a CliError worded for the holder, attempts left included.
- */
-export async function sendToBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim, lang: Lang = "en"): Promise<Uint8Array> {
-  if (!form.consent) throw new CliError("not-agreed", pick(lang, GUIDANCE.consentMissing));
-  const request = token.link.activateBegin(form.serviceId, form.userId, form.password);
+/** Opens the bank (same process, the bank's SQLite file), runs `work`, closes it; refusals worded for the holder. */
+async function withSimBank<T>(options: BankOptionsForSim, lang: Lang, work: (bank: Bank) => Promise<T>, onRefusal: () => void = () => {}): Promise<T> {
   let store;
   try {
     store = await openStore(options.db);
-    const bank = await Bank.open(store, MasterKey.load(options.masterKeyFile), { actor: "sim" });
-    return await bank.activate(request);
+    return await work(await Bank.open(store, MasterKey.load(options.masterKeyFile), { actor: "sim" }));
   } catch (error) {
-    token.link.activateCancel();
+    onRefusal();
     if (error instanceof BankError) {
       const words = refusalWords(error, "register");
       throw new CliError(error.code, words ? pick(lang, words) : error.message);
@@ -217,6 +212,44 @@ export async function sendToBank(token: SimToken, form: RegistrationForm, option
   } finally {
     await store?.close();
   }
+}
+
+/**
+ * 送信: the token's request (message 1) goes to the bank; returns the bank's answer (message 2 and the
+ * attempts left) for 登録. A refusal cancels the activation on the token (it leaves its activating
+ * screen) and is thrown as a CliError worded for the holder, attempts left included.
+ */
+export async function sendToBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim, lang: Lang = "en"): Promise<ActivationAnswer> {
+  if (!form.consent) throw new CliError("not-agreed", pick(lang, GUIDANCE.consentMissing));
+  let request: Uint8Array;
+  try {
+    request = token.link.activateBegin(form.serviceId, form.userId, form.password);
+  } catch (error) {
+    const refusal = error instanceof LinkError ? sendRefusal(error.code, error.message) : null;
+    if (refusal) throw new CliError(refusal.code, pick(lang, refusalWords(refusal, "register")!));
+    throw error;
+  }
+  return withSimBank(options, lang, (bank) => bank.activate(request), () => token.link.activateCancel());
+}
+
+/**
+ * 登録: the token checks the bank's answer and stores the profile, and its confirmation (message 3)
+ * goes to the bank. Returns the new profile's index. A wrong 利用開始パスワード (the token refuses the
+ * answer) cancels the activation and is thrown as a CliError saying the attempts left, or that the
+ * issue is void; so is a refusal of the bank.
+ */
+export async function registerWithBank(token: SimToken, answer: ActivationAnswer, options: BankOptionsForSim, lang: Lang = "en"): Promise<number> {
+  let registered: { profile: number; confirmation: Uint8Array };
+  try {
+    registered = token.link.activateFinish(answer.response);
+  } catch (error) {
+    if (!(error instanceof LinkError) || error.status !== STATUS_BAD_TAG) throw error;
+    token.link.activateCancel();
+    const refusal = registerRefusal(answer.attemptsLeft, error.attemptsLeft);
+    throw new CliError(refusal.code, pick(lang, refusalWords(refusal, "register")!));
+  }
+  await withSimBank(options, lang, (bank) => bank.register(registered.confirmation));
+  return registered.profile;
 }
 
 // Terminal control (ECMA-48 / xterm): alternate screen, cursor visibility, home, erase.
@@ -314,7 +347,7 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
   let lastWall = Date.now();
   let message = lang === "ja" ? "スペースキーでボタンAを押します。" : "Press space to wake the token.";
   let form: RegistrationForm | undefined;
-  let answer: Uint8Array | undefined;
+  let answer: ActivationAnswer | undefined;
   let lastColumns = 0;
 
   const draw = () => {
@@ -359,10 +392,10 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
     } else if (result === "send") {
       // The bank answers asynchronously; the panel keeps running meanwhile.
       void sendToBank(token, filled, bankOptions, lang).then(
-        (bytes) => {
-          answer = bytes;
+        (answered) => {
+          answer = answered;
           filled.stage = "sent";
-          message = pick(lang, GUIDANCE.bankAnswered);
+          message = `${pick(lang, GUIDANCE.bankAnswered)} (${lang === "ja" ? `銀行の応答 ${answered.response.length} バイト` : `the bank's answer, ${answered.response.length} bytes`})`;
         },
         (error: unknown) => {
           filled.password = "";
@@ -374,16 +407,28 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
         draw();
       });
     } else if (result === "register") {
-      try {
-        const profile = token.link.activateFinish(answer!);
-        message = `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
-          `otp-token bank confirm --user-id ${filled.userId} CODE`;
-      } catch (error) {
-        message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
-      }
-      form = undefined;
+      // Once per answer (a second Enter while the bank is asked does nothing).
+      const sent = answer;
+      if (!sent) return;
       answer = undefined;
-      saveIfWritten();
+      // The token's check and its confirmation to the bank; the panel keeps running meanwhile.
+      void registerWithBank(token, sent, bankOptions, lang).then(
+        (profile) => {
+          form = undefined;
+          message = `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
+            `otp-token bank confirm --user-id ${filled.userId} CODE`;
+        },
+        (error: unknown) => {
+          // A wrong 利用開始パスワード (found by the token) or a refusal: back to the password, as after a refused 送信.
+          filled.stage = "input";
+          filled.password = "";
+          filled.field = 2;
+          message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
+        },
+      ).finally(() => {
+        saveIfWritten();
+        draw();
+      });
     }
   };
 

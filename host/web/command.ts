@@ -18,7 +18,7 @@ listens on ${LISTEN_HOST} only and prints its address; stop it with Ctrl-C.
 Options:
   --port N                the port, default ${DEFAULT_PORT}; 0 picks a free one (printed)
   --db PATH               the bank database (SQLite; create it with 'otp-token bank init'), default ${DEFAULT_DB}
-  --master-key-file PATH  the master key that encrypts seeds and activation keys at rest: a file of
+  --master-key-file PATH  the master key that encrypts seeds and activation passwords at rest: a file of
                           32 raw bytes or 64 hex digits; without it, the environment variable
                           ${MASTER_KEY_ENV} (64 hex digits) is used
   --outbox DIR            where set-up mails are written and read from, default ${DEFAULT_OUTBOX}

@@ -10,7 +10,7 @@ import { dirname, resolve } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { chainMac } from "../audit.js";
 import type {
-  ApiKeyRow, CustomerRow, EventRow, IssueRow, NewEvent, NewIssue, NewToken, SettingName, TokenRow, TokenState,
+  ActivationSessionRow, ApiKeyRow, CustomerRow, EventRow, IssueRow, NewActivationSession, NewEvent, NewIssue, NewToken, SettingName, TokenRow, TokenState,
 } from "../store.js";
 import { StoreBusyError, StoreOpenError } from "../store.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
@@ -214,6 +214,11 @@ export class SqliteEngine {
   // ---- customers and identities ----
 
   forgetExpired(now: number): number {
+    this.run(
+      `UPDATE activation_sessions SET secrets = NULL WHERE secrets IS NOT NULL
+         AND issue_id IN (SELECT issue_id FROM issues WHERE state = 'pending' AND expires_at <= ?)`,
+      now,
+    );
     return this.run(
       "UPDATE issues SET activation_key = NULL, pending_seed = NULL WHERE state = 'pending' AND expires_at <= ? AND (activation_key IS NOT NULL OR pending_seed IS NOT NULL)",
       now,
@@ -304,14 +309,25 @@ export class SqliteEngine {
 
   voidIssue(issueId: number, reason: string): void {
     this.run("UPDATE issues SET state = 'void', void_reason = ?, activation_key = NULL, pending_seed = NULL WHERE issue_id = ? AND state = 'pending'", reason, issueId);
+    this.run("UPDATE activation_sessions SET secrets = NULL WHERE issue_id = ?", issueId);
   }
 
-  nonceSeen(issueId: number, nonce: Uint8Array): boolean {
-    return this.get("SELECT 1 FROM issue_nonces WHERE issue_id = ? AND nonce = ?", issueId, nonce) !== undefined;
+  activationSession(issueId: number, sid: Uint8Array): ActivationSessionRow | undefined {
+    return this.get<ActivationSessionRow>("SELECT * FROM activation_sessions WHERE issue_id = ? AND sid = ?", issueId, sid);
   }
 
-  insertNonce(issueId: number, nonce: Uint8Array, at: number): boolean {
-    return this.run("INSERT INTO issue_nonces (issue_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", issueId, nonce, at) === 1;
+  insertActivationSession(session: NewActivationSession): boolean {
+    return (
+      this.run(
+        `INSERT INTO activation_sessions (issue_id, sid, request_hash, serial, response, secrets, answered_at)
+         VALUES (@issue_id, @sid, @request_hash, @serial, @response, @secrets, @answered_at) ON CONFLICT DO NOTHING`,
+        session,
+      ) === 1
+    );
+  }
+
+  confirmActivationSession(issueId: number, sid: Uint8Array, at: number): void {
+    this.run("UPDATE activation_sessions SET confirmed_at = ? WHERE issue_id = ? AND sid = ?", at, issueId, sid);
   }
 
   setPendingToken(issueId: number, serial: string, sealedSeed: Uint8Array, at: number): void {
@@ -320,7 +336,7 @@ export class SqliteEngine {
 
   completeIssue(issueId: number, at: number): void {
     this.run("UPDATE issues SET state = 'completed', completed_at = ?, activation_key = NULL, pending_seed = NULL WHERE issue_id = ?", at, issueId);
-    this.run("DELETE FROM issue_nonces WHERE issue_id = ?", issueId);
+    this.run("DELETE FROM activation_sessions WHERE issue_id = ?", issueId);
   }
 
   // ---- tokens ----
@@ -449,7 +465,7 @@ export class SqliteEngine {
 export const ENGINE_OPERATIONS = [
   "getSetting", "setSetting", "initMeta", "forgetExpired", "insertCustomer", "customerOf", "customerByNumber", "assignCustomerNumber",
   "nextIssueNumber", "raiseIssueNumber", "userIdTaken", "insertIssue", "issueFor", "latestIssue", "pendingIssuesOf", "countIssueFailure", "uncountIssueFailure",
-  "voidIssue", "nonceSeen", "insertNonce", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken",
+  "voidIssue", "activationSession", "insertActivationSession", "confirmActivationSession", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken",
   "recordTokenSuccess", "recordTokenFailure", "unlockToken", "setTokenState", "listTokens", "countTokens", "appendEvent", "events",
   "eventsOf", "insertApiKey", "revokeApiKey", "getApiKey", "listApiKeys", "setAuditKey",
 ] as const;
@@ -457,7 +473,7 @@ export type EngineOperation = (typeof ENGINE_OPERATIONS)[number];
 
 /** Operations whose result nobody waits for inside a transaction: sent with the next message (fewer round trips to the worker). */
 export const DEFERRABLE_OPERATIONS: ReadonlySet<string> = new Set<EngineOperation>([
-  "setSetting", "raiseIssueNumber", "uncountIssueFailure", "voidIssue", "setPendingToken", "completeIssue", "replaceToken", "recordTokenSuccess",
+  "setSetting", "raiseIssueNumber", "uncountIssueFailure", "voidIssue", "confirmActivationSession", "setPendingToken", "completeIssue", "replaceToken", "recordTokenSuccess",
   "unlockToken", "setTokenState", "appendEvent", "insertApiKey",
 ]);
 
