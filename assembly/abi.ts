@@ -66,7 +66,10 @@ export const LINK_LIST_PROFILES: u32 = 4;
 export const LINK_ERASE: u32 = 5;
 export const LINK_ACTIVATE_BEGIN: u32 = 6;
 export const LINK_ACTIVATE_FINISH: u32 = 7;
-/** Abandons the activation under way (the bank refused the request): the token leaves ACTIVATING. */
+/**
+ * Abandons the activation under way (the bank refused the request, or the token refused the bank's answer
+ * at "register"): its secrets are zeroed and the token leaves ACTIVATING.
+ */
 export const LINK_ACTIVATE_CANCEL: u32 = 8;
 
 // The activation protocol (docs/activation.md, version 2: CPace): byte 0 of every message is the

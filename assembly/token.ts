@@ -1,4 +1,4 @@
-// The token firmware (build/token.wasm): the entry points the board calls. See DESIGN.md, "The
+// The token firmware (build/token.wasm): the entry points the board calls. See docs/design.md, "The
 // firmware's boundary". Numbers only cross; buffers are static and exported as pointer/size pairs.
 import { ABI_VERSION } from "./abi";
 import { compressionCount as countCompressions } from "./crypto/md";

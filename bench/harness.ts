@@ -133,7 +133,10 @@ function formatRate(perSecond: number, unit: string): string {
 export function table(header: string[], rows: string[][], right: boolean[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -148,13 +151,11 @@ export function speedup(results: Result[], name: string): number {
 export function report(group: Group, results: Result[]): string {
   const ref = results.find((r) => r.ref) ?? results[0];
   const rows = results.map((r) => {
-    const rate = group.bytesPerOp
-      ? `${((group.bytesPerOp / r.median) * 1e3).toFixed(1)} MB/s`
-      : formatRate(1e9 / r.median, "ops/s");
+    const rate = group.bytesPerOp ? `${((group.bytesPerOp / r.median) * 1e3).toFixed(1)} MB/s` : formatRate(1e9 / r.median, "ops/s");
     const spread = `±${(((r.q3 - r.q1) / 2 / r.median) * 100).toFixed(1)}%`;
     const vs = r === ref ? "1.00x (ref)" : `${(r.median / ref.median).toFixed(2)}x`;
     return [r.name, formatTime(r.median), spread, rate, vs, String(r.batchSize), r.note ?? ""];
   });
   const header = ["contender", "median/op", "IQR/2", group.bytesPerOp ? "throughput" : "ops/s", "time vs ref", "batch", "note"];
-  return `## ${group.title}\n` + table(header, rows, [false, true, true, true, true, true, false]);
+  return `## ${group.title}\n${table(header, rows, [false, true, true, true, true, true, false])}`;
 }

@@ -44,17 +44,22 @@ console.log(
       ["node", `${process.version} (V8 ${versions.v8})`],
       ["platform", `${platform()} ${arch()}`],
       ["cpu", `${cpu[0]?.model ?? "?"} x ${cpu.length}`],
-      ["load average", loadavg().map((l) => l.toFixed(2)).join(" ")],
+      [
+        "load average",
+        loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" "),
+      ],
       ["gc between batches", typeof (globalThis as { gc?: unknown }).gc === "function" ? "yes (--expose-gc)" : "no (run with --expose-gc)"],
       ["method", `${settings.rounds} interleaved rounds, ~${settings.targetMs} ms batches, ${settings.warmupMs} ms warm-up each; median`],
-      [
-        "peers",
-        ["hash-wasm", "@noble/hashes", "@chainsafe/as-sha256", "otpauth", "otplib"].map((p) => `${p} ${version(p)}`).join(", "),
-      ],
+      ["peers", ["hash-wasm", "@noble/hashes", "@chainsafe/as-sha256", "otpauth", "otplib"].map((p) => `${p} ${version(p)}`).join(", ")],
       ["as-sha256 simd", String(asSimd)],
     ],
     [false, false],
-  ).split("\n").slice(2).join("\n"),
+  )
+    .split("\n")
+    .slice(2)
+    .join("\n"),
 );
 console.log("\n'time vs ref' is the contender's median time divided by the reference's (ours): 3.00x = ours is 3 times as fast.\n");
 
@@ -116,7 +121,10 @@ const otplibOptions = { digits: DIGITS as 6, period: PERIOD, algorithm: "sha1" a
 {
   const d64 = api.digest("SHA256", small);
   const d1m = api.digest("SHA256", large);
-  for (const [data, ours] of [[small, d64], [large, d1m]] as const) {
+  for (const [data, ours] of [
+    [small, d64],
+    [large, d1m],
+  ] as const) {
     const others = [
       new Uint8Array(createHash("sha256").update(data).digest()),
       asDigest(data),
@@ -274,7 +282,11 @@ function clock(): () => number {
 const code0 = (c: string): number => c.charCodeAt(0);
 
 function totpGroup(): Group {
-  const c1 = clock(), c2 = clock(), c3 = clock(), c4 = clock(), c5 = clock();
+  const c1 = clock(),
+    c2 = clock(),
+    c3 = clock(),
+    c4 = clock(),
+    c5 = clock();
   return {
     title: "TOTP generation (SHA-1, 6 digits, 60 s, 20-byte key, a new step every call)",
     contenders: [
@@ -328,7 +340,10 @@ function totpGroup(): Group {
 }
 
 function verifyGroup(): Group {
-  const c1 = clock(), c2 = clock(), c3 = clock(), c4 = clock();
+  const c1 = clock(),
+    c2 = clock(),
+    c3 = clock(),
+    c4 = clock();
   const miss = (r: unknown): number => (r === null ? 1 : 0);
   return {
     title: "TOTP verification of a wrong code, window ±1 step (3 codes computed per call)",
@@ -392,7 +407,7 @@ for (const [key, group] of groups) {
   if (only && !only.includes(key)) continue;
   const r = runGroup(group, settings);
   results.set(key, r);
-  console.log(report(group, r) + "\n");
+  console.log(`${report(group, r)}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------

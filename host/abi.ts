@@ -63,7 +63,10 @@ export const LINK_LIST_PROFILES = 4;
 export const LINK_ERASE = 5;
 export const LINK_ACTIVATE_BEGIN = 6;
 export const LINK_ACTIVATE_FINISH = 7;
-/** Abandons the activation under way (the bank refused the request): the token leaves ACTIVATING. */
+/**
+ * Abandons the activation under way (the bank refused the request, or the token refused the bank's answer
+ * at "register"): its secrets are zeroed and the token leaves ACTIVATING.
+ */
 export const LINK_ACTIVATE_CANCEL = 8;
 
 // The activation protocol (docs/activation.md, version 2: CPace): byte 0 of every message is the

@@ -1,14 +1,10 @@
 #!/usr/bin/env node
-// The otp-token command: dispatches to one subcommand per file in host/cli/.
+// The otp-token command: dispatches to one subcommand per file in host/cli/. Each subcommand's
+// modules load only when it runs (`otp-token code` must not pay for SQLite, the web server or the
+// simulator), so adding one is one line in COMMANDS.
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bankCommand } from "./cli/bank.js";
-import { codeCommand } from "./cli/code.js";
-import { demoCommand } from "./cli/demo.js";
-import { simCommand } from "./cli/sim.js";
-import { tokenCommand } from "./cli/token.js";
 import { type Io, processIo, reportError, UsageError } from "./cli/usage.js";
-import { serveCommand } from "./web/command.js";
 
 export const HELP = `Usage: otp-token <command> [options]
 
@@ -27,8 +23,16 @@ Errors print one line, 'message [code]'; exit status 0 on success, 1 when refuse
 `;
 
 type Command = (args: string[], io: Io) => number | Promise<number>;
-const COMMANDS: Record<string, Command> = { bank: bankCommand, code: codeCommand, demo: demoCommand, serve: serveCommand, sim: simCommand, token: tokenCommand,
-  mcu: async (args, io) => (await import("./cli/mcu.js")).mcuCommand(args, io) };
+/** Subcommand name -> a loader of its function (a dynamic import, so only the one that runs loads). */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  bank: async () => (await import("./cli/bank.js")).bankCommand,
+  code: async () => (await import("./cli/code.js")).codeCommand,
+  demo: async () => (await import("./cli/demo.js")).demoCommand,
+  mcu: async () => (await import("./cli/mcu.js")).mcuCommand,
+  serve: async () => (await import("./web/command.js")).serveCommand,
+  sim: async () => (await import("./cli/sim.js")).simCommand,
+  token: async () => (await import("./cli/token.js")).tokenCommand,
+};
 
 /** Runs the CLI; returns the exit status. Errors go to stderr as one line; usage errors with status 2. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -39,12 +43,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   // "otp-token help code" is "otp-token code --help".
   if (name === "help") [name, rest] = [rest[0], ["--help"]];
-  const command: Command | undefined = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   try {
-    if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
-    return await command(rest, io);
+    if (!load) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+    return await (await load())(rest, io);
   } catch (error) {
-    const prefix = command ? `otp-token ${name}` : "otp-token";
+    const prefix = load ? `otp-token ${name}` : "otp-token";
     return reportError(io, prefix, error);
   }
 }

@@ -1,4 +1,4 @@
-// The forms of what the holder types and the bank shows (DESIGN.md, "Reference values"), defined once
+// The forms of what the holder types and the bank shows (docs/design.md, "Reference values"), defined once
 // for the bank, the token's link, the command line and the browser page (this file imports nothing,
 // so the page's bundle can take it). The firmware checks the same forms in assembly/device/.
 

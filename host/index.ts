@@ -1,4 +1,7 @@
-// The otp-token package: the one-time-password API over the wasm core (release build).
+// otp-token: the one-time-password API over the wasm core (build/core.wasm, the speed build): HOTP
+// (RFC 4226), TOTP (RFC 6238), HMAC (RFC 2104), SHA-1/256/512 (FIPS 180-4). The other parts are
+// subpaths, so importing this one loads nothing else: otp-token/token (SimToken, the link),
+// otp-token/board, otp-token/bank (needs better-sqlite3), otp-token/protocol (activation messages).
 import { otpApi } from "./otp.js";
 
 const api = otpApi("release");
@@ -9,14 +12,6 @@ export const createTotp = api.createTotp;
 export const digest = api.digest;
 export const hmac = api.hmac;
 
-export { otpApi, TotpGenerator, algorithmName } from "./otp.js";
-export type { Algorithm, OtpApi, OtpOptions, VerifyOptions } from "./otp.js";
 export type { CoreBuild } from "./core.js";
-
-// The token on its simulated board, and the board itself.
-export { SimToken } from "./token/sim-token.js";
-export type { Screen, ScreenMode, SimTokenOptions } from "./token/sim-token.js";
-export { LinkError, TokenLink } from "./token/link.js";
-export type { ProfileInfo, ProfileSpec, TokenInfo } from "./token/link.js";
-export { Board } from "./board/board.js";
-export type { BoardConfig } from "./board/board.js";
+export type { Algorithm, OtpApi, OtpOptions, VerifyOptions } from "./otp.js";
+export { algorithmName, otpApi, TotpGenerator } from "./otp.js";

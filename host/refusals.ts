@@ -1,21 +1,27 @@
 // The bank's refusals in the holder's words, Japanese and English, for every front end (the page,
 // the CLIs, the terminal simulator, the demo): one mapping from the bank's error code (and, for the
 // refusals that count toward an issue's limit, the attempts left and the reason) to a Term.
-// This file imports only host/terms.ts, so the page's bundle can take it.
+// The bank's own sentences (host/bank/notices.ts) are used where the bank words a refusal itself, so a
+// refusal reads the same in the bank's answer and on every front end. This file imports only
+// host/terms.ts and host/bank/notices.ts (which imports only terms.ts), so the page's bundle can take it.
+import { NOTICES } from "./bank/notices.js";
 import { attemptsText, issueVoidText, type Term, TERMS } from "./terms.js";
 
 /** What a front end knows of a refusal: the bank's code and message, and what its answer carries. */
 export interface BankRefusal {
   /**
-   * The bank's error code (host/bank/errors.ts), the service's (host/bank/service.ts), or a token's
-   * refusal made into one: `wrong-password` (at 登録, registerRefusal), `token-activation-locked`.
+   * The bank's error code (host/bank/errors.ts), the service's (host/bank/service.ts), or
+   * `wrong-password`: the token refused the bank's answer at 登録 (wrongPasswordAtRegister).
    */
   code: string;
   /** The bank's own message (English): the fallback for codes this table does not word. */
   message: string;
   /** Attempts left before the issue is void, when the bank's answer says. */
   attemptsLeft?: number;
-  /** Why, when one code has several causes: "issue-void" or "token-locked" for `locked`. */
+  /**
+   * Why, when one code has several causes: "issue-void" or "token-locked" for `locked`;
+   * "token-activation-locked" for `wrong-password` when the token now refuses to activate until erased.
+   */
   reason?: string;
 }
 
@@ -31,35 +37,6 @@ export function issueAttempts(refusal: BankRefusal): { attemptsLeft: number | un
   if (left) return { attemptsLeft: Number(left[1]), void: Number(left[1]) <= 0 };
   if (/\bissue is now void\b|^this token issue is void\b/.test(refusal.message)) return { attemptsLeft: 0, void: true };
   return { attemptsLeft: undefined, void: false };
-}
-
-/**
- * The token refused the bank's answer at 登録: with CPace only the token can find a wrong
- * 利用開始パスワード (the bank's confirmation in message 2 does not verify). Both sides counted this
- * attempt: the bank at 送信 (its attempts left came with message 2) and the token at 登録 (its own,
- * in its refusal). The holder is told the fewer of the two; when the token's own limit is reached
- * first, the token refuses activation until it is erased ("token-activation-locked"). Pass the
- * LinkError's `attemptsLeft` as `tokenAttemptsLeft`.
- */
-export function registerRefusal(bankAttemptsLeft: number | undefined, tokenAttemptsLeft: number | undefined): BankRefusal {
-  if (tokenAttemptsLeft === 0 && !(bankAttemptsLeft === 0)) {
-    return { code: "token-activation-locked", message: "the token refused the bank's answer and its own limit of failed registrations is reached: erase the token to start again" };
-  }
-  const known = [bankAttemptsLeft, tokenAttemptsLeft].filter((n): n is number => typeof n === "number");
-  return {
-    code: "wrong-password",
-    message: "wrong activation password: the token could not verify the bank's answer",
-    ...(known.length > 0 ? { attemptsLeft: Math.min(...known) } : {}),
-  };
-}
-
-/**
- * The token refused 送信 itself (ACTIVATE_BEGIN): its code from the link (host/token/link.ts LinkError),
- * as a refusal; "locked" is the token's own limit of failed registrations (erase it to start again).
- * Null for a refusal the holder cannot act on in words (a malformed frame: say the link's message).
- */
-export function sendRefusal(linkCode: string, message: string): BankRefusal | null {
-  return linkCode === "locked" ? { code: "token-activation-locked", message } : null;
 }
 
 const ISSUE_FORM: Record<string, Term> = {
@@ -91,41 +68,61 @@ const OTHER: Record<string, Term> = {
     en: `This ${TERMS.oneTimePassword.en.toLowerCase()} was already used: wait for the next one.`,
   },
   unknown: { ja: `該当する${TERMS.serviceId.ja}・${TERMS.userId.ja}がありません。`, en: `No such ${TERMS.serviceId.en} and ${TERMS.userId.en}.` },
-  expired: {
-    ja: `このトークン発行は有効期限が切れました。もう一度「${TERMS.tokenIssue.ja}」からやり直してください。`,
-    en: `This token issue has expired: issue a new token ("${TERMS.tokenIssue.en}") and start again.`,
-  },
-  "not-activated": {
-    ja: "トークンの登録がまだ完了していません。トークンで「送信」「登録」を行ってください。",
-    en: "The token has not been registered yet: press \"Send\" and \"Register\" on the token first.",
-  },
+  expired: NOTICES.issueExpired(),
+  "not-activated": NOTICES.notActivated(),
   malformed: { ja: "トークンからの要求が正しくありません。", en: "The token's request was malformed." },
-  "wrong-confirmation": {
-    ja: `トークンからの確認が一致しません（通信の途中で壊れた可能性があります）。トークンで「${TERMS.send.ja}」からやり直してください。`,
-    en: `The token's confirmation did not match (it may have been damaged on the way): start again from "${TERMS.send.en}" on the token.`,
-  },
-  "token-activation-locked": {
-    ja: `トークンの${TERMS.register.ja}に続けて失敗したため、このトークンは${TERMS.register.ja}できません。トークンを消去してから、もう一度やり直してください。`,
-    en: `The token refuses to register after too many failures: erase the token, then start again.`,
-  },
+  "wrong-confirmation": NOTICES.wrongConfirmation(),
   network: { ja: "サーバーに接続できません。", en: "Cannot reach the server." },
-  "already-confirmed": {
-    ja: `この${TERMS.tokenIssue.ja}は${TERMS.confirmButton.ja}が完了しています。ログインしてください。`,
-    en: "This token issue is already confirmed: the token is active, log in with it.",
-  },
+  "already-confirmed": NOTICES.alreadyConfirmed(),
   throttled: {
     ja: `続けて間違えたため、少し待ってからもう一度お試しください。`,
     en: "Too soon after a wrong code: wait a moment and try again.",
   },
-  suspended: { ja: "このトークンは利用停止中です。銀行にご連絡ください。", en: "This token is suspended: contact the bank." },
-  revoked: { ja: `このトークンは失効しています。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token is revoked: issue a new token ("${TERMS.tokenIssue.en}").` },
-  "token-expired": { ja: `このトークンは有効期限を過ぎました。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token has expired: issue a new token ("${TERMS.tokenIssue.en}").` },
+  suspended: NOTICES.suspended(),
+  revoked: NOTICES.revoked(),
+  "token-expired": NOTICES.tokenExpired(),
 };
 
-const TOKEN_LOCKED: Term = {
-  ja: "トークンがロックされています。銀行（管理者）にロック解除を依頼してください。",
-  en: "The token is locked after too many wrong codes: ask the bank (administrator) to unlock it.",
+/**
+ * The token's own limit: after MAX_ACTIVATION_FAILURES refused answers it refuses to activate until
+ * erased (assembly/device/activation.ts), whatever the bank's count for the issue.
+ */
+const TOKEN_ACTIVATION_LOCKED: Term = {
+  ja: "トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。",
+  en: "The token now refuses to register after too many failures: erase the token, then start again.",
 };
+
+/**
+ * The token refused the bank's answer at 登録 (its confirmation did not verify: STATUS_BAD_TAG). With
+ * CPace a wrong 利用開始パスワード shows only there, on the token: the bank answered at 送信 without
+ * being able to tell. `attemptsLeft` is what the bank said with that answer: it counted the attempt,
+ * and only the token's confirmation (which a refusing token never sends) would have taken it back.
+ * `tokenLocked`: the token itself now refuses to activate until erased (its own count reached the limit).
+ */
+export function wrongPasswordAtRegister(attemptsLeft: number | undefined, tokenLocked = false): BankRefusal {
+  return {
+    code: "wrong-password",
+    message: "wrong activation password: the token refused the bank's answer",
+    ...(attemptsLeft === undefined ? {} : { attemptsLeft }),
+    ...(tokenLocked ? { reason: "token-activation-locked" } : {}),
+  };
+}
+
+/**
+ * The holder's words when the token refused the bank's answer at 登録: the attempts left before the
+ * issue is void (「あと N 回」), or that it is void and a new トークン発行 is needed; and, when the
+ * token itself now refuses to activate, that it must be erased first.
+ */
+export function registerRefusalWords(attemptsLeft: number | undefined, tokenLocked = false): Term {
+  return refusalWords(wrongPasswordAtRegister(attemptsLeft, tokenLocked), "register")!;
+}
+
+/** The token refuses to begin an activation (STATUS_LOCKED at 送信): erase it first. */
+export function tokenActivationLockedWords(): Term {
+  return TOKEN_ACTIVATION_LOCKED;
+}
+
+const TOKEN_LOCKED: Term = NOTICES.locked();
 
 /**
  * The holder's words for a refusal, or null when this table has none (then show the bank's message).
@@ -137,10 +134,13 @@ export function refusalWords(refusal: BankRefusal, during: "issue" | "register" 
   if (code === "wrong-password" || (code === "wrong-code" && during === "confirm")) {
     const { attemptsLeft } = issueAttempts(refusal);
     const what = code === "wrong-password" ? "password" : "code";
-    if (attemptsLeft !== undefined) return attemptsText(what, attemptsLeft);
-    return what === "password"
-      ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
-      : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+    const words = attemptsLeft !== undefined
+      ? attemptsText(what, attemptsLeft)
+      : what === "password"
+        ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
+        : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+    if (refusal.reason !== "token-activation-locked") return words;
+    return { ja: `${words.ja}${TOKEN_ACTIVATION_LOCKED.ja}`, en: `${words.en} ${TOKEN_ACTIVATION_LOCKED.en}` };
   }
   if (code === "issue-void") return issueVoidText();
   if (code === "wrong-code") return { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };

@@ -4,7 +4,7 @@
 // size-optimised release and a debug build with its text (.wat) beside it. Every build uses the stub
 // runtime and exactly one 64 KiB page of memory, initial and maximum (the firmware never grows it).
 import asc from "assemblyscript/asc";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,6 +15,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const speed = ["--target", "speed"];
 const size = ["--target", "size"];
 const debug = ["--target", "debug"];
+// Debug builds also get a source map (asconfig.json "sourceMap"): build/X.debug.wasm.map, named by
+// the module's sourceMappingURL section, with the sources inside it. A wasm frame in a stack trace
+// (wasm-function[i]:0xOFFSET) then maps to an AssemblyScript line, and a debugger shows the line.
 // The token's faults go to its HAL (hal.fault), not to an env.abort import with strings.
 const firmware = ["--use", "abort=assembly/hal/onAbort"];
 
@@ -34,19 +37,31 @@ export const targets = {
     ["core.small.wasm", size, false],
     ["core.debug.wasm", debug, true],
   ],
-  "assembly/display/harness.ts": [["display.debug.wasm", debug, true], ["display.wasm", size, false]],
+  "assembly/display/harness.ts": [
+    ["display.debug.wasm", debug, true],
+    ["display.wasm", size, false],
+  ],
 };
 
 async function build(entry, out, flags, wat) {
   const args = [entry, "--config", "asconfig.json", "-o", join("build", out), ...flags];
   if (wat) args.push("-t", join("build", out.replace(/\.wasm$/, ".wat")));
   let log = "";
-  const sink = { write: (s) => { log += s; return true; } };
+  const sink = {
+    write: (s) => {
+      log += s;
+      return true;
+    },
+  };
   const { error } = await asc.main(args, { stdout: sink, stderr: sink });
   if (error) {
     process.stderr.write(log);
     throw new Error(`building ${out} from ${entry} failed: ${error.message}`);
   }
+  // asc names the sources relative to this folder (assembly/x.ts) but sets sourceRoot to
+  // "./<output name>"; the map lives in build/, so the folder is one level up.
+  const map = join("build", `${out}.map`);
+  if (flags.includes("debug")) writeFileSync(map, JSON.stringify({ ...JSON.parse(readFileSync(map, "utf8")), sourceRoot: "../" }));
 }
 
 process.chdir(root);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the browser simulator into dist/web/: web/main.ts bundled with esbuild (the board, the token
-// and its link from host/, @assemblyscript/loader) as app.js, plus the page's static files. The
+// and its link from host/) as app.js, plus the page's static files. The
 // firmware itself is not copied: the server serves build/token.wasm as /token.wasm.
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync } from "node:fs";

@@ -90,8 +90,10 @@ function readOffset(r) {
     if (op === OP_END) return null;
     if (op === OP_I32_CONST) r.sleb(32);
     else if (op === OP_I64_CONST) r.sleb(64);
-    else if (op === 0x23) r.u32(); // global.get
-    else if (op >= 0x6a && op <= 0x7e) continue; // i32/i64 add, sub, mul (extended-const)
+    else if (op === 0x23)
+      r.u32(); // global.get
+    else if (op >= 0x6a && op <= 0x7e)
+      continue; // i32/i64 add, sub, mul (extended-const)
     else throw new RangeError(`wasm: unsupported opcode 0x${op.toString(16)} in a data offset`);
   }
 }
@@ -165,7 +167,10 @@ export function wasmStats(bytes) {
 function table(header, rows, rightAligned) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i]).length)));
   const line = (cells) =>
-    cells.map((c, i) => (rightAligned[i] ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join("  ").trimEnd();
+    cells
+      .map((c, i) => (rightAligned[i] ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -209,11 +214,17 @@ function main() {
     ];
   });
   console.log(
-    table(
-      ["file", "raw B", "gzip-9 B", "data B", "segments", "static end", "static RAM B", "functions", "exports"],
-      rows,
-      [false, true, true, true, true, true, true, true, true],
-    ),
+    table(["file", "raw B", "gzip-9 B", "data B", "segments", "static end", "static RAM B", "functions", "exports"], rows, [
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]),
   );
   console.log("\ndata B: total length of all data segments; static end: highest offset+length of an active segment");
   console.log("(zero-initialised static memory such as buffers from memory.data(size) has no segment and is not counted).");

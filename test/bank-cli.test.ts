@@ -89,9 +89,7 @@ async function setUp(c: string[], mail = "cli@example.jp") {
   const activated = await cli(["activate", ...c, "--request", session.request.toString("hex")]);
   expect(activated.status).toBe(0);
   const token = tokenFinish(session, Buffer.from(activated.out.trim(), "hex"));
-  // 登録: the token's confirmation (message 3) relayed by the same command.
-  const registered = await cli(["activate", ...c, "--request", token.confirmation.toString("hex")]);
-  expect(registered).toMatchObject({ status: 0, out: "registered: token serial 0123456789ABCDEF\n" });
+  expect(await cli(["activate", ...c, "--request", token.confirmation.toString("hex")])).toMatchObject({ status: 0, out: "registered: token serial 0123456789ABCDEF\n" });
   expect((await cli(["confirm", ...c, "--user-id", userId, codeAt(token, clock.now)])).out).toMatch(/confirmed/);
   return { userId, token };
 }
@@ -162,18 +160,21 @@ describe("otp-token bank issue, confirm, verify", () => {
     const c = await init();
     const issued = await cli(["issue", ...c, "--outbox", join(dir, "out"), "--mail", "v@example.jp"], ["v@example.jp", PASSWORD, PASSWORD]);
     const userId = issued.out.match(/User ID: +(\S+)/)![1];
-    // A wrong password: the bank answers (only the token can tell) and says what is left should it be wrong.
+    // A wrong password: the bank cannot tell (CPace); it answers, and says what is left should the token refuse the answer.
     const wrongSession = tokenRequest("10212083", userId, "Wrong99");
     const wrongPassword = await cli(["activate", ...c, "--request", wrongSession.request.toString("hex")]);
     expect(wrongPassword.status).toBe(0);
-    expect(wrongPassword.err).toBe(
-      "If the activation password is wrong, 4 attempts will be left before this token issue is void (a completed Register is not counted).\n" +
-        "  利用開始パスワードが違っていた場合、あと 4 回間違えると、このトークン発行は無効になります（登録が完了すると、この送信は数えられません）。\n",
-    );
+    expect(wrongPassword.err).toBe("attempts left before the issue is void if the token refuses this answer: 4\n");
     expect(() => tokenFinish(wrongSession, Buffer.from(wrongPassword.out.trim(), "hex"))).toThrow(/does not verify/);
     const session = tokenRequest("10212083", userId, PASSWORD);
     const token = tokenFinish(session, Buffer.from((await cli(["activate", ...c, "--request", session.request.toString("hex")])).out.trim(), "hex"));
-    expect((await cli(["activate", ...c, "--request", token.confirmation.toString("hex")])).out).toMatch(/^registered/);
+    // A damaged confirmation is refused, worded for the holder; the token's own takes the count back.
+    const damaged = Buffer.from(token.confirmation);
+    damaged[105] ^= 1;
+    const refused = await cli(["activate", ...c, "--request", damaged.toString("hex")]);
+    expect(refused.status).toBe(1);
+    expect(refused.err).toMatch(/\[wrong-confirmation\]\n  .*もう一度「送信」/);
+    expect((await cli(["activate", ...c, "--request", token.confirmation.toString("hex")])).out).toBe("registered: token serial 0123456789ABCDEF\n");
     const right = codeAt(token, clock.now);
     for (let left = 3; left >= 1; left--) {
       const wrong = await cli(["confirm", ...c, "--user-id", userId, otherThan(right)]);

@@ -50,7 +50,7 @@ async function tokens(bank: Bank, count: number, now: () => number): Promise<{ u
   const out: { userId: string; seed: Uint8Array }[] = [];
   for (let i = 0; i < count; i++) {
     const issued = await bank.issue({ mail: `race${i}@example.jp`, mailConfirm: `race${i}@example.jp`, password: "race1234", passwordConfirm: "race1234" });
-    // The protocol's token half (the independent token reference is test/reference-cpace.ts, in bank.test.ts).
+    // The protocol's own token half (the independent token reference is in bank.test.ts).
     const session = startAsToken({ serviceId: issued.serviceId, userId: issued.userId, serial: BigInt(i) }, "race1234", (n) => new Uint8Array(randomBytes(n)));
     const { seed, confirmation } = finishAsToken(session, (await bank.activate(session.request)).response);
     await bank.register(confirmation);

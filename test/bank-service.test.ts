@@ -12,7 +12,6 @@ import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { createService } from "../host/bank/service.js";
 import { type BankStore, openStore, StoreBusyError } from "../host/bank/store.js";
-import { refusalWords, registerRefusal } from "../host/refusals.js";
 import { codeAt, otherThan, tokenFinish, tokenRequest, type TokenProfile } from "./bank-helpers.js";
 
 const START = 1_900_000_020;
@@ -82,7 +81,7 @@ const ROUTES: RouteCase[] = [
     fields: { serviceId: { max: 8, required: true }, userId: { max: 16, required: true }, request: { max: 1024, required: true } },
   },
   {
-    method: "POST", url: "/v1/activations/register", scope: "login",
+    method: "POST", url: "/v1/registrations", scope: "login",
     body: { serviceId: "10212083", userId: U, confirmation: Buffer.alloc(106).toString("base64") },
     fields: { serviceId: { max: 8, required: true }, userId: { max: 16, required: true }, confirmation: { max: 1024, required: true } },
   },
@@ -182,31 +181,27 @@ describe("bank service: the procedure over the API", () => {
     const rule = await call("POST", "/v1/issues", { mail: "x@example.jp", mailConfirm: "y@example.jp", password: PASSWORD, passwordConfirm: PASSWORD }, keys.login);
     expect(rule).toMatchObject({ status: 400, body: { error: "mail-mismatch" } });
 
-    // 送信 with a wrong password: the bank answers (CPace gives it nothing to check), counted, with the
-    // attempts left should it be wrong; the token refuses the answer at 登録, and no 3rd message comes.
+    // A wrong password: the bank cannot tell (CPace), so it answers with the attempts left should the
+    // token refuse the answer at 登録, which it does.
     const wrongPassword = tokenRequest("10212083", userId, "Wrong123");
     const answered = await call("POST", "/v1/activations", { serviceId: "10212083", userId, request: wrongPassword.request.toString("base64") }, keys.login);
     expect(answered).toMatchObject({ status: 200, body: { attemptsLeft: 4 } });
     expect(() => tokenFinish(wrongPassword, Buffer.from(answered.body.response as string, "base64"))).toThrow(/does not verify/);
-    expect(refusalWords(registerRefusal(answered.body.attemptsLeft as number, 4), "register")!.ja).toContain("あと 4 回");
     const session = tokenRequest("10212083", userId, PASSWORD);
     const misrouted = await call("POST", "/v1/activations", { serviceId: "10212083", userId: "2083L0000001A009", request: session.request.toString("base64") }, keys.login);
     expect(misrouted).toMatchObject({ status: 400, body: { error: "malformed" } });
     const relayed = await call("POST", "/v1/activations", { serviceId: "10212083", userId, request: session.request.toString("base64") }, keys.login);
     expect(relayed).toMatchObject({ status: 200, body: { attemptsLeft: 3 } });
     token = tokenFinish(session, Buffer.from(relayed.body.response as string, "base64"));
-    // 登録: message 3 over the API; routed by other IDs, damaged, then right (and again: no change).
-    const confirmation = token.confirmation.toString("base64");
-    expect(await call("POST", `/v1/tokens/${userId}/confirm`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({ status: 409, body: { error: "not-activated" } });
-    expect(await call("POST", "/v1/activations/register", { serviceId: "10212083", userId: "2083L0000001A009", confirmation }, keys.login)).toMatchObject({ status: 400, body: { error: "malformed" } });
-    const damaged = Buffer.from(token.confirmation);
-    damaged[100] ^= 4;
-    expect(await call("POST", "/v1/activations/register", { serviceId: "10212083", userId, confirmation: damaged.toString("base64") }, keys.login)).toMatchObject({ status: 422, body: { error: "wrong-confirmation" } });
-    for (let i = 0; i < 2; i++) {
-      expect(await call("POST", "/v1/activations/register", { serviceId: "10212083", userId, confirmation }, keys.login)).toMatchObject({
-        status: 200, body: { registered: true, serviceId: "10212083", userId, serial: "0123456789ABCDEF" },
-      });
-    }
+    // 登録: the token's confirmation; a damaged one is refused (and changes nothing), the right one takes the count back.
+    const damaged = Buffer.from(token.confirmation!);
+    damaged[105] ^= 1;
+    const refused = await call("POST", "/v1/registrations", { serviceId: "10212083", userId, confirmation: damaged.toString("base64") }, keys.login);
+    expect(refused).toMatchObject({ status: 422, body: { error: "wrong-confirmation" } });
+    expect(refused.body.messageJa).toContain("送信");
+    expect(await call("POST", "/v1/registrations", { serviceId: "10212083", userId, confirmation: token.confirmation!.toString("base64") }, keys.login)).toMatchObject({
+      status: 200, body: { serial: "0123456789ABCDEF" },
+    });
 
     const wrong = await call("POST", `/v1/tokens/${userId}/confirm`, { code: otherThan(codeAt(token, clock.now)) }, keys.login);
     expect(wrong).toMatchObject({ status: 200, body: { accepted: false, reason: "wrong-code", attemptsLeft: 3 } });
@@ -307,7 +302,7 @@ describe("bank service: the guessing attack of issue 10, from the measured limit
     const session = tokenRequest("10212083", victim, PASSWORD);
     const relayed = await call("POST", "/v1/activations", { serviceId: "10212083", userId: victim, request: session.request.toString("base64") }, keys.login);
     const seed = tokenFinish(session, Buffer.from(relayed.body.response as string, "base64"));
-    await call("POST", "/v1/activations/register", { serviceId: "10212083", userId: victim, confirmation: seed.confirmation.toString("base64") }, keys.login);
+    await call("POST", "/v1/registrations", { serviceId: "10212083", userId: victim, confirmation: seed.confirmation.toString("base64") }, keys.login);
     expect((await call("POST", `/v1/tokens/${victim}/confirm`, { code: codeAt(seed, clock.now) }, keys.login)).body.accepted).toBe(true);
     let guesses = 0;
     let secondsSpent = 0;

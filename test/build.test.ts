@@ -19,16 +19,26 @@ function assemblyConstants(): Record<string, number> {
 }
 
 describe("built modules", () => {
-  it.each([...Object.values(CORE_FILES), ...Object.values(FIRMWARE_FILES)])("%s: one 64 KiB page, initial and maximum, never grown, nothing allocated", (file) => {
-    const module = new WebAssembly.Module(wasmBytes(file));
-    const memory = WebAssembly.Module.exports(module).find((e) => e.name === "memory");
-    expect(memory?.kind).toBe("memory");
-    const hal = new Proxy({}, { get: (_, name) => (name === "rtcNow" ? () => 0n : () => 0) });
-    const instance = new WebAssembly.Instance(module, { env: { abort() { throw new Error("abort"); } }, hal });
-    const buffer = (instance.exports.memory as WebAssembly.Memory).buffer;
-    expect(buffer.byteLength).toBe(65536);
-    expect(() => (instance.exports.memory as WebAssembly.Memory).grow(1)).toThrow();
-  });
+  it.each([...Object.values(CORE_FILES), ...Object.values(FIRMWARE_FILES)])(
+    "%s: one 64 KiB page, initial and maximum, never grown, nothing allocated",
+    (file) => {
+      const module = new WebAssembly.Module(wasmBytes(file));
+      const memory = WebAssembly.Module.exports(module).find((e) => e.name === "memory");
+      expect(memory?.kind).toBe("memory");
+      const hal = new Proxy({}, { get: (_, name) => (name === "rtcNow" ? () => 0n : () => 0) });
+      const instance = new WebAssembly.Instance(module, {
+        env: {
+          abort() {
+            throw new Error("abort");
+          },
+        },
+        hal,
+      });
+      const buffer = (instance.exports.memory as WebAssembly.Memory).buffer;
+      expect(buffer.byteLength).toBe(65536);
+      expect(() => (instance.exports.memory as WebAssembly.Memory).grow(1)).toThrow();
+    },
+  );
 
   it.each(["core.debug.wat", "token.debug.wat"])("%s has no memory.grow and no allocator", (file) => {
     const wat = readFileSync(buildDir() + file, "utf8");

@@ -21,7 +21,11 @@ describe("compression calls (debug build)", () => {
     generator.dispose();
   });
 
-  it.each([["SHA1", 64], ["SHA256", 64], ["SHA512", 128]] as const)("%s: a one-shot code adds the two key-pad compressions", (algorithm, block) => {
+  it.each([
+    ["SHA1", 64],
+    ["SHA256", 64],
+    ["SHA512", 128],
+  ] as const)("%s: a one-shot code adds the two key-pad compressions", (algorithm, block) => {
     let before = count();
     api.totp(ascii("short key"), 0, { algorithm });
     expect(count() - before).toBe(4);

@@ -8,18 +8,20 @@ import { CORE_BUILDS, hex, pattern } from "./helpers.js";
 
 const NODE_NAMES = { SHA1: "sha1", SHA256: "sha256", SHA512: "sha512" } as const;
 const ALGORITHMS = Object.keys(NODE_NAMES) as (keyof typeof NODE_NAMES)[];
+/** The sweeps take about a second each alone, several times that on a loaded CI box. */
+const SWEEP_TIMEOUT_MS = 120_000;
 
 describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
   const api = otpApi(build);
 
-  it.each(ALGORITHMS)("%s: every message length 0-1100 bytes", (alg) => {
+  it.each(ALGORITHMS)("%s: every message length 0-1100 bytes", { timeout: SWEEP_TIMEOUT_MS }, (alg) => {
     for (let length = 0; length <= 1100; length++) {
       const message = pattern(length, 1);
       expect(hex(api.digest(alg, message)), `length ${length}`).toBe(createHash(NODE_NAMES[alg]).update(message).digest("hex"));
     }
   });
 
-  it.each(ALGORITHMS)("%s: random messages up to 1 MiB (streamed through the I/O buffer)", (alg) => {
+  it.each(ALGORITHMS)("%s: random messages up to 1 MiB (streamed through the I/O buffer)", { timeout: SWEEP_TIMEOUT_MS }, (alg) => {
     const lengths = [16383, 16384, 16385, 65536 + 7, 1 << 20];
     for (let i = 0; i < 6; i++) lengths.push(1 + Math.floor(Math.random() * (1 << 20)));
     for (const length of lengths) {
@@ -28,7 +30,7 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
     }
   });
 
-  it.each(ALGORITHMS)("%s: three updates at every pair of cut points over 256 bytes", (alg) => {
+  it.each(ALGORITHMS)("%s: three updates at every pair of cut points over 256 bytes", { timeout: SWEEP_TIMEOUT_MS }, (alg) => {
     const { exports: e, io } = api.core.main;
     const message = pattern(256, 7);
     const expected = createHash(NODE_NAMES[alg]).update(message).digest("hex");
@@ -50,23 +52,28 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
     }
   });
 
-  it.each(ALGORITHMS)("HMAC-%s: every key length 0-300 bytes, short and long messages", (alg) => {
+  it.each(ALGORITHMS)("HMAC-%s: every key length 0-300 bytes, short and long messages", { timeout: SWEEP_TIMEOUT_MS }, (alg) => {
     for (let keyLength = 0; keyLength <= 300; keyLength++) {
       const key = pattern(keyLength, 3);
       for (const message of [pattern(8, keyLength), pattern(200 + keyLength, 5)]) {
         expect(hex(api.hmac(alg, key, message)), `key length ${keyLength}`).toBe(
-          createHmac(NODE_NAMES[alg], key).update(message).digest("hex"));
+          createHmac(NODE_NAMES[alg], key).update(message).digest("hex"),
+        );
       }
     }
   });
 
-  it.each(ALGORITHMS)("HMAC-%s: a 40 KB key and a 100 KB message (both longer than the I/O buffer)", (alg) => {
-    const key = randomBytes(40_000);
-    const message = randomBytes(100_000);
-    expect(hex(api.hmac(alg, key, message))).toBe(createHmac(NODE_NAMES[alg], key).update(message).digest("hex"));
-  });
+  it.each(ALGORITHMS)(
+    "HMAC-%s: a 40 KB key and a 100 KB message (both longer than the I/O buffer)",
+    { timeout: SWEEP_TIMEOUT_MS },
+    (alg) => {
+      const key = randomBytes(40_000);
+      const message = randomBytes(100_000);
+      expect(hex(api.hmac(alg, key, message))).toBe(createHmac(NODE_NAMES[alg], key).update(message).digest("hex"));
+    },
+  );
 
-  it("SHA-256 agrees with @chainsafe/as-sha256 on every length 0-600 and on 1 MiB", () => {
+  it("SHA-256 agrees with @chainsafe/as-sha256 on every length 0-600 and on 1 MiB", { timeout: SWEEP_TIMEOUT_MS }, () => {
     for (let length = 0; length <= 600; length++) {
       const message = pattern(length, 11);
       expect(hex(api.digest("SHA256", message))).toBe(hex(chainsafeDigest(message)));

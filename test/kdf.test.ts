@@ -11,15 +11,27 @@ const range = (from: number, to: number) => new Uint8Array(to - from + 1).map((_
 // RFC 5869 Appendix A, test cases 1-3 (SHA-256).
 const HKDF_VECTORS = [
   {
-    name: "A.1 basic", ikm: new Uint8Array(22).fill(0x0b), salt: range(0x00, 0x0c), info: range(0xf0, 0xf9), length: 42,
+    name: "A.1 basic",
+    ikm: new Uint8Array(22).fill(0x0b),
+    salt: range(0x00, 0x0c),
+    info: range(0xf0, 0xf9),
+    length: 42,
     okm: "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
   },
   {
-    name: "A.2 longer inputs", ikm: range(0x00, 0x4f), salt: range(0x60, 0xaf), info: range(0xb0, 0xff), length: 82,
+    name: "A.2 longer inputs",
+    ikm: range(0x00, 0x4f),
+    salt: range(0x60, 0xaf),
+    info: range(0xb0, 0xff),
+    length: 82,
     okm: "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87",
   },
   {
-    name: "A.3 zero-length salt and info", ikm: new Uint8Array(22).fill(0x0b), salt: new Uint8Array(0), info: new Uint8Array(0), length: 42,
+    name: "A.3 zero-length salt and info",
+    ikm: new Uint8Array(22).fill(0x0b),
+    salt: new Uint8Array(0),
+    info: new Uint8Array(0),
+    length: 42,
     okm: "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
   },
 ];
@@ -35,7 +47,9 @@ describe.each(CORE_BUILDS)("HKDF-SHA256, %s build", (build) => {
       const ikm = randomBytes(randomInt(0, 100));
       const salt = randomBytes(randomInt(0, 150));
       const info = randomBytes(randomInt(0, 300));
-      expect(hex(hkdfSha256(ikm, salt, info, length, build)), `length ${length}`).toBe(Buffer.from(hkdfSync("sha256", ikm, salt, info, length)).toString("hex"));
+      expect(hex(hkdfSha256(ikm, salt, info, length, build)), `length ${length}`).toBe(
+        Buffer.from(hkdfSync("sha256", ikm, salt, info, length)).toString("hex"),
+      );
     }
     const ikm = randomBytes(32);
     const salt = randomBytes(32);

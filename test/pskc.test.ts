@@ -14,7 +14,7 @@ import { BankError } from "../host/bank/errors.js";
 import { readPskc, writePskc } from "../host/bank/pskc.js";
 import { type BankStore, openStore } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
-import { codeAt, tokenFinish, tokenRequest, type TokenProfile } from "./bank-helpers.js";
+import { activateToken, codeAt, type TokenProfile } from "./bank-helpers.js";
 
 const PYTHON = "/usr/bin/python3";
 const hasPythonPskc = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import pskc"]).status === 0;
@@ -40,9 +40,7 @@ beforeAll(async () => {
   await bank.updateSettings({ serviceId: "10212083" });
   for (const otp of [{}, { algorithm: "SHA256", digits: 8, period: 30, label: "ACME-2" }, { algorithm: "SHA512", digits: 7 }]) {
     const issued = await bank.issue({ mail: "p@example.jp", mailConfirm: "p@example.jp", password: "Pass1234", passwordConfirm: "Pass1234", otp: otp as never });
-    const session = tokenRequest(issued.serviceId, issued.userId, "Pass1234", BigInt(held.length + 1));
-    const token = tokenFinish(session, await bank.activate(session.request));
-    await bank.register(token.confirmation);
+    const token = await activateToken(bank, issued.serviceId, issued.userId, "Pass1234", BigInt(held.length + 1));
     await bank.confirm(issued.userId, codeAt(token, clock.now));
     held.push({ userId: issued.userId, token });
   }

@@ -105,8 +105,8 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
       for (const line of narrow.split("\n")) expect(stringWidth(line), line).toBeLessThanOrEqual(80);
 
       // Registration (the manual's steps 5 and 6) against a bank database, through the form:
-      // a wrong password first (answered by the bank, refused by the token at 登録 with the attempts
-      // left), then the right one, 同意する, 送信, 登録.
+      // a wrong password first (the bank answers 送信, CPace cannot tell; the token refuses the answer at
+      // 登録, with the attempts left), then the right one, 同意する, 送信, 登録.
       const issued = await bank.issue({ mail: "jiro@example.jp", mailConfirm: "jiro@example.jp", password: "Xy12", passwordConfirm: "Xy12" });
       tmux("send-keys", "-t", session, "a");
       await waitFor(/トークン登録/);

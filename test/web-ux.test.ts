@@ -187,20 +187,20 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     await page.click("#resume-confirm");
     expect(await page.isVisible("#screen-confirm")).toBe(true);
     expect((await page.textContent("#confirm-service-id"))!.trim()).toBe(ids.serviceId);
-    // A wrong password: the bank answers (CPace gives it nothing to check); at 登録 the token refuses
-    // the answer: the attempts left, and the token back from its activating screen.
+    // A wrong password: the bank answers 送信 (CPace: it cannot tell); the token refuses the answer at
+    // 登録, which says the attempts left, and the token is back from its activating screen.
     await register(page, ids, "Wrong999");
     await page.waitForSelector("#reg-register:not([disabled])");
     await page.click("#reg-register");
     await expect.poll(() => page.textContent("#reg-message")).toContain("あと 4 回");
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe("reg-password");
     expect((await page.evaluate(() => window.otpToken!.screen())).mode).not.toBe("activating");
     // 送信 -> 登録; after 登録 the next thing to do is the code box.
     await register(page, ids);
     await page.waitForSelector("#reg-register:not([disabled])");
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("reg-register");
     await page.click("#reg-register");
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe("confirm-code");
+    // Once the bank took the token's confirmation (message 3).
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("confirm-code");
     // The focus ring: 3:1 or more against the pane behind it.
     await page.keyboard.press("Shift+Tab");
     await page.keyboard.press("Tab");

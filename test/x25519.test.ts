@@ -39,11 +39,13 @@ const SHARED = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742
 
 const rawPrivate = (key: KeyObject) => new Uint8Array(Buffer.from(key.export({ format: "jwk" }).d!, "base64url"));
 const rawPublic = (key: KeyObject) => new Uint8Array(Buffer.from(key.export({ format: "jwk" }).x!, "base64url"));
-const nodePublic = (raw: Uint8Array) => createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(raw).toString("base64url") }, format: "jwk" });
-const nodePrivate = (raw: Uint8Array) => createPrivateKey({
-  key: { kty: "OKP", crv: "X25519", d: Buffer.from(raw).toString("base64url"), x: Buffer.from(x25519Base(raw)).toString("base64url") },
-  format: "jwk",
-});
+const nodePublic = (raw: Uint8Array) =>
+  createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(raw).toString("base64url") }, format: "jwk" });
+const nodePrivate = (raw: Uint8Array) =>
+  createPrivateKey({
+    key: { kty: "OKP", crv: "X25519", d: Buffer.from(raw).toString("base64url"), x: Buffer.from(x25519Base(raw)).toString("base64url") },
+    format: "jwk",
+  });
 
 /** p = 2^255 - 19 as 32 little-endian bytes, plus `add`. */
 function pPlus(add: number): Uint8Array {
@@ -113,7 +115,8 @@ describe.each(CORE_BUILDS)("X25519, %s build", (build) => {
       expect(hex(x25519Base(secret, build))).toBe(hex(x25519Base(clamped, build)));
       const peer = generateKeyPairSync("x25519");
       expect(hex(x25519(secret, rawPublic(peer.publicKey), build))).toBe(
-        hex(diffieHellman({ privateKey: peer.privateKey, publicKey: nodePublic(x25519Base(secret, build)) })));
+        hex(diffieHellman({ privateKey: peer.privateKey, publicKey: nodePublic(x25519Base(secret, build)) })),
+      );
     }
   });
 

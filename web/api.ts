@@ -88,10 +88,11 @@ async function check(path: string, body: unknown): Promise<{ offset: number; dri
   return result;
 }
 
-export interface Activation {
+/** The bank's answer to 送信 (host/bank/bank.ts ActivationAnswer, over the API). */
+export interface ActivationAnswer {
   /** Message 2, for the token's 登録. */
   response: Uint8Array;
-  /** Attempts left before the issue is void should this one never be registered. */
+  /** Attempts left before the issue is void if the token refuses this answer (a wrong 利用開始パスワード). */
   attemptsLeft: number;
 }
 
@@ -131,14 +132,14 @@ export const bank = {
     if (issued.mailId) sessionStorage.setItem(OWN_MAILS, JSON.stringify([...ownMails(), issued.mailId].slice(-200)));
     return { ...issued, mailId: issued.mailId ?? null };
   },
-  /** 送信: message 1 to the bank; its answer (message 2) and the attempts left should this one prove wrong at 登録. */
-  async activate(serviceId: string, userId: string, request: Uint8Array): Promise<Activation> {
+  /** 送信: the token's request (message 1) -> the bank's answer (message 2) and the attempts it leaves. */
+  async activate(serviceId: string, userId: string, request: Uint8Array): Promise<ActivationAnswer> {
     const answer = await call<{ response: string; attemptsLeft: number }>("POST", "/v1/activations", { serviceId, userId, request: toBase64(request) }, "login");
     return { response: fromBase64(answer.response), attemptsLeft: answer.attemptsLeft };
   },
-  /** 登録: the token's confirmation (message 3) to the bank. */
+  /** 登録: the token's confirmation (message 3), after it stored the profile. */
   register: (serviceId: string, userId: string, confirmation: Uint8Array) =>
-    call<{ registered: boolean; serial: string }>("POST", "/v1/activations/register", { serviceId, userId, confirmation: toBase64(confirmation) }, "login"),
+    call<{ serial: string }>("POST", "/v1/registrations", { serviceId, userId, confirmation: toBase64(confirmation) }, "login"),
   confirm: (userId: string, code: string) => check(`/v1/tokens/${encodeURIComponent(userId)}/confirm`, { code }),
   login: (userId: string, code: string) => check(`/v1/tokens/${encodeURIComponent(userId)}/verify`, { code }),
   resync: (userId: string, code1: string, code2: string) => check(`/v1/tokens/${encodeURIComponent(userId)}/resync`, { code1, code2 }),

@@ -1,4 +1,4 @@
-// The token in the page: the real firmware (build/token.wasm, via @assemblyscript/loader) on the board
+// The token in the page: the real firmware (build/token.wasm) on the board
 // simulator from host/board, driven by the same SimToken as the terminal simulator. Its virtual
 // clock follows the wall clock times the speed control; its flash lives in IndexedDB; its panel is
 // drawn on a canvas; its registration form (the manual's steps 5 and 6: 同意する, 送信, 登録) relays
@@ -11,12 +11,12 @@ import { Board } from "../host/board/board.js";
 import { FLASH_SIZE_BYTES } from "../host/board/flash.js";
 import { pixel, PANEL_HEIGHT, PANEL_WIDTH } from "../host/display/render.js";
 import { STATUS_BAD_TAG } from "../host/abi.js";
+import { wrongPasswordAtRegister } from "../host/refusals.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
 import { ACTIVATION_PASSWORD_PATTERN } from "../host/identity.js";
-import { registerRefusal, sendRefusal } from "../host/refusals.js";
 import { otpScreenText } from "../host/terms.js";
-import { type Activation, bank } from "./api.js";
+import { type ActivationAnswer, bank } from "./api.js";
 import { refusalOf, SERVICE_ID, typedCode, USER_ID } from "./checks.js";
 import { eraseBoard, loadBoard, saveBoard } from "./flash-store.js";
 import { clear, pick, say, sayRefusal, screenWords, t } from "./i18n.js";
@@ -38,9 +38,8 @@ let carryMs = 0;
 let lastFrame: Uint8Array = new Uint8Array(0);
 let flashOperations = 0;
 let lastSaveMs = 0;
-/** The bank's answer to the last "send", waiting for "register". */
-/** The bank's answer to 送信, waiting for 登録 (with the IDs it was for, and the bank's attempts left). */
-let pendingAnswer: (Activation & { serviceId: string; userId: string }) | null = null;
+/** The bank's answer to the last 送信 (message 2 and the attempts it leaves), waiting for 登録. */
+let pendingResponse: (ActivationAnswer & { serviceId: string; userId: string }) | null = null;
 
 function newToken(saved?: { flash: Uint8Array; rtcLeadMs: number; driftPpm: number }): SimToken {
   const now = Date.now();
@@ -196,7 +195,7 @@ function wireRegistration(): void {
   const sendButton = $<HTMLButtonElement>("reg-send");
   async function send(): Promise<void> {
     clear(message);
-    pendingAnswer = null;
+    pendingResponse = null;
     register.disabled = true;
     // Full-width digits and letters (a Japanese input method) are the characters they stand for.
     const serviceId = typedCode($<HTMLInputElement>("reg-service-id").value);
@@ -216,13 +215,11 @@ function wireRegistration(): void {
     try {
       request = token.link.activateBegin(serviceId, userId, password);
     } catch (error) {
-      const refusal = error instanceof LinkError ? sendRefusal(error.code, error.message) : null;
-      if (refusal) return sayRefusal(message, refusal, "register", "reg.refused");
       return say(message, "error.link", (error as Error).message, "error");
     }
     redraw();
     try {
-      pendingAnswer = { ...(await bank.activate(serviceId, userId, request)), serviceId, userId };
+      pendingResponse = { ...(await bank.activate(serviceId, userId, request)), serviceId, userId };
     } catch (error) {
       // A refused 送信: the token leaves its activating screen at once.
       cancelActivation();
@@ -242,27 +239,24 @@ function wireRegistration(): void {
     });
   });
   register.addEventListener("click", () => {
-    if (register.disabled) return;
-    void registerToken();
-  });
-  async function registerToken(): Promise<void> {
-    if (!pendingAnswer) return;
-    const answer = pendingAnswer;
-    pendingAnswer = null;
+    if (!pendingResponse) return;
+    const answer = pendingResponse;
+    pendingResponse = null;
     register.disabled = true;
+    void registerToken(answer);
+  });
+  // 登録: the token checks the bank's answer and stores the profile; its confirmation goes to the bank.
+  async function registerToken(answer: ActivationAnswer & { serviceId: string; userId: string }): Promise<void> {
     let confirmation: Uint8Array;
     try {
       ({ confirmation } = token.link.activateFinish(answer.response));
     } catch (error) {
-      // With CPace only the token can tell a wrong 利用開始パスワード: the bank's confirmation fails its
-      // check. The holder hears the attempts left (the bank's count from 送信, the token's own from its
-      // refusal), and the token leaves its activating screen to start again from 送信.
       cancelActivation();
+      // With CPace only the token can tell a wrong 利用開始パスワード: the bank's confirmation fails here.
       if (error instanceof LinkError && error.status === STATUS_BAD_TAG) {
-        sayRefusal(message, registerRefusal(answer.attemptsLeft, error.attemptsLeft), "register", "reg.refused");
-        const password = $<HTMLInputElement>("reg-password");
-        password.value = "";
-        password.focus();
+        sayRefusal(message, wrongPasswordAtRegister(answer.attemptsLeft, token.info().activationLocked), "register", "reg.refused");
+        $<HTMLInputElement>("reg-password").value = "";
+        $("reg-password").focus();
       } else {
         say(message, "reg.refused", error instanceof LinkError ? error.message : (error as Error).message, "error");
       }
@@ -353,7 +347,7 @@ async function runToken(): Promise<void> {
   $("token-reset").addEventListener("click", async () => {
     await eraseBoard();
     token = newToken();
-    pendingAnswer = null;
+    pendingResponse = null;
     $<HTMLButtonElement>("reg-register").disabled = true;
     say($("reg-message"), "token.resetDone", "", "ok");
     redraw(true);

@@ -1,6 +1,6 @@
 // The browser's stand-in for host/wasm.ts (scripts/build-web.js swaps it in when bundling): the page
 // compiles build/token.wasm once, asynchronously (as browsers require for a module this size), and
-// host/token/firmware.ts then instantiates it synchronously with @assemblyscript/loader, as in Node.
+// host/token/firmware.ts then instantiates it synchronously (host/wasm-instance.ts), as in Node.
 import { instantiateModule } from "../host/wasm-instance.js";
 
 const modules = new Map<string, WebAssembly.Module>();

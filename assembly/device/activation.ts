@@ -83,12 +83,6 @@ export function activationLocked(): bool {
   return load<u32>(RECORD + R_FAILED_ACTIVATIONS) >= MAX_ACTIVATION_FAILURES;
 }
 
-/** Failed responses the token still accepts before it locks activation (its own count, kept in flash). */
-export function activationAttemptsLeft(): u32 {
-  const failures = load<u32>(RECORD + R_FAILED_ACTIVATIONS);
-  return failures >= MAX_ACTIVATION_FAILURES ? 0 : MAX_ACTIVATION_FAILURES - failures;
-}
-
 /** Forgets the activation under way and zeroes every secret it held. */
 export function abandonActivation(): void {
   memory.fill(REQUEST, 0, 82);

@@ -3,11 +3,12 @@
 // derived from one: codes are only ever on the screen. The buffer is zeroed before each response,
 // so a seed sent with ADD_PROFILE does not linger in it.
 import {
-  ABI_VERSION, ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, ACTIVATION_RESPONSE_BYTES, ALG_SHA1, ALG_SHA512, BROWN_OUT_MILLIVOLTS,
-  FIRMWARE_MAJOR, FIRMWARE_MINOR, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH,
-  LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_PROFILES, MAX_SEED, MIN_SEED, STATUS_BAD_DIGITS, STATUS_BAD_FRAME,
+  ABI_VERSION, ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, ACTIVATION_RESPONSE_BYTES, ALG_SHA1, ALG_SHA512,
+  BROWN_OUT_MILLIVOLTS, FIRMWARE_MAJOR, FIRMWARE_MINOR, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_ACTIVATE_BEGIN,
+  LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_PROFILES, MAX_SEED, MIN_SEED,
+  STATUS_BAD_DIGITS, STATUS_BAD_FRAME,
   STATUS_BAD_LABEL, STATUS_BAD_PERIOD, STATUS_BAD_SEED, STATUS_BAD_ALGORITHM, STATUS_DENIED, STATUS_FULL, STATUS_OK,
-  STATUS_BAD_TAG, STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_PENDING, STATUS_SELF_TEST, STATUS_UNKNOWN_COMMAND,
+  STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_PENDING, STATUS_SELF_TEST, STATUS_UNKNOWN_COMMAND,
 } from "../abi";
 import { batteryMillivolts, rtcNow, rtcSet } from "../hal";
 import { validDigits, validPeriod } from "../otp/otp";
@@ -16,7 +17,7 @@ import {
   profileCount, R_LATEST_TIME, R_PROFILE_COUNT, R_SEQUENCE, R_SERIAL, RECORD,
 } from "../store/record";
 import { storeCommit } from "../store/store";
-import { activationAttemptsLeft, activationBegin, activationConfirmation, activationFinish, activationPending, activationRequest } from "./activation";
+import { activationBegin, activationConfirmation, activationFinish, activationLocked, activationPending, activationRequest } from "./activation";
 import {
   activationCancelled, activationDone, activationStarted, cancelAdd, clockValid, profilesChanged, reportStorage, requestAdd, requestErase,
   selfTestPassed, storageOk,
@@ -79,7 +80,7 @@ export function linkCommand(len: u32): u32 {
 }
 
 // INFO -> status, firmware major, minor, ABI version, profile count, flags (bit 0 self-test passed,
-// bit 1 clock valid, bit 2 storage ok), battery mV (u16), serial (u64), RTC now (i64),
+// bit 1 clock valid, bit 2 storage ok, bit 3 activation locked until erased), battery mV (u16), serial (u64), RTC now (i64),
 // latest recorded time (i64), record sequence (u32).
 function info(len: u32): void {
   if (len != 1) {
@@ -92,7 +93,7 @@ function info(len: u32): void {
   put8(FIRMWARE_MINOR);
   put8(ABI_VERSION);
   put8(profileCount());
-  put8((selfTestPassed() ? 1 : 0) | (clockValid(now) ? 2 : 0) | (storageOk() ? 4 : 0));
+  put8((selfTestPassed() ? 1 : 0) | (clockValid(now) ? 2 : 0) | (storageOk() ? 4 : 0) | (activationLocked() ? 8 : 0));
   put16(batteryMillivolts());
   put64(load<u64>(RECORD + R_SERIAL));
   put64(<u64>now);
@@ -237,8 +238,6 @@ function activateBegin(len: u32): void {
 // ACTIVATE_FINISH response (docs/activation.md message 2) -> status, new profile index, the token's
 // confirmation for the bank (message 3). "Register" in the procedure: the bank's confirmation is
 // checked, the profile stored, and the token's own confirmation goes back to the bank.
-// Refused with STATUS_BAD_TAG (a wrong activation password, or damage): status, then the failed
-// responses the token still accepts before it locks (its own count; the bank keeps another).
 function activateFinish(len: u32): void {
   if (len != 1 + ACTIVATION_RESPONSE_BYTES) {
     respond(STATUS_BAD_FRAME);
@@ -247,7 +246,6 @@ function activateFinish(len: u32): void {
   const result = activationFinish(LINK_BUFFER + 1);
   if (result < 0) {
     respond(reportStorage(result));
-    if (result == STATUS_BAD_TAG) put8(activationAttemptsLeft());
     return;
   }
   respond(STATUS_OK);
@@ -257,8 +255,9 @@ function activateFinish(len: u32): void {
   activationDone(<u32>result);
 }
 
-// ACTIVATE_CANCEL -> status: abandons the activation under way (the bank refused the request, or the
-// holder gave up); its secrets are zeroed and the token leaves the activating screen.
+// ACTIVATE_CANCEL -> status: abandons the activation under way (the bank refused the request, the token
+// refused the bank's answer at "register", or the holder gave up); its secrets (the CPace scalar ya,
+// K, ISK, the MAC key, message 1) are zeroed and the token leaves the activating screen.
 // STATUS_NOT_ACTIVATING when none was under way (already abandoned, finished, or cancelled by a press).
 function activateCancel(len: u32): void {
   if (len != 1) {

@@ -1,5 +1,5 @@
 // The bank side of the procedure (docs/design.md, "The procedure it implements"): token issue (steps
-// 2-3), the activation server (docs/activation.md, "Bank, on a request"), the first-code confirmation
+// 2-3), the activation server (docs/activation.md, "Rules": CPace, messages 1 and 3), the first-code confirmation
 // that makes a token active (step 6), the verifier (RFC 6238 §5.2 window and drift; §5.2 "MUST NOT
 // accept the second attempt of the same OTP"), throttling (NIST SP 800-63B §5.2.2), the token's
 // lifecycle, API keys and the hash-chained audit trail.
@@ -18,8 +18,8 @@ import { BankError, type BankErrorCode, type BankErrorDetails } from "./errors.j
 import { composeSetupMail, writeToOutbox } from "./mail.js";
 import { type Notice, NOTICES } from "./notices.js";
 import {
-  answerRequest, decodeConfirmation, decodeRequest, MAX_ACTIVATION_FAILURES, type OtpParameters, otpParametersProblem, ProtocolError,
-  SEED_BYTES, TAG_BYTES, tagsEqual,
+  type ActivationConfirmation, type ActivationRequest, answerRequest, type BankSession, decodeConfirmation, decodeRequest,
+  MAX_ACTIVATION_FAILURES, type OtpParameters, otpParametersProblem, ProtocolError, SEED_BYTES, tagsEqual, TAG_BYTES,
 } from "./protocol.js";
 import type { ApiKeyRow, ApiScope, BankStore, EventRow, IssueRow, NewToken, SettingName, StoreTx, TokenRow } from "./store.js";
 
@@ -28,7 +28,7 @@ const DAY = 86400;
 export interface BankConfig {
   /** Seconds an issue can be activated and confirmed after it is made. */
   issueTtlSeconds: number;
-  /** Unconfirmed activation attempts (and wrong first codes at confirm) after which an issue is void. */
+  /** Unconfirmed activations (a wrong password among them) and wrong first codes at confirm after which an issue is void. */
   maxActivationFailures: number;
   /** Steps accepted each way around the token's recorded drift at login. */
   window: number;
@@ -95,7 +95,7 @@ export function wasmCodeChecker(api: OtpApi = otpApi()): CodeChecker {
 export interface BankOptions extends Partial<BankConfig> {
   /** Unix seconds now; default the wall clock. */
   now?: () => number;
-  /** Cryptographically secure random bytes; default node:crypto randomBytes. (X25519 keys come from node's own CSPRNG.) */
+  /** Cryptographically secure random bytes (CPace scalars, API key ids and secrets); default node:crypto randomBytes. */
   random?: (length: number) => Uint8Array;
   codeChecker?: CodeChecker;
   /** Who acts when a call names no one, for the audit trail: "cli", "web", ...; default "in-process". */
@@ -127,23 +127,15 @@ export interface IssueResult {
   mailFile?: string;
 }
 
-/** The bank's answer to message 1 (activate). */
+/** The bank's answer to an activation request (送信). */
 export interface ActivationAnswer {
   /** Message 2, for the token's 登録. */
   response: Uint8Array;
   /**
-   * Attempts left before the issue is void should this one never be confirmed (the token finds a wrong
-   * 利用開始パスワード at 登録 and sends no message 3): 0 means this was the last.
+   * Attempts left before the issue is void if the token refuses this answer (a wrong activation
+   * password shows only there): this attempt is counted until the token's confirmation takes it back.
    */
   attemptsLeft: number;
-}
-
-/** The bank's answer to message 3 (register): the token awaits its first code at 認証確認. */
-export interface RegisterResult {
-  serviceId: string;
-  userId: string;
-  /** The token's serial, 16 hex digits. */
-  serial: string;
 }
 
 export interface VerifyResult {
@@ -359,7 +351,7 @@ export class Bank {
     const serviceId = this.#serviceId;
     const userId = unwrap(
       await this.store.transaction(async (tx): Promise<Outcome<string>> => {
-        // An expired issue keeps no secret: its password, sessions and pending seed go at the first touch after expiry.
+        // An expired issue keeps no secret: its password and pending seed go at the first touch after expiry.
         await tx.forgetExpired(now);
         const customer = input.userId !== undefined ? await tx.customerOf(input.userId) : await tx.insertCustomer(now);
         if (!customer) {
@@ -415,18 +407,19 @@ export class Bank {
     return otp;
   }
 
-  // ---- activation (docs/activation.md, "Rules: the bank") ----
+  // ---- activation (docs/activation.md, "Rules", the bank) ----
 
   /**
-   * "送信" on the token: answers an activation request (message 1) with message 2, or refuses it with
-   * a BankError. The attempt is counted, and committed, before any CPace work; it is taken back when
-   * the token's confirmation (message 3) matches at register(). A request answered before is answered
-   * again with the same message 2 and counts nothing. `attemptsLeft` is what remains before the issue
-   * is void if this attempt is never confirmed (a wrong 利用開始パスワード: the token refuses message 2
-   * at 登録, and no message 3 comes): the number a front end shows when the token refuses.
+   * 送信 on the token: answers an activation request (message 1) with message 2, or refuses it with a
+   * BankError. A request answered before is answered again with the same message 2 and counts nothing.
+   *
+   * The bank cannot tell a wrong activation password (that is what CPace is for): the attempt is
+   * counted here, and only the token's confirmation (`register`, message 3) takes it back. So
+   * `attemptsLeft` is what remains if the token refuses this answer at 登録 (a wrong password):
+   * 0 means this was the last attempt, and a refusal leaves the issue void.
    */
   async activate(requestBytes: Uint8Array, by = this.actor): Promise<ActivationAnswer> {
-    let request;
+    let request: ActivationRequest;
     try {
       request = decodeRequest(requestBytes);
     } catch (error) {
@@ -434,44 +427,44 @@ export class Bank {
       throw error;
     }
     const { serviceId, userId } = request;
-    const requestHash = sha256(requestBytes);
+    const requestHash = sha256Bytes(requestBytes);
     const now = this.now();
     const limit = this.config.maxActivationFailures;
-    // Counted and committed before any CPace work: a crash after this leaves the attempt counted.
+    // Rules 2-5, committed before any CPace work: a crash after this leaves the attempt counted.
     const counted = unwrap(
-      await this.store.transaction(async (tx): Promise<Outcome<ActivationAnswer | { issue: IssueRow; failures: number }>> => {
-        // An expired issue keeps no secret: its password, sessions and pending seed go at the first touch after expiry.
+      await this.store.transaction(async (tx): Promise<Outcome<{ answered: ActivationAnswer } | { issue: IssueRow; failures: number }>> => {
+        // An expired issue keeps no secret: its password, its runs' secrets and its pending seed go at the first touch after expiry.
         await tx.forgetExpired(now);
         const issue = await tx.issueFor(serviceId, userId);
         // A repeated request of a live issue is answered again whatever the count: it is no new attempt.
         if (issue?.state === "pending" && now < issue.expires_at) {
           const repeated = await this.repeatedRequest(tx, issue, request.sid, requestHash);
-          if (repeated) return repeated;
+          if (repeated) return "error" in repeated ? repeated : { value: repeated };
         }
         const refused = this.issueRefusal(issue, now);
         if (refused) {
+          // The request after the last counted attempt voids the issue (its password is forgotten).
           if (refused.code === "issue-void" && issue?.state === "pending") {
-            // The last answered attempt was never confirmed: the issue is void from now on.
             await tx.voidIssue(issue.issue_id, "failures");
             await this.event(tx, now, "issue-void", serviceId, userId, by, `failed attempts ${issue.failed_attempts}`);
           }
           return { error: refused };
         }
-        // A protocol-v1 issue whose token awaits its first code (schema migration 3): no password to run CPace with.
+        // A pending issue of protocol v1 whose token awaits its first code: its K_AC was no password.
         if (issue!.activation_key === null) return { error: refuse("issue-void", NOTICES.issueVoid("protocol-v1"), { attemptsLeft: 0 }) };
         const failures = await tx.countIssueFailure(issue!.issue_id);
         return { value: { issue: issue!, failures } };
       }),
     );
-    if ("response" in counted) return counted;
+    if ("answered" in counted) return counted.answered;
     const { issue, failures } = counted;
     const params: OtpParameters = { algorithm: issue.algorithm, digits: issue.digits, period: issue.period, label: issue.label };
     const password = this.masterKey.open(issue.activation_key!, aad.activationPassword(serviceId, userId));
-    let session;
+    let session: BankSession;
     try {
       session = answerRequest(request, password, params, this.random);
     } catch (error) {
-      // Ya is a low-order point: CPace aborts (the attempt stays counted).
+      // Ya is a low-order point: CPace aborts (rule 6; the attempt stays counted).
       if (error instanceof ProtocolError) throw new BankError("malformed", `malformed activation request: ${error.message}`);
       throw error;
     } finally {
@@ -483,7 +476,6 @@ export class Bank {
     secrets.fill(0);
     session.seed.fill(0);
     session.expectedTokenTag.fill(0);
-    const response = session.response;
     return unwrap(
       await this.store.transaction(async (tx): Promise<Outcome<ActivationAnswer>> => {
         // Re-checked under the lock: another process may have voided or completed the issue, or answered
@@ -492,15 +484,15 @@ export class Bank {
         const refused = this.issueRefusal(current, now, 1);
         if (refused) return { error: refused };
         const inserted = await tx.insertActivationSession({
-          issue_id: issue.issue_id, sid: request.sid, request_hash: requestHash, serial, response, secrets: sealed, answered_at: now,
+          issue_id: issue.issue_id, sid: request.sid, request_hash: requestHash, serial, response: session.response, secrets: sealed, answered_at: now,
         });
         if (!inserted) {
           await tx.uncountIssueFailure(issue.issue_id);
           const earlier = await this.repeatedRequest(tx, { ...current!, failed_attempts: current!.failed_attempts - 1 }, request.sid, requestHash);
-          return earlier!;
+          return earlier && "error" in earlier ? earlier : { value: earlier!.answered };
         }
         await this.event(tx, now, "activation-answered", serviceId, userId, by, `serial ${serial}; failed attempts ${failures} until the token confirms`);
-        return { value: { response, attemptsLeft: Math.max(limit - failures, 0) } };
+        return { value: { response: session.response, attemptsLeft: Math.max(limit - failures, 0) } };
       }),
     );
   }
@@ -509,23 +501,29 @@ export class Bank {
    * A request whose session id this issue has seen: the same bytes are answered again (nothing counted,
    * nothing changed); other bytes under that session id are refused, also without counting.
    */
-  private async repeatedRequest(tx: StoreTx, issue: IssueRow, sid: Uint8Array, requestHash: Uint8Array): Promise<Outcome<ActivationAnswer> | null> {
-    const session = await tx.activationSession(issue.issue_id, sid);
+  private async repeatedRequest(
+    tx: StoreTx,
+    issue: IssueRow,
+    sid: Uint8Array,
+    requestHash: Uint8Array,
+  ): Promise<{ answered: ActivationAnswer } | { error: BankError } | null> {
+    const session = await tx.getActivationSession(issue.issue_id, sid);
     if (!session) return null;
     if (tagsEqual(session.request_hash, requestHash)) {
-      return { value: { response: new Uint8Array(session.response), attemptsLeft: Math.max(this.config.maxActivationFailures - issue.failed_attempts, 0) } };
+      const attemptsLeft = Math.max(this.config.maxActivationFailures - issue.failed_attempts, 0);
+      return { answered: { response: new Uint8Array(session.response), attemptsLeft } };
     }
     return { error: new BankError("replayed", "this activation session was already answered for another request: start the activation again on the token") };
   }
 
   /**
-   * "登録" on the token: the token's confirmation (message 3), which it sends after it has checked the
-   * bank's confirmation and stored the profile. When Ta matches, the counted attempt is taken back
-   * and the token becomes the issue's pending token, awaiting its first code (認証確認, step 6). A
-   * confirmation already accepted is accepted again without change. Returns the token's serial.
+   * 登録 on the token: its confirmation (message 3), which it sends after it has checked the bank's
+   * confirmation and stored the profile. When Ta matches, the counted attempt is taken back and the
+   * token becomes the issue's pending token, awaiting its first code (step 6). A confirmation already
+   * accepted is accepted again without change. Returns the token's serial (16 hex digits).
    */
-  async register(confirmationBytes: Uint8Array, by = this.actor): Promise<RegisterResult> {
-    let confirmation;
+  async register(confirmationBytes: Uint8Array, by = this.actor): Promise<{ serial: string }> {
+    let confirmation: ActivationConfirmation;
     try {
       confirmation = decodeConfirmation(confirmationBytes);
     } catch (error) {
@@ -535,14 +533,15 @@ export class Bank {
     const { serviceId, userId, sid } = confirmation;
     const now = this.now();
     return unwrap(
-      await this.store.transaction(async (tx): Promise<Outcome<RegisterResult>> => {
+      await this.store.transaction(async (tx): Promise<Outcome<{ serial: string }>> => {
         await tx.forgetExpired(now);
         const issue = await tx.issueFor(serviceId, userId);
-        const session = issue ? await tx.activationSession(issue.issue_id, sid) : undefined;
+        const session = issue ? await tx.getActivationSession(issue.issue_id, sid) : undefined;
+        // An unconfirmed run's own attempt is still in the count: it may be the one that brings it to the limit.
         const refused = this.issueRefusal(issue, now, session && session.confirmed_at === null ? 1 : 0);
         if (refused) return { error: refused };
         if (!session || session.secrets === null) {
-          return { error: new BankError("unknown", "no activation of this issue has this session: press 送信 (send) on the token again") };
+          return { error: new BankError("unknown", "no activation of this issue has this session: send the activation from the token again") };
         }
         const secrets = this.masterKey.open(session.secrets, aad.activationSession(serviceId, userId, session.serial, sid));
         try {
@@ -550,14 +549,13 @@ export class Bank {
             await this.event(tx, now, "activation-wrong-confirmation", serviceId, userId, by, `serial ${session.serial}`);
             return { error: refuse("wrong-confirmation", NOTICES.wrongConfirmation()) };
           }
-          const result = { serviceId, userId, serial: session.serial };
-          if (session.confirmed_at !== null) return { value: result };
+          if (session.confirmed_at !== null) return { value: { serial: session.serial } };
           const seed = secrets.subarray(TAG_BYTES, TAG_BYTES + SEED_BYTES[issue!.algorithm]);
           await tx.uncountIssueFailure(issue!.issue_id);
           await tx.confirmActivationSession(issue!.issue_id, sid, now);
           await tx.setPendingToken(issue!.issue_id, session.serial, this.masterKey.seal(seed, aad.pendingSeed(serviceId, userId, session.serial)), now);
           await this.event(tx, now, "activated", serviceId, userId, by, `serial ${session.serial}; awaiting first code`);
-          return { value: result };
+          return { value: { serial: session.serial } };
         } finally {
           secrets.fill(0);
         }
@@ -566,8 +564,8 @@ export class Bank {
   }
 
   /**
-   * Why an activation message or a first code for this issue is refused before anything is computed,
-   * or null. `ownAttempt` = 1 when the count already includes the attempt being decided.
+   * Why an activation message or a first code for this issue is refused before anything is computed, or
+   * null. `ownAttempt` = 1 when the count already includes the attempt being decided.
    */
   private issueRefusal(issue: IssueRow | undefined, now: number, ownAttempt = 0): BankError | null {
     const limit = this.config.maxActivationFailures;
@@ -586,7 +584,7 @@ export class Bank {
    * "認証確認" on the bank's screen: the first code of the activated token. On success, in one
    * transaction, the token becomes the customer's token at this User ID (replacing any previous
    * one), the issue is completed and its activation password deleted. A wrong code counts toward the
-   * same limit as unconfirmed activation attempts (maxActivationFailures), after which the issue is void.
+   * same limit as unconfirmed activations (maxActivationFailures), after which the issue is void.
    */
   async confirm(userId: string, code: string, by = this.actor): Promise<VerifyResult> {
     const now = this.now();
@@ -1009,8 +1007,12 @@ export class Bank {
   }
 }
 
-function sha256(data: string | Uint8Array): Uint8Array {
-  return new Uint8Array(typeof data === "string" ? createHash("sha256").update(data, "utf8").digest() : createHash("sha256").update(data).digest());
+function sha256(text: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(text, "utf8").digest());
+}
+
+function sha256Bytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(bytes).digest());
 }
 
 function apiKeyInfo(row: ApiKeyRow): ApiKeyInfo {

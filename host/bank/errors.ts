@@ -17,10 +17,9 @@ export const BANK_ERROR_CODES = [
   "malformed", // wrong length, version or field form
   "unknown", // no such issue / token
   "expired", // the issue is older than its lifetime
-  "issue-void", // too many wrong activation passwords or first codes, or a newer issue replaced it: issue again
+  "issue-void", // too many unconfirmed activations or wrong first codes, or a newer issue replaced it: issue again
   "replayed", // other bytes under an activation session id already answered / code for a step at or before the last accepted one
-  "wrong-confirmation", // the token's confirmation (message 3) does not match its session
-  // (A wrong activation password is found by the token at 登録, not by the bank: CPace gives the bank nothing to check it against.)
+  "wrong-confirmation", // the token's confirmation (message 3) does not match its session (damaged, or not from the token)
   // confirm, verify, resync
   "not-activated", // confirm before any token registered (sent its confirmation) for the issue
   "already-confirmed", // confirm of an issue whose token is already active

@@ -15,10 +15,6 @@ const T = TERMS;
 const times = (n: number) => `${n} attempt${n === 1 ? "" : "s"}`;
 
 export const NOTICES = {
-  wrongConfirmation: (): Notice => ({
-    en: "the token's confirmation does not match this activation (damaged on the way, or not from the token): send from the token again (Send, then Register)",
-    ja: `トークンからの確認が一致しません（通信の途中で壊れたか、トークンからのものではありません）。トークンで「${T.send.ja}」からやり直してください。`,
-  }),
   wrongFirstCode: (left: number): Notice => attemptsText("code", left),
   voidAfterCodes: (): Notice => attemptsText("code", 0),
   issueVoid: (reason: string | null): Notice =>
@@ -27,7 +23,16 @@ export const NOTICES = {
           en: "this token issue was replaced by a newer one: use the Service ID and User ID of the newest issue, or issue a new token",
           ja: `この${T.tokenIssue.ja}は、新しい${T.tokenIssue.ja}により無効になりました。最新の${T.serviceId.ja}・${T.userId.ja}をお使いください。`,
         }
-      : issueVoidText(),
+      : reason === "protocol-v1"
+        ? {
+            en: "this token issue was made for the previous activation protocol and cannot be activated now: issue a new token",
+            ja: `この${T.tokenIssue.ja}は以前の登録方式のもので、登録できません。もう一度「${T.tokenIssue.ja}」からやり直してください。`,
+          }
+        : issueVoidText(),
+  wrongConfirmation: (): Notice => ({
+    en: `the token's registration confirmation does not match this activation (damaged on the way, or not from the token): press "${T.send.en}" on the token again`,
+    ja: `トークンからの${T.register.ja}の確認が一致しません（通信の途中で壊れた可能性があります）。トークンでもう一度「${T.send.ja}」からやり直してください。`,
+  }),
   issueExpired: (): Notice => ({
     en: "this token issue has expired: issue a new token",
     ja: `この${T.tokenIssue.ja}は有効期限を過ぎました。もう一度${T.tokenIssue.ja}を行ってください。`,

@@ -138,6 +138,17 @@ function errorBody(error: BankError): Record<string, unknown> {
   };
 }
 
+/**
+ * The IDs an activation message carries (bytes 2..26: docs/activation.md messages 1 and 3) must be the
+ * ones the caller routed it by. A message too short to carry them is the bank's to refuse as malformed.
+ */
+function carriesIds(bytes: Uint8Array, body: { serviceId: string; userId: string }, what: string): void {
+  if (bytes.length < 26) return;
+  if (Buffer.from(bytes.subarray(2, 26)).toString("latin1") !== body.serviceId + body.userId) {
+    throw new BankError("malformed", `malformed activation ${what}: it names another Service ID or User ID than the body`);
+  }
+}
+
 /** A code check's answer: accepted, or the refusal that counted as a failed attempt. */
 async function checkOutcome(run: () => Promise<{ offset: number; driftSteps: number }>): Promise<Record<string, unknown>> {
   try {
@@ -321,41 +332,30 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
     };
   });
 
-  const activationIds = {
-    serviceId: { type: "string", pattern: "^[0-9]{8}$", description: "Service ID the message names" },
-    userId: { ...USER_ID, description: "User ID the message names" },
-  } as const;
-  /** The IDs a message carries (docs/activation.md: bytes 2..25 of messages 1 and 3) must be the ones the caller routed it by. */
-  const checkCarriedIds = (bytes: Uint8Array, body: { serviceId: string; userId: string }, what: string) => {
-    if (bytes.length < 26) return;
-    const carried = Buffer.from(bytes.subarray(2, 26)).toString("latin1");
-    if (carried !== body.serviceId + body.userId) throw new BankError("malformed", `malformed activation ${what}: it names another Service ID or User ID than the body`);
-  };
-
   app.post("/v1/activations", {
     config: login,
     schema: {
-      summary: "送信: relays a token's activation request (docs/activation.md, message 1) and returns the bank's response (message 2)",
-      description:
-        "The attempt is counted before the bank's half of CPace runs, and taken back when the token's confirmation arrives at " +
-        "POST /v1/activations/register. attemptsLeft: attempts left before the issue is void should this one never be confirmed " +
-        "(a wrong 利用開始パスワード is found by the token at 登録). The same request again gets the same response and counts nothing.",
+      summary: "送信: relays a token's activation request (docs/activation.md message 1) and returns the bank's response (message 2)",
       security: bearer,
       body: {
         type: "object",
         additionalProperties: false,
         required: ["serviceId", "userId", "request"],
         properties: {
-          ...activationIds,
-          request: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]*={0,2}$", description: "message 1 (82 bytes), base64" },
+          serviceId: { type: "string", pattern: "^[0-9]{8}$" },
+          userId: USER_ID,
+          request: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]*={0,2}$", description: "the request bytes, base64" },
         },
       },
       response: {
         200: {
           type: "object",
           properties: {
-            response: { type: "string", description: "message 2 (117 bytes), base64: give it to the token's 登録" },
-            attemptsLeft: { type: "integer", description: "attempts left before the issue is void if this one is never confirmed (0: this was the last)" },
+            response: { type: "string", description: "message 2, base64: the token's 登録 takes it" },
+            attemptsLeft: {
+              type: "integer",
+              description: "attempts left before the issue is void if the token refuses this answer at 登録 (a wrong activation password shows only there)",
+            },
           },
         },
         "4xx": ERROR,
@@ -364,47 +364,33 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
   }, async (request) => {
     const body = request.body as { serviceId: string; userId: string; request: string };
     const bytes = new Uint8Array(Buffer.from(body.request, "base64"));
-    checkCarriedIds(bytes, body, "request");
+    carriesIds(bytes, body, "request");
     const answer = await bank.activate(bytes, actor(request));
     return { response: Buffer.from(answer.response).toString("base64"), attemptsLeft: answer.attemptsLeft };
   });
 
-  app.post("/v1/activations/register", {
+  app.post("/v1/registrations", {
     config: login,
     schema: {
-      summary: "登録: relays the token's confirmation (docs/activation.md, message 3); the token then awaits its first code at 認証確認",
-      description:
-        "The token sends it after it checked the bank's response and stored the profile. When it matches, the attempt counted at " +
-        "POST /v1/activations is taken back. The same confirmation again is accepted again and changes nothing.",
+      summary: "登録: relays the token's confirmation (docs/activation.md message 3) after it stored the profile; its first code can then be confirmed",
       security: bearer,
       body: {
         type: "object",
         additionalProperties: false,
         required: ["serviceId", "userId", "confirmation"],
         properties: {
-          ...activationIds,
-          confirmation: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]*={0,2}$", description: "message 3 (106 bytes), base64" },
+          serviceId: { type: "string", pattern: "^[0-9]{8}$" },
+          userId: USER_ID,
+          confirmation: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]*={0,2}$", description: "the confirmation bytes, base64" },
         },
       },
-      response: {
-        200: {
-          type: "object",
-          properties: {
-            registered: { type: "boolean" },
-            serviceId: { type: "string" },
-            userId: { type: "string" },
-            serial: { type: "string", description: "the token's serial, 16 hex digits" },
-          },
-        },
-        "4xx": ERROR,
-      },
+      response: { 200: { type: "object", properties: { serial: { type: "string", description: "the token's serial, 16 hex digits" } } }, "4xx": ERROR },
     },
   }, async (request) => {
     const body = request.body as { serviceId: string; userId: string; confirmation: string };
     const bytes = new Uint8Array(Buffer.from(body.confirmation, "base64"));
-    checkCarriedIds(bytes, body, "confirmation");
-    const registered = await bank.register(bytes, actor(request));
-    return { registered: true, ...registered };
+    carriesIds(bytes, body, "confirmation");
+    return bank.register(bytes, actor(request));
   });
 
   const checkRoute = (summary: string, body: object) => ({

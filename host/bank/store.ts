@@ -39,6 +39,7 @@ export interface IssueRow {
   failed_attempts: number;
   state: IssueState;
   void_reason: string | null;
+  /** The activation password (CPace's PRS), sealed; null once the issue is completed, void or expired. */
   activation_key: Uint8Array | null;
   algorithm: Algorithm;
   digits: number;
@@ -48,6 +49,24 @@ export interface IssueRow {
   pending_seed: Uint8Array | null;
   pending_at: number | null;
   completed_at: number | null;
+}
+
+/** One answered activation request (message 1) of an issue: a CPace run (docs/activation.md). */
+export interface ActivationSessionRow {
+  issue_id: number;
+  /** The session id the token chose (message 1). */
+  sid: Uint8Array;
+  /** SHA-256 of message 1: the same request again is answered again, other bytes under its sid are refused. */
+  request_hash: Uint8Array;
+  /** The token's serial, 16 hex digits. */
+  serial: string;
+  /** Message 2 as sent (public). */
+  response: Uint8Array;
+  /** Sealed: the token's expected confirmation Ta, then the seed; null once the issue expired. */
+  secrets: Uint8Array | null;
+  answered_at: number;
+  /** When the token's confirmation (message 3) matched; null until then. */
+  confirmed_at: number | null;
 }
 
 export interface TokenRow {
@@ -98,30 +117,6 @@ export interface ApiKeyRow {
   revoked_at: number | null;
 }
 
-/**
- * One answered activation request (message 1) of an issue (docs/activation.md, "Rules: the bank"):
- * message 2 as sent, so the same request is answered again without counting, and sealed, what the
- * bank needs at 登録 (the token's expected confirmation Ta and the seed) until message 3 matches.
- */
-export interface ActivationSessionRow {
-  issue_id: number;
-  /** CPace's session id, 16 bytes chosen by the token; unique within an issue. */
-  sid: Uint8Array;
-  /** SHA-256 of message 1: the same session id with other bytes is refused. */
-  request_hash: Uint8Array;
-  /** The token's serial, 16 hex digits. */
-  serial: string;
-  /** Message 2 as sent (public). */
-  response: Uint8Array;
-  /** Sealed (aad.activationSession): Ta || seed. Null once the issue expired, was completed or void. */
-  secrets: Uint8Array | null;
-  answered_at: number;
-  /** When the token's confirmation (message 3) matched; null until then. */
-  confirmed_at: number | null;
-}
-
-export type NewActivationSession = Omit<ActivationSessionRow, "confirmed_at">;
-
 export type NewIssue = Omit<IssueRow, "issue_id" | "failed_attempts" | "state" | "void_reason" | "pending_serial" | "pending_seed" | "pending_at" | "completed_at">;
 export type NewToken = Omit<TokenRow, "consecutive_failures" | "locked" | "next_check_at" | "state" | "last_success_at">;
 export type NewEvent = Omit<EventRow, "id" | "mac">;
@@ -136,10 +131,7 @@ export interface StoreTx {
   getSetting(name: SettingName): Promise<string | null>;
   setSetting(name: SettingName, value: string): Promise<void>;
 
-  /**
-   * Forgets the sealed secrets of pending issues expired by `now` (their activation password, pending
-   * seed and their activation sessions' secrets; rows kept); returns how many issues.
-   */
+  /** Forgets the sealed secrets of pending issues expired by `now` and of their activation sessions (rows kept); returns how many issues. */
   forgetExpired(now: number): Promise<number>;
 
   /** A new customer with the next free 7-digit customer number (or the one given). Null when that number is taken. */
@@ -164,23 +156,18 @@ export interface StoreTx {
   pendingIssuesOf(customerId: number): Promise<IssueRow[]>;
   /** failed_attempts + 1; returns the new count. */
   countIssueFailure(issueId: number): Promise<number>;
-  /** Takes back one counted attempt (an activation whose token confirmed it at 登録). */
+  /** Takes back one counted attempt (an activation the token confirmed). */
   uncountIssueFailure(issueId: number): Promise<void>;
-  /** Voids a pending issue and forgets its secrets (its activation sessions' too). */
+  /** Voids a pending issue and forgets its secrets, its activation sessions' included. */
   voidIssue(issueId: number, reason: string): Promise<void>;
-  setPendingToken(issueId: number, serial: string, sealedSeed: Uint8Array, at: number): Promise<void>;
-  /** Completes an issue: its secrets and its activation sessions are deleted. */
-  completeIssue(issueId: number, at: number): Promise<void>;
-
-  // Activation sessions (CPace, docs/activation.md): three methods. A store keeps the rows of an issue
-  // until the issue is completed (then deletes them) and forgets their `secrets` with the issue's
-  // (forgetExpired, voidIssue).
-  /** The answered request of this issue with this session id. */
-  activationSession(issueId: number, sid: Uint8Array): Promise<ActivationSessionRow | undefined>;
-  /** Records an answered request; false when the issue already has this session id (a racing copy): nothing changes then. */
-  insertActivationSession(session: NewActivationSession): Promise<boolean>;
-  /** Marks the session confirmed (message 3 matched) at `at`. */
+  /** The answered activation request of this issue with this session id, if any. */
+  getActivationSession(issueId: number, sid: Uint8Array): Promise<ActivationSessionRow | undefined>;
+  /** Records an answered request; false when its session id was already there (a racing copy). */
+  insertActivationSession(session: Omit<ActivationSessionRow, "confirmed_at">): Promise<boolean>;
+  /** The token's confirmation of this session matched. */
   confirmActivationSession(issueId: number, sid: Uint8Array, at: number): Promise<void>;
+  setPendingToken(issueId: number, serial: string, sealedSeed: Uint8Array, at: number): Promise<void>;
+  completeIssue(issueId: number, at: number): Promise<void>;
 
   /** The token at this User ID, its row locked until the transaction ends. */
   getToken(userId: string): Promise<TokenRow | undefined>;

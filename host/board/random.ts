@@ -1,5 +1,5 @@
-// The board's random source (the wasm import `random(ptr, len)`): activation's CPace session id and
-// scalar come from here, so the default is the platform's CSPRNG. SeededRandom exists only so tests and
+// The board's random source (the wasm import `random(ptr, len)`): key pairs and nonces for activation
+// come from here, so the default is the platform's CSPRNG. SeededRandom exists only so tests and
 // fault injection can be replayed bit for bit.
 
 export interface RandomSource {

@@ -7,11 +7,11 @@ import { Bank, type BankOptions } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_HOST, DEFAULT_SERVICE_PORT } from "../bank/limits.js";
+import { messageKind } from "../bank/protocol.js";
 import { openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
-import { attemptsPendingText, bankDateTime } from "../terms.js";
+import { bankDateTime } from "../terms.js";
 import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
-import { messageKind } from "../bank/protocol.js";
 import { integerOption, type Io, parse, UsageError } from "./usage.js";
 
 export { processStdin, type Stdin, type Terminal };
@@ -109,12 +109,12 @@ ${COMMON}
 
 Relays one activation message of the token (docs/activation.md), read as hex from --request or else
 from standard input:
-  - its request (message 1, 82 bytes, 送信 send): prints the bank's response (message 2, 117 bytes)
-    as hex on standard output, and on standard error the attempts left before the issue is void
-    should this one never be registered. Each new request counts as an attempt until the token's
-    confirmation takes it back (a wrong 利用開始パスワード is found by the token at 登録); after 5
-    the issue is void. The same request again gets the same response and counts nothing.
-  - its confirmation (message 3, 106 bytes, 登録 register): prints "registered"; the token's first
+  - its request (message 1, 82 bytes, 送信 "send"): prints the bank's response (message 2, 117 bytes)
+    as hex, and on standard error the attempts left if the token refuses it at 登録. Each new request
+    counts as an attempt until the token's confirmation takes it back (the bank cannot tell a wrong
+    activation password; the token can); after 5 the issue is void. The same request again gets the
+    same response and counts nothing.
+  - its confirmation (message 3, 106 bytes, 登録 "register"): prints "registered"; the token's first
     code can then be confirmed (otp-token bank confirm).
 A refused message (unknown, expired, void, replayed, malformed, wrong confirmation) exits with status 1.
 
@@ -127,7 +127,7 @@ ${COMMON}
 
 認証確認 on the bank's screen: CODE is the first code the activated token shows. On success the
 token becomes the customer's token at this User ID, replacing the previous one, and the issue is
-completed. A wrong code counts toward the same 5-attempt limit as unregistered activations; the
+completed. A wrong code counts toward the same 5-attempt limit as wrong activation passwords; the
 answer says how many attempts are left (あと N 回) and when the issue is void.
 
 Options:
@@ -424,13 +424,11 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         const message = new Uint8Array(Buffer.from(text, "hex"));
         if (messageKind(message) === "confirmation") {
           io.out(`registered: token serial ${(await bank.register(message)).serial}\n`);
-          return 0;
+        } else {
+          const answer = await bank.activate(message);
+          io.out(`${Buffer.from(answer.response).toString("hex")}\n`);
+          io.err(`attempts left before the issue is void if the token refuses this answer: ${answer.attemptsLeft}\n`);
         }
-        const answer = await bank.activate(message);
-        io.out(`${Buffer.from(answer.response).toString("hex")}\n`);
-        // As the bank's refusals are printed: English, then the customer's Japanese.
-        const note = attemptsPendingText(answer.attemptsLeft);
-        io.err(`${note.en}\n  ${note.ja}\n`);
         return 0;
       });
     }

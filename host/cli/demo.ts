@@ -12,8 +12,7 @@ import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { readOutboxMail } from "../bank/mail.js";
 import { openStore } from "../bank/store.js";
-import { STATUS_BAD_TAG } from "../abi.js";
-import { refusalWords, registerRefusal } from "../refusals.js";
+import { refusalWords, registerRefusalWords } from "../refusals.js";
 import { bankDateTime, GUIDANCE, mailFilterNote, TERMS } from "../terms.js";
 import { LinkError } from "../token/link.js";
 import { SimToken } from "../token/sim-token.js";
@@ -24,9 +23,10 @@ export const DEMO_HELP = `Usage: otp-token demo [options]
 
 Runs the whole one-time-password re-set-up procedure with a simulated token and bank, in the words
 of the bank's manual: トークン発行 (mail address and 利用開始パスワード, each twice) -> Service ID and
-User ID -> on the token, 同意する, 送信 and 登録 (a mistyped password first: the token finds it at
-登録 and says how many attempts are left; the seed is agreed by CPace, never sent) -> the token's code with its
-60-second countdown (59 .. 0) -> 認証確認 -> the login screen -> a later login with a new code.
+User ID -> on the token, 同意する, 送信 and 登録 (a mistyped password first: the token refuses the
+bank's answer at 登録 and says how many attempts are left; the seed is agreed by CPace, never sent,
+and the token's confirmation goes back to the bank) -> the token's code with its 60-second
+countdown (59 .. 0) -> 認証確認 -> the login screen -> a later login with a new code.
 Japanese when the locale is (LANG=ja_JP.UTF-8).
 
 Options:
@@ -116,23 +116,21 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
         `${" ".repeat(36)}[ ${w(TERMS.send)} ]  [ ${w(TERMS.register)} ]`,
       ]);
 
-    // A mistyped password first: the bank answers (it cannot tell: that is what CPace is for) and
-    // counts the attempt; at 登録 the token finds the bank's confirmation wrong, says the attempts left,
-    // and leaves its activating screen.
+    // A mistyped password first. The bank cannot tell (CPace): it answers, counting the attempt; the
+    // token refuses the answer at 登録, says the attempts left, and leaves its activating screen.
     const mistyped = "Pass1235";
     io.out(`\n${registration(mistyped)}\n`);
     const refused = token.link.activateBegin(issued.serviceId, issued.userId, mistyped);
     io.out(`${w(TERMS.send)}: ${ja ? `登録要求 ${refused.length} バイトを銀行へ` : `the activation request (${refused.length} bytes) to the bank`}\n`);
-    const wrongAnswer = await bank.activate(refused);
-    io.out(`${ja ? "銀行の応答" : "The bank's answer"}: ${ja ? `${wrongAnswer.response.length} バイト` : `${wrongAnswer.response.length} bytes`}. ${w(GUIDANCE.bankAnswered)}\n`);
+    const refusedAnswer = await bank.activate(refused);
+    io.out(`${ja ? "銀行の応答" : "The bank's answer"}: ${ja ? `${refusedAnswer.response.length} バイト` : `${refusedAnswer.response.length} bytes`}. ${w(GUIDANCE.bankAnswered)}\n`);
     try {
-      token.link.activateFinish(wrongAnswer.response);
+      token.link.activateFinish(refusedAnswer.response);
       throw new Error("the token took the answer to a mistyped password");
     } catch (error) {
-      if (!(error instanceof LinkError) || error.status !== STATUS_BAD_TAG) throw error;
-      const refusal = registerRefusal(wrongAnswer.attemptsLeft, error.attemptsLeft);
-      io.out(`${w(TERMS.register)}: ${w(refusalWords(refusal, "register")!)} [${refusal.code}]\n`);
+      if (!(error instanceof LinkError)) throw error;
       token.link.activateCancel();
+      io.out(`${w(TERMS.register)}: ${w(registerRefusalWords(refusedAnswer.attemptsLeft, token.info().activationLocked))} [wrong-password]\n`);
       panel(ja ? "トークン：登録は取り消され、元の表示に戻ります" : "Token: the activation is cancelled; it is back where it was");
     }
 
@@ -143,7 +141,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     io.out(`${ja ? "銀行の応答" : "The bank's answer"}: ${ja ? `${answer.response.length} バイト` : `${answer.response.length} bytes`}. ${w(GUIDANCE.bankAnswered)}\n`);
     const { profile, confirmation } = token.link.activateFinish(answer.response);
     await bank.register(confirmation);
-    panel(`${w(TERMS.register)}: ${ja ? `確認 ${confirmation.length} バイトを銀行へ。プロファイル ${profile}。ワンタイムパスワードと60秒のカウントダウン（左下）` : `the token's confirmation (${confirmation.length} bytes) goes to the bank; profile ${profile}: the code and its 60-second countdown (bottom left)`}`);
+    panel(`${w(TERMS.register)}: ${ja ? `プロファイル ${profile}。確認 ${confirmation.length} バイトを銀行へ。ワンタイムパスワードと60秒のカウントダウン（左下）` : `profile ${profile}; its confirmation (${confirmation.length} bytes) goes to the bank. The code and its 60-second countdown (bottom left)`}`);
     io.out(`${w(TERMS.countdownNote)}\n`);
     const firstCode = token.screen().code!;
 

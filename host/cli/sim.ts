@@ -14,7 +14,7 @@ import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { openStore, StoreOpenError } from "../bank/store.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
-import { refusalWords, registerRefusal, sendRefusal } from "../refusals.js";
+import { refusalWords, registerRefusalWords } from "../refusals.js";
 import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import { LinkError } from "../token/link.js";
@@ -195,14 +195,13 @@ export interface BankOptionsForSim {
   masterKeyFile?: string;
 }
 
-/** Opens the bank (same process, the bank's SQLite file), runs `work`, closes it; refusals worded for the holder. */
-async function withSimBank<T>(options: BankOptionsForSim, lang: Lang, work: (bank: Bank) => Promise<T>, onRefusal: () => void = () => {}): Promise<T> {
+/** Runs `use` on the bank of `options` (its SQLite file), worded for the holder when it refuses. */
+async function withSimBank<T>(options: BankOptionsForSim, lang: Lang, use: (bank: Bank) => Promise<T>): Promise<T> {
   let store;
   try {
     store = await openStore(options.db);
-    return await work(await Bank.open(store, MasterKey.load(options.masterKeyFile), { actor: "sim" }));
+    return await use(await Bank.open(store, MasterKey.load(options.masterKeyFile), { actor: "sim" }));
   } catch (error) {
-    onRefusal();
     if (error instanceof BankError) {
       const words = refusalWords(error, "register");
       throw new CliError(error.code, words ? pick(lang, words) : error.message);
@@ -215,38 +214,37 @@ async function withSimBank<T>(options: BankOptionsForSim, lang: Lang, work: (ban
 }
 
 /**
- * 送信: the token's request (message 1) goes to the bank; returns the bank's answer (message 2 and the
- * attempts left) for 登録. A refusal cancels the activation on the token (it leaves its activating
- * screen) and is thrown as a CliError worded for the holder, attempts left included.
+ * 送信: the token's request (message 1) goes to the bank (same process, the bank's SQLite file);
+ * returns the bank's answer for 登録. A refusal cancels the activation on the token (it leaves its
+ * activating screen) and is thrown as a CliError worded for the holder, attempts left included.
  */
 export async function sendToBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim, lang: Lang = "en"): Promise<ActivationAnswer> {
   if (!form.consent) throw new CliError("not-agreed", pick(lang, GUIDANCE.consentMissing));
-  let request: Uint8Array;
+  const request = token.link.activateBegin(form.serviceId, form.userId, form.password);
   try {
-    request = token.link.activateBegin(form.serviceId, form.userId, form.password);
+    return await withSimBank(options, lang, (bank) => bank.activate(request));
   } catch (error) {
-    const refusal = error instanceof LinkError ? sendRefusal(error.code, error.message) : null;
-    if (refusal) throw new CliError(refusal.code, pick(lang, refusalWords(refusal, "register")!));
+    token.link.activateCancel();
     throw error;
   }
-  return withSimBank(options, lang, (bank) => bank.activate(request), () => token.link.activateCancel());
 }
 
 /**
- * 登録: the token checks the bank's answer and stores the profile, and its confirmation (message 3)
- * goes to the bank. Returns the new profile's index. A wrong 利用開始パスワード (the token refuses the
- * answer) cancels the activation and is thrown as a CliError saying the attempts left, or that the
- * issue is void; so is a refusal of the bank.
+ * 登録: the token checks the bank's answer and stores the profile; its confirmation (message 3) goes
+ * to the bank. Returns the new profile's index. When the token refuses the answer (with CPace, where a
+ * wrong 利用開始パスワード shows) the activation is cancelled on the token and the CliError says the
+ * attempts left before the issue is void, from the bank's answer at 送信.
  */
 export async function registerWithBank(token: SimToken, answer: ActivationAnswer, options: BankOptionsForSim, lang: Lang = "en"): Promise<number> {
   let registered: { profile: number; confirmation: Uint8Array };
   try {
     registered = token.link.activateFinish(answer.response);
   } catch (error) {
-    if (!(error instanceof LinkError) || error.status !== STATUS_BAD_TAG) throw error;
     token.link.activateCancel();
-    const refusal = registerRefusal(answer.attemptsLeft, error.attemptsLeft);
-    throw new CliError(refusal.code, pick(lang, refusalWords(refusal, "register")!));
+    if (error instanceof LinkError && error.status === STATUS_BAD_TAG) {
+      throw new CliError("wrong-password", pick(lang, registerRefusalWords(answer.attemptsLeft, token.info().activationLocked)));
+    }
+    throw error;
   }
   await withSimBank(options, lang, (bank) => bank.register(registered.confirmation));
   return registered.profile;
@@ -395,7 +393,7 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
         (answered) => {
           answer = answered;
           filled.stage = "sent";
-          message = `${pick(lang, GUIDANCE.bankAnswered)} (${lang === "ja" ? `銀行の応答 ${answered.response.length} バイト` : `the bank's answer, ${answered.response.length} bytes`})`;
+          message = pick(lang, GUIDANCE.bankAnswered);
         },
         (error: unknown) => {
           filled.password = "";
@@ -407,22 +405,17 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
         draw();
       });
     } else if (result === "register") {
-      // Once per answer (a second Enter while the bank is asked does nothing).
-      const sent = answer;
-      if (!sent) return;
+      const answered = answer!;
+      form = undefined;
       answer = undefined;
-      // The token's check and its confirmation to the bank; the panel keeps running meanwhile.
-      void registerWithBank(token, sent, bankOptions, lang).then(
+      void registerWithBank(token, answered, bankOptions, lang).then(
         (profile) => {
-          form = undefined;
           message = `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
             `otp-token bank confirm --user-id ${filled.userId} CODE`;
         },
         (error: unknown) => {
-          // A wrong 利用開始パスワード (found by the token) or a refusal: back to the password, as after a refused 送信.
-          filled.stage = "input";
-          filled.password = "";
-          filled.field = 2;
+          // The form comes back for another 送信 (a wrong 利用開始パスワード is typed again), or Esc.
+          form = { ...filled, stage: "input", password: "", field: 2 };
           message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
         },
       ).finally(() => {

@@ -2,16 +2,16 @@
 // token as npm start (its flash file), against a bank database through the same activation messages.
 // `activate` follows the manual's steps 5 and 6 on the token: the IDs and the 利用開始パスワード, the
 // consent (同意する), 送信 (the request goes to the bank, its answer comes back), then 登録 (the token
-// checks the answer and its confirmation goes to the bank).
+// checks the answer, stores the profile, and its confirmation goes to the bank: docs/activation.md).
 import { resolve } from "node:path";
 import stringWidth from "string-width";
+import { STATUS_BAD_TAG, STATUS_LOCKED } from "../abi.js";
 import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { openStore } from "../bank/store.js";
 import { ACTIVATION_PASSWORD_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
-import { STATUS_BAD_TAG } from "../abi.js";
-import { refusalWords, registerRefusal, sendRefusal } from "../refusals.js";
+import { refusalWords, registerRefusalWords, tokenActivationLockedWords } from "../refusals.js";
 import { GUIDANCE, TERMS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import { LinkError } from "../token/link.js";
@@ -50,13 +50,11 @@ Registers the token with the bank, as the manual's steps 5 and 6 do on the token
   1. the Service ID and User ID the bank's screen showed, and the 利用開始パスワード (activation
      password) chosen at トークン発行 (read without echo; never from the command line);
   2. 同意する: you agree to the terms of use;
-  3. 送信 (send): the token's activation request (message 1) goes to the bank; its answer (message 2)
-     is shown;
-  4. 登録 (register): the token checks the bank's answer, stores the profile and sends its
-     confirmation (message 3) to the bank, then shows its first code, which you type into the bank's
-     ワンタイムパスワード認証確認 screen (otp-token bank confirm). A wrong 利用開始パスワード is found
-     here, by the token: the answer says how many attempts are left (あと N 回) before the issue is
-     void, and then that a new トークン発行 is needed.
+  3. 送信 (send): the token's activation request goes to the bank; its answer is shown;
+  4. 登録 (register): the token checks the answer (a wrong 利用開始パスワード shows here: it says how
+     many attempts are left before the issue is void), stores the profile and sends its confirmation
+     to the bank; it then shows its first code, which you type into the bank's
+     ワンタイムパスワード認証確認 screen (otp-token bank confirm).
 
 Without a terminal the password is the first line of standard input, and --yes is needed for the
 consent and the registration. Wording is Japanese when the locale is (LANG=ja_JP.UTF-8).
@@ -161,13 +159,6 @@ interface ActivateOptions {
   yes?: boolean;
 }
 
-/** A bank refusal in the holder's words (host/refusals.ts) as the CLI's error; anything else unchanged. */
-function bankRefusal(io: Io, error: unknown, during: "register"): unknown {
-  if (!(error instanceof BankError)) return error;
-  const words = refusalWords(error, during);
-  return new CliError(error.code, words ? word(io, words) : error.message);
-}
-
 async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin: Terminal): Promise<number> {
   const serviceId = values["service-id"];
   const userId = values["user-id"];
@@ -201,8 +192,7 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     try {
       request = token.link.activateBegin(serviceId, userId, password);
     } catch (error) {
-      const refusal = error instanceof LinkError ? sendRefusal(error.code, error.message) : null;
-      if (refusal) throw new CliError(refusal.code, word(io, refusalWords(refusal, "register")!));
+      if (error instanceof LinkError && error.status === STATUS_LOCKED) throw new CliError(error.code, word(io, tokenActivationLockedWords()));
       throw error;
     }
     io.out(`${word(io, TERMS.send)}: ${io.lang === "ja" ? `トークンの登録要求（${request.length}バイト）を銀行へ送信しました` : `the token's activation request (${request.length} bytes) went to the bank`}\n`);
@@ -213,13 +203,16 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     } catch (error) {
       // The token must not stay on its activating screen after a refusal.
       token.link.activateCancel();
-      throw bankRefusal(io, error, "register");
+      if (error instanceof BankError) {
+        const words = refusalWords(error, "register");
+        throw new CliError(error.code, words ? word(io, words) : error.message);
+      }
+      throw error;
     }
     io.out(`${io.lang === "ja" ? "銀行の応答" : "The bank's answer"}: ${io.lang === "ja" ? `受け付けました（${answer.response.length}バイト）` : `accepted (${answer.response.length} bytes)`}\n`);
     io.out(`  ${Buffer.from(answer.response).toString("hex")}\n`);
 
-    // 登録: the token checks the bank's answer (a wrong 利用開始パスワード shows here), stores the profile
-    // and answers its confirmation (message 3), which goes to the bank (or, declined, forgets the activation).
+    // 登録: the token checks the answer (or, declined, forgets the activation).
     if (!values.yes && !isYes(await stdin.ask(`${word(io, GUIDANCE.bankAnswered)} ${word(io, TERMS.register)}? [y/N] `))) {
       token.link.activateCancel();
       throw new CliError("not-registered", io.lang === "ja" ? "登録しませんでした。トークンは登録前の状態に戻りました。" : "not registered: the token forgot the activation");
@@ -228,19 +221,26 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     try {
       registered = token.link.activateFinish(answer.response);
     } catch (error) {
-      if (!(error instanceof LinkError) || error.status !== STATUS_BAD_TAG) throw error;
-      // Start again from 送信: the token leaves its activating screen.
+      // The run is over for the holder either way: the token forgets it (and leaves its activating screen).
       token.link.activateCancel();
-      const refusal = registerRefusal(answer.attemptsLeft, error.attemptsLeft);
-      throw new CliError(refusal.code, word(io, refusalWords(refusal, "register")!));
+      // With CPace only the token can tell a wrong 利用開始パスワード: the bank's confirmation fails here.
+      if (error instanceof LinkError && error.status === STATUS_BAD_TAG) {
+        throw new CliError("wrong-password", word(io, registerRefusalWords(answer.attemptsLeft, token.info().activationLocked)));
+      }
+      throw error;
     }
+    // The token's confirmation (message 3) goes to the bank, which takes the counted attempt back.
     try {
       await bank.register(registered.confirmation);
     } catch (error) {
-      throw bankRefusal(io, error, "register");
+      if (error instanceof BankError) {
+        const words = refusalWords(error, "register");
+        throw new CliError(error.code, words ? word(io, words) : error.message);
+      }
+      throw error;
     }
-    io.out(`${word(io, TERMS.register)}: ${io.lang === "ja" ? `プロファイル ${registered.profile}。確認（${registered.confirmation.length}バイト）を銀行へ送信しました` : `profile ${registered.profile}; its confirmation (${registered.confirmation.length} bytes) went to the bank`}\n`);
-    io.out(`${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
+    const index = registered.profile;
+    io.out(`${word(io, TERMS.register)}: ${io.lang === "ja" ? `プロファイル ${index}` : `profile ${index}`}\n${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
     io.out(`${word(io, GUIDANCE.registered)}\n${word(io, TERMS.countdownNote)}\n`);
     io.out(`  otp-token bank confirm --user-id ${userId} ${token.screen().code}\n`);
     return 0;

@@ -1,8 +1,8 @@
 // Host side of the token's factory link (assembly/device/link.ts): frames built and parsed here,
 // carried by whatever transport the caller gives (the simulator's wasm call, later a serial line).
 import {
-  ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO,
-  LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED, STATUS_BAD_TAG, STATUS_NOT_ACTIVATING, STATUS_OK, STATUS_PENDING, STATUS_TEXT,
+  ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE,
+  LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED, STATUS_NOT_ACTIVATING, STATUS_OK, STATUS_PENDING, STATUS_TEXT,
 } from "../abi.js";
 import * as abi from "../abi.js";
 import { ACTIVATION_PASSWORD_PATTERN, LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
@@ -22,15 +22,7 @@ const STATUS_CODES: Record<number, string> = Object.fromEntries(
 export class LinkError extends Error {
   override name = "LinkError";
   readonly code: string;
-  constructor(
-    readonly status: number,
-    what: string,
-    /**
-     * ACTIVATE_FINISH refused with STATUS_BAD_TAG (a wrong activation password, or damage): the failed
-     * responses the token still accepts before it locks activation (its own count).
-     */
-    readonly attemptsLeft?: number,
-  ) {
+  constructor(readonly status: number, what: string) {
     super(`${what}: ${STATUS_TEXT[status] ?? `status ${status}`}`);
     this.code = STATUS_CODES[status] ?? `status-${status}`;
   }
@@ -60,6 +52,8 @@ export interface TokenInfo {
   selfTestPassed: boolean;
   clockValid: boolean;
   storageOk: boolean;
+  /** The token refuses to activate until erased: MAX_ACTIVATION_FAILURES answers from the bank were refused. */
+  activationLocked: boolean;
   batteryMillivolts: number;
   /** 16 hex digits. */
   serial: string;
@@ -99,6 +93,7 @@ export class TokenLink {
       selfTestPassed: (flags & 1) !== 0,
       clockValid: (flags & 2) !== 0,
       storageOk: (flags & 4) !== 0,
+      activationLocked: (flags & 8) !== 0,
       batteryMillivolts: v.getUint16(6, true),
       serial: v.getBigUint64(8, true).toString(16).padStart(16, "0").toUpperCase(),
       rtcSeconds: v.getBigInt64(16, true),
@@ -190,17 +185,14 @@ export class TokenLink {
   /**
    * "Register": the bank's response (message 2, 117 bytes) goes in; the token checks the bank's
    * confirmation and stores the profile. Returns the new profile's index and the token's confirmation
-   * (message 3, 106 bytes), which the caller relays to the bank (Bank.register). A wrong activation
-   * password is found here: a LinkError with STATUS_BAD_TAG and the token's attempts left.
+   * (message 3, 106 bytes), which the caller relays to the bank (Bank.register).
    */
   activateFinish(response: Uint8Array): { profile: number; confirmation: Uint8Array } {
     // The token itself refuses any other length (STATUS_BAD_FRAME), as it refuses any other damage.
     const frame = new Uint8Array(1 + response.length);
     frame[0] = LINK_ACTIVATE_FINISH;
     frame.set(response, 1);
-    const what = "finishing the activation";
-    const v = this.call(frame, what, [STATUS_OK, STATUS_BAD_TAG]);
-    if (v.getInt8(0) === STATUS_BAD_TAG) throw new LinkError(STATUS_BAD_TAG, what, v.byteLength > 1 ? v.getUint8(1) : undefined);
+    const v = this.call(frame, "finishing the activation");
     return {
       profile: v.getUint8(1),
       confirmation: new Uint8Array(v.buffer.slice(v.byteOffset + 2, v.byteOffset + 2 + ACTIVATION_CONFIRMATION_BYTES)),
@@ -208,9 +200,9 @@ export class TokenLink {
   }
 
   /**
-   * Abandons the activation under way (the bank refused the request, or the token refused the bank's
-   * answer at 登録 and the holder starts again): the token zeroes its secrets and leaves the activating
-   * screen. Returns false when none was under way.
+   * Abandons the activation under way (the bank refused the request, the token refused the bank's
+   * answer at "register", or the holder gave up): the token zeroes its secrets (the CPace scalar and
+   * message 1) and leaves the activating screen. Returns false when none was under way.
    */
   activateCancel(): boolean {
     const v = this.call(Uint8Array.of(LINK_ACTIVATE_CANCEL), "cancelling the activation", [STATUS_OK, STATUS_NOT_ACTIVATING]);

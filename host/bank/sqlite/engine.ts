@@ -10,7 +10,7 @@ import { dirname, resolve } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { chainMac } from "../audit.js";
 import type {
-  ActivationSessionRow, ApiKeyRow, CustomerRow, EventRow, IssueRow, NewActivationSession, NewEvent, NewIssue, NewToken, SettingName, TokenRow, TokenState,
+  ActivationSessionRow, ApiKeyRow, CustomerRow, EventRow, IssueRow, NewEvent, NewIssue, NewToken, SettingName, TokenRow, TokenState,
 } from "../store.js";
 import { StoreBusyError, StoreOpenError } from "../store.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
@@ -118,8 +118,9 @@ export class SqliteEngine {
   /** Opens the database at `path` (":memory:" for a throw-away one) and brings its schema to SCHEMA_VERSION. */
   static open(path: string, options: EngineOpenOptions = {}): SqliteEngine {
     const memory = path === ":memory:" || path === "";
-    if (!memory) checkPath(path, options.create === true);
+    // The module first: without it, `bank init` must not leave an empty database file behind.
     const Sqlite = loadBetterSqlite3();
+    if (!memory) checkPath(path, options.create === true);
     let db: Database;
     try {
       db = new Sqlite(path, { fileMustExist: !memory });
@@ -309,21 +310,19 @@ export class SqliteEngine {
 
   voidIssue(issueId: number, reason: string): void {
     this.run("UPDATE issues SET state = 'void', void_reason = ?, activation_key = NULL, pending_seed = NULL WHERE issue_id = ? AND state = 'pending'", reason, issueId);
-    this.run("UPDATE activation_sessions SET secrets = NULL WHERE issue_id = ?", issueId);
+    this.run("DELETE FROM activation_sessions WHERE issue_id = ?", issueId);
   }
 
-  activationSession(issueId: number, sid: Uint8Array): ActivationSessionRow | undefined {
+  getActivationSession(issueId: number, sid: Uint8Array): ActivationSessionRow | undefined {
     return this.get<ActivationSessionRow>("SELECT * FROM activation_sessions WHERE issue_id = ? AND sid = ?", issueId, sid);
   }
 
-  insertActivationSession(session: NewActivationSession): boolean {
-    return (
-      this.run(
-        `INSERT INTO activation_sessions (issue_id, sid, request_hash, serial, response, secrets, answered_at)
-         VALUES (@issue_id, @sid, @request_hash, @serial, @response, @secrets, @answered_at) ON CONFLICT DO NOTHING`,
-        session,
-      ) === 1
-    );
+  insertActivationSession(session: Omit<ActivationSessionRow, "confirmed_at">): boolean {
+    return this.run(
+      `INSERT INTO activation_sessions (issue_id, sid, request_hash, serial, response, secrets, answered_at)
+       VALUES (@issue_id, @sid, @request_hash, @serial, @response, @secrets, @answered_at) ON CONFLICT DO NOTHING`,
+      session,
+    ) === 1;
   }
 
   confirmActivationSession(issueId: number, sid: Uint8Array, at: number): void {
@@ -465,7 +464,7 @@ export class SqliteEngine {
 export const ENGINE_OPERATIONS = [
   "getSetting", "setSetting", "initMeta", "forgetExpired", "insertCustomer", "customerOf", "customerByNumber", "assignCustomerNumber",
   "nextIssueNumber", "raiseIssueNumber", "userIdTaken", "insertIssue", "issueFor", "latestIssue", "pendingIssuesOf", "countIssueFailure", "uncountIssueFailure",
-  "voidIssue", "activationSession", "insertActivationSession", "confirmActivationSession", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken",
+  "voidIssue", "getActivationSession", "insertActivationSession", "confirmActivationSession", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken",
   "recordTokenSuccess", "recordTokenFailure", "unlockToken", "setTokenState", "listTokens", "countTokens", "appendEvent", "events",
   "eventsOf", "insertApiKey", "revokeApiKey", "getApiKey", "listApiKeys", "setAuditKey",
 ] as const;

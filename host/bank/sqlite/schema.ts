@@ -198,12 +198,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_by_user ON events(user_id, id);
   `,
   // 3: activation protocol v2, CPace (docs/activation.md). issues.activation_key now holds the sealed
-  // activation password (CPace's PRS), no longer protocol v1's K_AC. Each answered request keeps its
-  // message 2, answered again when the same request comes back, and, sealed, the token's expected
-  // confirmation and the seed until the token confirms at 登録. A v1 issue no token has activated yet
-  // cannot be activated by a v2 token (its sealed secret is a K_AC, not a password): it is void, and the
-  // customer issues again. One whose token activated under v1 keeps its pending token, so that token's
-  // first code still confirms it; its K_AC goes. The v1 nonce table goes (a session id answers for it).
+  // activation password (CPace's PRS) instead of v1's K_AC. Each answered request keeps its response,
+  // answered again when the same request comes back, and, sealed, the token's expected confirmation
+  // and the seed until the token confirms (message 3). A pending issue no token has registered yet
+  // cannot be activated by a v2 token (its K_AC is no password): it is void. One whose token
+  // registered with v1 keeps its pending token, so its first code can still be confirmed; its K_AC
+  // goes. The v1 nonce table goes (a session id answers for it).
   `
   CREATE TABLE activation_sessions (
     issue_id     INTEGER NOT NULL REFERENCES issues(issue_id) ON DELETE CASCADE,
@@ -211,7 +211,7 @@ export const MIGRATIONS: readonly string[] = [
     request_hash BLOB NOT NULL,                  -- SHA-256 of message 1
     serial       TEXT NOT NULL,                  -- the token's, 16 hex digits
     response     BLOB NOT NULL,                  -- message 2 as sent (public)
-    secrets      BLOB,                           -- sealed: expected Ta || seed; NULL once the issue expired or is void
+    secrets      BLOB,                           -- sealed: expected Ta || seed; NULL once the issue expired
     answered_at  INTEGER NOT NULL,
     confirmed_at INTEGER,                        -- when the token's confirmation (message 3) matched
     PRIMARY KEY (issue_id, sid)

@@ -156,7 +156,7 @@ export const MAX_QUEUED_TRANSACTIONS = 1000;
 const TX_OPERATIONS: readonly EngineOperation[] = [
   "getSetting", "setSetting", "forgetExpired", "insertCustomer", "customerOf", "customerByNumber", "assignCustomerNumber", "nextIssueNumber",
   "raiseIssueNumber", "userIdTaken", "insertIssue", "issueFor", "latestIssue", "pendingIssuesOf", "countIssueFailure", "uncountIssueFailure", "voidIssue",
-  "activationSession", "insertActivationSession", "confirmActivationSession", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken", "recordTokenSuccess",
+  "getActivationSession", "insertActivationSession", "confirmActivationSession", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken", "recordTokenSuccess",
   "recordTokenFailure", "unlockToken", "setTokenState", "appendEvent", "insertApiKey", "revokeApiKey", "initMeta",
 ];
 
