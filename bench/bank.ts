@@ -3,7 +3,7 @@
 //     and with otpauth's;
 //   - through the HTTP API (host/bank/service.ts: fastify, API-key authentication, rate limit), one
 //     and two server processes on one database file, 16 clients, with p50/p99 latency;
-// and an activation soak: 2,000 CPace activations of one issue in one process, each registered (the
+// and an activation soak: 20,000 CPace activations of one issue in one process, each registered (the
 // token's half and the bank's: @noble/curves X25519 and Elligator 2, three transactions; a watchdog
 // fails the bench if one activation takes over 30 s, as it once hung Node 20's X25519 key export).
 // Each verification is a real login: one transaction that reads the token, opens its sealed seed,

@@ -1,7 +1,10 @@
 // The bank's refusals in the holder's words, Japanese and English, for every front end (the page,
 // the CLIs, the terminal simulator, the demo): one mapping from the bank's error code (and, for the
 // refusals that count toward an issue's limit, the attempts left and the reason) to a Term.
-// This file imports only host/terms.ts, so the page's bundle can take it.
+// The bank's own sentences (host/bank/notices.ts) are used where the bank words a refusal itself, so a
+// refusal reads the same in the bank's answer and on every front end. This file imports only
+// host/terms.ts and host/bank/notices.ts (which imports only terms.ts), so the page's bundle can take it.
+import { NOTICES } from "./bank/notices.js";
 import { attemptsText, issueVoidText, type Term, TERMS } from "./terms.js";
 
 /** What a front end knows of a refusal: the bank's code and message, and what its answer carries. */
@@ -65,31 +68,19 @@ const OTHER: Record<string, Term> = {
     en: `This ${TERMS.oneTimePassword.en.toLowerCase()} was already used: wait for the next one.`,
   },
   unknown: { ja: `該当する${TERMS.serviceId.ja}・${TERMS.userId.ja}がありません。`, en: `No such ${TERMS.serviceId.en} and ${TERMS.userId.en}.` },
-  expired: {
-    ja: `このトークン発行は有効期限が切れました。もう一度「${TERMS.tokenIssue.ja}」からやり直してください。`,
-    en: `This token issue has expired: issue a new token ("${TERMS.tokenIssue.en}") and start again.`,
-  },
-  "not-activated": {
-    ja: "トークンの登録がまだ完了していません。トークンで「送信」「登録」を行ってください。",
-    en: "The token has not been registered yet: press \"Send\" and \"Register\" on the token first.",
-  },
+  expired: NOTICES.issueExpired(),
+  "not-activated": NOTICES.notActivated(),
   malformed: { ja: "トークンからの要求が正しくありません。", en: "The token's request was malformed." },
-  "wrong-confirmation": {
-    ja: `トークンからの${TERMS.register.ja}の確認が一致しません（通信の途中で壊れた可能性があります）。トークンでもう一度「${TERMS.send.ja}」からやり直してください。`,
-    en: `The token's confirmation did not match (damaged on the way?): press "${TERMS.send.en}" on the token again.`,
-  },
+  "wrong-confirmation": NOTICES.wrongConfirmation(),
   network: { ja: "サーバーに接続できません。", en: "Cannot reach the server." },
-  "already-confirmed": {
-    ja: `この${TERMS.tokenIssue.ja}は${TERMS.confirmButton.ja}が完了しています。ログインしてください。`,
-    en: "This token issue is already confirmed: the token is active, log in with it.",
-  },
+  "already-confirmed": NOTICES.alreadyConfirmed(),
   throttled: {
     ja: `続けて間違えたため、少し待ってからもう一度お試しください。`,
     en: "Too soon after a wrong code: wait a moment and try again.",
   },
-  suspended: { ja: "このトークンは利用停止中です。銀行にご連絡ください。", en: "This token is suspended: contact the bank." },
-  revoked: { ja: `このトークンは失効しています。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token is revoked: issue a new token ("${TERMS.tokenIssue.en}").` },
-  "token-expired": { ja: `このトークンは有効期限を過ぎました。もう一度${TERMS.tokenIssue.ja}を行ってください。`, en: `This token has expired: issue a new token ("${TERMS.tokenIssue.en}").` },
+  suspended: NOTICES.suspended(),
+  revoked: NOTICES.revoked(),
+  "token-expired": NOTICES.tokenExpired(),
 };
 
 /**
@@ -131,10 +122,7 @@ export function tokenActivationLockedWords(): Term {
   return TOKEN_ACTIVATION_LOCKED;
 }
 
-const TOKEN_LOCKED: Term = {
-  ja: "トークンがロックされています。銀行（管理者）にロック解除を依頼してください。",
-  en: "The token is locked after too many wrong codes: ask the bank (administrator) to unlock it.",
-};
+const TOKEN_LOCKED: Term = NOTICES.locked();
 
 /**
  * The holder's words for a refusal, or null when this table has none (then show the bank's message).

@@ -153,6 +153,23 @@ export function attemptsText(what: "password" | "code", attemptsLeft: number): T
   };
 }
 
+/**
+ * After 送信, before 登録: the bank counted this attempt (it cannot tell a wrong 利用開始パスワード; the
+ * token finds it at 登録) and takes it back when the token registers. Says what is left should it be
+ * wrong: for a relay that sees only the bank's answer (`otp-token bank activate`).
+ */
+export function attemptsPendingText(attemptsLeft: number): Term {
+  return attemptsLeft <= 0
+    ? {
+        ja: `この送信が最後の1回です。${TERMS.activationPassword.ja}が違っていた場合、このトークン発行は無効になります。`,
+        en: `This is the last attempt: if the ${TERMS.activationPassword.en} is wrong, this token issue becomes void.`,
+      }
+    : {
+        ja: `${TERMS.activationPassword.ja}が違っていた場合、あと ${attemptsLeft} 回間違えると、このトークン発行は無効になります（${TERMS.register.ja}が完了すると、この送信は数えられません）。`,
+        en: `If the ${TERMS.activationPassword.en} is wrong, ${attemptsLeft} attempt${attemptsLeft === 1 ? "" : "s"} will be left before this token issue is void (a completed ${TERMS.register.en} is not counted).`,
+      };
+}
+
 /** The issue is void (too many wrong attempts, or a newer issue replaced it): a new トークン発行 is needed. */
 export function issueVoidText(lead: Term = { ja: "", en: "" }): Term {
   return {

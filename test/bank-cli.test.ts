@@ -164,7 +164,10 @@ describe("otp-token bank issue, confirm, verify", () => {
     const wrongSession = tokenRequest("10212083", userId, "Wrong99");
     const wrongPassword = await cli(["activate", ...c, "--request", wrongSession.request.toString("hex")]);
     expect(wrongPassword.status).toBe(0);
-    expect(wrongPassword.err).toBe("attempts left before the issue is void if the token refuses this answer: 4\n");
+    expect(wrongPassword.err).toBe(
+      "If the activation password is wrong, 4 attempts will be left before this token issue is void (a completed Register is not counted).\n" +
+        "  利用開始パスワードが違っていた場合、あと 4 回間違えると、このトークン発行は無効になります（登録が完了すると、この送信は数えられません）。\n",
+    );
     expect(() => tokenFinish(wrongSession, Buffer.from(wrongPassword.out.trim(), "hex"))).toThrow(/does not verify/);
     const session = tokenRequest("10212083", userId, PASSWORD);
     const token = tokenFinish(session, Buffer.from((await cli(["activate", ...c, "--request", session.request.toString("hex")])).out.trim(), "hex"));

@@ -115,6 +115,18 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
     expect(await store.latestIssue("2083L0000001A002")).toMatchObject({ activation_key: null, state: "pending" });
     // An expired issue's sessions keep no secret either.
     expect((await store.transaction((tx) => tx.getActivationSession(issueId, sid)))!.secrets).toBeNull();
+    // Completing an issue deletes its sessions; so does voiding one (host/bank/README.md, the store boundary).
+    await store.transaction((tx) => tx.completeIssue(issueId, 8));
+    expect(await store.transaction((tx) => tx.getActivationSession(issueId, sid))).toBeUndefined();
+    const voided = await store.transaction((tx) =>
+      tx.insertIssue({
+        service_id: "10212083", user_id: "2083L0000001A003", customer_id: customer.customer_id, issue_number: 3, mail: "a@b.jp", created_at: 1,
+        expires_at: 1000, token_expires_at: 1000, activation_key: new Uint8Array(4), algorithm: "SHA1", digits: 6, period: 60, label: "BANK",
+      }),
+    );
+    expect(await store.transaction((tx) => tx.insertActivationSession({ ...session, issue_id: voided }))).toBe(true);
+    await store.transaction((tx) => tx.voidIssue(voided, "failures"));
+    expect(await store.transaction((tx) => tx.getActivationSession(voided, sid))).toBeUndefined();
     await store.transaction((tx) => tx.setSetting("mail_domain", "bank.example"));
     expect(await store.getSetting("mail_domain")).toBe("bank.example");
   });

@@ -808,3 +808,70 @@ describe("bank: a schema-1 database is migrated without losing a token", () => {
     expect((await bank.auditEvents(0, 1))[0]).toMatchObject({ kind: "confirmed", actor: "schema-1", userId: active.userId });
   });
 });
+
+describe("bank: a schema-2 database (the verification service before CPace) is migrated to activation protocol v2", () => {
+  it("voids the v1 issues no token registered, keeps the one whose v1 token awaits its first code, drops the nonce table, keeps every token", async () => {
+    const key = MasterKey.fromHex(KEY_HEX);
+    const Database = (await import("better-sqlite3")).default;
+    const d = new Database(join(dir, "bank.sqlite"));
+    d.pragma("journal_mode = WAL");
+    d.exec(MIGRATIONS[0]);
+    d.exec(MIGRATIONS[1]);
+    d.pragma("user_version = 2");
+    d.prepare("INSERT INTO meta VALUES ('master-key-check', ?)").run(key.seal(new Uint8Array(16), aad.keyCheck()));
+    d.prepare("UPDATE settings SET value = ? WHERE name = 'service_id'").run(SERVICE_ID);
+    const customer = d.prepare("INSERT INTO customers (customer_id, customer_number, issues_made, created_at) VALUES (?, ?, ?, ?)");
+    customer.run(1, "0000001", 2, START - 900);
+    customer.run(2, "0000002", 1, START - 900);
+    const active = { userId: "2083L0000001A001", seed: randomBytes(20) };
+    const registered = { userId: "2083L0000001A002", seed: randomBytes(20) };
+    const unregistered = { userId: "2083L0000002A001" };
+    const insertIssue = d.prepare(
+      `INSERT INTO issues (issue_id, service_id, user_id, customer_id, issue_number, mail, created_at, expires_at, token_expires_at, state, activation_key,
+                           algorithm, digits, period, label, pending_serial, pending_seed, pending_at, completed_at)
+       VALUES (?, ?, ?, ?, ?, 'holder@example.jp', ?, ?, ?, ?, ?, 'SHA1', 6, 60, 'BANK', ?, ?, ?, ?)`,
+    );
+    // Schema 2 kept protocol v1's K_AC (PBKDF2 of the password), sealed: no CPace password comes out of it.
+    const kac = (userId: string) => key.seal(randomBytes(32), `kac:${SERVICE_ID}:${userId}`);
+    insertIssue.run(1, SERVICE_ID, active.userId, 1, 1, START - 900, START - 900 + 86400, START + 1000 * 86400, "completed", null, null, null, null, START - 800);
+    insertIssue.run(
+      2, SERVICE_ID, registered.userId, 1, 2, START - 10, START + 86400, START + 1000 * 86400, "pending", kac(registered.userId),
+      "00000000000000BB", key.seal(registered.seed, aad.pendingSeed(SERVICE_ID, registered.userId, "00000000000000BB")), START - 5, null,
+    );
+    insertIssue.run(3, SERVICE_ID, unregistered.userId, 2, 1, START - 10, START + 86400, START + 1000 * 86400, "pending", kac(unregistered.userId), null, null, null, null);
+    d.prepare("INSERT INTO issue_nonces (issue_id, nonce, seen_at) VALUES (2, ?, ?)").run(randomBytes(16), START - 5);
+    d.prepare(
+      `INSERT INTO tokens (user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, last_step, activated_at, expires_at)
+       VALUES (?, 1, 1, ?, '00000000000000AA', ?, 'SHA1', 6, 60, 'BANK', ?, ?, ?)`,
+    ).run(active.userId, SERVICE_ID, key.seal(active.seed, aad.seed(SERVICE_ID, active.userId, "00000000000000AA")), Math.floor((START - 800) / 60), START - 800, START + 1000 * 86400);
+    d.close();
+
+    const bank = await openBank();
+    expect(bank.store.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(SCHEMA_VERSION).toBe(3);
+    const tables = (db(bank).prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+    expect(tables).toContain("activation_sessions");
+    expect(tables).not.toContain("issue_nonces");
+    // Never registered under v1: void, and a v2 token's request is refused plainly.
+    expect(issueRow(bank, unregistered.userId)).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null, pending_seed: null });
+    await expectCode(() => bank.activate(tokenRequest(SERVICE_ID, unregistered.userId, PASSWORD).request), "issue-void");
+    // Registered under v1, awaiting its first code: kept (no v2 activation: no password to run CPace with).
+    expect(issueRow(bank, registered.userId)).toMatchObject({ state: "pending", activation_key: null, pending_serial: "00000000000000BB" });
+    await expectCode(() => bank.activate(tokenRequest(SERVICE_ID, registered.userId, PASSWORD).request), "issue-void");
+    expect(issueRow(bank, registered.userId)).toMatchObject({ state: "pending", failed_attempts: 0 });
+    // The customer's token works until the re-set-up's first code is confirmed, then the new one.
+    const old = { seed: active.seed, algorithm: "SHA1" as const, digits: 6, period: 60, label: "BANK" };
+    expect(await bank.verify(active.userId, codeAt(old, clock.now))).toMatchObject({ ok: true });
+    clock.now += 60;
+    expect((await bank.confirm(registered.userId, codeAt({ ...old, seed: registered.seed }, clock.now))).ok).toBe(true);
+    await expectCode(() => bank.verify(active.userId, codeAt(old, clock.now + 60)), "unknown");
+    // The customer's next issue is number 3, set up with protocol v2; the other customer issues again.
+    const again = await setUp(bank, { userId: registered.userId }, 9n);
+    expect(again.userId).toBe("2083L0000001A003");
+    const other = await setUp(bank, { userId: unregistered.userId, mail: "other@example.jp", mailConfirm: "other@example.jp" }, 10n);
+    expect(other.userId).toBe("2083L0000002A002");
+    clock.now += 60;
+    expect((await bank.verify(again.userId, codeAt(again.token, clock.now))).ok).toBe(true);
+    expect((await bank.verify(other.userId, codeAt(other.token, clock.now))).ok).toBe(true);
+  });
+});

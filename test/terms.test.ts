@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderForm, newForm } from "../host/cli/sim.js";
 import { TOKEN_HELP } from "../host/cli/token.js";
-import { attemptsText, bankDateTime, mailFilterNote, TERMS } from "../host/terms.js";
+import { attemptsPendingText, attemptsText, bankDateTime, mailFilterNote, TERMS } from "../host/terms.js";
 import { issueAttempts, issueIsVoid, refusalWords, registerRefusalWords, tokenActivationLockedWords, wrongPasswordAtRegister } from "../host/refusals.js";
 
 /** The manual's words, exactly as it prints them. */
@@ -77,6 +77,10 @@ describe("the bank's words", () => {
     expect(attemptsText("password", 4).ja).toBe("利用開始パスワードが違います。あと 4 回間違えると、このトークン発行は無効になります。");
     expect(attemptsText("code", 1).en).toBe("Wrong one-time password. 1 attempt left before this token issue is void.");
     expect(attemptsText("password", 0).ja).toBe("利用開始パスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
+    // What a relay says after 送信 (the bank counted the attempt; the token decides at 登録).
+    expect(attemptsPendingText(2).ja).toContain("あと 2 回間違えると、このトークン発行は無効になります");
+    expect(attemptsPendingText(0).ja).toContain("最後の1回");
+    expect(attemptsPendingText(0).en).toMatch(/last attempt.*becomes void/);
     // From the bank's answer: its fields when it carries them, else its message (today's bank).
     expect(issueAttempts({ code: "wrong-password", message: "x", attemptsLeft: 2 })).toEqual({ attemptsLeft: 2, void: false });
     expect(issueAttempts({ code: "wrong-password", message: "wrong activation password (3 attempts left before this issue is void)" })).toEqual({ attemptsLeft: 3, void: false });

@@ -30,7 +30,7 @@ export const NOTICES = {
           }
         : issueVoidText(),
   wrongConfirmation: (): Notice => ({
-    en: "the token's registration confirmation does not match this activation (damaged on the way, or not from the token): send again from the token",
+    en: `the token's registration confirmation does not match this activation (damaged on the way, or not from the token): press "${T.send.en}" on the token again`,
     ja: `トークンからの${T.register.ja}の確認が一致しません（通信の途中で壊れた可能性があります）。トークンでもう一度「${T.send.ja}」からやり直してください。`,
   }),
   issueExpired: (): Notice => ({

@@ -96,15 +96,15 @@ export type OperationCosts = Record<OperationName, OperationCost>;
  */
 export const MEASURED_COSTS: Readonly<OperationCosts> = {
   /** A press that shows the code (computes it, draws; the panel was off, so every line is written). */
-  press: { instructions: 118_015, panelLines: 32 },
+  press: { instructions: 121_344, panelLines: 32 },
   /** The once-an-hour press that also records the time in flash (erase, program, verify). */
-  pressRecordingTime: { instructions: 228_369, panelLines: 32 },
+  pressRecordingTime: { instructions: 231_705, panelLines: 32 },
   /** A refresh within a step: the countdown's lines. */
-  refresh: { instructions: 59_169, panelLines: 5 },
+  refresh: { instructions: 62_085, panelLines: 5 },
   /** The refresh at a step boundary: the next code and its lines. */
-  refreshNewStep: { instructions: 106_132, panelLines: 23 },
+  refreshNewStep: { instructions: 109_450, panelLines: 23 },
   /** The tick that turns the panel off. */
-  panelOff: { instructions: 2_170, panelLines: 0 },
+  panelOff: { instructions: 2_040, panelLines: 0 },
 };
 
 const MS_PER_HOUR = 3_600_000;

@@ -10,7 +10,7 @@ import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_POOL_SIZE, DEFAULT_RATE_LIMIT, DEFAU
 import { messageKind } from "../bank/protocol.js";
 import { isPostgresUrl, openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
-import { bankDateTime } from "../terms.js";
+import { attemptsPendingText, bankDateTime } from "../terms.js";
 import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
 import { integerOption, type Io, parse, UsageError } from "./usage.js";
 
@@ -122,10 +122,10 @@ ${COMMON}
 Relays one activation message of the token (docs/activation.md), read as hex from --request or else
 from standard input:
   - its request (message 1, 82 bytes, 送信 "send"): prints the bank's response (message 2, 117 bytes)
-    as hex, and on standard error the attempts left if the token refuses it at 登録. Each new request
-    counts as an attempt until the token's confirmation takes it back (the bank cannot tell a wrong
-    activation password; the token can); after 5 the issue is void. The same request again gets the
-    same response and counts nothing.
+    as hex, and on standard error (English, then Japanese) the attempts left (あと N 回) should the
+    token refuse it at 登録. Each new request counts as an attempt until the token's confirmation
+    takes it back (the bank cannot tell a wrong activation password; the token can); after 5 the
+    issue is void. The same request again gets the same response and counts nothing.
   - its confirmation (message 3, 106 bytes, 登録 "register"): prints "registered"; the token's first
     code can then be confirmed (otp-token bank confirm).
 A refused message (unknown, expired, void, replayed, malformed, wrong confirmation) exits with status 1.
@@ -457,7 +457,9 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         } else {
           const answer = await bank.activate(message);
           io.out(`${Buffer.from(answer.response).toString("hex")}\n`);
-          io.err(`attempts left before the issue is void if the token refuses this answer: ${answer.attemptsLeft}\n`);
+          // In the manual's words, as the bank's refusals are printed: English, then the customer's Japanese.
+          const note = attemptsPendingText(answer.attemptsLeft);
+          io.err(`${note.en}\n  ${note.ja}\n`);
         }
         return 0;
       });
