@@ -218,7 +218,10 @@ export class PgStore implements BankStore {
         value = await fn(tx);
       } catch (error) {
         if (isConnectionError(error)) healthy = false;
-        else await tx.rollback();
+        else
+          await tx.rollback().catch(() => {
+            healthy = false;
+          });
         throw error;
       }
       committing = true;
