@@ -2,7 +2,7 @@
 // with optional and peer dependencies omitted and no compiler on the PATH (only node and npm), so
 // nothing native can have been built. There: the root and the subpaths from ES modules and from
 // require(), a TypeScript file type-checked against the shipped declarations with the project's
-// tsc, `otp-token code`, and the one-line message a bank command gives without better-sqlite3.
+// tsc, `otp-token code`, and the one-line message a bank command gives without better-sqlite3 (or pg).
 import { execFileSync, type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -236,5 +236,9 @@ describe("the package, installed without optional and peer dependencies", () => 
     expect(result.stderr).toBe("otp-token bank init: the bank's SQLite store needs better-sqlite3: npm i better-sqlite3 [store]\n");
     expect(result.status).toBe(1);
     expect(existsSync(join(dir, "bank.sqlite"))).toBe(false);
+    // The same for PostgreSQL, whose node-postgres is an optional peer too.
+    const postgres = run(join(app, "node_modules/.bin/otp-token"), ["bank", "status", "--db", "postgres://bank@127.0.0.1:1/bank"], { env });
+    expect(postgres.stderr).toBe("otp-token bank status: the bank's PostgreSQL store needs node-postgres: npm i pg [store]\n");
+    expect(postgres.status).toBe(1);
   });
 });
