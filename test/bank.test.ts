@@ -853,12 +853,12 @@ describe("bank: a schema-2 database (the verification service before CPace) is m
     expect(tables).toContain("activation_sessions");
     expect(tables).not.toContain("issue_nonces");
     // Never registered under v1: void, and a v2 token's request is refused plainly.
-    expect(issueRow(bank, unregistered.userId)).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null, pending_seed: null });
+    expect(await issueRow(bank, unregistered.userId)).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null, pending_seed: null });
     await expectCode(() => bank.activate(tokenRequest(SERVICE_ID, unregistered.userId, PASSWORD).request), "issue-void");
     // Registered under v1, awaiting its first code: kept (no v2 activation: no password to run CPace with).
-    expect(issueRow(bank, registered.userId)).toMatchObject({ state: "pending", activation_key: null, pending_serial: "00000000000000BB" });
+    expect(await issueRow(bank, registered.userId)).toMatchObject({ state: "pending", activation_key: null, pending_serial: "00000000000000BB" });
     await expectCode(() => bank.activate(tokenRequest(SERVICE_ID, registered.userId, PASSWORD).request), "issue-void");
-    expect(issueRow(bank, registered.userId)).toMatchObject({ state: "pending", failed_attempts: 0 });
+    expect(await issueRow(bank, registered.userId)).toMatchObject({ state: "pending", failed_attempts: 0 });
     // The customer's token works until the re-set-up's first code is confirmed, then the new one.
     const old = { seed: active.seed, algorithm: "SHA1" as const, digits: 6, period: 60, label: "BANK" };
     expect(await bank.verify(active.userId, codeAt(old, clock.now))).toMatchObject({ ok: true });
