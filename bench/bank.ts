@@ -24,7 +24,7 @@ import { MasterKey } from "../host/bank/crypto.js";
 import { randomBytes } from "node:crypto";
 import { finishAsToken, startAsToken } from "../host/bank/protocol.js";
 import { createService } from "../host/bank/service.js";
-import { SqliteStore } from "../host/bank/sqlite/store.js";
+import type { SqliteStore } from "../host/bank/sqlite/store.js";
 import { openStore } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
 import { post } from "./http-client.js";
@@ -42,7 +42,12 @@ interface Holder {
 
 /** The otpauth package as the code check (validate() returns the matched offset or null). */
 const otpauthChecker: CodeChecker = (seed, params, code, centerStep, window) => {
-  const totp = new OTPAuth.TOTP({ secret: new OTPAuth.Secret({ buffer: seed.slice().buffer }), algorithm: params.algorithm, digits: params.digits, period: params.period });
+  const totp = new OTPAuth.TOTP({
+    secret: new OTPAuth.Secret({ buffer: seed.slice().buffer }),
+    algorithm: params.algorithm,
+    digits: params.digits,
+    period: params.period,
+  });
   const delta = totp.validate({ token: code, timestamp: centerStep * params.period * 1000, window });
   return delta === null ? null : centerStep + delta;
 };
@@ -55,13 +60,18 @@ function percentile(sorted: number[], p: number): number {
 
 /** Issues, activates and confirms `count` tokens through the real procedure. */
 async function populate(path: string, count: number): Promise<Holder[]> {
-  let now = START;
+  const now = START;
   const store = await openStore(path, { create: true });
   const bank = await Bank.open(store, MasterKey.fromHex(KEY_HEX), { now: () => now });
   await bank.updateSettings({ serviceId: "10212083" });
   const holders: Holder[] = [];
   for (let i = 0; i < count; i++) {
-    const { serviceId, userId } = await bank.issue({ mail: `u${i}@example.jp`, mailConfirm: `u${i}@example.jp`, password: "bench123", passwordConfirm: "bench123" });
+    const { serviceId, userId } = await bank.issue({
+      mail: `u${i}@example.jp`,
+      mailConfirm: `u${i}@example.jp`,
+      password: "bench123",
+      passwordConfirm: "bench123",
+    });
     const session = startAsToken({ serviceId, userId, serial: BigInt(i) }, "bench123", (n) => new Uint8Array(randomBytes(n)));
     const { seed, confirmation } = finishAsToken(session, (await bank.activate(session.request)).response);
     await bank.register(confirmation);
@@ -79,7 +89,13 @@ interface Figures {
 }
 
 /** Verifies every holder's code once per round (a fresh step each round), `CLIENTS` at a time. */
-async function verifyInProcess(path: string, holders: Holder[], rounds: number, checker: string, thread: "inline" | "worker"): Promise<Figures> {
+async function verifyInProcess(
+  path: string,
+  holders: Holder[],
+  rounds: number,
+  checker: string,
+  thread: "inline" | "worker",
+): Promise<Figures> {
   let now = START;
   const store = await openStore(path, { thread });
   const bank = await Bank.open(store, MasterKey.fromHex(KEY_HEX), { now: () => now, codeChecker: CHECKERS[checker]() });
@@ -117,7 +133,10 @@ async function serverProcess(path: string): Promise<void> {
   const address = app.server.address();
   process.on("message", (message: { now?: number; stop?: boolean }) => {
     if (message.stop) {
-      void app.close().then(() => store.close()).then(() => process.exit(0));
+      void app
+        .close()
+        .then(() => store.close())
+        .then(() => process.exit(0));
       return;
     }
     now = message.now!;
@@ -135,10 +154,11 @@ function startServer(path: string): Promise<{ child: ChildProcess; port: number 
   });
 }
 
-const tell = (child: ChildProcess, now: number) => new Promise<void>((resolve) => {
-  child.once("message", () => resolve());
-  child.send({ now });
-});
+const tell = (child: ChildProcess, now: number) =>
+  new Promise<void>((resolve) => {
+    child.once("message", () => resolve());
+    child.send({ now });
+  });
 
 /** Verifications through the HTTP API on `servers` processes sharing one database file. */
 async function verifyOverHttp(path: string, holders: Holder[], rounds: number, servers: number): Promise<Figures> {
@@ -159,7 +179,8 @@ async function verifyOverHttp(path: string, holders: Holder[], rounds: number, s
             const i = next++;
             const t = performance.now();
             const response = await post(port, `/v1/tokens/${holders[i].userId}/verify`, BENCH_KEY, { code: codes[i] });
-            if (!(response.body as { accepted?: boolean }).accepted) throw new Error(`verification over HTTP failed: ${response.status} ${JSON.stringify(response.body)}`);
+            if (!(response.body as { accepted?: boolean }).accepted)
+              throw new Error(`verification over HTTP failed: ${response.status} ${JSON.stringify(response.body)}`);
             latencies.push(performance.now() - t);
           }
         }),
@@ -168,7 +189,9 @@ async function verifyOverHttp(path: string, holders: Holder[], rounds: number, s
     }
   } finally {
     for (const s of started) s.child.send({ stop: true });
-    await Promise.all(started.map((s) => new Promise((resolve) => (s.child.exitCode !== null ? resolve(null) : s.child.once("exit", resolve)))));
+    await Promise.all(
+      started.map((s) => new Promise((resolve) => (s.child.exitCode !== null ? resolve(null) : s.child.once("exit", resolve)))),
+    );
   }
   latencies.sort((a, b) => a - b);
   return { perSecond: latencies.length / (ms / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
@@ -208,7 +231,12 @@ async function activationSoak(count: number): Promise<{ count: number; seconds: 
   const store = await openStore(":memory:", { create: true });
   const bank = await Bank.open(store, MasterKey.fromHex(KEY_HEX), { now: () => now, issueTtlSeconds: 30 * 86400 });
   await bank.updateSettings({ serviceId: "10212083" });
-  const { serviceId, userId } = await bank.issue({ mail: "soak@example.jp", mailConfirm: "soak@example.jp", password: "soak1234", passwordConfirm: "soak1234" });
+  const { serviceId, userId } = await bank.issue({
+    mail: "soak@example.jp",
+    mailConfirm: "soak@example.jp",
+    password: "soak1234",
+    passwordConfirm: "soak1234",
+  });
   let last = performance.now();
   const watchdog = setInterval(() => {
     if (performance.now() - last > 30_000) {
@@ -244,9 +272,12 @@ async function main(): Promise<void> {
     const template = join(dir, "template.sqlite");
     console.log(`populating ${tokens} tokens through issue/activate/confirm ...`);
     const holders = await populate(template, tokens);
-    console.log(`node ${process.versions.node}, ${cpus()[0]?.model ?? "cpu"} x${cpus().length}; SQLite WAL, synchronous=FULL, ${tokens} tokens x ${rounds} rounds, ${CLIENTS} concurrent clients\n`);
+    console.log(
+      `node ${process.versions.node}, ${cpus()[0]?.model ?? "cpu"} x${cpus().length}; SQLite WAL, synchronous=FULL, ${tokens} tokens x ${rounds} rounds, ${CLIENTS} concurrent clients\n`,
+    );
     const rows: string[][] = [];
-    const row = (name: string, f: Figures, note = "") => rows.push([name, f.perSecond.toFixed(0), f.p50.toFixed(2), f.p99.toFixed(2), note]);
+    const row = (name: string, f: Figures, note = "") =>
+      rows.push([name, f.perSecond.toFixed(0), f.p50.toFixed(2), f.p99.toFixed(2), note]);
     let n = 0;
     const fresh = async () => {
       const path = join(dir, `run-${n++}.sqlite`);
@@ -254,18 +285,25 @@ async function main(): Promise<void> {
       return path;
     };
     for (const checker of Object.keys(CHECKERS)) {
-      row(`in process, ${checker}, calling thread`, await verifyInProcess(await fresh(), holders, rounds, checker, "inline"), `code check alone ${checkOnly(holders, rounds, checker).toFixed(0)}/s`);
+      row(
+        `in process, ${checker}, calling thread`,
+        await verifyInProcess(await fresh(), holders, rounds, checker, "inline"),
+        `code check alone ${checkOnly(holders, rounds, checker).toFixed(0)}/s`,
+      );
     }
     row("in process, wasm, worker thread", await verifyInProcess(await fresh(), holders, rounds, "wasm", "worker"));
     row("HTTP API, 1 process", await verifyOverHttp(await fresh(), holders, rounds, 1));
     row("HTTP API, 2 processes, one file", await verifyOverHttp(await fresh(), holders, rounds, 2));
     const widths = [34, 12, 10, 10, 30];
-    const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 4 ? `  ${c}`.padEnd(widths[i]) : c.padStart(widths[i]))).join("");
+    const line = (cells: string[]) =>
+      cells.map((c, i) => (i === 0 || i === 4 ? `  ${c}`.padEnd(widths[i]) : c.padStart(widths[i]))).join("");
     console.log(line(["verifications", "per second", "p50 ms", "p99 ms", ""]));
     for (const r of rows) console.log(line(r));
     console.log(`\nactivation soak: ${activations} activations in one process ...`);
     const soak = await activationSoak(activations);
-    console.log(`activation soak: ${soak.count} activations in ${soak.seconds.toFixed(1)} s (${(soak.count / soak.seconds).toFixed(0)}/s), no hang`);
+    console.log(
+      `activation soak: ${soak.count} activations in ${soak.seconds.toFixed(1)} s (${(soak.count / soak.seconds).toFixed(0)}/s), no hang`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -31,4 +31,3 @@ export function post(port: number, path: string, apiKey: string, json: unknown):
     req.end(body);
   });
 }
-

@@ -50,8 +50,37 @@ export function lastWindow(path: string): MixWindow {
     const [, address, count] = line.split(" ");
     blocks.set(parseInt(address, 16), (blocks.get(parseInt(address, 16)) ?? 0) + Number(count));
   }
-  const [instructions, alu, loadStore, multiply, loadStoreMultiple, conditionalBranches, branches, branchLinks, other32, registersMoved, popsToPc, taken, notTaken] = w;
-  return { instructions, alu, loadStore, multiply, loadStoreMultiple, conditionalBranches, branches, branchLinks, other32, registersMoved, popsToPc, taken, notTaken, blocks };
+  const [
+    instructions,
+    alu,
+    loadStore,
+    multiply,
+    loadStoreMultiple,
+    conditionalBranches,
+    branches,
+    branchLinks,
+    other32,
+    registersMoved,
+    popsToPc,
+    taken,
+    notTaken,
+  ] = w;
+  return {
+    instructions,
+    alu,
+    loadStore,
+    multiply,
+    loadStoreMultiple,
+    conditionalBranches,
+    branches,
+    branchLinks,
+    other32,
+    registersMoved,
+    popsToPc,
+    taken,
+    notTaken,
+    blocks,
+  };
 }
 
 /**
@@ -63,8 +92,17 @@ export function lastWindow(path: string): MixWindow {
  */
 export function cycles(w: MixWindow, multiplyCycles: number): number {
   return (
-    w.alu + 2 * w.loadStore + multiplyCycles * w.multiply + w.loadStoreMultiple + w.registersMoved + 3 * w.popsToPc +
-    3 * w.taken + w.notTaken + 3 * w.branches + 4 * w.branchLinks + 4 * w.other32
+    w.alu +
+    2 * w.loadStore +
+    multiplyCycles * w.multiply +
+    w.loadStoreMultiple +
+    w.registersMoved +
+    3 * w.popsToPc +
+    3 * w.taken +
+    w.notTaken +
+    3 * w.branches +
+    4 * w.branchLinks +
+    4 * w.other32
   );
 }
 

@@ -58,7 +58,10 @@ async function measure(): Promise<Measured> {
   let qemuArgs: string[] = [];
   if ("path" in plugin) {
     const at = (name: string) => codeSymbols(elf).find((s) => s.name === name)?.address ?? 0;
-    qemuArgs = ["-plugin", `${plugin.path},out=${mixPath},begin=0x${at("nrf_timer_meter_start").toString(16)},end=0x${at("nrf_timer_meter_stop").toString(16)}`];
+    qemuArgs = [
+      "-plugin",
+      `${plugin.path},out=${mixPath},begin=0x${at("nrf_timer_meter_start").toString(16)},end=0x${at("nrf_timer_meter_stop").toString(16)}`,
+    ];
   }
   const mixes: Record<string, MixWindow> = {};
   const capture = (name: string) => {
@@ -71,8 +74,16 @@ async function measure(): Promise<Measured> {
     const readings: Record<string, MeterReading> = { ...measureDailyOperations(token, capture) };
     const store = await openStore(join(dir, "bank.sqlite"), { create: true });
     try {
-      const bank = await Bank.open(store, MasterKey.fromHex("3c".repeat(32)), { now: () => Number(token.rtcSeconds()), outboxDir: join(dir, "outbox") });
-      const issued = await bank.issue({ mail: "bench@example.jp", mailConfirm: "bench@example.jp", password: PASSWORD, passwordConfirm: PASSWORD });
+      const bank = await Bank.open(store, MasterKey.fromHex("3c".repeat(32)), {
+        now: () => Number(token.rtcSeconds()),
+        outboxDir: join(dir, "outbox"),
+      });
+      const issued = await bank.issue({
+        mail: "bench@example.jp",
+        mailConfirm: "bench@example.jp",
+        password: PASSWORD,
+        passwordConfirm: PASSWORD,
+      });
       const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
       capture("activationBegin");
       readings.activationBegin = token.meter().last;
@@ -103,20 +114,33 @@ async function main(): Promise<void> {
     console.log(`skipped: ${missing}`);
     return;
   }
-  const build = JSON.parse(readFileSync(join(mcuBuildDir(), "build.json"), "utf8")) as { optimize: string; images: Record<string, ImageFigures> };
+  const build = JSON.parse(readFileSync(join(mcuBuildDir(), "build.json"), "utf8")) as {
+    optimize: string;
+    images: Record<string, ImageFigures>;
+  };
   const product = build.images["token.elf"];
   const started = Date.now();
   const { readings, mixes, stackHighWater, plugin } = await measure();
   const staticRam = product.dataBytes + product.bssBytes + product.noinitBytes;
   const ram = staticRam + stackHighWater;
   console.log(`build/mcu/token.elf (wasm2c 1.0.32 output, arm-none-eabi-gcc ${build.optimize}, -mcpu=cortex-m0)`);
-  console.log(`  flash  ${pad(group(product.flashBytes), 7)} B  (text + rodata + data image)          budget ${group(FLASH_BUDGET)} B  ${verdict(product.flashBytes <= FLASH_BUDGET)}`);
-  console.log(`  RAM    ${pad(group(ram), 7)} B  (data ${product.dataBytes} + bss ${group(product.bssBytes)} + noinit ${product.noinitBytes} + stack high-water ${group(stackHighWater)})  budget ${group(RAM_BUDGET)} B  ${verdict(ram <= RAM_BUDGET)}`);
-  console.log(`         of which the firmware's linear memory ${group(product.memoryBytes)} B (its staticBytes() ${group(product.staticBytes)}, rounded to 8); the stack region is ${group(product.stackBytes)} B`);
+  console.log(
+    `  flash  ${pad(group(product.flashBytes), 7)} B  (text + rodata + data image)          budget ${group(FLASH_BUDGET)} B  ${verdict(product.flashBytes <= FLASH_BUDGET)}`,
+  );
+  console.log(
+    `  RAM    ${pad(group(ram), 7)} B  (data ${product.dataBytes} + bss ${group(product.bssBytes)} + noinit ${product.noinitBytes} + stack high-water ${group(stackHighWater)})  budget ${group(RAM_BUDGET)} B  ${verdict(ram <= RAM_BUDGET)}`,
+  );
+  console.log(
+    `         of which the firmware's linear memory ${group(product.memoryBytes)} B (its staticBytes() ${group(product.staticBytes)}, rounded to 8); the stack region is ${group(product.stackBytes)} B`,
+  );
 
-  console.log(`\ninstructions: measured on the emulated core with QEMU -icount shift=${ICOUNT_SHIFT} (one instruction = ${2 ** ICOUNT_SHIFT} ns of virtual time), counted by TIMER1 at 16 MHz`);
+  console.log(
+    `\ninstructions: measured on the emulated core with QEMU -icount shift=${ICOUNT_SHIFT} (one instruction = ${2 ** ICOUNT_SHIFT} ns of virtual time), counted by TIMER1 at 16 MHz`,
+  );
   console.log(`cycles: ${plugin}; the Cortex-M0 TRM's timings (ARM DDI 0432C, Table 3-1), no flash wait states,`);
-  console.log(`        MULS 1 cycle (fast multiplier; the small one takes 32: last column); without the plugin, CPI ${ASSUMED_CPI} assumed\n`);
+  console.log(
+    `        MULS 1 cycle (fast multiplier; the small one takes 32: last column); without the plugin, CPI ${ASSUMED_CPI} assumed\n`,
+  );
   const rows: [string, string, string][] = [
     ["boot with self-test (a token with a record)", "boot", ""],
     ["  the very first boot (makes and stores the serial)", "firstBoot", ""],
@@ -165,15 +189,21 @@ async function main(): Promise<void> {
       `${"".padEnd(22)}  <= ${ACTIVATION_GOAL_S * 1000} ms ${verdict(activationTime <= ACTIVATION_GOAL_S * 1000)}`,
   );
   const rngBytes = readings.activationBegin.randomBytes + readings.activationFinish.randomBytes;
-  console.log(`  (plus the RNG's ${rngBytes} bytes: about ${(rngBytes * 0.66).toFixed(0)} ms with the CPU asleep, at QEMU's 660 µs per bias-corrected byte)`);
+  console.log(
+    `  (plus the RNG's ${rngBytes} bytes: about ${(rngBytes * 0.66).toFixed(0)} ms with the CPU asleep, at QEMU's 660 µs per bias-corrected byte)`,
+  );
 
   if (mixes.activationBegin) {
     const symbols = codeSymbols(join(mcuBuildDir(), "token-harness.elf"));
-    console.log("\nwhere the activation's instructions go (functions of build/mcu/token-harness.elf; w2c_fN is wasm function N of token.wasm):");
+    console.log(
+      "\nwhere the activation's instructions go (functions of build/mcu/token-harness.elf; w2c_fN is wasm function N of token.wasm):",
+    );
     for (const key of ["activationBegin", "activationFinish"]) {
       const top = byFunction(mixes[key], symbols).slice(0, 5);
       const total = mixes[key].instructions;
-      console.log(`  ${key === "activationBegin" ? "begin " : "finish"}  ${top.map(([fn, n]) => `${fn} ${((n / total) * 100).toFixed(1)} %`).join(", ")}`);
+      console.log(
+        `  ${key === "activationBegin" ? "begin " : "finish"}  ${top.map(([fn, n]) => `${fn} ${((n / total) * 100).toFixed(1)} %`).join(", ")}`,
+      );
     }
     const mix = mixes.activationBegin;
     const share = (n: number) => `${((n / mix.instructions) * 100).toFixed(1)} %`;
@@ -185,18 +215,26 @@ async function main(): Promise<void> {
 
   const costs = operationCosts(readings as unknown as DailyOperations);
   console.log(`\nbattery: CR2032 (225 mAh to 2.0 V, 1 %/year self-discharge), nRF51822 asleep in System ON with its RTC, ${PANEL.part},`);
-  console.log(`the panel on 60 s per press and refreshed every second; low-battery warning below ${LOW_BATTERY_MILLIVOLTS} mV, no code below ${BROWN_OUT_MILLIVOLTS} mV;`);
+  console.log(
+    `the panel on 60 s per press and refreshed every second; low-battery warning below ${LOW_BATTERY_MILLIVOLTS} mV, no code below ${BROWN_OUT_MILLIVOLTS} mV;`,
+  );
   console.log(`the CPU's time at CPI ${ASSUMED_CPI} (docs/hardware.md)\n`);
-  console.log(`${pad("presses a day", 14)} ${pad("average µA", 11)} ${pad("years to warning", 17)} ${pad("years to last code", 19)} ${pad("warning lead", 13)}  goal`);
+  console.log(
+    `${pad("presses a day", 14)} ${pad("average µA", 11)} ${pad("years to warning", 17)} ${pad("years to last code", 19)} ${pad("warning lead", 13)}  goal`,
+  );
   for (const presses of [5, 10, 20]) {
     const life = lifetime({ pressesPerDay: presses }, LOW_BATTERY_MILLIVOLTS, BROWN_OUT_MILLIVOLTS, costs);
-    const goal = presses === 10 ? `>= 7 years ${verdict(life.lastCodeYears >= 7)}, lead >= 30 days ${verdict(life.warningLeadDays >= 30)}` : "";
+    const goal =
+      presses === 10 ? `>= 7 years ${verdict(life.lastCodeYears >= 7)}, lead >= 30 days ${verdict(life.warningLeadDays >= 30)}` : "";
     console.log(
       `${pad(presses, 14)} ${pad(life.averageMicroamps.toFixed(2), 11)} ${pad(life.warningYears.toFixed(2), 17)} ${pad(life.lastCodeYears.toFixed(2), 19)} ${pad(`${life.warningLeadDays.toFixed(0)} days`, 13)}  ${goal}`,
     );
   }
   const drift = (Object.keys(costs) as OperationName[])
-    .map((k) => `${k} ${costs[k].instructions} (${MEASURED_COSTS[k].instructions}), ${costs[k].panelLines} lines (${MEASURED_COSTS[k].panelLines})`)
+    .map(
+      (k) =>
+        `${k} ${costs[k].instructions} (${MEASURED_COSTS[k].instructions}), ${costs[k].panelLines} lines (${MEASURED_COSTS[k].panelLines})`,
+    )
     .join("; ");
   console.log(`\nmeasured now (host/board/energy.ts's recorded costs, which the board simulator uses): ${drift}`);
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s of wall time for the emulated measurements)`);

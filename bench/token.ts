@@ -44,7 +44,12 @@ function activationMs(build: "release" | "debug"): number {
   let start = performance.now();
   const request = token.link.activateBegin("10212083", "2083L0000193A001", "Pass1234");
   let elapsed = performance.now() - start;
-  const { response } = answerRequest(decodeRequest(request), "Pass1234", { algorithm: "SHA1", digits: 6, period: 60, label: "BANK" }, (n) => new Uint8Array(randomBytes(n)));
+  const { response } = answerRequest(
+    decodeRequest(request),
+    "Pass1234",
+    { algorithm: "SHA1", digits: 6, period: 60, label: "BANK" },
+    (n) => new Uint8Array(randomBytes(n)),
+  );
   start = performance.now();
   token.link.activateFinish(response);
   elapsed += performance.now() - start;
@@ -59,8 +64,12 @@ for (const build of ["release", "debug"] as const) {
     rates.push(simulateDays(build, DAYS));
     activations.push(activationMs(build));
   }
-  console.log(`${build.padEnd(8)} ${median(rates).toFixed(0).padStart(6)} simulated token-days per second (10 presses a day, 600 panel refreshes a day)`);
-  console.log(`${build.padEnd(8)} ${median(activations).toFixed(1).padStart(6)} ms for one activation on the token (CPace: Elligator 2, 2 x X25519, SHA-512, HKDF; link commands only)`);
+  console.log(
+    `${build.padEnd(8)} ${median(rates).toFixed(0).padStart(6)} simulated token-days per second (10 presses a day, 600 panel refreshes a day)`,
+  );
+  console.log(
+    `${build.padEnd(8)} ${median(activations).toFixed(1).padStart(6)} ms for one activation on the token (CPace: Elligator 2, 2 x X25519, SHA-512, HKDF; link commands only)`,
+  );
 }
 
 /** Executed instructions of one activation's two link commands on token.wasm (release), and of its parts in kdf.small.wasm. */
@@ -74,7 +83,12 @@ function countInstructions(): void {
   const board = new Board({ randomSeed: 3, startMs: DEFAULT_BOARD_START_MS });
   let exports: Record<string, unknown> = {};
   const memory = () => new Uint8Array((exports.memory as WebAssembly.Memory).buffer);
-  const hal = { ...board.halImports(memory), fault: () => { throw new Error("firmware fault"); } };
+  const hal = {
+    ...board.halImports(memory),
+    fault: () => {
+      throw new Error("firmware fault");
+    },
+  };
   exports = new WebAssembly.Instance(new WebAssembly.Module(token), { hal }).exports as Record<string, unknown>;
   const counter = exports.__instructions as WebAssembly.Global;
   const linkBuffer = (exports.LINK_BUFFER as WebAssembly.Global).value as number;
@@ -93,7 +107,12 @@ function countInstructions(): void {
   const begin = counted(() => {
     request = link.activateBegin("10212083", "2083L0000193A001", "Pass1234");
   });
-  const { response } = answerRequest(decodeRequest(request), "Pass1234", { algorithm: "SHA1", digits: 6, period: 60, label: "BANK" }, (n) => new Uint8Array(randomBytes(n)));
+  const { response } = answerRequest(
+    decodeRequest(request),
+    "Pass1234",
+    { algorithm: "SHA1", digits: 6, period: 60, label: "BANK" },
+    (n) => new Uint8Array(randomBytes(n)),
+  );
   const finish = counted(() => link.activateFinish(response));
 
   const k = new WebAssembly.Instance(new WebAssembly.Module(kdf), {}).exports as Record<string, unknown>;

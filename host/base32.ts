@@ -14,10 +14,14 @@ export function decodeBase32(text: string): Uint8Array {
   const padding = compact.length - clean.length;
   const tail = clean.length % 8;
   if (!WHOLE_GROUP_TAILS.includes(tail)) {
-    throw new RangeError(`a base32 key of ${clean.length} characters is not whole bytes: its last group of 8 has ${tail}; base32 groups end with 2, 4, 5, 7 or 8 characters`);
+    throw new RangeError(
+      `a base32 key of ${clean.length} characters is not whole bytes: its last group of 8 has ${tail}; base32 groups end with 2, 4, 5, 7 or 8 characters`,
+    );
   }
   if (padding > (tail === 0 ? 0 : 8 - tail)) {
-    throw new RangeError(`the base32 key has ${padding} '=' of padding where ${tail === 0 ? "none belongs" : `at most ${8 - tail} belong`}`);
+    throw new RangeError(
+      `the base32 key has ${padding} '=' of padding where ${tail === 0 ? "none belongs" : `at most ${8 - tail} belong`}`,
+    );
   }
   const out = new Uint8Array(Math.floor((clean.length * 5) / 8));
   let bits = 0;
@@ -25,7 +29,8 @@ export function decodeBase32(text: string): Uint8Array {
   let index = 0;
   for (let i = 0; i < clean.length; i++) {
     const digit = ALPHABET.indexOf(clean[i]);
-    if (digit < 0) throw new RangeError(`base32 key has ${JSON.stringify(clean[i])} at position ${i + 1}: use the letters A-Z and the digits 2-7`);
+    if (digit < 0)
+      throw new RangeError(`base32 key has ${JSON.stringify(clean[i])} at position ${i + 1}: use the letters A-Z and the digits 2-7`);
     value = (value << 5) | digit;
     bits += 5;
     if (bits >= 8) {

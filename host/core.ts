@@ -30,7 +30,17 @@ export interface CoreExports {
   macUpdate(len: number): number;
   macFinal(): number;
   totp(slot: number, timeHigh: number, timeLow: number, t0High: number, t0Low: number, period: number, digits: number): number;
-  totpVerify(slot: number, timeHigh: number, timeLow: number, t0High: number, t0Low: number, period: number, digits: number, code: number, window: number): number;
+  totpVerify(
+    slot: number,
+    timeHigh: number,
+    timeLow: number,
+    t0High: number,
+    t0Low: number,
+    period: number,
+    digits: number,
+    code: number,
+    window: number,
+  ): number;
 }
 
 /** Throws for a negative status from the core: after host validation, that is a bug, not bad input. */
@@ -48,7 +58,8 @@ export class CoreInstance {
   constructor(file: string) {
     this.exports = instantiate<CoreExports>(file);
     const version = this.exports.abiVersion();
-    if (version !== ABI_VERSION) throw new Error(`${file} speaks ABI ${version}, the host expects ${ABI_VERSION}: rebuild with npm run build`);
+    if (version !== ABI_VERSION)
+      throw new Error(`${file} speaks ABI ${version}, the host expects ${ABI_VERSION}: rebuild with npm run build`);
     // Memory never grows (one page, maximum one page), so this view stays valid.
     this.io = new Uint8Array(this.exports.memory.buffer, this.exports.IO_BUFFER, this.exports.IO_SIZE);
     // Slot 0 is the one-shot scratch; the rest are for resident keys.

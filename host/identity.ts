@@ -17,7 +17,8 @@ export const USER_ID_PATTERN = /^[0-9A-Z]{16}$/;
  */
 export const USER_ID_FORM = /^([0-9]{4})L([0-9]{7})A([0-9]{3})$/;
 /** One line for help texts and messages. */
-export const USER_ID_HELP = "16 characters: the last 4 digits of the Service ID, L, a 7-digit customer number, A, a 3-digit issue number (e.g. 2083L0000193A001)";
+export const USER_ID_HELP =
+  "16 characters: the last 4 digits of the Service ID, L, a 7-digit customer number, A, a 3-digit issue number (e.g. 2083L0000193A001)";
 
 /** The User ID of a customer's `issueNumber`-th token issue (1-999) at the bank whose Service ID is `serviceId`. */
 export function makeUserId(serviceId: string, customerNumber: string, issueNumber: number): string {
@@ -38,7 +39,8 @@ export function mailProblem(mail: string): "mail-length" | "mail-characters" | "
   if (typeof mail !== "string" || mail.length < 4 || mail.length > 64) return "mail-length";
   if (!/^[\x21-\x7e]+$/.test(mail)) return "mail-characters";
   const at = mail.indexOf("@");
-  if (at < 0 || mail.indexOf("@", at + 1) >= 0 || !MAIL_LOCAL.test(mail.slice(0, at)) || !MAIL_DOMAIN.test(mail.slice(at + 1))) return "mail-format";
+  if (at < 0 || mail.indexOf("@", at + 1) >= 0 || !MAIL_LOCAL.test(mail.slice(0, at)) || !MAIL_DOMAIN.test(mail.slice(at + 1)))
+    return "mail-format";
   return null;
 }
 

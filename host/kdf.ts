@@ -17,9 +17,37 @@ export interface KdfExports {
   x25519Base(outOffset: number, scalarOffset: number): number;
   x25519IsZero(offset: number): number;
   elligator2(outOffset: number, inOffset: number): number;
-  cpaceGenerator(outOffset: number, prsOffset: number, prsLen: number, ciOffset: number, ciLen: number, sidOffset: number, sidLen: number): number;
-  cpaceIsk(outOffset: number, sidOffset: number, sidLen: number, kOffset: number, yaOffset: number, adaOffset: number, adaLen: number, ybOffset: number, adbOffset: number, adbLen: number): number;
-  hkdf(outOffset: number, outLen: number, ikmOffset: number, ikmLen: number, saltOffset: number, saltLen: number, infoOffset: number, infoLen: number): number;
+  cpaceGenerator(
+    outOffset: number,
+    prsOffset: number,
+    prsLen: number,
+    ciOffset: number,
+    ciLen: number,
+    sidOffset: number,
+    sidLen: number,
+  ): number;
+  cpaceIsk(
+    outOffset: number,
+    sidOffset: number,
+    sidLen: number,
+    kOffset: number,
+    yaOffset: number,
+    adaOffset: number,
+    adaLen: number,
+    ybOffset: number,
+    adbOffset: number,
+    adbLen: number,
+  ): number;
+  hkdf(
+    outOffset: number,
+    outLen: number,
+    ikmOffset: number,
+    ikmLen: number,
+    saltOffset: number,
+    saltLen: number,
+    infoOffset: number,
+    infoLen: number,
+  ): number;
 }
 
 export const X25519_BYTES = 32;
@@ -48,7 +76,8 @@ function checkKey(value: unknown, what: string): Uint8Array {
 }
 
 function checkWhole(value: unknown, what: string, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) throw new TypeError(`${what} must be a whole number from ${min} to ${max}, got ${describe(value)}`);
+  if (typeof value !== "number" || !Number.isInteger(value))
+    throw new TypeError(`${what} must be a whole number from ${min} to ${max}, got ${describe(value)}`);
   if (value < min || value > max) throw new RangeError(`${what} must be from ${min} to ${max}, got ${value}`);
   return value;
 }
@@ -63,7 +92,10 @@ export function kdfInstance(build: CoreBuild = "release"): { exports: KdfExports
   let found = instances.get(build);
   if (!found) {
     const exports = instantiate<KdfExports>(KDF_FILES[build]);
-    if (exports.abiVersion() !== ABI_VERSION) throw new Error(`${KDF_FILES[build]} speaks ABI ${exports.abiVersion()}, the host expects ${ABI_VERSION}: rebuild with npm run build`);
+    if (exports.abiVersion() !== ABI_VERSION)
+      throw new Error(
+        `${KDF_FILES[build]} speaks ABI ${exports.abiVersion()}, the host expects ${ABI_VERSION}: rebuild with npm run build`,
+      );
     found = { exports, io: new Uint8Array(exports.memory.buffer, exports.IO_BUFFER, exports.IO_SIZE) };
     instances.set(build, found);
   }
@@ -76,8 +108,13 @@ const instance = kdfInstance;
  * Lays `parts` out one after another from offset `start` in the I/O buffer, runs `run` with their
  * offsets, copies `length` result bytes from `outOffset` and zeroes everything it touched.
  */
-function withIo(build: CoreBuild, what: string, outLength: number, parts: Uint8Array[],
-  run: (e: KdfExports, offsets: number[]) => number): Uint8Array {
+function withIo(
+  build: CoreBuild,
+  what: string,
+  outLength: number,
+  parts: Uint8Array[],
+  run: (e: KdfExports, offsets: number[]) => number,
+): Uint8Array {
   const { exports, io } = instance(build);
   const used = outLength + parts.reduce((sum, part) => sum + part.length, 0);
   if (used > io.length) throw new RangeError(`${what}: inputs and output together must fit in ${io.length} bytes, got ${used}`);
@@ -145,8 +182,9 @@ export function cpaceGenerator(prs: Uint8Array, ci: Uint8Array, sid: Uint8Array,
   checkString(prs, "PRS");
   checkString(ci, "CI");
   checkString(sid, "sid");
-  return withIo(build, "CPace generator", X25519_BYTES, [prs, ci, sid],
-    (e, [p, c, s]) => e.cpaceGenerator(0, p, prs.length, c, ci.length, s, sid.length));
+  return withIo(build, "CPace generator", X25519_BYTES, [prs, ci, sid], (e, [p, c, s]) =>
+    e.cpaceGenerator(0, p, prs.length, c, ci.length, s, sid.length),
+  );
 }
 
 /** The inputs of CPace's ISK (draft-irtf-cfrg-cpace-21 §7.2): K, Ya and Yb are 32 bytes. */
@@ -168,8 +206,9 @@ export function cpaceIsk(inputs: IskInputs, build: CoreBuild = "release"): Uint8
   checkString(ADa, "ADa");
   checkKey(Yb, "Yb");
   checkString(ADb, "ADb");
-  return withIo(build, "CPace ISK", CPACE_ISK_BYTES, [sid, K, Ya, ADa, Yb, ADb],
-    (e, [s, k, a, ada, b, adb]) => e.cpaceIsk(0, s, sid.length, k, a, ada, ADa.length, b, adb, ADb.length));
+  return withIo(build, "CPace ISK", CPACE_ISK_BYTES, [sid, K, Ya, ADa, Yb, ADb], (e, [s, k, a, ada, b, adb]) =>
+    e.cpaceIsk(0, s, sid.length, k, a, ada, ADa.length, b, adb, ADb.length),
+  );
 }
 
 /** HKDF-SHA256 (RFC 5869): `length` (1 to 8160) bytes; an empty salt means 32 zero bytes (§2.2). */
@@ -178,6 +217,7 @@ export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, 
   checkBytes(salt, "salt");
   checkBytes(info, "info");
   checkWhole(length, "length", 1, MAX_HKDF_LENGTH);
-  return withIo(build, "HKDF", length, [ikm, salt, info],
-    (e, [k, s, i]) => e.hkdf(0, length, k, ikm.length, s, salt.length, i, info.length));
+  return withIo(build, "HKDF", length, [ikm, salt, info], (e, [k, s, i]) =>
+    e.hkdf(0, length, k, ikm.length, s, salt.length, i, info.length),
+  );
 }

@@ -146,7 +146,11 @@ export class TotpGenerator {
   private handle: KeyHandle | undefined;
   private readonly params: TotpParams;
 
-  constructor(private readonly pool: Core, key: Uint8Array, options: OtpOptions = {}) {
+  constructor(
+    private readonly pool: Core,
+    key: Uint8Array,
+    options: OtpOptions = {},
+  ) {
     this.params = totpParams(options);
     this.handle = pool.holdKey(this.params.alg, checkKey(key));
     registry.register(this, { pool, handle: this.handle }, this);

@@ -40,7 +40,10 @@ export function issueAttempts(refusal: BankRefusal): { attemptsLeft: number | un
 }
 
 const ISSUE_FORM: Record<string, Term> = {
-  "mail-length": { ja: `${TERMS.mobileMail.ja}は${TERMS.mailHint.ja}で入力してください。`, en: `The ${TERMS.mobileMail.en} must be ${TERMS.mailHint.en}.` },
+  "mail-length": {
+    ja: `${TERMS.mobileMail.ja}は${TERMS.mailHint.ja}で入力してください。`,
+    en: `The ${TERMS.mobileMail.en} must be ${TERMS.mailHint.en}.`,
+  },
   "mail-characters": {
     ja: `${TERMS.mobileMail.ja}は半角英数字記号で入力してください（空白・全角文字は使えません）。`,
     en: `The ${TERMS.mobileMail.en} must be half-width letters, digits and symbols (no spaces or full-width characters).`,
@@ -58,16 +61,25 @@ const ISSUE_FORM: Record<string, Term> = {
     ja: `${TERMS.activationPassword.ja}は半角英数字で入力してください（記号・全角文字は使えません）。`,
     en: `The ${TERMS.activationPassword.en} must be half-width letters and digits only.`,
   },
-  "password-mismatch": { ja: `${TERMS.reenter.ja}した${TERMS.activationPassword.ja}が一致しません。`, en: `The two ${TERMS.activationPassword.en}s differ.` },
+  "password-mismatch": {
+    ja: `${TERMS.reenter.ja}した${TERMS.activationPassword.ja}が一致しません。`,
+    en: `The two ${TERMS.activationPassword.en}s differ.`,
+  },
 };
 
 const OTHER: Record<string, Term> = {
-  "invalid-code": { ja: `${TERMS.oneTimePassword.ja}の桁数が違います。`, en: `The ${TERMS.oneTimePassword.en.toLowerCase()} has the wrong number of digits.` },
+  "invalid-code": {
+    ja: `${TERMS.oneTimePassword.ja}の桁数が違います。`,
+    en: `The ${TERMS.oneTimePassword.en.toLowerCase()} has the wrong number of digits.`,
+  },
   replayed: {
     ja: `この${TERMS.oneTimePassword.ja}は使用済みです。次のパスワードが表示されるまでお待ちください。`,
     en: `This ${TERMS.oneTimePassword.en.toLowerCase()} was already used: wait for the next one.`,
   },
-  unknown: { ja: `該当する${TERMS.serviceId.ja}・${TERMS.userId.ja}がありません。`, en: `No such ${TERMS.serviceId.en} and ${TERMS.userId.en}.` },
+  unknown: {
+    ja: `該当する${TERMS.serviceId.ja}・${TERMS.userId.ja}がありません。`,
+    en: `No such ${TERMS.serviceId.en} and ${TERMS.userId.en}.`,
+  },
   expired: NOTICES.issueExpired(),
   "not-activated": NOTICES.notActivated(),
   malformed: { ja: "トークンからの要求が正しくありません。", en: "The token's request was malformed." },
@@ -134,16 +146,18 @@ export function refusalWords(refusal: BankRefusal, during: "issue" | "register" 
   if (code === "wrong-password" || (code === "wrong-code" && during === "confirm")) {
     const { attemptsLeft } = issueAttempts(refusal);
     const what = code === "wrong-password" ? "password" : "code";
-    const words = attemptsLeft !== undefined
-      ? attemptsText(what, attemptsLeft)
-      : what === "password"
-        ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
-        : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+    const words =
+      attemptsLeft !== undefined
+        ? attemptsText(what, attemptsLeft)
+        : what === "password"
+          ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
+          : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
     if (refusal.reason !== "token-activation-locked") return words;
     return { ja: `${words.ja}${TOKEN_ACTIVATION_LOCKED.ja}`, en: `${words.en} ${TOKEN_ACTIVATION_LOCKED.en}` };
   }
   if (code === "issue-void") return issueVoidText();
-  if (code === "wrong-code") return { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+  if (code === "wrong-code")
+    return { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
   if (code === "locked") {
     if (refusal.reason === "token-locked") return TOKEN_LOCKED;
     if (issueAttempts(refusal).void || during === "register" || during === "confirm") return issueVoidText();

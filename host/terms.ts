@@ -53,12 +53,12 @@ export const TERMS = {
   /** The issue screen's instruction (step 2). */
   issueInstruction: {
     ja: "携帯電話メールアドレスと利用開始パスワードを入力の上、「トークン発行」ボタンを押してください。",
-    en: "Enter the mobile mail address and the activation password, then press \"Issue token\".",
+    en: 'Enter the mobile mail address and the activation password, then press "Issue token".',
   },
   /** The confirmation screen's instruction (step 3). */
   confirmInstruction: {
     ja: "ワンタイムパスワードを入力の上、「認証確認」ボタンを押してください。",
-    en: "Enter the one-time password, then press \"Confirm\".",
+    en: 'Enter the one-time password, then press "Confirm".',
   },
   /** What the token set-up needs (step 3). */
   setupNeeds: {
@@ -68,12 +68,12 @@ export const TERMS = {
   /** When the mail never arrives (step 3). */
   noMail: {
     ja: "携帯電話メールアドレスを間違えていた等でメールが届かない場合には、「戻る」ボタンを押して、再度トークン発行を行ってください。",
-    en: "If the mail does not arrive (a mistyped address, for example), press \"Back\" and issue the token again.",
+    en: 'If the mail does not arrive (a mistyped address, for example), press "Back" and issue the token again.',
   },
   /** The note under the token's code (step 7). */
   countdownNote: {
     ja: "※パスワード左下にあるタイマーは60秒のカウントダウンとなっており、“0”になるとパスワードが自動変更されますので時間内に入力してください。",
-    en: "* The timer at the password's lower left counts down 60 seconds; at \"0\" the password changes by itself, so type it in time.",
+    en: '* The timer at the password\'s lower left counts down 60 seconds; at "0" the password changes by itself, so type it in time.',
   },
 } as const satisfies Record<string, Term>;
 
@@ -90,20 +90,20 @@ export const GUIDANCE = {
   /** Step 5 on this token: what the registration form wants. */
   tokenSetup: {
     ja: "トークンにサービスID、ユーザID、利用開始パスワードを入力し、「同意する」にチェックを入れて「送信」を押してください。",
-    en: "Enter the Service ID, User ID and activation password into the token, tick \"I agree\" and press \"Send\".",
+    en: 'Enter the Service ID, User ID and activation password into the token, tick "I agree" and press "Send".',
   },
   /** After 送信: the bank answered; step 6. */
   bankAnswered: {
     ja: "銀行から応答がありました。「登録」を押してください。",
-    en: "The bank answered. Press \"Register\".",
+    en: 'The bank answered. Press "Register".',
   },
   /** After 登録: step 7. */
   registered: {
     ja: "登録しました。トークンに表示されたワンタイムパスワードを「ワンタイムパスワード認証確認」画面に入力し、「認証確認」を押してください。",
-    en: "Registered. Type the one-time password the token shows into the \"One-time password confirmation\" screen and press \"Confirm\".",
+    en: 'Registered. Type the one-time password the token shows into the "One-time password confirmation" screen and press "Confirm".',
   },
   /** The consent box was left empty. */
-  consentMissing: { ja: "「同意する」にチェックを入れてください。", en: "Tick \"I agree\" first." },
+  consentMissing: { ja: "「同意する」にチェックを入れてください。", en: 'Tick "I agree" first.' },
   /** The panel is dark (it turns off 60 s after a press). */
   panelOff: {
     ja: "表示は消えています。ボタンAを押すとワンタイムパスワードが表示されます。",
@@ -113,17 +113,23 @@ export const GUIDANCE = {
 
 /** What the token's panel shows, in words (for status lines and screen readers); the code screen is otpScreenText. */
 export const TOKEN_SCREENS = {
-  "off": { ja: "表示は消えています（ボタンAを押すとワンタイムパスワードが表示されます）", en: "display off (press button A to show the one-time password)" },
+  off: {
+    ja: "表示は消えています（ボタンAを押すとワンタイムパスワードが表示されます）",
+    en: "display off (press button A to show the one-time password)",
+  },
   "not-set-up": { ja: "未設定（トークンの登録が必要です）", en: "not set up (register the token)" },
-  "activating": { ja: "登録中：銀行の応答を待っています（ボタンAで中止）", en: "activating: waiting for the bank (button A cancels)" },
-  "locked": { ja: "登録できません：失敗が多すぎました（トークンを消去してやり直してください）", en: "locked: too many failed registrations (erase the token to start again)" },
+  activating: { ja: "登録中：銀行の応答を待っています（ボタンAで中止）", en: "activating: waiting for the bank (button A cancels)" },
+  locked: {
+    ja: "登録できません：失敗が多すぎました（トークンを消去してやり直してください）",
+    en: "locked: too many failed registrations (erase the token to start again)",
+  },
   "clock-lost": { ja: "時計が止まりました（時刻の設定が必要です）", en: "clock lost (the time must be set)" },
   "low-battery": { ja: "電池残量がありません", en: "low battery" },
   "self-test-failed": { ja: "自己診断エラー", en: "self-test failed" },
   "storage-error": { ja: "記憶装置エラー", en: "storage error" },
   "erase-confirm": { ja: "消去の確認：10秒以内にボタンAを長押しすると消去します", en: "erase? hold button A within 10 s to erase" },
   "add-confirm": { ja: "追加の確認：10秒以内にボタンAを長押しすると追加します", en: "add a profile? hold button A within 10 s to add it" },
-  "info": { ja: "製造番号・ファームウェア・電池電圧", en: "serial number, firmware, battery voltage" },
+  info: { ja: "製造番号・ファームウェア・電池電圧", en: "serial number, firmware, battery voltage" },
 } as const satisfies Record<string, Term>;
 
 /** The code screen in words: the label, the code and the seconds before it changes (59 .. 0). */
@@ -143,9 +149,10 @@ export const ISSUE_ATTEMPTS = 5;
  * `what` is the wrong thing typed: the activation password (registration) or the code (confirmation).
  */
 export function attemptsText(what: "password" | "code", attemptsLeft: number): Term {
-  const wrong = what === "password"
-    ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
-    : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
+  const wrong =
+    what === "password"
+      ? { ja: `${TERMS.activationPassword.ja}が違います。`, en: `Wrong ${TERMS.activationPassword.en}.` }
+      : { ja: `${TERMS.oneTimePassword.ja}が違います。`, en: `Wrong ${TERMS.oneTimePassword.en.toLowerCase()}.` };
   if (attemptsLeft <= 0) return issueVoidText(wrong);
   return {
     ja: `${wrong.ja}あと ${attemptsLeft} 回間違えると、このトークン発行は無効になります。`,
@@ -207,6 +214,8 @@ const JST_OFFSET_SECONDS = 9 * 3600;
 export function bankDateTime(unixSeconds: number): string {
   const d = new Date((Math.floor(unixSeconds) + JST_OFFSET_SECONDS) * 1000);
   const two = (n: number) => String(n).padStart(2, "0");
-  return `${d.getUTCFullYear()}年${two(d.getUTCMonth() + 1)}月${two(d.getUTCDate())}日 ` +
-    `${two(d.getUTCHours())}時${two(d.getUTCMinutes())}分${two(d.getUTCSeconds())}秒`;
+  return (
+    `${d.getUTCFullYear()}年${two(d.getUTCMonth() + 1)}月${two(d.getUTCDate())}日 ` +
+    `${two(d.getUTCHours())}時${two(d.getUTCMinutes())}分${two(d.getUTCSeconds())}秒`
+  );
 }

@@ -7,7 +7,7 @@ import { instantiateModule } from "./wasm-instance.js";
 export function buildDir(): string {
   for (const relative of ["../build/", "../../build/"]) {
     const dir = fileURLToPath(new URL(relative, import.meta.url));
-    if (existsSync(dir + "core.wasm")) return dir;
+    if (existsSync(`${dir}core.wasm`)) return dir;
   }
   throw new Error("build/core.wasm is missing: run `npm run build` (npm install does it) first");
 }

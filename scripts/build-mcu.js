@@ -35,14 +35,35 @@ export const RAM_BUDGET_BYTES = 16 * 1024;
 /** -O2: the measured activation is ~1.6x faster than -Os for ~15 KB more flash, well inside the budget. */
 const OPTIMIZE = "-O2";
 const CFLAGS = [
-  "-mcpu=cortex-m0", "-mthumb", OPTIMIZE, "-g", "-std=c11", "-ffunction-sections", "-fdata-sections", "-fno-common",
-  "-ffreestanding", "-DNDEBUG",
+  "-mcpu=cortex-m0",
+  "-mthumb",
+  OPTIMIZE,
+  "-g",
+  "-std=c11",
+  "-ffunction-sections",
+  "-fdata-sections",
+  "-fno-common",
+  "-ffreestanding",
+  "-DNDEBUG",
   // Stack overflow is caught by the stack's place at the bottom of RAM (mcu/startup.c), not by counting calls.
   "-DWASM_RT_USE_STACK_DEPTH_COUNT=0",
 ];
 const WARNINGS = ["-Wall", "-Wextra", "-Werror"];
 const LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments"];
-const RUNTIME = ["startup.c", "main.c", "clock.c", "wasm_rt_mcu.c", "aeabi_lmul.S", "nrf_timer.c", "nrf_uart.c", "nrf_nvmc.c", "nrf_rng.c", "nrf_gpio.c", "nrf_spi.c", "sharp_lcd.c"];
+const RUNTIME = [
+  "startup.c",
+  "main.c",
+  "clock.c",
+  "wasm_rt_mcu.c",
+  "aeabi_lmul.S",
+  "nrf_timer.c",
+  "nrf_uart.c",
+  "nrf_nvmc.c",
+  "nrf_rng.c",
+  "nrf_gpio.c",
+  "nrf_spi.c",
+  "sharp_lcd.c",
+];
 
 /** The images: name -> the wasm it runs and whether the bench commands are in. */
 export const IMAGES = {
@@ -65,7 +86,12 @@ function run(command, args, options = {}) {
 
 /** wasm-rt.h of the installed wabt (the generated code includes it). */
 function wasmRtHeader() {
-  const candidates = ["/usr/include/wasm-rt.h", "/usr/local/include/wasm-rt.h", "/usr/src/wasm2c/wasm-rt.h", "/usr/share/wabt/wasm2c/wasm-rt.h"];
+  const candidates = [
+    "/usr/include/wasm-rt.h",
+    "/usr/local/include/wasm-rt.h",
+    "/usr/src/wasm2c/wasm-rt.h",
+    "/usr/share/wabt/wasm2c/wasm-rt.h",
+  ];
   return candidates.find((path) => existsSync(path));
 }
 
@@ -96,8 +122,11 @@ function firmwareMemory(bytes) {
   }
   const exports = new WebAssembly.Instance(module, imports).exports;
   const value = (name) => (exports[name] instanceof WebAssembly.Global ? exports[name].value : undefined);
-  const buffers = [["LINK_BUFFER", "LINK_SIZE"], ["FRAMEBUFFER", "FRAMEBUFFER_SIZE"], ["DISPLAY_MODEL", "DISPLAY_MODEL_SIZE"]]
-    .map(([at, size]) => ({ name: at, end: value(at) + value(size) }));
+  const buffers = [
+    ["LINK_BUFFER", "LINK_SIZE"],
+    ["FRAMEBUFFER", "FRAMEBUFFER_SIZE"],
+    ["DISPLAY_MODEL", "DISPLAY_MODEL_SIZE"],
+  ].map(([at, size]) => ({ name: at, end: value(at) + value(size) }));
   return { staticBytes: exports.staticBytes(), buffers };
 }
 
@@ -114,7 +143,9 @@ function checkGenerated(c, h, wasmName) {
     if (Number(elements) > TABLE_ELEMENTS) problems.push(`its table has ${elements} elements (the runtime holds ${TABLE_ELEMENTS})`);
   }
   if (problems.length) {
-    throw new Error(`build/${wasmName} cannot run on the MCU runtime: ${problems.join("; ")}. mcu/README.md says what the runtime assumes.`);
+    throw new Error(
+      `build/${wasmName} cannot run on the MCU runtime: ${problems.join("; ")}. mcu/README.md says what the runtime assumes.`,
+    );
   }
 }
 
@@ -146,14 +177,24 @@ function fingerprint(parts) {
 }
 
 async function main() {
-  const missing = [["wasm2c", ["--version"]], [CC, ["--version"]], [SIZE, ["--version"]]].filter(([c, a]) => !have(c, a)).map(([c]) => c);
+  const missing = [
+    ["wasm2c", ["--version"]],
+    [CC, ["--version"]],
+    [SIZE, ["--version"]],
+  ]
+    .filter(([c, a]) => !have(c, a))
+    .map(([c]) => c);
   if (missing.length) {
-    console.log(`build:mcu: skipped, ${missing.join(" and ")} not installed (Debian: wabt gcc-arm-none-eabi libnewlib-arm-none-eabi; .ci/run installs them)`);
+    console.log(
+      `build:mcu: skipped, ${missing.join(" and ")} not installed (Debian: wabt gcc-arm-none-eabi libnewlib-arm-none-eabi; .ci/run installs them)`,
+    );
     return;
   }
   const version = run("wasm2c", ["--version"]).trim();
   if (version !== WASM2C_VERSION) {
-    console.log(`build:mcu: skipped, wasm2c ${version} installed; mcu/wasm_rt_mcu.c implements the runtime contract of wasm2c ${WASM2C_VERSION}`);
+    console.log(
+      `build:mcu: skipped, wasm2c ${version} installed; mcu/wasm_rt_mcu.c implements the runtime contract of wasm2c ${WASM2C_VERSION}`,
+    );
     return;
   }
   const header = wasmRtHeader();
@@ -164,8 +205,16 @@ async function main() {
   mkdirSync(out, { recursive: true });
   const { FLASH_SIZE_BYTES } = await import(pathToFileURL(join(root, "dist", "host", "abi.js")).href);
   const abi = await abiHeader();
-  const sources = readdirSync(mcu).sort().map((name) => readFileSync(join(mcu, name)));
-  const inputs = [abi, readFileSync(header), ...sources, JSON.stringify([CFLAGS, LDFLAGS, IMAGES]), readFileSync(fileURLToPath(import.meta.url))];
+  const sources = readdirSync(mcu)
+    .sort()
+    .map((name) => readFileSync(join(mcu, name)));
+  const inputs = [
+    abi,
+    readFileSync(header),
+    ...sources,
+    JSON.stringify([CFLAGS, LDFLAGS, IMAGES]),
+    readFileSync(fileURLToPath(import.meta.url)),
+  ];
   for (const { wasm } of Object.values(IMAGES)) inputs.push(readFileSync(join(root, "build", wasm)));
   const key = fingerprint(inputs);
   const reportPath = join(out, "build.json");
@@ -208,7 +257,11 @@ async function main() {
   for (const [name, { variant, harness }] of Object.entries(IMAGES)) {
     const v = variants[variant];
     const objects = [v.object];
-    const defines = [`-DMCU_MEMORY_BYTES=${v.memoryBytes}`, `-DMCU_TABLE_ELEMENTS=${TABLE_ELEMENTS}`, ...(harness ? ["-DMCU_HARNESS"] : [])];
+    const defines = [
+      `-DMCU_MEMORY_BYTES=${v.memoryBytes}`,
+      `-DMCU_TABLE_ELEMENTS=${TABLE_ELEMENTS}`,
+      ...(harness ? ["-DMCU_HARNESS"] : []),
+    ];
     const objDir = join(out, name.replace(/\.elf$/, ""));
     mkdirSync(objDir, { recursive: true });
     for (const source of [...RUNTIME, ...(harness ? ["harness.c"] : [])]) {
@@ -219,15 +272,24 @@ async function main() {
     const elf = join(out, name);
     const link = (stackBytes) =>
       run(CC, [
-        ...CFLAGS, ...LDFLAGS, "-T", join(mcu, "nrf51822.ld"),
-        `-Wl,--defsym=STACK_BYTES=${stackBytes}`, `-Wl,--defsym=TOKEN_STORE_BYTES=${FLASH_SIZE_BYTES}`,
-        `-Wl,-Map=${elf}.map`, ...objects, "-lgcc", "-o", elf,
+        ...CFLAGS,
+        ...LDFLAGS,
+        "-T",
+        join(mcu, "nrf51822.ld"),
+        `-Wl,--defsym=STACK_BYTES=${stackBytes}`,
+        `-Wl,--defsym=TOKEN_STORE_BYTES=${FLASH_SIZE_BYTES}`,
+        `-Wl,-Map=${elf}.map`,
+        ...objects,
+        "-lgcc",
+        "-o",
+        elf,
       ]);
     link(0);
     const first = imageFigures(sections(elf));
     const staticRam = first.dataBytes + first.bssBytes + first.noinitBytes;
     const stackBytes = Math.floor((RAM_BYTES - staticRam - 16) / 8) * 8;
-    if (stackBytes < 1024) throw new Error(`${name}: .data + .bss + .noinit take ${staticRam} B of the ${RAM_BYTES} B RAM, leaving no stack`);
+    if (stackBytes < 1024)
+      throw new Error(`${name}: .data + .bss + .noinit take ${staticRam} B of the ${RAM_BYTES} B RAM, leaving no stack`);
     link(stackBytes);
     const figures = imageFigures(sections(elf));
     report.images[name] = { wasm: v.wasm, harness, staticBytes: v.staticBytes, memoryBytes: v.memoryBytes, ...figures };

@@ -9,15 +9,29 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, MAX_ACTIVATION_FAILURES, STATUS_BAD_FRAME, STATUS_BAD_TAG, STATUS_LOCKED,
+  ACTIVATION_CONFIRMATION_BYTES,
+  ACTIVATION_REQUEST_BYTES,
+  MAX_ACTIVATION_FAILURES,
+  STATUS_BAD_FRAME,
+  STATUS_BAD_TAG,
+  STATUS_LOCKED,
   STATUS_NOT_ACTIVATING,
 } from "../host/abi.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { BankError } from "../host/bank/errors.js";
 import {
-  answerRequest, calculateGenerator, channelIdentifier, decodeConfirmation, decodeRequest, encodeResponse, intermediateSessionKey,
-  macKey, type OtpParameters, responseAssociatedData, scalarMultVfy,
+  answerRequest,
+  calculateGenerator,
+  channelIdentifier,
+  decodeConfirmation,
+  decodeRequest,
+  encodeResponse,
+  intermediateSessionKey,
+  macKey,
+  type OtpParameters,
+  responseAssociatedData,
+  scalarMultVfy,
 } from "../host/bank/protocol.js";
 import type { SqliteStore } from "../host/bank/sqlite/store.js";
 import { openStore } from "../host/bank/store.js";
@@ -96,7 +110,8 @@ async function openBank(token: SimToken): Promise<Bank> {
 }
 
 const db = (bank: Bank) => (bank.store as SqliteStore).engine!.db;
-const issueWith = (bank: Bank, password = PASSWORD) => bank.issue({ mail: "holder@example.jp", mailConfirm: "holder@example.jp", password, passwordConfirm: password });
+const issueWith = (bank: Bank, password = PASSWORD) =>
+  bank.issue({ mail: "holder@example.jp", mailConfirm: "holder@example.jp", password, passwordConfirm: password });
 const failedAttempts = (bank: Bank, userId: string) =>
   (db(bank).prepare("SELECT failed_attempts FROM issues WHERE user_id = ?").get(userId) as { failed_attempts: number }).failed_attempts;
 
@@ -136,7 +151,9 @@ describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
       const token = newToken(build, { randomSeed: randomInt(1 << 30) });
       const password = Array.from({ length: randomInt(4, 9) }, () => alphabet[randomInt(alphabet.length)]).join("");
       const serviceId = String(randomInt(1e7, 1e8));
-      const userId = Array.from({ length: 16 }, () => alphabet[randomInt(26)].toUpperCase() + "0123456789"[randomInt(10)]).join("").slice(0, 16);
+      const userId = Array.from({ length: 16 }, () => alphabet[randomInt(26)].toUpperCase() + "0123456789"[randomInt(10)])
+        .join("")
+        .slice(0, 16);
       const request = token.link.activateBegin(serviceId, userId, password);
       expect(decodeRequest(request).serial).toBe(BigInt(`0x${token.info().serial}`));
       const { response, seed } = bankAnswers(request, password);
@@ -237,9 +254,15 @@ describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
     };
     let { token, response } = fresh();
     for (let length = 0; length < response.length; length++) {
-      expect(statusOf(() => token.link.activateFinish(response.subarray(0, length))), `length ${length}`).toBe(STATUS_BAD_FRAME);
+      expect(
+        statusOf(() => token.link.activateFinish(response.subarray(0, length))),
+        `length ${length}`,
+      ).toBe(STATUS_BAD_FRAME);
     }
-    expect(statusOf(() => token.link.activateFinish(Uint8Array.of(...response, 0))), "one byte more").toBe(STATUS_BAD_FRAME);
+    expect(
+      statusOf(() => token.link.activateFinish(Uint8Array.of(...response, 0))),
+      "one byte more",
+    ).toBe(STATUS_BAD_FRAME);
     expect(token.info().recordSequence).toBe(2); // serial at first boot, then OLD: truncations wrote nothing
     // Every flip is refused. A malformed field writes nothing; a flip Tb catches writes only the failure
     // count (before the check, by design). Four flips per token stay below the lock, and the true
@@ -283,7 +306,10 @@ describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
       const request = token.link.activateBegin(SERVICE_ID, USER_ID, PASSWORD);
       const forged = encodeResponse({ ...DEFAULT_PARAMS, share: new Uint8Array(Buffer.from(point, "hex")), tag: new Uint8Array(64) });
       const sequence = token.info().recordSequence;
-      expect(statusOf(() => token.link.activateFinish(forged)), point).toBe(STATUS_BAD_TAG);
+      expect(
+        statusOf(() => token.link.activateFinish(forged)),
+        point,
+      ).toBe(STATUS_BAD_TAG);
       expect(token.info().recordSequence).toBe(sequence + 1);
       // The run is over: even the true response is too late.
       expect(statusOf(() => token.link.activateFinish(bankAnswers(request, PASSWORD).response))).toBe(STATUS_NOT_ACTIVATING);
@@ -312,15 +338,33 @@ describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
     const answer = bankAnswers(request, PASSWORD, DEFAULT_PARAMS, (length) => (length === 32 ? yb.slice() : secureRandom(length)));
     const response = answer.response;
     const K = scalarMultVfy(yb, fields.share);
-    const isk = intermediateSessionKey(fields.sid, K, fields.share, fields.associatedData, response.subarray(21, 53), responseAssociatedData(DEFAULT_PARAMS));
+    const isk = intermediateSessionKey(
+      fields.sid,
+      K,
+      fields.share,
+      fields.associatedData,
+      response.subarray(21, 53),
+      responseAssociatedData(DEFAULT_PARAMS),
+    );
     const key = macKey(fields.sid, isk);
     // A damaged response first: its K, ISK and MAC key must not linger either.
     const damaged = response.slice();
     damaged[116] ^= 1;
     expect(statusOf(() => token.link.activateFinish(damaged))).toBe(STATUS_BAD_TAG);
-    for (const [name, secret] of [["K", K], ["ISK", isk], ["MAC key", key]] as const) expect(contains(memory, secret), name).toBe(false);
+    for (const [name, secret] of [
+      ["K", K],
+      ["ISK", isk],
+      ["MAC key", key],
+    ] as const)
+      expect(contains(memory, secret), name).toBe(false);
     token.link.activateFinish(response);
-    for (const [name, secret] of [["ya", ya], ["K", K], ["ISK", isk], ["MAC key", key], ["g", generator]] as const) {
+    for (const [name, secret] of [
+      ["ya", ya],
+      ["K", K],
+      ["ISK", isk],
+      ["MAC key", key],
+      ["g", generator],
+    ] as const) {
       expect(contains(memory, secret), name).toBe(false);
     }
   });

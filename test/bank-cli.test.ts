@@ -41,7 +41,15 @@ async function cli(args: string[], answers: string[] = [], isTTY = false): Promi
   let err = "";
   const asked: string[] = [];
   const queue = [...answers];
-  const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, now: () => clock.now };
+  const io: Io = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    now: () => clock.now,
+  };
   const stdin: Terminal = {
     isTTY,
     readAll: () => answers.map((a) => `${a}\n`).join(""),
@@ -89,7 +97,10 @@ async function setUp(c: string[], mail = "cli@example.jp") {
   const activated = await cli(["activate", ...c, "--request", session.request.toString("hex")]);
   expect(activated.status).toBe(0);
   const token = tokenFinish(session, Buffer.from(activated.out.trim(), "hex"));
-  expect(await cli(["activate", ...c, "--request", token.confirmation.toString("hex")])).toMatchObject({ status: 0, out: "registered: token serial 0123456789ABCDEF\n" });
+  expect(await cli(["activate", ...c, "--request", token.confirmation.toString("hex")])).toMatchObject({
+    status: 0,
+    out: "registered: token serial 0123456789ABCDEF\n",
+  });
   expect((await cli(["confirm", ...c, "--user-id", userId, codeAt(token, clock.now)])).out).toMatch(/confirmed/);
   return { userId, token };
 }
@@ -99,7 +110,9 @@ describe("otp-token bank init and the database file", () => {
     const key = keyFile();
     const missing = await cli(["status", "--db", join(dir, "bank.sqlite"), "--master-key-file", key]);
     expect(missing).toMatchObject({ status: 1 });
-    expect(missing.err).toMatch(/^otp-token bank status: there is no bank database at .*bank\.sqlite: create one with 'otp-token bank init --db .*'.*\n$/);
+    expect(missing.err).toMatch(
+      /^otp-token bank status: there is no bank database at .*bank\.sqlite: create one with 'otp-token bank init --db .*'.*\n$/,
+    );
     expect(readdirSync(dir)).toEqual(["bank.key"]);
     const folder = await cli(["init", "--db", join(dir, "nope", "bank.sqlite"), "--master-key-file", key]);
     expect(folder.status).toBe(1);
@@ -123,7 +136,15 @@ describe("otp-token bank init and the database file", () => {
     const again = await cli(["init", "--db", join(dir, "bank.sqlite"), "--master-key-file", key]);
     expect(again.status).toBe(1);
     expect(again.err).toMatch(/already exists/);
-    const settings = await cli(["settings", "--db", join(dir, "bank.sqlite"), "--master-key-file", key, "--mail-domain", "otp-auth.example"]);
+    const settings = await cli([
+      "settings",
+      "--db",
+      join(dir, "bank.sqlite"),
+      "--master-key-file",
+      key,
+      "--mail-domain",
+      "otp-auth.example",
+    ]);
     expect(settings.out).toMatch(/Mail domain: +otp-auth\.example/);
   });
 
@@ -139,15 +160,31 @@ describe("otp-token bank init and the database file", () => {
 describe("otp-token bank issue, confirm, verify", () => {
   it("asks for the mail address again when --mail-confirm is not given (never taking --mail for it), and the passwords only at the prompt", async () => {
     const c = await init();
-    const typed = await cli(["issue", ...c, "--outbox", join(dir, "out"), "--mail", "t@example.jp"], ["t@example.jp", PASSWORD, PASSWORD], true);
+    const typed = await cli(
+      ["issue", ...c, "--outbox", join(dir, "out"), "--mail", "t@example.jp"],
+      ["t@example.jp", PASSWORD, PASSWORD],
+      true,
+    );
     expect(typed.status).toBe(0);
-    expect(typed.asked).toEqual([expect.stringMatching(/^line: Mail address again/), expect.stringMatching(/^secret: 利用開始パスワード/), expect.stringMatching(/^secret: 利用開始パスワード again/)]);
+    expect(typed.asked).toEqual([
+      expect.stringMatching(/^line: Mail address again/),
+      expect.stringMatching(/^secret: 利用開始パスワード/),
+      expect.stringMatching(/^secret: 利用開始パスワード again/),
+    ]);
     expect(typed.out).toMatch(/Service ID: +10212083\nUser ID: +2083L0000001A001\n/);
-    const wrongMail = await cli(["issue", ...c, "--outbox", join(dir, "out"), "--mail", "t@example.jp"], ["u@example.jp", PASSWORD, PASSWORD], true);
+    const wrongMail = await cli(
+      ["issue", ...c, "--outbox", join(dir, "out"), "--mail", "t@example.jp"],
+      ["u@example.jp", PASSWORD, PASSWORD],
+      true,
+    );
     expect(wrongMail.status).toBe(1);
     expect(wrongMail.err).toMatch(/differ.*\[mail-mismatch\]/);
     // Given, the confirmation is not asked.
-    const given = await cli(["issue", ...c, "--outbox", join(dir, "out"), "--mail", "t@example.jp", "--mail-confirm", "t@example.jp"], [PASSWORD, PASSWORD], true);
+    const given = await cli(
+      ["issue", ...c, "--outbox", join(dir, "out"), "--mail", "t@example.jp", "--mail-confirm", "t@example.jp"],
+      [PASSWORD, PASSWORD],
+      true,
+    );
     expect(given.asked).toHaveLength(2);
     expect(given.status).toBe(0);
     expect((await cli(["issue", ...c, "--mail", "t@example.jp", "--password", PASSWORD])).status).toBe(2);
@@ -170,27 +207,36 @@ describe("otp-token bank issue, confirm, verify", () => {
     );
     expect(() => tokenFinish(wrongSession, Buffer.from(wrongPassword.out.trim(), "hex"))).toThrow(/does not verify/);
     const session = tokenRequest("10212083", userId, PASSWORD);
-    const token = tokenFinish(session, Buffer.from((await cli(["activate", ...c, "--request", session.request.toString("hex")])).out.trim(), "hex"));
+    const token = tokenFinish(
+      session,
+      Buffer.from((await cli(["activate", ...c, "--request", session.request.toString("hex")])).out.trim(), "hex"),
+    );
     // A damaged confirmation is refused, worded for the holder; the token's own takes the count back.
     const damaged = Buffer.from(token.confirmation);
     damaged[105] ^= 1;
     const refused = await cli(["activate", ...c, "--request", damaged.toString("hex")]);
     expect(refused.status).toBe(1);
-    expect(refused.err).toMatch(/\[wrong-confirmation\]\n  .*もう一度「送信」/);
-    expect((await cli(["activate", ...c, "--request", token.confirmation.toString("hex")])).out).toBe("registered: token serial 0123456789ABCDEF\n");
+    expect(refused.err).toMatch(/\[wrong-confirmation\]\n {2}.*もう一度「送信」/);
+    expect((await cli(["activate", ...c, "--request", token.confirmation.toString("hex")])).out).toBe(
+      "registered: token serial 0123456789ABCDEF\n",
+    );
     const right = codeAt(token, clock.now);
     for (let left = 3; left >= 1; left--) {
       const wrong = await cli(["confirm", ...c, "--user-id", userId, otherThan(right)]);
       expect(wrong.status).toBe(1);
-      expect(wrong.err).toMatch(new RegExp(`${left} attempts? left before this token issue is void\\. \\[wrong-code\\]\\n  .*あと ${left} 回`));
+      expect(wrong.err).toMatch(
+        new RegExp(`${left} attempts? left before this token issue is void\\. \\[wrong-code\\]\\n  .*あと ${left} 回`),
+      );
     }
     const last = await cli(["confirm", ...c, "--user-id", userId, otherThan(right)]);
-    expect(last.err).toMatch(/This token issue is now void: issue a new token \("Issue token"\) and start again\. \[issue-void\]\n  .*無効になりました。もう一度「トークン発行」からやり直してください。/);
+    expect(last.err).toMatch(
+      /This token issue is now void: issue a new token \("Issue token"\) and start again\. \[issue-void\]\n {2}.*無効になりました。もう一度「トークン発行」からやり直してください。/,
+    );
     // A new issue works, and confirming it twice says it is done.
     const { userId: fresh, token: freshToken } = await setUp(c, "w@example.jp");
     const twice = await cli(["confirm", ...c, "--user-id", fresh, codeAt(freshToken, clock.now)]);
     expect(twice.status).toBe(1);
-    expect(twice.err).toMatch(/already confirmed.*\[already-confirmed\]\n  .*認証確認が完了しています/);
+    expect(twice.err).toMatch(/already confirmed.*\[already-confirmed\]\n {2}.*認証確認が完了しています/);
   });
 
   it("verify by User ID alone; full-width digits are the digits they are; lifecycle and status with renewals due", async () => {
@@ -201,8 +247,10 @@ describe("otp-token bank issue, confirm, verify", () => {
     expect(await cli(["verify", ...c, "--user-id", userId, fullWidth])).toMatchObject({ status: 0, out: "ok: offset 0, drift 0 steps\n" });
     const replay = await cli(["verify", ...c, "--user-id", userId, codeAt(token, clock.now)]);
     expect(replay.status).toBe(1);
-    expect(replay.err).toMatch(/^otp-token bank verify: this code .* already used.*\[replayed\]\n  この/);
-    expect((await cli(["verify", ...c, "--user-id", userId, "--service-id", "99999999", codeAt(token, clock.now + 60)])).err).toMatch(/belongs to Service ID 10212083/);
+    expect(replay.err).toMatch(/^otp-token bank verify: this code .* already used.*\[replayed\]\n {2}この/);
+    expect((await cli(["verify", ...c, "--user-id", userId, "--service-id", "99999999", codeAt(token, clock.now + 60)])).err).toMatch(
+      /belongs to Service ID 10212083/,
+    );
     clock.now += 120;
     expect((await cli(["suspend", ...c, "--user-id", userId])).out).toBe("suspended\n");
     expect((await cli(["verify", ...c, "--user-id", userId, codeAt(token, clock.now)])).err).toMatch(/\[suspended\]/);
@@ -211,13 +259,22 @@ describe("otp-token bank issue, confirm, verify", () => {
     expect((await cli(["verify", ...c, "--user-id", userId, codeAt(token, clock.now)])).status).toBe(0);
     expect((await cli(["unlock", ...c, "--user-id", userId])).out).toBe("unlocked\n");
     const status = JSON.parse((await cli(["status", ...c, "--user-id", userId])).out);
-    expect(status).toMatchObject({ userId, serviceId: "10212083", customerNumber: "0000001", token: { serial: "0123456789ABCDEF", state: "active" } });
+    expect(status).toMatchObject({
+      userId,
+      serviceId: "10212083",
+      customerNumber: "0000001",
+      token: { serial: "0123456789ABCDEF", state: "active" },
+    });
     expect(JSON.stringify(status)).not.toMatch(/seed|activation_key/i);
     clock.now += 1826 * 86400 - 20 * 86400;
     const overview = await cli(["status", ...c]);
-    expect(overview.out).toMatch(/^Service ID 10212083, mail domain otp-auth\.example\nTokens: 1 active, 0 suspended, 0 revoked \(0 locked\)\nDue for renewal \(expiring within 30 days\): 1\n  2083L0000001A001  serial 0123456789ABCDEF  active  expires \d{4}年/);
+    expect(overview.out).toMatch(
+      /^Service ID 10212083, mail domain otp-auth\.example\nTokens: 1 active, 0 suspended, 0 revoked \(0 locked\)\nDue for renewal \(expiring within 30 days\): 1\n {2}2083L0000001A001 {2}serial 0123456789ABCDEF {2}active {2}expires \d{4}年/,
+    );
     expect((await cli(["revoke", ...c, "--user-id", userId])).out).toBe("revoked\n");
-    expect((await cli(["verify", ...c, "--user-id", userId, codeAt(token, clock.now)])).err).toMatch(/\[revoked\]\n  このトークンは失効しています/);
+    expect((await cli(["verify", ...c, "--user-id", userId, codeAt(token, clock.now)])).err).toMatch(
+      /\[revoked\]\n {2}このトークンは失効しています/,
+    );
   });
 });
 
@@ -250,7 +307,10 @@ describe("otp-token bank api-key and audit", () => {
     expect(ok.out).toMatch(/^the audit trail verifies: (\d+) rows; head: row \1 [0-9a-f]{64}\n$/);
     const rows = Number(ok.out.match(/verifies: (\d+)/)![1]);
     expect(rows).toBeGreaterThanOrEqual(4);
-    const list = (await cli(["audit", "list", ...c])).out.trim().split("\n").map((line) => JSON.parse(line) as { id: number; kind: string; actor: string });
+    const list = (await cli(["audit", "list", ...c])).out
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { id: number; kind: string; actor: string });
     expect(list.map((e) => e.kind)).toEqual(expect.arrayContaining(["setting", "issued", "activated", "confirmed"]));
     expect(list.every((e) => e.actor === "cli")).toBe(true);
 
@@ -278,7 +338,11 @@ describe("otp-token bank api-key and audit", () => {
     const inserted = copy("inserted.sqlite");
     const insertDb = new Database(inserted[1]);
     const last = insertDb.prepare("SELECT * FROM events ORDER BY id DESC LIMIT 1").get() as { id: number; mac: Buffer };
-    insertDb.prepare("INSERT INTO events (at, kind, service_id, user_id, actor, detail, mac) VALUES (?, 'unlocked', '10212083', '2083L0000001A001', 'cli', 'by nobody', ?)").run(START, last.mac);
+    insertDb
+      .prepare(
+        "INSERT INTO events (at, kind, service_id, user_id, actor, detail, mac) VALUES (?, 'unlocked', '10212083', '2083L0000001A001', 'cli', 'by nobody', ?)",
+      )
+      .run(START, last.mac);
     insertDb.close();
     expect((await cli(["audit", "verify", ...inserted])).err).toMatch(new RegExp(`broken at row ${last.id + 1}: its MAC does not match`));
     // The original still verifies.
@@ -297,7 +361,9 @@ describe("otp-token bank export and import (PSKC)", () => {
     expect((await cli(["export", ...c, "--out", join(dir, "out.pskcxml"), "--key-file", pskFile])).err).toMatch(/already exists/);
     const short = await cli(["export", ...c, "--out", join(dir, "pbe.pskcxml"), "--passphrase"], ["too short", "too short"]);
     expect(short.err).toMatch(/at least 12 characters \[pskc\]/);
-    expect((await cli(["export", ...c, "--out", join(dir, "pbe.pskcxml"), "--passphrase"], ["a long passphrase", "a long passphrase"])).status).toBe(0);
+    expect(
+      (await cli(["export", ...c, "--out", join(dir, "pbe.pskcxml"), "--passphrase"], ["a long passphrase", "a long passphrase"])).status,
+    ).toBe(0);
     expect((await cli(["export", ...c, "--out", join(dir, "x.pskcxml")])).status).toBe(2);
 
     const other = ["--db", join(dir, "other.sqlite"), "--master-key-file", c[3]];
@@ -309,7 +375,9 @@ describe("otp-token bank export and import (PSKC)", () => {
     const twice = await cli(["import", ...other, join(dir, "out.pskcxml"), "--key-file", pskFile]);
     expect(twice.status).toBe(1);
     expect(twice.err).toMatch(/already exists in this bank: nothing was imported \[pskc\]/);
-    expect((await cli(["import", ...other, join(dir, "out.pskcxml"), "--passphrase"], ["a long passphrase"])).err).toMatch(/encrypted with a pre-shared key: give the key/);
+    expect((await cli(["import", ...other, join(dir, "out.pskcxml"), "--passphrase"], ["a long passphrase"])).err).toMatch(
+      /encrypted with a pre-shared key: give the key/,
+    );
   });
 });
 
@@ -324,7 +392,13 @@ describe("otp-token bank: help and usage", () => {
     }
     expect((await cli([])).status).toBe(0);
     let err = "";
-    const io: Io = { out: () => {}, err: (t) => { err += t; }, now: () => clock.now };
+    const io: Io = {
+      out: () => {},
+      err: (t) => {
+        err += t;
+      },
+      now: () => clock.now,
+    };
     expect(await main(["bank", "frobnicate"], io)).toBe(2);
     expect(err).toMatch(/unknown bank subcommand/);
     expect(await main(["bank", "verify", "--user-id", "abc", "123456"], io)).toBe(2);

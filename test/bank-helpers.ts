@@ -19,7 +19,13 @@ export function tokenFinish(session: TokenSession, answer: Uint8Array | Activati
 }
 
 /** 送信 and 登録 with the right password: the token's profile, its confirmation accepted by the bank. */
-export async function activateToken(bank: Bank, serviceId: string, userId: string, password: string, serial?: bigint): Promise<ReferenceResult> {
+export async function activateToken(
+  bank: Bank,
+  serviceId: string,
+  userId: string,
+  password: string,
+  serial?: bigint,
+): Promise<ReferenceResult> {
   const session = tokenRequest(serviceId, userId, password, serial);
   const token = tokenFinish(session, await bank.activate(session.request));
   await bank.register(token.confirmation);
@@ -27,5 +33,6 @@ export async function activateToken(bank: Bank, serviceId: string, userId: strin
 }
 
 const api = otpApi();
-export const codeAt = (token: TokenProfile, t: number) => api.totp(token.seed, t, { algorithm: token.algorithm, digits: token.digits, period: token.period });
+export const codeAt = (token: TokenProfile, t: number) =>
+  api.totp(token.seed, t, { algorithm: token.algorithm, digits: token.digits, period: token.period });
 export const otherThan = (code: string) => (code === "999999" ? "999998" : "999999");

@@ -164,16 +164,27 @@ describe.skipIf(POSTGRES_SKIP !== null)(`${INSTANCES} 'otp-token bank serve' ins
     const url = postgres.freshUrl();
     const bank = (args: string[], env: NodeJS.ProcessEnv = {}) =>
       new Promise<{ status: number | null; out: string; err: string }>((resolve) => {
-        const child = spawn(process.execPath, [CLI, "bank", ...args, "--master-key-file", keyFile], { env: { ...process.env, DATABASE_URL: "", ...env } });
+        const child = spawn(process.execPath, [CLI, "bank", ...args, "--master-key-file", keyFile], {
+          env: { ...process.env, DATABASE_URL: "", ...env },
+        });
         let out = "";
         let err = "";
         child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
         child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
         child.on("exit", (status) => resolve({ status, out, err }));
       });
-    expect(await bank(["status", "--db", url])).toMatchObject({ status: 1, err: expect.stringMatching(/has no bank schema yet: run 'otp-token bank init --db postgres:/) });
-    expect(await bank(["init", "--db", url, "--service-id", "10212083"])).toMatchObject({ status: 0, out: expect.stringMatching(/^Created the bank database postgres:\/\/bank@127\.0\.0\.1:\d+\/bank_\d+\nService ID:   10212083\n/) });
-    expect(await bank(["init", "--db", url])).toMatchObject({ status: 1, err: expect.stringMatching(/already holds a bank database: 'bank init' creates a new one only/) });
+    expect(await bank(["status", "--db", url])).toMatchObject({
+      status: 1,
+      err: expect.stringMatching(/has no bank schema yet: run 'otp-token bank init --db postgres:/),
+    });
+    expect(await bank(["init", "--db", url, "--service-id", "10212083"])).toMatchObject({
+      status: 0,
+      out: expect.stringMatching(/^Created the bank database postgres:\/\/bank@127\.0\.0\.1:\d+\/bank_\d+\nService ID: {3}10212083\n/),
+    });
+    expect(await bank(["init", "--db", url])).toMatchObject({
+      status: 1,
+      err: expect.stringMatching(/already holds a bank database: 'bank init' creates a new one only/),
+    });
     const created = await bank(["api-key", "create", "--scope", "admin", "--name", "ops"], { DATABASE_URL: url });
     expect(created.status).toBe(0);
     expect((await bank(["api-key", "list"], { DATABASE_URL: url })).out).toMatch(/admin.*ops/);

@@ -27,7 +27,9 @@ const api = otpApi();
 /** Every host/**.ts with its dist/ .js; true when one is missing or older. */
 function distStale(): boolean {
   const walk = (folder: string): string[] =>
-    readdirSync(folder, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? walk(join(folder, entry.name)) : entry.name.endsWith(".ts") ? [join(folder, entry.name)] : []));
+    readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? walk(join(folder, entry.name)) : entry.name.endsWith(".ts") ? [join(folder, entry.name)] : [],
+    );
   return walk(join(ROOT, "host")).some((source) => {
     const built = join(ROOT, "dist", relative(ROOT, source)).replace(/\.ts$/, ".js");
     return !existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs;
@@ -38,7 +40,9 @@ function distStale(): boolean {
 function ensureDist(): void {
   if (!distStale()) return;
   try {
-    execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.build.json")], { stdio: "pipe" });
+    execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, "tsconfig.build.json")], {
+      stdio: "pipe",
+    });
   } catch {
     // Type errors elsewhere in the tree still emit; what matters is that dist/host is fresh.
   }
@@ -49,9 +53,18 @@ function ensureDist(): void {
 async function tokens(bank: Bank, count: number, now: () => number): Promise<{ userId: string; seed: Uint8Array }[]> {
   const out: { userId: string; seed: Uint8Array }[] = [];
   for (let i = 0; i < count; i++) {
-    const issued = await bank.issue({ mail: `race${i}@example.jp`, mailConfirm: `race${i}@example.jp`, password: "race1234", passwordConfirm: "race1234" });
+    const issued = await bank.issue({
+      mail: `race${i}@example.jp`,
+      mailConfirm: `race${i}@example.jp`,
+      password: "race1234",
+      passwordConfirm: "race1234",
+    });
     // The protocol's own token half (the independent token reference is in bank.test.ts).
-    const session = startAsToken({ serviceId: issued.serviceId, userId: issued.userId, serial: BigInt(i) }, "race1234", (n) => new Uint8Array(randomBytes(n)));
+    const session = startAsToken(
+      { serviceId: issued.serviceId, userId: issued.userId, serial: BigInt(i) },
+      "race1234",
+      (n) => new Uint8Array(randomBytes(n)),
+    );
     const { seed, confirmation } = finishAsToken(session, (await bank.activate(session.request)).response);
     await bank.register(confirmation);
     await bank.confirm(issued.userId, api.totp(seed, now()));
@@ -109,17 +122,23 @@ describe("bank: two processes racing on one database file", () => {
 
     const workerFile = join(dir, "worker.mjs");
     writeFileSync(workerFile, WORKER);
-    const env = { ...process.env, BANK_MODULE: pathToFileURL(join(ROOT, "dist/host/bank/index.js")).href, BANK_DB: dbPath, BANK_KEY: KEY_HEX };
+    const env = {
+      ...process.env,
+      BANK_MODULE: pathToFileURL(join(ROOT, "dist/host/bank/index.js")).href,
+      BANK_DB: dbPath,
+      BANK_KEY: KEY_HEX,
+    };
     const workers = [0, 1].map(() => fork(workerFile, [], { env, execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] }));
     children.push(...workers);
-    const next = (worker: ChildProcess) => new Promise<Record<string, unknown>>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`race worker exited with ${code}`));
-      worker.once("exit", onExit);
-      worker.once("message", (message) => {
-        worker.off("exit", onExit);
-        resolve(message as Record<string, unknown>);
+    const next = (worker: ChildProcess) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`race worker exited with ${code}`));
+        worker.once("exit", onExit);
+        worker.once("message", (message) => {
+          worker.off("exit", onExit);
+          resolve(message as Record<string, unknown>);
+        });
       });
-    });
     await Promise.all(workers.map(next));
 
     let overlapping = 0;
@@ -162,7 +181,9 @@ describe("bank: two processes racing on one database file", () => {
       [0, 1].map(
         () =>
           new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
-            const child = spawn(process.execPath, [cli, "bank", "serve", "--port", "0", "--db", dbPath, "--master-key-file", keyFile], { stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn(process.execPath, [cli, "bank", "serve", "--port", "0", "--db", dbPath, "--master-key-file", keyFile], {
+              stdio: ["ignore", "pipe", "pipe"],
+            });
             children.push(child);
             let out = "";
             let err = "";
@@ -178,8 +199,11 @@ describe("bank: two processes racing on one database file", () => {
     );
     try {
       const verify = (url: string, userId: string, code: string) =>
-        fetch(`${url}/v1/tokens/${userId}/verify`, { method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${key}` }, body: JSON.stringify({ code }) })
-          .then(async (r) => ({ status: r.status, body: (await r.json()) as { accepted?: boolean; reason?: string; error?: string } }));
+        fetch(`${url}/v1/tokens/${userId}/verify`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Authorization: `Bearer ${key}` },
+          body: JSON.stringify({ code }),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as { accepted?: boolean; reason?: string; error?: string } }));
       for (let round = 0; round < SERVE_ROUNDS; round++) {
         const { userId, seed } = held[round];
         const code = api.totp(seed, Math.floor(Date.now() / 1000) + 60);
@@ -193,7 +217,9 @@ describe("bank: two processes racing on one database file", () => {
       }
     } finally {
       for (const { child } of servers) child.kill("SIGTERM");
-      await Promise.all(servers.map(({ child }) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)))));
+      await Promise.all(
+        servers.map(({ child }) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)))),
+      );
     }
     expect(servers.map(({ child }) => child.exitCode)).toEqual([0, 0]);
   }, 180_000);

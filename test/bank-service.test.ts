@@ -52,7 +52,10 @@ async function call(method: "GET" | "POST", url: string, body?: unknown, key?: s
   const response = await on.inject({
     method,
     url,
-    headers: { ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     payload: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.statusCode, body: response.json() as Record<string, unknown>, headers: response.headers };
@@ -71,58 +74,104 @@ interface RouteCase {
 
 const ROUTES: RouteCase[] = [
   {
-    method: "POST", url: "/v1/issues", scope: "login",
+    method: "POST",
+    url: "/v1/issues",
+    scope: "login",
     body: { mail: "a@example.jp", mailConfirm: "a@example.jp", password: PASSWORD, passwordConfirm: PASSWORD },
-    fields: { mail: { max: 256, required: true }, mailConfirm: { max: 256, required: true }, password: { max: 64, required: true }, passwordConfirm: { max: 64, required: true }, userId: { max: 16, required: false } },
+    fields: {
+      mail: { max: 256, required: true },
+      mailConfirm: { max: 256, required: true },
+      password: { max: 64, required: true },
+      passwordConfirm: { max: 64, required: true },
+      userId: { max: 16, required: false },
+    },
   },
   {
-    method: "POST", url: "/v1/activations", scope: "login",
+    method: "POST",
+    url: "/v1/activations",
+    scope: "login",
     body: { serviceId: "10212083", userId: U, request: Buffer.alloc(82).toString("base64") },
     fields: { serviceId: { max: 8, required: true }, userId: { max: 16, required: true }, request: { max: 1024, required: true } },
   },
   {
-    method: "POST", url: "/v1/registrations", scope: "login",
+    method: "POST",
+    url: "/v1/registrations",
+    scope: "login",
     body: { serviceId: "10212083", userId: U, confirmation: Buffer.alloc(106).toString("base64") },
     fields: { serviceId: { max: 8, required: true }, userId: { max: 16, required: true }, confirmation: { max: 1024, required: true } },
   },
-  { method: "POST", url: `/v1/tokens/${U}/confirm`, scope: "login", body: { code: "123456" }, fields: { code: { max: 16, required: true } } },
-  { method: "POST", url: `/v1/tokens/${U}/verify`, scope: "login", body: { code: "123456" }, fields: { code: { max: 16, required: true } } },
-  { method: "POST", url: `/v1/tokens/${U}/resync`, scope: "login", body: { code1: "123456", code2: "654321" }, fields: { code1: { max: 16, required: true }, code2: { max: 16, required: true } } },
+  {
+    method: "POST",
+    url: `/v1/tokens/${U}/confirm`,
+    scope: "login",
+    body: { code: "123456" },
+    fields: { code: { max: 16, required: true } },
+  },
+  {
+    method: "POST",
+    url: `/v1/tokens/${U}/verify`,
+    scope: "login",
+    body: { code: "123456" },
+    fields: { code: { max: 16, required: true } },
+  },
+  {
+    method: "POST",
+    url: `/v1/tokens/${U}/resync`,
+    scope: "login",
+    body: { code1: "123456", code2: "654321" },
+    fields: { code1: { max: 16, required: true }, code2: { max: 16, required: true } },
+  },
   { method: "GET", url: `/v1/tokens/${U}`, scope: "admin" },
-  ...(["unlock", "suspend", "resume", "revoke"] as const).map((action): RouteCase => ({ method: "POST", url: `/v1/tokens/${U}/${action}`, scope: "admin", body: {}, fields: {} })),
+  ...(["unlock", "suspend", "resume", "revoke"] as const).map(
+    (action): RouteCase => ({ method: "POST", url: `/v1/tokens/${U}/${action}`, scope: "admin", body: {}, fields: {} }),
+  ),
   { method: "GET", url: "/v1/status", scope: "admin" },
   { method: "GET", url: "/v1/audit?since=0", scope: "admin" },
   {
-    method: "POST", url: "/v1/export/pskc", scope: "admin", body: { userIds: [U], passphrase: "correct horse battery" },
-    fields: { userIds: { max: 1000, required: false, array: true }, passphrase: { max: 256, required: false }, keyName: { max: 100, required: false } },
+    method: "POST",
+    url: "/v1/export/pskc",
+    scope: "admin",
+    body: { userIds: [U], passphrase: "correct horse battery" },
+    fields: {
+      userIds: { max: 1000, required: false, array: true },
+      passphrase: { max: 256, required: false },
+      keyName: { max: 100, required: false },
+    },
   },
 ];
 
 describe("bank service: keys and scopes", () => {
-  it.each(ROUTES.map((r) => [`${r.method} ${r.url}`, r] as const))("%s: no key 401, unknown or revoked key 401, wrong scope 403, right key passes", async (_name, route) => {
-    const events = (await bank.auditEvents(0, 100000)).length;
-    const none = await call(route.method, route.url, route.body);
-    expect(none.status).toBe(401);
-    expect(none.body).toMatchObject({ error: "unauthorized" });
-    expect(none.headers["www-authenticate"]).toMatch(/^Bearer/);
-    for (const bad of ["otpk_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", keys.revoked, "nonsense"]) {
-      expect((await call(route.method, route.url, route.body, bad)).status).toBe(401);
-    }
-    if (route.scope === "admin") {
-      const wrong = await call(route.method, route.url, route.body, keys.login);
-      expect(wrong.status).toBe(403);
-      expect(wrong.body).toMatchObject({ error: "forbidden" });
-    }
-    // Nothing was done for a refused key.
-    expect((await bank.auditEvents(0, 100000)).length).toBe(events);
-    const right = await call(route.method, route.url, route.body, route.scope === "admin" ? keys.admin : keys.login);
-    expect([401, 403]).not.toContain(right.status);
-    expect(right.status).toBeLessThan(500);
-  });
+  it.each(ROUTES.map((r) => [`${r.method} ${r.url}`, r] as const))(
+    "%s: no key 401, unknown or revoked key 401, wrong scope 403, right key passes",
+    async (_name, route) => {
+      const events = (await bank.auditEvents(0, 100000)).length;
+      const none = await call(route.method, route.url, route.body);
+      expect(none.status).toBe(401);
+      expect(none.body).toMatchObject({ error: "unauthorized" });
+      expect(none.headers["www-authenticate"]).toMatch(/^Bearer/);
+      for (const bad of ["otpk_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", keys.revoked, "nonsense"]) {
+        expect((await call(route.method, route.url, route.body, bad)).status).toBe(401);
+      }
+      if (route.scope === "admin") {
+        const wrong = await call(route.method, route.url, route.body, keys.login);
+        expect(wrong.status).toBe(403);
+        expect(wrong.body).toMatchObject({ error: "forbidden" });
+      }
+      // Nothing was done for a refused key.
+      expect((await bank.auditEvents(0, 100000)).length).toBe(events);
+      const right = await call(route.method, route.url, route.body, route.scope === "admin" ? keys.admin : keys.login);
+      expect([401, 403]).not.toContain(right.status);
+      expect(right.status).toBeLessThan(500);
+    },
+  );
 
   it("/v1/health and /openapi.json need no key; the OpenAPI document has every route, its schemas and the bearer scheme", async () => {
     expect(await call("GET", "/v1/health")).toMatchObject({ status: 200, body: { status: "ok", store: "sqlite", serviceId: "10212083" } });
-    const doc = (await call("GET", "/openapi.json")).body as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown; security?: unknown }>>; components: { securitySchemes: Record<string, unknown> } };
+    const doc = (await call("GET", "/openapi.json")).body as {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown; security?: unknown }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
     expect(doc.openapi).toMatch(/^3\./);
     for (const route of ROUTES) {
       const path = route.url.split("?")[0].replace(U, "{userId}");
@@ -139,7 +188,11 @@ describe("bank service: every field", () => {
     const out: [string, RouteCase, Record<string, unknown>][] = [];
     for (const [field, spec] of Object.entries(route.fields!)) {
       out.push([`${route.url} ${field}: wrong type`, route, { ...route.body, [field]: spec.array ? "not-an-array" : 12345 }]);
-      out.push([`${route.url} ${field}: too long`, route, { ...route.body, [field]: spec.array ? Array.from({ length: spec.max + 1 }, () => U) : "7".repeat(spec.max + 1) }]);
+      out.push([
+        `${route.url} ${field}: too long`,
+        route,
+        { ...route.body, [field]: spec.array ? Array.from({ length: spec.max + 1 }, () => U) : "7".repeat(spec.max + 1) },
+      ]);
       if (spec.required) {
         const { [field]: _dropped, ...rest } = route.body!;
         out.push([`${route.url} ${field}: missing`, route, rest]);
@@ -159,7 +212,13 @@ describe("bank service: every field", () => {
   });
 
   it("a body that is not JSON is 415, bad JSON 400, one over 4096 bytes 413; an unknown path 404; a User ID of the wrong form 400", async () => {
-    const raw = (payload: string, type: string) => app.inject({ method: "POST", url: `/v1/tokens/${U}/verify`, headers: { authorization: `Bearer ${keys.login}`, "content-type": type }, payload });
+    const raw = (payload: string, type: string) =>
+      app.inject({
+        method: "POST",
+        url: `/v1/tokens/${U}/verify`,
+        headers: { authorization: `Bearer ${keys.login}`, "content-type": type },
+        payload,
+      });
     expect((await raw("code=123456", "application/x-www-form-urlencoded")).statusCode).toBe(415);
     expect((await raw("{", "application/json")).statusCode).toBe(400);
     expect((await raw(JSON.stringify({ code: "1".repeat(5000) }), "application/json")).statusCode).toBe(413);
@@ -173,47 +232,103 @@ describe("bank service: the procedure over the API", () => {
   let userId: string;
 
   it("issue -> activation relay -> 認証確認 (wrong, then right, then again) -> login, with each answer's body", async () => {
-    const issued = await call("POST", "/v1/issues", { mail: "api@example.jp", mailConfirm: "api@example.jp", password: PASSWORD, passwordConfirm: PASSWORD }, keys.login);
+    const issued = await call(
+      "POST",
+      "/v1/issues",
+      { mail: "api@example.jp", mailConfirm: "api@example.jp", password: PASSWORD, passwordConfirm: PASSWORD },
+      keys.login,
+    );
     expect(issued.status).toBe(201);
     expect(issued.body).toMatchObject({ serviceId: "10212083", expiresAt: clock.now + 86400, tokenExpiresAt: clock.now + 1826 * 86400 });
     userId = issued.body.userId as string;
     expect(userId).toMatch(/^2083L\d{7}A001$/);
-    const rule = await call("POST", "/v1/issues", { mail: "x@example.jp", mailConfirm: "y@example.jp", password: PASSWORD, passwordConfirm: PASSWORD }, keys.login);
+    const rule = await call(
+      "POST",
+      "/v1/issues",
+      { mail: "x@example.jp", mailConfirm: "y@example.jp", password: PASSWORD, passwordConfirm: PASSWORD },
+      keys.login,
+    );
     expect(rule).toMatchObject({ status: 400, body: { error: "mail-mismatch" } });
 
     // A wrong password: the bank cannot tell (CPace), so it answers with the attempts left should the
     // token refuse the answer at 登録, which it does.
     const wrongPassword = tokenRequest("10212083", userId, "Wrong123");
-    const answered = await call("POST", "/v1/activations", { serviceId: "10212083", userId, request: wrongPassword.request.toString("base64") }, keys.login);
+    const answered = await call(
+      "POST",
+      "/v1/activations",
+      { serviceId: "10212083", userId, request: wrongPassword.request.toString("base64") },
+      keys.login,
+    );
     expect(answered).toMatchObject({ status: 200, body: { attemptsLeft: 4 } });
     expect(() => tokenFinish(wrongPassword, Buffer.from(answered.body.response as string, "base64"))).toThrow(/does not verify/);
     const session = tokenRequest("10212083", userId, PASSWORD);
-    const misrouted = await call("POST", "/v1/activations", { serviceId: "10212083", userId: "2083L0000001A009", request: session.request.toString("base64") }, keys.login);
+    const misrouted = await call(
+      "POST",
+      "/v1/activations",
+      { serviceId: "10212083", userId: "2083L0000001A009", request: session.request.toString("base64") },
+      keys.login,
+    );
     expect(misrouted).toMatchObject({ status: 400, body: { error: "malformed" } });
-    const relayed = await call("POST", "/v1/activations", { serviceId: "10212083", userId, request: session.request.toString("base64") }, keys.login);
+    const relayed = await call(
+      "POST",
+      "/v1/activations",
+      { serviceId: "10212083", userId, request: session.request.toString("base64") },
+      keys.login,
+    );
     expect(relayed).toMatchObject({ status: 200, body: { attemptsLeft: 3 } });
     token = tokenFinish(session, Buffer.from(relayed.body.response as string, "base64"));
     // 登録: the token's confirmation; a damaged one is refused (and changes nothing), the right one takes the count back.
     const damaged = Buffer.from(token.confirmation!);
     damaged[105] ^= 1;
-    const refused = await call("POST", "/v1/registrations", { serviceId: "10212083", userId, confirmation: damaged.toString("base64") }, keys.login);
+    const refused = await call(
+      "POST",
+      "/v1/registrations",
+      { serviceId: "10212083", userId, confirmation: damaged.toString("base64") },
+      keys.login,
+    );
     expect(refused).toMatchObject({ status: 422, body: { error: "wrong-confirmation" } });
     expect(refused.body.messageJa).toContain("送信");
-    expect(await call("POST", "/v1/registrations", { serviceId: "10212083", userId, confirmation: token.confirmation!.toString("base64") }, keys.login)).toMatchObject({
-      status: 200, body: { serial: "0123456789ABCDEF" },
+    expect(
+      await call(
+        "POST",
+        "/v1/registrations",
+        { serviceId: "10212083", userId, confirmation: token.confirmation!.toString("base64") },
+        keys.login,
+      ),
+    ).toMatchObject({
+      status: 200,
+      body: { serial: "0123456789ABCDEF" },
     });
 
     const wrong = await call("POST", `/v1/tokens/${userId}/confirm`, { code: otherThan(codeAt(token, clock.now)) }, keys.login);
     expect(wrong).toMatchObject({ status: 200, body: { accepted: false, reason: "wrong-code", attemptsLeft: 3 } });
     expect(wrong.body.messageJa).toContain("あと 3 回");
-    expect(await call("POST", `/v1/tokens/${userId}/confirm`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({ status: 200, body: { accepted: true, offset: 0 } });
-    expect(await call("POST", `/v1/tokens/${userId}/confirm`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({ status: 409, body: { error: "already-confirmed" } });
+    expect(await call("POST", `/v1/tokens/${userId}/confirm`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({
+      status: 200,
+      body: { accepted: true, offset: 0 },
+    });
+    expect(await call("POST", `/v1/tokens/${userId}/confirm`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({
+      status: 409,
+      body: { error: "already-confirmed" },
+    });
 
     clock.now += 60;
-    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({ status: 200, body: { accepted: true, offset: 0 } });
-    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({ status: 200, body: { accepted: false, reason: "replayed", attemptsLeft: 9 } });
-    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: "12" }, keys.login)).toMatchObject({ status: 400, body: { error: "invalid-code" } });
-    expect(await call("POST", "/v1/tokens/2083L0000777A001/verify", { code: "123456" }, keys.login)).toMatchObject({ status: 404, body: { error: "unknown" } });
+    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({
+      status: 200,
+      body: { accepted: true, offset: 0 },
+    });
+    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({
+      status: 200,
+      body: { accepted: false, reason: "replayed", attemptsLeft: 9 },
+    });
+    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: "12" }, keys.login)).toMatchObject({
+      status: 400,
+      body: { error: "invalid-code" },
+    });
+    expect(await call("POST", "/v1/tokens/2083L0000777A001/verify", { code: "123456" }, keys.login)).toMatchObject({
+      status: 404,
+      body: { error: "unknown" },
+    });
   });
 
   it("throttling: 429 with Retry-After until the delay passes; then lockout 423; unlock needs admin", async () => {
@@ -233,18 +348,35 @@ describe("bank service: the procedure over the API", () => {
       clock.now += retryAfters.at(-1)!;
     }
     expect(retryAfters).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256]);
-    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({ status: 423, body: { error: "locked" } });
+    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({
+      status: 423,
+      body: { error: "locked" },
+    });
     expect((await call("POST", `/v1/tokens/${userId}/unlock`, {}, keys.login)).status).toBe(403);
-    expect(await call("POST", `/v1/tokens/${userId}/unlock`, {}, keys.admin)).toMatchObject({ status: 200, body: { userId, state: "active", locked: false } });
+    expect(await call("POST", `/v1/tokens/${userId}/unlock`, {}, keys.admin)).toMatchObject({
+      status: 200,
+      body: { userId, state: "active", locked: false },
+    });
     clock.now += 60;
-    expect((await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).body).toMatchObject({ accepted: true });
+    expect((await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).body).toMatchObject({
+      accepted: true,
+    });
   });
 
   it("lifecycle over the API: suspend 423, resume, revoke (final: 409 for a second revoke), and the admin's reads", async () => {
     clock.now += 60;
-    expect(await call("POST", `/v1/tokens/${userId}/resume`, undefined, keys.admin)).toMatchObject({ status: 409, body: { error: "state" } });
-    expect(await call("POST", `/v1/tokens/${userId}/suspend`, undefined, keys.admin)).toMatchObject({ status: 200, body: { state: "suspended" } });
-    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({ status: 423, body: { error: "suspended" } });
+    expect(await call("POST", `/v1/tokens/${userId}/resume`, undefined, keys.admin)).toMatchObject({
+      status: 409,
+      body: { error: "state" },
+    });
+    expect(await call("POST", `/v1/tokens/${userId}/suspend`, undefined, keys.admin)).toMatchObject({
+      status: 200,
+      body: { state: "suspended" },
+    });
+    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({
+      status: 423,
+      body: { error: "suspended" },
+    });
     expect(await call("POST", `/v1/tokens/${userId}/resume`, {}, keys.admin)).toMatchObject({ status: 200, body: { state: "active" } });
     const status = await call("GET", `/v1/tokens/${userId}`, undefined, keys.admin);
     expect(status.body).toMatchObject({ userId, token: { state: "active", serial: "0123456789ABCDEF" } });
@@ -253,13 +385,18 @@ describe("bank service: the procedure over the API", () => {
     expect(overview.body).toMatchObject({ serviceId: "10212083", tokens: { active: 1 } });
     const audit = await call("GET", "/v1/audit?since=0&limit=1000", undefined, keys.admin);
     const events = audit.body.events as { kind: string; actor: string }[];
-    expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(["issued", "activated", "confirmed", "login", "throttled", "locked", "unlocked", "suspended", "resumed"]));
+    expect(events.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(["issued", "activated", "confirmed", "login", "throttled", "locked", "unlocked", "suspended", "resumed"]),
+    );
     // Successful logins are in the trail, with the acting key.
     const loginKeyId = keys.login.split("_")[1];
     expect(events.filter((e) => e.kind === "login").every((e) => e.actor === `key:${loginKeyId}`)).toBe(true);
     expect(await call("POST", `/v1/tokens/${userId}/revoke`, {}, keys.admin)).toMatchObject({ status: 200, body: { state: "revoked" } });
     expect(await call("POST", `/v1/tokens/${userId}/revoke`, {}, keys.admin)).toMatchObject({ status: 409, body: { error: "state" } });
-    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({ status: 423, body: { error: "revoked" } });
+    expect(await call("POST", `/v1/tokens/${userId}/verify`, { code: codeAt(token, clock.now) }, keys.login)).toMatchObject({
+      status: 423,
+      body: { error: "revoked" },
+    });
     expect(await bank.verifyAudit()).toMatchObject({ ok: true });
   });
 
@@ -297,12 +434,27 @@ describe("bank service: the guessing attack of issue 10, from the measured limit
 
     // The per-token limits, measured over the API with a login key on a fresh token.
     clock.now += 3600;
-    const issued = await call("POST", "/v1/issues", { mail: "victim@example.jp", mailConfirm: "victim@example.jp", password: PASSWORD, passwordConfirm: PASSWORD }, keys.login);
+    const issued = await call(
+      "POST",
+      "/v1/issues",
+      { mail: "victim@example.jp", mailConfirm: "victim@example.jp", password: PASSWORD, passwordConfirm: PASSWORD },
+      keys.login,
+    );
     const victim = issued.body.userId as string;
     const session = tokenRequest("10212083", victim, PASSWORD);
-    const relayed = await call("POST", "/v1/activations", { serviceId: "10212083", userId: victim, request: session.request.toString("base64") }, keys.login);
+    const relayed = await call(
+      "POST",
+      "/v1/activations",
+      { serviceId: "10212083", userId: victim, request: session.request.toString("base64") },
+      keys.login,
+    );
     const seed = tokenFinish(session, Buffer.from(relayed.body.response as string, "base64"));
-    await call("POST", "/v1/registrations", { serviceId: "10212083", userId: victim, confirmation: seed.confirmation.toString("base64") }, keys.login);
+    await call(
+      "POST",
+      "/v1/registrations",
+      { serviceId: "10212083", userId: victim, confirmation: seed.confirmation.toString("base64") },
+      keys.login,
+    );
     expect((await call("POST", `/v1/tokens/${victim}/confirm`, { code: codeAt(seed, clock.now) }, keys.login)).body.accepted).toBe(true);
     let guesses = 0;
     let secondsSpent = 0;
@@ -332,7 +484,9 @@ describe("bank service: the guessing attack of issue 10, from the measured limit
     const guessesPerDay = Math.min(guessesPerReset * resetsPerDay, allowed * 60 * 24);
     const years = expectedGuesses / guessesPerDay / 365;
     const before = expectedGuesses / 104 / 60; // minutes at the 104 guesses/s measured before
-    console.log(`guessing one token: ${guessesPerReset} guesses per reset (throttle ${secondsSpent} s), ${guessesPerDay}/day -> ${years.toFixed(1)} years expected (was ${before.toFixed(0)} minutes)`);
+    console.log(
+      `guessing one token: ${guessesPerReset} guesses per reset (throttle ${secondsSpent} s), ${guessesPerDay}/day -> ${years.toFixed(1)} years expected (was ${before.toFixed(0)} minutes)`,
+    );
     expect(before).toBeLessThan(60);
     expect(years).toBeGreaterThan(1);
   }, 60_000);

@@ -40,8 +40,20 @@ const KEY = new Uint8Array(32).fill(9);
 
 function token(customerId: number, userId: string): NewToken {
   return {
-    user_id: userId, customer_id: customerId, issue_id: null, service_id: "10212083", serial: "00000000000000AA", seed: new Uint8Array([1, 2, 3]),
-    algorithm: "SHA1", digits: 6, period: 60, label: "BANK", drift_steps: 0, last_step: 100, activated_at: 1000, expires_at: 999_999,
+    user_id: userId,
+    customer_id: customerId,
+    issue_id: null,
+    service_id: "10212083",
+    serial: "00000000000000AA",
+    seed: new Uint8Array([1, 2, 3]),
+    algorithm: "SHA1",
+    digits: 6,
+    period: 60,
+    label: "BANK",
+    drift_steps: 0,
+    last_step: 100,
+    activated_at: 1000,
+    expires_at: 999_999,
   };
 }
 
@@ -57,12 +69,14 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
     const store = await fresh();
     const customer = await store.transaction(async (tx) => tx.insertCustomer(1000));
     expect(customer).toMatchObject({ customer_number: "0000001", issues_made: 0 });
-    await expect(store.transaction(async (tx) => {
-      await tx.insertCustomer(1000);
-      await tx.replaceToken(token(customer!.customer_id, "2083L0000001A001"));
-      await tx.appendEvent({ at: 1, kind: "x", service_id: null, user_id: null, actor: "test", detail: null });
-      throw new Error("changed my mind");
-    })).rejects.toThrow("changed my mind");
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.insertCustomer(1000);
+        await tx.replaceToken(token(customer!.customer_id, "2083L0000001A001"));
+        await tx.appendEvent({ at: 1, kind: "x", service_id: null, user_id: null, actor: "test", detail: null });
+        throw new Error("changed my mind");
+      }),
+    ).rejects.toThrow("changed my mind");
     expect(await store.getToken("2083L0000001A001")).toBeUndefined();
     expect(await store.events(0, 10)).toEqual([]);
     expect(await store.transaction(async (tx) => tx.insertCustomer(1000))).toMatchObject({ customer_number: "0000002" });
@@ -94,13 +108,32 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
     expect(await store.transaction((tx) => tx.nextIssueNumber(customer.customer_id))).toBe(2);
     const issueId = await store.transaction((tx) =>
       tx.insertIssue({
-        service_id: "10212083", user_id: "2083L0000001A002", customer_id: customer.customer_id, issue_number: 2, mail: "a@b.jp", created_at: 1,
-        expires_at: 100, token_expires_at: 1000, activation_key: new Uint8Array(4), algorithm: "SHA1", digits: 6, period: 60, label: "BANK",
+        service_id: "10212083",
+        user_id: "2083L0000001A002",
+        customer_id: customer.customer_id,
+        issue_number: 2,
+        mail: "a@b.jp",
+        created_at: 1,
+        expires_at: 100,
+        token_expires_at: 1000,
+        activation_key: new Uint8Array(4),
+        algorithm: "SHA1",
+        digits: 6,
+        period: 60,
+        label: "BANK",
       }),
     );
     // Activation sessions (CPace runs): one per (issue, sid); a racing copy is refused; confirmed once.
     const sid = new Uint8Array(16).fill(3);
-    const session = { issue_id: issueId, sid, request_hash: new Uint8Array(32).fill(1), serial: "0123456789ABCDEF", response: new Uint8Array(117).fill(2), secrets: new Uint8Array(8).fill(4), answered_at: 5 };
+    const session = {
+      issue_id: issueId,
+      sid,
+      request_hash: new Uint8Array(32).fill(1),
+      serial: "0123456789ABCDEF",
+      response: new Uint8Array(117).fill(2),
+      secrets: new Uint8Array(8).fill(4),
+      answered_at: 5,
+    };
     expect(await store.transaction((tx) => tx.insertActivationSession(session))).toBe(true);
     expect(await store.transaction((tx) => tx.insertActivationSession({ ...session, answered_at: 6 }))).toBe(false);
     await store.transaction((tx) => tx.confirmActivationSession(issueId, sid, 7));
@@ -120,8 +153,19 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
     expect(await store.transaction((tx) => tx.getActivationSession(issueId, sid))).toBeUndefined();
     const voided = await store.transaction((tx) =>
       tx.insertIssue({
-        service_id: "10212083", user_id: "2083L0000001A003", customer_id: customer.customer_id, issue_number: 3, mail: "a@b.jp", created_at: 1,
-        expires_at: 1000, token_expires_at: 1000, activation_key: new Uint8Array(4), algorithm: "SHA1", digits: 6, period: 60, label: "BANK",
+        service_id: "10212083",
+        user_id: "2083L0000001A003",
+        customer_id: customer.customer_id,
+        issue_number: 3,
+        mail: "a@b.jp",
+        created_at: 1,
+        expires_at: 1000,
+        token_expires_at: 1000,
+        activation_key: new Uint8Array(4),
+        algorithm: "SHA1",
+        digits: 6,
+        period: 60,
+        label: "BANK",
       }),
     );
     expect(await store.transaction((tx) => tx.insertActivationSession({ ...session, issue_id: voided }))).toBe(true);
@@ -133,7 +177,10 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
 
   it("chains every appended event to the one before (host/bank/audit.ts)", async () => {
     const store = await fresh();
-    for (let i = 0; i < 3; i++) await store.transaction((tx) => tx.appendEvent({ at: i, kind: `k${i}`, service_id: null, user_id: "U", actor: "test", detail: null }));
+    for (let i = 0; i < 3; i++)
+      await store.transaction((tx) =>
+        tx.appendEvent({ at: i, kind: `k${i}`, service_id: null, user_id: "U", actor: "test", detail: null }),
+      );
     const rows = await store.events(0, 10);
     let previous: Uint8Array | null = null;
     for (const row of rows) {
@@ -235,7 +282,12 @@ describe("SQLite store: the file", () => {
 describe("the outbox", () => {
   it("lists one page of 2,000 mails, newest first, reading only that page's files", () => {
     const outbox = join(dir, "outbox");
-    for (let i = 0; i < 2000; i++) writeToOutbox(outbox, 1_900_000_000 + i, Buffer.from(`To: u${i}@example.jp\r\nSubject: =?UTF-8?B?${Buffer.from("トークン発行").toString("base64")}?=\r\n\r\nbody\r\n`));
+    for (let i = 0; i < 2000; i++)
+      writeToOutbox(
+        outbox,
+        1_900_000_000 + i,
+        Buffer.from(`To: u${i}@example.jp\r\nSubject: =?UTF-8?B?${Buffer.from("トークン発行").toString("base64")}?=\r\n\r\nbody\r\n`),
+      );
     // The oldest "mail" cannot be read at all (a directory): a page that read every file would fail.
     mkdirSync(join(outbox, "1800000000-0000000000000000.eml"));
     const first = listOutbox(outbox, 0, 20);

@@ -25,7 +25,6 @@ const KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeef
 const PASSWORD = "Pass1234";
 const SERVICE_ID = "10212083";
 
-
 // ---- fixtures ----
 
 type StoreKind = "sqlite" | "postgresql";
@@ -94,12 +93,19 @@ async function sql(from: Bank | BankStore, text: string, ...params: unknown[]): 
   const store = from instanceof Bank ? from.store : from;
   if (store.kind === "sqlite") {
     const statement = (store as SqliteStore).engine!.db.prepare(text);
-    return statement.reader ? (statement.all(...params) as Record<string, unknown>[]) : (statement.run(...params), []);
+    if (statement.reader) return statement.all(...params) as Record<string, unknown>[];
+    statement.run(...params);
+    return [];
   }
   const pg = store as PgStore;
   await pg.sealAudit();
   let n = 0;
-  return (await pg.pool.query(text.replace(/\?/g, () => `$${++n}`), params)).rows;
+  return (
+    await pg.pool.query(
+      text.replace(/\?/g, () => `$${++n}`),
+      params,
+    )
+  ).rows;
 }
 
 const one = async (from: Bank | BankStore, text: string, ...params: unknown[]) => (await sql(from, text, ...params))[0];
@@ -194,14 +200,26 @@ describeStores("bank: issue, activate, confirm, verify", () => {
     // The set-up mail: MIME, UTF-8, RFC 2047 encoded Japanese subject, the IDs, never the password.
     const raw = readFileSync(issued.mailFile!, "utf8");
     const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
-    for (const header of ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"]) expect(head).toMatch(new RegExp(`^${header}: `, "m"));
+    for (const header of ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"])
+      expect(head).toMatch(new RegExp(`^${header}: `, "m"));
     expect(head).toMatch(/^Subject: =\?UTF-8\?B\?/m);
     expect(head).toMatch(/^Content-Type: text\/plain; charset=utf-8$/m);
     expect(head).toMatch(/<no-reply@bank\.example>/);
     const { readOutboxMail } = await import("../host/bank/mail.js");
     const mail = readOutboxMail(join(dir, "outbox"), issued.mailId!)!;
     expect(mail.subject).toContain("トークン発行");
-    for (const words of [issued.serviceId, issued.userId, "サービスID", "ユーザID", "利用開始パスワード", "同意する", "送信", "登録", "認証確認"]) expect(mail.text).toContain(words);
+    for (const words of [
+      issued.serviceId,
+      issued.userId,
+      "サービスID",
+      "ユーザID",
+      "利用開始パスワード",
+      "同意する",
+      "送信",
+      "登録",
+      "認証確認",
+    ])
+      expect(mail.text).toContain(words);
     expect(mail.text).not.toMatch(/URL/);
     expect(raw + mail.text).not.toContain(PASSWORD);
 
@@ -216,7 +234,7 @@ describeStores("bank: issue, activate, confirm, verify", () => {
     await expectCode(() => bank.verify(issued.userId, codeAt(token, clock.now)), "unknown");
     expect(await bank.confirm(issued.userId, codeAt(token, clock.now))).toMatchObject({ ok: true, offset: 0, driftSteps: 0 });
     // The issue is completed; its activation password and sessions are gone.
-    expect((await issueRow(bank, issued.userId))).toMatchObject({ state: "completed", activation_key: null, pending_seed: null });
+    expect(await issueRow(bank, issued.userId)).toMatchObject({ state: "completed", activation_key: null, pending_seed: null });
     expect(await one(bank, "SELECT count(*) AS n FROM activation_sessions")).toEqual({ n: 0 });
     // Confirming again says so, distinctly.
     const again = await expectCode(() => bank.confirm(issued.userId, codeAt(token, clock.now)), "already-confirmed");
@@ -225,7 +243,12 @@ describeStores("bank: issue, activate, confirm, verify", () => {
     await expectCode(() => bank.verify(issued.userId, codeAt(token, clock.now)), "replayed");
     clock.now += 120;
     expect(await bank.verify(issued.userId, codeAt(token, clock.now))).toMatchObject({ ok: true, offset: 0 });
-    expect((await bank.status(issued.userId)).token).toMatchObject({ serial: "0123456789ABCDEF", locked: false, consecutiveFailures: 0, state: "active" });
+    expect((await bank.status(issued.userId)).token).toMatchObject({
+      serial: "0123456789ABCDEF",
+      locked: false,
+      consecutiveFailures: 0,
+      state: "active",
+    });
   });
 
   it("gives the token the OTP parameters of the issue (SHA-256, 8 digits, 30 s, label)", async () => {
@@ -233,7 +256,11 @@ describeStores("bank: issue, activate, confirm, verify", () => {
     const plain = await setUp(bank);
     expect(plain.token).toMatchObject({ algorithm: "SHA512", digits: 7, label: "CREDIT UNION" });
     expect(plain.token.seed.length).toBe(64);
-    const custom = await setUp(bank, { mail: "b@c.jp", mailConfirm: "b@c.jp", otp: { algorithm: "sha-256", digits: 8, period: 30, label: "ACME-2" } });
+    const custom = await setUp(bank, {
+      mail: "b@c.jp",
+      mailConfirm: "b@c.jp",
+      otp: { algorithm: "sha-256", digits: 8, period: 30, label: "ACME-2" },
+    });
     expect(custom.token).toMatchObject({ algorithm: "SHA256", digits: 8, period: 30, label: "ACME-2" });
     expect(custom.token.seed.length).toBe(32);
     clock.now += 90;
@@ -269,8 +296,8 @@ describeStores("bank: issue, activate, confirm, verify", () => {
     const session = tokenRequest(first.serviceId, first.userId, PASSWORD);
     const error = await expectCode(() => bank.activate(session.request), "issue-void");
     expect(error.ja).toContain("新しいトークン発行");
-    expect((await issueRow(bank, first.userId))).toMatchObject({ state: "void", void_reason: "superseded", activation_key: null });
-    expect((await issueRow(bank, second.userId))).toMatchObject({ state: "pending" });
+    expect(await issueRow(bank, first.userId)).toMatchObject({ state: "void", void_reason: "superseded", activation_key: null });
+    expect(await issueRow(bank, second.userId)).toMatchObject({ state: "pending" });
     clock.now += 2 * 86400; // the second one expires unused
     expect((await bank.verify(old.userId, codeAt(old.token, clock.now))).ok).toBe(true);
   });
@@ -291,7 +318,9 @@ describeStores("bank: issue, activate, confirm, verify", () => {
     const last = await expectCode(() => bank.confirm(issued.userId, otherThan(right)), "issue-void");
     expect(last.attemptsLeft).toBe(0);
     expect(last.message).toMatch(/now void: issue a new token/);
-    expect(last.ja).toBe("ワンタイムパスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
+    expect(last.ja).toBe(
+      "ワンタイムパスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。",
+    );
     await expectCode(() => bank.confirm(issued.userId, right), "issue-void");
   });
 });
@@ -332,7 +361,7 @@ describeStores("bank: the issue screen's rules, one error each", () => {
   });
 });
 
-describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () => {
+describeStores('bank: activation (docs/activation.md, "Rules", the bank)', () => {
   const snapshotOf = async (bank: Bank) => ({
     issues: await sql(bank, "SELECT * FROM issues ORDER BY issue_id"),
     sessions: await sql(bank, "SELECT * FROM activation_sessions ORDER BY sid"),
@@ -363,7 +392,12 @@ describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () 
     const error = await expectCode(() => bank.activate(right.request), "issue-void");
     expect(error.attemptsLeft).toBe(0);
     expect(error.ja).toBe("このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
-    expect((await issueRow(bank, issued.userId))).toMatchObject({ state: "void", void_reason: "failures", activation_key: null, failed_attempts: 5 });
+    expect(await issueRow(bank, issued.userId)).toMatchObject({
+      state: "void",
+      void_reason: "failures",
+      activation_key: null,
+      failed_attempts: 5,
+    });
     expect(await one(bank, "SELECT count(*) AS n FROM activation_sessions")).toEqual({ n: 0 });
   });
 
@@ -377,7 +411,7 @@ describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () 
     const token = tokenFinish(right, answer);
     expect(await attemptsOf(bank, issued.userId)).toBe(5);
     expect(await bank.register(token.confirmation)).toEqual({ serial: "0123456789ABCDEF" });
-    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 4, state: "pending", pending_serial: "0123456789ABCDEF" });
+    expect(await issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 4, state: "pending", pending_serial: "0123456789ABCDEF" });
     expect((await bank.confirm(issued.userId, codeAt(token, clock.now))).ok).toBe(true);
   });
 
@@ -387,7 +421,7 @@ describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () 
     // Simulate the crash: the sealed password cannot be opened right after the count was committed.
     await sql(bank, "UPDATE issues SET activation_key = ? WHERE user_id = ?", Buffer.alloc(40), issued.userId);
     await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "master-key");
-    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 1 });
+    expect(await issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 1 });
   });
 
   it("refuses an expired issue, and forgets its password and its sessions' secrets", async () => {
@@ -399,7 +433,7 @@ describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () 
     clock.now += 86400;
     await expectCode(() => bank.activate(tokenRequest(issued.serviceId, issued.userId, PASSWORD).request), "expired");
     await expectCode(() => bank.register(token.confirmation), "expired");
-    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 1, activation_key: null, pending_seed: null });
+    expect(await issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 1, activation_key: null, pending_seed: null });
     expect(await sql(bank, "SELECT secrets FROM activation_sessions")).toEqual([{ secrets: null }]);
   });
 
@@ -431,7 +465,8 @@ describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () 
     // The first session's confirmation, arriving late, replaces the pending token in turn.
     await bank.register(first.confirmation);
     expect(await attemptsOf(bank, issued.userId)).toBe(0);
-    if (codeAt(first, clock.now) !== codeAt(second, clock.now)) await expectCode(() => bank.confirm(issued.userId, codeAt(second, clock.now)), "wrong-code");
+    if (codeAt(first, clock.now) !== codeAt(second, clock.now))
+      await expectCode(() => bank.confirm(issued.userId, codeAt(second, clock.now)), "wrong-code");
     expect((await bank.confirm(issued.userId, codeAt(first, clock.now))).ok).toBe(true);
     // After completion the issue takes no activation.
     await expectCode(() => bank.activate(session.request), "already-confirmed");
@@ -458,13 +493,18 @@ describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () 
     const bank = await openBank();
     await expectCode(() => bank.activate(tokenRequest("12345678", "ABCDEFGHIJKLMNOP", PASSWORD).request), "unknown");
     const issued = await bank.issue(issueInput());
-    for (const point of ["00", "01", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"]) {
+    for (const point of [
+      "00",
+      "01",
+      "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+      "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+    ]) {
       const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
       session.request.fill(0, 50, 82);
       Buffer.from(point.padEnd(64, "0"), "hex").copy(session.request, 50);
       expect((await expectCode(() => bank.activate(session.request), "malformed")).message).toMatch(/low-order/);
     }
-    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 4, pending_seed: null });
+    expect(await issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 4, pending_seed: null });
     expect(await one(bank, "SELECT count(*) AS n FROM activation_sessions")).toEqual({ n: 0 });
   });
 
@@ -477,7 +517,8 @@ describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () 
       await sql(bank, "UPDATE issues SET failed_attempts = 0");
       await sql(bank, "DELETE FROM activation_sessions");
     };
-    for (let length = 0; length < REQUEST_BYTES; length++) await expectCode(() => bank.activate(valid.request.subarray(0, length)), "malformed");
+    for (let length = 0; length < REQUEST_BYTES; length++)
+      await expectCode(() => bank.activate(valid.request.subarray(0, length)), "malformed");
     await expectCode(() => bank.activate(Buffer.concat([valid.request, Buffer.from([0])])), "malformed");
     expect(await snapshotOf(bank)).toEqual(before);
     const seen = new Map<string, number>();
@@ -508,7 +549,7 @@ describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () 
     expect(await snapshotOf(bank)).toEqual(before);
     // None of that spent the real request: it still activates.
     await bank.register(tokenFinish(valid, await bank.activate(valid.request)).confirmation);
-    expect((await issueRow(bank, issued.userId))).toMatchObject({ failed_attempts: 0, pending_serial: "0123456789ABCDEF" });
+    expect(await issueRow(bank, issued.userId)).toMatchObject({ failed_attempts: 0, pending_serial: "0123456789ABCDEF" });
   }, 120_000);
 
   it("refuses every truncation and every single-bit flip of the token's confirmation, changing nothing", async () => {
@@ -517,7 +558,8 @@ describeStores("bank: activation (docs/activation.md, \"Rules\", the bank)", () 
     const session = tokenRequest(issued.serviceId, issued.userId, PASSWORD);
     const token = tokenFinish(session, await bank.activate(session.request));
     const before = await snapshotOf(bank);
-    for (let length = 0; length < CONFIRMATION_BYTES; length++) await expectCode(() => bank.register(token.confirmation.subarray(0, length)), "malformed");
+    for (let length = 0; length < CONFIRMATION_BYTES; length++)
+      await expectCode(() => bank.register(token.confirmation.subarray(0, length)), "malformed");
     await expectCode(() => bank.register(Buffer.concat([token.confirmation, Buffer.from([0])])), "malformed");
     const seen = new Map<string, number>();
     for (let bit = 0; bit < CONFIRMATION_BYTES * 8; bit++) {
@@ -554,7 +596,8 @@ describeStores("bank: the verifier", () => {
     await expectCode(() => bank.verify(userId, next), "replayed");
     // The window now centres on the drift (+1): the current step is its -1 side, and it is before the accepted step.
     if (now !== next) await expectCode(() => bank.verify(userId, now), "replayed");
-    if (previous !== next && previous !== now) expect((await refusal(() => bank.verify(userId, previous))).code).toMatch(/replayed|wrong-code/);
+    if (previous !== next && previous !== now)
+      expect((await refusal(() => bank.verify(userId, previous))).code).toMatch(/replayed|wrong-code/);
     clock.now += 60;
     expect(await bank.verify(userId, codeAt(token, clock.now + 60))).toMatchObject({ ok: true, offset: 0, driftSteps: 1 });
     await expectCode(() => bank.verify(userId, "12345"), "invalid-code");
@@ -625,7 +668,10 @@ describeStores("bank: the verifier", () => {
     expect(await bank.verify(userId, codeAt(token, clock.now + 7 * 60))).toMatchObject({ ok: true, offset: -1, driftSteps: 7 });
     // Beyond ±10 steps resync cannot reach.
     clock.now += 600;
-    await expectCode(() => bank.resync(userId, codeAt(token, clock.now + 7 * 60 + 12 * 60), codeAt(token, clock.now + 7 * 60 + 13 * 60)), "wrong-code");
+    await expectCode(
+      () => bank.resync(userId, codeAt(token, clock.now + 7 * 60 + 12 * 60), codeAt(token, clock.now + 7 * 60 + 13 * 60)),
+      "wrong-code",
+    );
     expect((await bank.status(userId)).token).toMatchObject({ consecutiveFailures: 1, driftSteps: 7 });
   });
 
@@ -715,7 +761,7 @@ describeStores("bank: secrets at rest and the master key", () => {
     const bank = await openBank();
     const { userId, token } = await setUp(bank);
     expect((await atRest(bank)).includes(token.seed)).toBe(false);
-    const row = await one(bank, "SELECT seed FROM tokens WHERE user_id = ?", userId) as { seed: Buffer };
+    const row = (await one(bank, "SELECT seed FROM tokens WHERE user_id = ?", userId)) as { seed: Buffer };
     expect(row.seed.length).toBe(1 + 12 + 20 + 16);
     // A sealed seed moved to another row does not open.
     const other = await setUp(bank, { mail: "z@z.jp", mailConfirm: "z@z.jp" });
@@ -762,19 +808,60 @@ describe("bank: a schema-1 database is migrated without losing a token", () => {
                            pending_serial, pending_seed, pending_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'SHA1', 6, 60, 'BANK', ?, ?, ?, ?)`,
     );
-    insertIssue.run(active.serviceId, active.userId, "old@example.jp", START - 900, START + 86400, "completed", null, START - 800, null, null, null);
+    insertIssue.run(
+      active.serviceId,
+      active.userId,
+      "old@example.jp",
+      START - 900,
+      START + 86400,
+      "completed",
+      null,
+      START - 800,
+      null,
+      null,
+      null,
+    );
     // v1 kept K_AC (PBKDF2 of the password), sealed: no CPace password can come out of it.
     const kac = (o: Old) => key.seal(randomBytes(32), `kac:${o.serviceId}:${o.userId}`);
-    insertIssue.run(pending.serviceId, pending.userId, "new@example.jp", START - 10, START + 86400, "pending", kac(pending), null, null, null, null);
     insertIssue.run(
-      registered.serviceId, registered.userId, "reg@example.jp", START - 10, START + 86400, "pending", kac(registered), null,
-      "00000000000000BB", key.seal(registered.seed, aad.pendingSeed(registered.serviceId, registered.userId, "00000000000000BB")), START - 5,
+      pending.serviceId,
+      pending.userId,
+      "new@example.jp",
+      START - 10,
+      START + 86400,
+      "pending",
+      kac(pending),
+      null,
+      null,
+      null,
+      null,
+    );
+    insertIssue.run(
+      registered.serviceId,
+      registered.userId,
+      "reg@example.jp",
+      START - 10,
+      START + 86400,
+      "pending",
+      kac(registered),
+      null,
+      "00000000000000BB",
+      key.seal(registered.seed, aad.pendingSeed(registered.serviceId, registered.userId, "00000000000000BB")),
+      START - 5,
     );
     d.prepare(
       `INSERT INTO tokens (user_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, activated_at)
        VALUES (?, ?, '00000000000000AA', ?, 'SHA1', 6, 60, 'BANK', 0, ?, ?)`,
-    ).run(active.userId, active.serviceId, key.seal(active.seed, aad.seed(active.serviceId, active.userId, "00000000000000AA")), Math.floor((START - 800) / 60), START - 800);
-    d.prepare("INSERT INTO events (at, kind, service_id, user_id, detail) VALUES (?, 'confirmed', ?, ?, 'serial 00000000000000AA active')").run(START - 800, active.serviceId, active.userId);
+    ).run(
+      active.userId,
+      active.serviceId,
+      key.seal(active.seed, aad.seed(active.serviceId, active.userId, "00000000000000AA")),
+      Math.floor((START - 800) / 60),
+      START - 800,
+    );
+    d.prepare(
+      "INSERT INTO events (at, kind, service_id, user_id, detail) VALUES (?, 'confirmed', ?, ?, 'serial 00000000000000AA active')",
+    ).run(START - 800, active.serviceId, active.userId);
     d.prepare("INSERT INTO issue_nonces VALUES (?, ?, ?)").run(registered.serviceId, randomBytes(16), START - 5);
     d.close();
     return { active, pending, registered };
@@ -787,13 +874,21 @@ describe("bank: a schema-1 database is migrated without losing a token", () => {
     expect(bank.store.schemaVersion).toBe(SCHEMA_VERSION);
     const old = { seed: active.seed, algorithm: "SHA1" as const, digits: 6, period: 60, label: "BANK" };
     expect(await bank.verify(active.userId, codeAt(old, clock.now))).toMatchObject({ ok: true });
-    expect((await bank.status(active.userId)).token).toMatchObject({ serial: "00000000000000AA", state: "active", expiresAt: START - 800 + 1826 * 86400 });
+    expect((await bank.status(active.userId)).token).toMatchObject({
+      serial: "00000000000000AA",
+      state: "active",
+      expiresAt: START - 800 + 1826 * 86400,
+    });
     // Not registered under v1: its K_AC is no CPace password, so the issue is void (issue again).
-    expect((await issueRow(bank, pending.userId))).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null });
+    expect(await issueRow(bank, pending.userId)).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null });
     const refused = await expectCode(() => bank.activate(tokenRequest(pending.serviceId, pending.userId, PASSWORD).request), "issue-void");
     expect(refused.ja).toContain("以前の登録方式");
     // Registered under v1: its first code still confirms, by the old User ID alone; a new activation is refused.
-    expect((await issueRow(bank, registered.userId))).toMatchObject({ state: "pending", activation_key: null, pending_serial: "00000000000000BB" });
+    expect(await issueRow(bank, registered.userId)).toMatchObject({
+      state: "pending",
+      activation_key: null,
+      pending_serial: "00000000000000BB",
+    });
     await expectCode(() => bank.activate(tokenRequest(registered.serviceId, registered.userId, PASSWORD).request), "issue-void");
     const fresh = { ...old, seed: registered.seed };
     expect((await bank.confirm(registered.userId, codeAt(fresh, clock.now))).ok).toBe(true);
@@ -833,17 +928,66 @@ describe("bank: a schema-2 database (the verification service before CPace) is m
     );
     // Schema 2 kept protocol v1's K_AC (PBKDF2 of the password), sealed: no CPace password comes out of it.
     const kac = (userId: string) => key.seal(randomBytes(32), `kac:${SERVICE_ID}:${userId}`);
-    insertIssue.run(1, SERVICE_ID, active.userId, 1, 1, START - 900, START - 900 + 86400, START + 1000 * 86400, "completed", null, null, null, null, START - 800);
     insertIssue.run(
-      2, SERVICE_ID, registered.userId, 1, 2, START - 10, START + 86400, START + 1000 * 86400, "pending", kac(registered.userId),
-      "00000000000000BB", key.seal(registered.seed, aad.pendingSeed(SERVICE_ID, registered.userId, "00000000000000BB")), START - 5, null,
+      1,
+      SERVICE_ID,
+      active.userId,
+      1,
+      1,
+      START - 900,
+      START - 900 + 86400,
+      START + 1000 * 86400,
+      "completed",
+      null,
+      null,
+      null,
+      null,
+      START - 800,
     );
-    insertIssue.run(3, SERVICE_ID, unregistered.userId, 2, 1, START - 10, START + 86400, START + 1000 * 86400, "pending", kac(unregistered.userId), null, null, null, null);
+    insertIssue.run(
+      2,
+      SERVICE_ID,
+      registered.userId,
+      1,
+      2,
+      START - 10,
+      START + 86400,
+      START + 1000 * 86400,
+      "pending",
+      kac(registered.userId),
+      "00000000000000BB",
+      key.seal(registered.seed, aad.pendingSeed(SERVICE_ID, registered.userId, "00000000000000BB")),
+      START - 5,
+      null,
+    );
+    insertIssue.run(
+      3,
+      SERVICE_ID,
+      unregistered.userId,
+      2,
+      1,
+      START - 10,
+      START + 86400,
+      START + 1000 * 86400,
+      "pending",
+      kac(unregistered.userId),
+      null,
+      null,
+      null,
+      null,
+    );
     d.prepare("INSERT INTO issue_nonces (issue_id, nonce, seen_at) VALUES (2, ?, ?)").run(randomBytes(16), START - 5);
     d.prepare(
       `INSERT INTO tokens (user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, last_step, activated_at, expires_at)
        VALUES (?, 1, 1, ?, '00000000000000AA', ?, 'SHA1', 6, 60, 'BANK', ?, ?, ?)`,
-    ).run(active.userId, SERVICE_ID, key.seal(active.seed, aad.seed(SERVICE_ID, active.userId, "00000000000000AA")), Math.floor((START - 800) / 60), START - 800, START + 1000 * 86400);
+    ).run(
+      active.userId,
+      SERVICE_ID,
+      key.seal(active.seed, aad.seed(SERVICE_ID, active.userId, "00000000000000AA")),
+      Math.floor((START - 800) / 60),
+      START - 800,
+      START + 1000 * 86400,
+    );
     d.close();
 
     const bank = await openBank();
@@ -853,10 +997,19 @@ describe("bank: a schema-2 database (the verification service before CPace) is m
     expect(tables).toContain("activation_sessions");
     expect(tables).not.toContain("issue_nonces");
     // Never registered under v1: void, and a v2 token's request is refused plainly.
-    expect(await issueRow(bank, unregistered.userId)).toMatchObject({ state: "void", void_reason: "protocol-v1", activation_key: null, pending_seed: null });
+    expect(await issueRow(bank, unregistered.userId)).toMatchObject({
+      state: "void",
+      void_reason: "protocol-v1",
+      activation_key: null,
+      pending_seed: null,
+    });
     await expectCode(() => bank.activate(tokenRequest(SERVICE_ID, unregistered.userId, PASSWORD).request), "issue-void");
     // Registered under v1, awaiting its first code: kept (no v2 activation: no password to run CPace with).
-    expect(await issueRow(bank, registered.userId)).toMatchObject({ state: "pending", activation_key: null, pending_serial: "00000000000000BB" });
+    expect(await issueRow(bank, registered.userId)).toMatchObject({
+      state: "pending",
+      activation_key: null,
+      pending_serial: "00000000000000BB",
+    });
     await expectCode(() => bank.activate(tokenRequest(SERVICE_ID, registered.userId, PASSWORD).request), "issue-void");
     expect(await issueRow(bank, registered.userId)).toMatchObject({ state: "pending", failed_attempts: 0 });
     // The customer's token works until the re-set-up's first code is confirmed, then the new one.

@@ -368,7 +368,10 @@ describe("Battery", () => {
     const before = battery.usedMicroampHours;
     battery.consume({ displayOnMs: 3_600_000, flashErases: 10, flashWords: 203, wakeups: 100 });
     const c = battery.config;
-    expect(battery.usedMicroampHours - before).toBeCloseTo((3_600_000 * c.displayMicroamps + 10 * c.flashEraseMicroampMs + 203 * c.flashWordMicroampMs + 100 * c.wakeupMicroampMs) / 3_600_000, 6);
+    expect(battery.usedMicroampHours - before).toBeCloseTo(
+      (3_600_000 * c.displayMicroamps + 10 * c.flashEraseMicroampMs + 203 * c.flashWordMicroampMs + 100 * c.wakeupMicroampMs) / 3_600_000,
+      6,
+    );
     expect(Number.isInteger(battery.millivolts())).toBe(true);
   });
 
@@ -409,7 +412,15 @@ describe("Battery", () => {
 
   it("rejects negative use and a curve that does not fall", () => {
     expect(() => new Battery().drain(-1)).toThrow(RangeError);
-    expect(() => new Battery({ curve: [[0, 3000], [1, 3100]] })).toThrow(/curve must run from fraction 0 to 1/);
+    expect(
+      () =>
+        new Battery({
+          curve: [
+            [0, 3000],
+            [1, 3100],
+          ],
+        }),
+    ).toThrow(/curve must run from fraction 0 to 1/);
   });
 });
 
@@ -531,7 +542,10 @@ describe("Board", () => {
     expect(board.flash.eraseCount).toBe(160);
     // Each erase and each programmed word is charged to the battery.
     const c = board.battery.config;
-    expect(board.battery.usedMicroampHours - usedBefore).toBeCloseTo((160 * c.flashEraseMicroampMs + 4 * c.flashWordMicroampMs) / 3_600_000, 9);
+    expect(board.battery.usedMicroampHours - usedBefore).toBeCloseTo(
+      (160 * c.flashEraseMicroampMs + 4 * c.flashWordMicroampMs) / 3_600_000,
+      9,
+    );
     board.battery.set(2350);
     expect(hal.batteryMillivolts()).toBe(2350);
   });

@@ -12,7 +12,15 @@ const RFC_KEY_HEX = "3132333435363738393031323334353637383930";
 async function run(args: string[], now = 59): Promise<{ status: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, now: () => now };
+  const io: Io = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    now: () => now,
+  };
   const status = await main(args, io);
   return { status, out, err };
 }
@@ -64,7 +72,24 @@ describe("otp-token code", () => {
   });
 
   it("judges base32 lengths as oathtool does: whole last groups of 2, 4, 5, 7 or 8 characters, padding optional", async () => {
-    const cases = ["A", "AB", "ABC", "ABCD", "ABCDE", "ABCDEF", "ABCDEFG", "ABCDEFGH", "ABCDEFGHI", "ABCDEFGHIJ", "ABCD=", "ABCD====", "ABCD=====", "ABCDEFG=", "ABCDEFGH=", "GEZD GNBV"];
+    const cases = [
+      "A",
+      "AB",
+      "ABC",
+      "ABCD",
+      "ABCDE",
+      "ABCDEF",
+      "ABCDEFG",
+      "ABCDEFGH",
+      "ABCDEFGHI",
+      "ABCDEFGHIJ",
+      "ABCD=",
+      "ABCD====",
+      "ABCD=====",
+      "ABCDEFG=",
+      "ABCDEFGH=",
+      "GEZD GNBV",
+    ];
     const oathtool = spawnSync("oathtool", ["--version"]).status === 0;
     if (!oathtool) console.warn("oathtool is not installed: base32 lengths checked against the recorded table only (.ci/run installs it)");
     // oathtool 2.6.7 (oathtool --totp -s 60 -N @59 --base32 KEY): which keys it refuses.
@@ -81,11 +106,17 @@ describe("otp-token code", () => {
 
   it("takes an otpauth:// URI (Key Uri Format) as KEY; options on the command line win", async () => {
     const secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    expect((await run(["code", "--time", "59", `otpauth://totp/Bank:taro?secret=${secret}&period=30&digits=8&issuer=Bank`])).out).toBe("94287082\n");
-    expect((await run(["code", "--time", "59", "--digits", "6", `otpauth://totp/Bank:taro?secret=${secret}&period=30&digits=8`])).out).toBe("287082\n");
+    expect((await run(["code", "--time", "59", `otpauth://totp/Bank:taro?secret=${secret}&period=30&digits=8&issuer=Bank`])).out).toBe(
+      "94287082\n",
+    );
+    expect((await run(["code", "--time", "59", "--digits", "6", `otpauth://totp/Bank:taro?secret=${secret}&period=30&digits=8`])).out).toBe(
+      "287082\n",
+    );
     expect((await run(["code", `otpauth://hotp/x?secret=${secret}&counter=3`, "--window", "1"])).out).toBe("969429\n338314\n");
     const sha256 = await run(["code", "--time", "59", `otpauth://totp/x?secret=${secret}&algorithm=SHA256&period=30&digits=8`]);
-    expect(sha256.out).toBe(`${(await run(["code", "--time", "59", "--algorithm", "SHA256", "--period", "30", "--digits", "8", "--base32", secret])).out}`);
+    expect(sha256.out).toBe(
+      `${(await run(["code", "--time", "59", "--algorithm", "SHA256", "--period", "30", "--digits", "8", "--base32", secret])).out}`,
+    );
   });
 
   it("with no arguments shows the help and exits 0; 'help <command>' is that command's --help", async () => {
@@ -96,20 +127,29 @@ describe("otp-token code", () => {
     expect((await run(["help", "token"])).out).toContain("Usage: otp-token token");
   });
 
-  it.each([["code"], ["demo"], ["sim"], ["serve"], ["token"], ["token", "activate"], ["token", "show"], ["token", "info"], ["bank"], ["bank", "issue"]])(
-    "--help works on %j",
-    async (...command) => {
-      const result = await run([...command, "--help"]);
-      expect(result.status).toBe(0);
-      expect(result.err).toBe("");
-      expect(result.out).toMatch(new RegExp(`^Usage: otp-token ${command.join(" ")}`));
-    },
-  );
+  it.each([
+    ["code"],
+    ["demo"],
+    ["sim"],
+    ["serve"],
+    ["token"],
+    ["token", "activate"],
+    ["token", "show"],
+    ["token", "info"],
+    ["bank"],
+    ["bank", "issue"],
+  ])("--help works on %j", async (...command) => {
+    const result = await run([...command, "--help"]);
+    expect(result.status).toBe(0);
+    expect(result.err).toBe("");
+    expect(result.out).toMatch(new RegExp(`^Usage: otp-token ${command.join(" ")}`));
+  });
 
   it("--help documents every option", async () => {
     const { status, out } = await run(["code", "--help"]);
     expect(status).toBe(0);
-    for (const option of ["--hotp", "--algorithm", "--digits", "--period", "--time", "--counter", "--window", "--base32"]) expect(out).toContain(option);
+    for (const option of ["--hotp", "--algorithm", "--digits", "--period", "--time", "--counter", "--window", "--base32"])
+      expect(out).toContain(option);
     expect((await run(["help"])).out).toContain("code");
   });
 

@@ -6,7 +6,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
-  calculateGenerator, elligator2 as bankElligator2, generatorString, intermediateSessionKey, lvCat, prependLen, ProtocolError,
+  calculateGenerator,
+  elligator2 as bankElligator2,
+  generatorString,
+  intermediateSessionKey,
+  lvCat,
+  prependLen,
+  ProtocolError,
   scalarMultVfy,
 } from "../host/bank/protocol.js";
 import { cpaceGenerator, cpaceIsk, elligator2, isAllZero, kdfInstance, type KdfExports, x25519 } from "../host/kdf.js";
@@ -58,21 +64,81 @@ const LOW_ORDER = [
 // (curve25519_XMD:SHA-512_ELL2_NU_: u[0] -> Q.x), Q = map_to_curve(u) before clear_cofactor. Field
 // elements as the RFC prints them: big-endian hex integers.
 const ELLIGATOR2 = [
-  { suite: "RO msg=''", u: "005fe8a7b8fef0a16c105e6cadf5a6740b3365e18692a9c05bfbb4d97f645a6a", x: "36b4df0c864c64707cbf6cf36e9ee2c09a6cb93b28313c169be29561bb904f98" },
-  { suite: "RO msg=''", u: "1347edbec6a2b5d8c02e058819819bee177077c9d10a4ce165aab0fd0252261a", x: "3fa114783a505c0b2b2fbeef0102853c0b494e7757f2a089d0daae7ed9a0db2b" },
-  { suite: "RO msg=abc", u: "49bed021c7a3748f09fa8cdfcac044089f7829d3531066ac9e74e0994e05bc7d", x: "16b3d86e056b7970fa00165f6f48d90b619ad618791661b7b5e1ec78be10eac1" },
-  { suite: "RO msg=abc", u: "5c36525b663e63389d886105cee7ed712325d5a97e60e140aba7e2ce5ae851b6", x: "7ec29ddbf34539c40adfa98fcb39ec36368f47f30e8f888cc7e86f4d46e0c264" },
-  { suite: "RO msg=abcdef0123456789", u: "6412b7485ba26d3d1b6c290a8e1435b2959f03721874939b21782df17323d160", x: "71de3dadfe268872326c35ac512164850860567aea0e7325e6b91a98f86533ad" },
-  { suite: "RO msg=abcdef0123456789", u: "24c7b46c1c6d9a21d32f5707be1380ab82db1054fde82865d5c9e3d968f287b2", x: "5704069021f61e41779e2ba6b932268316d6d2a6f064f997a22fef16d1eaeaca" },
-  { suite: "RO msg=q128_...", u: "5e123990f11bbb5586613ffabdb58d47f64bb5f2fa115f8ea8df0188e0c9e1b5", x: "7a94d45a198fb5daa381f45f2619ab279744efdd8bd8ed587fc5b65d6cea1df0" },
-  { suite: "RO msg=q128_...", u: "5e8553eb00438a0bb1e7faa59dec6d8087f9c8011e5fb8ed9df31cb6c0d4ac19", x: "30506fb7a32136694abd61b6113770270debe593027a968a01f271e146e60c18" },
-  { suite: "RO msg=a512_...", u: "20f481e85da7a3bf60ac0fb11ed1d0558fc6f941b3ac5469aa8b56ec883d6d7d", x: "02d606e2699b918ee36f2818f2bc5013e437e673c9f9b9cdc15fd0c5ee913970" },
-  { suite: "RO msg=a512_...", u: "017d57fd257e9a78913999a23b52ca988157a81b09c5442501d07fed20869465", x: "38920e9b988d1ab7449c0fa9a6058192c0c797bb3d42ac345724341a1aa98745" },
-  { suite: "NU msg=''", u: "608d892b641f0328523802a6603427c26e55e6f27e71a91a478148d45b5093cd", x: "51125222da5e763d97f3c10fcc92ea6860b9ccbbd2eb1285728f566721c1e65b" },
-  { suite: "NU msg=abc", u: "46f5b22494bfeaa7f232cc8d054be68561af50230234d7d1d63d1d9abeca8da5", x: "7d56d1e08cb0ccb92baf069c18c49bb5a0dcd927eff8dcf75ca921ef7f3e6eeb" },
-  { suite: "NU msg=abcdef0123456789", u: "235fe40c443766ce7e18111c33862d66c3b33267efa50d50f9e8e5d252a40aaa", x: "3fbe66b9c9883d79e8407150e7c2a1c8680bee496c62fabe4619a72b3cabe90f" },
-  { suite: "NU msg=q128_...", u: "001e92a544463bda9bd04ddbe3d6eed248f82de32f522669efc5ddce95f46f5b", x: "227e0bb89de700385d19ec40e857db6e6a3e634b1c32962f370d26f84ff19683" },
-  { suite: "NU msg=a512_...", u: "1a68a1af9f663592291af987203393f707305c7bac9c8d63d6a729bdc553dc19", x: "3bcd651ee54d5f7b6013898aab251ee8ecc0688166fce6e9548d38472f6bd196" },
+  {
+    suite: "RO msg=''",
+    u: "005fe8a7b8fef0a16c105e6cadf5a6740b3365e18692a9c05bfbb4d97f645a6a",
+    x: "36b4df0c864c64707cbf6cf36e9ee2c09a6cb93b28313c169be29561bb904f98",
+  },
+  {
+    suite: "RO msg=''",
+    u: "1347edbec6a2b5d8c02e058819819bee177077c9d10a4ce165aab0fd0252261a",
+    x: "3fa114783a505c0b2b2fbeef0102853c0b494e7757f2a089d0daae7ed9a0db2b",
+  },
+  {
+    suite: "RO msg=abc",
+    u: "49bed021c7a3748f09fa8cdfcac044089f7829d3531066ac9e74e0994e05bc7d",
+    x: "16b3d86e056b7970fa00165f6f48d90b619ad618791661b7b5e1ec78be10eac1",
+  },
+  {
+    suite: "RO msg=abc",
+    u: "5c36525b663e63389d886105cee7ed712325d5a97e60e140aba7e2ce5ae851b6",
+    x: "7ec29ddbf34539c40adfa98fcb39ec36368f47f30e8f888cc7e86f4d46e0c264",
+  },
+  {
+    suite: "RO msg=abcdef0123456789",
+    u: "6412b7485ba26d3d1b6c290a8e1435b2959f03721874939b21782df17323d160",
+    x: "71de3dadfe268872326c35ac512164850860567aea0e7325e6b91a98f86533ad",
+  },
+  {
+    suite: "RO msg=abcdef0123456789",
+    u: "24c7b46c1c6d9a21d32f5707be1380ab82db1054fde82865d5c9e3d968f287b2",
+    x: "5704069021f61e41779e2ba6b932268316d6d2a6f064f997a22fef16d1eaeaca",
+  },
+  {
+    suite: "RO msg=q128_...",
+    u: "5e123990f11bbb5586613ffabdb58d47f64bb5f2fa115f8ea8df0188e0c9e1b5",
+    x: "7a94d45a198fb5daa381f45f2619ab279744efdd8bd8ed587fc5b65d6cea1df0",
+  },
+  {
+    suite: "RO msg=q128_...",
+    u: "5e8553eb00438a0bb1e7faa59dec6d8087f9c8011e5fb8ed9df31cb6c0d4ac19",
+    x: "30506fb7a32136694abd61b6113770270debe593027a968a01f271e146e60c18",
+  },
+  {
+    suite: "RO msg=a512_...",
+    u: "20f481e85da7a3bf60ac0fb11ed1d0558fc6f941b3ac5469aa8b56ec883d6d7d",
+    x: "02d606e2699b918ee36f2818f2bc5013e437e673c9f9b9cdc15fd0c5ee913970",
+  },
+  {
+    suite: "RO msg=a512_...",
+    u: "017d57fd257e9a78913999a23b52ca988157a81b09c5442501d07fed20869465",
+    x: "38920e9b988d1ab7449c0fa9a6058192c0c797bb3d42ac345724341a1aa98745",
+  },
+  {
+    suite: "NU msg=''",
+    u: "608d892b641f0328523802a6603427c26e55e6f27e71a91a478148d45b5093cd",
+    x: "51125222da5e763d97f3c10fcc92ea6860b9ccbbd2eb1285728f566721c1e65b",
+  },
+  {
+    suite: "NU msg=abc",
+    u: "46f5b22494bfeaa7f232cc8d054be68561af50230234d7d1d63d1d9abeca8da5",
+    x: "7d56d1e08cb0ccb92baf069c18c49bb5a0dcd927eff8dcf75ca921ef7f3e6eeb",
+  },
+  {
+    suite: "NU msg=abcdef0123456789",
+    u: "235fe40c443766ce7e18111c33862d66c3b33267efa50d50f9e8e5d252a40aaa",
+    x: "3fbe66b9c9883d79e8407150e7c2a1c8680bee496c62fabe4619a72b3cabe90f",
+  },
+  {
+    suite: "NU msg=q128_...",
+    u: "001e92a544463bda9bd04ddbe3d6eed248f82de32f522669efc5ddce95f46f5b",
+    x: "227e0bb89de700385d19ec40e857db6e6a3e634b1c32962f370d26f84ff19683",
+  },
+  {
+    suite: "NU msg=a512_...",
+    u: "1a68a1af9f663592291af987203393f707305c7bac9c8d63d6a729bdc553dc19",
+    x: "3bcd651ee54d5f7b6013898aab251ee8ecc0688166fce6e9548d38472f6bd196",
+  },
 ];
 
 /** A big-endian hex integer as 32 little-endian bytes (RFC 7748 encodeUCoordinate). */
@@ -84,7 +150,9 @@ describe("draft-irtf-cfrg-cpace-21 string functions (Appendix A) in the bank", (
     expect(hex(prependLen(new Uint8Array(0)))).toBe("00");
     expect(hex(prependLen(ascii("1234")))).toBe("0431323334");
     expect(hex(prependLen(Uint8Array.from({ length: 127 }, (_, i) => i)))).toBe(`7f${hex(Uint8Array.from({ length: 127 }, (_, i) => i))}`);
-    expect(hex(prependLen(Uint8Array.from({ length: 128 }, (_, i) => i)))).toBe(`8001${hex(Uint8Array.from({ length: 128 }, (_, i) => i))}`);
+    expect(hex(prependLen(Uint8Array.from({ length: 128 }, (_, i) => i)))).toBe(
+      `8001${hex(Uint8Array.from({ length: 128 }, (_, i) => i))}`,
+    );
     expect(hex(lvCat(ascii("1234"), ascii("5"), ascii(""), ascii("678")))).toBe("043132333401350003363738");
   });
 
@@ -105,7 +173,10 @@ describe("CPACE-X25519-SHA512 (draft-irtf-cfrg-cpace-21 Appendix B.1)", () => {
       expect(hex(x25519(h(CPACE.yb), g, build))).toBe(CPACE.Yb);
       expect(hex(x25519(h(CPACE.ya), h(CPACE.Yb), build))).toBe(CPACE.K);
       expect(hex(x25519(h(CPACE.yb), h(CPACE.Ya), build))).toBe(CPACE.K);
-      const isk = cpaceIsk({ sid: h(CPACE.sid), K: h(CPACE.K), Ya: h(CPACE.Ya), ADa: h(CPACE.ADa), Yb: h(CPACE.Yb), ADb: h(CPACE.ADb) }, build);
+      const isk = cpaceIsk(
+        { sid: h(CPACE.sid), K: h(CPACE.K), Ya: h(CPACE.Ya), ADa: h(CPACE.ADa), Yb: h(CPACE.Yb), ADb: h(CPACE.ADb) },
+        build,
+      );
       expect(hex(isk)).toBe(CPACE.ISK_IR);
     });
 
@@ -149,7 +220,9 @@ describe("CPACE-X25519-SHA512 (draft-irtf-cfrg-cpace-21 Appendix B.1)", () => {
       expect(hex(scalarMultVfy(h(CPACE.yb), g))).toBe(CPACE.Yb);
       expect(hex(scalarMultVfy(h(CPACE.ya), h(CPACE.Yb)))).toBe(CPACE.K);
       expect(hex(scalarMultVfy(h(CPACE.yb), h(CPACE.Ya)))).toBe(CPACE.K);
-      expect(hex(intermediateSessionKey(h(CPACE.sid), h(CPACE.K), h(CPACE.Ya), h(CPACE.ADa), h(CPACE.Yb), h(CPACE.ADb)))).toBe(CPACE.ISK_IR);
+      expect(hex(intermediateSessionKey(h(CPACE.sid), h(CPACE.K), h(CPACE.Ya), h(CPACE.ADa), h(CPACE.Yb), h(CPACE.ADb)))).toBe(
+        CPACE.ISK_IR,
+      );
     });
 
     it.each(LOW_ORDER)("scalar_mult_vfy(s, $name) (B.1.10): G.I is an abort", ({ u, q }) => {

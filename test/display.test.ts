@@ -42,11 +42,17 @@ interface DisplayHarness extends DisplayLayoutExports {
   drawBigDigits(x: number, y: number, value: number, digits: number): void;
   textWidth(length: number, scale: number): number;
   bigDigitOffset(digits: number, index: number): number;
-  drawOtpScreen(code: number, digits: number, secondsLeft: number, period: number, batteryLevel: number,
-    label: number, labelLength: number): void;
+  drawOtpScreen(
+    code: number,
+    digits: number,
+    secondsLeft: number,
+    period: number,
+    batteryLevel: number,
+    label: number,
+    labelLength: number,
+  ): void;
   drawStatusScreen(kind: number, errorCode: number): void;
-  drawInfoScreen(serialHigh: number, serialLow: number, versionMajor: number, versionMinor: number,
-    batteryMillivolts: number): void;
+  drawInfoScreen(serialHigh: number, serialLow: number, versionMajor: number, versionMinor: number, batteryMillivolts: number): void;
   otpBarX(period: number): number;
 }
 
@@ -107,9 +113,11 @@ const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from
 function randoms(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     return x;
   };
 }
@@ -121,8 +129,14 @@ describe.each(BUILDS)("%s", (file) => {
   const { wasm } = display;
   const font = readBigFont(wasm);
   const statusKinds = [
-    wasm.SCREEN_NOT_SET_UP, wasm.SCREEN_ACTIVATING, wasm.SCREEN_LOCKED, wasm.SCREEN_CLOCK_LOST,
-    wasm.SCREEN_LOW_BATTERY, wasm.SCREEN_SELF_TEST_FAILED, wasm.SCREEN_STORAGE_ERROR, wasm.SCREEN_ERASE_CONFIRM,
+    wasm.SCREEN_NOT_SET_UP,
+    wasm.SCREEN_ACTIVATING,
+    wasm.SCREEN_LOCKED,
+    wasm.SCREEN_CLOCK_LOST,
+    wasm.SCREEN_LOW_BATTERY,
+    wasm.SCREEN_SELF_TEST_FAILED,
+    wasm.SCREEN_STORAGE_ERROR,
+    wasm.SCREEN_ERASE_CONFIRM,
     wasm.SCREEN_ADD_CONFIRM,
   ];
 
@@ -143,8 +157,9 @@ describe.each(BUILDS)("%s", (file) => {
     }
     for (const [code, digits] of cases) {
       const fb = display.otp(code, digits, 1 + (code % 60), code % 5, "BANK");
-      expect(decodeBigDigits(fb, font, otpDigitCells(wasm, digits)), `${code} with ${digits} digits`)
-        .toBe(String(code).padStart(digits, "0"));
+      expect(decodeBigDigits(fb, font, otpDigitCells(wasm, digits)), `${code} with ${digits} digits`).toBe(
+        String(code).padStart(digits, "0"),
+      );
     }
     expect(decodeBigDigits(display.otp(0, 6), font, otpDigitCells(wasm, 6))).toBe("000000");
     expect(decodeBigDigits(display.otp(99999999, 8), font, otpDigitCells(wasm, 8))).toBe("99999999");
@@ -162,7 +177,8 @@ describe.each(BUILDS)("%s", (file) => {
   it("8 large digits fit the panel, centred, clear of the label and countdown rows", () => {
     for (const digits of [6, 7, 8]) {
       const { xs, y } = otpDigitCells(wasm, digits);
-      const left = xs[0], right = xs[digits - 1] + wasm.BIG_GLYPH_WIDTH;
+      const left = xs[0],
+        right = xs[digits - 1] + wasm.BIG_GLYPH_WIDTH;
       expect(left).toBeGreaterThanOrEqual(0);
       expect(right).toBeLessThanOrEqual(128);
       expect(Math.abs(left - (128 - right))).toBeLessThanOrEqual(1);
@@ -189,8 +205,10 @@ describe.each(BUILDS)("%s", (file) => {
 
   it("the seconds left show at the bottom left: 59 and 58 differ there, and only there and in the bar", () => {
     const barX = wasm.otpBarX(60);
-    const y0 = wasm.OTP_COUNTDOWN_Y, y1 = y0 + wasm.OTP_COUNTDOWN_HEIGHT;
-    const at59 = display.otp(123456, 6, 59), at58 = display.otp(123456, 6, 58);
+    const y0 = wasm.OTP_COUNTDOWN_Y,
+      y1 = y0 + wasm.OTP_COUNTDOWN_HEIGHT;
+    const at59 = display.otp(123456, 6, 59),
+      at58 = display.otp(123456, 6, 58);
     expect(region(at59, 0, y0, barX, y1)).not.toBe(region(at58, 0, y0, barX, y1));
     expect(litPixels(at58, 0, y0, barX, y1)).toBeGreaterThan(0);
     expect(region(at59, 0, 0, 128, y0)).toBe(region(at58, 0, 0, 128, y0));
@@ -217,7 +235,8 @@ describe.each(BUILDS)("%s", (file) => {
     expect(previous).toBe(interior);
     expect(same(display.otp(1, 6, 59), display.otp(1, 6, 60))).toBe(true); // clamped to the period less one
     // Other periods: the field widens with the period's digits, the bar still ends full.
-    const barX30 = wasm.otpBarX(30), barX120 = wasm.otpBarX(120);
+    const barX30 = wasm.otpBarX(30),
+      barX120 = wasm.otpBarX(120);
     expect(barX30).toBe(barX);
     expect(barX120).toBeGreaterThan(barX);
     const full = display.otp(1, 6, 119, 3, "X", 120);
@@ -225,8 +244,10 @@ describe.each(BUILDS)("%s", (file) => {
   });
 
   it("the battery icon shows 0-4 bars at the top right and nothing else changes", () => {
-    const x0 = wasm.BATTERY_X, y0 = wasm.BATTERY_Y;
-    const x1 = x0 + wasm.BATTERY_WIDTH, y1 = y0 + wasm.BATTERY_HEIGHT;
+    const x0 = wasm.BATTERY_X,
+      y0 = wasm.BATTERY_Y;
+    const x1 = x0 + wasm.BATTERY_WIDTH,
+      y1 = y0 + wasm.BATTERY_HEIGHT;
     expect(x1).toBe(128);
     const frames = [0, 1, 2, 3, 4].map((level) => display.otp(314159, 6, 30, level));
     const lit = frames.map((fb) => litPixels(fb, x0, y0, x1, y1));
@@ -242,7 +263,14 @@ describe.each(BUILDS)("%s", (file) => {
     expect(same(display.otp(1, 6, 30, 2, "ABCDEFGHIJK"), twelve)).toBe(false);
     expect(same(display.otp(1, 6, 30, 2, "bank"), display.otp(1, 6, 30, 2, "BANK"))).toBe(true);
     for (const scale of [1, 2]) {
-      for (const [x, y] of [[0, 0], [100, 0], [123, 9], [127, 25], [-3, 30], [110, -5]]) {
+      for (const [x, y] of [
+        [0, 0],
+        [100, 0],
+        [123, 9],
+        [127, 25],
+        [-3, 30],
+        [110, -5],
+      ]) {
         wasm.clear();
         const next = wasm.drawText(x, y, ...display.input("W".repeat(40)), scale);
         expect(next).toBeGreaterThanOrEqual(128);
@@ -286,14 +314,56 @@ describe.each(BUILDS)("%s", (file) => {
     };
     const expected: [number, [number, string, number][]][] = [
       [wasm.SCREEN_NOT_SET_UP, [[9, "NOT SET UP", 2]]],
-      [wasm.SCREEN_ACTIVATING, [[3, "ACTIVATING", 2], [22, "PRESS A TO CANCEL", 1]]],
+      [
+        wasm.SCREEN_ACTIVATING,
+        [
+          [3, "ACTIVATING", 2],
+          [22, "PRESS A TO CANCEL", 1],
+        ],
+      ],
       [wasm.SCREEN_LOCKED, [[9, "LOCKED", 2]]],
-      [wasm.SCREEN_CLOCK_LOST, [[3, "CLOCK LOST", 2], [21, "SET TIME", 1]]],
-      [wasm.SCREEN_LOW_BATTERY, [[1, "LOW", 2], [17, "BATTERY", 2]]],
-      [wasm.SCREEN_SELF_TEST_FAILED, [[3, "SELF TEST FAIL", 1], [15, "E07", 2]]],
-      [wasm.SCREEN_STORAGE_ERROR, [[3, "STORAGE ERR", 1], [15, "E123", 2]]],
-      [wasm.SCREEN_ERASE_CONFIRM, [[1, "HOLD A", 2], [17, "TO ERASE", 2]]],
-      [wasm.SCREEN_ADD_CONFIRM, [[1, "HOLD A", 2], [17, "TO ADD", 2]]],
+      [
+        wasm.SCREEN_CLOCK_LOST,
+        [
+          [3, "CLOCK LOST", 2],
+          [21, "SET TIME", 1],
+        ],
+      ],
+      [
+        wasm.SCREEN_LOW_BATTERY,
+        [
+          [1, "LOW", 2],
+          [17, "BATTERY", 2],
+        ],
+      ],
+      [
+        wasm.SCREEN_SELF_TEST_FAILED,
+        [
+          [3, "SELF TEST FAIL", 1],
+          [15, "E07", 2],
+        ],
+      ],
+      [
+        wasm.SCREEN_STORAGE_ERROR,
+        [
+          [3, "STORAGE ERR", 1],
+          [15, "E123", 2],
+        ],
+      ],
+      [
+        wasm.SCREEN_ERASE_CONFIRM,
+        [
+          [1, "HOLD A", 2],
+          [17, "TO ERASE", 2],
+        ],
+      ],
+      [
+        wasm.SCREEN_ADD_CONFIRM,
+        [
+          [1, "HOLD A", 2],
+          [17, "TO ADD", 2],
+        ],
+      ],
     ];
     for (const [kind, lines] of expected) {
       const errorCode = kind === wasm.SCREEN_STORAGE_ERROR ? 123 : 7;
@@ -305,7 +375,10 @@ describe.each(BUILDS)("%s", (file) => {
     wasm.drawInfoScreen(0x01234567, 0x89abcdef, 1, 0, 2950);
     const info = display.frame();
     wasm.clear();
-    for (const [y, text] of [[6, "SN 0123456789ABCDEF"], [19, "FW 1.0  BAT 2950MV"]] as [number, string][]) {
+    for (const [y, text] of [
+      [6, "SN 0123456789ABCDEF"],
+      [19, "FW 1.0  BAT 2950MV"],
+    ] as [number, string][]) {
       const [pointer, length] = display.input(text);
       wasm.drawText((128 - wasm.textWidth(length, 1)) >> 1, y, pointer, length, 1);
     }
@@ -346,7 +419,8 @@ describe.each(BUILDS)("%s", (file) => {
     // Each half block is the pair of pixel rows it stands for.
     for (let y = 0; y < 32; y += 2) {
       for (let x = 0; x < 128; x++) {
-        const top = rows[y][x] === "#", bottom = rows[y + 1][x] === "#";
+        const top = rows[y][x] === "#",
+          bottom = rows[y + 1][x] === "#";
         expect(lines[y >> 1][x]).toBe(top ? (bottom ? "█" : "▀") : bottom ? "▄" : " ");
       }
     }
@@ -372,20 +446,20 @@ describe.each(BUILDS)("%s", (file) => {
 
 describe("display build", () => {
   it("the debug text has one fixed page, no memory.grow and no allocator", () => {
-    const wat = readFileSync(buildDir() + "display.debug.wat", "utf8");
+    const wat = readFileSync(`${buildDir()}display.debug.wat`, "utf8");
     expect(wat).toContain("(memory $0 1 1)");
     expect(wat).not.toContain("memory.grow");
     expect(wat).not.toMatch(/__alloc|__new|~lib\/rt/);
   });
 
   it("the size-optimised display, harness included, stays under 4 KiB", () => {
-    expect(readFileSync(buildDir() + "display.wasm").length).toBeLessThan(4096);
+    expect(readFileSync(`${buildDir()}display.wasm`).length).toBeLessThan(4096);
   });
 
   it("both builds draw identical frames", () => {
     const [debug, release] = BUILDS.map(load);
     for (const code of [0, 123456, 9999999, 31415926]) {
-      const digits = String(code).length > 6 ? String(code).length : 6;
+      const digits = Math.max(String(code).length, 6);
       expect(same(debug.otp(code, digits, code % 61, code % 5), release.otp(code, digits, code % 61, code % 5))).toBe(true);
     }
     for (let kind = 0; kind <= 11; kind++) expect(same(debug.status(kind, kind), release.status(kind, kind))).toBe(true);

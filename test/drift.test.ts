@@ -12,12 +12,23 @@ import { SimToken } from "../host/token/sim-token.js";
 const WEEK_MS = 7 * 86_400_000;
 const WEEKS = 5 * 52;
 
-async function weeklyLogins(trackDrift: boolean): Promise<{ accepted: number; firstRefusal: number | null; aheadSeconds: number; drift: number }> {
+async function weeklyLogins(
+  trackDrift: boolean,
+): Promise<{ accepted: number; firstRefusal: number | null; aheadSeconds: number; drift: number }> {
   const token = new SimToken({ boardConfig: { randomSeed: 3, rtc: { driftPpm: 20 } } });
   const store = await openStore(":memory:", { create: true });
   try {
-    const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), { now: () => token.board.clock.now() / 1000, trackDrift, window: 1 });
-    const issued = await bank.issue({ mail: "drift@example.jp", mailConfirm: "drift@example.jp", password: "Ab12", passwordConfirm: "Ab12" });
+    const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), {
+      now: () => token.board.clock.now() / 1000,
+      trackDrift,
+      window: 1,
+    });
+    const issued = await bank.issue({
+      mail: "drift@example.jp",
+      mailConfirm: "drift@example.jp",
+      password: "Ab12",
+      passwordConfirm: "Ab12",
+    });
     const answer = await bank.activate(token.link.activateBegin(issued.serviceId, issued.userId, "Ab12"));
     await bank.register(token.link.activateFinish(answer.response).confirmation);
     await bank.confirm(issued.userId, token.screen().code!);

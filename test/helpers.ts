@@ -13,9 +13,11 @@ export function pattern(length: number, seed = 0): Uint8Array {
   const bytes = new Uint8Array(length);
   let x = (seed * 2654435761 + length * 40503 + 1) >>> 0;
   for (let i = 0; i < length; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     bytes[i] = x & 0xff;
   }
   return bytes;

@@ -43,13 +43,17 @@ async function goneWithin(group: number, ms: number): Promise<boolean> {
 }
 
 describe.skipIf(MCU_SKIP !== undefined)("QEMU's lifetime", () => {
-  it.each(["SIGINT", "SIGTERM", "SIGKILL"] as const)("ends with its host on %s", async (signal) => {
-    const { child, group } = await startHost();
-    expect(group).toBeGreaterThan(1);
-    expect(groupAlive(group)).toBe(true);
-    const exited = new Promise((resolve) => child.on("exit", resolve));
-    child.kill(signal);
-    await exited;
-    expect(await goneWithin(group, 10_000)).toBe(true);
-  }, MCU_TIMEOUT_MS);
+  it.each(["SIGINT", "SIGTERM", "SIGKILL"] as const)(
+    "ends with its host on %s",
+    async (signal) => {
+      const { child, group } = await startHost();
+      expect(group).toBeGreaterThan(1);
+      expect(groupAlive(group)).toBe(true);
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      child.kill(signal);
+      await exited;
+      expect(await goneWithin(group, 10_000)).toBe(true);
+    },
+    MCU_TIMEOUT_MS,
+  );
 });

@@ -8,22 +8,28 @@ import { McuToken } from "../host/mcu/mcu-token.js";
 import { MCU_SKIP, MCU_TIMEOUT_MS } from "./mcu-helpers.js";
 
 describe.skipIf(MCU_SKIP !== undefined)("the energy model's costs", () => {
-  it("match the firmware measured on the emulated M0 (npm run bench's sequence) within 10 %", () => {
-    const token = new McuToken({ startSeconds: DEFAULT_BOARD_START_MS / 1000 });
-    try {
-      const measured = measureDailyOperations(token);
-      const costs = operationCosts(measured);
-      for (const name of Object.keys(MEASURED_COSTS) as OperationName[]) {
-        const [now, recorded] = [costs[name], MEASURED_COSTS[name]];
-        const what = `${name}: measured ${JSON.stringify(now)}, recorded ${JSON.stringify(recorded)}`;
-        expect(Math.abs(now.instructions - recorded.instructions), what).toBeLessThanOrEqual(Math.max(recorded.instructions * 0.1, 2_000));
-        expect(Math.abs(now.panelLines - recorded.panelLines), what).toBeLessThanOrEqual(Math.max(recorded.panelLines * 0.1, 1));
+  it(
+    "match the firmware measured on the emulated M0 (npm run bench's sequence) within 10 %",
+    () => {
+      const token = new McuToken({ startSeconds: DEFAULT_BOARD_START_MS / 1000 });
+      try {
+        const measured = measureDailyOperations(token);
+        const costs = operationCosts(measured);
+        for (const name of Object.keys(MEASURED_COSTS) as OperationName[]) {
+          const [now, recorded] = [costs[name], MEASURED_COSTS[name]];
+          const what = `${name}: measured ${JSON.stringify(now)}, recorded ${JSON.stringify(recorded)}`;
+          expect(Math.abs(now.instructions - recorded.instructions), what).toBeLessThanOrEqual(
+            Math.max(recorded.instructions * 0.1, 2_000),
+          );
+          expect(Math.abs(now.panelLines - recorded.panelLines), what).toBeLessThanOrEqual(Math.max(recorded.panelLines * 0.1, 1));
+        }
+        // The once-an-hour press pays for the record it writes: one page erased, 203 words programmed.
+        expect(measured.pressRecordingTime).toMatchObject({ flashErases: 1, flashWords: 203 });
+        expect(measured.press).toMatchObject({ flashErases: 0, flashWords: 0 });
+      } finally {
+        token.close();
       }
-      // The once-an-hour press pays for the record it writes: one page erased, 203 words programmed.
-      expect(measured.pressRecordingTime).toMatchObject({ flashErases: 1, flashWords: 203 });
-      expect(measured.press).toMatchObject({ flashErases: 0, flashWords: 0 });
-    } finally {
-      token.close();
-    }
-  }, MCU_TIMEOUT_MS);
+    },
+    MCU_TIMEOUT_MS,
+  );
 });

@@ -23,8 +23,23 @@ export const HAS_OATHTOOL = oathtoolInstalled();
 if (!HAS_OATHTOOL) console.warn("oathtool is not installed: the M0's codes are not compared with it (.ci/run installs it)");
 
 /** oathtool's TOTP (OATH Toolkit), 60 s step unless told otherwise. */
-export function oathtool(algorithm: "SHA1" | "SHA256" | "SHA512", seed: Uint8Array, time: bigint | number, digits = 6, period = 60): string {
+export function oathtool(
+  algorithm: "SHA1" | "SHA256" | "SHA512",
+  seed: Uint8Array,
+  time: bigint | number,
+  digits = 6,
+  period = 60,
+): string {
   return execFileSync("oathtool", [
-    `--totp=${algorithm.toLowerCase()}`, "-s", String(period), "-d", String(digits), "-N", `@${time}`, Buffer.from(seed).toString("hex"),
-  ]).toString().trim();
+    `--totp=${algorithm.toLowerCase()}`,
+    "-s",
+    String(period),
+    "-d",
+    String(digits),
+    "-N",
+    `@${time}`,
+    Buffer.from(seed).toString("hex"),
+  ])
+    .toString()
+    .trim();
 }

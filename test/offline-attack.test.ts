@@ -27,8 +27,24 @@ import { referenceGenerator, referenceX25519 } from "./reference-cpace.js";
 const PASSWORD = "k7Rq2";
 // Candidates a guesser would try: near misses, common passwords, other lengths. None is part of an ID.
 const CANDIDATES = [
-  "k7Rq2", "k7Rq3", "K7RQ2", "k7rq2", "k7Rq", "k7Rq22", "q2k7R", "abcd", "Pass1234", "1234", "qwerty", "letmein1",
-  "zzzz", "Zz9Zz9Zz", "aaaaaaaa", "0000", "k7Rq2x", "x7Rq2",
+  "k7Rq2",
+  "k7Rq3",
+  "K7RQ2",
+  "k7rq2",
+  "k7Rq",
+  "k7Rq22",
+  "q2k7R",
+  "abcd",
+  "Pass1234",
+  "1234",
+  "qwerty",
+  "letmein1",
+  "zzzz",
+  "Zz9Zz9Zz",
+  "aaaaaaaa",
+  "0000",
+  "k7Rq2x",
+  "x7Rq2",
 ];
 
 interface Transcript {
@@ -97,8 +113,14 @@ function toolbox(messages: Record<string, Uint8Array>, candidate: string): Map<s
   const ADa = messages.request.subarray(0, 34);
   const ADb = messages.response.subarray(0, 21);
   const Yb = messages.response.subarray(21, 53);
-  const guesses = new Map<string, Uint8Array>([["g", generator], ["generator hash", generatorHash.subarray(0, 32)]]);
-  for (const [name, scalar] of [["g", generator], ["generator hash", generatorHash.subarray(0, 32)]] as const) {
+  const guesses = new Map<string, Uint8Array>([
+    ["g", generator],
+    ["generator hash", generatorHash.subarray(0, 32)],
+  ]);
+  for (const [name, scalar] of [
+    ["g", generator],
+    ["generator hash", generatorHash.subarray(0, 32)],
+  ] as const) {
     guesses.set(`X25519(${name}, Ya)`, referenceX25519(scalar, Ya));
     guesses.set(`X25519(${name}, Yb)`, referenceX25519(scalar, Yb));
   }
@@ -158,7 +180,12 @@ describe("a recorded activation gives a guesser nothing to test", () => {
     const token = new SimToken({ boardConfig: { random } });
     const bank = await Bank.open(store, MasterKey.fromHex("ab".repeat(32)), { now: () => Number(token.rtcSeconds()) });
     await bank.updateSettings({ serviceId: "10212083" });
-    const issued = await bank.issue({ mail: "holder@example.jp", mailConfirm: "holder@example.jp", password: PASSWORD, passwordConfirm: PASSWORD });
+    const issued = await bank.issue({
+      mail: "holder@example.jp",
+      mailConfirm: "holder@example.jp",
+      password: PASSWORD,
+      passwordConfirm: PASSWORD,
+    });
     const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
     ya = random.given[random.given.length - 1];
     const { response } = await bank.activate(request);
@@ -192,15 +219,26 @@ describe("a recorded activation gives a guesser nothing to test", () => {
     const request = transcript.request;
     const serial = request.subarray(26, 34);
     const ci = lv(ascii("otp-token activation"), serial, request.subarray(2, 10), request.subarray(10, 26));
-    const reproduces = CANDIDATES.filter((candidate) => hex(referenceX25519(ya, referenceGenerator(ascii(candidate), ci, request.subarray(34, 50)))) === hex(request.subarray(50, 82)));
+    const reproduces = CANDIDATES.filter(
+      (candidate) =>
+        hex(referenceX25519(ya, referenceGenerator(ascii(candidate), ci, request.subarray(34, 50)))) === hex(request.subarray(50, 82)),
+    );
     expect(reproduces).toEqual([PASSWORD]);
   }, 60_000);
 
   it("control: the same toolbox breaks protocol v1's request tag (HMAC under PBKDF2 of the password over public data)", () => {
     // Protocol v1's message 1, rebuilt from its specification (docs/activation.md before version 2).
-    const body = Buffer.concat([Uint8Array.of(1), transcript.request.subarray(2, 34), transcript.request.subarray(50, 82), transcript.request.subarray(34, 50)]);
+    const body = Buffer.concat([
+      Uint8Array.of(1),
+      transcript.request.subarray(2, 34),
+      transcript.request.subarray(50, 82),
+      transcript.request.subarray(34, 50),
+    ]);
     const kac = pbkdf2Sync(ascii(PASSWORD), body.subarray(1, 25), 1000, 32, "sha256");
-    const v1request = Buffer.concat([body, createHmac("sha256", kac).update(ascii("otp-token activation request v1")).update(body).digest()]);
+    const v1request = Buffer.concat([
+      body,
+      createHmac("sha256", kac).update(ascii("otp-token activation request v1")).update(body).digest(),
+    ]);
     const messages = { v1request };
     const found = CANDIDATES.filter((candidate) => matches(messages, toolbox(messages, candidate)).length > 0);
     expect(found).toEqual([PASSWORD]);

@@ -58,31 +58,53 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   {
     name: "add profile",
-    prepare: (t) => { t.addProfile(A); t.addProfileConfirmed(B); },
+    prepare: (t) => {
+      t.addProfile(A);
+      t.addProfileConfirmed(B);
+    },
     // The token already holds profiles: it stores C when its holder holds button A.
-    action: (t) => { t.addProfile(C); t.hold(2500); },
+    action: (t) => {
+      t.addProfile(C);
+      t.hold(2500);
+    },
     before: { profiles: [A, B] },
     after: { profiles: [A, B, C] },
   },
   {
     name: "set clock",
     board: { rtc: { startSeconds: null } },
-    prepare: (t) => { t.addProfile(A); },
-    action: (t) => { t.setClock(START_SECONDS + 500); },
+    prepare: (t) => {
+      t.addProfile(A);
+    },
+    action: (t) => {
+      t.setClock(START_SECONDS + 500);
+    },
     before: { profiles: [A], clockValid: false },
     after: { profiles: [A], clockValid: true, latest: BigInt(START_SECONDS + 500) },
   },
   {
     name: "record time",
-    prepare: (t) => { t.addProfile(A); t.press(); t.advance(2 * 3600_000); },
-    action: (t) => { t.press(); },
+    prepare: (t) => {
+      t.addProfile(A);
+      t.press();
+      t.advance(2 * 3600_000);
+    },
+    action: (t) => {
+      t.press();
+    },
     before: { profiles: [A], latest: BigInt(START_SECONDS) },
     after: { profiles: [A], latest: BigInt(START_SECONDS + 7200) },
   },
   {
     name: "erase",
-    prepare: (t) => { t.addProfile(A); t.addProfileConfirmed(B); t.link.requestErase(); },
-    action: (t) => { t.hold(2500); },
+    prepare: (t) => {
+      t.addProfile(A);
+      t.addProfileConfirmed(B);
+      t.link.requestErase();
+    },
+    action: (t) => {
+      t.hold(2500);
+    },
     before: { profiles: [A, B] },
     after: { profiles: [] },
   },
@@ -103,9 +125,15 @@ describe.each(FIRMWARE_BUILDS)("power cuts (%s)", (build) => {
     expect(matches(reference, scenario.after)).toBe(true);
 
     let sawOld = 0;
-    let sawNew = 0;
+    let _sawNew = 0;
     for (let k = 0; k < operations; k++) {
-      for (const [mode, flashSeed] of [["clean", 1], ["torn", 1], ["torn", 2], ["torn", 3], ["torn", 4]] as const) {
+      for (const [mode, flashSeed] of [
+        ["clean", 1],
+        ["torn", 1],
+        ["torn", 2],
+        ["torn", 3],
+        ["torn", 4],
+      ] as const) {
         const rtcConfig = rtc < 0n ? { startSeconds: null } : { startSeconds: rtc };
         const token = tokenOn(build, image, flashSeed, { ...scenario.board, startMs: clockMs, rtc: rtcConfig });
         // Put the volatile state back (an erase waits for its confirmation in RAM).
@@ -122,7 +150,7 @@ describe.each(FIRMWARE_BUILDS)("power cuts (%s)", (build) => {
         const now = old ? false : matches(token, scenario.after);
         expect(old || now, `cut at operation ${k} of ${operations} (${mode}, tear ${flashSeed})`).toBe(true);
         if (old) sawOld++;
-        if (now) sawNew++;
+        if (now) _sawNew++;
       }
     }
     // Cuts before the new record is complete must give the old state.

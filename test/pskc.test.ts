@@ -20,7 +20,8 @@ const PYTHON = "/usr/bin/python3";
 const hasPythonPskc = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import pskc"]).status === 0;
 const hasPskctool = spawnSync("pskctool", ["--version"]).status === 0;
 const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
-if (!hasPythonPskc) console.warn("pskc test: python3-pskc is not installed for /usr/bin/python3 (apt-get install python3-pskc): interop with it skipped");
+if (!hasPythonPskc)
+  console.warn("pskc test: python3-pskc is not installed for /usr/bin/python3 (apt-get install python3-pskc): interop with it skipped");
 if (!hasPskctool) console.warn("pskc test: pskctool is not installed (apt-get install pskctool): schema validation and signing skipped");
 
 const api = otpApi();
@@ -39,7 +40,13 @@ beforeAll(async () => {
   bank = await Bank.open(store, MasterKey.fromBytes(new Uint8Array(32).fill(6)), { now: () => clock.now });
   await bank.updateSettings({ serviceId: "10212083" });
   for (const otp of [{}, { algorithm: "SHA256", digits: 8, period: 30, label: "ACME-2" }, { algorithm: "SHA512", digits: 7 }]) {
-    const issued = await bank.issue({ mail: "p@example.jp", mailConfirm: "p@example.jp", password: "Pass1234", passwordConfirm: "Pass1234", otp: otp as never });
+    const issued = await bank.issue({
+      mail: "p@example.jp",
+      mailConfirm: "p@example.jp",
+      password: "Pass1234",
+      passwordConfirm: "Pass1234",
+      otp: otp as never,
+    });
     const token = await activateToken(bank, issued.serviceId, issued.userId, "Pass1234", BigInt(held.length + 1));
     await bank.confirm(issued.userId, codeAt(token, clock.now));
     held.push({ userId: issued.userId, token });
@@ -96,8 +103,25 @@ else:
 doc.write(path)
 `;
 
-function pythonRead(path: string, secret: { passphrase?: string; key?: string }, times: number[]): { id: string; serial: string; userid: string; secret: string; digits: number; interval: number; drift: number; suite: string; codes: string[]; expiry: string }[] {
-  return JSON.parse(execFileSync(PYTHON, ["-c", PY_READ, path, secret.passphrase ?? "", secret.key ?? "", JSON.stringify(times)], { encoding: "utf8" }));
+function pythonRead(
+  path: string,
+  secret: { passphrase?: string; key?: string },
+  times: number[],
+): {
+  id: string;
+  serial: string;
+  userid: string;
+  secret: string;
+  digits: number;
+  interval: number;
+  drift: number;
+  suite: string;
+  codes: string[];
+  expiry: string;
+}[] {
+  return JSON.parse(
+    execFileSync(PYTHON, ["-c", PY_READ, path, secret.passphrase ?? "", secret.key ?? "", JSON.stringify(times)], { encoding: "utf8" }),
+  );
 }
 
 const TIMES = [START, START + 59, START + 3600, 2_000_000_000];
@@ -109,12 +133,25 @@ describe.skipIf(!hasPythonPskc)("PSKC: python3-pskc reads what we export", () =>
   ])("%s: same seeds, parameters, User IDs, and the same codes computed in Python", async (_name, secret) => {
     const secrets = await bank.exportSecrets(undefined, "test");
     const path = join(dir, `export-${secret.passphrase ? "pbe" : "psk"}.pskcxml`);
-    writeFileSync(path, writePskc(secrets, secret.passphrase ? { kind: "pbe", passphrase: secret.passphrase } : { kind: "psk", key: Buffer.from(secret.key!, "hex") }));
+    writeFileSync(
+      path,
+      writePskc(
+        secrets,
+        secret.passphrase ? { kind: "pbe", passphrase: secret.passphrase } : { kind: "psk", key: Buffer.from(secret.key!, "hex") },
+      ),
+    );
     const read = pythonRead(path, secret, TIMES);
     expect(read).toHaveLength(3);
     for (const [i, { userId, token }] of held.entries()) {
       const key = read.find((k) => k.userid === userId)!;
-      expect(key).toMatchObject({ id: userId, serial: secrets[i].serial, secret: token.seed.toString("hex"), digits: token.digits, interval: token.period, drift: 0 });
+      expect(key).toMatchObject({
+        id: userId,
+        serial: secrets[i].serial,
+        secret: token.seed.toString("hex"),
+        digits: token.digits,
+        interval: token.period,
+        drift: 0,
+      });
       expect(key.suite).toBe(`HMAC-${token.algorithm}`);
       expect(key.codes).toEqual(TIMES.map((t) => codeAt(token, t)));
       expect(Date.parse(`${key.expiry}Z`.replace(/\+00:00Z$/, "Z")) / 1000).toBe(secrets[i].expiresAt);
@@ -145,35 +182,76 @@ describe.skipIf(!hasPythonPskc)("PSKC: we read what python3-pskc (and pskctool) 
     execFileSync(PYTHON, ["-c", PY_WRITE, path, mode, secret, `2083L${{ pbe: "9000009", pbe256: "9000008", psk: "9000007" }[mode]}A004`]);
     const options = mode === "psk" ? { key: new Uint8Array(Buffer.from(PSK_HEX, "hex")) } : { passphrase: PASSPHRASE };
     const tokens = readPskc(readFileSync(path, "utf8"), options);
-    expect(tokens.map((t) => [t.serial, t.userId, Buffer.from(t.seed).toString("latin1"), t.params.algorithm, t.params.digits, t.params.period])).toEqual([
+    expect(
+      tokens.map((t) => [t.serial, t.userId, Buffer.from(t.seed).toString("latin1"), t.params.algorithm, t.params.digits, t.params.period]),
+    ).toEqual([
       ["FACT0001", undefined, "12345678901234567890", "SHA1", 6, 60],
       ["FACT0002", tokens[1].userId, "12345678901234567890123456789012", "SHA256", 8, 30],
     ]);
     const imported = await bank.importSecrets(tokens, "test");
     expect(imported[1].userId).toBe(tokens[1].userId);
     // That customer's next token issue is numbered after the imported one.
-    const next = await bank.issue({ mail: "n@example.jp", mailConfirm: "n@example.jp", password: "Pass1234", passwordConfirm: "Pass1234", userId: tokens[1].userId });
+    const next = await bank.issue({
+      mail: "n@example.jp",
+      mailConfirm: "n@example.jp",
+      password: "Pass1234",
+      passwordConfirm: "Pass1234",
+      userId: tokens[1].userId,
+    });
     expect(next.userId).toBe(tokens[1].userId!.replace(/A004$/, "A005"));
     expect(imported[0].userId).toMatch(/^2083L\d{7}A001$/);
     clock.now += 60;
     for (const [i, t] of tokens.entries()) {
-      const profile = { seed: Buffer.from(t.seed), algorithm: t.params.algorithm, digits: t.params.digits, period: t.params.period, label: "X" } as TokenProfile;
+      const profile = {
+        seed: Buffer.from(t.seed),
+        algorithm: t.params.algorithm,
+        digits: t.params.digits,
+        period: t.params.period,
+        label: "X",
+      } as TokenProfile;
       expect((await bank.verify(imported[i].userId, codeAt(profile, clock.now))).ok).toBe(true);
     }
     // The same file again: its User ID is taken; nothing of it is imported (not even the key without one).
     const before = (await bank.overview()).tokens.active;
-    await expect(bank.importSecrets(readPskc(readFileSync(path, "utf8"), options), "test")).rejects.toThrow(/already exists in this bank: nothing was imported/);
+    await expect(bank.importSecrets(readPskc(readFileSync(path, "utf8"), options), "test")).rejects.toThrow(
+      /already exists in this bank: nothing was imported/,
+    );
     expect((await bank.overview()).tokens.active).toBe(before);
   });
 
-  it.skipIf(!hasPskctool || !hasOpenssl)("pskctool's own output (a signed document) parses; it carries no secret (libpskc drops encrypted values), so it is refused, naming why", () => {
-    const source = join(dir, "to-sign.pskcxml");
-    execFileSync(PYTHON, ["-c", PY_WRITE, source, "pbe", PASSPHRASE]);
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "sign.key"), "-out", join(dir, "sign.crt"), "-subj", "/CN=otp-token test", "-days", "1"], { stdio: "ignore" });
-    const signed = execFileSync("pskctool", ["--sign", "--sign-key", join(dir, "sign.key"), "--sign-crt", join(dir, "sign.crt"), source], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    expect(signed).toContain("<Signature");
-    expect(() => readPskc(signed, { passphrase: PASSPHRASE })).toThrow(/has no EncryptionKey: its secrets are not encrypted/);
-  });
+  it.skipIf(!hasPskctool || !hasOpenssl)(
+    "pskctool's own output (a signed document) parses; it carries no secret (libpskc drops encrypted values), so it is refused, naming why",
+    () => {
+      const source = join(dir, "to-sign.pskcxml");
+      execFileSync(PYTHON, ["-c", PY_WRITE, source, "pbe", PASSPHRASE]);
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "rsa:2048",
+          "-nodes",
+          "-keyout",
+          join(dir, "sign.key"),
+          "-out",
+          join(dir, "sign.crt"),
+          "-subj",
+          "/CN=otp-token test",
+          "-days",
+          "1",
+        ],
+        { stdio: "ignore" },
+      );
+      const signed = execFileSync(
+        "pskctool",
+        ["--sign", "--sign-key", join(dir, "sign.key"), "--sign-crt", join(dir, "sign.crt"), source],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+      );
+      expect(signed).toContain("<Signature");
+      expect(() => readPskc(signed, { passphrase: PASSPHRASE })).toThrow(/has no EncryptionKey: its secrets are not encrypted/);
+    },
+  );
 });
 
 describe("PSKC: refusals", () => {
@@ -198,7 +276,10 @@ describe("PSKC: refusals", () => {
     flipped[20] ^= 1;
     expect(fail(xml.replace(value, flipped.toString("base64")), { passphrase: PASSPHRASE })).toMatch(/ValueMAC does not match/);
     expect(fail(xml.replace("keyprov:pskc:totp", "keyprov:pskc:hotp"), { passphrase: PASSPHRASE })).toMatch(/is not TOTP/);
-    const plain = xml.replace(/<pskc:EncryptedValue>[\s\S]*?<\/pskc:EncryptedValue>/, "<pskc:PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</pskc:PlainValue>");
+    const plain = xml.replace(
+      /<pskc:EncryptedValue>[\s\S]*?<\/pskc:EncryptedValue>/,
+      "<pskc:PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</pskc:PlainValue>",
+    );
     expect(fail(plain, { passphrase: PASSPHRASE })).toMatch(/not encrypted/);
     expect(fail("<nope", { passphrase: PASSPHRASE })).toMatch(/not well-formed XML|not a PSKC document/);
     expect(fail("<a/>", { passphrase: PASSPHRASE })).toMatch(/not a PSKC document/);

@@ -2,7 +2,16 @@
 // draft-irtf-cfrg-cpace-21 and RFC 9380, not from host/bank or the firmware: Elligator 2 in plain bigint
 // arithmetic (RFC 9380 §6.7.1), X25519 from node:crypto (OpenSSL), SHA-512, HMAC and HKDF from
 // node:crypto. The bank's code (@noble/curves) and the firmware (assembly/crypto) are checked against it.
-import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from "node:crypto";
 
 const P = 2n ** 255n - 19n;
 const J = 486662n;
@@ -49,7 +58,9 @@ const ascii = (text: string) => Buffer.from(text, "latin1");
 /** calculate_generator with SHA-512 and the 128-byte block (draft §8.1-8.2). */
 export function referenceGenerator(prs: Uint8Array, ci: Uint8Array, sid: Uint8Array): Uint8Array {
   const zpad = new Uint8Array(128 - 1 - (1 + prs.length) - (1 + 8));
-  const hash = createHash("sha512").update(lv(ascii("CPace255"), prs, zpad, ci, sid)).digest();
+  const hash = createHash("sha512")
+    .update(lv(ascii("CPace255"), prs, zpad, ci, sid))
+    .digest();
   return referenceElligator2(hash.subarray(0, 32));
 }
 
@@ -61,7 +72,14 @@ export interface ReferenceSession {
 }
 
 /** Message 1 as docs/activation.md lays it out; `sid` and `ya` random unless given. */
-export function referenceRequest(serviceId: string, userId: string, password: string, serial: bigint, sid = new Uint8Array(randomBytes(16)), ya = new Uint8Array(randomBytes(32))): ReferenceSession {
+export function referenceRequest(
+  serviceId: string,
+  userId: string,
+  password: string,
+  serial: bigint,
+  sid = new Uint8Array(randomBytes(16)),
+  ya = new Uint8Array(randomBytes(32)),
+): ReferenceSession {
   const serialBytes = Buffer.alloc(8);
   serialBytes.writeBigUInt64BE(serial);
   const ci = lv(ascii("otp-token activation"), serialBytes, ascii(serviceId), ascii(userId));
@@ -90,7 +108,11 @@ export function referenceFinish(session: ReferenceSession, responseBytes: Uint8A
   const adb = response.subarray(0, 21);
   const yb = response.subarray(21, 53);
   const K = referenceX25519(session.ya, yb);
-  const isk = createHash("sha512").update(lv(ascii("CPace255_ISK"), session.sid, K)).update(lv(ya, ada)).update(lv(yb, adb)).digest();
+  const isk = createHash("sha512")
+    .update(lv(ascii("CPace255_ISK"), session.sid, K))
+    .update(lv(ya, ada))
+    .update(lv(yb, adb))
+    .digest();
   const macKey = createHash("sha512").update(ascii("CPaceMac")).update(session.sid).update(isk).digest();
   const tb = createHmac("sha512", macKey).update(lv(yb, adb)).digest();
   if (!timingSafeEqual(tb, response.subarray(53, 117))) throw new Error("token: the bank's confirmation does not verify");

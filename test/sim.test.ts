@@ -68,8 +68,18 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
     const db = join(home, "bank.sqlite");
     const store = await openStore(db, { create: true });
     const bank = await Bank.open(store, MasterKey.fromHex(masterKey));
-    const start = (columns = 140, lang = "C.UTF-8") => tmux("new-session", "-d", "-s", session, "-x", String(columns), "-y", "45",
-      `LANG=${lang} LC_ALL= OTP_TOKEN_HOME=${home} OTP_BANK_MASTER_KEY=${masterKey} ${process.execPath} ${CLI} sim --db ${db}; sleep 30`);
+    const start = (columns = 140, lang = "C.UTF-8") =>
+      tmux(
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        String(columns),
+        "-y",
+        "45",
+        `LANG=${lang} LC_ALL= OTP_TOKEN_HOME=${home} OTP_BANK_MASTER_KEY=${masterKey} ${process.execPath} ${CLI} sim --db ${db}; sleep 30`,
+      );
     const pane = (format: string) => tmux("display-message", "-p", "-t", session, format).trim();
     try {
       start();
@@ -79,10 +89,10 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
       // The alternate screen, the cursor hidden.
       expect(pane("#{alternate_on} #{cursor_flag}")).toBe("1 0");
       tmux("send-keys", "-t", session, " ");
-      const text = await waitFor(/DEMO  code \d{6}/);
+      const text = await waitFor(/DEMO {2}code \d{6}/);
       // Wide enough: the panel in half blocks, 128 columns.
       expect(text).toMatch(/┌─{128}┐/);
-      const code = /DEMO  code (\d{6})/.exec(text)![1];
+      const code = /DEMO {2}code (\d{6})/.exec(text)![1];
       const now = Math.floor(Date.now() / 1000);
       const candidates = [-60, 0, 60].map((d) => api.totp(DEMO_PROFILE.seed, now + d));
       expect(candidates).toContain(code);
@@ -100,14 +110,19 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
       await waitFor(/\[space\] 押す/);
       expect(screen()).not.toContain("Program the demo profile");
       tmux("send-keys", "-t", session, " ");
-      const narrow = await waitFor(/DEMO  ワンタイムパスワード \d{6}  あと \d+ 秒/);
+      const narrow = await waitFor(/DEMO {2}ワンタイムパスワード \d{6} {2}あと \d+ 秒/);
       expect(narrow).toMatch(/┌─{64}┐/);
       for (const line of narrow.split("\n")) expect(stringWidth(line), line).toBeLessThanOrEqual(80);
 
       // Registration (the manual's steps 5 and 6) against a bank database, through the form:
       // a wrong password first (the bank answers 送信, CPace cannot tell; the token refuses the answer at
       // 登録, with the attempts left), then the right one, 同意する, 送信, 登録.
-      const issued = await bank.issue({ mail: "jiro@example.jp", mailConfirm: "jiro@example.jp", password: "Xy12", passwordConfirm: "Xy12" });
+      const issued = await bank.issue({
+        mail: "jiro@example.jp",
+        mailConfirm: "jiro@example.jp",
+        password: "Xy12",
+        passwordConfirm: "Xy12",
+      });
       tmux("send-keys", "-t", session, "a");
       await waitFor(/トークン登録/);
       tmux("send-keys", "-t", session, issued.serviceId, "Enter", issued.userId, "Enter", "Zz99", "Enter");
@@ -125,7 +140,7 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
       expect(screen()).not.toContain("Xy12");
       tmux("send-keys", "-t", session, "Enter");
       const registered = await waitFor(/登録しました。/);
-      const newCode = /BANK  ワンタイムパスワード (\d{6})/.exec(registered)![1];
+      const newCode = /BANK {2}ワンタイムパスワード (\d{6})/.exec(registered)![1];
       expect((await bank.confirm(issued.userId, newCode)).ok).toBe(true);
       tmux("send-keys", "-t", session, "q");
     } finally {
@@ -150,8 +165,17 @@ describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
       }
     };
     try {
-      tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "40",
-        `LANG=C.UTF-8 LC_ALL= OTP_TOKEN_HOME=${home} ${process.execPath} ${CLI} sim; echo "exit status $?"; sleep 30`);
+      tmux(
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "100",
+        "-y",
+        "40",
+        `LANG=C.UTF-8 LC_ALL= OTP_TOKEN_HOME=${home} ${process.execPath} ${CLI} sim; echo "exit status $?"; sleep 30`,
+      );
       await waitFor(/Program the demo profile/);
       tmux("send-keys", "-t", session, "y", "Enter");
       await waitFor(/\[space\] press/);

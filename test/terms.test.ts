@@ -9,7 +9,14 @@ import { describe, expect, it } from "vitest";
 import { renderForm, newForm } from "../host/cli/sim.js";
 import { TOKEN_HELP } from "../host/cli/token.js";
 import { attemptsPendingText, attemptsText, bankDateTime, mailFilterNote, TERMS } from "../host/terms.js";
-import { issueAttempts, issueIsVoid, refusalWords, registerRefusalWords, tokenActivationLockedWords, wrongPasswordAtRegister } from "../host/refusals.js";
+import {
+  issueAttempts,
+  issueIsVoid,
+  refusalWords,
+  registerRefusalWords,
+  tokenActivationLockedWords,
+  wrongPasswordAtRegister,
+} from "../host/refusals.js";
 
 /** The manual's words, exactly as it prints them. */
 const MANUAL: Record<keyof typeof TERMS, string> = {
@@ -41,7 +48,8 @@ const MANUAL: Record<keyof typeof TERMS, string> = {
   confirmInstruction: "ワンタイムパスワードを入力の上、「認証確認」ボタンを押してください。",
   setupNeeds: "設定の際には、画面上に表示しているサービスIDとユーザID、及び利用開始パスワードが必要となります。",
   noMail: "携帯電話メールアドレスを間違えていた等でメールが届かない場合には、「戻る」ボタンを押して、再度トークン発行を行ってください。",
-  countdownNote: "※パスワード左下にあるタイマーは60秒のカウントダウンとなっており、“0”になるとパスワードが自動変更されますので時間内に入力してください。",
+  countdownNote:
+    "※パスワード左下にあるタイマーは60秒のカウントダウンとなっており、“0”になるとパスワードが自動変更されますので時間内に入力してください。",
 };
 
 /** Spellings the manual does not use for its terms. */
@@ -49,7 +57,9 @@ const NOT_THE_MANUALS = ["アクティベーションパスワード", "ユー�
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
 const sources = (folder: string) =>
-  readdirSync(new URL(`../${folder}`, import.meta.url)).filter((name) => /\.(ts|html)$/.test(name)).map((name) => [join(folder, name), read(join(folder, name))] as const);
+  readdirSync(new URL(`../${folder}`, import.meta.url))
+    .filter((name) => /\.(ts|html)$/.test(name))
+    .map((name) => [join(folder, name), read(join(folder, name))] as const);
 
 describe("the bank's words", () => {
   it.each(Object.entries(MANUAL))("%s is the manual's 「%s」", (key, manual) => {
@@ -69,35 +79,51 @@ describe("the bank's words", () => {
   });
 
   it("names the bank's sending domain in the mail-filter note", () => {
-    expect(mailFilterNote("otp-auth.net").ja).toBe("送信メールフィルタ等で送信メール対策をしている方は、「otp-auth.net」を解除設定してご利用ください。");
+    expect(mailFilterNote("otp-auth.net").ja).toBe(
+      "送信メールフィルタ等で送信メール対策をしている方は、「otp-auth.net」を解除設定してご利用ください。",
+    );
     expect(mailFilterNote(undefined).ja).toMatch(/^送信メールフィルタ等で送信メール対策をしている方は、/);
   });
 
   it("says the attempts left (「あと N 回」) and, at the end, that the issue is void and a new トークン発行 is needed", () => {
     expect(attemptsText("password", 4).ja).toBe("利用開始パスワードが違います。あと 4 回間違えると、このトークン発行は無効になります。");
     expect(attemptsText("code", 1).en).toBe("Wrong one-time password. 1 attempt left before this token issue is void.");
-    expect(attemptsText("password", 0).ja).toBe("利用開始パスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
+    expect(attemptsText("password", 0).ja).toBe(
+      "利用開始パスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。",
+    );
     // What a relay says after 送信 (the bank counted the attempt; the token decides at 登録).
     expect(attemptsPendingText(2).ja).toContain("あと 2 回間違えると、このトークン発行は無効になります");
     expect(attemptsPendingText(0).ja).toContain("最後の1回");
     expect(attemptsPendingText(0).en).toMatch(/last attempt.*becomes void/);
     // From the bank's answer: its fields when it carries them, else its message (today's bank).
     expect(issueAttempts({ code: "wrong-password", message: "x", attemptsLeft: 2 })).toEqual({ attemptsLeft: 2, void: false });
-    expect(issueAttempts({ code: "wrong-password", message: "wrong activation password (3 attempts left before this issue is void)" })).toEqual({ attemptsLeft: 3, void: false });
-    expect(issueAttempts({ code: "wrong-code", message: "wrong code; too many wrong attempts: this issue is now void, issue a new token" })).toEqual({ attemptsLeft: 0, void: true });
-    expect(refusalWords({ code: "locked", message: "this token issue is void (...)" }, "register")!.ja).toContain("もう一度「トークン発行」");
+    expect(
+      issueAttempts({ code: "wrong-password", message: "wrong activation password (3 attempts left before this issue is void)" }),
+    ).toEqual({ attemptsLeft: 3, void: false });
+    expect(
+      issueAttempts({ code: "wrong-code", message: "wrong code; too many wrong attempts: this issue is now void, issue a new token" }),
+    ).toEqual({ attemptsLeft: 0, void: true });
+    expect(refusalWords({ code: "locked", message: "this token issue is void (...)" }, "register")!.ja).toContain(
+      "もう一度「トークン発行」",
+    );
     expect(refusalWords({ code: "locked", message: "this token is locked", reason: "token-locked" }, "login")!.ja).toContain("ロック");
-    expect(refusalWords({ code: "wrong-code", message: "wrong code: type the code the token shows now (2 attempts left)" }, "confirm")!.ja).toContain("あと 2 回");
+    expect(
+      refusalWords({ code: "wrong-code", message: "wrong code: type the code the token shows now (2 attempts left)" }, "confirm")!.ja,
+    ).toContain("あと 2 回");
   });
 
   it("with CPace a wrong 利用開始パスワード shows at 登録: worded with the attempts the bank gave with its answer, the token's own lock too", () => {
     expect(registerRefusalWords(3).ja).toBe("利用開始パスワードが違います。あと 3 回間違えると、このトークン発行は無効になります。");
     expect(registerRefusalWords(3).en).toBe("Wrong activation password. 3 attempts left before this token issue is void.");
-    expect(registerRefusalWords(0).ja).toBe("利用開始パスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。");
+    expect(registerRefusalWords(0).ja).toBe(
+      "利用開始パスワードが違います。このトークン発行は無効になりました。もう一度「トークン発行」からやり直してください。",
+    );
     expect(issueIsVoid(wrongPasswordAtRegister(0), "register")).toBe(true);
     expect(issueIsVoid(wrongPasswordAtRegister(1), "register")).toBe(false);
     const locked = registerRefusalWords(2, true);
-    expect(locked.ja).toBe("利用開始パスワードが違います。あと 2 回間違えると、このトークン発行は無効になります。トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。");
+    expect(locked.ja).toBe(
+      "利用開始パスワードが違います。あと 2 回間違えると、このトークン発行は無効になります。トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。",
+    );
     expect(locked.en).toMatch(/2 attempts left before this token issue is void\. The token now refuses to register .*erase the token/);
     expect(tokenActivationLockedWords().ja).toContain("トークンを消去");
     // The bank's refusal of the token's confirmation (message 3), in both languages.
@@ -109,19 +135,31 @@ describe("the bank's words", () => {
   it("the page's table takes the manual's terms from host/terms.ts, and no front end uses other spellings", () => {
     const i18n = read("web/i18n.ts");
     // Its own literals repeat none of the manual's longer terms (the product's title names the one-time password).
-    for (const manual of Object.values(MANUAL).filter((term) => term.length >= 6 && term !== MANUAL.oneTimePassword)) expect(i18n, manual).not.toContain(manual);
+    for (const manual of Object.values(MANUAL).filter((term) => term.length >= 6 && term !== MANUAL.oneTimePassword))
+      expect(i18n, manual).not.toContain(manual);
     for (const [path, text] of [...sources("web"), ...sources("host/cli")]) {
       for (const wrong of NOT_THE_MANUALS) expect(text.includes(wrong), `${path} contains ${wrong}`).toBe(false);
     }
     const page = read("web/index.html");
-    for (const key of ["reg.consent", "reg.send", "reg.register", "confirm.submit", "confirm.back", "size.small", "size.medium", "size.large"]) {
+    for (const key of [
+      "reg.consent",
+      "reg.send",
+      "reg.register",
+      "confirm.submit",
+      "confirm.back",
+      "size.small",
+      "size.medium",
+      "size.large",
+    ]) {
       expect(page).toContain(`data-i18n="${key}"`);
     }
   });
 
   it("the CLI and the simulator's form use the manual's terms", () => {
     const form = renderForm(newForm(), "ja");
-    for (const term of [MANUAL.serviceId, MANUAL.userId, MANUAL.activationPassword, MANUAL.agree, MANUAL.send]) expect(form).toContain(term);
-    for (const term of [MANUAL.activationPassword, MANUAL.agree, MANUAL.send, MANUAL.register, MANUAL.confirmScreen]) expect(TOKEN_HELP.activate).toContain(term);
+    for (const term of [MANUAL.serviceId, MANUAL.userId, MANUAL.activationPassword, MANUAL.agree, MANUAL.send])
+      expect(form).toContain(term);
+    for (const term of [MANUAL.activationPassword, MANUAL.agree, MANUAL.send, MANUAL.register, MANUAL.confirmScreen])
+      expect(TOKEN_HELP.activate).toContain(term);
   });
 });

@@ -26,7 +26,9 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
   it.each(ALGORITHMS)("%s: the screen shows totp() of the seed at that instant, for 6, 7 and 8 digits", (algorithm) => {
     const token = newToken(build, { startMs: (START_SECONDS + 17) * 1000 });
     const seeds = [6, 7, 8].map((digits) => seedOf(SEED_BYTES[algorithm], digits));
-    [6, 7, 8].forEach((digits, i) => token.addProfileConfirmed({ seed: seeds[i], algorithm, digits, period: 60, label: `${algorithm} ${digits}` }));
+    for (const [i, digits] of [6, 7, 8].entries()) {
+      token.addProfileConfirmed({ seed: seeds[i], algorithm, digits, period: 60, label: `${algorithm} ${digits}` });
+    }
     // The last profile added shows; a press moves on to the first.
     expect(token.screen().profile).toBe(2);
     token.press();
@@ -124,12 +126,18 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
   it("keeps at least 8 profiles, each with its own seed, algorithm, digits, period and label, in flash", () => {
     const token = newToken(build);
     const specs = Array.from({ length: 8 }, (_, i) => ({
-      seed: seedOf(16 + i * 6, i), algorithm: ALGORITHMS[i % 3], digits: 6 + (i % 3), period: [60, 30, 90][i % 3], label: `P${i}`,
+      seed: seedOf(16 + i * 6, i),
+      algorithm: ALGORITHMS[i % 3],
+      digits: 6 + (i % 3),
+      period: [60, 30, 90][i % 3],
+      label: `P${i}`,
     }));
-    specs.forEach((spec, i) => expect(token.addProfileConfirmed(spec)).toBe(i));
+    for (const [i, spec] of specs.entries()) expect(token.addProfileConfirmed(spec)).toBe(i);
     expect(() => token.addProfile({ seed: seedOf(20, 9), label: "NINE" })).toThrow(/already holds 8 profiles/);
     token.powerCycle();
-    expect(token.profiles()).toEqual(specs.map((s, index) => ({ index, algorithm: s.algorithm, digits: s.digits, period: s.period, label: s.label })));
+    expect(token.profiles()).toEqual(
+      specs.map((s, index) => ({ index, algorithm: s.algorithm, digits: s.digits, period: s.period, label: s.label })),
+    );
     token.press();
     for (const spec of specs) {
       expect(token.screen().code).toBe(api.totp(spec.seed, rtcTime(token), spec));
@@ -180,7 +188,8 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
 
   it("a factory-fresh token takes a profile at once; a token that holds one stores another only on the holder's hold within 10 s", () => {
     const token = newToken(build);
-    const first = seedOf(20, 21), second = seedOf(32, 22);
+    const first = seedOf(20, 21),
+      second = seedOf(32, 22);
     expect(token.addProfile({ seed: first, label: "FACTORY" })).toBe(0);
     const memory = () => Buffer.from((token as unknown as { firmware: { memory: WebAssembly.Memory } }).firmware.memory.buffer);
     // Not confirmed: the window passes (a short press is no confirmation), nothing is stored, the seed is gone from RAM.
@@ -211,7 +220,12 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     token.hold(2500);
     expect(token.profiles().map((p) => p.label)).toEqual(["FACTORY", "HOST"]);
     expect(token.info().recordSequence).toBe(sequence + 1);
-    expect(token.screen()).toMatchObject({ mode: "otp", profile: 1, label: "HOST", code: api.totp(second, rtcTime(token), { algorithm: "SHA256" }) });
+    expect(token.screen()).toMatchObject({
+      mode: "otp",
+      profile: 1,
+      label: "HOST",
+      code: api.totp(second, rtcTime(token), { algorithm: "SHA256" }),
+    });
     token.powerCycle();
     expect(token.profiles()).toHaveLength(2);
     // Erased (held), it is factory-fresh again: the next profile is taken at once.
@@ -227,7 +241,9 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     expect(token.screen().mode).toBe("activating");
     expect(token.link.activateCancel()).toBe(true);
     expect(token.screen().mode).toBe("not-set-up");
-    expect(() => token.link.activateFinish(new Uint8Array(ACTIVATION_RESPONSE_BYTES))).toThrow(expect.objectContaining({ status: STATUS_NOT_ACTIVATING }));
+    expect(() => token.link.activateFinish(new Uint8Array(ACTIVATION_RESPONSE_BYTES))).toThrow(
+      expect.objectContaining({ status: STATUS_NOT_ACTIVATING }),
+    );
     expect(token.link.activateCancel()).toBe(false);
     // The holder's press on the activating screen does the same.
     token.link.activateBegin("10212083", "2083L0000193A001", "Pass1234");
@@ -235,7 +251,9 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     token.press();
     expect(token.screen().mode).toBe("not-set-up");
     expect(token.link.activateCancel()).toBe(false);
-    expect(() => token.link.activateFinish(new Uint8Array(ACTIVATION_RESPONSE_BYTES))).toThrow(expect.objectContaining({ status: STATUS_NOT_ACTIVATING }));
+    expect(() => token.link.activateFinish(new Uint8Array(ACTIVATION_RESPONSE_BYTES))).toThrow(
+      expect.objectContaining({ status: STATUS_NOT_ACTIVATING }),
+    );
     // Nothing was counted against the token: a cancel is not a failed response.
     expect(token.info().profileCount).toBe(0);
     token.link.activateBegin("10212083", "2083L0000193A001", "Pass1234");

@@ -73,7 +73,16 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     context = await chromium.launchPersistentContext(join(dir, "profile"), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
       viewport: { width: 1280, height: 900 },
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -99,9 +108,12 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     const sizing: Promise<void>[] = [];
     page.on("response", (response) => {
       sizing.push(
-        response.request().sizes().then((sizes) => {
-          responses.push({ url: response.url(), bytes: sizes.responseBodySize + sizes.responseHeadersSize });
-        }),
+        response
+          .request()
+          .sizes()
+          .then((sizes) => {
+            responses.push({ url: response.url(), bytes: sizes.responseBodySize + sizes.responseHeadersSize });
+          }),
       );
     });
     await page.goto(base);

@@ -88,7 +88,7 @@ beforeAll(async () => {
   secretsSent.add(adminKey);
   server = await createWebServer({ bank, outboxDir: join(dir, "outbox"), log: (line) => logLines.push(line) });
   base = await listen(server, 0);
-  loginKey = ((await call("GET", "/web/session")).body.loginKey as string);
+  loginKey = (await call("GET", "/web/session")).body.loginKey as string;
   secretsSent.add(loginKey);
 });
 
@@ -127,7 +127,11 @@ describe("web server: HTTP-level refusals", () => {
   });
 
   it("415 for a body that is not JSON, 400 for bad JSON or a non-object", async () => {
-    expectError(await post("/v1/issues", "mail=x", { ...as(loginKey), "Content-Type": "application/x-www-form-urlencoded" }), 415, "unsupported-media-type");
+    expectError(
+      await post("/v1/issues", "mail=x", { ...as(loginKey), "Content-Type": "application/x-www-form-urlencoded" }),
+      415,
+      "unsupported-media-type",
+    );
     expectError(await post("/v1/issues", "{}", { ...as(loginKey), "Content-Type": "text/plain" }), 415, "unsupported-media-type");
     expectError(await post("/v1/issues", "{not json"), 400, "bad-request");
     expectError(await post("/v1/issues", "[1,2]"), 400, "bad-request");
@@ -139,11 +143,15 @@ describe("web server: HTTP-level refusals", () => {
     expectError(await post("/v1/issues", big), 413, "too-large");
     // Without a Content-Length (chunked): counted while it arrives.
     const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = httpRequest(new URL("/v1/issues", base), { method: "POST", headers: { ...as(loginKey), "Content-Type": "application/json", "Transfer-Encoding": "chunked" } }, (response) => {
-        let body = "";
-        response.on("data", (chunk: Buffer) => (body += chunk.toString()));
-        response.on("end", () => resolve({ status: response.statusCode!, body }));
-      });
+      const request = httpRequest(
+        new URL("/v1/issues", base),
+        { method: "POST", headers: { ...as(loginKey), "Content-Type": "application/json", "Transfer-Encoding": "chunked" } },
+        (response) => {
+          let body = "";
+          response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          response.on("end", () => resolve({ status: response.statusCode!, body }));
+        },
+      );
       request.on("error", reject);
       for (let i = 0; i < 5; i++) request.write("x".repeat(1024));
       request.end();
@@ -168,7 +176,9 @@ describe("web server: HTTP-level refusals", () => {
       expect(reply.body).not.toContain(loginKey);
     }
     // No CORS: another origin's script cannot read the session.
-    expect((await call("GET", "/web/session", undefined, { Origin: "http://evil.example" })).headers.get("access-control-allow-origin")).toBeNull();
+    expect(
+      (await call("GET", "/web/session", undefined, { Origin: "http://evil.example" })).headers.get("access-control-allow-origin"),
+    ).toBeNull();
   });
 
   it("nothing lists customers without a key: the API's reads and the outbox list need an admin key; a login key reads one mail by its id", async () => {
@@ -195,7 +205,11 @@ describe("web server: the procedure over the /v1 API with the page's login key",
   it("issue: one error per rule of the issue screen, then the IDs", async () => {
     const form = (over: Record<string, string>) => ({ mail: MAIL, mailConfirm: MAIL, password: "abcd", passwordConfirm: "abcd", ...over });
     expectError(await post("/v1/issues", form({ mail: "a@b", mailConfirm: "a@b" })), 400, "mail-length");
-    expectError(await post("/v1/issues", form({ mail: "ｔａｒｏ@example.jp", mailConfirm: "ｔａｒｏ@example.jp" })), 400, "mail-characters");
+    expectError(
+      await post("/v1/issues", form({ mail: "ｔａｒｏ@example.jp", mailConfirm: "ｔａｒｏ@example.jp" })),
+      400,
+      "mail-characters",
+    );
     expectError(await post("/v1/issues", form({ mail: "taro.example.jp", mailConfirm: "taro.example.jp" })), 400, "mail-format");
     expectError(await post("/v1/issues", form({ mailConfirm: "other@example.jp" })), 400, "mail-mismatch");
     expectError(await post("/v1/issues", form({ password: "abc", passwordConfirm: "abc" })), 400, "password-length");
@@ -218,13 +232,34 @@ describe("web server: the procedure over the /v1 API with the page's login key",
     expectError(await post("/v1/activations", { ...ids, request: "not base64!" }), 400, "bad-request");
     expectError(await post("/v1/activations", { ...ids, request: b64(new Uint8Array(10)) }), 400, "malformed");
     const stranger = new SimToken();
-    expectError(await post("/v1/activations", { serviceId: "99999999", userId: issued.userId, request: b64(stranger.link.activateBegin("99999999", issued.userId, PASSWORD)) }), 404, "unknown");
+    expectError(
+      await post("/v1/activations", {
+        serviceId: "99999999",
+        userId: issued.userId,
+        request: b64(stranger.link.activateBegin("99999999", issued.userId, PASSWORD)),
+      }),
+      404,
+      "unknown",
+    );
     // The IDs the request carries must be the ones it is routed by.
-    expectError(await post("/v1/activations", { serviceId: "99999999", userId: issued.userId, request: b64(stranger.link.activateBegin(issued.serviceId, issued.userId, PASSWORD)) }), 400, "malformed");
-    const wrongPassword = await post("/v1/activations", { ...ids, request: b64(token.link.activateBegin(issued.serviceId, issued.userId, "Wrong999")) });
+    expectError(
+      await post("/v1/activations", {
+        serviceId: "99999999",
+        userId: issued.userId,
+        request: b64(stranger.link.activateBegin(issued.serviceId, issued.userId, PASSWORD)),
+      }),
+      400,
+      "malformed",
+    );
+    const wrongPassword = await post("/v1/activations", {
+      ...ids,
+      request: b64(token.link.activateBegin(issued.serviceId, issued.userId, "Wrong999")),
+    });
     expect(wrongPassword.status).toBe(200);
     expect(wrongPassword.body).toMatchObject({ attemptsLeft: 4 });
-    expect(() => token.link.activateFinish(new Uint8Array(Buffer.from(wrongPassword.body.response as string, "base64")))).toThrow(/wrong activation password/);
+    expect(() => token.link.activateFinish(new Uint8Array(Buffer.from(wrongPassword.body.response as string, "base64")))).toThrow(
+      /wrong activation password/,
+    );
     const request = token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD);
     const answered = await post("/v1/activations", { ...ids, request: b64(request) });
     expect(answered.status).toBe(200);
@@ -241,7 +276,11 @@ describe("web server: the procedure over the /v1 API with the page's login key",
     damaged[105] ^= 1;
     expectError(await post("/v1/registrations", { ...ids, confirmation: b64(damaged) }), 422, "wrong-confirmation");
     expectError(await post("/v1/registrations", { ...ids, confirmation: b64(new Uint8Array(10)) }), 400, "malformed");
-    expectError(await post("/v1/registrations", { serviceId: "99999999", userId: issued.userId, confirmation: b64(confirmation) }), 400, "malformed");
+    expectError(
+      await post("/v1/registrations", { serviceId: "99999999", userId: issued.userId, confirmation: b64(confirmation) }),
+      400,
+      "malformed",
+    );
     expect((await post("/v1/registrations", { ...ids, confirmation: b64(confirmation) })).body).toEqual({ serial: token.info().serial });
     expect(token.screen().mode).toBe("otp");
 
@@ -249,7 +288,11 @@ describe("web server: the procedure over the /v1 API with the page's login key",
     const first = code(token);
     const wrong = first === "135790" ? "246801" : "135790";
     secretsSent.add(wrong);
-    expect((await post(`/v1/tokens/${issued.userId}/confirm`, { code: wrong })).body).toMatchObject({ accepted: false, reason: "wrong-code", attemptsLeft: 3 });
+    expect((await post(`/v1/tokens/${issued.userId}/confirm`, { code: wrong })).body).toMatchObject({
+      accepted: false,
+      reason: "wrong-code",
+      attemptsLeft: 3,
+    });
     expect((await post(`/v1/tokens/${issued.userId}/confirm`, { code: first })).body).toMatchObject({ accepted: true });
 
     token.advance(60_000);
@@ -267,7 +310,10 @@ describe("web server: the procedure over the /v1 API with the page's login key",
     expect((await post(`/v1/tokens/${issued.userId}/verify`, { code: bad })).body).toMatchObject({ accepted: false, attemptsLeft: 1 });
     expect((await post(`/v1/tokens/${issued.userId}/verify`, { code: bad })).body).toMatchObject({ accepted: false, attemptsLeft: 0 });
     expectError(await post(`/v1/tokens/${issued.userId}/verify`, { code: next }), 423, "locked");
-    expect((await get(`/v1/tokens/${issued.userId}`, adminKey)).body).toMatchObject({ serviceId: issued.serviceId, token: { locked: true } });
+    expect((await get(`/v1/tokens/${issued.userId}`, adminKey)).body).toMatchObject({
+      serviceId: issued.serviceId,
+      token: { locked: true },
+    });
     expectError(await post(`/v1/tokens/${issued.userId}/unlock`, {}), 403, "forbidden");
     expect((await post(`/v1/tokens/${issued.userId}/unlock`, {}, as(adminKey))).status).toBe(200);
     expect((await post(`/v1/tokens/${issued.userId}/verify`, { code: next })).body).toMatchObject({ accepted: true });
@@ -277,7 +323,15 @@ describe("web server: the procedure over the /v1 API with the page's login key",
     const issued = await issue();
     token.advance(86_400_000);
     const fresh = new SimToken({ boardConfig: { startMs: token.board.clock.now() } });
-    expectError(await post("/v1/activations", { serviceId: issued.serviceId, userId: issued.userId, request: b64(fresh.link.activateBegin(issued.serviceId, issued.userId, PASSWORD)) }), 410, "expired");
+    expectError(
+      await post("/v1/activations", {
+        serviceId: issued.serviceId,
+        userId: issued.userId,
+        request: b64(fresh.link.activateBegin(issued.serviceId, issued.userId, PASSWORD)),
+      }),
+      410,
+      "expired",
+    );
   });
 });
 

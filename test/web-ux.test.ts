@@ -67,7 +67,10 @@ async function issue(page: Page, mail: string): Promise<{ serviceId: string; use
   await page.fill("#issue-password2", PASSWORD);
   await page.click("#issue-submit");
   await page.waitForSelector("#screen-confirm:not([hidden])");
-  return { serviceId: (await page.textContent("#confirm-service-id"))!.trim(), userId: (await page.textContent("#confirm-user-id"))!.trim() };
+  return {
+    serviceId: (await page.textContent("#confirm-service-id"))!.trim(),
+    userId: (await page.textContent("#confirm-user-id"))!.trim(),
+  };
 }
 
 async function register(page: Page, ids: { serviceId: string; userId: string }, password = PASSWORD): Promise<void> {
@@ -81,10 +84,14 @@ async function register(page: Page, ids: { serviceId: string; userId: string }, 
 /** WCAG relative luminance contrast of two CSS rgb() colours. */
 function contrast(a: string, b: string): number {
   const luminance = (css: string) => {
-    const [r, g, bl] = css.match(/[\d.]+/g)!.slice(0, 3).map(Number).map((c) => {
-      const v = c / 255;
-      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-    });
+    const [r, g, bl] = css
+      .match(/[\d.]+/g)!
+      .slice(0, 3)
+      .map(Number)
+      .map((c) => {
+        const v = c / 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+      });
     return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
   };
   const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
@@ -102,7 +109,16 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     context = await chromium.launchPersistentContext(join(dir, "profile"), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
   }, 30_000);
 
@@ -118,8 +134,14 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     expect(await page.textContent("#bank-clock")).toMatch(/^\d{4}年\d{2}月\d{2}日 \d{2}時\d{2}分\d{2}秒$/);
     await page.click('nav [data-go="issue"]');
     const text = (await page.textContent("#screen-issue"))!;
-    for (const words of ["携帯電話メールアドレスと利用開始パスワードを入力の上、「トークン発行」ボタンを押してください。", "※携帯電話メールアドレスを2回入力してください。",
-      "半角英数字記号4文字以上64文字以内", "※利用開始パスワードを2回入力してください。", "半角英数字4桁以上8桁以内", "送信メールフィルタ等で送信メール対策をしている方は"]) {
+    for (const words of [
+      "携帯電話メールアドレスと利用開始パスワードを入力の上、「トークン発行」ボタンを押してください。",
+      "※携帯電話メールアドレスを2回入力してください。",
+      "半角英数字記号4文字以上64文字以内",
+      "※利用開始パスワードを2回入力してください。",
+      "半角英数字4桁以上8桁以内",
+      "送信メールフィルタ等で送信メール対策をしている方は",
+    ]) {
       expect(text).toContain(words);
     }
     expect(await page.textContent("#issue-submit")).toBe("トークン発行");
@@ -207,7 +229,12 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     const ring = await page.evaluate(() => {
       const element = document.activeElement as HTMLElement;
       const style = getComputedStyle(element);
-      return { id: element.id, outline: style.outlineColor, width: parseFloat(style.outlineWidth), background: getComputedStyle(document.getElementById("bank")!).backgroundColor };
+      return {
+        id: element.id,
+        outline: style.outlineColor,
+        width: parseFloat(style.outlineWidth),
+        background: getComputedStyle(document.getElementById("bank")!).backgroundColor,
+      };
     });
     expect(ring.id).toBe("confirm-code");
     expect(ring.width).toBeGreaterThanOrEqual(2);
@@ -223,7 +250,10 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     expect(contrast(dark.outline, dark.background)).toBeGreaterThanOrEqual(3);
     // Full-width digits typed into the code box are the digits they are.
     const code = (await page.evaluate(() => window.otpToken!.screen())).code!;
-    await page.fill("#confirm-code", code.replace(/[0-9]/g, (digit) => String.fromCharCode(0xff10 + Number(digit))));
+    await page.fill(
+      "#confirm-code",
+      code.replace(/[0-9]/g, (digit) => String.fromCharCode(0xff10 + Number(digit))),
+    );
     await shot(page, "confirm-full-width", "browser-confirm.png");
     await page.click("#confirm-submit");
     await page.waitForSelector("#screen-login:not([hidden])");
@@ -243,7 +273,9 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     expect(await page.inputValue("#issue-mail")).toHaveLength(65);
     expect(await page.inputValue("#issue-password")).toHaveLength(9);
     await page.click("#issue-submit");
-    expect(await page.textContent("#issue-mail-error")).toBe("携帯電話メールアドレスは半角英数字記号4文字以上64文字以内で入力してください。");
+    expect(await page.textContent("#issue-mail-error")).toBe(
+      "携帯電話メールアドレスは半角英数字記号4文字以上64文字以内で入力してください。",
+    );
     expect(await page.textContent("#issue-password-error")).toBe("利用開始パスワードは半角英数字4桁以上8桁以内で入力してください。");
     // One error per field: the re-entries are not also flagged while the first box is wrong.
     expect(await page.textContent("#issue-mail2-error")).toBe("");
@@ -281,12 +313,16 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     for (const screen of ["login", "issue"]) {
       await page.click(`nav [data-go="${screen}"]`);
       const small = await page.evaluate(() => {
-        const targets = [...document.querySelectorAll<HTMLElement>("button, input, select, a[href]")].filter((element) => element.offsetParent !== null);
+        const targets = [...document.querySelectorAll<HTMLElement>("button, input, select, a[href]")].filter(
+          (element) => element.offsetParent !== null,
+        );
         return targets.flatMap((element) => {
           // A check box or radio button is reached through its label: that is its target.
           const target = (element as HTMLInputElement).labels?.[0]?.contains(element) ? (element as HTMLInputElement).labels![0] : element;
           const box = target.getBoundingClientRect();
-          return box.width >= 44 && box.height >= 44 ? [] : [`${element.id || element.textContent} ${Math.round(box.width)}x${Math.round(box.height)}`];
+          return box.width >= 44 && box.height >= 44
+            ? []
+            : [`${element.id || element.textContent} ${Math.round(box.width)}x${Math.round(box.height)}`];
         });
       });
       expect(small, screen).toEqual([]);

@@ -53,7 +53,14 @@ export function hasAdminKey(): boolean {
 }
 
 function refusal(body: ErrorBody, status: number): ApiError {
-  return new ApiError(body.error ?? body.reason ?? "internal", body.message ?? `HTTP ${status}`, status, body.attemptsLeft, body.retryAfterSeconds, body.messageJa);
+  return new ApiError(
+    body.error ?? body.reason ?? "internal",
+    body.message ?? `HTTP ${status}`,
+    status,
+    body.attemptsLeft,
+    body.retryAfterSeconds,
+    body.messageJa,
+  );
 }
 
 async function call<T>(method: "GET" | "POST", path: string, body: unknown, scope: "login" | "admin"): Promise<T> {
@@ -134,7 +141,12 @@ export const bank = {
   },
   /** 送信: the token's request (message 1) -> the bank's answer (message 2) and the attempts it leaves. */
   async activate(serviceId: string, userId: string, request: Uint8Array): Promise<ActivationAnswer> {
-    const answer = await call<{ response: string; attemptsLeft: number }>("POST", "/v1/activations", { serviceId, userId, request: toBase64(request) }, "login");
+    const answer = await call<{ response: string; attemptsLeft: number }>(
+      "POST",
+      "/v1/activations",
+      { serviceId, userId, request: toBase64(request) },
+      "login",
+    );
     return { response: fromBase64(answer.response), attemptsLeft: answer.attemptsLeft };
   },
   /** 登録: the token's confirmation (message 3), after it stored the profile. */

@@ -27,7 +27,11 @@ let mailDomain: string | undefined;
 
 function keepIssue(value: Issued | null): void {
   issued = value;
-  if (value) sessionStorage.setItem(ISSUE_KEY, JSON.stringify({ serviceId: value.serviceId, userId: value.userId, mail: value.mail, mailId: value.mailId }));
+  if (value)
+    sessionStorage.setItem(
+      ISSUE_KEY,
+      JSON.stringify({ serviceId: value.serviceId, userId: value.userId, mail: value.mail, mailId: value.mailId }),
+    );
   else sessionStorage.removeItem(ISSUE_KEY);
   updateResume();
 }
@@ -35,7 +39,9 @@ function keepIssue(value: Issued | null): void {
 function restoredIssue(): Issued | null {
   try {
     const saved = JSON.parse(sessionStorage.getItem(ISSUE_KEY) ?? "null") as Issued | null;
-    return saved && typeof saved.serviceId === "string" && typeof saved.userId === "string" && typeof saved.mail === "string" ? saved : null;
+    return saved && typeof saved.serviceId === "string" && typeof saved.userId === "string" && typeof saved.mail === "string"
+      ? saved
+      : null;
   } catch {
     return null;
   }
@@ -90,7 +96,10 @@ const ISSUE_FIELDS = ["issue-mail", "issue-mail2", "issue-password", "issue-pass
 
 /** Each field's first broken rule, at most one error per field (mismatches only when the first is valid). */
 function issueProblems(): [string, string][] {
-  const mail = value("issue-mail"), mail2 = value("issue-mail2"), password = value("issue-password"), password2 = value("issue-password2");
+  const mail = value("issue-mail"),
+    mail2 = value("issue-mail2"),
+    password = value("issue-password"),
+    password2 = value("issue-password2");
   const problems: [string, string][] = [];
   const mailRule = mailProblem(mail);
   if (mailRule) problems.push(["issue-mail", mailRule]);
@@ -123,7 +132,10 @@ async function onIssue(): Promise<void> {
   let result: Issued;
   try {
     result = await bank.issue({
-      mail: value("issue-mail"), mailConfirm: value("issue-mail2"), password: value("issue-password"), passwordConfirm: value("issue-password2"),
+      mail: value("issue-mail"),
+      mailConfirm: value("issue-mail2"),
+      password: value("issue-password"),
+      passwordConfirm: value("issue-password2"),
     });
   } catch (error) {
     const field = error instanceof ApiError ? ISSUE_FIELD[error.code] : undefined;
@@ -142,7 +154,10 @@ async function onIssue(): Promise<void> {
 }
 
 function showConfirm(focus = true): void {
-  if (!issued) return show("issue", focus);
+  if (!issued) {
+    show("issue", focus);
+    return;
+  }
   $("confirm-mail").textContent = issued.mail;
   $("confirm-service-id").textContent = issued.serviceId;
   $("confirm-user-id").textContent = issued.userId;
@@ -257,7 +272,8 @@ function tickClock(): void {
 
 function setTextSize(size: (typeof TEXT_SIZES)[number]): void {
   $("bank").dataset.textSize = size;
-  for (const button of document.querySelectorAll<HTMLElement>("[data-size]")) button.setAttribute("aria-pressed", String(button.dataset.size === size));
+  for (const button of document.querySelectorAll<HTMLElement>("[data-size]"))
+    button.setAttribute("aria-pressed", String(button.dataset.size === size));
   localStorage.setItem(SIZE_KEY, size);
 }
 
@@ -288,7 +304,9 @@ function onSubmit(formId: string, buttonId: string, run: () => Promise<void>): v
 
 export function startBank(): void {
   for (const button of document.querySelectorAll<HTMLElement>("nav [data-go]")) {
-    button.addEventListener("click", () => (button.dataset.go === "issue" && issued ? showConfirm() : show(button.dataset.go as ScreenName)));
+    button.addEventListener("click", () =>
+      button.dataset.go === "issue" && issued ? showConfirm() : show(button.dataset.go as ScreenName),
+    );
   }
   onSubmit("issue-form", "issue-submit", onIssue);
   onSubmit("confirm-form", "confirm-submit", onConfirm);
@@ -329,5 +347,3 @@ export function startBank(): void {
   if (issued) showConfirm(false);
   else show("login", false);
 }
-
-

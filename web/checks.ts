@@ -15,7 +15,13 @@ export { typedCode } from "../host/identity.js";
  * to words is host/refusals.ts's alone.
  */
 export function refusalOf(error: unknown): BankRefusal {
-  const e = error as { code?: unknown; message?: unknown; attemptsLeft?: unknown; reason?: unknown; body?: { attemptsLeft?: unknown; reason?: unknown } };
+  const e = error as {
+    code?: unknown;
+    message?: unknown;
+    attemptsLeft?: unknown;
+    reason?: unknown;
+    body?: { attemptsLeft?: unknown; reason?: unknown };
+  };
   const attemptsLeft = e.attemptsLeft ?? e.body?.attemptsLeft;
   const reason = e.reason ?? e.body?.reason;
   return {

@@ -57,7 +57,7 @@ const FROM_TERMS: Record<string, Term> = {
 };
 
 const ja = {
-  "title": "ワンタイムパスワード 再設定シミュレーター",
+  title: "ワンタイムパスワード 再設定シミュレーター",
   "lang.switch": "English",
   "lang.switchLabel": "Switch to English",
   "bank.title": "インターネットバンキング",
@@ -98,7 +98,8 @@ const ja = {
   "token.reset": "トークンを初期化（フラッシュ消去）",
   "token.resetDone": "新しいトークンになりました。",
   "token.loading": "ファームウェアを読み込み中…",
-  "token.elsewhere": "このトークンは別のタブで使用中です。そのタブを閉じると、このタブで使えるようになります（二つのタブが同じトークンを書き換えないため）。",
+  "token.elsewhere":
+    "このトークンは別のタブで使用中です。そのタブを閉じると、このタブで使えるようになります（二つのタブが同じトークンを書き換えないため）。",
   "reg.title": "トークン登録",
   "reg.refused": "登録できませんでした：",
   "check.serviceId": `${TERMS.serviceId.ja}は8桁の数字です。`,
@@ -111,7 +112,7 @@ const ja = {
 export type StringKey = keyof typeof ja | keyof typeof FROM_TERMS;
 
 const en: Record<keyof typeof ja, string> = {
-  "title": "One-time password re-setup simulator",
+  title: "One-time password re-setup simulator",
   "lang.switch": "日本語",
   "lang.switchLabel": "日本語に切り替える",
   "bank.title": "Internet banking",
@@ -119,7 +120,7 @@ const en: Record<keyof typeof ja, string> = {
   "nav.outbox": "Mail inbox",
   "nav.admin": "Administrator",
   "nav.label": "Bank screens",
-  "nav.resume": "A set-up is under way: back to \"One-time password confirmation\"",
+  "nav.resume": 'A set-up is under way: back to "One-time password confirmation"',
   "login.title": "Log in",
   "login.done": "One-time password set-up is complete. Please log in.",
   "login.submit": "Log in",
@@ -225,7 +226,8 @@ export function setLanguage(lang: Lang): void {
   current = lang;
   document.documentElement.lang = lang;
   for (const element of document.querySelectorAll<HTMLElement>("[data-i18n]")) element.textContent = t(element.dataset.i18n as StringKey);
-  for (const element of document.querySelectorAll<HTMLElement>("[data-i18n-label]")) element.setAttribute("aria-label", t(element.dataset.i18nLabel as StringKey));
+  for (const element of document.querySelectorAll<HTMLElement>("[data-i18n-label]"))
+    element.setAttribute("aria-label", t(element.dataset.i18nLabel as StringKey));
   for (const element of document.querySelectorAll<HTMLElement>("[data-msg-key]")) {
     const key = (element.dataset.msgKey || null) as StringKey | null;
     if (element.dataset.refusal) {

@@ -201,11 +201,15 @@ function wireRegistration(): void {
     const serviceId = typedCode($<HTMLInputElement>("reg-service-id").value);
     const userId = typedCode($<HTMLInputElement>("reg-user-id").value).toUpperCase();
     const password = $<HTMLInputElement>("reg-password").value;
-    const problem = !SERVICE_ID.test(serviceId) ? ["reg-service-id", "check.serviceId"] as const
-      : !USER_ID.test(userId) ? ["reg-user-id", "check.userId"] as const
-      : !ACTIVATION_PASSWORD_PATTERN.test(password) ? ["reg-password", "reg.passwordHint"] as const
-      : !$<HTMLInputElement>("reg-consent").checked ? ["reg-consent", "reg.consentMissing"] as const
-      : null;
+    const problem = !SERVICE_ID.test(serviceId)
+      ? (["reg-service-id", "check.serviceId"] as const)
+      : !USER_ID.test(userId)
+        ? (["reg-user-id", "check.userId"] as const)
+        : !ACTIVATION_PASSWORD_PATTERN.test(password)
+          ? (["reg-password", "reg.passwordHint"] as const)
+          : !$<HTMLInputElement>("reg-consent").checked
+            ? (["reg-consent", "reg.consentMissing"] as const)
+            : null;
     if (problem) {
       say(message, problem[1], "", "error");
       $(problem[0]).focus();
@@ -285,8 +289,6 @@ function cancelActivation(): void {
   }
   redraw();
 }
-
-
 
 /** What tests (and the curious, in the console) can read: the display model and the clock. */
 export interface TokenHandle {

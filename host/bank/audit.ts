@@ -14,7 +14,13 @@ const GENESIS = new Uint8Array(AUDIT_MAC_BYTES);
 /** MAC of `row` chained to `previous` (the previous row's MAC, or null for the first row). */
 export function chainMac(key: Uint8Array, previous: Uint8Array | null, row: Omit<EventRow, "mac">): Uint8Array {
   const fields = JSON.stringify([row.id, row.at, row.kind, row.service_id, row.user_id, row.actor, row.detail]);
-  return new Uint8Array(createHmac("sha256", key).update(AUDIT_CONTEXT).update(previous ?? GENESIS).update(fields, "utf8").digest());
+  return new Uint8Array(
+    createHmac("sha256", key)
+      .update(AUDIT_CONTEXT)
+      .update(previous ?? GENESIS)
+      .update(fields, "utf8")
+      .digest(),
+  );
 }
 
 export interface ChainReport {
@@ -34,15 +40,23 @@ export async function verifyChain(key: Uint8Array, pages: AsyncIterable<EventRow
   for await (const page of pages) {
     for (const row of page) {
       rows++;
-      const bad = (reason: string): ChainReport => ({ ok: false, rows, head: previous && { id: previous.id, mac: hex(previous.mac) }, firstBad: { id: row.id, reason } });
+      const bad = (reason: string): ChainReport => ({
+        ok: false,
+        rows,
+        head: previous && { id: previous.id, mac: hex(previous.mac) },
+        firstBad: { id: row.id, reason },
+      });
       if (row.mac === null || row.mac.length !== AUDIT_MAC_BYTES) return bad("it has no MAC");
       const expected = chainMac(key, previous?.mac ?? null, row);
       if (!timingSafeEqual(expected, row.mac)) {
         // Tell a gap (a deleted row) from an altered or inserted one, as far as the ids show it.
         if (previous !== null && row.id !== previous.id + 1) {
-          return bad(`it does not follow row ${previous.id}: row${row.id - previous.id > 2 ? "s" : ""} ${previous.id + 1}${row.id - previous.id > 2 ? `-${row.id - 1}` : ""} deleted, or this row altered or inserted`);
+          return bad(
+            `it does not follow row ${previous.id}: row${row.id - previous.id > 2 ? "s" : ""} ${previous.id + 1}${row.id - previous.id > 2 ? `-${row.id - 1}` : ""} deleted, or this row altered or inserted`,
+          );
         }
-        if (previous === null && row.id !== 1) return bad(`the trail starts at row ${row.id}: the rows before it were deleted, or this row was altered or inserted`);
+        if (previous === null && row.id !== 1)
+          return bad(`the trail starts at row ${row.id}: the rows before it were deleted, or this row was altered or inserted`);
         return bad("its MAC does not match: this row was altered or inserted, or the row before it was deleted");
       }
       previous = row;

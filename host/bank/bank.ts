@@ -13,15 +13,26 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { makeUserId, mailProblem, passwordProblem, SERVICE_ID_PATTERN, USER_ID_FORM, USER_ID_PATTERN } from "../identity.js";
 import { algorithmName, otpApi, type OtpApi } from "../otp.js";
 import { type ChainReport, verifyChain } from "./audit.js";
-import { aad, MasterKey } from "./crypto.js";
+import { aad, type MasterKey } from "./crypto.js";
 import { BankError, type BankErrorCode, type BankErrorDetails } from "./errors.js";
 import { composeSetupMail, writeToOutbox } from "./mail.js";
 import { type Notice, NOTICES } from "./notices.js";
 import {
-  type ActivationConfirmation, type ActivationRequest, answerRequest, type BankSession, decodeConfirmation, decodeRequest,
-  MAX_ACTIVATION_FAILURES, type OtpParameters, otpParametersProblem, ProtocolError, SEED_BYTES, tagsEqual, TAG_BYTES,
+  type ActivationConfirmation,
+  type ActivationRequest,
+  answerRequest,
+  type BankSession,
+  decodeConfirmation,
+  decodeRequest,
+  MAX_ACTIVATION_FAILURES,
+  type OtpParameters,
+  otpParametersProblem,
+  ProtocolError,
+  SEED_BYTES,
+  tagsEqual,
+  TAG_BYTES,
 } from "./protocol.js";
-import type { ApiKeyRow, ApiScope, BankStore, EventRow, IssueRow, NewToken, SettingName, StoreTx, TokenRow } from "./store.js";
+import type { ApiKeyRow, ApiScope, BankStore, CustomerRow, EventRow, IssueRow, NewToken, SettingName, StoreTx, TokenRow } from "./store.js";
 
 const DAY = 86400;
 
@@ -240,7 +251,8 @@ const ID_ALPHABET_HEX = "0123456789abcdef";
 const KEY_CHECK = "master-key-check";
 /** API keys: "otpk_" + 16 hex digits (the id, stored) + "_" + 43 base64url characters (the secret: only its SHA-256 is stored). */
 export const API_KEY_PATTERN = /^otpk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-const MAIL_DOMAIN_PATTERN = /^(?=.{3,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const MAIL_DOMAIN_PATTERN =
+  /^(?=.{3,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
 type Outcome<T> = { value: T } | { error: BankError };
 
@@ -303,9 +315,15 @@ export class Bank {
       try {
         masterKey.open(stored, aad.keyCheck());
       } catch {
-        throw new BankError("master-key", "the master key is not the one this bank database was created with: give the right --master-key-file or OTP_BANK_MASTER_KEY");
+        throw new BankError(
+          "master-key",
+          "the master key is not the one this bank database was created with: give the right --master-key-file or OTP_BANK_MASTER_KEY",
+        );
       }
-      return { serviceId: (await tx.getSetting("service_id")) ?? "", mailDomain: (await tx.getSetting("mail_domain")) ?? DEFAULT_MAIL_DOMAIN };
+      return {
+        serviceId: (await tx.getSetting("service_id")) ?? "",
+        mailDomain: (await tx.getSetting("mail_domain")) ?? DEFAULT_MAIL_DOMAIN,
+      };
     });
     const bank = new Bank(store, masterKey, options, settings);
     await store.useAuditKey(bank.#auditKey);
@@ -324,13 +342,17 @@ export class Bank {
 
   /** Changes the bank's settings (each instance reads them at start-up). Issued User IDs keep working. */
   async updateSettings(changes: { serviceId?: string; mailDomain?: string }, by = this.actor): Promise<void> {
-    if (changes.serviceId !== undefined && !SERVICE_ID_PATTERN.test(changes.serviceId)) throw new BankError("settings", "the Service ID must be 8 digits");
+    if (changes.serviceId !== undefined && !SERVICE_ID_PATTERN.test(changes.serviceId))
+      throw new BankError("settings", "the Service ID must be 8 digits");
     if (changes.mailDomain !== undefined && !MAIL_DOMAIN_PATTERN.test(changes.mailDomain)) {
       throw new BankError("settings", "the mail domain must be a domain name such as bank.example (letters, digits, hyphens and dots)");
     }
     const now = this.now();
     await this.store.transaction(async (tx) => {
-      const set: [SettingName, string | undefined][] = [["service_id", changes.serviceId], ["mail_domain", changes.mailDomain]];
+      const set: [SettingName, string | undefined][] = [
+        ["service_id", changes.serviceId],
+        ["mail_domain", changes.mailDomain],
+      ];
       for (const [name, value] of set) {
         if (value === undefined) continue;
         await tx.setSetting(name, value);
@@ -341,7 +363,15 @@ export class Bank {
     if (changes.mailDomain !== undefined) this.#mailDomain = changes.mailDomain;
   }
 
-  private event(tx: StoreTx, at: number, kind: string, serviceId: string | null, userId: string | null, actor: string, detail?: string): Promise<void> {
+  private event(
+    tx: StoreTx,
+    at: number,
+    kind: string,
+    serviceId: string | null,
+    userId: string | null,
+    actor: string,
+    detail?: string,
+  ): Promise<void> {
     return tx.appendEvent({ at, kind, service_id: serviceId, user_id: userId, actor, detail: detail ?? null });
   }
 
@@ -355,7 +385,8 @@ export class Bank {
     if (input.userId !== undefined && (typeof input.userId !== "string" || !USER_ID_PATTERN.test(input.userId))) {
       throw new BankError("unknown", "no customer has this User ID: a re-set-up needs the User ID of the customer's current token");
     }
-    if (!SERVICE_ID_PATTERN.test(this.#serviceId)) throw new BankError("settings", "this bank has no Service ID: set one with 'otp-token bank settings --service-id ID'");
+    if (!SERVICE_ID_PATTERN.test(this.#serviceId))
+      throw new BankError("settings", "this bank has no Service ID: set one with 'otp-token bank settings --service-id ID'");
     const now = this.now();
     const expiresAt = now + this.config.issueTtlSeconds;
     const tokenExpiresAt = now + this.config.tokenLifetimeSeconds;
@@ -367,7 +398,12 @@ export class Bank {
         const customer = input.userId !== undefined ? await tx.customerOf(input.userId) : await tx.insertCustomer(now);
         if (!customer) {
           return input.userId !== undefined
-            ? { error: new BankError("unknown", "no customer has this User ID: a re-set-up needs the User ID of the customer's current token") }
+            ? {
+                error: new BankError(
+                  "unknown",
+                  "no customer has this User ID: a re-set-up needs the User ID of the customer's current token",
+                ),
+              }
             : { error: new BankError("issue-numbers-used", "every 7-digit customer number is taken") };
         }
         if (customer.issues_made >= 999) {
@@ -388,10 +424,26 @@ export class Bank {
         const sealed = this.masterKey.seal(password, aad.activationPassword(serviceId, userId));
         password.fill(0);
         await tx.insertIssue({
-          service_id: serviceId, user_id: userId, customer_id: customer.customer_id, issue_number: issueNumber, mail: input.mail,
-          created_at: now, expires_at: expiresAt, token_expires_at: tokenExpiresAt, activation_key: sealed, ...otp,
+          service_id: serviceId,
+          user_id: userId,
+          customer_id: customer.customer_id,
+          issue_number: issueNumber,
+          mail: input.mail,
+          created_at: now,
+          expires_at: expiresAt,
+          token_expires_at: tokenExpiresAt,
+          activation_key: sealed,
+          ...otp,
         });
-        await this.event(tx, now, "issued", serviceId, userId, by, `expires ${expiresAt}; token expires ${tokenExpiresAt}; ${otp.algorithm}/${otp.digits}/${otp.period}s`);
+        await this.event(
+          tx,
+          now,
+          "issued",
+          serviceId,
+          userId,
+          by,
+          `expires ${expiresAt}; token expires ${tokenExpiresAt}; ${otp.algorithm}/${otp.digits}/${otp.period}s`,
+        );
         return { value: userId };
       }),
     );
@@ -495,14 +547,33 @@ export class Bank {
         const refused = this.issueRefusal(current, now, 1);
         if (refused) return { error: refused };
         const inserted = await tx.insertActivationSession({
-          issue_id: issue.issue_id, sid: request.sid, request_hash: requestHash, serial, response: session.response, secrets: sealed, answered_at: now,
+          issue_id: issue.issue_id,
+          sid: request.sid,
+          request_hash: requestHash,
+          serial,
+          response: session.response,
+          secrets: sealed,
+          answered_at: now,
         });
         if (!inserted) {
           await tx.uncountIssueFailure(issue.issue_id);
-          const earlier = await this.repeatedRequest(tx, { ...current!, failed_attempts: current!.failed_attempts - 1 }, request.sid, requestHash);
+          const earlier = await this.repeatedRequest(
+            tx,
+            { ...current!, failed_attempts: current!.failed_attempts - 1 },
+            request.sid,
+            requestHash,
+          );
           return earlier && "error" in earlier ? earlier : { value: earlier!.answered };
         }
-        await this.event(tx, now, "activation-answered", serviceId, userId, by, `serial ${serial}; failed attempts ${failures} until the token confirms`);
+        await this.event(
+          tx,
+          now,
+          "activation-answered",
+          serviceId,
+          userId,
+          by,
+          `serial ${serial}; failed attempts ${failures} until the token confirms`,
+        );
         return { value: { response: session.response, attemptsLeft: Math.max(limit - failures, 0) } };
       }),
     );
@@ -524,7 +595,12 @@ export class Bank {
       const attemptsLeft = Math.max(this.config.maxActivationFailures - issue.failed_attempts, 0);
       return { answered: { response: new Uint8Array(session.response), attemptsLeft } };
     }
-    return { error: new BankError("replayed", "this activation session was already answered for another request: start the activation again on the token") };
+    return {
+      error: new BankError(
+        "replayed",
+        "this activation session was already answered for another request: start the activation again on the token",
+      ),
+    };
   }
 
   /**
@@ -552,7 +628,9 @@ export class Bank {
         const refused = this.issueRefusal(issue, now, session && session.confirmed_at === null ? 1 : 0);
         if (refused) return { error: refused };
         if (!session || session.secrets === null) {
-          return { error: new BankError("unknown", "no activation of this issue has this session: send the activation from the token again") };
+          return {
+            error: new BankError("unknown", "no activation of this issue has this session: send the activation from the token again"),
+          };
         }
         const secrets = this.masterKey.open(session.secrets, aad.activationSession(serviceId, userId, session.serial, sid));
         try {
@@ -564,7 +642,12 @@ export class Bank {
           const seed = secrets.subarray(TAG_BYTES, TAG_BYTES + SEED_BYTES[issue!.algorithm]);
           await tx.uncountIssueFailure(issue!.issue_id);
           await tx.confirmActivationSession(issue!.issue_id, sid, now);
-          await tx.setPendingToken(issue!.issue_id, session.serial, this.masterKey.seal(seed, aad.pendingSeed(serviceId, userId, session.serial)), now);
+          await tx.setPendingToken(
+            issue!.issue_id,
+            session.serial,
+            this.masterKey.seal(seed, aad.pendingSeed(serviceId, userId, session.serial)),
+            now,
+          );
           await this.event(tx, now, "activated", serviceId, userId, by, `serial ${session.serial}; awaiting first code`);
           return { value: { serial: session.serial } };
         } finally {
@@ -607,10 +690,16 @@ export class Bank {
         const refused = this.issueRefusal(issue, now);
         if (refused) return { error: refused };
         const pending = issue!;
-        if (pending.pending_seed === null || pending.pending_serial === null) return { error: refuse("not-activated", NOTICES.notActivated()) };
+        if (pending.pending_seed === null || pending.pending_serial === null)
+          return { error: refuse("not-activated", NOTICES.notActivated()) };
         const badFormat = codeFormatError(code, pending.digits);
         if (badFormat) return { error: badFormat };
-        const params: OtpParameters = { algorithm: pending.algorithm, digits: pending.digits, period: pending.period, label: pending.label };
+        const params: OtpParameters = {
+          algorithm: pending.algorithm,
+          digits: pending.digits,
+          period: pending.period,
+          label: pending.label,
+        };
         const seed = this.masterKey.open(pending.pending_seed, aad.pendingSeed(pending.service_id, userId, pending.pending_serial));
         try {
           const currentStep = Math.floor(now / params.period);
@@ -619,7 +708,15 @@ export class Bank {
             const failures = await tx.countIssueFailure(pending.issue_id);
             const voided = failures >= limit;
             if (voided) await tx.voidIssue(pending.issue_id, "failures");
-            await this.event(tx, now, voided ? "issue-void" : "confirm-wrong-code", pending.service_id, userId, by, `failed attempts ${failures}`);
+            await this.event(
+              tx,
+              now,
+              voided ? "issue-void" : "confirm-wrong-code",
+              pending.service_id,
+              userId,
+              by,
+              `failed attempts ${failures}`,
+            );
             return {
               error: voided
                 ? refuse("issue-void", NOTICES.voidAfterCodes(), { attemptsLeft: 0 })
@@ -642,8 +739,25 @@ export class Bank {
             expires_at: pending.token_expires_at,
           });
           await tx.completeIssue(pending.issue_id, now);
-          if (previous) await this.event(tx, now, "token-replaced", previous.service_id, previous.user_id, by, `serial ${previous.serial} replaced by ${pending.pending_serial} at ${userId}`);
-          await this.event(tx, now, "confirmed", pending.service_id, userId, by, `serial ${pending.pending_serial} active; drift ${driftSteps}`);
+          if (previous)
+            await this.event(
+              tx,
+              now,
+              "token-replaced",
+              previous.service_id,
+              previous.user_id,
+              by,
+              `serial ${previous.serial} replaced by ${pending.pending_serial} at ${userId}`,
+            );
+          await this.event(
+            tx,
+            now,
+            "confirmed",
+            pending.service_id,
+            userId,
+            by,
+            `serial ${pending.pending_serial} active; drift ${driftSteps}`,
+          );
           return { value: { ok: true, offset: matched - currentStep, driftSteps, step: matched } };
         } finally {
           seed.fill(0);
@@ -668,7 +782,15 @@ export class Bank {
         if (matched <= token.last_step) return { error: await this.failure(tx, token, now, by, "replayed") };
         const driftSteps = this.config.trackDrift ? matched - currentStep : token.drift_steps;
         await tx.recordTokenSuccess(userId, driftSteps, matched, now);
-        await this.event(tx, now, "login", token.service_id, userId, by, `offset ${matched - expected}; drift ${token.drift_steps} -> ${driftSteps}`);
+        await this.event(
+          tx,
+          now,
+          "login",
+          token.service_id,
+          userId,
+          by,
+          `offset ${matched - expected}; drift ${token.drift_steps} -> ${driftSteps}`,
+        );
         return { value: { ok: true, offset: matched - expected, driftSteps, step: matched } };
       }),
     );
@@ -695,7 +817,17 @@ export class Bank {
           }
           return null;
         });
-        if (step === null) return { error: await this.failure(tx, token, now, by, "wrong-code", "the two codes are not consecutive codes of this token near the current time") };
+        if (step === null)
+          return {
+            error: await this.failure(
+              tx,
+              token,
+              now,
+              by,
+              "wrong-code",
+              "the two codes are not consecutive codes of this token near the current time",
+            ),
+          };
         const driftSteps = step + 1 - currentStep;
         await tx.recordTokenSuccess(userId, driftSteps, step + 1, now);
         await this.event(tx, now, "resync", token.service_id, userId, by, `drift ${token.drift_steps} -> ${driftSteps} steps`);
@@ -734,7 +866,12 @@ export class Bank {
     if (now < token.next_check_at) {
       const wait = token.next_check_at - now;
       await this.event(tx, now, "throttled", token.service_id, userId, by, `retry after ${wait} s`);
-      return { error: refuse("throttled", NOTICES.throttled(wait), { retryAfterSeconds: wait, attemptsLeft: this.config.lockoutThreshold - token.consecutive_failures }) };
+      return {
+        error: refuse("throttled", NOTICES.throttled(wait), {
+          retryAfterSeconds: wait,
+          attemptsLeft: this.config.lockoutThreshold - token.consecutive_failures,
+        }),
+      };
     }
     return { value: token };
   }
@@ -746,34 +883,58 @@ export class Bank {
 
   /** An administrator clears the lock, the failure count and the throttling delay (audit-logged). */
   async unlock(userId: string, by = this.actor): Promise<void> {
-    await this.changeToken(userId, by, "unlocked", (token) => (token.state === "revoked" ? "a revoked token cannot be unlocked: issue a new token" : null), async (tx, token) => {
-      await tx.unlockToken(token.user_id);
-      return `had ${token.consecutive_failures} consecutive failures`;
-    });
+    await this.changeToken(
+      userId,
+      by,
+      "unlocked",
+      (token) => (token.state === "revoked" ? "a revoked token cannot be unlocked: issue a new token" : null),
+      async (tx, token) => {
+        await tx.unlockToken(token.user_id);
+        return `had ${token.consecutive_failures} consecutive failures`;
+      },
+    );
   }
 
   /** The customer reports the token missing: no code is accepted until `resume`. */
   async suspend(userId: string, by = this.actor): Promise<void> {
-    await this.changeToken(userId, by, "suspended", (token) => (token.state !== "active" ? `the token is ${token.state}, not active: only an active token can be suspended` : null), async (tx, token) => {
-      await tx.setTokenState(token.user_id, "suspended");
-      return null;
-    });
+    await this.changeToken(
+      userId,
+      by,
+      "suspended",
+      (token) => (token.state !== "active" ? `the token is ${token.state}, not active: only an active token can be suspended` : null),
+      async (tx, token) => {
+        await tx.setTokenState(token.user_id, "suspended");
+        return null;
+      },
+    );
   }
 
   /** The customer found the token: codes are accepted again. */
   async resume(userId: string, by = this.actor): Promise<void> {
-    await this.changeToken(userId, by, "resumed", (token) => (token.state !== "suspended" ? `the token is ${token.state}, not suspended: only a suspended token can be resumed` : null), async (tx, token) => {
-      await tx.setTokenState(token.user_id, "active");
-      return null;
-    });
+    await this.changeToken(
+      userId,
+      by,
+      "resumed",
+      (token) => (token.state !== "suspended" ? `the token is ${token.state}, not suspended: only a suspended token can be resumed` : null),
+      async (tx, token) => {
+        await tx.setTokenState(token.user_id, "active");
+        return null;
+      },
+    );
   }
 
   /** Lost or stolen: final. The customer needs a new token issue. */
   async revoke(userId: string, by = this.actor): Promise<void> {
-    await this.changeToken(userId, by, "revoked", (token) => (token.state === "revoked" ? "the token is already revoked" : null), async (tx, token) => {
-      await tx.setTokenState(token.user_id, "revoked");
-      return `was ${token.state}`;
-    });
+    await this.changeToken(
+      userId,
+      by,
+      "revoked",
+      (token) => (token.state === "revoked" ? "the token is already revoked" : null),
+      async (tx, token) => {
+        await tx.setTokenState(token.user_id, "revoked");
+        return `was ${token.state}`;
+      },
+    );
   }
 
   private async changeToken(
@@ -801,7 +962,11 @@ export class Bank {
   async status(userId: string): Promise<BankStatus> {
     if (typeof userId !== "string" || !USER_ID_PATTERN.test(userId)) throw refuse("unknown", NOTICES.noToken());
     const now = this.now();
-    const [issue, token, customer] = await Promise.all([this.store.latestIssue(userId), this.store.getToken(userId), this.store.customerOf(userId)]);
+    const [issue, token, customer] = await Promise.all([
+      this.store.latestIssue(userId),
+      this.store.getToken(userId),
+      this.store.customerOf(userId),
+    ]);
     if (!issue && !token) throw new BankError("unknown", "nothing is known for this User ID");
     return {
       userId,
@@ -827,7 +992,10 @@ export class Bank {
   /** Counts of tokens by state, and the tokens due for renewal (expiring within renewalNoticeSeconds). */
   async overview(limit = 100): Promise<BankOverview> {
     const now = this.now();
-    const [tokens, due] = await Promise.all([this.store.countTokens(), this.store.listTokens({ limit, expiringBefore: now + this.config.renewalNoticeSeconds })]);
+    const [tokens, due] = await Promise.all([
+      this.store.countTokens(),
+      this.store.listTokens({ limit, expiringBefore: now + this.config.renewalNoticeSeconds }),
+    ]);
     due.sort((a, b) => a.expires_at - b.expires_at);
     return {
       serviceId: this.#serviceId,
@@ -842,7 +1010,8 @@ export class Bank {
   /** A new API key: the key is returned once; the store keeps its id, scope, name and the SHA-256 of its secret. */
   async createApiKey(scope: ApiScope, name: string, by = this.actor): Promise<ApiKeyInfo & { key: string }> {
     if (scope !== "login" && scope !== "admin") throw new BankError("settings", "the scope must be login or admin");
-    if (typeof name !== "string" || name.length > 100 || /[\x00-\x1f\x7f]/.test(name)) throw new BankError("settings", "the key's name must be at most 100 printable characters");
+    if (typeof name !== "string" || name.length > 100 || !/^[\x20-\x7e\u00a0-\uffff]*$/.test(name))
+      throw new BankError("settings", "the key's name must be at most 100 printable characters");
     const keyId = Array.from(this.random(8), (b) => ID_ALPHABET_HEX[b >> 4] + ID_ALPHABET_HEX[b & 15]).join("");
     const secret = Buffer.from(this.random(32)).toString("base64url");
     const now = this.now();
@@ -934,14 +1103,22 @@ export class Bank {
         tokens.push(token);
       }
     } else {
-      for (let after = ""; ;) {
+      for (let after = ""; ; ) {
         const page = await this.store.listTokens({ afterUserId: after, limit: 1000 });
         if (page.length === 0) break;
         tokens.push(...page.filter((t) => t.state !== "revoked"));
         after = page[page.length - 1].user_id;
       }
     }
-    await this.record("pskc-export", null, `${tokens.length} token${tokens.length === 1 ? "" : "s"}: ${tokens.slice(0, 20).map((t) => t.user_id).join(", ")}${tokens.length > 20 ? ", ..." : ""}`, by);
+    await this.record(
+      "pskc-export",
+      null,
+      `${tokens.length} token${tokens.length === 1 ? "" : "s"}: ${tokens
+        .slice(0, 20)
+        .map((t) => t.user_id)
+        .join(", ")}${tokens.length > 20 ? ", ..." : ""}`,
+      by,
+    );
     return tokens.map((token) => ({
       userId: token.user_id,
       serviceId: token.service_id,
@@ -972,12 +1149,19 @@ export class Bank {
         const problem = otpParametersProblem(token.params);
         if (problem) throw new BankError("pskc", `the token ${token.serial}: ${problem}`);
         let userId = token.userId;
-        let customer;
+        let customer: CustomerRow | null | undefined;
         if (userId !== undefined) {
-          if (!USER_ID_PATTERN.test(userId)) throw new BankError("pskc", `the token ${token.serial}: User ID ${JSON.stringify(userId)} is not 16 upper-case letters or digits`);
-          if (await tx.userIdTaken(userId)) throw new BankError("pskc", `the User ID ${userId} (token ${token.serial}) already exists in this bank: nothing was imported`);
+          if (!USER_ID_PATTERN.test(userId))
+            throw new BankError(
+              "pskc",
+              `the token ${token.serial}: User ID ${JSON.stringify(userId)} is not 16 upper-case letters or digits`,
+            );
+          if (await tx.userIdTaken(userId))
+            throw new BankError("pskc", `the User ID ${userId} (token ${token.serial}) already exists in this bank: nothing was imported`);
           const form = USER_ID_FORM.exec(userId);
-          customer = form ? (await tx.customerByNumber(form[2])) ?? (await tx.insertCustomer(now, form[2])) : await tx.insertCustomer(now);
+          customer = form
+            ? ((await tx.customerByNumber(form[2])) ?? (await tx.insertCustomer(now, form[2])))
+            : await tx.insertCustomer(now);
           if (customer && (await tx.tokenOfCustomer(customer.customer_id))) {
             throw new BankError("pskc", `the customer of ${userId} (token ${token.serial}) already has a token: nothing was imported`);
           }
@@ -1019,19 +1203,38 @@ export class Bank {
   }
 
   /** Counts a failed verification (committed with the transaction), throttles the next check, and says whether it locked the token. */
-  private async failure(tx: StoreTx, token: TokenRow, now: number, by: string, code: "wrong-code" | "replayed", message?: string): Promise<BankError> {
+  private async failure(
+    tx: StoreTx,
+    token: TokenRow,
+    now: number,
+    by: string,
+    code: "wrong-code" | "replayed",
+    message?: string,
+  ): Promise<BankError> {
     const threshold = this.config.lockoutThreshold;
     const delay = this.throttleDelay(token.consecutive_failures + 1);
     // No delay configured: no check time at all (a racing request that read the clock a second later must not throttle one that read it earlier).
     const { failures, locked } = await tx.recordTokenFailure(token.user_id, threshold, delay > 0 ? now + delay : 0);
-    await this.event(tx, now, locked ? "locked" : code, token.service_id, token.user_id, by, `consecutive failures ${failures}; next check in ${delay} s`);
+    await this.event(
+      tx,
+      now,
+      locked ? "locked" : code,
+      token.service_id,
+      token.user_id,
+      by,
+      `consecutive failures ${failures}; next check in ${delay} s`,
+    );
     const left = Math.max(threshold - failures, 0);
     const notice = locked ? NOTICES.nowLocked() : code === "replayed" ? NOTICES.replayedLoginCode(left) : NOTICES.wrongLoginCode(left);
-    return new BankError(code, message && !locked ? `${message} (${left} attempt${left === 1 ? "" : "s"} left before the token locks)` : notice.en, {
-      ja: notice.ja,
-      attemptsLeft: left,
-      retryAfterSeconds: locked ? undefined : delay,
-    });
+    return new BankError(
+      code,
+      message && !locked ? `${message} (${left} attempt${left === 1 ? "" : "s"} left before the token locks)` : notice.en,
+      {
+        ja: notice.ja,
+        attemptsLeft: left,
+        retryAfterSeconds: locked ? undefined : delay,
+      },
+    );
   }
 }
 
@@ -1077,7 +1280,9 @@ function tokenParams(token: TokenRow): OtpParameters {
 
 function codeFormatError(code: string, digits: number): BankError | null {
   if (typeof code !== "string" || code.length !== digits || !/^[0-9]+$/.test(code)) {
-    return new BankError("invalid-code", `the code must be exactly ${digits} digits`, { ja: `ワンタイムパスワードは半角数字${digits}桁で入力してください。` });
+    return new BankError("invalid-code", `the code must be exactly ${digits} digits`, {
+      ja: `ワンタイムパスワードは半角数字${digits}桁で入力してください。`,
+    });
   }
   return null;
 }

@@ -33,7 +33,8 @@ export class MasterKey {
   }
 
   static fromBytes(bytes: Uint8Array): MasterKey {
-    if (bytes.length !== MASTER_KEY_BYTES) throw new BankError("master-key", `the master key must be ${MASTER_KEY_BYTES} bytes, got ${bytes.length}`);
+    if (bytes.length !== MASTER_KEY_BYTES)
+      throw new BankError("master-key", `the master key must be ${MASTER_KEY_BYTES} bytes, got ${bytes.length}`);
     return new MasterKey(Buffer.from(bytes));
   }
 
@@ -54,7 +55,10 @@ export class MasterKey {
       content = readFileSync(path);
     } catch (error) {
       if (error instanceof BankError) throw error;
-      throw new BankError("master-key", `cannot read the master key file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; ${HOW_TO_GIVE}`);
+      throw new BankError(
+        "master-key",
+        `cannot read the master key file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; ${HOW_TO_GIVE}`,
+      );
     }
     if (content.length === MASTER_KEY_BYTES) return new MasterKey(content);
     return MasterKey.fromHex(content.toString("latin1"), `the master key file ${path}`);
@@ -93,7 +97,9 @@ export class MasterKey {
     decipher.setAAD(Buffer.from(aad, "utf8"));
     decipher.setAuthTag(tag);
     try {
-      return new Uint8Array(Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES, sealed.length - GCM_TAG_BYTES)), decipher.final()]));
+      return new Uint8Array(
+        Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES, sealed.length - GCM_TAG_BYTES)), decipher.final()]),
+      );
     } catch {
       throw new BankError(
         "master-key",

@@ -8,8 +8,20 @@
 //   const result = await bank.verify(userId, code);
 export { API_KEY_PATTERN, Bank, DEFAULT_CONFIG, DEFAULT_MAIL_DOMAIN, validateMail, validatePassword, wasmCodeChecker } from "./bank.js";
 export type {
-  ActivationAnswer, ApiKeyInfo, AuditEvent, BankConfig, BankOptions, BankOverview, BankStatus, CodeChecker, IssueInput, IssueResult, IssueStatus, TokenSecret,
-  TokenStatus, VerifyResult,
+  ActivationAnswer,
+  ApiKeyInfo,
+  AuditEvent,
+  BankConfig,
+  BankOptions,
+  BankOverview,
+  BankStatus,
+  CodeChecker,
+  IssueInput,
+  IssueResult,
+  IssueStatus,
+  TokenSecret,
+  TokenStatus,
+  VerifyResult,
 } from "./bank.js";
 export { chainMac, type ChainReport, verifyChain } from "./audit.js";
 export { aad, MASTER_KEY_BYTES, MASTER_KEY_ENV, MasterKey } from "./crypto.js";
@@ -17,7 +29,18 @@ export { BANK_ERROR_CODES, BankError, type BankErrorCode, type BankErrorDetails 
 export { type Notice, NOTICES } from "./notices.js";
 export { openStore, StoreBusyError, StoreOpenError } from "./store.js";
 export type {
-  ActivationSessionRow, ApiKeyRow, ApiScope, BankStore, CustomerRow, EventRow, IssueRow, OpenStoreOptions, StoreReader, StoreTx, TokenRow, TokenState,
+  ActivationSessionRow,
+  ApiKeyRow,
+  ApiScope,
+  BankStore,
+  CustomerRow,
+  EventRow,
+  IssueRow,
+  OpenStoreOptions,
+  StoreReader,
+  StoreTx,
+  TokenRow,
+  TokenState,
 } from "./store.js";
 export { MIGRATIONS, SCHEMA_VERSION } from "./sqlite/schema.js";
 export { BUSY_TIMEOUT_MS } from "./sqlite/engine.js";

@@ -104,7 +104,10 @@ function decodeHeader(value: string): string {
   return value.replace(/=\?utf-8\?([bq])\?([^?]*)\?=\s*/gi, (_, encoding: string, text: string) =>
     encoding.toLowerCase() === "b"
       ? Buffer.from(text, "base64").toString("utf8")
-      : Buffer.from(text.replace(/_/g, " ").replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1").toString("utf8"),
+      : Buffer.from(
+          text.replace(/_/g, " ").replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+          "latin1",
+        ).toString("utf8"),
   );
 }
 
@@ -119,7 +122,11 @@ export function mailSummary(id: string, text: string): MailSummary {
  * One page of the outbox, newest first: only the page's files are read (the names carry the time),
  * so a folder of thousands of mails costs one directory listing.
  */
-export function listOutbox(dir: string | undefined, page = 0, pageSize = 20): { total: number; page: number; pageSize: number; mails: MailSummary[] } {
+export function listOutbox(
+  dir: string | undefined,
+  page = 0,
+  pageSize = 20,
+): { total: number; page: number; pageSize: number; mails: MailSummary[] } {
   if (dir === undefined || !existsSync(dir)) return { total: 0, page, pageSize, mails: [] };
   const names = readdirSync(dir).filter((name) => OUTBOX_NAME.test(name));
   names.sort((a, b) => Number(b.split("-")[0]) - Number(a.split("-")[0]) || b.localeCompare(a));
@@ -142,7 +149,10 @@ export function decodeBody(raw: string): string {
   const encoding = /^Content-Transfer-Encoding: *(\S+)/im.exec(head)?.[1]?.toLowerCase();
   if (encoding === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
   if (encoding === "quoted-printable") {
-    return Buffer.from(body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1").toString("utf8");
+    return Buffer.from(
+      body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+      "latin1",
+    ).toString("utf8");
   }
   return body;
 }

@@ -12,8 +12,14 @@ import { invertCt } from "@noble/curves/abstract/modular.js";
 import { _map_to_curve_elligator2_curve25519 as mapToCurveElligator2, x25519 } from "@noble/curves/ed25519.js";
 import { bytesToNumberLE, numberToBytesLE } from "@noble/curves/utils.js";
 import {
-  ACTIVATION_CONFIRMATION, ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST, ACTIVATION_REQUEST_BYTES, ACTIVATION_RESPONSE,
-  ACTIVATION_RESPONSE_BYTES, ACTIVATION_VERSION, MAX_ACTIVATION_FAILURES,
+  ACTIVATION_CONFIRMATION,
+  ACTIVATION_CONFIRMATION_BYTES,
+  ACTIVATION_REQUEST,
+  ACTIVATION_REQUEST_BYTES,
+  ACTIVATION_RESPONSE,
+  ACTIVATION_RESPONSE_BYTES,
+  ACTIVATION_VERSION,
+  MAX_ACTIVATION_FAILURES,
 } from "../abi.js";
 import { LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import type { Algorithm } from "../otp.js";
@@ -161,7 +167,9 @@ const P = 2n ** 255n - 19n;
  * 32 bytes decoded as a u-coordinate (bit 255 masked), mapped by Elligator 2; the 32-byte u of the result.
  */
 export function calculateGenerator(prs: Uint8Array, ci: Uint8Array, sid: Uint8Array): Uint8Array {
-  const hash = createHash("sha512").update(generatorString(prs, ci, sid)).digest();
+  const hash = createHash("sha512")
+    .update(generatorString(prs, ci, sid))
+    .digest();
   return elligator2(hash.subarray(0, 32));
 }
 
@@ -186,8 +194,21 @@ export function scalarMultVfy(scalar: Uint8Array, point: Uint8Array): Uint8Array
 }
 
 /** ISK = SHA-512(lv_cat("CPace255_ISK", sid, K) || transcript_ir(Ya, ADa, Yb, ADb)) (§7.2, Appendix A.3.4). */
-export function intermediateSessionKey(sid: Uint8Array, K: Uint8Array, Ya: Uint8Array, ADa: Uint8Array, Yb: Uint8Array, ADb: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash("sha512").update(lvCat(ascii(DSI_ISK), sid, K)).update(lvCat(Ya, ADa)).update(lvCat(Yb, ADb)).digest());
+export function intermediateSessionKey(
+  sid: Uint8Array,
+  K: Uint8Array,
+  Ya: Uint8Array,
+  ADa: Uint8Array,
+  Yb: Uint8Array,
+  ADb: Uint8Array,
+): Uint8Array {
+  return new Uint8Array(
+    createHash("sha512")
+      .update(lvCat(ascii(DSI_ISK), sid, K))
+      .update(lvCat(Ya, ADa))
+      .update(lvCat(Yb, ADb))
+      .digest(),
+  );
 }
 
 /** mac_key = SHA-512("CPaceMac" || sid || ISK) (§10.4). */
@@ -222,7 +243,8 @@ function checkHeader(bytes: Uint8Array, kind: MessageKind, length: number): void
   const what = `the activation ${kind}`;
   if (!(bytes instanceof Uint8Array)) throw new ProtocolError(`${what} must be bytes`);
   if (bytes.length !== length) throw new ProtocolError(`${what} must be exactly ${length} bytes, got ${bytes.length}`);
-  if (bytes[0] !== PROTOCOL_VERSION) throw new ProtocolError(`unsupported activation protocol version ${bytes[0]} (this bank speaks ${PROTOCOL_VERSION})`);
+  if (bytes[0] !== PROTOCOL_VERSION)
+    throw new ProtocolError(`unsupported activation protocol version ${bytes[0]} (this bank speaks ${PROTOCOL_VERSION})`);
   if (bytes[1] !== MESSAGE_KINDS[kind]) throw new ProtocolError(`this is not an activation ${kind} (message kind ${bytes[1]})`);
 }
 
@@ -274,7 +296,8 @@ export function decodeRequest(bytes: Uint8Array): ActivationRequest {
 export function otpParametersProblem(p: OtpParameters): string | null {
   if (!(p.algorithm in ALGORITHM_CODES)) return "algorithm must be SHA1, SHA256 or SHA512";
   if (p.digits !== 6 && p.digits !== 7 && p.digits !== 8) return "digits must be 6, 7 or 8";
-  if (!Number.isInteger(p.period) || p.period < 1 || p.period > MAX_PERIOD) return `period must be a whole number of seconds from 1 to ${MAX_PERIOD}`;
+  if (!Number.isInteger(p.period) || p.period < 1 || p.period > MAX_PERIOD)
+    return `period must be a whole number of seconds from 1 to ${MAX_PERIOD}`;
   if (!LABEL_PATTERN.test(p.label)) return "label must be 1-12 of A-Z 0-9 space - . / :";
   return null;
 }
@@ -370,7 +393,12 @@ export interface BankSession {
  * for message 3. Throws a ProtocolError when Ya is a low-order point. yb, K, ISK and the MAC key are
  * zeroed before it returns.
  */
-export function answerRequest(request: ActivationRequest, password: string | Uint8Array, params: OtpParameters, random: (length: number) => Uint8Array): BankSession {
+export function answerRequest(
+  request: ActivationRequest,
+  password: string | Uint8Array,
+  params: OtpParameters,
+  random: (length: number) => Uint8Array,
+): BankSession {
   const prs = typeof password === "string" ? ascii(password) : password;
   const ci = channelIdentifier(request.serial, request.serviceId, request.userId);
   const generator = calculateGenerator(prs, ci, request.sid);
@@ -429,7 +457,10 @@ export function startAsToken(
  * Tb matches, returns the OTP parameters, the seed and message 3; otherwise throws a ProtocolError
  * (a wrong activation password looks exactly like this). Zeroes the session's scalar either way.
  */
-export function finishAsToken(session: TokenSession, responseBytes: Uint8Array): { params: OtpParameters; seed: Uint8Array; confirmation: Uint8Array } {
+export function finishAsToken(
+  session: TokenSession,
+  responseBytes: Uint8Array,
+): { params: OtpParameters; seed: Uint8Array; confirmation: Uint8Array } {
   const request = decodeRequest(session.request);
   try {
     const response = decodeResponse(responseBytes);
@@ -441,7 +472,12 @@ export function finishAsToken(session: TokenSession, responseBytes: Uint8Array):
       if (!tagsEqual(confirmationTag(key, response.share, response.associatedData), response.tag)) {
         throw new ProtocolError("the bank's confirmation does not verify (wrong activation password, or not from the bank)");
       }
-      const params: OtpParameters = { algorithm: response.algorithm, digits: response.digits, period: response.period, label: response.label };
+      const params: OtpParameters = {
+        algorithm: response.algorithm,
+        digits: response.digits,
+        period: response.period,
+        label: response.label,
+      };
       const confirmation = encodeConfirmation({ ...request, tag: confirmationTag(key, request.share, request.associatedData) });
       return { params, seed: deriveSeed(isk, response.algorithm), confirmation };
     } finally {

@@ -189,7 +189,8 @@ function children(parent: Element, ns: string | null, name: string): Element[] {
   return out;
 }
 
-const child = (parent: Element | undefined, ns: string | null, name: string): Element | undefined => (parent ? children(parent, ns, name)[0] : undefined);
+const child = (parent: Element | undefined, ns: string | null, name: string): Element | undefined =>
+  parent ? children(parent, ns, name)[0] : undefined;
 const text = (element: Element | undefined): string | undefined => element?.textContent?.trim();
 
 function base64(value: string | undefined, what: string): Buffer {
@@ -207,17 +208,20 @@ function hmacHash(uri: string | undefined, what: string): string {
 /** A document's key: PBKDF2 from the passphrase (§6.2), or the pre-shared key (§6.1). */
 function documentKey(container: Element, secret: { passphrase?: string; key?: Uint8Array }): Uint8Array {
   const encryptionKey = child(container, NS.pskc, "EncryptionKey");
-  if (!encryptionKey) throw fail("the document has no EncryptionKey: its secrets are not encrypted, and this bank imports only encrypted ones");
+  if (!encryptionKey)
+    throw fail("the document has no EncryptionKey: its secrets are not encrypted, and this bank imports only encrypted ones");
   const derived = child(encryptionKey, NS.xenc11, "DerivedKey") ?? child(encryptionKey, NS.pkcs5, "DerivedKey");
   if (derived) {
     if (secret.passphrase === undefined) throw fail("the document's key is derived from a passphrase (PBE): give the passphrase");
     const method = child(derived, "*", "KeyDerivationMethod");
-    if (method?.getAttribute("Algorithm") !== PBKDF2_URI) throw fail(`key derivation ${JSON.stringify(method?.getAttribute("Algorithm") ?? "")} is not supported (PBKDF2 is)`);
+    if (method?.getAttribute("Algorithm") !== PBKDF2_URI)
+      throw fail(`key derivation ${JSON.stringify(method?.getAttribute("Algorithm") ?? "")} is not supported (PBKDF2 is)`);
     const params = child(method, "*", "PBKDF2-params");
     const salt = base64(text(child(child(params, "*", "Salt"), "*", "Specified")), "the PBKDF2 salt");
     const iterations = Number(text(child(params, "*", "IterationCount")));
     const length = Number(text(child(params, "*", "KeyLength")) ?? "16");
-    if (!Number.isInteger(iterations) || iterations < 1 || iterations > 10_000_000) throw fail("the PBKDF2 iteration count is missing or out of range");
+    if (!Number.isInteger(iterations) || iterations < 1 || iterations > 10_000_000)
+      throw fail("the PBKDF2 iteration count is missing or out of range");
     if (![16, 24, 32].includes(length)) throw fail("the PBKDF2 key length must be 16, 24 or 32 bytes");
     // PRF as an Algorithm attribute (XML Encryption 1.1), or as text (as python-pskc 1.2 writes it); HMAC-SHA1 when absent (PKCS #5).
     const prf = child(params, "*", "PRF");
@@ -247,19 +251,28 @@ function parseTime(value: string | undefined): number | undefined {
 export function readPskc(xml: string, secret: { passphrase?: string; key?: Uint8Array }, defaultLabel = "BANK"): PskcTokenIn[] {
   let container: Element | null;
   try {
-    const doc = new DOMParser({ onError: (level, message) => { if (level !== "warning") throw new Error(message); } }).parseFromString(xml, "application/xml");
+    const doc = new DOMParser({
+      onError: (level, message) => {
+        if (level !== "warning") throw new Error(message);
+      },
+    }).parseFromString(xml, "application/xml");
     container = doc.documentElement;
   } catch (error) {
     throw fail(`the file is not well-formed XML: ${(error as Error).message.split("\n")[0]}`);
   }
-  if (!container || container.namespaceURI !== NS.pskc || container.localName !== "KeyContainer") throw fail("the file is not a PSKC document (no pskc:KeyContainer)");
+  if (!container || container.namespaceURI !== NS.pskc || container.localName !== "KeyContainer")
+    throw fail("the file is not a PSKC document (no pskc:KeyContainer)");
   const key = documentKey(container, secret);
   const macMethod = child(container, NS.pskc, "MACMethod");
   let mac: { hash: string; key: Buffer } | null = null;
   if (macMethod) {
     const encryptedKey = encryptedValue(child(macMethod, NS.pskc, "MACKey"), "the MAC key");
-    if (encryptedKey.cipher.keyBytes !== key.length) throw fail(`the MAC key's cipher needs a ${encryptedKey.cipher.keyBytes}-byte key; the document key has ${key.length}`);
-    mac = { hash: hmacHash(macMethod.getAttribute("Algorithm") ?? undefined, "the MAC method"), key: decryptValue(encryptedKey.cipher.cipher, key, encryptedKey.value) };
+    if (encryptedKey.cipher.keyBytes !== key.length)
+      throw fail(`the MAC key's cipher needs a ${encryptedKey.cipher.keyBytes}-byte key; the document key has ${key.length}`);
+    mac = {
+      hash: hmacHash(macMethod.getAttribute("Algorithm") ?? undefined, "the MAC method"),
+      key: decryptValue(encryptedKey.cipher.cipher, key, encryptedKey.value),
+    };
   }
   const tokens: PskcTokenIn[] = [];
   for (const keyPackage of children(container, NS.pskc, "KeyPackage")) {
@@ -268,16 +281,24 @@ export function readPskc(xml: string, secret: { passphrase?: string; key?: Uint8
     const name = keyElement?.getAttribute("Id") || text(child(device, NS.pskc, "SerialNo")) || `#${tokens.length + 1}`;
     const where = `key ${JSON.stringify(name)}`;
     if (!keyElement) throw fail("a KeyPackage has no Key");
-    if (keyElement.getAttribute("Algorithm") !== TOTP_ALGORITHM) throw fail(`${where}: algorithm ${JSON.stringify(keyElement.getAttribute("Algorithm"))} is not TOTP (${TOTP_ALGORITHM})`);
+    if (keyElement.getAttribute("Algorithm") !== TOTP_ALGORITHM)
+      throw fail(`${where}: algorithm ${JSON.stringify(keyElement.getAttribute("Algorithm"))} is not TOTP (${TOTP_ALGORITHM})`);
     const serial = text(child(device, NS.pskc, "SerialNo"));
-    if (serial === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(serial)) throw fail(`${where}: the DeviceInfo SerialNo is missing or not 1-64 letters, digits, dots, hyphens or underscores`);
+    if (serial === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(serial))
+      throw fail(`${where}: the DeviceInfo SerialNo is missing or not 1-64 letters, digits, dots, hyphens or underscores`);
     const parameters = child(keyElement, NS.pskc, "AlgorithmParameters");
     const suite = (text(child(parameters, NS.pskc, "Suite")) ?? "HMAC-SHA1").toUpperCase().replace(/^HMAC-?/, "");
-    const algorithm = ({ SHA1: "SHA1", "SHA-1": "SHA1", SHA256: "SHA256", "SHA-256": "SHA256", SHA512: "SHA512", "SHA-512": "SHA512" } as Record<string, Algorithm>)[suite];
+    const algorithm = (
+      { SHA1: "SHA1", "SHA-1": "SHA1", SHA256: "SHA256", "SHA-256": "SHA256", SHA512: "SHA512", "SHA-512": "SHA512" } as Record<
+        string,
+        Algorithm
+      >
+    )[suite];
     if (!algorithm) throw fail(`${where}: suite ${JSON.stringify(suite)} is not HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512`);
     const format = child(parameters, NS.pskc, "ResponseFormat");
     const digits = Number(format?.getAttribute("Length"));
-    if (![6, 7, 8].includes(digits) || (format?.getAttribute("Encoding") ?? "DECIMAL") !== "DECIMAL") throw fail(`${where}: the response must be 6, 7 or 8 decimal digits`);
+    if (![6, 7, 8].includes(digits) || (format?.getAttribute("Encoding") ?? "DECIMAL") !== "DECIMAL")
+      throw fail(`${where}: the response must be 6, 7 or 8 decimal digits`);
     const data = child(keyElement, NS.pskc, "Data");
     const plain = (field: string) => text(child(child(data, NS.pskc, field), NS.pskc, "PlainValue"));
     const t0 = plain("Time");
@@ -287,20 +308,26 @@ export function readPskc(xml: string, secret: { passphrase?: string; key?: Uint8
     if (!Number.isInteger(period) || period < 1 || period > 86400) throw fail(`${where}: the time interval must be 1-86400 seconds`);
     const secretElement = child(data, NS.pskc, "Secret");
     if (!secretElement) throw fail(`${where}: it has no secret`);
-    if (child(secretElement, NS.pskc, "PlainValue")) throw fail(`${where}: the secret is not encrypted; this bank imports only encrypted secrets`);
+    if (child(secretElement, NS.pskc, "PlainValue"))
+      throw fail(`${where}: the secret is not encrypted; this bank imports only encrypted secrets`);
     const encrypted = encryptedValue(child(secretElement, NS.pskc, "EncryptedValue"), where);
-    if (encrypted.cipher.keyBytes !== key.length) throw fail(`${where}: its cipher needs a ${encrypted.cipher.keyBytes}-byte key; the document key has ${key.length}`);
+    if (encrypted.cipher.keyBytes !== key.length)
+      throw fail(`${where}: its cipher needs a ${encrypted.cipher.keyBytes}-byte key; the document key has ${key.length}`);
     if (mac) {
       const given = base64(text(child(secretElement, NS.pskc, "ValueMAC")), `${where}: the ValueMAC`);
       const expected = createHmac(mac.hash, mac.key).update(encrypted.value).digest();
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw fail(`${where}: the ValueMAC does not match: the document was altered, or the key is wrong`);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected))
+        throw fail(`${where}: the ValueMAC does not match: the document was altered, or the key is wrong`);
     }
     const seed = new Uint8Array(decryptValue(encrypted.cipher.cipher, key, encrypted.value));
     if (seed.length < 10 || seed.length > 64) throw fail(`${where}: the secret must be 10-64 bytes, got ${seed.length}`);
     const userId = text(child(keyElement, NS.pskc, "UserId")) ?? text(child(device, NS.pskc, "UserId"));
-    if (userId !== undefined && !USER_ID_PATTERN.test(userId)) throw fail(`${where}: UserId ${JSON.stringify(userId)} is not a User ID of this bank (16 upper-case letters or digits)`);
+    if (userId !== undefined && !USER_ID_PATTERN.test(userId))
+      throw fail(`${where}: UserId ${JSON.stringify(userId)} is not a User ID of this bank (16 upper-case letters or digits)`);
     const friendly = text(child(keyElement, NS.pskc, "FriendlyName"));
-    const expiresAt = parseTime(text(child(device, NS.pskc, "ExpiryDate")) ?? text(child(child(keyElement, NS.pskc, "Policy"), NS.pskc, "ExpiryDate")));
+    const expiresAt = parseTime(
+      text(child(device, NS.pskc, "ExpiryDate")) ?? text(child(child(keyElement, NS.pskc, "Policy"), NS.pskc, "ExpiryDate")),
+    );
     tokens.push({
       serial,
       ...(userId === undefined ? {} : { userId }),

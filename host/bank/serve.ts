@@ -26,9 +26,12 @@ export interface ServeOptions {
 export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.EventEmitter = process): Promise<number> {
   const masterKey = MasterKey.load(options.masterKeyFile);
   const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize });
-  let app;
+  let app: Awaited<ReturnType<typeof createService>> | undefined;
   try {
-    const bank = await Bank.open(store, masterKey, { outboxDir: options.outboxDir, actor: "api", apiKeyCacheSeconds: options.keyCacheSeconds ?? DEFAULT_KEY_CACHE_SECONDS,
+    const bank = await Bank.open(store, masterKey, {
+      outboxDir: options.outboxDir,
+      actor: "api",
+      apiKeyCacheSeconds: options.keyCacheSeconds ?? DEFAULT_KEY_CACHE_SECONDS,
       throttleBaseSeconds: options.throttleBaseSeconds,
     });
     app = await createService({ bank, rateLimit: options.rateLimit, log: options.log ? (line) => io.err(`${line}\n`) : undefined });

@@ -106,7 +106,10 @@ const CHECK_RESULT = {
     offset: { type: "integer", description: "matched step minus the expected step" },
     driftSteps: { type: "integer" },
     reason: { type: "string", enum: ["wrong-code", "replayed", "issue-void"] },
-    attemptsLeft: { type: "integer", description: "wrong codes still allowed before the token locks (verify) or the issue is void (confirm)" },
+    attemptsLeft: {
+      type: "integer",
+      description: "wrong codes still allowed before the token locks (verify) or the issue is void (confirm)",
+    },
     retryAfterSeconds: { type: "integer", description: "seconds before the next check is allowed" },
     message: { type: "string" },
     messageJa: { type: "string" },
@@ -171,7 +174,12 @@ function sendError(reply: FastifyReply, status: number, body: Record<string, unk
 export function handleError(error: FastifyError | Error, reply: FastifyReply): FastifyReply {
   if (error instanceof BankError) {
     const retry = error.details.retryAfterSeconds;
-    return sendError(reply, BANK_ERROR_STATUS[error.code] ?? 500, errorBody(error), error.code === "throttled" && retry !== undefined ? { "Retry-After": String(retry) } : {});
+    return sendError(
+      reply,
+      BANK_ERROR_STATUS[error.code] ?? 500,
+      errorBody(error),
+      error.code === "throttled" && retry !== undefined ? { "Retry-After": String(retry) } : {},
+    );
   }
   if (error instanceof StoreBusyError) {
     return sendError(reply, 503, { error: "busy", message: error.message }, { "Retry-After": String(error.retryAfterSeconds) });
@@ -183,7 +191,16 @@ export function handleError(error: FastifyError | Error, reply: FastifyReply): F
   const status = fastifyError.statusCode ?? 500;
   if (status === 429) return sendError(reply, 429, { error: "rate-limited", message: fastifyError.message });
   if (status >= 400 && status < 500) {
-    const code = status === 413 ? "too-large" : status === 415 ? "unsupported-media-type" : status === 404 ? "not-found" : status === 405 ? "method-not-allowed" : "bad-request";
+    const code =
+      status === 413
+        ? "too-large"
+        : status === 415
+          ? "unsupported-media-type"
+          : status === 404
+            ? "not-found"
+            : status === 405
+              ? "method-not-allowed"
+              : "bad-request";
     return sendError(reply, status, { error: code, message: fastifyError.message });
   }
   process.stderr.write(`otp-token bank service: internal error: ${error?.stack ?? String(error)}\n`);
@@ -203,11 +220,15 @@ export async function createService(options: ServiceOptions): Promise<FastifyIns
   if (options.log) {
     const log = options.log;
     app.addHook("onResponse", async (request, reply) => {
-      log(`${new Date().toISOString()} ${request.method} ${request.url.split("?")[0]} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
+      log(
+        `${new Date().toISOString()} ${request.method} ${request.url.split("?")[0]} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
+      );
     });
   }
   app.setErrorHandler((error, _request, reply) => handleError(error as Error, reply));
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, { error: "not-found", message: `nothing at ${request.method} ${request.url.split("?")[0]}` }));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, { error: "not-found", message: `nothing at ${request.method} ${request.url.split("?")[0]}` }),
+  );
   await registerBankApi(app, options);
   return app;
 }
@@ -223,9 +244,12 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
       info: {
         title: "otp-token bank verification service",
         version: "1",
-        description: "Issue, activation relay, confirmation, verification and administration of one-time-password tokens. Errors: { error, message }.",
+        description:
+          "Issue, activation relay, confirmation, verification and administration of one-time-password tokens. Errors: { error, message }.",
       },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "an API key from 'otp-token bank api-key create'" } } },
+      components: {
+        securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "an API key from 'otp-token bank api-key create'" } },
+      },
     },
   });
 
@@ -251,10 +275,18 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
     if (needed === undefined) return;
     const key = await keyOf(request.headers.authorization);
     if (!key) {
-      return sendError(reply, 401, { error: "unauthorized", message: "this route needs an API key: send Authorization: Bearer KEY (otp-token bank api-key create)" }, { "WWW-Authenticate": 'Bearer realm="otp-token bank"' });
+      return sendError(
+        reply,
+        401,
+        { error: "unauthorized", message: "this route needs an API key: send Authorization: Bearer KEY (otp-token bank api-key create)" },
+        { "WWW-Authenticate": 'Bearer realm="otp-token bank"' },
+      );
     }
     if (needed === "admin" && key.scope !== "admin") {
-      return sendError(reply, 403, { error: "forbidden", message: `this route needs an API key of scope admin; this key has scope ${key.scope}` });
+      return sendError(reply, 403, {
+        error: "forbidden",
+        message: `this route needs an API key of scope admin; this key has scope ${key.scope}`,
+      });
     }
     request.apiKey = key;
   });
@@ -283,130 +315,183 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  app.get("/v1/health", {
-    schema: {
-      summary: "whether the service and its database answer (503 + Retry-After when the database does not)",
-      response: {
-        200: { type: "object", properties: { status: { type: "string" }, store: { type: "string" }, database: { type: "string" }, serviceId: { type: "string" }, mailDomain: { type: "string" } } },
-        503: ERROR,
-      },
-    },
-  }, async () => {
-    // A read through the same pool or worker the requests use: a StoreBusyError here answers 503.
-    await bank.store.getSetting("service_id");
-    // The Service ID and the sending domain are public: the issue screen shows them.
-    return { status: "ok", store: bank.store.kind, database: "reachable", serviceId: bank.serviceId, mailDomain: bank.mailDomain };
-  });
-
-  app.post("/v1/issues", {
-    config: login,
-    schema: {
-      summary: "token issue (トークン発行): mail address and 利用開始パスワード, each typed twice",
-      security: bearer,
-      body: {
-        type: "object",
-        additionalProperties: false,
-        required: ["mail", "mailConfirm", "password", "passwordConfirm"],
-        properties: {
-          mail: { type: "string", maxLength: 256 },
-          mailConfirm: { type: "string", maxLength: 256 },
-          password: { type: "string", maxLength: 64 },
-          passwordConfirm: { type: "string", maxLength: 64 },
-          userId: { ...USER_ID, description: "a re-set-up: a User ID of the customer (the current token's)" },
+  app.get(
+    "/v1/health",
+    {
+      schema: {
+        summary: "whether the service and its database answer (503 + Retry-After when the database does not)",
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              status: { type: "string" },
+              store: { type: "string" },
+              database: { type: "string" },
+              serviceId: { type: "string" },
+              mailDomain: { type: "string" },
+            },
+          },
+          503: ERROR,
         },
       },
-      response: {
-        201: {
+    },
+    async () => {
+      // A read through the same pool or worker the requests use: a StoreBusyError here answers 503.
+      await bank.store.getSetting("service_id");
+      // The Service ID and the sending domain are public: the issue screen shows them.
+      return { status: "ok", store: bank.store.kind, database: "reachable", serviceId: bank.serviceId, mailDomain: bank.mailDomain };
+    },
+  );
+
+  app.post(
+    "/v1/issues",
+    {
+      config: login,
+      schema: {
+        summary: "token issue (トークン発行): mail address and 利用開始パスワード, each typed twice",
+        security: bearer,
+        body: {
           type: "object",
+          additionalProperties: false,
+          required: ["mail", "mailConfirm", "password", "passwordConfirm"],
           properties: {
-            serviceId: { type: "string" }, userId: { type: "string" }, mail: { type: "string" }, expiresAt: { type: "integer" },
-            tokenExpiresAt: { type: "integer" }, mailId: { type: "string" },
+            mail: { type: "string", maxLength: 256 },
+            mailConfirm: { type: "string", maxLength: 256 },
+            password: { type: "string", maxLength: 64 },
+            passwordConfirm: { type: "string", maxLength: 64 },
+            userId: { ...USER_ID, description: "a re-set-up: a User ID of the customer (the current token's)" },
           },
         },
-        "4xx": ERROR,
-      },
-    },
-  }, async (request, reply) => {
-    const body = request.body as { mail: string; mailConfirm: string; password: string; passwordConfirm: string; userId?: string };
-    const issued = await bank.issue(body, actor(request));
-    reply.code(201);
-    return {
-      serviceId: issued.serviceId, userId: issued.userId, mail: issued.mail, expiresAt: issued.expiresAt, tokenExpiresAt: issued.tokenExpiresAt,
-      ...(options.includeMailId && issued.mailId ? { mailId: issued.mailId } : {}),
-    };
-  });
-
-  app.post("/v1/activations", {
-    config: login,
-    schema: {
-      summary: "送信: relays a token's activation request (docs/activation.md message 1) and returns the bank's response (message 2)",
-      security: bearer,
-      body: {
-        type: "object",
-        additionalProperties: false,
-        required: ["serviceId", "userId", "request"],
-        properties: {
-          serviceId: { type: "string", pattern: "^[0-9]{8}$" },
-          userId: USER_ID,
-          request: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]*={0,2}$", description: "the request bytes, base64" },
+        response: {
+          201: {
+            type: "object",
+            properties: {
+              serviceId: { type: "string" },
+              userId: { type: "string" },
+              mail: { type: "string" },
+              expiresAt: { type: "integer" },
+              tokenExpiresAt: { type: "integer" },
+              mailId: { type: "string" },
+            },
+          },
+          "4xx": ERROR,
         },
       },
-      response: {
-        200: {
+    },
+    async (request, reply) => {
+      const body = request.body as { mail: string; mailConfirm: string; password: string; passwordConfirm: string; userId?: string };
+      const issued = await bank.issue(body, actor(request));
+      reply.code(201);
+      return {
+        serviceId: issued.serviceId,
+        userId: issued.userId,
+        mail: issued.mail,
+        expiresAt: issued.expiresAt,
+        tokenExpiresAt: issued.tokenExpiresAt,
+        ...(options.includeMailId && issued.mailId ? { mailId: issued.mailId } : {}),
+      };
+    },
+  );
+
+  app.post(
+    "/v1/activations",
+    {
+      config: login,
+      schema: {
+        summary: "送信: relays a token's activation request (docs/activation.md message 1) and returns the bank's response (message 2)",
+        security: bearer,
+        body: {
           type: "object",
+          additionalProperties: false,
+          required: ["serviceId", "userId", "request"],
           properties: {
-            response: { type: "string", description: "message 2, base64: the token's 登録 takes it" },
-            attemptsLeft: {
-              type: "integer",
-              description: "attempts left before the issue is void if the token refuses this answer at 登録 (a wrong activation password shows only there)",
+            serviceId: { type: "string", pattern: "^[0-9]{8}$" },
+            userId: USER_ID,
+            request: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]*={0,2}$", description: "the request bytes, base64" },
+          },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              response: { type: "string", description: "message 2, base64: the token's 登録 takes it" },
+              attemptsLeft: {
+                type: "integer",
+                description:
+                  "attempts left before the issue is void if the token refuses this answer at 登録 (a wrong activation password shows only there)",
+              },
+            },
+          },
+          "4xx": ERROR,
+        },
+      },
+    },
+    async (request) => {
+      const body = request.body as { serviceId: string; userId: string; request: string };
+      const bytes = new Uint8Array(Buffer.from(body.request, "base64"));
+      carriesIds(bytes, body, "request");
+      const answer = await bank.activate(bytes, actor(request));
+      return { response: Buffer.from(answer.response).toString("base64"), attemptsLeft: answer.attemptsLeft };
+    },
+  );
+
+  app.post(
+    "/v1/registrations",
+    {
+      config: login,
+      schema: {
+        summary:
+          "登録: relays the token's confirmation (docs/activation.md message 3) after it stored the profile; its first code can then be confirmed",
+        security: bearer,
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["serviceId", "userId", "confirmation"],
+          properties: {
+            serviceId: { type: "string", pattern: "^[0-9]{8}$" },
+            userId: USER_ID,
+            confirmation: {
+              type: "string",
+              maxLength: 1024,
+              pattern: "^[A-Za-z0-9+/]*={0,2}$",
+              description: "the confirmation bytes, base64",
             },
           },
         },
-        "4xx": ERROR,
-      },
-    },
-  }, async (request) => {
-    const body = request.body as { serviceId: string; userId: string; request: string };
-    const bytes = new Uint8Array(Buffer.from(body.request, "base64"));
-    carriesIds(bytes, body, "request");
-    const answer = await bank.activate(bytes, actor(request));
-    return { response: Buffer.from(answer.response).toString("base64"), attemptsLeft: answer.attemptsLeft };
-  });
-
-  app.post("/v1/registrations", {
-    config: login,
-    schema: {
-      summary: "登録: relays the token's confirmation (docs/activation.md message 3) after it stored the profile; its first code can then be confirmed",
-      security: bearer,
-      body: {
-        type: "object",
-        additionalProperties: false,
-        required: ["serviceId", "userId", "confirmation"],
-        properties: {
-          serviceId: { type: "string", pattern: "^[0-9]{8}$" },
-          userId: USER_ID,
-          confirmation: { type: "string", maxLength: 1024, pattern: "^[A-Za-z0-9+/]*={0,2}$", description: "the confirmation bytes, base64" },
+        response: {
+          200: { type: "object", properties: { serial: { type: "string", description: "the token's serial, 16 hex digits" } } },
+          "4xx": ERROR,
         },
       },
-      response: { 200: { type: "object", properties: { serial: { type: "string", description: "the token's serial, 16 hex digits" } } }, "4xx": ERROR },
     },
-  }, async (request) => {
-    const body = request.body as { serviceId: string; userId: string; confirmation: string };
-    const bytes = new Uint8Array(Buffer.from(body.confirmation, "base64"));
-    carriesIds(bytes, body, "confirmation");
-    return bank.register(bytes, actor(request));
-  });
+    async (request) => {
+      const body = request.body as { serviceId: string; userId: string; confirmation: string };
+      const bytes = new Uint8Array(Buffer.from(body.confirmation, "base64"));
+      carriesIds(bytes, body, "confirmation");
+      return bank.register(bytes, actor(request));
+    },
+  );
 
   const checkRoute = (summary: string, body: object) => ({
     config: login,
-    schema: { summary, security: bearer, params: { type: "object", properties: { userId: USER_ID }, required: ["userId"] }, body, response: { 200: CHECK_RESULT, "4xx": ERROR } },
+    schema: {
+      summary,
+      security: bearer,
+      params: { type: "object", properties: { userId: USER_ID }, required: ["userId"] },
+      body,
+      response: { 200: CHECK_RESULT, "4xx": ERROR },
+    },
   });
   const codeBody = { type: "object", additionalProperties: false, required: ["code"], properties: { code: CODE } };
 
-  app.post("/v1/tokens/:userId/confirm", checkRoute("認証確認: the activated token's first code makes it the customer's active token", codeBody), async (request) => {
-    const { userId } = request.params as { userId: string };
-    return checkOutcome(() => bank.confirm(userId, (request.body as { code: string }).code, actor(request)));
-  });
+  app.post(
+    "/v1/tokens/:userId/confirm",
+    checkRoute("認証確認: the activated token's first code makes it the customer's active token", codeBody),
+    async (request) => {
+      const { userId } = request.params as { userId: string };
+      return checkOutcome(() => bank.confirm(userId, (request.body as { code: string }).code, actor(request)));
+    },
+  );
 
   app.post("/v1/tokens/:userId/verify", checkRoute("a login code", codeBody), async (request) => {
     const { userId } = request.params as { userId: string };
@@ -415,7 +500,12 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
 
   app.post(
     "/v1/tokens/:userId/resync",
-    checkRoute("two consecutive codes re-synchronise a drifted token", { type: "object", additionalProperties: false, required: ["code1", "code2"], properties: { code1: CODE, code2: CODE } }),
+    checkRoute("two consecutive codes re-synchronise a drifted token", {
+      type: "object",
+      additionalProperties: false,
+      required: ["code1", "code2"],
+      properties: { code1: CODE, code2: CODE },
+    }),
     async (request) => {
       const { userId } = request.params as { userId: string };
       const { code1, code2 } = request.body as { code1: string; code2: string };
@@ -425,90 +515,139 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
 
   const userParams = { type: "object", properties: { userId: USER_ID }, required: ["userId"] } as const;
 
-  app.get("/v1/tokens/:userId", {
-    config: admin,
-    schema: { summary: "what the bank knows about a User ID (no secrets)", security: bearer, params: userParams, response: { 200: TOKEN_STATUS, "4xx": ERROR } },
-  }, async (request) => bank.status((request.params as { userId: string }).userId));
-
-  for (const action of ["unlock", "suspend", "resume", "revoke"] as const) {
-    app.post(`/v1/tokens/:userId/${action}`, {
+  app.get(
+    "/v1/tokens/:userId",
+    {
       config: admin,
       schema: {
-        summary: {
-          unlock: "clears the lock, the failure count and the throttling delay",
-          suspend: "no code accepted until resume (the token is reported missing)",
-          resume: "codes accepted again",
-          revoke: "final: the token is lost or stolen",
-        }[action],
+        summary: "what the bank knows about a User ID (no secrets)",
         security: bearer,
         params: userParams,
-        body: NO_BODY,
-        response: { 200: { type: "object", properties: { userId: { type: "string" }, state: { type: "string" }, locked: { type: "boolean" } } }, "4xx": ERROR },
+        response: { 200: TOKEN_STATUS, "4xx": ERROR },
       },
-    }, async (request) => {
-      const { userId } = request.params as { userId: string };
-      await bank[action](userId, actor(request));
-      const { token } = await bank.status(userId);
-      return { userId, state: token?.state, locked: token?.locked };
-    });
-  }
-
-  app.get("/v1/status", {
-    config: admin,
-    schema: {
-      summary: "tokens by state, and the tokens due for renewal within 30 days",
-      security: bearer,
-      response: { 200: { type: "object", additionalProperties: true, properties: { serviceId: { type: "string" }, mailDomain: { type: "string" }, tokens: { type: "object", additionalProperties: true }, dueForRenewal: { type: "array", items: { type: "object", additionalProperties: true } } } } },
     },
-  }, async () => bank.overview());
+    async (request) => bank.status((request.params as { userId: string }).userId),
+  );
 
-  app.get("/v1/audit", {
-    config: admin,
-    schema: {
-      summary: "the audit trail after event id `since`, oldest first",
-      security: bearer,
-      querystring: {
-        type: "object",
-        additionalProperties: false,
-        properties: { since: { type: "string", pattern: "^[0-9]{1,15}$" }, limit: { type: "string", pattern: "^[0-9]{1,4}$" } },
-      },
-      response: { 200: { type: "object", properties: { events: { type: "array", items: { type: "object", additionalProperties: true } }, next: { type: "integer" } } }, "4xx": ERROR },
-    },
-  }, async (request) => {
-    const query = request.query as { since?: string; limit?: string };
-    const since = Number(query.since ?? 0);
-    const limit = Math.min(Math.max(Number(query.limit ?? 100), 1), 1000);
-    const events = await bank.auditEvents(since, limit);
-    return { events, next: events.length > 0 ? events[events.length - 1].id : since };
-  });
-
-  app.post("/v1/export/pskc", {
-    config: admin,
-    // A thousand User IDs do not fit the other routes' 4 KiB.
-    bodyLimit: 64 * 1024,
-    schema: {
-      summary: "exports tokens' seeds as an encrypted PSKC document (RFC 6030 §6.1 pre-shared key or §6.2 PBE)",
-      security: bearer,
-      body: {
-        type: "object",
-        additionalProperties: false,
-        properties: {
-          userIds: { type: "array", maxItems: 1000, items: USER_ID, description: "default: every unrevoked token" },
-          passphrase: { type: "string", minLength: 12, maxLength: 256, description: "RFC 6030 §6.2: PBKDF2 key derived from it" },
-          key: { type: "string", pattern: "^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$", description: "RFC 6030 §6.1: a pre-shared AES-128/256 key, hex" },
-          keyName: { type: "string", maxLength: 100 },
+  for (const action of ["unlock", "suspend", "resume", "revoke"] as const) {
+    app.post(
+      `/v1/tokens/:userId/${action}`,
+      {
+        config: admin,
+        schema: {
+          summary: {
+            unlock: "clears the lock, the failure count and the throttling delay",
+            suspend: "no code accepted until resume (the token is reported missing)",
+            resume: "codes accepted again",
+            revoke: "final: the token is lost or stolen",
+          }[action],
+          security: bearer,
+          params: userParams,
+          body: NO_BODY,
+          response: {
+            200: { type: "object", properties: { userId: { type: "string" }, state: { type: "string" }, locked: { type: "boolean" } } },
+            "4xx": ERROR,
+          },
         },
       },
-      response: { 200: { type: "object", properties: { count: { type: "integer" }, pskc: { type: "string" } } }, "4xx": ERROR },
+      async (request) => {
+        const { userId } = request.params as { userId: string };
+        await bank[action](userId, actor(request));
+        const { token } = await bank.status(userId);
+        return { userId, state: token?.state, locked: token?.locked };
+      },
+    );
+  }
+
+  app.get(
+    "/v1/status",
+    {
+      config: admin,
+      schema: {
+        summary: "tokens by state, and the tokens due for renewal within 30 days",
+        security: bearer,
+        response: {
+          200: {
+            type: "object",
+            additionalProperties: true,
+            properties: {
+              serviceId: { type: "string" },
+              mailDomain: { type: "string" },
+              tokens: { type: "object", additionalProperties: true },
+              dueForRenewal: { type: "array", items: { type: "object", additionalProperties: true } },
+            },
+          },
+        },
+      },
     },
-  }, async (request) => {
-    const body = request.body as { userIds?: string[]; passphrase?: string; key?: string; keyName?: string };
-    const encryption = readPskcOptions(body);
-    const secrets = await bank.exportSecrets(body.userIds, actor(request));
-    try {
-      return { count: secrets.length, pskc: writePskc(secrets, encryption) };
-    } finally {
-      for (const secret of secrets) secret.seed.fill(0);
-    }
-  });
+    async () => bank.overview(),
+  );
+
+  app.get(
+    "/v1/audit",
+    {
+      config: admin,
+      schema: {
+        summary: "the audit trail after event id `since`, oldest first",
+        security: bearer,
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { since: { type: "string", pattern: "^[0-9]{1,15}$" }, limit: { type: "string", pattern: "^[0-9]{1,4}$" } },
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: { events: { type: "array", items: { type: "object", additionalProperties: true } }, next: { type: "integer" } },
+          },
+          "4xx": ERROR,
+        },
+      },
+    },
+    async (request) => {
+      const query = request.query as { since?: string; limit?: string };
+      const since = Number(query.since ?? 0);
+      const limit = Math.min(Math.max(Number(query.limit ?? 100), 1), 1000);
+      const events = await bank.auditEvents(since, limit);
+      return { events, next: events.length > 0 ? events[events.length - 1].id : since };
+    },
+  );
+
+  app.post(
+    "/v1/export/pskc",
+    {
+      config: admin,
+      // A thousand User IDs do not fit the other routes' 4 KiB.
+      bodyLimit: 64 * 1024,
+      schema: {
+        summary: "exports tokens' seeds as an encrypted PSKC document (RFC 6030 §6.1 pre-shared key or §6.2 PBE)",
+        security: bearer,
+        body: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            userIds: { type: "array", maxItems: 1000, items: USER_ID, description: "default: every unrevoked token" },
+            passphrase: { type: "string", minLength: 12, maxLength: 256, description: "RFC 6030 §6.2: PBKDF2 key derived from it" },
+            key: {
+              type: "string",
+              pattern: "^([0-9a-fA-F]{32}|[0-9a-fA-F]{64})$",
+              description: "RFC 6030 §6.1: a pre-shared AES-128/256 key, hex",
+            },
+            keyName: { type: "string", maxLength: 100 },
+          },
+        },
+        response: { 200: { type: "object", properties: { count: { type: "integer" }, pskc: { type: "string" } } }, "4xx": ERROR },
+      },
+    },
+    async (request) => {
+      const body = request.body as { userIds?: string[]; passphrase?: string; key?: string; keyName?: string };
+      const encryption = readPskcOptions(body);
+      const secrets = await bank.exportSecrets(body.userIds, actor(request));
+      try {
+        return { count: secrets.length, pskc: writePskc(secrets, encryption) };
+      } finally {
+        for (const secret of secrets) secret.seed.fill(0);
+      }
+    },
+  );
 }

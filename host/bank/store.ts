@@ -117,7 +117,10 @@ export interface ApiKeyRow {
   revoked_at: number | null;
 }
 
-export type NewIssue = Omit<IssueRow, "issue_id" | "failed_attempts" | "state" | "void_reason" | "pending_serial" | "pending_seed" | "pending_at" | "completed_at">;
+export type NewIssue = Omit<
+  IssueRow,
+  "issue_id" | "failed_attempts" | "state" | "void_reason" | "pending_serial" | "pending_seed" | "pending_at" | "completed_at"
+>;
 export type NewToken = Omit<TokenRow, "consecutive_failures" | "locked" | "next_check_at" | "state" | "last_success_at">;
 export type NewEvent = Omit<EventRow, "id" | "mac">;
 

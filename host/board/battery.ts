@@ -5,7 +5,13 @@
 // the rated capacity, continuing down (to 0 mV) if the cell is used past it. Tests that need a
 // particular voltage use set().
 import {
-  CR2032, displayMicroamps, flashEraseMicroampMs, flashWordMicroampMs, millivoltsAt, sleepMicroamps, wakeupMicroampMs,
+  CR2032,
+  displayMicroamps,
+  flashEraseMicroampMs,
+  flashWordMicroampMs,
+  millivoltsAt,
+  sleepMicroamps,
+  wakeupMicroampMs,
 } from "./energy.js";
 
 /**
@@ -64,7 +70,9 @@ export class Battery {
   constructor(config: Partial<BatteryConfig> = {}) {
     this.config = { ...DEFAULT_BATTERY_CONFIG, ...config };
     const { curve, capacityMicroampHours, selfDischargePercentPerYear } = this.config;
-    const ordered = curve.every(([f, mv], i) => Number.isSafeInteger(mv) && mv >= 0 && (i === 0 || (f > curve[i - 1][0] && mv < curve[i - 1][1])));
+    const ordered = curve.every(
+      ([f, mv], i) => Number.isSafeInteger(mv) && mv >= 0 && (i === 0 || (f > curve[i - 1][0] && mv < curve[i - 1][1])),
+    );
     if (curve.length < 2 || curve[0][0] !== 0 || curve[curve.length - 1][0] !== 1 || !ordered) {
       throw new RangeError("battery curve must run from fraction 0 to 1, fractions rising and whole mV falling");
     }

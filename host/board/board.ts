@@ -48,8 +48,7 @@ export class Board {
     this.rtc = new Rtc(
       {
         driftPpm: config.rtc?.driftPpm ?? 0,
-        startSeconds:
-          startSeconds === null ? undefined : (startSeconds ?? BigInt(Math.floor(this.clock.now() / 1000))),
+        startSeconds: startSeconds === null ? undefined : (startSeconds ?? BigInt(Math.floor(this.clock.now() / 1000))),
       },
       this.clock,
     );
@@ -58,9 +57,13 @@ export class Board {
     this.clock.onAdvance((fromMs, toMs) => this.battery.elapse(toMs - fromMs));
     // Events are routed through the board so a handler can be attached after the firmware is loaded,
     // and so a button pressed while the board is off reaches nobody.
-    this.button = new Button(this.clock, (event) => {
-      if (this.mainPower) this.buttonHandler?.(event);
-    }, config.button);
+    this.button = new Button(
+      this.clock,
+      (event) => {
+        if (this.mainPower) this.buttonHandler?.(event);
+      },
+      config.button,
+    );
     this.random = config.random ?? (config.randomSeed !== undefined ? new SeededRandom(config.randomSeed) : new TrueRandom());
   }
 

@@ -31,9 +31,7 @@ export class Button {
   ) {
     this.config = { longPressMs: config.longPressMs ?? LONG_PRESS_MS, shortPressMs: config.shortPressMs ?? SHORT_PRESS_MS };
     if (!(this.config.shortPressMs < this.config.longPressMs)) {
-      throw new RangeError(
-        `shortPressMs (${this.config.shortPressMs}) must be shorter than longPressMs (${this.config.longPressMs})`,
-      );
+      throw new RangeError(`shortPressMs (${this.config.shortPressMs}) must be shorter than longPressMs (${this.config.longPressMs})`);
     }
   }
 

@@ -38,7 +38,7 @@ export const ASSUMED_CPI = 1.5;
 
 /** The panel. Figures from Sharp's application note "Programming Sharp's Memory LCDs" (measured on its 1.35" panel). */
 export const PANEL = {
-  part: "Sharp LS011B7DH03 (memory-in-pixel LCD, 1.08\", 160x68, 1 bit)",
+  part: 'Sharp LS011B7DH03 (memory-in-pixel LCD, 1.08", 160x68, 1 bit)',
   /** µA the panel draws while on, holding its image (VCOM toggled once a second). */
   quiescentMicroamps: 2.1,
   /** µA while the 1.35" panel's 96 lines are written, for writeMs (2 MHz SPI): per line, a 96th of it. */
@@ -73,8 +73,17 @@ export const CR2032 = {
    * nine tenths of the capacity, then a knee down to the 2.0 V end voltage.
    */
   curve: [
-    [0, 3000], [0.1, 2950], [0.5, 2900], [0.7, 2870], [0.8, 2830], [0.9, 2750],
-    [0.95, 2650], [0.97, 2550], [0.98, 2450], [0.99, 2300], [1, 2000],
+    [0, 3000],
+    [0.1, 2950],
+    [0.5, 2900],
+    [0.7, 2870],
+    [0.8, 2830],
+    [0.9, 2750],
+    [0.95, 2650],
+    [0.97, 2550],
+    [0.98, 2450],
+    [0.99, 2300],
+    [1, 2000],
   ] as ReadonlyArray<readonly [number, number]>,
 } as const;
 
@@ -152,8 +161,10 @@ export const displayMicroamps = (): number => PANEL.quiescentMicroamps;
 export function pressWakeups(costs: OperationCosts = MEASURED_COSTS, recording = false): { wakeups: number; microampMs: number } {
   const refreshes = PANEL_ON_SECONDS - 1 + MEAN_EXTRA_PANEL_TICKS;
   const microampMs =
-    operationMicroampMs(recording ? costs.pressRecordingTime : costs.press) + (refreshes - 1) * operationMicroampMs(costs.refresh) +
-    operationMicroampMs(costs.refreshNewStep) + operationMicroampMs(costs.panelOff);
+    operationMicroampMs(recording ? costs.pressRecordingTime : costs.press) +
+    (refreshes - 1) * operationMicroampMs(costs.refresh) +
+    operationMicroampMs(costs.refreshNewStep) +
+    operationMicroampMs(costs.panelOff);
   return { wakeups: 1 + refreshes + 1, microampMs };
 }
 
@@ -233,7 +244,12 @@ export function dailyMicroampMs(use: DailyUse, costs: OperationCosts = MEASURED_
 }
 
 /** How long a CR2032 lasts at `use`: to the low-battery warning, to the last code, and the lead between. */
-export function lifetime(use: DailyUse, lowMillivolts: number, brownOutMillivolts: number, costs: OperationCosts = MEASURED_COSTS): Lifetime {
+export function lifetime(
+  use: DailyUse,
+  lowMillivolts: number,
+  brownOutMillivolts: number,
+  costs: OperationCosts = MEASURED_COSTS,
+): Lifetime {
   const perDay = dailyMicroampMs(use, costs) / MS_PER_HOUR; // µAh a day
   const daysTo = (millivolts: number) => (fractionAt(millivolts) * CR2032.capacityMicroampHours) / perDay;
   const warningDays = daysTo(lowMillivolts);

@@ -70,9 +70,7 @@ export class NorFlash {
       throw new RangeError(`pageBytes must be a positive whole number of bytes, got ${this.pageBytes}`);
     }
     if (!Number.isSafeInteger(this.sizeBytes) || this.sizeBytes <= 0 || this.sizeBytes % this.pageBytes !== 0) {
-      throw new RangeError(
-        `sizeBytes must be a positive multiple of pageBytes (${this.pageBytes}), got ${this.sizeBytes}`,
-      );
+      throw new RangeError(`sizeBytes must be a positive multiple of pageBytes (${this.pageBytes}), got ${this.sizeBytes}`);
     }
     this.pageCount = this.sizeBytes / this.pageBytes;
     this.cells = new Uint8Array(this.sizeBytes).fill(FLASH_ERASED_BYTE);
@@ -81,10 +79,7 @@ export class NorFlash {
   }
 
   /** Restores a saved image(); erase counters start at 0 unless given. */
-  static fromImage(
-    bytes: Uint8Array,
-    config: Partial<NorFlashConfig> & { eraseCounts?: readonly number[] } = {},
-  ): NorFlash {
+  static fromImage(bytes: Uint8Array, config: Partial<NorFlashConfig> & { eraseCounts?: readonly number[] } = {}): NorFlash {
     const flash = new NorFlash({ ...config, sizeBytes: config.sizeBytes ?? bytes.length });
     if (bytes.length !== flash.sizeBytes) {
       throw new RangeError(`flash image is ${bytes.length} bytes, the chip holds ${flash.sizeBytes} bytes`);
@@ -94,7 +89,7 @@ export class NorFlash {
       if (config.eraseCounts.length !== flash.pageCount) {
         throw new RangeError(`eraseCounts needs one entry per page (${flash.pageCount}), got ${config.eraseCounts.length}`);
       }
-      config.eraseCounts.forEach((count, page) => (flash.eraseCounts[page] = count));
+      for (const [page, count] of config.eraseCounts.entries()) flash.eraseCounts[page] = count;
     }
     return flash;
   }

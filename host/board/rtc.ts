@@ -58,7 +58,7 @@ export class Rtc {
   msUntil(seconds: bigint): number | undefined {
     if (this.lost) return undefined;
     const needPs = seconds * PS_PER_S - this.baseRtcPs;
-    const ratePsPerMs = (PPB_PER_UNIT + this.driftPpb) * PS_PER_MS / PPB_PER_UNIT;
+    const ratePsPerMs = ((PPB_PER_UNIT + this.driftPpb) * PS_PER_MS) / PPB_PER_UNIT;
     const elapsedMs = needPs <= 0n ? 0n : (needPs + ratePsPerMs - 1n) / ratePsPerMs;
     return Math.max(0, this.baseClockMs + Number(elapsedMs) - this.clock.now());
   }
@@ -126,7 +126,7 @@ export class Rtc {
 
   private positionPs(): bigint {
     const elapsedMs = BigInt(this.clock.now() - this.baseClockMs);
-    return this.baseRtcPs + elapsedMs * (PPB_PER_UNIT + this.driftPpb) * PS_PER_MS / PPB_PER_UNIT;
+    return this.baseRtcPs + (elapsedMs * (PPB_PER_UNIT + this.driftPpb) * PS_PER_MS) / PPB_PER_UNIT;
   }
 
   private rebase(): void {

@@ -6,7 +6,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Bank, type BankOptions, DEFAULT_CONFIG } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_POOL_SIZE, DEFAULT_RATE_LIMIT, DEFAULT_SERVICE_HOST, DEFAULT_SERVICE_PORT } from "../bank/limits.js";
+import {
+  DEFAULT_KEY_CACHE_SECONDS,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_RATE_LIMIT,
+  DEFAULT_SERVICE_HOST,
+  DEFAULT_SERVICE_PORT,
+} from "../bank/limits.js";
 import { messageKind } from "../bank/protocol.js";
 import { isPostgresUrl, openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
@@ -348,7 +354,8 @@ function userIdOption(values: { "user-id"?: string; "service-id"?: string }): st
   const userId = values["user-id"]?.toUpperCase();
   if (userId === undefined) throw new UsageError("--user-id is missing");
   if (!USER_ID_PATTERN.test(userId)) throw new UsageError(`--user-id must be ${USER_ID_HELP}`);
-  if (values["service-id"] !== undefined && !SERVICE_ID_PATTERN.test(values["service-id"])) throw new UsageError("--service-id must be 8 digits");
+  if (values["service-id"] !== undefined && !SERVICE_ID_PATTERN.test(values["service-id"]))
+    throw new UsageError("--service-id must be 8 digits");
   return userId;
 }
 
@@ -356,23 +363,32 @@ function userIdOption(values: { "user-id"?: string; "service-id"?: string }): st
 async function checkServiceId(bank: Bank, userId: string, serviceId: string | undefined): Promise<void> {
   if (serviceId === undefined) return;
   const status = await bank.status(userId).catch(() => null);
-  if (status && status.serviceId !== serviceId) throw new BankError("unknown", `the User ID ${userId} belongs to Service ID ${status.serviceId}, not ${serviceId}`);
+  if (status && status.serviceId !== serviceId)
+    throw new BankError("unknown", `the User ID ${userId} belongs to Service ID ${status.serviceId}, not ${serviceId}`);
 }
 
-const when = (unixSeconds: number) => `${bankDateTime(unixSeconds)} (${new Date(unixSeconds * 1000).toISOString().replace(/\.\d+Z$/, "Z")})`;
+const when = (unixSeconds: number) =>
+  `${bankDateTime(unixSeconds)} (${new Date(unixSeconds * 1000).toISOString().replace(/\.\d+Z$/, "Z")})`;
 
 async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promise<number> {
   switch (sub) {
     case "init": {
-      const { values, positionals } = parse(args, { ...COMMON_OPTIONS, "service-id": { type: "string" }, "mail-domain": { type: "string" } });
+      const { values, positionals } = parse(args, {
+        ...COMMON_OPTIONS,
+        "service-id": { type: "string" },
+        "mail-domain": { type: "string" },
+      });
       noPositionals(positionals);
       const path = databaseOf(values);
-      if (values["service-id"] !== undefined && !SERVICE_ID_PATTERN.test(values["service-id"])) throw new UsageError("--service-id must be 8 digits");
+      if (values["service-id"] !== undefined && !SERVICE_ID_PATTERN.test(values["service-id"]))
+        throw new UsageError("--service-id must be 8 digits");
       if (path === ":memory:") throw new UsageError("--db must be a file path");
       if (isPostgresUrl(path)) {
         const { postgresHasBank, redactUrl } = await import("../bank/postgres/store.js");
         if (await postgresHasBank(path)) {
-          throw new StoreOpenError(`${redactUrl(path)} already holds a bank database: 'bank init' creates a new one only (use 'bank settings' to change one)`);
+          throw new StoreOpenError(
+            `${redactUrl(path)} already holds a bank database: 'bank init' creates a new one only (use 'bank settings' to change one)`,
+          );
         }
       } else {
         const { existsSync, statSync } = await import("node:fs");
@@ -380,14 +396,24 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           throw new StoreOpenError(`${path} already exists: 'bank init' creates a new database only (use 'bank settings' to change one)`);
         }
       }
-      return withBank(values, io, {}, async (bank) => {
-        await bank.updateSettings({ serviceId: values["service-id"], mailDomain: values["mail-domain"] });
-        io.out(`Created the bank database ${bank.store.location}\nService ID:   ${bank.serviceId}\nMail domain:  ${bank.mailDomain}\n`);
-        return 0;
-      }, true);
+      return withBank(
+        values,
+        io,
+        {},
+        async (bank) => {
+          await bank.updateSettings({ serviceId: values["service-id"], mailDomain: values["mail-domain"] });
+          io.out(`Created the bank database ${bank.store.location}\nService ID:   ${bank.serviceId}\nMail domain:  ${bank.mailDomain}\n`);
+          return 0;
+        },
+        true,
+      );
     }
     case "settings": {
-      const { values, positionals } = parse(args, { ...COMMON_OPTIONS, "service-id": { type: "string" }, "mail-domain": { type: "string" } });
+      const { values, positionals } = parse(args, {
+        ...COMMON_OPTIONS,
+        "service-id": { type: "string" },
+        "mail-domain": { type: "string" },
+      });
       noPositionals(positionals);
       return withBank(values, io, {}, async (bank) => {
         if (values["service-id"] !== undefined || values["mail-domain"] !== undefined) {
@@ -435,7 +461,12 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           password,
           passwordConfirm,
           userId: values["user-id"]?.toUpperCase(),
-          otp: { algorithm: (values.algorithm ?? "SHA1") as "SHA1", digits, period, ...(values.label === undefined ? {} : { label: values.label }) },
+          otp: {
+            algorithm: (values.algorithm ?? "SHA1") as "SHA1",
+            digits,
+            period,
+            ...(values.label === undefined ? {} : { label: values.label }),
+          },
         });
         io.out(
           `Mail address: ${result.mail}\nService ID:   ${result.serviceId}\nUser ID:      ${result.userId}\n` +
@@ -468,12 +499,17 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
     case "verify": {
       const { values, positionals } = parse(args, USER_OPTIONS);
       const userId = userIdOption(values);
-      if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "CODE is missing" : `expected one CODE, got ${positionals.length} arguments`);
+      if (positionals.length !== 1)
+        throw new UsageError(positionals.length === 0 ? "CODE is missing" : `expected one CODE, got ${positionals.length} arguments`);
       const code = typedCode(positionals[0]);
       return withBank(values, io, {}, async (bank) => {
         await checkServiceId(bank, userId, values["service-id"]);
         const result = sub === "confirm" ? await bank.confirm(userId, code) : await bank.verify(userId, code);
-        io.out(sub === "confirm" ? `confirmed: the token is active (drift ${result.driftSteps} steps)\n` : `ok: offset ${result.offset}, drift ${result.driftSteps} steps\n`);
+        io.out(
+          sub === "confirm"
+            ? `confirmed: the token is active (drift ${result.driftSteps} steps)\n`
+            : `ok: offset ${result.offset}, drift ${result.driftSteps} steps\n`,
+        );
         return 0;
       });
     }
@@ -518,7 +554,8 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         io.out(`Service ID ${overview.serviceId}, mail domain ${overview.mailDomain}\n`);
         io.out(`Tokens: ${t.active} active, ${t.suspended} suspended, ${t.revoked} revoked (${t.locked} locked)\n`);
         io.out(`Due for renewal (expiring within 30 days): ${overview.dueForRenewal.length}\n`);
-        for (const due of overview.dueForRenewal) io.out(`  ${due.userId}  serial ${due.serial}  ${due.state}  expires ${when(due.expiresAt)}\n`);
+        for (const due of overview.dueForRenewal)
+          io.out(`  ${due.userId}  serial ${due.serial}  ${due.state}  expires ${when(due.expiresAt)}\n`);
         return 0;
       });
     }
@@ -540,7 +577,9 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         noPositionals(positionals);
         return withBank(values, io, {}, async (bank) => {
           for (const key of await bank.listApiKeys()) {
-            io.out(`${key.keyId}  ${key.scope.padEnd(5)}  ${key.revokedAt === null ? "active " : "revoked"}  created ${new Date(key.createdAt * 1000).toISOString()}  ${key.name}\n`);
+            io.out(
+              `${key.keyId}  ${key.scope.padEnd(5)}  ${key.revokedAt === null ? "active " : "revoked"}  created ${new Date(key.createdAt * 1000).toISOString()}  ${key.name}\n`,
+            );
           }
           return 0;
         });
@@ -564,7 +603,9 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         return withBank(values, io, {}, async (bank) => {
           const report = await bank.verifyAudit();
           if (!report.ok) {
-            io.err(`otp-token bank audit verify: the audit trail is broken at row ${report.firstBad!.id}: ${report.firstBad!.reason} (${report.rows - 1} rows before it verify)\n`);
+            io.err(
+              `otp-token bank audit verify: the audit trail is broken at row ${report.firstBad!.id}: ${report.firstBad!.reason} (${report.rows - 1} rows before it verify)\n`,
+            );
             return 1;
           }
           io.out(`the audit trail verifies: ${report.rows} rows; head: row ${report.head?.id ?? 0} ${report.head?.mac ?? ""}\n`);
@@ -593,16 +634,25 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         "key-file": { type: "string" },
       });
       const { readPskc, readPskcOptions, writePskc } = await import("../bank/pskc.js");
-      if ((values.passphrase === true) === (values["key-file"] !== undefined)) throw new UsageError("give exactly one of --passphrase (asked at a prompt) or --key-file FILE");
+      if ((values.passphrase === true) === (values["key-file"] !== undefined))
+        throw new UsageError("give exactly one of --passphrase (asked at a prompt) or --key-file FILE");
       const keyHex = values["key-file"] === undefined ? undefined : readKeyFile(values["key-file"]);
       if (sub === "export") {
         noPositionals(positionals);
         if (values.out === undefined) throw new UsageError("--out FILE is missing");
         const userIds = (values["user-id"] as string[] | undefined)?.map((id) => id.toUpperCase());
-        for (const id of userIds ?? []) if (!USER_ID_PATTERN.test(id)) throw new UsageError(`--user-id ${JSON.stringify(id)} must be ${USER_ID_HELP}`);
+        for (const id of userIds ?? [])
+          if (!USER_ID_PATTERN.test(id)) throw new UsageError(`--user-id ${JSON.stringify(id)} must be ${USER_ID_HELP}`);
         let passphrase: string | undefined;
         if (values.passphrase) {
-          const [first, again] = await answers(stdin, [{ prompt: "Passphrase for the PSKC file (12+ characters): ", secret: true }, { prompt: "Passphrase again: ", secret: true }], "the passphrase and its confirmation");
+          const [first, again] = await answers(
+            stdin,
+            [
+              { prompt: "Passphrase for the PSKC file (12+ characters): ", secret: true },
+              { prompt: "Passphrase again: ", secret: true },
+            ],
+            "the passphrase and its confirmation",
+          );
           if (first !== again) throw new BankError("pskc", "the two passphrases differ");
           passphrase = first;
         }
@@ -612,8 +662,10 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           try {
             writeFileSync(values.out!, writePskc(secrets, encryption), { mode: 0o600, flag: "wx" });
           } catch (error) {
-            if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new BankError("pskc", `${values.out} already exists: give a new file`);
-            if ((error as NodeJS.ErrnoException).code) throw new BankError("pskc", `cannot write ${values.out}: ${(error as NodeJS.ErrnoException).code}`);
+            if ((error as NodeJS.ErrnoException).code === "EEXIST")
+              throw new BankError("pskc", `${values.out} already exists: give a new file`);
+            if ((error as NodeJS.ErrnoException).code)
+              throw new BankError("pskc", `cannot write ${values.out}: ${(error as NodeJS.ErrnoException).code}`);
             throw error;
           } finally {
             for (const secret of secrets) secret.seed.fill(0);
@@ -629,9 +681,15 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       } catch (error) {
         throw new BankError("pskc", `cannot read ${positionals[0]}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       }
-      const passphrase = values.passphrase ? (await answers(stdin, [{ prompt: "Passphrase of the PSKC file: ", secret: true }], "the passphrase"))[0] : undefined;
+      const passphrase = values.passphrase
+        ? (await answers(stdin, [{ prompt: "Passphrase of the PSKC file: ", secret: true }], "the passphrase"))[0]
+        : undefined;
       return withBank(values, io, {}, async (bank) => {
-        const tokens = readPskc(xml, { passphrase, key: keyHex === undefined ? undefined : new Uint8Array(Buffer.from(keyHex, "hex")) }, bank.config.otp.label);
+        const tokens = readPskc(
+          xml,
+          { passphrase, key: keyHex === undefined ? undefined : new Uint8Array(Buffer.from(keyHex, "hex")) },
+          bank.config.otp.label,
+        );
         try {
           const imported = await bank.importSecrets(tokens);
           io.out(`imported ${imported.length} token${imported.length === 1 ? "" : "s"}:\n`);
@@ -658,12 +716,29 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       const port = integerOption(values.port, "port", 0, 65535, DEFAULT_SERVICE_PORT);
       const poolSize = integerOption(values["db-pool"], "db-pool", 1, 1000, DEFAULT_POOL_SIZE);
       const keyCacheSeconds = integerOption(values["key-cache-seconds"], "key-cache-seconds", 0, 60, DEFAULT_KEY_CACHE_SECONDS);
-      const throttleBaseSeconds = integerOption(values["throttle-base-seconds"], "throttle-base-seconds", 0, 60, DEFAULT_CONFIG.throttleBaseSeconds);
+      const throttleBaseSeconds = integerOption(
+        values["throttle-base-seconds"],
+        "throttle-base-seconds",
+        0,
+        60,
+        DEFAULT_CONFIG.throttleBaseSeconds,
+      );
       const rateLimit = integerOption(values["rate-limit"], "rate-limit", 1, 10_000_000, DEFAULT_RATE_LIMIT);
       const host = values.host ?? DEFAULT_SERVICE_HOST;
       const { serveBank } = await import("../bank/serve.js");
       return serveBank(
-        { db: databaseOf(values), masterKeyFile: values["master-key-file"], port, host, rateLimit, outboxDir: values.outbox ?? DEFAULT_OUTBOX, log: values.log === true, poolSize, keyCacheSeconds, throttleBaseSeconds },
+        {
+          db: databaseOf(values),
+          masterKeyFile: values["master-key-file"],
+          port,
+          host,
+          rateLimit,
+          outboxDir: values.outbox ?? DEFAULT_OUTBOX,
+          log: values.log === true,
+          poolSize,
+          keyCacheSeconds,
+          throttleBaseSeconds,
+        },
         io,
       );
     }

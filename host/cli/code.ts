@@ -43,7 +43,8 @@ export function codeCommand(args: string[], io: Io): number {
     io.out(CODE_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "KEY is missing" : `expected one KEY, got ${positionals.length} arguments`);
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length === 0 ? "KEY is missing" : `expected one KEY, got ${positionals.length} arguments`);
   const uri = /^otpauth:/i.test(positionals[0]) ? parseOtpauth(positionals[0]) : undefined;
   if (uri && values.base32) throw new UsageError("--base32 is for a bare key: an otpauth:// URI carries its secret in base32 already");
   const key = uri ? uri.key : parseKey(positionals[0], values.base32 === true);
@@ -64,7 +65,8 @@ export function codeCommand(args: string[], io: Io): number {
   const window = integerOption(values.window, "window", 0, 1000, 0);
   const api = otpApi();
   if (values.hotp) {
-    if (values.time !== undefined || values.period !== undefined) throw new UsageError("--time and --period are for TOTP; HOTP takes --counter");
+    if (values.time !== undefined || values.period !== undefined)
+      throw new UsageError("--time and --period are for TOTP; HOTP takes --counter");
     const counter = bigOption(values.counter, "counter") ?? 0n;
     if (counter + BigInt(window) >= 1n << 64n) throw new UsageError("--counter plus --window must stay below 2^64");
     for (let i = 0n; i <= BigInt(window); i++) io.out(`${api.hotp(key, counter + i, { algorithm, digits })}\n`);
@@ -100,7 +102,14 @@ function parseKey(text: string, base32: boolean): Uint8Array {
  * An otpauth:// URI (Google Authenticator's Key Uri Format): otpauth://TYPE/LABEL?secret=BASE32
  * &algorithm=&digits=&period=&counter=. Its parameters are option values, checked as the options are.
  */
-function parseOtpauth(text: string): { key: Uint8Array; hotp: boolean; algorithm?: string; digits?: string; period?: string; counter?: string } {
+function parseOtpauth(text: string): {
+  key: Uint8Array;
+  hotp: boolean;
+  algorithm?: string;
+  digits?: string;
+  period?: string;
+  counter?: string;
+} {
   let url: URL;
   try {
     url = new URL(text);
@@ -108,12 +117,20 @@ function parseOtpauth(text: string): { key: Uint8Array; hotp: boolean; algorithm
     throw new UsageError("KEY looks like an otpauth:// URI but is not a valid URI");
   }
   const type = url.hostname.toLowerCase();
-  if (type !== "totp" && type !== "hotp") throw new UsageError(`otpauth:// URI type must be totp or hotp, got ${JSON.stringify(url.hostname)}`);
+  if (type !== "totp" && type !== "hotp")
+    throw new UsageError(`otpauth:// URI type must be totp or hotp, got ${JSON.stringify(url.hostname)}`);
   const secret = url.searchParams.get("secret");
   if (!secret) throw new UsageError("the otpauth:// URI has no secret= parameter");
   const hotp = type === "hotp";
   if (hotp && url.searchParams.get("counter") === null) throw new UsageError("an otpauth://hotp URI needs its counter= parameter");
   const optional = (name: string) => url.searchParams.get(name) ?? undefined;
   if (!hotp && optional("counter") !== undefined) throw new UsageError("counter= is for otpauth://hotp URIs");
-  return { key: parseKey(secret, true), hotp, algorithm: optional("algorithm"), digits: optional("digits"), period: hotp ? undefined : optional("period"), counter: optional("counter") };
+  return {
+    key: parseKey(secret, true),
+    hotp,
+    algorithm: optional("algorithm"),
+    digits: optional("digits"),
+    period: hotp ? undefined : optional("period"),
+    counter: optional("counter"),
+  };
 }

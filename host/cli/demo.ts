@@ -59,7 +59,11 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   try {
     const token = new SimToken();
     const clock = token.board.clock;
-    const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), { now: () => clock.now() / 1000, outboxDir: outbox, actor: "demo" });
+    const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), {
+      now: () => clock.now() / 1000,
+      outboxDir: outbox,
+      actor: "demo",
+    });
     const panel = (title: string) => {
       io.out(`\n${title}\n`);
       if (!values.quiet) io.out(`${token.render()}\n`);
@@ -69,41 +73,52 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     const sendingDomain = bank.mailDomain;
     const field = (label: string, value: string) => `${pad(label, 30)}[ ${pad(value, 24)}]`;
 
-    io.out(`otp-token demo: ${ja ? "ワンタイムパスワード再設定（トークンと銀行はシミュレーション）" : "one-time-password re-set-up, simulated token and bank"} (${now()})\n\n`);
+    io.out(
+      `otp-token demo: ${ja ? "ワンタイムパスワード再設定（トークンと銀行はシミュレーション）" : "one-time-password re-set-up, simulated token and bank"} (${now()})\n\n`,
+    );
     const mail = "taro.yamada@example.jp";
-    io.out(`${box(`${ja ? "インターネットバンキング" : "Internet banking"}: ${w(TERMS.tokenIssue)}`, [
-      `${now()}   ${w(TERMS.textSize)} ${w(TERMS.textSmall)} ${w(TERMS.textMedium)} ${w(TERMS.textLarge)}`,
-      ...wrapLines(w(TERMS.issueInstruction), WIDTH - 2),
-      ...wrapLines(w(mailFilterNote(sendingDomain)), WIDTH - 2),
-      w(TERMS.mailTwice),
-      field(`${w(TERMS.mobileMail)} ${w(TERMS.input)}`, mail),
-      field(`${w(TERMS.mobileMail)} ${w(TERMS.reenter)}`, mail),
-      `  ${w(TERMS.mailHint)}`,
-      w(TERMS.passwordTwice),
-      field(`${w(TERMS.activationPassword)} ${w(TERMS.input)}`, "********"),
-      field(`${w(TERMS.activationPassword)} ${w(TERMS.reenter)}`, "********"),
-      `  ${w(TERMS.passwordHint)}`,
-      `${" ".repeat(44)}[ ${w(TERMS.tokenIssue)} ]`,
-    ])}\n`);
+    io.out(
+      `${box(`${ja ? "インターネットバンキング" : "Internet banking"}: ${w(TERMS.tokenIssue)}`, [
+        `${now()}   ${w(TERMS.textSize)} ${w(TERMS.textSmall)} ${w(TERMS.textMedium)} ${w(TERMS.textLarge)}`,
+        ...wrapLines(w(TERMS.issueInstruction), WIDTH - 2),
+        ...wrapLines(w(mailFilterNote(sendingDomain)), WIDTH - 2),
+        w(TERMS.mailTwice),
+        field(`${w(TERMS.mobileMail)} ${w(TERMS.input)}`, mail),
+        field(`${w(TERMS.mobileMail)} ${w(TERMS.reenter)}`, mail),
+        `  ${w(TERMS.mailHint)}`,
+        w(TERMS.passwordTwice),
+        field(`${w(TERMS.activationPassword)} ${w(TERMS.input)}`, "********"),
+        field(`${w(TERMS.activationPassword)} ${w(TERMS.reenter)}`, "********"),
+        `  ${w(TERMS.passwordHint)}`,
+        `${" ".repeat(44)}[ ${w(TERMS.tokenIssue)} ]`,
+      ])}\n`,
+    );
     const password = "Pass1234";
     const issued = await bank.issue({ mail, mailConfirm: mail, password, passwordConfirm: password });
-    io.out(`\n${box(`${ja ? "インターネットバンキング" : "Internet banking"}: ${w(TERMS.confirmScreen)}`, [
-      now(),
-      ...wrapLines(w(TERMS.confirmInstruction), WIDTH - 2),
-      `${w(TERMS.destinationMail)}`,
-      `  ${w(TERMS.mobileMail)} ${issued.mail}`,
-      `${w(TERMS.tokenInformation)}`,
-      `  ${pad(w(TERMS.serviceId), 12)} ${issued.serviceId}`,
-      `  ${pad(w(TERMS.userId), 12)} ${issued.userId}`,
-      ...wrapLines(w(GUIDANCE.mailSent), WIDTH - 2),
-      ...wrapLines(w(TERMS.setupNeeds), WIDTH - 2),
-      ...wrapLines(w(TERMS.noMail), WIDTH - 2),
-      `${w(TERMS.oneTimePassword)}  [        ]     [ ${w(TERMS.confirmButton)} ]  [ ${w(TERMS.back)} ]`,
-    ])}\n`);
+    io.out(
+      `\n${box(`${ja ? "インターネットバンキング" : "Internet banking"}: ${w(TERMS.confirmScreen)}`, [
+        now(),
+        ...wrapLines(w(TERMS.confirmInstruction), WIDTH - 2),
+        `${w(TERMS.destinationMail)}`,
+        `  ${w(TERMS.mobileMail)} ${issued.mail}`,
+        `${w(TERMS.tokenInformation)}`,
+        `  ${pad(w(TERMS.serviceId), 12)} ${issued.serviceId}`,
+        `  ${pad(w(TERMS.userId), 12)} ${issued.userId}`,
+        ...wrapLines(w(GUIDANCE.mailSent), WIDTH - 2),
+        ...wrapLines(w(TERMS.setupNeeds), WIDTH - 2),
+        ...wrapLines(w(TERMS.noMail), WIDTH - 2),
+        `${w(TERMS.oneTimePassword)}  [        ]     [ ${w(TERMS.confirmButton)} ]  [ ${w(TERMS.back)} ]`,
+      ])}\n`,
+    );
     const setupMail = issued.mailId === undefined ? undefined : readOutboxMail(outbox, issued.mailId);
     if (setupMail) {
       const text = `To: ${setupMail.to}\nSubject: ${setupMail.subject}\n\n${setupMail.text.trimEnd()}`;
-      io.out(`\n${ja ? "銀行が送ったメール（送信箱より）" : "The set-up mail, as written to the bank's outbox (body decoded)"}:\n${text.split(/\r?\n/).map((line) => `  | ${line}`).join("\n")}\n`);
+      io.out(
+        `\n${ja ? "銀行が送ったメール（送信箱より）" : "The set-up mail, as written to the bank's outbox (body decoded)"}:\n${text
+          .split(/\r?\n/)
+          .map((line) => `  | ${line}`)
+          .join("\n")}\n`,
+      );
     }
 
     const registration = (typed: string) =>
@@ -121,41 +136,63 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     const mistyped = "Pass1235";
     io.out(`\n${registration(mistyped)}\n`);
     const refused = token.link.activateBegin(issued.serviceId, issued.userId, mistyped);
-    io.out(`${w(TERMS.send)}: ${ja ? `登録要求 ${refused.length} バイトを銀行へ` : `the activation request (${refused.length} bytes) to the bank`}\n`);
+    io.out(
+      `${w(TERMS.send)}: ${ja ? `登録要求 ${refused.length} バイトを銀行へ` : `the activation request (${refused.length} bytes) to the bank`}\n`,
+    );
     const refusedAnswer = await bank.activate(refused);
-    io.out(`${ja ? "銀行の応答" : "The bank's answer"}: ${ja ? `${refusedAnswer.response.length} バイト` : `${refusedAnswer.response.length} bytes`}. ${w(GUIDANCE.bankAnswered)}\n`);
+    io.out(
+      `${ja ? "銀行の応答" : "The bank's answer"}: ${ja ? `${refusedAnswer.response.length} バイト` : `${refusedAnswer.response.length} bytes`}. ${w(GUIDANCE.bankAnswered)}\n`,
+    );
     try {
       token.link.activateFinish(refusedAnswer.response);
       throw new Error("the token took the answer to a mistyped password");
     } catch (error) {
       if (!(error instanceof LinkError)) throw error;
       token.link.activateCancel();
-      io.out(`${w(TERMS.register)}: ${w(registerRefusalWords(refusedAnswer.attemptsLeft, token.info().activationLocked))} [wrong-password]\n`);
+      io.out(
+        `${w(TERMS.register)}: ${w(registerRefusalWords(refusedAnswer.attemptsLeft, token.info().activationLocked))} [wrong-password]\n`,
+      );
       panel(ja ? "トークン：登録は取り消され、元の表示に戻ります" : "Token: the activation is cancelled; it is back where it was");
     }
 
     io.out(`\n${registration(password)}\n`);
     const request = token.link.activateBegin(issued.serviceId, issued.userId, password);
-    panel(`${w(TERMS.send)}: ${ja ? `登録要求 ${request.length} バイトを銀行へ` : `the activation request (${request.length} bytes) goes to the bank`}`);
+    panel(
+      `${w(TERMS.send)}: ${ja ? `登録要求 ${request.length} バイトを銀行へ` : `the activation request (${request.length} bytes) goes to the bank`}`,
+    );
     const answer = await bank.activate(request);
-    io.out(`${ja ? "銀行の応答" : "The bank's answer"}: ${ja ? `${answer.response.length} バイト` : `${answer.response.length} bytes`}. ${w(GUIDANCE.bankAnswered)}\n`);
+    io.out(
+      `${ja ? "銀行の応答" : "The bank's answer"}: ${ja ? `${answer.response.length} バイト` : `${answer.response.length} bytes`}. ${w(GUIDANCE.bankAnswered)}\n`,
+    );
     const { profile, confirmation } = token.link.activateFinish(answer.response);
     await bank.register(confirmation);
-    panel(`${w(TERMS.register)}: ${ja ? `プロファイル ${profile}。確認 ${confirmation.length} バイトを銀行へ。ワンタイムパスワードと60秒のカウントダウン（左下）` : `profile ${profile}; its confirmation (${confirmation.length} bytes) goes to the bank. The code and its 60-second countdown (bottom left)`}`);
+    panel(
+      `${w(TERMS.register)}: ${ja ? `プロファイル ${profile}。確認 ${confirmation.length} バイトを銀行へ。ワンタイムパスワードと60秒のカウントダウン（左下）` : `profile ${profile}; its confirmation (${confirmation.length} bytes) goes to the bank. The code and its 60-second countdown (bottom left)`}`,
+    );
     io.out(`${w(TERMS.countdownNote)}\n`);
     const firstCode = token.screen().code!;
 
     token.advance(7_000);
-    panel(ja ? "7秒後（カウントダウンが進み、パスワードは“0”まで変わりません）" : "Seven seconds later (the countdown runs; the code stays until it reaches 0):");
+    panel(
+      ja
+        ? "7秒後（カウントダウンが進み、パスワードは“0”まで変わりません）"
+        : "Seven seconds later (the countdown runs; the code stays until it reaches 0):",
+    );
 
-    io.out(`\n${ja ? `${token.screen().code} を「${TERMS.confirmScreen.ja}」画面に入力し「${TERMS.confirmButton.ja}」を押します。` : `The holder types ${token.screen().code} into the confirmation screen and presses "${TERMS.confirmButton.en}".`}\n`);
+    io.out(
+      `\n${ja ? `${token.screen().code} を「${TERMS.confirmScreen.ja}」画面に入力し「${TERMS.confirmButton.ja}」を押します。` : `The holder types ${token.screen().code} into the confirmation screen and presses "${TERMS.confirmButton.en}".`}\n`,
+    );
     const confirmed = await bank.confirm(issued.userId, token.screen().code!);
-    io.out(`${box(`${ja ? "インターネットバンキング" : "Internet banking"}: ${ja ? "ログイン" : "log in"}`, [
-      ja ? "ワンタイムパスワードの設定が完了しました。" : "One-time password set-up is complete.",
-      ja ? `トークン ${token.info().serial} が有効になりました（時計のずれ ${confirmed.driftSteps} ステップ）。` : `Token serial ${token.info().serial} is active (clock drift ${confirmed.driftSteps} steps).`,
-      `${w(TERMS.userId)}  [                  ]   ${w(TERMS.oneTimePassword)} [          ]`,
-      `${" ".repeat(48)}[ ${ja ? "ログイン" : "Log in"} ]`,
-    ])}\n`);
+    io.out(
+      `${box(`${ja ? "インターネットバンキング" : "Internet banking"}: ${ja ? "ログイン" : "log in"}`, [
+        ja ? "ワンタイムパスワードの設定が完了しました。" : "One-time password set-up is complete.",
+        ja
+          ? `トークン ${token.info().serial} が有効になりました（時計のずれ ${confirmed.driftSteps} ステップ）。`
+          : `Token serial ${token.info().serial} is active (clock drift ${confirmed.driftSteps} steps).`,
+        `${w(TERMS.userId)}  [                  ]   ${w(TERMS.oneTimePassword)} [          ]`,
+        `${" ".repeat(48)}[ ${ja ? "ログイン" : "Log in"} ]`,
+      ])}\n`,
+    );
 
     // A later login: two minutes on, the token shows a new code.
     token.advance(120_000);
@@ -163,11 +200,17 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     panel(ja ? `2分後（${now()}）、ボタンAを押すと:` : `Two minutes later (${now()}), a press on the token:`);
     const loginCode = token.screen().code!;
     const login = await bank.verify(issued.userId, loginCode);
-    io.out(`\n${box(ja ? "インターネットバンキング: ようこそ" : "Internet banking: welcome", [
-      ja ? `ワンタイムパスワード ${loginCode} でログインしました（ステップのずれ ${login.offset}）。` : `Logged in with one-time password ${loginCode} (step offset ${login.offset}).`,
-      ja ? `最初のパスワード ${firstCode} とそれ以前のものは使えません：` : `The first code ${firstCode} and every earlier step are now refused:`,
-      ja ? "パスワードは一度しか使えません。" : "each code is accepted once.",
-    ])}\n`);
+    io.out(
+      `\n${box(ja ? "インターネットバンキング: ようこそ" : "Internet banking: welcome", [
+        ja
+          ? `ワンタイムパスワード ${loginCode} でログインしました（ステップのずれ ${login.offset}）。`
+          : `Logged in with one-time password ${loginCode} (step offset ${login.offset}).`,
+        ja
+          ? `最初のパスワード ${firstCode} とそれ以前のものは使えません：`
+          : `The first code ${firstCode} and every earlier step are now refused:`,
+        ja ? "パスワードは一度しか使えません。" : "each code is accepted once.",
+      ])}\n`,
+    );
     try {
       await bank.verify(issued.userId, loginCode);
     } catch (error) {

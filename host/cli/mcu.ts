@@ -74,7 +74,8 @@ function code(values: Record<string, string | boolean | undefined>, io: Io): num
   const hex = keyText.replace(/\s+/g, "");
   if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new UsageError("--key must be hex (an even number of 0-9 a-f)");
   const seed = new Uint8Array(Buffer.from(hex, "hex"));
-  if (seed.length < MIN_SEED || seed.length > MAX_SEED) throw new UsageError(`--key must be ${MIN_SEED}-${MAX_SEED} bytes, got ${seed.length}`);
+  if (seed.length < MIN_SEED || seed.length > MAX_SEED)
+    throw new UsageError(`--key must be ${MIN_SEED}-${MAX_SEED} bytes, got ${seed.length}`);
   let algorithm: string;
   try {
     algorithm = algorithmName(typeof values.algorithm === "string" ? values.algorithm : "SHA1");
@@ -108,7 +109,8 @@ async function show(flashPath: string | boolean | undefined, io: Io): Promise<nu
   let image: Uint8Array | undefined;
   if (path && existsSync(path)) {
     image = new Uint8Array(readFileSync(path));
-    if (image.length !== FLASH_SIZE_BYTES) throw new UsageError(`${path} is ${image.length} bytes, not a ${FLASH_SIZE_BYTES}-byte token flash image`);
+    if (image.length !== FLASH_SIZE_BYTES)
+      throw new UsageError(`${path} is ${image.length} bytes, not a ${FLASH_SIZE_BYTES}-byte token flash image`);
   }
   const token = new McuToken({ startSeconds: io.now(), flashImage: image });
   try {
@@ -119,8 +121,7 @@ async function show(flashPath: string | boolean | undefined, io: Io): Promise<nu
       writeFileSync(`${path}.tmp`, token.flashImage());
       renameSync(`${path}.tmp`, path);
     };
-    const frame = (message: string) =>
-      `${token.render()}\n${describeScreen(token.screen())}\n${message}\n`;
+    const frame = (message: string) => `${token.render()}\n${describeScreen(token.screen())}\n${message}\n`;
     if (!process.stdout.isTTY || !process.stdin.isTTY) {
       // Without a terminal: one press, the panel, and out.
       token.press();

@@ -12,7 +12,7 @@ import { STATUS_BAD_TAG } from "../abi.js";
 import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { openStore, StoreOpenError } from "../bank/store.js";
+import { type BankStore, openStore, StoreOpenError } from "../bank/store.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
 import { refusalWords, registerRefusalWords } from "../refusals.js";
 import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
@@ -66,13 +66,17 @@ export function describeScreen(screen: Screen, lang: Lang = "en"): string {
 }
 
 export async function simCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, {
-    flash: { type: "string" },
-    speed: { type: "string" },
-    db: { type: "string" },
-    "master-key-file": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  }, false);
+  const { values } = parse(
+    args,
+    {
+      flash: { type: "string" },
+      speed: { type: "string" },
+      db: { type: "string" },
+      "master-key-file": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    false,
+  );
   if (values.help) {
     io.out(SIM_HELP);
     return 0;
@@ -96,7 +100,9 @@ export function scriptedRun(io: Io): number {
     io.out(`\n${title}\n${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
   };
   io.out("otp-token simulator (scripted run: stdout is not a terminal)\n");
-  io.out(`Token serial ${token.info().serial}, firmware ${token.info().firmware}; clock ${new Date(Number(token.rtcSeconds()) * 1000).toISOString()}\n`);
+  io.out(
+    `Token serial ${token.info().serial}, firmware ${token.info().firmware}; clock ${new Date(Number(token.rtcSeconds()) * 1000).toISOString()}\n`,
+  );
   token.addProfile(DEMO_PROFILE);
   io.out("Programmed the demo profile (RFC 6238 test seed, TOTP SHA-1, 6 digits, 60 s).\n");
   show("Asleep, panel off:");
@@ -138,19 +144,18 @@ export function newForm(): RegistrationForm {
 const FIELD_LIMITS = [8, 16, 8];
 
 export function renderForm(form: RegistrationForm, lang: Lang = "en"): string {
-  const labels = [
-    `${pick(lang, TERMS.serviceId)} (8)`,
-    `${pick(lang, TERMS.userId)} (16)`,
-    pick(lang, TERMS.activationPassword),
-  ];
+  const labels = [`${pick(lang, TERMS.serviceId)} (8)`, `${pick(lang, TERMS.userId)} (16)`, pick(lang, TERMS.activationPassword)];
   const values = [form.serviceId, form.userId, "*".repeat(form.password.length)];
   const width = Math.max(...labels.map((label) => stringWidth(label)));
-  const lines = labels.map((label, i) => `${i === form.field ? ">" : " "} ${label}${" ".repeat(width - stringWidth(label))} [ ${values[i].padEnd(16)} ]`);
+  const lines = labels.map(
+    (label, i) => `${i === form.field ? ">" : " "} ${label}${" ".repeat(width - stringWidth(label))} [ ${values[i].padEnd(16)} ]`,
+  );
   lines.push(`${form.field === 3 ? ">" : " "} [${form.consent ? "x" : " "}] ${pick(lang, TERMS.agree)}`);
   const title = lang === "ja" ? "トークン登録" : "Token registration";
-  const keys = form.stage === "sent"
-    ? `  ${pick(lang, GUIDANCE.bankAnswered)}  [Enter] ${pick(lang, TERMS.register)}  [Esc] ${lang === "ja" ? "中止" : "cancel"}`
-    : `  [Enter] ${lang === "ja" ? "次へ" : "next"} / ${pick(lang, TERMS.send)}   [y] ${pick(lang, TERMS.agree)}   [Esc] ${lang === "ja" ? "中止" : "cancel"}`;
+  const keys =
+    form.stage === "sent"
+      ? `  ${pick(lang, GUIDANCE.bankAnswered)}  [Enter] ${pick(lang, TERMS.register)}  [Esc] ${lang === "ja" ? "中止" : "cancel"}`
+      : `  [Enter] ${lang === "ja" ? "次へ" : "next"} / ${pick(lang, TERMS.send)}   [y] ${pick(lang, TERMS.agree)}   [Esc] ${lang === "ja" ? "中止" : "cancel"}`;
   return [title, ...lines, keys].join("\n");
 }
 
@@ -185,7 +190,8 @@ export function formKey(form: RegistrationForm, key: string): "send" | "register
   } else {
     // Full-width characters typed with a Japanese input method are the characters they stand for.
     const typed = key.normalize("NFKC");
-    if (/^[\x21-\x7e]$/.test(typed) && form[name].length < FIELD_LIMITS[form.field]) form[name] += name === "userId" ? typed.toUpperCase() : typed;
+    if (/^[\x21-\x7e]$/.test(typed) && form[name].length < FIELD_LIMITS[form.field])
+      form[name] += name === "userId" ? typed.toUpperCase() : typed;
   }
   return undefined;
 }
@@ -197,7 +203,7 @@ export interface BankOptionsForSim {
 
 /** Runs `use` on the bank of `options` (its SQLite file), worded for the holder when it refuses. */
 async function withSimBank<T>(options: BankOptionsForSim, lang: Lang, use: (bank: Bank) => Promise<T>): Promise<T> {
-  let store;
+  let store: BankStore | undefined;
   try {
     store = await openStore(options.db);
     return await use(await Bank.open(store, MasterKey.load(options.masterKeyFile), { actor: "sim" }));
@@ -218,7 +224,12 @@ async function withSimBank<T>(options: BankOptionsForSim, lang: Lang, use: (bank
  * returns the bank's answer for 登録. A refusal cancels the activation on the token (it leaves its
  * activating screen) and is thrown as a CliError worded for the holder, attempts left included.
  */
-export async function sendToBank(token: SimToken, form: RegistrationForm, options: BankOptionsForSim, lang: Lang = "en"): Promise<ActivationAnswer> {
+export async function sendToBank(
+  token: SimToken,
+  form: RegistrationForm,
+  options: BankOptionsForSim,
+  lang: Lang = "en",
+): Promise<ActivationAnswer> {
   if (!form.consent) throw new CliError("not-agreed", pick(lang, GUIDANCE.consentMissing));
   const request = token.link.activateBegin(form.serviceId, form.userId, form.password);
   try {
@@ -235,7 +246,12 @@ export async function sendToBank(token: SimToken, form: RegistrationForm, option
  * wrong 利用開始パスワード shows) the activation is cancelled on the token and the CliError says the
  * attempts left before the issue is void, from the bank's answer at 送信.
  */
-export async function registerWithBank(token: SimToken, answer: ActivationAnswer, options: BankOptionsForSim, lang: Lang = "en"): Promise<number> {
+export async function registerWithBank(
+  token: SimToken,
+  answer: ActivationAnswer,
+  options: BankOptionsForSim,
+  lang: Lang = "en",
+): Promise<number> {
   let registered: { profile: number; confirmation: Uint8Array };
   try {
     registered = token.link.activateFinish(answer.response);
@@ -295,12 +311,16 @@ export function wrapLines(text: string, columns: number): string[] {
  * One frame of the interactive screen for a terminal `columns` wide: the header, the panel (compact
  * below WIDE_PANEL_COLUMNS), what it shows, the form or the keys, and the last message.
  */
-export function composeFrame(parts: { header: string[]; token: SimToken; form?: RegistrationForm; message: string; lang: Lang }, columns: number): string[] {
+export function composeFrame(
+  parts: { header: string[]; token: SimToken; form?: RegistrationForm; message: string; lang: Lang },
+  columns: number,
+): string[] {
   const { token, form, lang } = parts;
   const compact = columns < WIDE_PANEL_COLUMNS;
-  const keys = lang === "ja"
-    ? "[space] 押す  [h] 長押し  [f] +30秒  [a] 登録  [q] 終了"
-    : "[space] press  [h] hold  [f] +30 s  [a] register  [q] quit";
+  const keys =
+    lang === "ja"
+      ? "[space] 押す  [h] 長押し  [f] +30秒  [a] 登録  [q] 終了"
+      : "[space] press  [h] hold  [f] +30 s  [a] register  [q] quit";
   const lines = [
     ...parts.header,
     "",
@@ -389,39 +409,44 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
       message = pick(lang, GUIDANCE.consentMissing);
     } else if (result === "send") {
       // The bank answers asynchronously; the panel keeps running meanwhile.
-      void sendToBank(token, filled, bankOptions, lang).then(
-        (answered) => {
-          answer = answered;
-          filled.stage = "sent";
-          message = pick(lang, GUIDANCE.bankAnswered);
-        },
-        (error: unknown) => {
-          filled.password = "";
-          filled.field = 2;
-          message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
-        },
-      ).finally(() => {
-        saveIfWritten();
-        draw();
-      });
+      void sendToBank(token, filled, bankOptions, lang)
+        .then(
+          (answered) => {
+            answer = answered;
+            filled.stage = "sent";
+            message = pick(lang, GUIDANCE.bankAnswered);
+          },
+          (error: unknown) => {
+            filled.password = "";
+            filled.field = 2;
+            message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
+          },
+        )
+        .finally(() => {
+          saveIfWritten();
+          draw();
+        });
     } else if (result === "register") {
       const answered = answer!;
       form = undefined;
       answer = undefined;
-      void registerWithBank(token, answered, bankOptions, lang).then(
-        (profile) => {
-          message = `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
-            `otp-token bank confirm --user-id ${filled.userId} CODE`;
-        },
-        (error: unknown) => {
-          // The form comes back for another 送信 (a wrong 利用開始パスワード is typed again), or Esc.
-          form = { ...filled, stage: "input", password: "", field: 2 };
-          message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
-        },
-      ).finally(() => {
-        saveIfWritten();
-        draw();
-      });
+      void registerWithBank(token, answered, bankOptions, lang)
+        .then(
+          (profile) => {
+            message =
+              `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
+              `otp-token bank confirm --user-id ${filled.userId} CODE`;
+          },
+          (error: unknown) => {
+            // The form comes back for another 送信 (a wrong 利用開始パスワード is typed again), or Esc.
+            form = { ...filled, stage: "input", password: "", field: 2 };
+            message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
+          },
+        )
+        .finally(() => {
+          saveIfWritten();
+          draw();
+        });
     }
   };
 
@@ -446,9 +471,13 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
       process.stderr.write(`otp-token sim: ${describeError(error).line}\n`);
       process.exit(1);
     };
-    const cleanups: [string, (...args: any[]) => void][] = [
-      ["SIGINT", onSignal], ["SIGTERM", onSignal], ["SIGHUP", onSignal],
-      ["uncaughtException", onCrash], ["unhandledRejection", onCrash], ["exit", restoreTerminal],
+    const cleanups: [string, (...args: unknown[]) => void][] = [
+      ["SIGINT", onSignal],
+      ["SIGTERM", onSignal],
+      ["SIGHUP", onSignal],
+      ["uncaughtException", onCrash],
+      ["unhandledRejection", onCrash],
+      ["exit", restoreTerminal],
     ];
     for (const [event, handler] of cleanups) process.on(event, handler);
     const quit = (status: number) => {

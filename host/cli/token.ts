@@ -131,7 +131,9 @@ export function makeTokenCommand(stdin: Terminal = processStdin) {
     try {
       if (sub === "info") {
         const info = token.info();
-        io.out(`serial ${info.serial}, firmware ${info.firmware}, battery ${info.batteryMillivolts} mV, clock ${info.clockValid ? "valid" : "lost"}\n`);
+        io.out(
+          `serial ${info.serial}, firmware ${info.firmware}, battery ${info.batteryMillivolts} mV, clock ${info.clockValid ? "valid" : "lost"}\n`,
+        );
         for (const p of token.profiles()) io.out(`profile ${p.index}: ${p.label} (${p.algorithm}, ${p.digits} digits, ${p.period} s)\n`);
         return 0;
       }
@@ -162,11 +164,14 @@ interface ActivateOptions {
 async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin: Terminal): Promise<number> {
   const serviceId = values["service-id"];
   const userId = values["user-id"];
-  if (serviceId === undefined || userId === undefined) throw new UsageError("activate needs --service-id and --user-id (as the bank showed them)");
+  if (serviceId === undefined || userId === undefined)
+    throw new UsageError("activate needs --service-id and --user-id (as the bank showed them)");
   if (!SERVICE_ID_PATTERN.test(serviceId)) throw new UsageError("--service-id must be 8 digits");
   if (!USER_ID_PATTERN.test(userId)) throw new UsageError("--user-id must be 16 upper-case letters or digits");
   if (!stdin.isTTY && !values.yes) {
-    throw new UsageError(`standard input is not a terminal: give --yes to agree (${TERMS.agree.ja}) and register (${TERMS.register.ja}) without being asked`);
+    throw new UsageError(
+      `standard input is not a terminal: give --yes to agree (${TERMS.agree.ja}) and register (${TERMS.register.ja}) without being asked`,
+    );
   }
   // The bank opens first: a wrong master key or database is said before the holder types anything.
   const masterKey = MasterKey.load(values["master-key-file"]);
@@ -176,14 +181,17 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     const label = (term: { ja: string; en: string }) => `${word(io, term)}${" ".repeat(Math.max(1, 22 - stringWidth(word(io, term))))}`;
     io.out(`${word(io, GUIDANCE.tokenSetup)}\n`);
     io.out(`  ${label(TERMS.serviceId)} ${serviceId}\n  ${label(TERMS.userId)} ${userId}\n`);
-    const password = stdin.isTTY
-      ? await stdin.readSecret(`  ${label(TERMS.activationPassword)} `)
-      : stdin.readAll().split(/\r?\n/)[0];
+    const password = stdin.isTTY ? await stdin.readSecret(`  ${label(TERMS.activationPassword)} `) : stdin.readAll().split(/\r?\n/)[0];
     if (!ACTIVATION_PASSWORD_PATTERN.test(password)) {
-      throw new UsageError(`the ${TERMS.activationPassword.en} (${TERMS.activationPassword.ja}) must be ${TERMS.passwordHint.en} (${TERMS.passwordHint.ja})`);
+      throw new UsageError(
+        `the ${TERMS.activationPassword.en} (${TERMS.activationPassword.ja}) must be ${TERMS.passwordHint.en} (${TERMS.passwordHint.ja})`,
+      );
     }
     if (!values.yes && !isYes(await stdin.ask(`[ ] ${word(io, TERMS.agree)}? [y/N] `))) {
-      throw new CliError("not-agreed", io.lang === "ja" ? `「${TERMS.agree.ja}」がないため、送信しませんでした。` : `not sent: you did not agree ("${TERMS.agree.en}")`);
+      throw new CliError(
+        "not-agreed",
+        io.lang === "ja" ? `「${TERMS.agree.ja}」がないため、送信しませんでした。` : `not sent: you did not agree ("${TERMS.agree.en}")`,
+      );
     }
     if (values.yes) io.out(`[x] ${word(io, TERMS.agree)} (--yes)\n`);
 
@@ -192,10 +200,13 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     try {
       request = token.link.activateBegin(serviceId, userId, password);
     } catch (error) {
-      if (error instanceof LinkError && error.status === STATUS_LOCKED) throw new CliError(error.code, word(io, tokenActivationLockedWords()));
+      if (error instanceof LinkError && error.status === STATUS_LOCKED)
+        throw new CliError(error.code, word(io, tokenActivationLockedWords()));
       throw error;
     }
-    io.out(`${word(io, TERMS.send)}: ${io.lang === "ja" ? `トークンの登録要求（${request.length}バイト）を銀行へ送信しました` : `the token's activation request (${request.length} bytes) went to the bank`}\n`);
+    io.out(
+      `${word(io, TERMS.send)}: ${io.lang === "ja" ? `トークンの登録要求（${request.length}バイト）を銀行へ送信しました` : `the token's activation request (${request.length} bytes) went to the bank`}\n`,
+    );
     io.out(`  ${Buffer.from(request).toString("hex")}\n`);
     let answer: ActivationAnswer;
     try {
@@ -209,13 +220,18 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
       }
       throw error;
     }
-    io.out(`${io.lang === "ja" ? "銀行の応答" : "The bank's answer"}: ${io.lang === "ja" ? `受け付けました（${answer.response.length}バイト）` : `accepted (${answer.response.length} bytes)`}\n`);
+    io.out(
+      `${io.lang === "ja" ? "銀行の応答" : "The bank's answer"}: ${io.lang === "ja" ? `受け付けました（${answer.response.length}バイト）` : `accepted (${answer.response.length} bytes)`}\n`,
+    );
     io.out(`  ${Buffer.from(answer.response).toString("hex")}\n`);
 
     // 登録: the token checks the answer (or, declined, forgets the activation).
     if (!values.yes && !isYes(await stdin.ask(`${word(io, GUIDANCE.bankAnswered)} ${word(io, TERMS.register)}? [y/N] `))) {
       token.link.activateCancel();
-      throw new CliError("not-registered", io.lang === "ja" ? "登録しませんでした。トークンは登録前の状態に戻りました。" : "not registered: the token forgot the activation");
+      throw new CliError(
+        "not-registered",
+        io.lang === "ja" ? "登録しませんでした。トークンは登録前の状態に戻りました。" : "not registered: the token forgot the activation",
+      );
     }
     let registered: { profile: number; confirmation: Uint8Array };
     try {
@@ -240,7 +256,9 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
       throw error;
     }
     const index = registered.profile;
-    io.out(`${word(io, TERMS.register)}: ${io.lang === "ja" ? `プロファイル ${index}` : `profile ${index}`}\n${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
+    io.out(
+      `${word(io, TERMS.register)}: ${io.lang === "ja" ? `プロファイル ${index}` : `profile ${index}`}\n${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`,
+    );
     io.out(`${word(io, GUIDANCE.registered)}\n${word(io, TERMS.countdownNote)}\n`);
     io.out(`  otp-token bank confirm --user-id ${userId} ${token.screen().code}\n`);
     return 0;

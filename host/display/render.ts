@@ -47,7 +47,8 @@ export function renderFramebuffer(fb: Uint8Array, options: RenderOptions = {}): 
       }
     } else {
       for (let x = 0; x < width; x++) {
-        const top = on(x, y), bottom = on(x, y + 1);
+        const top = on(x, y),
+          bottom = on(x, y + 1);
         line += top ? (bottom ? "█" : "▀") : bottom ? "▄" : " ";
       }
     }

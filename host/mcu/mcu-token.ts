@@ -19,9 +19,27 @@ import { readScreen, type Screen } from "../token/screen.js";
 import { buildDir } from "../wasm.js";
 import { decodeMeter, ICOUNT_SHIFT, type Meter } from "./meter.js";
 import {
-  BOOT_FAULT, FRAME_ADVANCE, FRAME_FAULT, FRAME_BATTERY, FRAME_BOOTED, FRAME_BUTTON, FRAME_ERROR, FRAME_ERROR_RANGE, FRAME_ERROR_STATE,
-  FRAME_ERROR_TOO_LONG, FRAME_ERROR_UNKNOWN, FRAME_FLASH_READ, FRAME_FLASH_WRITE, FRAME_GO, FRAME_HELLO, FRAME_LINK, FRAME_METER,
-  FRAME_NAMES, FRAME_RTC, FRAME_SCREEN, IMAGE_HARNESS,
+  BOOT_FAULT,
+  FRAME_ADVANCE,
+  FRAME_FAULT,
+  FRAME_BATTERY,
+  FRAME_BOOTED,
+  FRAME_BUTTON,
+  FRAME_ERROR,
+  FRAME_ERROR_RANGE,
+  FRAME_ERROR_STATE,
+  FRAME_ERROR_TOO_LONG,
+  FRAME_ERROR_UNKNOWN,
+  FRAME_FLASH_READ,
+  FRAME_FLASH_WRITE,
+  FRAME_GO,
+  FRAME_HELLO,
+  FRAME_LINK,
+  FRAME_METER,
+  FRAME_NAMES,
+  FRAME_RTC,
+  FRAME_SCREEN,
+  IMAGE_HARNESS,
 } from "./protocol.js";
 import { QemuBoard, qemuMissing } from "./qemu.js";
 
@@ -115,7 +133,12 @@ export class McuToken {
     this.qemuArgs = options.qemuArgs ?? [];
     this.batteryMillivolts = options.batteryMillivolts;
     this.link = new TokenLink((frame) => this.transact(frame));
-    const start = options.startSeconds === undefined ? BigInt(DEFAULT_BOARD_START_MS / 1000) : options.startSeconds === null ? null : BigInt(options.startSeconds);
+    const start =
+      options.startSeconds === undefined
+        ? BigInt(DEFAULT_BOARD_START_MS / 1000)
+        : options.startSeconds === null
+          ? null
+          : BigInt(options.startSeconds);
     this.powerOn(options.flashImage, start);
   }
 
@@ -208,7 +231,7 @@ export class McuToken {
   // ---- Frames ----
 
   private boardOrThrow(): QemuBoard {
-    if (!this.board || !this.board.alive()) throw new McuError(`the emulated token is not running${this.board ? this.qemuSays() : ""}`);
+    if (!this.board?.alive()) throw new McuError(`the emulated token is not running${this.board ? this.qemuSays() : ""}`);
     return this.board;
   }
 
@@ -291,7 +314,9 @@ export class McuToken {
         if (type === FRAME_LINK && frame.payload[1] === FRAME_ERROR_TOO_LONG) {
           throw new RangeError(`link frame of ${payload.length} bytes exceeds the token's link buffer`);
         }
-        throw new McuError(`the token refused ${FRAME_NAMES[frame.payload[0]] ?? frame.payload[0]}: ${ERROR_TEXT[frame.payload[1]] ?? frame.payload[1]}`);
+        throw new McuError(
+          `the token refused ${FRAME_NAMES[frame.payload[0]] ?? frame.payload[0]}: ${ERROR_TEXT[frame.payload[1]] ?? frame.payload[1]}`,
+        );
       }
       throw new McuError(`the token said ${this.describe(frame)} while ${what}`);
     }

@@ -54,7 +54,12 @@ export function measureDailyOperations(token: McuToken, after: (name: keyof Dail
   after("panelOff");
   const panelOff = token.meter().last;
   if (token.screen().mode !== "off") throw new Error("the panel is still on 70 s after a refresh");
-  for (const [name, reading, call] of [["press", press, "button"], ["refresh", refresh, "tick"], ["refreshNewStep", refreshNewStep, "tick"], ["panelOff", panelOff, "tick"]] as const) {
+  for (const [name, reading, call] of [
+    ["press", press, "button"],
+    ["refresh", refresh, "tick"],
+    ["refreshNewStep", refreshNewStep, "tick"],
+    ["panelOff", panelOff, "tick"],
+  ] as const) {
     if (reading.call !== call) throw new Error(`metering ${name}: the last entry point was ${reading.call}, expected ${call}`);
   }
   return { firstBoot, addProfile, pressRecordingTime, refresh, press, refreshNewStep, panelOff };

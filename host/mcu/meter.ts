@@ -13,7 +13,12 @@ export const ICOUNT_SHIFT = 6;
 /** TIMER1's clock (nRF51 RM §18: the 16 MHz HFCLK, prescaler 0). */
 export const METER_HZ = 16_000_000;
 
-export const CALL_NAMES: Record<number, string> = { [CALL_BOOT]: "boot", [CALL_TICK]: "tick", [CALL_BUTTON]: "button", [CALL_LINK]: "link" };
+export const CALL_NAMES: Record<number, string> = {
+  [CALL_BOOT]: "boot",
+  [CALL_TICK]: "tick",
+  [CALL_BUTTON]: "button",
+  [CALL_LINK]: "link",
+};
 
 export interface MeterReading {
   /** Which entry point: boot, tick, button or link. */

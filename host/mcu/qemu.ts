@@ -97,10 +97,19 @@ export class QemuBoard {
     this.logPath = join(this.dir, "qemu.log");
     const log = openSync(this.logPath, "w");
     const args = [
-      "-M", "microbit", "-display", "none", "-monitor", "none", "-nodefaults",
-      "-serial", `pipe:${serial}`,
-      "-icount", `shift=${options.icountShift},sleep=${options.sleep ? "on" : "off"}`,
-      "-kernel", options.elf,
+      "-M",
+      "microbit",
+      "-display",
+      "none",
+      "-monitor",
+      "none",
+      "-nodefaults",
+      "-serial",
+      `pipe:${serial}`,
+      "-icount",
+      `shift=${options.icountShift},sleep=${options.sleep ? "on" : "off"}`,
+      "-kernel",
+      options.elf,
       ...(options.extraArgs ?? []),
     ];
     this.child = spawn("/bin/sh", ["-c", WRAPPER, "otp-token-qemu", qemuBinary(), ...args], {

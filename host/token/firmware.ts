@@ -25,7 +25,10 @@ export interface FirmwareExports {
 /** The firmware called hal.fault (an AssemblyScript abort): the board resets the CPU. */
 export class FirmwareFault extends Error {
   override name = "FirmwareFault";
-  constructor(readonly line: number, readonly column: number) {
+  constructor(
+    readonly line: number,
+    readonly column: number,
+  ) {
     super(`firmware fault at line ${line}, column ${column}: the token resets`);
   }
 }
@@ -53,6 +56,7 @@ export function loadFirmware(build: FirmwareBuild, hal: (memory: () => Uint8Arra
   };
   exports = instantiate<FirmwareExports>(FIRMWARE_FILES[build], imports);
   const version = exports.abiVersion();
-  if (version !== ABI_VERSION) throw new Error(`${FIRMWARE_FILES[build]} speaks ABI ${version}, the host expects ${ABI_VERSION}: rebuild with npm run build`);
+  if (version !== ABI_VERSION)
+    throw new Error(`${FIRMWARE_FILES[build]} speaks ABI ${version}, the host expects ${ABI_VERSION}: rebuild with npm run build`);
   return exports;
 }

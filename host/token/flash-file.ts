@@ -23,10 +23,13 @@ export function openTokenFile(path: string): { token: SimToken; created: boolean
   const board = new Board({ startMs: Date.now() });
   let flashImage: Uint8Array | undefined;
   if (existsSync(path)) {
-    if (!statSync(path).isFile()) throw new FlashFileError(`${path} is not a file: give --flash the path of a token flash image (created if missing)`);
+    if (!statSync(path).isFile())
+      throw new FlashFileError(`${path} is not a file: give --flash the path of a token flash image (created if missing)`);
     const image = readFileSync(path);
     if (image.length !== FLASH_SIZE_BYTES) {
-      throw new FlashFileError(`${path} is ${image.length} bytes, not a ${FLASH_SIZE_BYTES}-byte token flash image; move it away or give --flash`);
+      throw new FlashFileError(
+        `${path} is ${image.length} bytes, not a ${FLASH_SIZE_BYTES}-byte token flash image; move it away or give --flash`,
+      );
     }
     flashImage = new Uint8Array(image);
   }

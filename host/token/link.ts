@@ -1,8 +1,23 @@
 // Host side of the token's factory link (assembly/device/link.ts): frames built and parsed here,
 // carried by whatever transport the caller gives (the simulator's wasm call, later a serial line).
 import {
-  ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, LINK_ACTIVATE_BEGIN, LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_ADD_PROFILE, LINK_ERASE,
-  LINK_INFO, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_SEED, MIN_SEED, STATUS_NOT_ACTIVATING, STATUS_OK, STATUS_PENDING, STATUS_TEXT,
+  ACTIVATION_CONFIRMATION_BYTES,
+  ACTIVATION_REQUEST_BYTES,
+  LINK_ACTIVATE_BEGIN,
+  LINK_ACTIVATE_CANCEL,
+  LINK_ACTIVATE_FINISH,
+  LINK_ADD_PROFILE,
+  LINK_ERASE,
+  LINK_INFO,
+  LINK_LIST_PROFILES,
+  LINK_SET_TIME,
+  MAX_LABEL,
+  MAX_SEED,
+  MIN_SEED,
+  STATUS_NOT_ACTIVATING,
+  STATUS_OK,
+  STATUS_PENDING,
+  STATUS_TEXT,
 } from "../abi.js";
 import * as abi from "../abi.js";
 import { ACTIVATION_PASSWORD_PATTERN, LABEL_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
@@ -22,7 +37,10 @@ const STATUS_CODES: Record<number, string> = Object.fromEntries(
 export class LinkError extends Error {
   override name = "LinkError";
   readonly code: string;
-  constructor(readonly status: number, what: string) {
+  constructor(
+    readonly status: number,
+    what: string,
+  ) {
     super(`${what}: ${STATUS_TEXT[status] ?? `status ${status}`}`);
     this.code = STATUS_CODES[status] ?? `status-${status}`;
   }
@@ -67,7 +85,8 @@ const ALGORITHM_NAMES: Algorithm[] = ["SHA1", "SHA256", "SHA512"];
 /** Checks a label and returns it as the token stores it (upper case). */
 export function normaliseLabel(label: string): string {
   const upper = label.toUpperCase();
-  if (!LABEL_PATTERN.test(upper)) throw new RangeError(`label must be 1-${MAX_LABEL} characters A-Z 0-9 space - . / :, got ${JSON.stringify(label)}`);
+  if (!LABEL_PATTERN.test(upper))
+    throw new RangeError(`label must be 1-${MAX_LABEL} characters A-Z 0-9 space - . / :, got ${JSON.stringify(label)}`);
   return upper;
 }
 
@@ -166,7 +185,8 @@ export class TokenLink {
    */
   activateBegin(serviceId: string, userId: string, password: string): Uint8Array {
     if (!SERVICE_ID_PATTERN.test(serviceId)) throw new RangeError(`Service ID must be 8 digits, got ${JSON.stringify(serviceId)}`);
-    if (!USER_ID_PATTERN.test(userId)) throw new RangeError(`User ID must be 16 upper-case letters or digits, got ${JSON.stringify(userId)}`);
+    if (!USER_ID_PATTERN.test(userId))
+      throw new RangeError(`User ID must be 16 upper-case letters or digits, got ${JSON.stringify(userId)}`);
     if (!ACTIVATION_PASSWORD_PATTERN.test(password)) throw new RangeError("activation password must be 4-8 letters or digits");
     const frame = new Uint8Array(26 + password.length);
     frame[0] = LINK_ACTIVATE_BEGIN;

@@ -2,13 +2,33 @@
 // framebuffer) says is on the panel, decoded the same way for every board the firmware runs on:
 // the simulated board (SimToken) and the emulated nRF51 (McuToken).
 import {
-  MODE_ACTIVATING, MODE_ADD_CONFIRM, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED, MODE_LOW_BATTERY, MODE_NOT_SET_UP,
-  MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR,
+  MODE_ACTIVATING,
+  MODE_ADD_CONFIRM,
+  MODE_CLOCK_LOST,
+  MODE_ERASE_CONFIRM,
+  MODE_INFO,
+  MODE_LOCKED,
+  MODE_LOW_BATTERY,
+  MODE_NOT_SET_UP,
+  MODE_OFF,
+  MODE_OTP,
+  MODE_SELF_TEST_FAILED,
+  MODE_STORAGE_ERROR,
 } from "../abi.js";
 
 export type ScreenMode =
-  | "off" | "not-set-up" | "activating" | "locked" | "clock-lost" | "low-battery" | "self-test-failed"
-  | "storage-error" | "erase-confirm" | "add-confirm" | "otp" | "info";
+  | "off"
+  | "not-set-up"
+  | "activating"
+  | "locked"
+  | "clock-lost"
+  | "low-battery"
+  | "self-test-failed"
+  | "storage-error"
+  | "erase-confirm"
+  | "add-confirm"
+  | "otp"
+  | "info";
 
 export const MODE_NAMES: Record<number, ScreenMode> = {
   [MODE_OFF]: "off",

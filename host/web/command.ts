@@ -79,7 +79,9 @@ export async function serveCommand(args: string[], io: Io, signals: NodeJS.Event
   } catch (error) {
     await server.close();
     await store.close();
-    io.err(`otp-token serve: cannot listen on ${LISTEN_HOST}:${port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
+    io.err(
+      `otp-token serve: cannot listen on ${LISTEN_HOST}:${port}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`,
+    );
     return 1;
   }
   io.out(`otp-token serve: the browser simulator is at ${url}\n  bank database ${db}, outbox ${outboxDir}\n  Ctrl-C stops it.\n`);

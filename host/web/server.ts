@@ -100,11 +100,14 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
   });
   app.addHook("onSend", async (request, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
-    if (!reply.hasHeader("Cache-Control")) reply.header("Cache-Control", Object.hasOwn(STATIC_FILES, request.url.split("?")[0]) ? "no-cache" : "no-store");
+    if (!reply.hasHeader("Cache-Control"))
+      reply.header("Cache-Control", Object.hasOwn(STATIC_FILES, request.url.split("?")[0]) ? "no-cache" : "no-store");
     return payload;
   });
   app.addHook("onResponse", async (request, reply) => {
-    log(`${new Date().toISOString()} ${request.method} ${request.url.split("?")[0]} ${reply.statusCode} ${reply.getHeader("Content-Length") ?? 0}B ${reply.elapsedTime.toFixed(1)}ms`);
+    log(
+      `${new Date().toISOString()} ${request.method} ${request.url.split("?")[0]} ${reply.statusCode} ${reply.getHeader("Content-Length") ?? 0}B ${reply.elapsedTime.toFixed(1)}ms`,
+    );
   });
 
   await registerBankApi(app, { bank, memoryKeys: [{ key: loginKey, scope: "login", actor: "web" }], includeMailId: true });
@@ -128,21 +131,32 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
   // The page's own key: same-origin only (the Host check above; no CORS headers are ever sent).
   app.get("/web/session", { schema: { hide: true } }, async () => ({ loginKey }));
 
-  app.get("/web/outbox", {
-    config: { scope: "admin" },
-    schema: {
-      summary: "one page of the outbox, newest first (the simulator's customers' mailbox)",
-      querystring: { type: "object", additionalProperties: false, properties: { page: { type: "string", pattern: "^[0-9]{1,6}$" } } },
+  app.get(
+    "/web/outbox",
+    {
+      config: { scope: "admin" },
+      schema: {
+        summary: "one page of the outbox, newest first (the simulator's customers' mailbox)",
+        querystring: { type: "object", additionalProperties: false, properties: { page: { type: "string", pattern: "^[0-9]{1,6}$" } } },
+      },
     },
-  }, async (request) => listOutbox(options.outboxDir, Number((request.query as { page?: string }).page ?? 0), OUTBOX_PAGE_SIZE));
+    async (request) => listOutbox(options.outboxDir, Number((request.query as { page?: string }).page ?? 0), OUTBOX_PAGE_SIZE),
+  );
 
-  app.get("/web/outbox/:id", {
-    config: { scope: "login" },
-    schema: { summary: "one mail by its id (the issue's answer gives it)", params: { type: "object", properties: { id: { type: "string", maxLength: 64 } } } },
-  }, async (request, reply) => {
-    const mail = readOutboxMail(options.outboxDir, (request.params as { id: string }).id);
-    return mail ?? refuse(reply, 404, "not-found", "no such mail in the outbox");
-  });
+  app.get(
+    "/web/outbox/:id",
+    {
+      config: { scope: "login" },
+      schema: {
+        summary: "one mail by its id (the issue's answer gives it)",
+        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } } },
+      },
+    },
+    async (request, reply) => {
+      const mail = readOutboxMail(options.outboxDir, (request.params as { id: string }).id);
+      return mail ?? refuse(reply, 404, "not-found", "no such mail in the outbox");
+    },
+  );
 
   return app;
 }

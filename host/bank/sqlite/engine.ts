@@ -10,7 +10,17 @@ import { dirname, resolve } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { chainMac } from "../audit.js";
 import type {
-  ActivationSessionRow, ApiKeyRow, CustomerRow, EventRow, IssueRow, NewEvent, NewIssue, NewToken, SettingName, TokenRow, TokenState,
+  ActivationSessionRow,
+  ApiKeyRow,
+  CustomerRow,
+  EventRow,
+  IssueRow,
+  NewEvent,
+  NewIssue,
+  NewToken,
+  SettingName,
+  TokenRow,
+  TokenState,
 } from "../store.js";
 import { StoreBusyError, StoreOpenError } from "../store.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
@@ -55,10 +65,15 @@ function checkPath(path: string, create: boolean): void {
     size = stat.size;
   } catch (error) {
     if (error instanceof StoreOpenError) throw error;
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new StoreOpenError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+      throw new StoreOpenError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     const folder = dirname(resolve(path));
-    if (!existsSync(folder)) throw new StoreOpenError(`the folder ${folder} does not exist: create it first, or give --db a path in an existing folder`);
-    if (!create) throw new StoreOpenError(`there is no bank database at ${path}: create one with 'otp-token bank init --db ${path}' (or check the --db path)`);
+    if (!existsSync(folder))
+      throw new StoreOpenError(`the folder ${folder} does not exist: create it first, or give --db a path in an existing folder`);
+    if (!create)
+      throw new StoreOpenError(
+        `there is no bank database at ${path}: create one with 'otp-token bank init --db ${path}' (or check the --db path)`,
+      );
     // The file, and so the -wal and -shm files SQLite gives the same mode, readable by the owner only.
     try {
       closeSync(openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
@@ -67,7 +82,10 @@ function checkPath(path: string, create: boolean): void {
     }
     return;
   }
-  if (size === 0 && !create) throw new StoreOpenError(`${path} is an empty file (0 bytes), not a bank database: remove it and run 'otp-token bank init --db ${path}'`);
+  if (size === 0 && !create)
+    throw new StoreOpenError(
+      `${path} is an empty file (0 bytes), not a bank database: remove it and run 'otp-token bank init --db ${path}'`,
+    );
 }
 
 /**
@@ -88,7 +106,8 @@ function useWal(db: Database): void {
   }
 }
 
-const ROW_COLUMNS_TOKEN = "user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, consecutive_failures, locked, next_check_at, state, activated_at, expires_at, last_success_at";
+const ROW_COLUMNS_TOKEN =
+  "user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, consecutive_failures, locked, next_check_at, state, activated_at, expires_at, last_success_at";
 
 export interface EngineOpenOptions {
   create?: boolean;
@@ -237,7 +256,11 @@ export class SqliteEngine {
     const number = customerNumber ?? this.nextCustomerNumber();
     if (number === null) return null;
     return (
-      this.get<CustomerRow>("INSERT INTO customers (customer_number, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING *", number, at) ?? null
+      this.get<CustomerRow>(
+        "INSERT INTO customers (customer_number, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING *",
+        number,
+        at,
+      ) ?? null
     );
   }
 
@@ -259,11 +282,15 @@ export class SqliteEngine {
     const number = this.nextCustomerNumber();
     if (number === null) throw new Error("every 7-digit customer number is taken");
     this.run("UPDATE customers SET customer_number = ? WHERE customer_id = ? AND customer_number IS NULL", number, customerId);
-    return this.get<{ customer_number: string }>("SELECT customer_number FROM customers WHERE customer_id = ?", customerId)!.customer_number;
+    return this.get<{ customer_number: string }>("SELECT customer_number FROM customers WHERE customer_id = ?", customerId)!
+      .customer_number;
   }
 
   nextIssueNumber(customerId: number): number {
-    return this.get<{ issues_made: number }>("UPDATE customers SET issues_made = issues_made + 1 WHERE customer_id = ? RETURNING issues_made", customerId)!.issues_made;
+    return this.get<{ issues_made: number }>(
+      "UPDATE customers SET issues_made = issues_made + 1 WHERE customer_id = ? RETURNING issues_made",
+      customerId,
+    )!.issues_made;
   }
 
   raiseIssueNumber(customerId: number, atLeast: number): void {
@@ -272,8 +299,10 @@ export class SqliteEngine {
 
   userIdTaken(userId: string): boolean {
     return (
-      this.get("SELECT 1 FROM issues WHERE user_id = @id UNION ALL SELECT 1 FROM tokens WHERE user_id = @id UNION ALL SELECT 1 FROM customers WHERE legacy_user_id = @id LIMIT 1", { id: userId }) !==
-      undefined
+      this.get(
+        "SELECT 1 FROM issues WHERE user_id = @id UNION ALL SELECT 1 FROM tokens WHERE user_id = @id UNION ALL SELECT 1 FROM customers WHERE legacy_user_id = @id LIMIT 1",
+        { id: userId },
+      ) !== undefined
     );
   }
 
@@ -301,7 +330,10 @@ export class SqliteEngine {
   }
 
   countIssueFailure(issueId: number): number {
-    return this.get<{ failed_attempts: number }>("UPDATE issues SET failed_attempts = failed_attempts + 1 WHERE issue_id = ? RETURNING failed_attempts", issueId)!.failed_attempts;
+    return this.get<{ failed_attempts: number }>(
+      "UPDATE issues SET failed_attempts = failed_attempts + 1 WHERE issue_id = ? RETURNING failed_attempts",
+      issueId,
+    )!.failed_attempts;
   }
 
   uncountIssueFailure(issueId: number): void {
@@ -309,7 +341,11 @@ export class SqliteEngine {
   }
 
   voidIssue(issueId: number, reason: string): void {
-    this.run("UPDATE issues SET state = 'void', void_reason = ?, activation_key = NULL, pending_seed = NULL WHERE issue_id = ? AND state = 'pending'", reason, issueId);
+    this.run(
+      "UPDATE issues SET state = 'void', void_reason = ?, activation_key = NULL, pending_seed = NULL WHERE issue_id = ? AND state = 'pending'",
+      reason,
+      issueId,
+    );
     this.run("DELETE FROM activation_sessions WHERE issue_id = ?", issueId);
   }
 
@@ -318,11 +354,13 @@ export class SqliteEngine {
   }
 
   insertActivationSession(session: Omit<ActivationSessionRow, "confirmed_at">): boolean {
-    return this.run(
-      `INSERT INTO activation_sessions (issue_id, sid, request_hash, serial, response, secrets, answered_at)
+    return (
+      this.run(
+        `INSERT INTO activation_sessions (issue_id, sid, request_hash, serial, response, secrets, answered_at)
        VALUES (@issue_id, @sid, @request_hash, @serial, @response, @secrets, @answered_at) ON CONFLICT DO NOTHING`,
-      session,
-    ) === 1;
+        session,
+      ) === 1
+    );
   }
 
   confirmActivationSession(issueId: number, sid: Uint8Array, at: number): void {
@@ -334,7 +372,11 @@ export class SqliteEngine {
   }
 
   completeIssue(issueId: number, at: number): void {
-    this.run("UPDATE issues SET state = 'completed', completed_at = ?, activation_key = NULL, pending_seed = NULL WHERE issue_id = ?", at, issueId);
+    this.run(
+      "UPDATE issues SET state = 'completed', completed_at = ?, activation_key = NULL, pending_seed = NULL WHERE issue_id = ?",
+      at,
+      issueId,
+    );
     this.run("DELETE FROM activation_sessions WHERE issue_id = ?", issueId);
   }
 
@@ -397,12 +439,18 @@ export class SqliteEngine {
         options.limit,
       );
     }
-    return this.all<TokenRow>(`SELECT ${ROW_COLUMNS_TOKEN} FROM tokens WHERE user_id > ? ORDER BY user_id LIMIT ?`, options.afterUserId ?? "", options.limit);
+    return this.all<TokenRow>(
+      `SELECT ${ROW_COLUMNS_TOKEN} FROM tokens WHERE user_id > ? ORDER BY user_id LIMIT ?`,
+      options.afterUserId ?? "",
+      options.limit,
+    );
   }
 
   countTokens(): Record<TokenState | "locked", number> {
     const counts = { active: 0, suspended: 0, revoked: 0, locked: 0 };
-    for (const row of this.all<{ state: TokenState; n: number; locked: number }>("SELECT state, count(*) AS n, sum(locked) AS locked FROM tokens GROUP BY state")) {
+    for (const row of this.all<{ state: TokenState; n: number; locked: number }>(
+      "SELECT state, count(*) AS n, sum(locked) AS locked FROM tokens GROUP BY state",
+    )) {
       counts[row.state] = row.n;
       if (row.state !== "revoked") counts.locked += row.locked;
     }
@@ -444,7 +492,10 @@ export class SqliteEngine {
   // ---- API keys ----
 
   insertApiKey(key: ApiKeyRow): void {
-    this.run("INSERT INTO api_keys (key_id, name, scope, secret_hash, created_at, revoked_at) VALUES (@key_id, @name, @scope, @secret_hash, @created_at, @revoked_at)", key);
+    this.run(
+      "INSERT INTO api_keys (key_id, name, scope, secret_hash, created_at, revoked_at) VALUES (@key_id, @name, @scope, @secret_hash, @created_at, @revoked_at)",
+      key,
+    );
   }
 
   revokeApiKey(keyId: string, at: number): boolean {
@@ -462,18 +513,64 @@ export class SqliteEngine {
 
 /** The engine's operations a store may call by name (the worker protocol carries these names). */
 export const ENGINE_OPERATIONS = [
-  "getSetting", "setSetting", "initMeta", "forgetExpired", "insertCustomer", "customerOf", "customerByNumber", "assignCustomerNumber",
-  "nextIssueNumber", "raiseIssueNumber", "userIdTaken", "insertIssue", "issueFor", "latestIssue", "pendingIssuesOf", "countIssueFailure", "uncountIssueFailure",
-  "voidIssue", "getActivationSession", "insertActivationSession", "confirmActivationSession", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken",
-  "recordTokenSuccess", "recordTokenFailure", "unlockToken", "setTokenState", "listTokens", "countTokens", "appendEvent", "events",
-  "eventsOf", "insertApiKey", "revokeApiKey", "getApiKey", "listApiKeys", "setAuditKey",
+  "getSetting",
+  "setSetting",
+  "initMeta",
+  "forgetExpired",
+  "insertCustomer",
+  "customerOf",
+  "customerByNumber",
+  "assignCustomerNumber",
+  "nextIssueNumber",
+  "raiseIssueNumber",
+  "userIdTaken",
+  "insertIssue",
+  "issueFor",
+  "latestIssue",
+  "pendingIssuesOf",
+  "countIssueFailure",
+  "uncountIssueFailure",
+  "voidIssue",
+  "getActivationSession",
+  "insertActivationSession",
+  "confirmActivationSession",
+  "setPendingToken",
+  "completeIssue",
+  "getToken",
+  "tokenOfCustomer",
+  "replaceToken",
+  "recordTokenSuccess",
+  "recordTokenFailure",
+  "unlockToken",
+  "setTokenState",
+  "listTokens",
+  "countTokens",
+  "appendEvent",
+  "events",
+  "eventsOf",
+  "insertApiKey",
+  "revokeApiKey",
+  "getApiKey",
+  "listApiKeys",
+  "setAuditKey",
 ] as const;
 export type EngineOperation = (typeof ENGINE_OPERATIONS)[number];
 
 /** Operations whose result nobody waits for inside a transaction: sent with the next message (fewer round trips to the worker). */
 export const DEFERRABLE_OPERATIONS: ReadonlySet<string> = new Set<EngineOperation>([
-  "setSetting", "raiseIssueNumber", "uncountIssueFailure", "voidIssue", "confirmActivationSession", "setPendingToken", "completeIssue", "replaceToken", "recordTokenSuccess",
-  "unlockToken", "setTokenState", "appendEvent", "insertApiKey",
+  "setSetting",
+  "raiseIssueNumber",
+  "uncountIssueFailure",
+  "voidIssue",
+  "confirmActivationSession",
+  "setPendingToken",
+  "completeIssue",
+  "replaceToken",
+  "recordTokenSuccess",
+  "unlockToken",
+  "setTokenState",
+  "appendEvent",
+  "insertApiKey",
 ]);
 
 /** Runs one named operation. */
@@ -486,12 +583,16 @@ function migrate(db: Database, path: string, mayCreate: boolean): void {
   const apply = db.transaction(() => {
     const version = db.pragma("user_version", { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      throw new StoreOpenError(`the bank database ${path} has schema version ${version}, newer than this program's ${MIGRATIONS.length}: upgrade otp-token`);
+      throw new StoreOpenError(
+        `the bank database ${path} has schema version ${version}, newer than this program's ${MIGRATIONS.length}: upgrade otp-token`,
+      );
     }
     if (version === 0 && !mayCreate) {
       const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number };
       throw new StoreOpenError(
-        tables.n > 0 ? `${path} is an SQLite database but not a bank database` : `${path} is an empty database: run 'otp-token bank init --db ${path}'`,
+        tables.n > 0
+          ? `${path} is an SQLite database but not a bank database`
+          : `${path} is an empty database: run 'otp-token bank init --db ${path}'`,
       );
     }
     for (let next = version; next < MIGRATIONS.length; next++) db.exec(MIGRATIONS[next]);

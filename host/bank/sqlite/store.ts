@@ -16,7 +16,18 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { ApiKeyRow, BankStore, CustomerRow, EventRow, IssueRow, OpenStoreOptions, SettingName, StoreTx, TokenRow, TokenState } from "../store.js";
+import type {
+  ApiKeyRow,
+  BankStore,
+  CustomerRow,
+  EventRow,
+  IssueRow,
+  OpenStoreOptions,
+  SettingName,
+  StoreTx,
+  TokenRow,
+  TokenState,
+} from "../store.js";
 import { StoreBusyError, StoreOpenError } from "../store.js";
 import { DEFERRABLE_OPERATIONS, type EngineOperation, runOperation, SqliteEngine, translateError } from "./engine.js";
 import { SCHEMA_VERSION } from "./schema.js";
@@ -114,7 +125,9 @@ class WorkerChannel implements Channel {
   }
 
   static async start(path: string, options: OpenStoreOptions): Promise<WorkerChannel> {
-    const worker = new Worker(workerFile(), { workerData: { path, create: options.create === true, busyTimeoutMs: options.busyTimeoutMs } });
+    const worker = new Worker(workerFile(), {
+      workerData: { path, create: options.create === true, busyTimeoutMs: options.busyTimeoutMs },
+    });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { ready?: boolean; error?: WireError }) => {
         worker.off("error", onError);
@@ -154,10 +167,39 @@ class WorkerChannel implements Channel {
 export const MAX_QUEUED_TRANSACTIONS = 1000;
 
 const TX_OPERATIONS: readonly EngineOperation[] = [
-  "getSetting", "setSetting", "forgetExpired", "insertCustomer", "customerOf", "customerByNumber", "assignCustomerNumber", "nextIssueNumber",
-  "raiseIssueNumber", "userIdTaken", "insertIssue", "issueFor", "latestIssue", "pendingIssuesOf", "countIssueFailure", "uncountIssueFailure", "voidIssue",
-  "getActivationSession", "insertActivationSession", "confirmActivationSession", "setPendingToken", "completeIssue", "getToken", "tokenOfCustomer", "replaceToken", "recordTokenSuccess",
-  "recordTokenFailure", "unlockToken", "setTokenState", "appendEvent", "insertApiKey", "revokeApiKey", "initMeta",
+  "getSetting",
+  "setSetting",
+  "forgetExpired",
+  "insertCustomer",
+  "customerOf",
+  "customerByNumber",
+  "assignCustomerNumber",
+  "nextIssueNumber",
+  "raiseIssueNumber",
+  "userIdTaken",
+  "insertIssue",
+  "issueFor",
+  "latestIssue",
+  "pendingIssuesOf",
+  "countIssueFailure",
+  "uncountIssueFailure",
+  "voidIssue",
+  "getActivationSession",
+  "insertActivationSession",
+  "confirmActivationSession",
+  "setPendingToken",
+  "completeIssue",
+  "getToken",
+  "tokenOfCustomer",
+  "replaceToken",
+  "recordTokenSuccess",
+  "recordTokenFailure",
+  "unlockToken",
+  "setTokenState",
+  "appendEvent",
+  "insertApiKey",
+  "revokeApiKey",
+  "initMeta",
 ];
 
 export class SqliteStore implements BankStore {
@@ -183,7 +225,8 @@ export class SqliteStore implements BankStore {
   /** Runs `work` when the connection is free (one at a time). */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreBusyError("the bank's store is closed"));
-    if (this.queued >= MAX_QUEUED_TRANSACTIONS) return Promise.reject(new StoreBusyError("the bank's database has too many requests waiting: try again", 1));
+    if (this.queued >= MAX_QUEUED_TRANSACTIONS)
+      return Promise.reject(new StoreBusyError("the bank's database has too many requests waiting: try again", 1));
     this.queued++;
     const run = this.tail.then(work).finally(() => this.queued--);
     this.tail = run.catch(() => undefined);
