@@ -1,5 +1,6 @@
 // The otp-token command line: codes, help, usage errors (stderr, exit status 2).
 import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { decodeBase32, encodeBase32 } from "../host/base32.js";
@@ -157,9 +158,29 @@ describe("otp-token code", () => {
     const cli = fileURLToPath(new URL("../dist/host/cli.js", import.meta.url));
     const bad = spawnSync(process.execPath, [cli, "code", "--digits", "5", RFC_KEY_HEX], { encoding: "utf8" });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--digits must be/);
+    // The subcommand's bundle has its own copy of UsageError (scripts/build-cli.js): still a usage error.
+    expect(bad.stderr).toMatch(/^otp-token code: --digits must be .* \[usage\]\nRun 'otp-token code --help' for usage\.\n$/);
     const good = execFileSync(process.execPath, [cli, "code", "--time", "59", "--digits", "8", RFC_KEY_HEX], { encoding: "utf8" });
     expect(good).toBe("84755224\n");
+    // And from a subcommand in the shared chunks.
+    const bank = spawnSync(process.execPath, [cli, "bank", "status", "--no-such-flag"], { encoding: "utf8" });
+    expect(bank.status).toBe(2);
+    expect(bank.stderr).toMatch(/\[usage\]\nRun 'otp-token bank( status)? --help' for usage\.\n$/);
+  });
+
+  it("the installed `otp-token code` loads two of the package's modules: dist/host/cli.js and dist/cli/code.js", () => {
+    // Each ES module costs node 1-4 ms at start-up (npm run bench: bench/startup.ts); code.js is one self-contained bundle.
+    for (const file of ["../dist/host/cli.js", "../dist/cli/code.js"]) {
+      const text = readFileSync(fileURLToPath(new URL(file, import.meta.url)), "utf8");
+      const imports = [...text.matchAll(/^import\s[^;]*?from\s+"([^"]+)"|^import\s+"([^"]+)"/gms)].map((m) => m[1] ?? m[2]);
+      expect(imports.length, file).toBeGreaterThan(0);
+      expect(
+        imports.filter((name) => !name.startsWith("node:")),
+        file,
+      ).toEqual([]);
+    }
+    const cli = readFileSync(fileURLToPath(new URL("../dist/host/cli.js", import.meta.url)), "utf8");
+    expect([...cli.matchAll(/import\("([^"]+)"\)/g)].map((m) => m[1])).toContain("../cli/code.js");
   });
 });
 

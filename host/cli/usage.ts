@@ -65,7 +65,9 @@ const SYSTEM_ERRORS: Record<string, string> = {
  * ENOENT, SQLite's); an error without one is [internal] (its stack only with OTP_TOKEN_DEBUG=1).
  */
 export function describeError(error: unknown): { line: string; status: number } {
-  if (error instanceof UsageError) return { line: `${error.message.replace(/\s*\n\s*/g, " ")} [usage]`, status: 2 };
+  // By name too: the CLI's bundles (scripts/build-cli.js) each carry their own copy of this module.
+  if (error instanceof UsageError || (error instanceof Error && error.name === "UsageError"))
+    return { line: `${error.message.replace(/\s*\n\s*/g, " ")} [usage]`, status: 2 };
   const e = error as { message?: unknown; code?: unknown; path?: unknown; syscall?: unknown; stack?: unknown } | null;
   const message = typeof e?.message === "string" ? e.message : String(error);
   const code = typeof e?.code === "string" ? e.code : undefined;
