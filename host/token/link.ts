@@ -160,6 +160,20 @@ export class TokenLink {
     }
   }
 
+  /**
+   * Adds a profile as its holder would: when the token asks (it already holds a profile), `hold`
+   * holds button A. Returns the new profile's index; throws when it was not stored.
+   */
+  addProfileConfirmed(spec: ProfileSpec, hold: () => void): number {
+    const index = this.addProfile(spec);
+    if (index !== null) return index;
+    const before = this.listProfiles().length;
+    hold();
+    const profiles = this.listProfiles();
+    if (profiles.length !== before + 1) throw new Error("the token did not store the profile after the hold");
+    return profiles.length - 1;
+  }
+
   listProfiles(): ProfileInfo[] {
     const v = this.call(Uint8Array.of(LINK_LIST_PROFILES), "listing the profiles");
     const profiles: ProfileInfo[] = [];

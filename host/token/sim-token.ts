@@ -158,13 +158,7 @@ export class SimToken {
    * is held. Returns the new profile's index; throws when it was not stored.
    */
   addProfileConfirmed(spec: ProfileSpec): number {
-    const index = this.link.addProfile(spec);
-    if (index !== null) return index;
-    const before = this.link.listProfiles().length;
-    this.hold();
-    const profiles = this.link.listProfiles();
-    if (profiles.length !== before + 1) throw new Error("the token did not store the profile after the hold");
-    return profiles.length - 1;
+    return this.link.addProfileConfirmed(spec, () => this.hold());
   }
 
   profiles(): ProfileInfo[] {

@@ -29,7 +29,7 @@ import type {
   TokenState,
 } from "../store.js";
 import { StoreBusyError, StoreOpenError } from "../store.js";
-import { DEFERRABLE_OPERATIONS, type EngineOperation, runOperation, SqliteEngine, translateError } from "./engine.js";
+import { DEFERRABLE_OPERATIONS, ENGINE_OPERATIONS, type EngineOperation, runOperation, SqliteEngine, translateError } from "./engine.js";
 import { SCHEMA_VERSION } from "./schema.js";
 
 /** One message to the engine: optionally BEGIN, some operations, optionally COMMIT or ROLLBACK. */
@@ -166,41 +166,17 @@ class WorkerChannel implements Channel {
 /** Transactions waiting for the connection beyond this are refused at once as busy (503), not queued for ever. */
 export const MAX_QUEUED_TRANSACTIONS = 1000;
 
-const TX_OPERATIONS: readonly EngineOperation[] = [
-  "getSetting",
-  "setSetting",
-  "forgetExpired",
-  "insertCustomer",
-  "customerOf",
-  "customerByNumber",
-  "assignCustomerNumber",
-  "nextIssueNumber",
-  "raiseIssueNumber",
-  "userIdTaken",
-  "insertIssue",
-  "issueFor",
-  "latestIssue",
-  "pendingIssuesOf",
-  "countIssueFailure",
-  "uncountIssueFailure",
-  "voidIssue",
-  "getActivationSession",
-  "insertActivationSession",
-  "confirmActivationSession",
-  "setPendingToken",
-  "completeIssue",
-  "getToken",
-  "tokenOfCustomer",
-  "replaceToken",
-  "recordTokenSuccess",
-  "recordTokenFailure",
-  "unlockToken",
-  "setTokenState",
-  "appendEvent",
-  "insertApiKey",
-  "revokeApiKey",
-  "initMeta",
-];
+/** The engine's operations a transaction (StoreTx) does not offer: the store's own reads outside transactions. */
+const OUTSIDE_TX: ReadonlySet<EngineOperation> = new Set<EngineOperation>([
+  "listTokens",
+  "countTokens",
+  "events",
+  "eventsOf",
+  "getApiKey",
+  "listApiKeys",
+  "setAuditKey",
+]);
+const TX_OPERATIONS = ENGINE_OPERATIONS.filter((name) => !OUTSIDE_TX.has(name));
 
 export class SqliteStore implements BankStore {
   readonly kind = "sqlite";
