@@ -1,7 +1,10 @@
 // The token side of activation (docs/activation.md, protocol v2: CPace) for the bank's, the service's
 // and the CLI's tests: test/reference-cpace.ts, written from the document, the CFRG draft and RFC 9380
 // with node:crypto, not from host/bank (whose half uses @noble/curves) nor from the firmware.
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import type { ActivationAnswer, Bank } from "../host/bank/bank.js";
+import type { NewToken } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
 import { referenceFinish, referenceRequest, type ReferenceResult, type ReferenceSession } from "./reference-cpace.js";
 
@@ -36,3 +39,44 @@ const api = otpApi();
 export const codeAt = (token: TokenProfile, t: number) =>
   api.totp(token.seed, t, { algorithm: token.algorithm, digits: token.digits, period: token.period });
 export const otherThan = (code: string) => (code === "999999" ? "999998" : "999999");
+
+/** A token row for the store tests (SHA-1, 6 digits, 60 s; a placeholder seed: stores keep what they are given). */
+export function tokenRow(customerId: number, userId: string): NewToken {
+  return {
+    user_id: userId,
+    customer_id: customerId,
+    issue_id: null,
+    service_id: "10212083",
+    serial: "00000000000000AA",
+    seed: new Uint8Array([1, 2, 3]),
+    algorithm: "SHA1",
+    digits: 6,
+    period: 60,
+    label: "BANK",
+    drift_steps: 0,
+    last_step: 100,
+    activated_at: 1000,
+    expires_at: 999_999,
+  };
+}
+
+/**
+ * `otp-token bank serve --port 0 ...args` (the built dist/host/cli.js), pushed on `children` for the
+ * caller to stop; resolves with its base URL once it listens, rejects with its stderr if it exits first.
+ */
+export function startBankServe(args: string[], children: ChildProcess[]): Promise<{ child: ChildProcess; base: string }> {
+  const cli = fileURLToPath(new URL("../dist/host/cli.js", import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, "bank", "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m.exec(out);
+      if (match) resolve({ child, base: match[1] });
+    });
+    child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    child.once("exit", (code, signal) => reject(new Error(`bank serve exited (${code ?? signal}): ${err}`)));
+  });
+}

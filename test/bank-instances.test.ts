@@ -19,7 +19,7 @@ import { MasterKey } from "../host/bank/crypto.js";
 import type { PgStore } from "../host/bank/postgres/store.js";
 import { openStore } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
-import { otherThan } from "./bank-helpers.js";
+import { otherThan, startBankServe } from "./bank-helpers.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -83,23 +83,7 @@ async function bankWith(count: number): Promise<{ url: string; held: Held[]; key
 }
 
 /** `otp-token bank serve --port 0` on `url`; resolves with its base URL once it listens. */
-function serve(url: string, ...args: string[]): Promise<{ child: ChildProcess; base: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "bank", "serve", "--port", "0", "--db", url, "--master-key-file", keyFile, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.push(child);
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m.exec(out);
-      if (match) resolve({ child, base: match[1] });
-    });
-    child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
-    child.once("exit", (code, signal) => reject(new Error(`bank serve exited (${code ?? signal}): ${err}`)));
-  });
-}
+const serve = (url: string, ...args: string[]) => startBankServe(["--db", url, "--master-key-file", keyFile, ...args], children);
 
 const instances = (url: string, ...args: string[]) => Promise.all(Array.from({ length: INSTANCES }, () => serve(url, ...args)));
 

@@ -9,8 +9,9 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifyChain } from "../host/bank/audit.js";
 import { bindLiterals, migrate, type PgStore } from "../host/bank/postgres/store.js";
-import { type BankStore, type NewToken, openStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
+import { type BankStore, openStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
+import { tokenRow } from "./bank-helpers.js";
 
 const postgres = usePostgres();
 const KEY = new Uint8Array(32).fill(7);
@@ -27,31 +28,12 @@ async function open(url: string, create = true): Promise<PgStore> {
   return store;
 }
 
-function token(customerId: number, userId: string): NewToken {
-  return {
-    user_id: userId,
-    customer_id: customerId,
-    issue_id: null,
-    service_id: "10212083",
-    serial: "00000000000000AA",
-    seed: new Uint8Array([1, 2, 3]),
-    algorithm: "SHA1",
-    digits: 6,
-    period: 60,
-    label: "BANK",
-    drift_steps: 0,
-    last_step: 100,
-    activated_at: 1000,
-    expires_at: 999_999,
-  };
-}
-
 /** A store with tokens 2083L000000nA001 for n = 1..count. */
 async function withTokens(store: BankStore, count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let n = 1; n <= count; n++) {
     const userId = `2083L${String(n).padStart(7, "0")}A001`;
-    await store.transaction(async (tx) => tx.replaceToken(token((await tx.insertCustomer(1))!.customer_id, userId)));
+    await store.transaction(async (tx) => tx.replaceToken(tokenRow((await tx.insertCustomer(1))!.customer_id, userId)));
     ids.push(userId);
   }
   return ids;

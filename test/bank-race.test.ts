@@ -4,7 +4,7 @@
 // several clients each sending the same code to both at once.
 // The child processes run the compiled code (dist/, built by `npm run build` before `npm test`;
 // rebuilt here when older than its sources) so they run the real Bank, the real SQL and the real CLI.
-import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +16,7 @@ import { MasterKey } from "../host/bank/crypto.js";
 import { finishAsToken, startAsToken } from "../host/bank/protocol.js";
 import { openStore } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
+import { startBankServe } from "./bank-helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const KEY_HEX = "8899aabbccddeeff00112233445566778899aabbccddeeff0011223344556677";
@@ -176,27 +177,7 @@ describe("bank: two processes racing on one database file", () => {
     const { key } = await bank.createApiKey("login", "race test");
     await store.close();
 
-    const cli = join(ROOT, "dist/host/cli.js");
-    const servers = await Promise.all(
-      [0, 1].map(
-        () =>
-          new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
-            const child = spawn(process.execPath, [cli, "bank", "serve", "--port", "0", "--db", dbPath, "--master-key-file", keyFile], {
-              stdio: ["ignore", "pipe", "pipe"],
-            });
-            children.push(child);
-            let out = "";
-            let err = "";
-            child.stdout!.on("data", (chunk: Buffer) => {
-              out += chunk.toString();
-              const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m.exec(out);
-              if (match) resolve({ child, url: match[1] });
-            });
-            child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
-            child.once("exit", (code) => reject(new Error(`bank serve exited with ${code}: ${err}`)));
-          }),
-      ),
-    );
+    const servers = await Promise.all([0, 1].map(() => startBankServe(["--db", dbPath, "--master-key-file", keyFile], children)));
     try {
       const verify = (url: string, userId: string, code: string) =>
         fetch(`${url}/v1/tokens/${userId}/verify`, {
@@ -207,7 +188,7 @@ describe("bank: two processes racing on one database file", () => {
       for (let round = 0; round < SERVE_ROUNDS; round++) {
         const { userId, seed } = held[round];
         const code = api.totp(seed, Math.floor(Date.now() / 1000) + 60);
-        const answers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => verify(servers[i % 2].url, userId, code)));
+        const answers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => verify(servers[i % 2].base, userId, code)));
         const accepted = answers.filter((a) => a.status === 200 && a.body.accepted === true);
         expect(accepted, `round ${round}: ${JSON.stringify(answers)}`).toHaveLength(1);
         // The others: the code was already used, or the token is throttled after that failure.

@@ -11,8 +11,9 @@ import { chainMac } from "../host/bank/audit.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { listOutbox, writeToOutbox } from "../host/bank/mail.js";
-import { type BankStore, type NewToken, openStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
+import { type BankStore, openStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
+import { tokenRow } from "./bank-helpers.js";
 
 let dir: string;
 const opened: BankStore[] = [];
@@ -38,25 +39,6 @@ if (POSTGRES_SKIP !== null) it.skip(`store conformance: postgresql skipped: ${PO
 
 const KEY = new Uint8Array(32).fill(9);
 
-function token(customerId: number, userId: string): NewToken {
-  return {
-    user_id: userId,
-    customer_id: customerId,
-    issue_id: null,
-    service_id: "10212083",
-    serial: "00000000000000AA",
-    seed: new Uint8Array([1, 2, 3]),
-    algorithm: "SHA1",
-    digits: 6,
-    period: 60,
-    label: "BANK",
-    drift_steps: 0,
-    last_step: 100,
-    activated_at: 1000,
-    expires_at: 999_999,
-  };
-}
-
 describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => {
   async function fresh(): Promise<BankStore> {
     const store = await open("conformance");
@@ -72,7 +54,7 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
     await expect(
       store.transaction(async (tx) => {
         await tx.insertCustomer(1000);
-        await tx.replaceToken(token(customer!.customer_id, "2083L0000001A001"));
+        await tx.replaceToken(tokenRow(customer!.customer_id, "2083L0000001A001"));
         await tx.appendEvent({ at: 1, kind: "x", service_id: null, user_id: null, actor: "test", detail: null });
         throw new Error("changed my mind");
       }),
@@ -85,7 +67,7 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
   it("runs concurrent read-check-write transactions one after another: 20 racing failures count exactly 20 and lock at 10", async () => {
     const store = await fresh();
     const customer = (await store.transaction((tx) => tx.insertCustomer(1)))!;
-    await store.transaction((tx) => tx.replaceToken(token(customer.customer_id, "2083L0000001A001")));
+    await store.transaction((tx) => tx.replaceToken(tokenRow(customer.customer_id, "2083L0000001A001")));
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
         store.transaction(async (tx) => {

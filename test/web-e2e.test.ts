@@ -4,36 +4,22 @@
 // a wrong activation password, a replayed code. Screenshots of each step go to test-output/web/, and
 // the page weight (bytes transferred on first load) to test-output/web/page-weight.json.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { type BankStore, openStore } from "../host/bank/store.js";
 import { createWebServer, listen } from "../host/web/server.js";
+import { hasChromium, launchChromium, OUT, sayIfSkipped, type TokenScreen } from "./browser-helpers.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.log(`web-e2e: skipped: ${CHROMIUM} does not exist (Debian: apt-get install chromium; .ci/run installs it)`);
+sayIfSkipped("web-e2e");
 
-const OUT = join(process.cwd(), "test-output", "web");
 const MAIL = "hanako.sato@example.jp";
 const PASSWORD = "Abc12345";
-
-interface TokenScreen {
-  mode: string;
-  code: string | null;
-  secondsLeft: number | null;
-}
-
-declare global {
-  interface Window {
-    otpToken?: { screen(): TokenScreen; serial(): string; rtcSeconds(): number; ready: boolean };
-  }
-}
 
 let dir: string;
 let store: BankStore;
@@ -70,21 +56,7 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     adminKey = (await bank.createApiKey("admin", "e2e")).key;
     server = await createWebServer({ bank, outboxDir: join(dir, "outbox"), log: (line) => serverLog.push(line) });
     base = await listen(server, 0);
-    context = await chromium.launchPersistentContext(join(dir, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchChromium(join(dir, "profile"), { width: 1280, height: 900 });
     page = context.pages()[0] ?? (await context.newPage());
     page.on("console", (message) => {
       // The refusals the test provokes (401 wrong password, 409 replay) are logged by Chromium as failed loads: expected.

@@ -8,32 +8,18 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync }
 import type { FastifyInstance } from "fastify";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { type BankStore, openStore } from "../host/bank/store.js";
 import { createWebServer, listen } from "../host/web/server.js";
+import { hasChromium, launchChromium, OUT, sayIfSkipped } from "./browser-helpers.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.log(`web-ux: skipped: ${CHROMIUM} does not exist (Debian: apt-get install chromium; .ci/run installs it)`);
+sayIfSkipped("web-ux");
 
-const OUT = join(process.cwd(), "test-output", "web");
 const DOCS = join(process.cwd(), "docs");
 const PASSWORD = "Abc12345";
-
-interface TokenScreen {
-  mode: string;
-  code: string | null;
-  secondsLeft: number | null;
-}
-
-declare global {
-  interface Window {
-    otpToken?: { screen(): TokenScreen; serial(): string; rtcSeconds(): number; ready: boolean };
-  }
-}
 
 let dir: string;
 let store: BankStore;
@@ -106,20 +92,7 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), { outboxDir: outbox() });
     server = await createWebServer({ bank, outboxDir: outbox(), log: () => {} });
     base = await listen(server, 0);
-    context = await chromium.launchPersistentContext(join(dir, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    context = await launchChromium(join(dir, "profile"));
   }, 30_000);
 
   afterAll(async () => {

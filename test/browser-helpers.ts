@@ -1,0 +1,46 @@
+// What the browser tests share: Debian's chromium driven headless by playwright-core, where their
+// screenshots go, and what the page exposes of its token (window.otpToken, web/token-ui.ts).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type BrowserContext, chromium } from "playwright-core";
+
+export const CHROMIUM = "/usr/bin/chromium";
+export const hasChromium = existsSync(CHROMIUM);
+/** Screenshots and page figures of the browser tests. */
+export const OUT = join(process.cwd(), "test-output", "web");
+
+/** Says once why a browser test file is skipped here. */
+export function sayIfSkipped(file: string): void {
+  if (!hasChromium) console.log(`${file}: skipped: ${CHROMIUM} does not exist (Debian: apt-get install chromium; .ci/run installs it)`);
+}
+
+export interface TokenScreen {
+  mode: string;
+  code: string | null;
+  secondsLeft: number | null;
+}
+
+declare global {
+  interface Window {
+    otpToken?: { screen(): TokenScreen; serial(): string; rtcSeconds(): number; ready: boolean };
+  }
+}
+
+/** Headless Chromium with its own profile in `profileDir` (a persistent context: Web Locks and storage as in a browser). */
+export function launchChromium(profileDir: string, viewport?: { width: number; height: number }): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    ...(viewport ? { viewport } : {}),
+  });
+}
