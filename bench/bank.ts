@@ -25,7 +25,7 @@ import { randomBytes } from "node:crypto";
 import { finishAsToken, startAsToken } from "../host/bank/protocol.js";
 import { createService } from "../host/bank/service.js";
 import type { SqliteStore } from "../host/bank/sqlite/store.js";
-import { openStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { otpApi } from "../host/otp.js";
 import { post } from "./http-client.js";
 

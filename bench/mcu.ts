@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { BROWN_OUT_MILLIVOLTS, LOW_BATTERY_MILLIVOLTS } from "../host/abi.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { openStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { DEFAULT_BOARD_START_MS } from "../host/board/board.js";
 import { ASSUMED_CPI, lifetime, MEASURED_COSTS, PANEL, type OperationName } from "../host/board/energy.js";
 import { ICOUNT_SHIFT, type MeterReading } from "../host/mcu/meter.js";

@@ -4,7 +4,7 @@
 // simulator), so adding one is one line in COMMANDS.
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type Io, processIo, reportError, UsageError } from "./cli/usage.js";
+import { type Io, processIo, reportError, UsageError } from "./usage.js";
 
 export const HELP = `Usage: otp-token <command> [options]
 

@@ -5,7 +5,7 @@
 // loads nine, split into shared chunks six, as built here two (dist/host/cli.js and dist/cli/code.js),
 // which is what keeps it within 1.3x of bare node (npm run bench: bench/startup.ts). The library
 // (dist/host/ but this file) stays tsc's output. A module is bundled into more than one of these files
-// (host/cli/usage.ts is in every one): nothing may depend on the identity of its classes across them
+// (host/usage.ts is in every one): nothing may depend on the identity of its classes across them
 // (describeError knows a UsageError by its name).
 //
 // Code that finds a file relative to its own module (import.meta.url) runs here from a chunk in

@@ -34,7 +34,7 @@ import {
   scalarMultVfy,
 } from "../host/bank/protocol.js";
 import type { SqliteStore } from "../host/bank/sqlite/store.js";
-import { openStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { SeededRandom, type RandomSource } from "../host/board/random.js";
 import { otpApi } from "../host/otp.js";
 import { LinkError } from "../host/token/link.js";

@@ -10,7 +10,7 @@ import { MASTER_KEY_ENV } from "../host/bank/crypto.js";
 import { main } from "../host/cli.js";
 import { BANK_HELP, makeBankCommand } from "../host/cli/bank.js";
 import type { Terminal } from "../host/cli/prompt.js";
-import { type Io, UsageError } from "../host/cli/usage.js";
+import { type Io, UsageError } from "../host/usage.js";
 import { codeAt, otherThan, tokenFinish, tokenRequest } from "./bank-helpers.js";
 
 const KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";

@@ -9,7 +9,8 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifyChain } from "../host/bank/audit.js";
 import { bindLiterals, migrate, type PgStore } from "../host/bank/postgres/store.js";
-import { type BankStore, openStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
+import { type BankStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 import { tokenRow } from "./bank-helpers.js";
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { finishAsToken, startAsToken } from "../host/bank/protocol.js";
-import { openStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { otpApi } from "../host/otp.js";
 import { startBankServe } from "./bank-helpers.js";
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { createService } from "../host/bank/service.js";
-import { type BankStore, openStore, StoreBusyError } from "../host/bank/store.js";
+import { type BankStore, StoreBusyError } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { codeAt, otherThan, tokenFinish, tokenRequest, type TokenProfile } from "./bank-helpers.js";
 
 const START = 1_900_000_020;

@@ -11,7 +11,8 @@ import { chainMac } from "../host/bank/audit.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { listOutbox, writeToOutbox } from "../host/bank/mail.js";
-import { type BankStore, openStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
+import { type BankStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 import { tokenRow } from "./bank-helpers.js";
 

@@ -15,7 +15,8 @@ import { CI_LABEL, CONFIRMATION_BYTES, PROTOCOL_VERSION, REQUEST_BYTES, RESPONSE
 import { MIGRATIONS, SCHEMA_VERSION } from "../host/bank/sqlite/schema.js";
 import type { PgStore } from "../host/bank/postgres/store.js";
 import type { SqliteStore } from "../host/bank/sqlite/store.js";
-import { type BankStore, openStore } from "../host/bank/store.js";
+import type { BankStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { USER_ID_FORM } from "../host/identity.js";
 import { activateToken, codeAt, otherThan, tokenFinish, tokenRequest, type TokenProfile } from "./bank-helpers.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";

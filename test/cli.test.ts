@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { decodeBase32, encodeBase32 } from "../host/base32.js";
 import { main } from "../host/cli.js";
-import type { Io } from "../host/cli/usage.js";
+import type { Io } from "../host/usage.js";
 import { pattern } from "./helpers.js";
 
 const RFC_KEY_HEX = "3132333435363738393031323334353637383930";

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { BankError } from "../host/bank/errors.js";
-import { openStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { SimToken } from "../host/token/sim-token.js";
 
 const WEEK_MS = 7 * 86_400_000;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LINK_ADD_PROFILE, LINK_INFO, MAX_PROFILES, STATUS_OK } from "../host/abi.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { openStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { McuError, McuToken, type McuImage } from "../host/mcu/mcu-token.js";
 import { FAULT_TRAP } from "../host/mcu/protocol.js";
 import { LinkError } from "../host/token/link.js";

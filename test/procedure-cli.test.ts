@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { formKey, newForm, renderForm, type RegistrationForm } from "../host/cli/sim.js";
 import { makeTokenCommand } from "../host/cli/token.js";
 import type { Terminal } from "../host/cli/prompt.js";
-import type { Io, Lang } from "../host/cli/usage.js";
+import type { Io, Lang } from "../host/usage.js";
 
 const CLI = fileURLToPath(new URL("../dist/host/cli.js", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "otp-token-procedure-"));

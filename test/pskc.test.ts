@@ -12,7 +12,8 @@ import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { BankError } from "../host/bank/errors.js";
 import { readPskc, writePskc } from "../host/bank/pskc.js";
-import { type BankStore, openStore } from "../host/bank/store.js";
+import type { BankStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { otpApi } from "../host/otp.js";
 import { activateToken, codeAt, type TokenProfile } from "./bank-helpers.js";
 

@@ -11,7 +11,7 @@ import { DEFAULT_BOARD_START_MS } from "../host/board/board.js";
 import { randomBytes } from "node:crypto";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { openStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { DEMO_PROFILE } from "../host/cli/sim.js";
 import { otpApi } from "../host/otp.js";
 

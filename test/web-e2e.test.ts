@@ -12,7 +12,8 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { type BankStore, openStore } from "../host/bank/store.js";
+import type { BankStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { createWebServer, listen } from "../host/web/server.js";
 import { hasChromium, launchChromium, OUT, sayIfSkipped, type TokenScreen } from "./browser-helpers.js";
 

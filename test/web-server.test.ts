@@ -11,7 +11,8 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
-import { type BankStore, openStore } from "../host/bank/store.js";
+import type { BankStore } from "../host/bank/store.js";
+import { openStore } from "../host/bank/open-store.js";
 import { SimToken } from "../host/token/sim-token.js";
 import { createWebServer, listen, MAX_BODY_BYTES } from "../host/web/server.js";
 

@@ -27,7 +27,8 @@ export { chainMac, type ChainReport, verifyChain } from "./audit.js";
 export { aad, MASTER_KEY_BYTES, MASTER_KEY_ENV, MasterKey } from "./crypto.js";
 export { BANK_ERROR_CODES, BankError, type BankErrorCode, type BankErrorDetails } from "./errors.js";
 export { type Notice, NOTICES } from "./notices.js";
-export { openStore, StoreBusyError, StoreOpenError } from "./store.js";
+export { openStore } from "./open-store.js";
+export { StoreBusyError, StoreOpenError } from "./store.js";
 export type {
   ActivationSessionRow,
   ApiKeyRow,

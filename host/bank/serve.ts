@@ -1,11 +1,11 @@
 // `otp-token bank serve`: the verification service (service.ts) on its own, over a store (SQLite on a
 // worker thread, or a PostgreSQL pool), until SIGINT or SIGTERM.
-import type { Io } from "../cli/usage.js";
+import type { Io } from "../usage.js";
 import { Bank } from "./bank.js";
 import { MasterKey } from "./crypto.js";
 import { DEFAULT_KEY_CACHE_SECONDS } from "./limits.js";
 import { createService } from "./service.js";
-import { openStore } from "./store.js";
+import { openStore } from "./open-store.js";
 
 export interface ServeOptions {
   db: string;

@@ -269,19 +269,3 @@ export interface OpenStoreOptions {
   /** PostgreSQL only: connections in this instance's pool; default 10 (host/bank/postgres/store.ts). */
   poolSize?: number;
 }
-
-/** True for the URLs the PostgreSQL store takes. */
-export const isPostgresUrl = (urlOrPath: string): boolean => /^postgres(ql)?:\/\//i.test(urlOrPath);
-
-/**
- * Opens the bank's store: `postgres://` / `postgresql://` URLs are for the PostgreSQL store (several
- * instances on one database), anything else is an SQLite file path (":memory:" for a throw-away one).
- */
-export async function openStore(urlOrPath: string, options: OpenStoreOptions = {}): Promise<BankStore> {
-  if (isPostgresUrl(urlOrPath)) {
-    const { PgStore } = await import("./postgres/store.js");
-    return PgStore.open(urlOrPath, { create: options.create, poolSize: options.poolSize });
-  }
-  const { SqliteStore } = await import("./sqlite/store.js");
-  return SqliteStore.open(urlOrPath, options);
-}

@@ -14,25 +14,16 @@ import {
   DEFAULT_SERVICE_PORT,
 } from "../bank/limits.js";
 import { messageKind } from "../bank/protocol.js";
-import { isPostgresUrl, openStore, StoreBusyError, StoreOpenError } from "../bank/store.js";
+import { StoreBusyError, StoreOpenError } from "../bank/store.js";
+import { isPostgresUrl, openStore } from "../bank/open-store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
 import { attemptsPendingText, bankDateTime } from "../terms.js";
 import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
-import { integerOption, type Io, parse, UsageError } from "./usage.js";
+import { DATABASE_URL_ENV, DEFAULT_DB, DEFAULT_OUTBOX, databaseOf } from "../defaults.js";
+import { integerOption, type Io, parse, UsageError } from "../usage.js";
 
 export { processStdin, type Stdin, type Terminal };
-
-export const DEFAULT_DB = "./bank.sqlite";
-export const DEFAULT_OUTBOX = "./outbox";
-/** A postgres:// URL here is the database when --db is not given (the usual variable of hosted PostgreSQL). */
-export const DATABASE_URL_ENV = "DATABASE_URL";
-
-/** --db, else DATABASE_URL when it is a postgres:// URL, else DEFAULT_DB. */
-export function databaseOf(values: { db?: string }, env: NodeJS.ProcessEnv = process.env): string {
-  if (values.db !== undefined) return values.db;
-  const url = env[DATABASE_URL_ENV];
-  return url !== undefined && isPostgresUrl(url) ? url : DEFAULT_DB;
-}
+export { DATABASE_URL_ENV, DEFAULT_DB, DEFAULT_OUTBOX, databaseOf } from "../defaults.js";
 
 const COMMON = `Common options:
   --db PATH|URL           the bank database: an SQLite file (default ${DEFAULT_DB}), or PostgreSQL as

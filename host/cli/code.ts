@@ -1,7 +1,7 @@
 // otp-token code: print HOTP/TOTP codes for a key, like `oathtool`.
 import { decodeBase32 } from "../base32.js";
 import { algorithmName, otpApi } from "../otp.js";
-import { bigOption, integerOption, type Io, parse, UsageError } from "./usage.js";
+import { bigOption, integerOption, type Io, parse, UsageError } from "../usage.js";
 
 export const CODE_HELP = `Usage: otp-token code [options] KEY
 

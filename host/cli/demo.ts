@@ -11,13 +11,13 @@ import { Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { readOutboxMail } from "../bank/mail.js";
-import { openStore } from "../bank/store.js";
+import { openStore } from "../bank/open-store.js";
 import { refusalWords, registerRefusalWords } from "../refusals.js";
 import { bankDateTime, GUIDANCE, mailFilterNote, TERMS } from "../terms.js";
 import { LinkError } from "../token/link.js";
 import { SimToken } from "../token/sim-token.js";
 import { describeScreen, wrapLines } from "./sim.js";
-import { type Io, parse, word } from "./usage.js";
+import { type Io, parse, word } from "../usage.js";
 
 export const DEMO_HELP = `Usage: otp-token demo [options]
 

@@ -8,7 +8,7 @@ import { qemuMissing } from "../mcu/qemu.js";
 import { algorithmName } from "../otp.js";
 import { LinkError } from "../token/link.js";
 import { DEMO_PROFILE, describeScreen } from "./sim.js";
-import { bigOption, integerOption, type Io, parse, UsageError } from "./usage.js";
+import { bigOption, integerOption, type Io, parse, UsageError } from "../usage.js";
 
 export const MCU_HELP = `Usage: otp-token mcu <subcommand> [options]
 

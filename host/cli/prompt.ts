@@ -4,7 +4,7 @@
 // Without a terminal, answers come from standard input, one per line.
 import { readFileSync } from "node:fs";
 import { read } from "read";
-import { UsageError } from "./usage.js";
+import { UsageError } from "../usage.js";
 
 /** Where a command reads standard input from (a test gives its own). */
 export interface Stdin {

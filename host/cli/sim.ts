@@ -12,16 +12,17 @@ import { STATUS_BAD_TAG } from "../abi.js";
 import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { type BankStore, openStore, StoreOpenError } from "../bank/store.js";
+import { type BankStore, StoreOpenError } from "../bank/store.js";
+import { openStore } from "../bank/open-store.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
 import { refusalWords, registerRefusalWords } from "../refusals.js";
 import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import { LinkError } from "../token/link.js";
 import { SimToken, type Screen } from "../token/sim-token.js";
-import { DEFAULT_DB } from "./bank.js";
+import { DEFAULT_DB } from "../defaults.js";
 import { isYes, processStdin } from "./prompt.js";
-import { CliError, describeError, type Io, type Lang, parse, UsageError } from "./usage.js";
+import { CliError, describeError, type Io, type Lang, parse, UsageError } from "../usage.js";
 
 export const SIM_HELP = `Usage: otp-token sim [options]
 

@@ -9,17 +9,17 @@ import { STATUS_BAD_TAG, STATUS_LOCKED } from "../abi.js";
 import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { openStore } from "../bank/store.js";
+import { openStore } from "../bank/open-store.js";
 import { ACTIVATION_PASSWORD_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { refusalWords, registerRefusalWords, tokenActivationLockedWords } from "../refusals.js";
 import { GUIDANCE, TERMS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import { LinkError } from "../token/link.js";
 import type { SimToken } from "../token/sim-token.js";
-import { DEFAULT_DB, databaseOf } from "./bank.js";
+import { DEFAULT_DB, databaseOf } from "../defaults.js";
 import { isYes, processStdin, type Terminal } from "./prompt.js";
 import { describeScreen } from "./sim.js";
-import { CliError, type Io, parse, reportError, UsageError, word } from "./usage.js";
+import { CliError, type Io, parse, reportError, UsageError, word } from "../usage.js";
 
 const FLASH_OPTION = `  --flash PATH            the token's flash image (default $OTP_TOKEN_HOME/token.flash,
                           $OTP_TOKEN_HOME defaulting to ~/.otp-token)`;

@@ -3,9 +3,10 @@
 import { Bank } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
-import { openStore, type BankStore, StoreOpenError } from "../bank/store.js";
-import { DEFAULT_DB, DEFAULT_OUTBOX } from "../cli/bank.js";
-import { integerOption, type Io, parse } from "../cli/usage.js";
+import { type BankStore, StoreOpenError } from "../bank/store.js";
+import { openStore } from "../bank/open-store.js";
+import { DEFAULT_DB, DEFAULT_OUTBOX } from "../defaults.js";
+import { integerOption, type Io, parse } from "../usage.js";
 import { MAX_BODY_BYTES } from "../bank/limits.js";
 import { DEFAULT_PORT, LISTEN_HOST } from "./defaults.js";
 

@@ -1,7 +1,7 @@
 // Command-line plumbing shared by every subcommand: usage errors (exit status 2), the one error
 // format (`message [code]`, one line, never a stack trace), the language, and argument parsing.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import type { Term } from "../terms.js";
+import type { Term } from "./terms.js";
 
 /** A mistake in how the command was called: printed to stderr with a hint, exit status 2. */
 export class UsageError extends Error {

@@ -1,0 +1,96 @@
+// The keys room: the API keys a bank's backend calls the service with (host/bank/README.md, "Rules
+// worth knowing"): made once and shown once, kept as the SHA-256 of their secret, scoped, revoked,
+// and checked on each request (through a short per-instance cache in `bank serve`). Reached by the
+// service's authentication hook and `bank api-key create|list|revoke`.
+import { timingSafeEqual } from "node:crypto";
+import { BankError } from "../errors.js";
+import type { ApiKeyRow, ApiScope } from "../store.js";
+import { type AuditWriter, type BankContext, type Outcome, sha256, unwrap } from "./shared.js";
+
+export interface ApiKeyInfo {
+  keyId: string;
+  name: string;
+  scope: ApiScope;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** API keys: "otpk_" + 16 hex digits (the id, stored) + "_" + 43 base64url characters (the secret: only its SHA-256 is stored). */
+export const API_KEY_PATTERN = /^otpk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+const ID_ALPHABET_HEX = "0123456789abcdef";
+/** Keys `authenticate` keeps at most (a flood of made-up key ids cannot grow it: only stored keys enter). */
+const API_KEY_CACHE_ENTRIES = 10_000;
+
+export class ApiKeys {
+  readonly #cacheMs: number;
+  readonly #cache = new Map<string, { row: ApiKeyRow; until: number }>();
+
+  constructor(
+    private readonly ctx: Pick<BankContext, "store" | "now" | "random" | "actor">,
+    private readonly audit: AuditWriter,
+    /** Seconds a key's stored row is reused before it is read again (0: every call reads it). */
+    cacheSeconds: number,
+  ) {
+    this.#cacheMs = Math.max(0, cacheSeconds) * 1000;
+  }
+
+  /** A new API key: the key is returned once; the store keeps its id, scope, name and the SHA-256 of its secret. */
+  async create(scope: ApiScope, name: string, by = this.ctx.actor): Promise<ApiKeyInfo & { key: string }> {
+    if (scope !== "login" && scope !== "admin") throw new BankError("settings", "the scope must be login or admin");
+    if (typeof name !== "string" || name.length > 100 || !/^[\x20-\x7e\u00a0-\uffff]*$/.test(name))
+      throw new BankError("settings", "the key's name must be at most 100 printable characters");
+    const keyId = Array.from(this.ctx.random(8), (b) => ID_ALPHABET_HEX[b >> 4] + ID_ALPHABET_HEX[b & 15]).join("");
+    const secret = Buffer.from(this.ctx.random(32)).toString("base64url");
+    const now = this.ctx.now();
+    await this.ctx.store.transaction(async (tx) => {
+      await tx.insertApiKey({ key_id: keyId, name, scope, secret_hash: sha256(secret), created_at: now, revoked_at: null });
+      await this.audit.append(tx, now, "api-key-created", null, null, by, `${keyId} (${scope}) ${name}`);
+    });
+    return { keyId, name, scope, createdAt: now, revokedAt: null, key: `otpk_${keyId}_${secret}` };
+  }
+
+  async list(): Promise<ApiKeyInfo[]> {
+    return (await this.ctx.store.listApiKeys()).map(apiKeyInfo);
+  }
+
+  /** Revokes a key at once (for every instance: each request looks its key up). */
+  async revoke(keyId: string, by = this.ctx.actor): Promise<void> {
+    const now = this.ctx.now();
+    unwrap(
+      await this.ctx.store.transaction(async (tx): Promise<Outcome<null>> => {
+        if (!(await tx.revokeApiKey(keyId, now))) return { error: new BankError("unknown", `no unrevoked API key has the id ${keyId}`) };
+        await this.audit.append(tx, now, "api-key-revoked", null, null, by, keyId);
+        return { value: null };
+      }),
+    );
+    this.#cache.delete(keyId);
+  }
+
+  /** The key a bearer token names, if it is one of ours and not revoked (its secret compared in constant time). */
+  async authenticate(key: string): Promise<ApiKeyInfo | null> {
+    const match = API_KEY_PATTERN.exec(key);
+    if (!match) return null;
+    const row = await this.row(match[1]);
+    if (!row || row.revoked_at !== null) return null;
+    return timingSafeEqual(sha256(match[2]), row.secret_hash) ? apiKeyInfo(row) : null;
+  }
+
+  /** The stored row of an API key, from the cache while it is fresh (monotonic clock). */
+  private async row(keyId: string): Promise<ApiKeyRow | undefined> {
+    if (this.#cacheMs === 0) return this.ctx.store.getApiKey(keyId);
+    const cached = this.#cache.get(keyId);
+    if (cached && cached.until > performance.now()) return cached.row;
+    const row = await this.ctx.store.getApiKey(keyId);
+    if (row) {
+      if (this.#cache.size >= API_KEY_CACHE_ENTRIES) this.#cache.clear();
+      this.#cache.set(keyId, { row, until: performance.now() + this.#cacheMs });
+    } else {
+      this.#cache.delete(keyId);
+    }
+    return row;
+  }
+}
+
+function apiKeyInfo(row: ApiKeyRow): ApiKeyInfo {
+  return { keyId: row.key_id, name: row.name, scope: row.scope, createdAt: row.created_at, revokedAt: row.revoked_at };
+}
