@@ -1,7 +1,7 @@
 // The PostgreSQL schema of the bank's store: ordered migrations, the version in schema_migrations.
 // Append only. Each migration runs in its own transaction under a transaction-level advisory lock
 // (MIGRATION_LOCK), so two instances starting at once on an old database never both run one: the
-// second waits, then finds it applied (store.ts, migrate()).
+// second waits, then finds it applied (migrate.ts, migrate()).
 //
 // The logical schema is the SQLite store's (host/bank/sqlite/schema.ts, migration 2): the same tables,
 // columns and row types (TokenRow, IssueRow, ... in host/bank/store.ts). Times and steps are bigint

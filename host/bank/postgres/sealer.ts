@@ -23,7 +23,7 @@
 import type { Pool, PoolClient } from "pg";
 import { chainMac } from "../audit.js";
 import type { EventRow } from "../store.js";
-import { listened } from "./store.js";
+import { listened } from "./connection.js";
 
 /** Milliseconds between a commit that appended and the seal that chains it (the batch gathers meanwhile). */
 export const SEAL_DELAY_MS = 50;

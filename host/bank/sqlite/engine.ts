@@ -1,13 +1,7 @@
-// The SQLite store's engine: one better-sqlite3 connection and every statement the bank runs, all
-// synchronous. It runs on the caller's thread (the CLI) or inside a worker thread (`bank serve`:
-// host/bank/sqlite/worker.ts), behind the asynchronous SqliteStore (store.ts). WAL journal so readers
-// never block the writer; busy_timeout so a second process waits for the write lock instead of
-// failing; synchronous=FULL so a counted failure survives a power cut; every transaction is
-// BEGIN IMMEDIATE, so the write lock is taken before the first read of a read-check-write.
-import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, resolve } from "node:path";
-import type BetterSqlite3 from "better-sqlite3";
+// The SQLite store's engine: every statement the bank runs, all synchronous, on one better-sqlite3
+// connection (connection.ts: the file checks, modes, migrations and transactions). It runs on the
+// caller's thread (the CLI) or inside a worker thread (`bank serve`: host/bank/sqlite/worker.ts),
+// behind the asynchronous SqliteStore (store.ts).
 import { chainMac } from "../audit.js";
 import type {
   ActivationSessionRow,
@@ -22,197 +16,23 @@ import type {
   TokenRow,
   TokenState,
 } from "../store.js";
-import { StoreBusyError, StoreOpenError } from "../store.js";
-import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
+import { type Database, type EngineOpenOptions, openDatabase, SqliteConnection } from "./connection.js";
 
-/** Milliseconds a connection waits for another's write lock before giving up (the service then answers 503). */
-export const BUSY_TIMEOUT_MS = 5000;
-
-type Database = BetterSqlite3.Database;
-type Statement = BetterSqlite3.Statement;
-
-/**
- * better-sqlite3 is loaded only when a SQLite store is opened: a bank on PostgreSQL, or a program that
- * uses only the OTP API, does not need the native module installed.
- */
-function loadBetterSqlite3(): typeof BetterSqlite3 {
-  try {
-    return createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") {
-      throw new StoreOpenError("the bank's SQLite store needs better-sqlite3: npm i better-sqlite3");
-    }
-    throw error;
-  }
-}
-
-const sqliteCode = (error: unknown): string => String((error as { code?: unknown }).code ?? "");
-
-/** SQLITE_BUSY (and its extended codes) as the store's "try again" error; anything else unchanged. */
-export function translateError(error: unknown): unknown {
-  if (sqliteCode(error).startsWith("SQLITE_BUSY")) {
-    return new StoreBusyError("the bank's database is locked by another process for longer than the wait allows: try again", 1);
-  }
-  return error;
-}
-
-/** Checks `path` before SQLite sees it, so each way it can be wrong gets one line a person can act on. */
-function checkPath(path: string, create: boolean): void {
-  let size: number;
-  try {
-    const stat = statSync(path);
-    if (stat.isDirectory()) throw new StoreOpenError(`${path} is a directory, not a bank database: give --db the database file`);
-    size = stat.size;
-  } catch (error) {
-    if (error instanceof StoreOpenError) throw error;
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT")
-      throw new StoreOpenError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    const folder = dirname(resolve(path));
-    if (!existsSync(folder))
-      throw new StoreOpenError(`the folder ${folder} does not exist: create it first, or give --db a path in an existing folder`);
-    if (!create)
-      throw new StoreOpenError(
-        `there is no bank database at ${path}: create one with 'otp-token bank init --db ${path}' (or check the --db path)`,
-      );
-    // The file, and so the -wal and -shm files SQLite gives the same mode, readable by the owner only.
-    try {
-      closeSync(openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
-    } catch (error) {
-      throw new StoreOpenError(`cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    return;
-  }
-  if (size === 0 && !create)
-    throw new StoreOpenError(
-      `${path} is an empty file (0 bytes), not a bank database: remove it and run 'otp-token bank init --db ${path}'`,
-    );
-}
-
-/**
- * Puts the database in WAL mode (persistent in the file, so usually already set). Changing the
- * journal mode does not wait on the busy handler: when another process holds the database at that
- * moment SQLite answers SQLITE_BUSY at once, so retry for up to BUSY_TIMEOUT_MS.
- */
-function useWal(db: Database): void {
-  const deadline = Date.now() + BUSY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      if (db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
-      return;
-    } catch (error) {
-      if (!sqliteCode(error).startsWith("SQLITE_BUSY") || Date.now() > deadline) throw error;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
-  }
-}
+export { BUSY_TIMEOUT_MS, type EngineOpenOptions, translateError } from "./connection.js";
 
 const ROW_COLUMNS_TOKEN =
   "user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, consecutive_failures, locked, next_check_at, state, activated_at, expires_at, last_success_at";
 
-export interface EngineOpenOptions {
-  create?: boolean;
-  busyTimeoutMs?: number;
-}
-
-export class SqliteEngine {
-  readonly db: Database;
-  readonly location: string;
-  private readonly statements = new Map<string, Statement>();
-  private readonly begin: Statement;
-  private readonly commitStatement: Statement;
-  private readonly rollbackStatement: Statement;
-  /** One wrapper, built once: db.transaction(fn) per call cost 14 % of a verification. */
-  private readonly immediateWrapper: BetterSqlite3.Transaction<(fn: () => unknown) => unknown>;
+export class SqliteEngine extends SqliteConnection {
   private auditKey: Uint8Array | null = null;
 
   private constructor(db: Database, location: string) {
-    this.db = db;
-    this.location = location;
-    this.begin = db.prepare("BEGIN IMMEDIATE");
-    this.commitStatement = db.prepare("COMMIT");
-    this.rollbackStatement = db.prepare("ROLLBACK");
-    this.immediateWrapper = db.transaction((fn: () => unknown) => fn());
+    super(db, location);
   }
 
   /** Opens the database at `path` (":memory:" for a throw-away one) and brings its schema to SCHEMA_VERSION. */
   static open(path: string, options: EngineOpenOptions = {}): SqliteEngine {
-    const memory = path === ":memory:" || path === "";
-    // The module first: without it, `bank init` must not leave an empty database file behind.
-    const Sqlite = loadBetterSqlite3();
-    if (!memory) checkPath(path, options.create === true);
-    let db: Database;
-    try {
-      db = new Sqlite(path, { fileMustExist: !memory });
-    } catch (error) {
-      throw new StoreOpenError(`cannot open ${path}: ${(error as Error).message}`);
-    }
-    try {
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? BUSY_TIMEOUT_MS}`);
-      useWal(db);
-      // FULL: a counted failure survives a power cut as well as a crash (WAL's NORMAL only survives a crash).
-      db.pragma("synchronous = FULL");
-      migrate(db, path, options.create === true || memory);
-      db.pragma("foreign_keys = ON");
-    } catch (error) {
-      db.close();
-      if (error instanceof StoreOpenError) throw error;
-      const code = sqliteCode(error);
-      if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) {
-        throw new StoreOpenError(`${path} is not a bank database (not an SQLite file, or damaged: ${(error as Error).message})`);
-      }
-      if (code.startsWith("SQLITE_BUSY")) throw new StoreOpenError(`${path} is locked by another process: try again`);
-      if (code.startsWith("SQLITE_")) throw new StoreOpenError(`cannot open ${path}: ${(error as Error).message}`);
-      throw error;
-    }
-    return new SqliteEngine(db, path);
-  }
-
-  get schemaVersion(): number {
-    return this.db.pragma("user_version", { simple: true }) as number;
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
-
-  // ---- transactions ----
-
-  /** Runs `fn` synchronously in one BEGIN IMMEDIATE transaction. */
-  immediate<T>(fn: () => T): T {
-    return this.immediateWrapper.immediate(fn) as T;
-  }
-
-  beginTransaction(): void {
-    this.begin.run();
-  }
-
-  commit(): void {
-    this.commitStatement.run();
-  }
-
-  rollback(): void {
-    if (this.db.inTransaction) this.rollbackStatement.run();
-  }
-
-  private statement(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  private get<T>(sql: string, ...args: unknown[]): T | undefined {
-    return this.statement(sql).get(...args) as T | undefined;
-  }
-
-  private all<T>(sql: string, ...args: unknown[]): T[] {
-    return this.statement(sql).all(...args) as T[];
-  }
-
-  private run(sql: string, ...args: unknown[]): number {
-    return this.statement(sql).run(...args).changes;
+    return new SqliteEngine(openDatabase(path, options), path);
   }
 
   // ---- settings ----
@@ -577,30 +397,4 @@ export const DEFERRABLE_OPERATIONS: ReadonlySet<string> = new Set<EngineOperatio
 export function runOperation(engine: SqliteEngine, name: string, args: unknown[]): unknown {
   if (!(ENGINE_OPERATIONS as readonly string[]).includes(name)) throw new Error(`unknown store operation ${name}`);
   return (engine[name as EngineOperation] as (...a: unknown[]) => unknown)(...args);
-}
-
-function migrate(db: Database, path: string, mayCreate: boolean): void {
-  const apply = db.transaction(() => {
-    const version = db.pragma("user_version", { simple: true }) as number;
-    if (version > MIGRATIONS.length) {
-      throw new StoreOpenError(
-        `the bank database ${path} has schema version ${version}, newer than this program's ${MIGRATIONS.length}: upgrade otp-token`,
-      );
-    }
-    if (version === 0 && !mayCreate) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number };
-      throw new StoreOpenError(
-        tables.n > 0
-          ? `${path} is an SQLite database but not a bank database`
-          : `${path} is an empty database: run 'otp-token bank init --db ${path}'`,
-      );
-    }
-    for (let next = version; next < MIGRATIONS.length; next++) db.exec(MIGRATIONS[next]);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
-    // Foreign keys are off while tables are rebuilt (SQLite's documented recipe); check them before committing.
-    const broken = db.pragma("foreign_key_check") as unknown[];
-    if (broken.length > 0) throw new Error(`migration left ${broken.length} rows whose references do not resolve`);
-  });
-  // IMMEDIATE: two processes opening an old file at once do not both run the migrations.
-  if ((db.pragma("user_version", { simple: true }) as number) !== SCHEMA_VERSION) apply.immediate();
 }

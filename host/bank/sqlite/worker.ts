@@ -3,7 +3,7 @@
 // process's write lock blocks this thread only.
 import { parentPort, workerData } from "node:worker_threads";
 import { SqliteEngine } from "./engine.js";
-import { type Batch, runBatch, toWire } from "./store.js";
+import { type Batch, runBatch, toWire } from "./batch.js";
 
 const port = parentPort!;
 const { path, create, busyTimeoutMs } = workerData as { path: string; create: boolean; busyTimeoutMs?: number };
