@@ -8,7 +8,9 @@ import { createServer, type Server, Socket } from "node:net";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifyChain } from "../host/bank/audit.js";
+import { signed, testAuditKeys, testAuditSetup } from "./audit-helpers.js";
 import { bindLiterals, migrate, type PgStore } from "../host/bank/postgres/store.js";
+import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../host/bank/postgres/schema.js";
 import { type BankStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
@@ -25,7 +27,7 @@ afterEach(async () => {
 async function open(url: string, create = true): Promise<PgStore> {
   const store = (await openStore(url, { create })) as PgStore;
   opened.push(store);
-  await store.useAuditKey(KEY);
+  await store.useAudit(testAuditSetup(KEY));
   return store;
 }
 
@@ -102,7 +104,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(url, { create: true })));
     opened.push(...stores);
     const { rows } = await (stores[0] as PgStore).pool.query("SELECT version FROM schema_migrations ORDER BY version");
-    expect(rows.map((r) => r.version)).toEqual([1, 2]);
+    expect(rows.map((r) => r.version)).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1));
     // A slow migration, two migrators at once: the second waits on the advisory lock, then finds it applied.
     const other = postgres.freshUrl();
     const pools = [new pg.Pool({ connectionString: other }), new pg.Pool({ connectionString: other })];
@@ -135,7 +137,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     const store = await open(newer);
     await store.pool.query("INSERT INTO schema_migrations (version) VALUES (99)");
     expect(oneLine(await openStore(newer).catch((e: unknown) => e))).toMatch(
-      /has schema version 99, newer than this program's 2: upgrade otp-token/,
+      new RegExp(`has schema version 99, newer than this program's ${PG_SCHEMA_VERSION}: upgrade otp-token`),
     );
     expect(oneLine(await openStore(postgres.server.url("nowhere")).catch((e: unknown) => e))).toMatch(
       /database "nowhere" does not exist: create it first/,
@@ -161,7 +163,9 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     const store = await open(postgres.freshUrl());
     const tricky = ["it's", "back\\slash", "$1 $2 '; DROP TABLE tokens; --", "E'\\x'", "利用開始パスワード 🔑", "'", "\\", "tab\there"];
     for (const detail of tricky)
-      await store.transaction((tx) => tx.appendEvent({ at: 1, kind: "text", service_id: null, user_id: "U", actor: "test", detail }));
+      await store.transaction((tx) =>
+        tx.appendEvent(signed(testAuditKeys(KEY), { at: 1, kind: "text", service_id: null, user_id: "U", actor: "test", detail })),
+      );
     expect((await store.events(0, 100)).map((e) => e.detail)).toEqual(tricky);
     expect((await store.pool.query("SELECT to_regclass('tokens') AS t")).rows[0].t).toBe("tokens");
   });
@@ -256,7 +260,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     const instances = [await open(url), await open(url, false)];
     const append = (store: PgStore, kind: string, userId: string, thenFail = false) =>
       store.transaction(async (tx) => {
-        await tx.appendEvent({ at: 1, kind, service_id: null, user_id: userId, actor: "test", detail: null });
+        await tx.appendEvent(signed(testAuditKeys(KEY), { at: 1, kind, service_id: null, user_id: userId, actor: "test", detail: null }));
         if (thenFail) throw new Error("rolled back");
       });
     const noise = Array.from({ length: 300 }, (_, i) =>
@@ -275,7 +279,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     );
     expect(kinds.filter((k) => k.startsWith("ordered-"))).toEqual(Array.from({ length: 20 }, (_, i) => `ordered-${i}`));
     const report = await verifyChain(
-      KEY,
+      testAuditKeys(KEY),
       (async function* () {
         yield rows;
       })(),

@@ -7,7 +7,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { chainMac } from "../host/bank/audit.js";
+import { chainMac, writerProblem } from "../host/bank/audit.js";
+import { signed, testAuditKeys, testAuditSetup } from "./audit-helpers.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { listOutbox, writeToOutbox } from "../host/bank/mail.js";
@@ -44,7 +45,7 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
   async function fresh(): Promise<BankStore> {
     const store = await open("conformance");
     opened.push(store);
-    await store.useAuditKey(KEY);
+    await store.useAudit(testAuditSetup(KEY));
     return store;
   }
 
@@ -56,7 +57,9 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
       store.transaction(async (tx) => {
         await tx.insertCustomer(1000);
         await tx.replaceToken(tokenRow(customer!.customer_id, "2083L0000001A001"));
-        await tx.appendEvent({ at: 1, kind: "x", service_id: null, user_id: null, actor: "test", detail: null });
+        await tx.appendEvent(
+          signed(testAuditKeys(KEY), { at: 1, kind: "x", service_id: null, user_id: null, actor: "test", detail: null }),
+        );
         throw new Error("changed my mind");
       }),
     ).rejects.toThrow("changed my mind");
@@ -162,12 +165,13 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
     const store = await fresh();
     for (let i = 0; i < 3; i++)
       await store.transaction((tx) =>
-        tx.appendEvent({ at: i, kind: `k${i}`, service_id: null, user_id: "U", actor: "test", detail: null }),
+        tx.appendEvent(signed(testAuditKeys(KEY), { at: i, kind: `k${i}`, service_id: null, user_id: "U", actor: "test", detail: null })),
       );
     const rows = await store.events(0, 10);
     let previous: Uint8Array | null = null;
     for (const row of rows) {
       expect(Buffer.from(row.mac!)).toEqual(Buffer.from(chainMac(KEY, previous, row)));
+      expect(writerProblem(testAuditKeys(KEY).writer, row)).toBeNull();
       previous = row.mac;
     }
     expect((await store.eventsOf("U", 2)).map((e) => e.kind)).toEqual(["k2", "k1"]);

@@ -10,11 +10,10 @@
 // committed before the refusal is thrown (a refused check returns its error out of the transaction,
 // then it is thrown).
 import { randomBytes } from "node:crypto";
-import type { ChainReport } from "./audit.js";
 import { type BankConfig, type BankOptions, checkDefaultOtp, configOf, wasmCodeChecker } from "./config.js";
 import type { MasterKey } from "./crypto.js";
 import { Activation, type ActivationAnswer } from "./rooms/activation.js";
-import { AuditTrail } from "./rooms/audit.js";
+import { type AuditReport, AuditTrail, openAuditKeys } from "./rooms/audit.js";
 import { type IssueInput, type IssueResult, Issuing } from "./rooms/issuing.js";
 import { type ApiKeyInfo, ApiKeys } from "./rooms/keys.js";
 import { type BankOverview, type BankStatus, Lifecycle } from "./rooms/lifecycle.js";
@@ -22,13 +21,14 @@ import { openSettings, Settings } from "./rooms/settings.js";
 import type { AuditEvent, BankContext } from "./rooms/shared.js";
 import { type ImportedToken, type TokenSecret, Transfer } from "./rooms/transfer.js";
 import { Verification, type VerifyResult } from "./rooms/verification.js";
-import type { ApiScope, BankStore } from "./store.js";
+import type { ApiScope, AuditHead, AuditKeys, BankStore } from "./store.js";
 
 export { type BankConfig, type BankOptions, type CodeChecker, DEFAULT_CONFIG, DEFAULT_MAIL_DOMAIN, wasmCodeChecker } from "./config.js";
 export type { ActivationAnswer } from "./rooms/activation.js";
 export { type IssueInput, type IssueResult, validateMail, validatePassword } from "./rooms/issuing.js";
 export { API_KEY_PATTERN, type ApiKeyInfo } from "./rooms/keys.js";
 export type { BankOverview, BankStatus, IssueStatus, TokenStatus } from "./rooms/lifecycle.js";
+export type { AuditHeadTargets, AuditReport } from "./rooms/audit.js";
 export type { AuditEvent } from "./rooms/shared.js";
 export type { TokenSecret } from "./rooms/transfer.js";
 export type { VerifyResult } from "./rooms/verification.js";
@@ -49,9 +49,9 @@ export class Bank {
     masterKey: MasterKey,
     options: BankOptions,
     settings: { serviceId: string; mailDomain: string },
-    auditKey: Uint8Array,
+    auditKeys: AuditKeys,
   ) {
-    const { now, random, codeChecker, actor, apiKeyCacheSeconds, ...given } = options;
+    const { now, random, codeChecker, actor, apiKeyCacheSeconds, auditHead, ...given } = options;
     this.config = configOf(given);
     const ctx: BankContext = {
       store,
@@ -62,7 +62,7 @@ export class Bank {
       checkCode: codeChecker ?? wasmCodeChecker(),
       actor: actor ?? "in-process",
     };
-    this.#audit = new AuditTrail(ctx, auditKey);
+    this.#audit = new AuditTrail(ctx, auditKeys, auditHead);
     this.#settings = new Settings(ctx, this.#audit, settings);
     this.#issuing = new Issuing(ctx, this.#audit, this.#settings);
     this.#activation = new Activation(ctx, this.#audit);
@@ -74,15 +74,21 @@ export class Bank {
 
   /**
    * Opens the bank over a store: checks the master key against the value sealed in the database at
-   * its first use (a wrong key fails here, not at the first login), gives the store the audit
-   * chain's key and reads the bank's settings.
+   * its first use (a wrong key fails here, not at the first login), reads the bank's settings and
+   * gives the store the audit trail's keys.
    */
   static async open(store: BankStore, masterKey: MasterKey, options: BankOptions = {}): Promise<Bank> {
     checkDefaultOtp(options.otp);
     const settings = await openSettings(store, masterKey);
-    const auditKey = masterKey.deriveKey("audit chain v1");
-    const bank = new Bank(store, masterKey, options, settings, auditKey);
-    await store.useAuditKey(auditKey);
+    const keys = await openAuditKeys(store, masterKey);
+    const bank = new Bank(store, masterKey, options, settings, keys);
+    const audit = bank.#audit;
+    await store.useAudit({
+      keys,
+      random: (length) => new Uint8Array(randomBytes(length)),
+      onSeal: (head, rows) => audit.sealed(head, rows),
+      onAlarm: (alarm) => audit.alarm(alarm),
+    });
     return bank;
   }
 
@@ -204,9 +210,18 @@ export class Bank {
     return this.#audit.events(afterId, limit);
   }
 
-  /** Walks the whole trail and reports the first row that breaks the chain (host/bank/audit.ts). */
-  verifyAudit(pageSize?: number): Promise<ChainReport> {
-    return this.#audit.verify(pageSize);
+  /**
+   * Walks the whole trail and reports the first row that breaks the chain or was not written by the
+   * bank, and the store's alarms (host/bank/audit.ts); with `published`, a head recorded earlier, a
+   * shorter or rewritten trail fails too.
+   */
+  verifyAudit(pageSize?: number, published?: AuditHead): Promise<AuditReport> {
+    return this.#audit.verify(pageSize, published);
+  }
+
+  /** Publishes the chain's head now (the log line and the file of `auditHead`) and returns it. */
+  publishAuditHead(): Promise<AuditHead | null> {
+    return this.#audit.publishHead();
   }
 
   /** Appends one event (for actions outside the bank's own methods, such as a PSKC export by the CLI). */

@@ -86,6 +86,8 @@ export interface BankOptions extends Partial<BankConfig> {
    * every call reads it). A key revoked elsewhere is refused here at most this long afterwards.
    */
   apiKeyCacheSeconds?: number;
+  /** Where the audit chain's head is published on every seal (a log line, a file): outside the database. */
+  auditHead?: { log?: (line: string) => void; file?: string };
 }
 
 /** The configuration `options` give: every field given as undefined keeps its default. */

@@ -117,4 +117,5 @@ export const aad = {
   pendingSeed: (serviceId: string, userId: string, serial: string) => `pending-seed:${serviceId}:${userId}:${serial}`,
   seed: (serviceId: string, userId: string, serial: string) => `seed:${serviceId}:${userId}:${serial}`,
   keyCheck: () => "master-key-check",
+  auditKeys: () => "audit-keys",
 };

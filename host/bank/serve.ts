@@ -21,18 +21,22 @@ export interface ServeOptions {
   keyCacheSeconds?: number;
   /** The delay after a token's first consecutive failure, doubling with each (Bank throttleBaseSeconds); 0: none, the lockout alone. */
   throttleBaseSeconds?: number;
+  /** A file the audit chain's head is written to on every seal (also logged on standard error). */
+  auditHeadFile?: string;
 }
 
 export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.EventEmitter = process): Promise<number> {
   const masterKey = MasterKey.load(options.masterKeyFile);
   const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize });
   let app: Awaited<ReturnType<typeof createService>> | undefined;
+  let bank: Bank | undefined;
   try {
-    const bank = await Bank.open(store, masterKey, {
+    bank = await Bank.open(store, masterKey, {
       outboxDir: options.outboxDir,
       actor: "api",
       apiKeyCacheSeconds: options.keyCacheSeconds ?? DEFAULT_KEY_CACHE_SECONDS,
       throttleBaseSeconds: options.throttleBaseSeconds,
+      auditHead: { log: (line) => io.err(`${line}\n`), file: options.auditHeadFile },
     });
     app = await createService({ bank, rateLimit: options.rateLimit, log: options.log ? (line) => io.err(`${line}\n`) : undefined });
     await app.listen({ port: options.port, host: options.host });
@@ -60,6 +64,10 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
     signals.on("SIGTERM", stop);
   });
   await app.close();
+  // The head of everything this instance recorded, published before the store closes.
+  await bank
+    ?.publishAuditHead()
+    .catch((error) => io.err(`otp-token bank serve: the audit head was not published: ${(error as Error).message}\n`));
   await store.close();
   return 0;
 }

@@ -103,8 +103,12 @@ export interface EventRow {
   /** Who acted: "key:<id>" for an API key, "cli", "web", "in-process". */
   actor: string;
   detail: string | null;
-  /** HMAC chaining this row to the previous one (host/bank/audit.ts); null only before the bank first opened it. */
+  /** HMAC chaining this row to the previous one (host/bank/audit.ts); null only while not yet sealed. */
   mac: Uint8Array | null;
+  /** 16 random bytes the writer MAC covers (two events are never the same event). */
+  nonce: Uint8Array | null;
+  /** HMAC by the bank over the event and its nonce (host/bank/audit.ts); null only on a row written before writer MACs and not yet vouched for. */
+  writer_mac: Uint8Array | null;
 }
 
 export interface ApiKeyRow {
@@ -122,7 +126,41 @@ export type NewIssue = Omit<
   "issue_id" | "failed_attempts" | "state" | "void_reason" | "pending_serial" | "pending_seed" | "pending_at" | "completed_at"
 >;
 export type NewToken = Omit<TokenRow, "consecutive_failures" | "locked" | "next_check_at" | "state" | "last_success_at">;
-export type NewEvent = Omit<EventRow, "id" | "mac">;
+export type NewEvent = Omit<EventRow, "id" | "mac" | "nonce" | "writer_mac"> & { nonce: Uint8Array; writer_mac: Uint8Array };
+
+/** The two keys of the audit trail (host/bank/audit.ts). */
+export interface AuditKeys {
+  /** Chains rows (the key of every trail written before writer MACs: HKDF(master key, "audit chain v1")). */
+  chain: Uint8Array;
+  /** Authenticates each event when it is recorded. */
+  writer: Uint8Array;
+}
+
+/** A chain position and its MAC: what is published outside the database. */
+export interface AuditHead {
+  id: number;
+  /** Hex, 64 digits. */
+  mac: string;
+}
+
+/** Something about the audit trail the chain walk alone cannot see (a queued row the sealer refuses, a repeated event). */
+export interface AuditAlarm {
+  /** "events": a row of the trail; "queue": a row waiting to be sealed (PostgreSQL). */
+  table: "events" | "queue";
+  id: number;
+  reason: string;
+}
+
+/** What a store chains the audit trail with, and whom it tells when the chain's head moves. */
+export interface AuditSetup {
+  keys: AuditKeys;
+  /** Random bytes (legacy rows' nonces). */
+  random: (length: number) => Uint8Array;
+  /** Called after each seal that moved the head (PostgreSQL: each sealing transaction). */
+  onSeal?: (head: AuditHead, rows: number) => void;
+  /** Called when the sealer refuses a row (its writer MAC does not check). */
+  onAlarm?: (alarm: AuditAlarm) => void;
+}
 
 /** Bank settings kept in the store, the same for every instance. */
 export type SettingName = "service_id" | "mail_domain";
@@ -186,7 +224,11 @@ export interface StoreTx {
   unlockToken(userId: string): Promise<void>;
   setTokenState(userId: string, state: TokenState): Promise<void>;
 
-  /** Appends to the audit trail, chained to the previous row (host/bank/audit.ts). */
+  /**
+   * Appends to the audit trail an event the bank signed (its writer MAC): chained to the previous row
+   * in this transaction (SQLite) or queued for the sealer (PostgreSQL). A store never chains a row
+   * whose writer MAC does not check.
+   */
   appendEvent(event: NewEvent): Promise<void>;
 
   insertApiKey(key: ApiKeyRow): Promise<void>;
@@ -209,6 +251,10 @@ export interface StoreReader {
   eventsOf(userId: string, limit: number): Promise<EventRow[]>;
   getApiKey(keyId: string): Promise<ApiKeyRow | undefined>;
   listApiKeys(): Promise<ApiKeyRow[]>;
+  /** The newest sealed row's position and chain MAC (after sealing what is committed), or null for an empty trail. */
+  auditHead(): Promise<AuditHead | null>;
+  /** What the chain walk cannot see: queued rows the sealer refuses, events that repeat another's nonce. */
+  auditAlarms(): Promise<AuditAlarm[]>;
 }
 
 export interface BankStore extends StoreReader {
@@ -225,10 +271,12 @@ export interface BankStore extends StoreReader {
    */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /**
-   * Gives the store the key that chains audit rows, and chains any row that has no MAC yet (rows
-   * migrated from schema 1). Called by Bank.open before anything is appended.
+   * Gives the store the audit trail's keys (called by Bank.open before anything is appended). Rows
+   * written before writer MACs get one if the chain vouches for them (once, after the migration that
+   * added writer MACs); rows of a schema-1 database migrated by this very process are chained first.
+   * No other row is ever chained here: a row without a chain MAC is an alarm, not work to do.
    */
-  useAuditKey(key: Uint8Array): Promise<void>;
+  useAudit(setup: AuditSetup): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@
 // export and import, and `serve` (the verification service, host/bank/service.ts, loaded only for it).
 // Passwords and passphrases never come from arguments.
 import { readFileSync, writeFileSync } from "node:fs";
+import { parseHead } from "../bank/audit.js";
 import { Bank, type BankOptions, DEFAULT_CONFIG } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
@@ -227,14 +228,21 @@ suspend, resume, revoke and export. A revoked key is refused by a running
 
 ${COMMON}
 `,
-  audit: `Usage: otp-token bank audit verify [options]
+  audit: `Usage: otp-token bank audit verify [--head ID:MAC | --head-file FILE] [options]
        otp-token bank audit list [--since ID] [--limit N] [options]
 
 Every event (issues, activations, logins, refusals, administration, with who acted) is appended
-to the audit trail, each row chained to the previous one by an HMAC under a key derived from the
-master key. 'verify' walks the chain: exit 0 and the head (last id and MAC: record it elsewhere to
-detect a later truncation), or exit 1 naming the first row that was altered, deleted or inserted.
-'list' prints events as JSON lines.
+to the audit trail, signed by the bank when it is recorded (a writer MAC) and chained to the row
+before it (a chain MAC), both under keys only the master key opens. 'verify' walks the trail: exit
+0 and the head (last id and MAC), or exit 1 naming the first row that was altered, deleted,
+inserted, moved or not written by the bank, or a queued row the sealer refuses. Cutting off the
+newest rows leaves a valid shorter trail: give the head recorded earlier ('bank serve
+--audit-head-file' keeps it current, its log prints it on every seal) and a trail that does not
+reach it, or differs there, fails too. 'list' prints events as JSON lines.
+
+Options:
+  --head ID:MAC           a head recorded earlier, as 'verify' prints it
+  --head-file FILE        the same, read from a file ('bank serve --audit-head-file')
 
 ${COMMON}
 `,
@@ -279,6 +287,9 @@ Options:
   --key-cache-seconds N   seconds an API key, once read, is trusted before it is read again,
                           default ${DEFAULT_KEY_CACHE_SECONDS} (0-60; 0: read at every request): a revoked key
                           is refused by every instance at most this long after 'api-key revoke'
+  --audit-head-file FILE  the audit trail's head (ID:MAC) is written here after every seal, and
+                          logged on standard error: keep it where the database's writers cannot
+                          (another machine, a write-once store); 'bank audit verify --head-file'
 
 ${COMMON}
 `,
@@ -589,14 +600,23 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
     case "audit": {
       const [action, ...rest] = args;
       if (action === "verify") {
-        const { values, positionals } = parse(rest, COMMON_OPTIONS);
+        const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, head: { type: "string" }, "head-file": { type: "string" } });
         noPositionals(positionals);
+        if (values.head !== undefined && values["head-file"] !== undefined) throw new UsageError("give --head or --head-file, not both");
+        const headText = values["head-file"] !== undefined ? readHeadFile(values["head-file"]) : values.head;
+        const published = headText === undefined ? undefined : parseHead(headText);
+        if (published === null)
+          throw new UsageError("the head must be ID:MAC as 'bank audit verify' prints it: a row number, ':' and 64 hex digits");
         return withBank(values, io, {}, async (bank) => {
-          const report = await bank.verifyAudit();
+          const report = await bank.verifyAudit(undefined, published);
           if (!report.ok) {
+            const bad = report.firstBad!;
+            const where = bad.table === "queue" ? `queued row ${bad.id} (not yet sealed)` : `row ${bad.id}`;
             io.err(
-              `otp-token bank audit verify: the audit trail is broken at row ${report.firstBad!.id}: ${report.firstBad!.reason} (${report.rows - 1} rows before it verify)\n`,
+              `otp-token bank audit verify: the audit trail is broken at ${where}: ${bad.reason} (rows up to ${report.head?.id ?? 0} verify)\n`,
             );
+            for (const alarm of report.alarms.slice(bad.alarm ? 1 : 0))
+              io.err(`  also ${alarm.table === "queue" ? "queued row" : "row"} ${alarm.id}: ${alarm.reason}\n`);
             return 1;
           }
           io.out(`the audit trail verifies: ${report.rows} rows; head: row ${report.head?.id ?? 0} ${report.head?.mac ?? ""}\n`);
@@ -702,6 +722,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         "db-pool": { type: "string" },
         "key-cache-seconds": { type: "string" },
         "throttle-base-seconds": { type: "string" },
+        "audit-head-file": { type: "string" },
       });
       noPositionals(positionals);
       const port = integerOption(values.port, "port", 0, 65535, DEFAULT_SERVICE_PORT);
@@ -729,12 +750,22 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           poolSize,
           keyCacheSeconds,
           throttleBaseSeconds,
+          auditHeadFile: values["audit-head-file"],
         },
         io,
       );
     }
   }
   throw new UsageError(`unknown bank subcommand ${JSON.stringify(sub)}`);
+}
+
+/** The head recorded in a file (`bank serve --audit-head-file`). */
+function readHeadFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read the head file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 /** A pre-shared PSKC key file: 32 or 64 hex digits (AES-128 or AES-256). */

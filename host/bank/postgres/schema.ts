@@ -154,6 +154,17 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE issues SET activation_key = NULL WHERE state = 'pending';
   DROP TABLE issue_nonces;
   `,
+  // 4: writer MACs on the audit trail (host/bank/audit.ts), as SQLite migration 4: each event and each
+  // queued event carries a random nonce and the bank's MAC over it and its fields; the sealer seals
+  // only queued rows whose MAC checks. Rows chained before get theirs at the bank's next open with its
+  // key, as far as the chain vouches for them (audit_legacy_upto). Upgrade every instance together: a
+  // row an older instance queues has no writer MAC and stops the sealer (an alarm).
+  `
+  ALTER TABLE events ADD COLUMN nonce bytea, ADD COLUMN writer_mac bytea;
+  CREATE UNIQUE INDEX events_by_nonce ON events (nonce);
+  ALTER TABLE audit_queue ADD COLUMN nonce bytea, ADD COLUMN writer_mac bytea;
+  INSERT INTO meta (name, value) SELECT 'audit_legacy_upto', convert_to(id::text, 'UTF8') FROM events ORDER BY id DESC LIMIT 1;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

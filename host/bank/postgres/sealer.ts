@@ -16,13 +16,18 @@
 // (different tokens) are ordered by queue_id. A sealer's commit lost with its connection is harmless:
 // either the rows moved or they are still queued for the next seal.
 //
+// Only rows the bank wrote: each queued row's writer MAC (host/bank/audit.ts) is checked, and its nonce
+// must be new to the trail. The first row that fails stops the seal: the rows before it are chained,
+// it and every row after it stay queued, and the alarm is raised (`onAlarm`, and `bank audit verify`
+// names it). A row inserted into the queue by a database writer is never sealed into the history.
+//
 // When: an instance seals shortly after each of its commits that appended (SEAL_DELAY_MS), skipping the
 // round when another instance holds the head (FOR UPDATE SKIP LOCKED) and trying again until a seal of
 // its own has seen its rows; at start-up (rows a stopped instance left queued); and before every read
 // of the trail (readers wait for the head), so a reader sees every event committed before it asked.
 import type { Pool, PoolClient } from "pg";
-import { chainMac } from "../audit.js";
-import type { EventRow } from "../store.js";
+import { chainMac, writerProblem } from "../audit.js";
+import type { AuditAlarm, AuditSetup, EventRow } from "../store.js";
 import { listened } from "./connection.js";
 
 /** Milliseconds between a commit that appended and the seal that chains it (the batch gathers meanwhile). */
@@ -34,6 +39,9 @@ export const SEAL_BATCH = 2000;
 
 type QueueRow = Omit<EventRow, "id" | "mac"> & { queue_id: number };
 
+/** A seal's outcome: rows chained, "held" (another sealer has the head), or "blocked" (a queued row the sealer refuses is next). */
+export type SealOutcome = number | "held" | "blocked";
+
 export class AuditSealer {
   private dirty = false;
   private timer: NodeJS.Timeout | null = null;
@@ -44,10 +52,17 @@ export class AuditSealer {
   /** Sealing transactions that committed. */
   batches = 0;
 
+  /** Queue ids already reported, so a refused row raises its alarm once per instance. */
+  private readonly reported = new Set<number>();
+
   constructor(
     private readonly pool: Pool,
-    private readonly key: Uint8Array,
+    private readonly setup: AuditSetup,
   ) {}
+
+  get keys(): AuditSetup["keys"] {
+    return this.setup.keys;
+  }
 
   /** A transaction that appended has committed: seal soon. */
   notify(): void {
@@ -66,13 +81,15 @@ export class AuditSealer {
   private async loop(): Promise<void> {
     while (this.dirty && !this.closed) {
       this.dirty = false;
-      let outcome: number | "held";
+      let outcome: SealOutcome;
       try {
         outcome = await this.sealOnce(false);
       } catch {
         // The database is unreachable or restarting: the rows stay queued; try again later.
         outcome = "held";
       }
+      // A refused row is next in the queue: nothing more can be sealed until someone removes it.
+      if (outcome === "blocked") return;
       if (outcome === "held" || outcome === SEAL_BATCH) {
         this.dirty = true;
         if (outcome === "held") await new Promise((resolve) => setTimeout(resolve, SEAL_RETRY_MS).unref());
@@ -91,12 +108,15 @@ export class AuditSealer {
     for (;;) {
       const pending = await this.pool.query("SELECT 1 FROM audit_queue WHERE queue_id <= $1 LIMIT 1", [last]);
       if (pending.rowCount === 0) return;
-      await this.sealOnce(true);
+      if ((await this.sealOnce(true)) === "blocked") return;
     }
   }
 
-  /** One sealing transaction: the number of rows chained, or "held" when another sealer has the head (and `wait` is false). */
-  async sealOnce(wait: boolean): Promise<number | "held"> {
+  /**
+   * One sealing transaction: the number of rows chained, "held" when another sealer has the head (and
+   * `wait` is false), or "blocked" when the next queued row is one the sealer refuses.
+   */
+  async sealOnce(wait: boolean): Promise<SealOutcome> {
     const client = listened(await this.pool.connect());
     let broken = false;
     try {
@@ -110,25 +130,31 @@ export class AuditSealer {
       }
       const queued = await client.query<QueueRow>({
         name: "audit-queue-batch",
-        text: "SELECT queue_id, at, kind, service_id, user_id, actor, detail FROM audit_queue ORDER BY queue_id LIMIT $1",
+        text: "SELECT queue_id, at, kind, service_id, user_id, actor, detail, nonce, writer_mac FROM audit_queue ORDER BY queue_id LIMIT $1",
         values: [SEAL_BATCH],
       });
       if (queued.rowCount === 0) {
         await client.query("ROLLBACK");
         return 0;
       }
-      const chained = this.chain(head.rows[0], queued.rows);
+      const accepted = await this.acceptable(client, queued.rows);
+      if (accepted.length === 0) {
+        await client.query("ROLLBACK");
+        return "blocked";
+      }
+      const chained = this.chain(head.rows[0], accepted);
       await insertChained(client, chained);
       await client.query({
         name: "audit-queue-delete",
         text: "DELETE FROM audit_queue WHERE queue_id = ANY($1::bigint[])",
-        values: [queued.rows.map((r) => r.queue_id)],
+        values: [accepted.map((r) => r.queue_id)],
       });
       const last = chained[chained.length - 1];
       await client.query({ name: "audit-head-move", text: "UPDATE audit_head SET id = $1, mac = $2", values: [last.id, last.mac] });
       await client.query("COMMIT");
       this.sealed += chained.length;
       this.batches++;
+      this.setup.onSeal?.({ id: last.id, mac: Buffer.from(last.mac!).toString("hex") }, chained.length);
       return chained.length;
     } catch (error) {
       broken = true;
@@ -143,12 +169,45 @@ export class AuditSealer {
     }
   }
 
+  /**
+   * The queued rows, in order, up to the first one the sealer refuses: a writer MAC that does not check
+   * or a nonce the trail (or this batch) already has. The refused row raises an alarm.
+   */
+  private async acceptable(client: PoolClient, queued: QueueRow[]): Promise<QueueRow[]> {
+    const nonces = queued.filter((r) => r.nonce !== null).map((r) => Buffer.from(r.nonce!));
+    const seen = await client.query<{ nonce: Buffer }>({
+      name: "audit-nonces-seen",
+      text: "SELECT nonce FROM events WHERE nonce = ANY($1::bytea[])",
+      values: [nonces],
+    });
+    const used = new Set(seen.rows.map((r) => r.nonce.toString("hex")));
+    const accepted: QueueRow[] = [];
+    for (const row of queued) {
+      let reason = writerProblem(this.setup.keys.writer, row);
+      const nonce = row.nonce ? Buffer.from(row.nonce).toString("hex") : "";
+      if (!reason && used.has(nonce)) reason = "it repeats an earlier event's nonce: a copy of that event";
+      if (reason) {
+        this.alarm({ table: "queue", id: row.queue_id, reason });
+        break;
+      }
+      used.add(nonce);
+      accepted.push(row);
+    }
+    return accepted;
+  }
+
+  private alarm(alarm: AuditAlarm): void {
+    if (this.reported.has(alarm.id)) return;
+    this.reported.add(alarm.id);
+    this.setup.onAlarm?.(alarm);
+  }
+
   private chain(head: { id: number; mac: Buffer | null }, queued: QueueRow[]): EventRow[] {
     let previous: Uint8Array | null = head.mac;
     let id = head.id;
     return queued.map(({ queue_id: _, ...fields }) => {
       const row = { ...fields, id: ++id };
-      const mac = chainMac(this.key, previous, row);
+      const mac = chainMac(this.setup.keys.chain, previous, row);
       previous = mac;
       return { ...row, mac };
     });
@@ -168,8 +227,8 @@ export class AuditSealer {
 async function insertChained(client: PoolClient, rows: EventRow[]): Promise<void> {
   await client.query({
     name: "audit-insert-chained",
-    text: `INSERT INTO events (id, at, kind, service_id, user_id, actor, detail, mac)
-           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[])`,
+    text: `INSERT INTO events (id, at, kind, service_id, user_id, actor, detail, mac, nonce, writer_mac)
+           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::bytea[])`,
     values: [
       rows.map((r) => r.id),
       rows.map((r) => r.at),
@@ -179,6 +238,8 @@ async function insertChained(client: PoolClient, rows: EventRow[]): Promise<void
       rows.map((r) => r.actor),
       rows.map((r) => r.detail),
       rows.map((r) => Buffer.from(r.mac!)),
+      rows.map((r) => Buffer.from(r.nonce!)),
+      rows.map((r) => Buffer.from(r.writer_mac!)),
     ],
   });
 }

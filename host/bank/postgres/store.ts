@@ -26,7 +26,21 @@
 // query holds one connection, never the event loop; past MAX_WAITING waiting transactions the store
 // answers busy at once rather than queueing without end.
 import type { Pool, PoolClient, QueryConfig } from "pg";
-import type { ApiKeyRow, BankStore, CustomerRow, EventRow, IssueRow, SettingName, StoreTx, TokenRow, TokenState } from "../store.js";
+import { vouchLegacy, writerProblem } from "../audit.js";
+import type {
+  ApiKeyRow,
+  AuditAlarm,
+  AuditHead,
+  AuditSetup,
+  BankStore,
+  CustomerRow,
+  EventRow,
+  IssueRow,
+  SettingName,
+  StoreTx,
+  TokenRow,
+  TokenState,
+} from "../store.js";
 import { DEFAULT_POOL_SIZE } from "../limits.js";
 import {
   backoff,
@@ -200,10 +214,87 @@ export class PgStore implements BankStore {
     return this.read(named("SELECT * FROM api_keys ORDER BY created_at, key_id", []));
   }
 
-  async useAuditKey(key: Uint8Array): Promise<void> {
-    this.sealer = new AuditSealer(this.pool, key);
+  async useAudit(setup: AuditSetup): Promise<void> {
+    await this.vouchLegacyEvents(setup);
+    this.sealer = new AuditSealer(this.pool, setup);
     // Rows a stopped instance left queued.
     await this.sealed();
+  }
+
+  /**
+   * Once after migration 4: rows chained before writer MACs get theirs, as far as the chain vouches
+   * for them (host/bank/audit.ts vouchLegacy), under the head's lock so no seal runs meanwhile.
+   */
+  private async vouchLegacyEvents(setup: AuditSetup): Promise<void> {
+    const client = listened(await this.pool.connect());
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const marker = await client.query<{ value: Buffer }>("SELECT value FROM meta WHERE name = 'audit_legacy_upto' FOR UPDATE");
+      if (marker.rowCount === 0) {
+        await client.query("ROLLBACK");
+        return;
+      }
+      await client.query("SELECT id FROM audit_head FOR UPDATE");
+      const upto = Number(marker.rows[0].value.toString("utf8"));
+      let previous: Uint8Array | null = null;
+      for (let after = 0; ; ) {
+        const page = await client.query<EventRow>("SELECT * FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT 1000", [after, upto]);
+        if (page.rows.length === 0) break;
+        const vouched = vouchLegacy(setup.keys, previous, page.rows, setup.random, false);
+        for (const u of vouched.updates) {
+          await client.query("UPDATE events SET nonce = $1, writer_mac = $2 WHERE id = $3", [
+            Buffer.from(u.nonce),
+            Buffer.from(u.writer_mac),
+            u.id,
+          ]);
+        }
+        if (vouched.stopped) break;
+        previous = vouched.previous;
+        after = page.rows[page.rows.length - 1].id;
+      }
+      await client.query("DELETE FROM meta WHERE name = 'audit_legacy_upto'");
+      await client.query("COMMIT");
+    } catch (error) {
+      broken = true;
+      throw translate(error);
+    } finally {
+      if (broken) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        client.release(true);
+      } else {
+        client.release();
+      }
+    }
+  }
+
+  async auditHead(): Promise<AuditHead | null> {
+    await this.sealed();
+    const [head] = await this.read<{ id: number; mac: Uint8Array | null }>(named("SELECT id, mac FROM audit_head", []));
+    return head && head.id > 0 && head.mac ? { id: head.id, mac: Buffer.from(head.mac).toString("hex") } : null;
+  }
+
+  /** Queued rows the sealer refuses (after sealing what it can), and events that repeat an earlier nonce. */
+  async auditAlarms(): Promise<AuditAlarm[]> {
+    await this.sealed();
+    const alarms: AuditAlarm[] = [];
+    const keys = this.sealer?.keys;
+    if (keys) {
+      const queued = await this.read<EventRow & { queue_id: number }>(named("SELECT * FROM audit_queue ORDER BY queue_id LIMIT 1000", []));
+      for (const row of queued) {
+        const reason = writerProblem(keys.writer, row);
+        if (reason) alarms.push({ table: "queue", id: row.queue_id, reason });
+      }
+    }
+    const repeated = await this.read<{ id: number }>(
+      named(
+        "SELECT e.id FROM events e WHERE e.nonce IS NOT NULL AND EXISTS (SELECT 1 FROM events f WHERE f.nonce = e.nonce AND f.id < e.id) ORDER BY e.id LIMIT 100",
+        [],
+      ),
+    );
+    for (const { id } of repeated)
+      alarms.push({ table: "events", id, reason: "it repeats an earlier event's nonce: a copy of that event" });
+    return alarms;
   }
 
   /** The audit sealer's counters (rows chained by this instance, sealing transactions). */

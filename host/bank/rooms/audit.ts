@@ -1,15 +1,52 @@
-// The audit room: every event the other rooms record (through `append`, inside the transaction that
-// does what it records), the trail read back, and its hash chain checked (host/bank/audit.ts).
+// The audit room: the writer every other room records events through (each event signed with the
+// bank's writer MAC, in the transaction that does what it records), the trail read back and verified
+// (both MACs, the store's alarms, a published head), and the head published outside the database.
 // Reached by GET /v1/audit, `bank audit list|verify`, and every room that changes state.
-import { type ChainReport, verifyChain } from "../audit.js";
-import type { EventRow, StoreTx } from "../store.js";
+import { renameSync, writeFileSync } from "node:fs";
+import { AUDIT_NONCE_BYTES, type ChainReport, formatHead, signEvent, verifyChain } from "../audit.js";
+import { aad, type MasterKey } from "../crypto.js";
+import type { AuditAlarm, AuditHead, AuditKeys, BankStore, EventRow, StoreTx } from "../store.js";
 import type { AuditEvent, AuditWriter, BankContext } from "./shared.js";
 
+/** Where the chain's head is published, outside the database its writer could rewrite. */
+export interface AuditHeadTargets {
+  /** One line per seal (and per alarm): `bank serve` gives its log. */
+  log?: (line: string) => void;
+  /** A file rewritten with `ID:MAC` after each seal (atomically, mode 0600). */
+  file?: string;
+}
+
+/** The report of `verify`: the chain walk, and the alarms the store sees outside it. */
+export interface AuditReport extends ChainReport {
+  alarms: AuditAlarm[];
+}
+
+/** Milliseconds after an append before the head is published (SQLite, which seals as it appends). */
+const PUBLISH_DELAY_MS = 1000;
+
+/**
+ * The trail's keys, sealed under the master key in the store (`audit-keys`). A database that has none
+ * yet gets the keys derived from this master key (the chain key is the one every earlier trail was
+ * chained with); `bank rekey` re-seals them under a new master key without touching a row.
+ */
+export async function openAuditKeys(store: BankStore, masterKey: MasterKey): Promise<AuditKeys> {
+  const fresh = Buffer.concat([masterKey.deriveKey("audit chain v1"), masterKey.deriveKey("audit writer v1")]);
+  const stored = await store.transaction((tx) => tx.initMeta("audit-keys", masterKey.seal(fresh, aad.auditKeys())));
+  fresh.fill(0);
+  const keys = masterKey.open(stored, aad.auditKeys());
+  return { chain: keys.slice(0, 32), writer: keys.slice(32, 64) };
+}
+
 export class AuditTrail implements AuditWriter {
+  #published: string | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  /** The store reports its seals (PostgreSQL's sealer): no publishing after appends is needed. */
+  #sealsReported = false;
+
   constructor(
-    private readonly ctx: Pick<BankContext, "store" | "now" | "actor">,
-    /** HKDF(master key, "audit chain v1"): the chain's MAC key. */
-    private readonly key: Uint8Array,
+    private readonly ctx: Pick<BankContext, "store" | "now" | "random" | "actor">,
+    private readonly keys: AuditKeys,
+    private readonly targets: AuditHeadTargets = {},
   ) {}
 
   append(
@@ -21,7 +58,9 @@ export class AuditTrail implements AuditWriter {
     actor: string,
     detail?: string,
   ): Promise<void> {
-    return tx.appendEvent({ at, kind, service_id: serviceId, user_id: userId, actor, detail: detail ?? null });
+    const fields = { at, kind, service_id: serviceId, user_id: userId, actor, detail: detail ?? null };
+    this.schedulePublish();
+    return tx.appendEvent(signEvent(this.keys.writer, fields, this.ctx.random(AUDIT_NONCE_BYTES)));
   }
 
   /** Events after `afterId`, oldest first. */
@@ -34,8 +73,12 @@ export class AuditTrail implements AuditWriter {
     return (await this.ctx.store.eventsOf(userId, limit)).map(auditEvent);
   }
 
-  /** Walks the whole trail and reports the first row that breaks the chain (host/bank/audit.ts). */
-  async verify(pageSize = 1000): Promise<ChainReport> {
+  /**
+   * Walks the whole trail (host/bank/audit.ts: both MACs of every row), then asks the store for what
+   * the walk cannot see (queued rows the sealer refuses, repeated events). With `published`, a head
+   * recorded earlier, a trail that does not reach it, or differs there, fails.
+   */
+  async verify(pageSize = 1000, published?: AuditHead): Promise<AuditReport> {
     const store = this.ctx.store;
     async function* pages(): AsyncIterable<EventRow[]> {
       let after = 0;
@@ -46,13 +89,72 @@ export class AuditTrail implements AuditWriter {
         after = page[page.length - 1].id;
       }
     }
-    return verifyChain(this.key, pages());
+    const report = await verifyChain(this.keys, pages(), published);
+    const alarms = await store.auditAlarms();
+    if (report.ok && alarms.length > 0) {
+      const [first] = alarms;
+      return {
+        ...report,
+        ok: false,
+        firstBad: { id: first.id, reason: `${first.table === "queue" ? "queued row" : "row"} ${first.id}: ${first.reason}` },
+        alarms,
+      };
+    }
+    return { ...report, alarms };
   }
 
   /** Appends one event (for actions outside the bank's own methods, such as a PSKC export by the CLI). */
   async record(kind: string, userId: string | null, detail: string, by = this.ctx.actor): Promise<void> {
     const now = this.ctx.now();
     await this.ctx.store.transaction((tx) => this.append(tx, now, kind, null, userId, by, detail));
+  }
+
+  /** A seal moved the head (PostgreSQL's sealer): log it and publish it. */
+  sealed(head: AuditHead, rows: number): void {
+    this.#sealsReported = true;
+    this.targets.log?.(`audit sealed ${rows} row${rows === 1 ? "" : "s"}, head ${formatHead(head)}`);
+    this.write(head);
+  }
+
+  /** The sealer refused a row: an alarm for the operator. */
+  alarm(alarm: AuditAlarm): void {
+    this.targets.log?.(
+      `AUDIT ALARM: ${alarm.table === "queue" ? "queued row" : "row"} ${alarm.id}: ${alarm.reason}; the sealer will not seal past it`,
+    );
+  }
+
+  /** Publishes the head now (and at shutdown): the log line and the file, when it moved since the last. */
+  async publishHead(): Promise<AuditHead | null> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const head = await this.ctx.store.auditHead();
+    if (head && formatHead(head) !== this.#published) {
+      this.targets.log?.(`audit head ${formatHead(head)}`);
+      this.write(head);
+    }
+    return head;
+  }
+
+  private schedulePublish(): void {
+    if (this.#timer || this.#sealsReported || (!this.targets.log && !this.targets.file)) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.publishHead().catch((error) => this.targets.log?.(`audit head not published: ${(error as Error).message}`));
+    }, PUBLISH_DELAY_MS);
+    this.#timer.unref();
+  }
+
+  private write(head: AuditHead): void {
+    this.#published = formatHead(head);
+    const file = this.targets.file;
+    if (file === undefined) return;
+    const partial = `${file}.partial`;
+    try {
+      writeFileSync(partial, `${formatHead(head)}\n`, { mode: 0o600 });
+      renameSync(partial, file);
+    } catch (error) {
+      this.targets.log?.(`audit head not written to ${file}: ${(error as Error).message}`);
+    }
   }
 }
 

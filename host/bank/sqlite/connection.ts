@@ -199,9 +199,18 @@ export class SqliteConnection {
   }
 }
 
+/** The schema version each open database had before this process migrated it. */
+const VERSION_AT_OPEN = new WeakMap<Database, number>();
+
+/** The schema version `db` had when this process opened it (before migrating it). */
+export function versionAtOpen(db: Database): number {
+  return VERSION_AT_OPEN.get(db) ?? SCHEMA_VERSION;
+}
+
 function migrate(db: Database, path: string, mayCreate: boolean): void {
   const apply = db.transaction(() => {
     const version = db.pragma("user_version", { simple: true }) as number;
+    VERSION_AT_OPEN.set(db, version);
     if (version > MIGRATIONS.length) {
       throw new StoreOpenError(
         `the bank database ${path} has schema version ${version}, newer than this program's ${MIGRATIONS.length}: upgrade otp-token`,

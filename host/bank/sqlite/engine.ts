@@ -2,9 +2,13 @@
 // connection (connection.ts: the file checks, modes, migrations and transactions). It runs on the
 // caller's thread (the CLI) or inside a worker thread (`bank serve`: host/bank/sqlite/worker.ts),
 // behind the asynchronous SqliteStore (store.ts).
-import { chainMac } from "../audit.js";
+import { randomBytes } from "node:crypto";
+import { chainMac, vouchLegacy, writerProblem } from "../audit.js";
 import type {
   ActivationSessionRow,
+  AuditAlarm,
+  AuditHead,
+  AuditKeys,
   ApiKeyRow,
   CustomerRow,
   EventRow,
@@ -16,7 +20,7 @@ import type {
   TokenRow,
   TokenState,
 } from "../store.js";
-import { type Database, type EngineOpenOptions, openDatabase, SqliteConnection } from "./connection.js";
+import { type Database, type EngineOpenOptions, openDatabase, SqliteConnection, versionAtOpen } from "./connection.js";
 
 export { BUSY_TIMEOUT_MS, type EngineOpenOptions, translateError } from "./connection.js";
 
@@ -24,7 +28,7 @@ const ROW_COLUMNS_TOKEN =
   "user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, consecutive_failures, locked, next_check_at, state, activated_at, expires_at, last_success_at";
 
 export class SqliteEngine extends SqliteConnection {
-  private auditKey: Uint8Array | null = null;
+  private auditKeys: AuditKeys | null = null;
 
   private constructor(db: Database, location: string) {
     super(db, location);
@@ -279,26 +283,56 @@ export class SqliteEngine extends SqliteConnection {
 
   // ---- the audit trail ----
 
-  setAuditKey(key: Uint8Array): void {
-    this.auditKey = key;
-    // Rows from before the trail was chained (schema 1) are chained now, in id order, once.
+  /**
+   * The trail's keys. Once after migration 4, rows written before writer MACs get theirs as far as the
+   * chain vouches for them (audit_legacy_upto); rows of a schema-1 database this process migrated were
+   * never chained and are chained first. Nothing else is chained here: a row without a chain MAC is an
+   * alarm (`bank audit verify`), never sealed into the history at open.
+   */
+  setAuditKeys(keys: AuditKeys): void {
+    this.auditKeys = keys;
     this.immediate(() => {
-      const unchained = this.all<EventRow>("SELECT * FROM events WHERE mac IS NULL ORDER BY id");
-      for (const row of unchained) {
-        const previous = this.get<{ mac: Uint8Array | null }>("SELECT mac FROM events WHERE id < ? ORDER BY id DESC LIMIT 1", row.id);
-        this.run("UPDATE events SET mac = ? WHERE id = ?", chainMac(key, previous?.mac ?? null, row), row.id);
+      const marker = this.get<{ value: Uint8Array }>("SELECT value FROM meta WHERE name = 'audit_legacy_upto'");
+      if (!marker) return;
+      const upto = Number(Buffer.from(marker.value).toString("utf8"));
+      const chainUnsealed = versionAtOpen(this.db) < 2;
+      let previous: Uint8Array | null = null;
+      for (let after = 0; ; ) {
+        const page = this.all<EventRow>("SELECT * FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT 1000", after, upto);
+        if (page.length === 0) break;
+        const vouched = vouchLegacy(keys, previous, page, (n) => new Uint8Array(randomBytes(n)), chainUnsealed);
+        for (const u of vouched.updates)
+          this.run("UPDATE events SET mac = ?, nonce = ?, writer_mac = ? WHERE id = ?", u.mac, u.nonce, u.writer_mac, u.id);
+        if (vouched.stopped) break;
+        previous = vouched.previous;
+        after = page[page.length - 1].id;
       }
+      this.run("DELETE FROM meta WHERE name = 'audit_legacy_upto'");
     });
   }
 
   appendEvent(event: NewEvent): void {
-    if (this.auditKey === null) throw new Error("the audit key is not set: open the bank with Bank.open");
+    if (this.auditKeys === null) throw new Error("the audit keys are not set: open the bank with Bank.open");
+    const problem = writerProblem(this.auditKeys.writer, event);
+    if (problem) throw new Error(`refusing to chain an audit event: ${problem}`);
     const previous = this.get<{ mac: Uint8Array | null }>("SELECT mac FROM events ORDER BY id DESC LIMIT 1");
     const { id } = this.get<{ id: number }>(
-      "INSERT INTO events (at, kind, service_id, user_id, actor, detail) VALUES (@at, @kind, @service_id, @user_id, @actor, @detail) RETURNING id",
+      "INSERT INTO events (at, kind, service_id, user_id, actor, detail, nonce, writer_mac) VALUES (@at, @kind, @service_id, @user_id, @actor, @detail, @nonce, @writer_mac) RETURNING id",
       event,
     )!;
-    this.run("UPDATE events SET mac = ? WHERE id = ?", chainMac(this.auditKey, previous?.mac ?? null, { ...event, id }), id);
+    this.run("UPDATE events SET mac = ? WHERE id = ?", chainMac(this.auditKeys.chain, previous?.mac ?? null, { ...event, id }), id);
+  }
+
+  auditHead(): AuditHead | null {
+    const row = this.get<{ id: number; mac: Uint8Array }>("SELECT id, mac FROM events WHERE mac IS NOT NULL ORDER BY id DESC LIMIT 1");
+    return row ? { id: row.id, mac: Buffer.from(row.mac).toString("hex") } : null;
+  }
+
+  /** Events that repeat an earlier event's nonce (a copy of a row; the unique index was dropped to make it). */
+  auditAlarms(): AuditAlarm[] {
+    return this.all<{ id: number }>(
+      "SELECT e.id FROM events e WHERE e.nonce IS NOT NULL AND EXISTS (SELECT 1 FROM events f WHERE f.nonce = e.nonce AND f.id < e.id) ORDER BY e.id LIMIT 100",
+    ).map(({ id }) => ({ table: "events" as const, id, reason: "it repeats an earlier event's nonce: a copy of that event" }));
   }
 
   events(afterId: number, limit: number): EventRow[] {
@@ -372,7 +406,9 @@ export const ENGINE_OPERATIONS = [
   "revokeApiKey",
   "getApiKey",
   "listApiKeys",
-  "setAuditKey",
+  "setAuditKeys",
+  "auditHead",
+  "auditAlarms",
 ] as const;
 export type EngineOperation = (typeof ENGINE_OPERATIONS)[number];
 

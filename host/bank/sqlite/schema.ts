@@ -221,6 +221,15 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE issues SET activation_key = NULL WHERE state = 'pending';
   DROP TABLE issue_nonces;
   `,
+  // 4: writer MACs on the audit trail (host/bank/audit.ts): each event carries a random nonce and the
+  // bank's MAC over it and its fields. Rows written before get theirs when the bank next opens the
+  // database with its key, as far as the chain vouches for them (audit_legacy_upto: the last of them).
+  `
+  ALTER TABLE events ADD COLUMN nonce BLOB;
+  ALTER TABLE events ADD COLUMN writer_mac BLOB;
+  CREATE UNIQUE INDEX events_by_nonce ON events(nonce);
+  INSERT INTO meta (name, value) SELECT 'audit_legacy_upto', CAST(CAST(id AS TEXT) AS BLOB) FROM events ORDER BY id DESC LIMIT 1;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

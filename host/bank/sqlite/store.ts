@@ -18,6 +18,9 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type {
   ApiKeyRow,
+  AuditAlarm,
+  AuditHead,
+  AuditSetup,
   BankStore,
   CustomerRow,
   EventRow,
@@ -133,7 +136,9 @@ const OUTSIDE_TX: ReadonlySet<EngineOperation> = new Set<EngineOperation>([
   "eventsOf",
   "getApiKey",
   "listApiKeys",
-  "setAuditKey",
+  "setAuditKeys",
+  "auditHead",
+  "auditAlarms",
 ]);
 const TX_OPERATIONS = ENGINE_OPERATIONS.filter((name) => !OUTSIDE_TX.has(name));
 
@@ -239,8 +244,17 @@ export class SqliteStore implements BankStore {
     return this.read("listApiKeys");
   }
 
-  useAuditKey(key: Uint8Array): Promise<void> {
-    return this.read("setAuditKey", key);
+  /** The trail's keys; SQLite chains each event in the transaction that records it, so it has no sealer to tell about seals. */
+  useAudit(setup: AuditSetup): Promise<void> {
+    return this.read("setAuditKeys", setup.keys);
+  }
+
+  auditHead(): Promise<AuditHead | null> {
+    return this.read("auditHead");
+  }
+
+  auditAlarms(): Promise<AuditAlarm[]> {
+    return this.read("auditAlarms");
   }
 
   async close(): Promise<void> {
