@@ -1,14 +1,15 @@
-// The bank's API on a fastify instance: the OpenAPI document, the authentication hook, the per-key
-// rate limit and the route groups, one module each (public, issuing, tokens, admin), registered in
+// The bank's API on a fastify instance: the OpenAPI document, the authentication hook (with the
+// per-address limit of failed authentications), the per-key rate limit and the route groups, one module each (public, issuing, tokens, admin), registered in
 // this order (the order of the OpenAPI document's paths). `../service.ts` builds a service from it;
 // the browser simulator's server (host/web/server.ts) adds it beside its own routes.
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import type { FastifyInstance } from "fastify";
 import type { Bank } from "../bank.js";
-import { DEFAULT_RATE_LIMIT } from "../limits.js";
+import { DEFAULT_FAILED_AUTH_LIMIT, DEFAULT_RATE_LIMIT, UNKNOWN_KEY_SECONDS } from "../limits.js";
 import { adminRoutes } from "./admin.js";
 import { addAuthentication, type MemoryKey } from "./auth.js";
+import type { MonotonicClock } from "./auth-guard.js";
 import { issuingRoutes } from "./issuing.js";
 import { publicRoutes } from "./public.js";
 import { tokenRoutes } from "./tokens.js";
@@ -18,6 +19,16 @@ export interface ServiceOptions {
   memoryKeys?: MemoryKey[];
   /** Requests per minute per API key; default DEFAULT_RATE_LIMIT. */
   rateLimit?: number;
+  /**
+   * Failed authentications (no key, a malformed, unknown or revoked key, a wrong secret) per minute per
+   * client address before its requests are answered 429 without a database read; default
+   * DEFAULT_FAILED_AUTH_LIMIT. A key that succeeded on this instance is not held to it.
+   */
+  failedAuthLimit?: number;
+  /** Seconds a key id whose key failed is refused again without a database read; default UNKNOWN_KEY_SECONDS. */
+  unknownKeySeconds?: number;
+  /** The failure windows' clock (milliseconds, monotonic); default performance.now. */
+  monotonicNow?: MonotonicClock;
   /** One line per request (no bodies, no queries); default none. */
   log?: (line: string) => void;
   /** Outbox folder, so an issue's answer can name its mail (the browser simulator). */
@@ -45,7 +56,12 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
   // JSON only: fastify would otherwise take text/plain bodies and answer 400 rather than 415.
   app.removeContentTypeParser("text/plain");
 
-  addAuthentication(app, options.memoryKeys ?? []);
+  addAuthentication(app, {
+    memoryKeys: options.memoryKeys ?? [],
+    failedAuthLimit: options.failedAuthLimit ?? DEFAULT_FAILED_AUTH_LIMIT,
+    unknownKeySeconds: options.unknownKeySeconds ?? UNKNOWN_KEY_SECONDS,
+    now: options.monotonicNow ?? (() => performance.now()),
+  });
 
   // POST routes without a body take {} (a body with unknown fields is still refused by its schema).
   app.addHook("preValidation", async (request) => {
