@@ -573,6 +573,43 @@ describe("bank service: requests without a valid key (issue 19 item 5)", () => {
     }
   });
 
+  it("bank serve --failed-auth-limit N: its --help states the flag and the default, and the service it starts applies N", async () => {
+    const { BANK_HELP } = await import("../host/cli/bank.js");
+    expect(BANK_HELP.serve).toMatch(/--failed-auth-limit N +requests per minute with no, a malformed, an unknown or a wrong API key/);
+    expect(BANK_HELP.serve).toMatch(/client address may make \(per instance\), default 60; past it/);
+    const { writeFileSync } = await import("node:fs");
+    const { startBankServe } = await import("./bank-helpers.js");
+    const keyFile = join(dir, "serve.key");
+    writeFileSync(keyFile, "04".repeat(32), { mode: 0o600 });
+    const children: import("node:child_process").ChildProcess[] = [];
+    try {
+      const { base } = await startBankServe(
+        ["--db", join(dir, "bank.sqlite"), "--master-key-file", keyFile, "--failed-auth-limit", "3"],
+        children,
+      );
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        statuses.push(
+          (await fetch(`${base}/v1/tokens/${U}/verify`, { method: "POST", headers: { authorization: "Bearer nonsense" } })).status,
+        );
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // A valid key this instance has not yet seen work waits like the rest (its address's minute is not over).
+      const login = await fetch(`${base}/v1/tokens/${U}/verify`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${keys.login}`, "content-type": "application/json" },
+        body: JSON.stringify({ code: "123456" }),
+      });
+      expect(login.status).toBe(429);
+    } finally {
+      await Promise.all(
+        children
+          .filter((child) => child.exitCode === null && child.signalCode === null)
+          .map((child) => new Promise((resolve) => child.once("exit", resolve).kill("SIGTERM"))),
+      );
+    }
+  }, 60_000);
+
   it("a flood of made-up key ids from many addresses reads each id once per 5 s; a wrong secret under a key that worked is not read", async () => {
     const millis = { now: 0 };
     const guarded = await createService({ bank, rateLimit: 100_000, monotonicNow: () => millis.now });
