@@ -492,3 +492,152 @@ describe("bank service: the guessing attack of issue 10, from the measured limit
     expect(years).toBeGreaterThan(1);
   }, 60_000);
 });
+
+describe("bank service: requests without a valid key (issue 19 item 5)", () => {
+  /** A login (POST verify), or with `asAdmin` an admin's read (GET a token), from `address` with `key` (none: no header). */
+  async function from(on: FastifyInstance, address: string, key?: string, asAdmin = false): Promise<Reply> {
+    const response = await on.inject({
+      method: asAdmin ? "GET" : "POST",
+      url: asAdmin ? `/v1/tokens/${U}` : `/v1/tokens/${U}/verify`,
+      remoteAddress: address,
+      headers: {
+        ...(asAdmin ? {} : { "content-type": "application/json" }),
+        ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+      },
+      payload: asAdmin ? undefined : JSON.stringify({ code: "123456" }),
+    });
+    return { status: response.statusCode, body: response.json() as Record<string, unknown>, headers: response.headers };
+  }
+
+  /** Runs `fn` counting the store's API key reads (Bank.authenticate's only read). */
+  async function countingKeyReads(fn: () => Promise<void>): Promise<number> {
+    const original = store.getApiKey;
+    let reads = 0;
+    store.getApiKey = (keyId: string) => {
+      reads++;
+      return original.call(store, keyId);
+    };
+    try {
+      await fn();
+    } finally {
+      store.getApiKey = original;
+    }
+    return reads;
+  }
+
+  const madeUpKey = (i: number) => `otpk_${i.toString(16).padStart(16, "f")}_${"B".repeat(42)}${"ACDEFGHIJK"[i % 10]}`;
+  const loginKeyId = () => keys.login.split("_")[1];
+  /** The key was taken (whatever the bank then answered about the User ID). */
+  const passed = (reply: Reply) => ![401, 403, 429].includes(reply.status);
+
+  it("2,000 requests with no, malformed, unknown, revoked or wrong keys from one address: 401 up to the limit, then 429 + Retry-After, unread", async () => {
+    const millis = { now: 0 };
+    const guarded = await createService({ bank, rateLimit: 100_000, monotonicNow: () => millis.now });
+    try {
+      // The login key has worked from this instance before the flood.
+      expect(passed(await from(guarded, "203.0.113.9", keys.login))).toBe(true);
+      const bad = (i: number) =>
+        [undefined, "nonsense", madeUpKey(i), keys.revoked, `otpk_${loginKeyId()}_${"A".repeat(43)}`, "otpk_short"][i % 6];
+      const statuses: number[] = [];
+      let limited: Reply | undefined;
+      const reads = await countingKeyReads(async () => {
+        for (let i = 0; i < 2000; i++) {
+          const reply = await from(guarded, "203.0.113.9", bad(i));
+          statuses.push(reply.status);
+          if (reply.status === 429) limited ??= reply;
+        }
+      });
+      // The default: 60 failed authentications a minute per address, then 429 for the rest of the minute.
+      expect(statuses.slice(0, 60)).toEqual(Array(60).fill(401));
+      expect(statuses.slice(60)).toEqual(Array(1940).fill(429));
+      expect(limited!.body).toMatchObject({ error: "rate-limited", retryAfterSeconds: 60 });
+      expect(limited!.body.message).toMatch(/60 requests from this address in a minute had no valid API key/);
+      expect(limited!.headers["retry-after"]).toBe("60");
+      // Only the first 60 reached the store: their 10 made-up ids and the revoked one, once each (the wrong
+      // secret under the login key's id is refused from memory: that key worked here).
+      expect(reads).toBe(11);
+
+      // A key that worked here is not held to its address's limit (it has its own per-key limit)...
+      expect(passed(await from(guarded, "203.0.113.9", keys.login))).toBe(true);
+      // ...a key this instance has not seen work waits like the rest (no read before the address's minute is over)...
+      const admin = await from(guarded, "203.0.113.9", keys.admin, true);
+      expect(admin.status).toBe(429);
+      // ...another address is not affected, and the address is heard again after its minute.
+      expect((await from(guarded, "198.51.100.4")).status).toBe(401);
+      millis.now += 45_000;
+      expect((await from(guarded, "203.0.113.9")).headers["retry-after"]).toBe("15");
+      millis.now += 15_000;
+      expect((await from(guarded, "203.0.113.9")).status).toBe(401);
+      expect(passed(await from(guarded, "203.0.113.9", keys.admin, true))).toBe(true);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it("bank serve --failed-auth-limit N: its --help states the flag and the default, and the service it starts applies N", async () => {
+    const { BANK_HELP } = await import("../host/cli/bank.js");
+    expect(BANK_HELP.serve).toMatch(/--failed-auth-limit N +requests per minute with no, a malformed, an unknown or a wrong API key/);
+    expect(BANK_HELP.serve).toMatch(/client address may make \(per instance\), default 60; past it/);
+    const { writeFileSync } = await import("node:fs");
+    const { startBankServe } = await import("./bank-helpers.js");
+    const keyFile = join(dir, "serve.key");
+    writeFileSync(keyFile, "04".repeat(32), { mode: 0o600 });
+    const children: import("node:child_process").ChildProcess[] = [];
+    try {
+      const { base } = await startBankServe(
+        ["--db", join(dir, "bank.sqlite"), "--master-key-file", keyFile, "--failed-auth-limit", "3"],
+        children,
+      );
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        statuses.push(
+          (await fetch(`${base}/v1/tokens/${U}/verify`, { method: "POST", headers: { authorization: "Bearer nonsense" } })).status,
+        );
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      // A valid key this instance has not yet seen work waits like the rest (its address's minute is not over).
+      const login = await fetch(`${base}/v1/tokens/${U}/verify`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${keys.login}`, "content-type": "application/json" },
+        body: JSON.stringify({ code: "123456" }),
+      });
+      expect(login.status).toBe(429);
+    } finally {
+      await Promise.all(
+        children
+          .filter((child) => child.exitCode === null && child.signalCode === null)
+          .map((child) => new Promise((resolve) => child.once("exit", resolve).kill("SIGTERM"))),
+      );
+    }
+  }, 60_000);
+
+  it("a flood of made-up key ids from many addresses reads each id once per 5 s; a wrong secret under a key that worked is not read", async () => {
+    const millis = { now: 0 };
+    const guarded = await createService({ bank, rateLimit: 100_000, monotonicNow: () => millis.now });
+    try {
+      expect(passed(await from(guarded, "192.0.2.1", keys.login))).toBe(true);
+      const round = async (requests: number) => {
+        for (let i = 0; i < requests; i++) {
+          // 2,000 addresses (none near its limit), 20 made-up ids with any secret.
+          const key = `${madeUpKey(i % 20).slice(0, -1)}${"XYZ"[i % 3]}`;
+          expect((await from(guarded, `10.${(i >> 8) & 255}.${i & 255}.1`, key)).status).toBe(401);
+        }
+      };
+      expect(await countingKeyReads(() => round(2000))).toBe(20);
+      millis.now += 4_999;
+      expect(await countingKeyReads(() => round(200))).toBe(0);
+      millis.now += 1;
+      expect(await countingKeyReads(() => round(200))).toBe(20);
+      const wrongSecret = `otpk_${loginKeyId()}_${"A".repeat(43)}`;
+      expect(
+        await countingKeyReads(async () => {
+          for (let i = 0; i < 100; i++) expect((await from(guarded, `10.99.${i}.1`, wrongSecret)).status).toBe(401);
+        }),
+      ).toBe(0);
+      // The real key still works, and is read (revocation is the Bank's to decide, every request).
+      expect(await countingKeyReads(async () => expect(passed(await from(guarded, "192.0.2.1", keys.login))).toBe(true))).toBe(1);
+    } finally {
+      await guarded.close();
+    }
+  });
+});

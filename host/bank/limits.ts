@@ -5,6 +5,13 @@
 export const MAX_BODY_BYTES = 4096;
 /** Requests per minute each API key may make (per instance), unless the service is told otherwise. */
 export const DEFAULT_RATE_LIMIT = 6000;
+/**
+ * Failed authentications (no key, an unknown or revoked key, a wrong secret) per minute each client
+ * address may make (per instance) before its requests are answered 429 without a database read.
+ */
+export const DEFAULT_FAILED_AUTH_LIMIT = 60;
+/** Seconds a key id whose key the store refused is refused again without reading the store. */
+export const UNKNOWN_KEY_SECONDS = 5;
 /** `otp-token bank serve` listens here unless told otherwise. */
 export const DEFAULT_SERVICE_PORT = 8788;
 export const DEFAULT_SERVICE_HOST = "127.0.0.1";

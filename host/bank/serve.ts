@@ -13,6 +13,8 @@ export interface ServeOptions {
   host: string;
   port: number;
   rateLimit: number;
+  /** Failed authentications per minute per client address (ServiceOptions failedAuthLimit). */
+  failedAuthLimit?: number;
   outboxDir?: string;
   log: boolean;
   /** PostgreSQL: connections in this instance's pool. */
@@ -38,7 +40,12 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
       throttleBaseSeconds: options.throttleBaseSeconds,
       auditHead: { log: (line) => io.err(`${line}\n`), file: options.auditHeadFile },
     });
-    app = await createService({ bank, rateLimit: options.rateLimit, log: options.log ? (line) => io.err(`${line}\n`) : undefined });
+    app = await createService({
+      bank,
+      rateLimit: options.rateLimit,
+      failedAuthLimit: options.failedAuthLimit,
+      log: options.log ? (line) => io.err(`${line}\n`) : undefined,
+    });
     await app.listen({ port: options.port, host: options.host });
   } catch (error) {
     await app?.close();

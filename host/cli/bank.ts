@@ -8,6 +8,7 @@ import { Bank, type BankOptions, DEFAULT_CONFIG } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import {
+  DEFAULT_FAILED_AUTH_LIMIT,
   DEFAULT_KEY_CACHE_SECONDS,
   DEFAULT_POOL_SIZE,
   DEFAULT_RATE_LIMIT,
@@ -277,6 +278,10 @@ Options:
   --port N                the port, default ${DEFAULT_SERVICE_PORT}; 0 picks a free one
   --host ADDRESS          the address to listen on, default ${DEFAULT_SERVICE_HOST}
   --rate-limit N          requests per minute each API key may make (per instance), default ${DEFAULT_RATE_LIMIT}
+  --failed-auth-limit N   requests per minute with no, a malformed, an unknown or a wrong API key each
+                          client address may make (per instance), default ${DEFAULT_FAILED_AUTH_LIMIT}; past it that
+                          address gets 429 + Retry-After without a database read (keys that worked
+                          here before are not held to it)
   --outbox DIR            where set-up mails of issues made through the API are written, default ${DEFAULT_OUTBOX}
   --log                   one line per request on standard error (method, path, status, time)
   --db-pool N             PostgreSQL: connections this instance keeps, default ${DEFAULT_POOL_SIZE}
@@ -717,6 +722,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         port: { type: "string" },
         host: { type: "string" },
         "rate-limit": { type: "string" },
+        "failed-auth-limit": { type: "string" },
         outbox: { type: "string" },
         log: { type: "boolean" },
         "db-pool": { type: "string" },
@@ -736,6 +742,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         DEFAULT_CONFIG.throttleBaseSeconds,
       );
       const rateLimit = integerOption(values["rate-limit"], "rate-limit", 1, 10_000_000, DEFAULT_RATE_LIMIT);
+      const failedAuthLimit = integerOption(values["failed-auth-limit"], "failed-auth-limit", 1, 10_000_000, DEFAULT_FAILED_AUTH_LIMIT);
       const host = values.host ?? DEFAULT_SERVICE_HOST;
       const { serveBank } = await import("../bank/serve.js");
       return serveBank(
@@ -745,6 +752,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           port,
           host,
           rateLimit,
+          failedAuthLimit,
           outboxDir: values.outbox ?? DEFAULT_OUTBOX,
           log: values.log === true,
           poolSize,
