@@ -281,9 +281,15 @@ export class PgStore implements BankStore {
     const keys = this.sealer?.keys;
     if (keys) {
       const queued = await this.read<EventRow & { queue_id: number }>(named("SELECT * FROM audit_queue ORDER BY queue_id LIMIT 1000", []));
+      const nonces = queued.filter((r) => r.nonce !== null).map((r) => Buffer.from(r.nonce!));
+      const seen = await this.read<{ nonce: Buffer }>(named("SELECT nonce FROM events WHERE nonce = ANY($1::bytea[])", [nonces]));
+      const used = new Set(seen.map((r) => r.nonce.toString("hex")));
       for (const row of queued) {
-        const reason = writerProblem(keys.writer, row);
+        const nonce = row.nonce ? Buffer.from(row.nonce).toString("hex") : "";
+        const reason =
+          writerProblem(keys.writer, row) ?? (used.has(nonce) ? "it repeats an earlier event's nonce: a copy of that event" : null);
         if (reason) alarms.push({ table: "queue", id: row.queue_id, reason });
+        used.add(nonce);
       }
     }
     const repeated = await this.read<{ id: number }>(

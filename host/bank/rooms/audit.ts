@@ -96,7 +96,7 @@ export class AuditTrail implements AuditWriter {
       return {
         ...report,
         ok: false,
-        firstBad: { id: first.id, reason: `${first.table === "queue" ? "queued row" : "row"} ${first.id}: ${first.reason}` },
+        firstBad: { id: first.id, reason: first.reason, table: first.table, alarm: true },
         alarms,
       };
     }
