@@ -7,7 +7,7 @@ import * as OTPAuth from "otpauth";
 import { generateSync as otplibGenerate } from "otplib";
 import { describe, expect, it } from "vitest";
 import { otpApi } from "../host/otp.js";
-import { CORE_BUILDS, fromHex } from "./helpers.js";
+import { CORE_BUILDS, commandWorks, fromHex, requireTool } from "./helpers.js";
 
 // [algorithm, hex key, digits, unix time, code] for a 60-second step. Made with (bash):
 //   key=$(printf "otp-token oathtool table %s" "$i" | sha512sum | cut -c1-$n)   # n = 40, 64, 128 hex chars
@@ -269,17 +269,11 @@ function plainHotp(key: Uint8Array, counter: bigint, digits = 6): string {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits).padStart(digits, "0");
 }
 
-function oathtoolAvailable(): boolean {
-  try {
-    execFileSync("oathtool", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const HAS_OATHTOOL = oathtoolAvailable();
-if (!HAS_OATHTOOL) console.warn("oathtool is not installed: the live oathtool cross-check is skipped (the recorded table still runs)");
+const HAS_OATHTOOL = requireTool(
+  "oathtool",
+  commandWorks("oathtool", ["--version"]),
+  "the live oathtool cross-check is skipped (the recorded table still runs)",
+);
 
 describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
   const api = otpApi(build);
