@@ -391,4 +391,18 @@ describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
     expect(generator.verify(generator.generate(0), 30, { window: 5 })).toBe(0);
     generator.dispose();
   });
+
+  it("verify: a code shown both one step before and one step after now is matched to the earlier step (the tie rule)", () => {
+    // Found by a search over the steps from 30,000,000 up for the RFC 6238 SHA-1 key: steps
+    // 30586180 and 30586182 both give 287281, step 30586181 another code.
+    const generator = api.createTotp(fromHex("3132333435363738393031323334353637383930"));
+    const now = 30_586_181 * 60 + 30;
+    expect([generator.generate(now - 60), generator.generate(now), generator.generate(now + 60)]).toEqual(["287281", "816877", "287281"]);
+    expect(generator.verify("287281", now)).toBe(-1);
+    expect(generator.verify("287281", now, { window: 2 })).toBe(-1);
+    // The tie is broken by time, not by the order of the window: one step later the code at +1 is the nearest.
+    expect(generator.verify("287281", now + 60)).toBe(0);
+    expect(generator.verify("287281", now - 60, { window: 3 })).toBe(0);
+    generator.dispose();
+  });
 });
