@@ -39,7 +39,7 @@ import { SeededRandom, type RandomSource } from "../host/board/random.js";
 import { otpApi } from "../host/otp.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken } from "../host/token/sim-token.js";
-import { ascii } from "./helpers.js";
+import { ascii, testRandom } from "./helpers.js";
 import { FIRMWARE_BUILDS, newToken, rtcTime, seedOf } from "./token-helpers.js";
 
 const api = otpApi();
@@ -147,16 +147,17 @@ describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
 
   it("derives the bank's seed for random passwords, Service IDs, User IDs and serials", () => {
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const random = testRandom();
     for (let round = 0; round < 6; round++) {
-      const token = newToken(build, { randomSeed: randomInt(1 << 30) });
-      const password = Array.from({ length: randomInt(4, 9) }, () => alphabet[randomInt(alphabet.length)]).join("");
-      const serviceId = String(randomInt(1e7, 1e8));
-      const userId = Array.from({ length: 16 }, () => alphabet[randomInt(26)].toUpperCase() + "0123456789"[randomInt(10)])
+      const token = newToken(build, { randomSeed: random.int(0, 1 << 30) });
+      const password = Array.from({ length: random.int(4, 9) }, () => alphabet[random.int(0, alphabet.length)]).join("");
+      const serviceId = String(random.int(1e7, 1e8));
+      const userId = Array.from({ length: 16 }, () => alphabet[random.int(0, 26)].toUpperCase() + "0123456789"[random.int(0, 10)])
         .join("")
         .slice(0, 16);
       const request = token.link.activateBegin(serviceId, userId, password);
       expect(decodeRequest(request).serial).toBe(BigInt(`0x${token.info().serial}`));
-      const { response, seed } = bankAnswers(request, password);
+      const { response, seed } = bankAnswers(request, password, DEFAULT_PARAMS, (length) => new Uint8Array(random.bytes(length)));
       token.link.activateFinish(response);
       expect(token.screen().code, `${password} ${serviceId} ${userId}`).toBe(api.totp(seed, rtcTime(token)));
     }

@@ -676,6 +676,20 @@ describeStores("bank: the verifier", () => {
     expect((await bank.status(userId)).token).toMatchObject({ consecutiveFailures: 1, driftSteps: 7 });
   });
 
+  it("resync takes only codes after the last accepted step: after a login at step s, (s, s+1) is refused and (s+1, s+2) accepted", async () => {
+    const bank = await openBank({ throttleBaseSeconds: 0 });
+    const { userId, token } = await setUp(bank);
+    clock.now += 3600;
+    const s = Math.floor(clock.now / 60);
+    expect(await bank.verify(userId, codeAt(token, clock.now))).toMatchObject({ ok: true, step: s });
+    await expectCode(() => bank.resync(userId, codeAt(token, clock.now), codeAt(token, clock.now + 60)), "wrong-code");
+    expect(await bank.resync(userId, codeAt(token, clock.now + 60), codeAt(token, clock.now + 120))).toMatchObject({
+      ok: true,
+      step: s + 2,
+    });
+    expect((await bank.status(userId)).token).toMatchObject({ lastStep: s + 2, consecutiveFailures: 0 });
+  });
+
   it("follows a crystal 20 ppm fast for 5 years of weekly use; without drift tracking it fails within the first year", async () => {
     const WEEK = 7 * 86400;
     const PPM = 20e-6;

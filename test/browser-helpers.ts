@@ -3,15 +3,16 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
+import { requireTool } from "./helpers.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
 /** Screenshots and page figures of the browser tests. */
 export const OUT = join(process.cwd(), "test-output", "web");
 
-/** Says once why a browser test file is skipped here. */
+/** Says why a browser test file is skipped here (or, under CI=true, fails it); call at the file's top level. */
 export function sayIfSkipped(file: string): void {
-  if (!hasChromium) console.log(`${file}: skipped: ${CHROMIUM} does not exist (Debian: apt-get install chromium; .ci/run installs it)`);
+  requireTool("chromium", hasChromium, `${file}: skipped: ${CHROMIUM} does not exist`);
 }
 
 export interface TokenScreen {

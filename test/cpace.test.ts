@@ -3,7 +3,7 @@
 // size builds and the debug build) and in the bank's (host/bank/protocol.ts over @noble/curves and
 // node:crypto); then the two against each other and against a bigint reference of RFC 9380 §6.7.1 on
 // random field elements.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   calculateGenerator,
@@ -16,7 +16,7 @@ import {
   scalarMultVfy,
 } from "../host/bank/protocol.js";
 import { cpaceGenerator, cpaceIsk, elligator2, isAllZero, kdfInstance, type KdfExports, x25519 } from "../host/kdf.js";
-import { ascii, CORE_BUILDS, fromHex, hex } from "./helpers.js";
+import { ascii, CORE_BUILDS, fromHex, hex, testRandom } from "./helpers.js";
 import { referenceElligator2, referenceGenerator, referenceX25519 } from "./reference-cpace.js";
 
 // draft-irtf-cfrg-cpace-21 (23 April 2026), Appendix B.1 "Test vector for CPace using group X25519 and
@@ -239,9 +239,10 @@ describe("CPACE-X25519-SHA512 (draft-irtf-cfrg-cpace-21 Appendix B.1)", () => {
 describe("Elligator 2: firmware, bank and a bigint reference of RFC 9380 §6.7.1 agree", () => {
   const P = 2n ** 255n - 19n;
   const special = [0n, 1n, 2n, P - 1n, P, P + 1n, 2n ** 255n - 1n, 2n ** 256n - 1n].map((n) => le(n.toString(16).padStart(64, "0")));
-  const inputs = [...special, ...Array.from({ length: 60 }, () => new Uint8Array(randomBytes(32)))];
 
   it("on special and random field elements, canonical or not, bit 255 set or not", () => {
+    const random = testRandom();
+    const inputs = [...special, ...Array.from({ length: 60 }, () => new Uint8Array(random.bytes(32)))];
     for (const input of inputs) {
       const expected = hex(referenceElligator2(input));
       expect(hex(bankElligator2(input)), hex(input)).toBe(expected);
@@ -250,10 +251,11 @@ describe("Elligator 2: firmware, bank and a bigint reference of RFC 9380 §6.7.1
   });
 
   it("the generator of random passwords, CIs and sids", () => {
+    const random = testRandom();
     for (let i = 0; i < 20; i++) {
-      const prs = randomBytes(1 + (i % 8));
-      const ci = randomBytes(56);
-      const sid = randomBytes(16);
+      const prs = random.bytes(1 + (i % 8));
+      const ci = random.bytes(56);
+      const sid = random.bytes(16);
       const expected = hex(calculateGenerator(prs, ci, sid));
       for (const build of CORE_BUILDS) expect(hex(cpaceGenerator(prs, ci, sid, build)), build).toBe(expected);
     }

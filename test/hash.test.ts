@@ -1,10 +1,10 @@
 // SHA-1/256/512 and HMAC against implementations we did not write: node:crypto (OpenSSL) for all
 // three, @chainsafe/as-sha256 for SHA-256. Every build of the core.
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { digest as chainsafeDigest } from "@chainsafe/as-sha256";
 import { describe, expect, it } from "vitest";
 import { algorithmId, otpApi } from "../host/otp.js";
-import { CORE_BUILDS, hex, pattern } from "./helpers.js";
+import { CORE_BUILDS, hex, pattern, testRandom } from "./helpers.js";
 
 const NODE_NAMES = { SHA1: "sha1", SHA256: "sha256", SHA512: "sha512" } as const;
 const ALGORITHMS = Object.keys(NODE_NAMES) as (keyof typeof NODE_NAMES)[];
@@ -22,10 +22,11 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
   });
 
   it.each(ALGORITHMS)("%s: random messages up to 1 MiB (streamed through the I/O buffer)", { timeout: SWEEP_TIMEOUT_MS }, (alg) => {
+    const random = testRandom();
     const lengths = [16383, 16384, 16385, 65536 + 7, 1 << 20];
-    for (let i = 0; i < 6; i++) lengths.push(1 + Math.floor(Math.random() * (1 << 20)));
+    for (let i = 0; i < 6; i++) lengths.push(random.int(1, (1 << 20) + 1));
     for (const length of lengths) {
-      const message = randomBytes(length);
+      const message = random.bytes(length);
       expect(hex(api.digest(alg, message)), `length ${length}`).toBe(createHash(NODE_NAMES[alg]).update(message).digest("hex"));
     }
   });
@@ -67,8 +68,9 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
     "HMAC-%s: a 40 KB key and a 100 KB message (both longer than the I/O buffer)",
     { timeout: SWEEP_TIMEOUT_MS },
     (alg) => {
-      const key = randomBytes(40_000);
-      const message = randomBytes(100_000);
+      const random = testRandom();
+      const key = random.bytes(40_000);
+      const message = random.bytes(100_000);
       expect(hex(api.hmac(alg, key, message))).toBe(createHmac(NODE_NAMES[alg], key).update(message).digest("hex"));
     },
   );
@@ -78,7 +80,7 @@ describe.each(CORE_BUILDS)("hashes against node:crypto, %s build", (build) => {
       const message = pattern(length, 11);
       expect(hex(api.digest("SHA256", message))).toBe(hex(chainsafeDigest(message)));
     }
-    const large = randomBytes(1 << 20);
+    const large = testRandom().bytes(1 << 20);
     expect(hex(api.digest("SHA256", large))).toBe(hex(chainsafeDigest(large)));
   });
 });

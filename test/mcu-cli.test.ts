@@ -9,7 +9,10 @@ import { describe, expect, it } from "vitest";
 import { FLASH_SIZE_BYTES } from "../host/abi.js";
 import { DEMO_PROFILE } from "../host/cli/sim.js";
 import { otpApi } from "../host/otp.js";
-import { HAS_OATHTOOL, MCU_SKIP, MCU_TIMEOUT_MS, oathtool } from "./mcu-helpers.js";
+import { commandWorks, requireTool } from "./helpers.js";
+import { MCU_SKIP, MCU_TIMEOUT_MS, oathtool, requireOathtool } from "./mcu-helpers.js";
+
+const HAS_OATHTOOL = requireOathtool();
 
 const CLI = fileURLToPath(new URL("../dist/host/cli.js", import.meta.url));
 const api = otpApi();
@@ -86,8 +89,7 @@ describe.skipIf(MCU_SKIP !== undefined)("otp-token mcu show", () => {
     MCU_TIMEOUT_MS,
   );
 
-  const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
-  if (!hasTmux) console.warn("tmux is not installed: the live panel test is skipped (.ci/run installs it)");
+  const hasTmux = requireTool("tmux", commandWorks("tmux", ["-V"]), "the live panel test is skipped");
 
   it.runIf(hasTmux)(
     "live in a terminal: the code follows a key press; q saves the flash",

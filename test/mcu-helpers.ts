@@ -2,25 +2,19 @@
 // oathtool as the reference for codes.
 import { execFileSync } from "node:child_process";
 import { mcuUnavailable } from "../host/mcu/mcu-token.js";
+import { commandWorks, requireTool } from "./helpers.js";
 
-/** Why the M0 tests cannot run here (then they are skipped with this message), or undefined. */
+/** Why the M0 tests cannot run here (then they are skipped with this message, or fail under CI=true), or undefined. */
 export const MCU_SKIP = mcuUnavailable();
-if (MCU_SKIP) console.warn(`the firmware-on-the-M0 tests are skipped: ${MCU_SKIP}`);
+requireTool("qemu-system-arm", MCU_SKIP === undefined, `the firmware-on-the-M0 tests are skipped: ${MCU_SKIP}`);
 
 /** Generous: QEMU on a busy two-core box is slow, and every test here boots or drives one. */
 export const MCU_TIMEOUT_MS = 300_000;
 
-function oathtoolInstalled(): boolean {
-  try {
-    execFileSync("oathtool", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether oathtool compares the M0's codes here (skipped without it, failed under CI=true); call where tests are collected. */
+export function requireOathtool(): boolean {
+  return requireTool("oathtool", commandWorks("oathtool", ["--version"]), "the M0's codes are not compared with oathtool");
 }
-
-export const HAS_OATHTOOL = oathtoolInstalled();
-if (!HAS_OATHTOOL) console.warn("oathtool is not installed: the M0's codes are not compared with it (.ci/run installs it)");
 
 /** oathtool's TOTP (OATH Toolkit), 60 s step unless told otherwise. */
 export function oathtool(

@@ -17,8 +17,10 @@ import { McuError, McuToken, type McuImage } from "../host/mcu/mcu-token.js";
 import { FAULT_TRAP } from "../host/mcu/protocol.js";
 import { LinkError } from "../host/token/link.js";
 import { pattern } from "./helpers.js";
-import { HAS_OATHTOOL, MCU_SKIP, MCU_TIMEOUT_MS, oathtool } from "./mcu-helpers.js";
+import { MCU_SKIP, MCU_TIMEOUT_MS, oathtool, requireOathtool } from "./mcu-helpers.js";
 import { seedOf, START_SECONDS } from "./token-helpers.js";
+
+const HAS_OATHTOOL = requireOathtool();
 
 const ALGORITHMS = ["SHA1", "SHA256", "SHA512"] as const;
 const SEED_LENGTH = { SHA1: 20, SHA256: 32, SHA512: 64 } as const;

@@ -2,12 +2,12 @@
 // 2.6.7), oathtool itself when installed (CI installs it), otpauth and otplib on random keys and times.
 // Every build of the core.
 import { execFileSync } from "node:child_process";
-import { createHmac, randomBytes, randomInt } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import * as OTPAuth from "otpauth";
 import { generateSync as otplibGenerate } from "otplib";
 import { describe, expect, it } from "vitest";
 import { otpApi } from "../host/otp.js";
-import { CORE_BUILDS, fromHex } from "./helpers.js";
+import { CORE_BUILDS, commandWorks, fromHex, requireTool, testRandom } from "./helpers.js";
 
 // [algorithm, hex key, digits, unix time, code] for a 60-second step. Made with (bash):
 //   key=$(printf "otp-token oathtool table %s" "$i" | sha512sum | cut -c1-$n)   # n = 40, 64, 128 hex chars
@@ -269,17 +269,11 @@ function plainHotp(key: Uint8Array, counter: bigint, digits = 6): string {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits).padStart(digits, "0");
 }
 
-function oathtoolAvailable(): boolean {
-  try {
-    execFileSync("oathtool", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const HAS_OATHTOOL = oathtoolAvailable();
-if (!HAS_OATHTOOL) console.warn("oathtool is not installed: the live oathtool cross-check is skipped (the recorded table still runs)");
+const HAS_OATHTOOL = requireTool(
+  "oathtool",
+  commandWorks("oathtool", ["--version"]),
+  "the live oathtool cross-check is skipped (the recorded table still runs)",
+);
 
 describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
   const api = otpApi(build);
@@ -292,11 +286,12 @@ describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
   });
 
   it.runIf(HAS_OATHTOOL)("matches oathtool run live on random keys and times", () => {
+    const random = testRandom();
     for (let i = 0; i < 12; i++) {
       const algorithm = (["SHA1", "SHA256", "SHA512"] as const)[i % 3];
-      const key = randomBytes([20, 32, 64][i % 3]);
+      const key = random.bytes([20, 32, 64][i % 3]);
       const digits = 6 + (i % 3);
-      const time = randomInt(0, 2 ** 40);
+      const time = random.int(0, 2 ** 40);
       const expected = execFileSync("oathtool", [
         `--totp=${algorithm.toLowerCase()}`,
         "-s",
@@ -314,14 +309,15 @@ describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
   });
 
   it("matches otpauth and otplib on random keys, times, algorithms, digits and periods", () => {
+    const random = testRandom();
     let otplibChecked = 0;
     for (let i = 0; i < 300; i++) {
       const algorithm = (["SHA1", "SHA256", "SHA512"] as const)[i % 3];
-      const key = randomBytes(randomInt(16, 80));
-      const digits = 6 + randomInt(0, 3);
-      const period = [60, 30, 1, 86400, randomInt(1, 86401)][i % 5];
+      const key = random.bytes(random.int(16, 80));
+      const digits = 6 + random.int(0, 3);
+      const period = [60, 30, 1, 86400, random.int(1, 86401)][i % 5];
       // otpauth takes milliseconds as a number: keep time * 1000 below 2^53.
-      const time = randomInt(0, 2 ** 43);
+      const time = random.int(0, 2 ** 43);
       const ours = api.totp(key, time, { algorithm, digits, period });
       const theirs = new OTPAuth.TOTP({
         secret: new OTPAuth.Secret({ buffer: new Uint8Array(key).buffer }),
@@ -337,7 +333,7 @@ describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
         ).toBe(ours);
         otplibChecked++;
       }
-      const counter = randomInt(0, 2 ** 47);
+      const counter = random.int(0, 2 ** 47);
       expect(api.hotp(key, counter, { algorithm, digits })).toBe(
         new OTPAuth.HOTP({ secret: new OTPAuth.Secret({ buffer: new Uint8Array(key).buffer }), algorithm, digits }).generate({ counter }),
       );
@@ -346,7 +342,7 @@ describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
   });
 
   it("HOTP counters use all 64 bits (bigint), big-endian", () => {
-    const key = randomBytes(20);
+    const key = testRandom().bytes(20);
     const top = (1n << 64n) - 1n;
     expect(api.hotp(key, top)).toMatch(/^\d{6}$/);
     // A counter above 2^32 must differ from its low half alone (the high word is really used).
@@ -381,7 +377,7 @@ describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
   });
 
   it("verify: finds the step offset within the window, null outside it, nearest first", () => {
-    const key = randomBytes(20);
+    const key = testRandom().bytes(20);
     const generator = api.createTotp(key);
     const now = 1_800_000_000;
     for (const offset of [-2, -1, 0, 1, 2]) {
@@ -395,6 +391,20 @@ describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
     expect(generator.verify(generator.generate(now + 60), now, { window: 0 })).toBe(null);
     // Near the epoch the window does not reach below counter 0.
     expect(generator.verify(generator.generate(0), 30, { window: 5 })).toBe(0);
+    generator.dispose();
+  });
+
+  it("verify: a code shown both one step before and one step after now is matched to the earlier step (the tie rule)", () => {
+    // Found by a search over the steps from 30,000,000 up for the RFC 6238 SHA-1 key: steps
+    // 30586180 and 30586182 both give 287281, step 30586181 another code.
+    const generator = api.createTotp(fromHex("3132333435363738393031323334353637383930"));
+    const now = 30_586_181 * 60 + 30;
+    expect([generator.generate(now - 60), generator.generate(now), generator.generate(now + 60)]).toEqual(["287281", "816877", "287281"]);
+    expect(generator.verify("287281", now)).toBe(-1);
+    expect(generator.verify("287281", now, { window: 2 })).toBe(-1);
+    // The tie is broken by time, not by the order of the window: one step later the code at +1 is the nearest.
+    expect(generator.verify("287281", now + 60)).toBe(0);
+    expect(generator.verify("287281", now - 60, { window: 3 })).toBe(0);
     generator.dispose();
   });
 });

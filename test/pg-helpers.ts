@@ -1,11 +1,13 @@
 // One throw-away PostgreSQL server per test file that asks for it (bench/postgres-server.ts: started in
 // beforeAll, stopped in afterAll and on every other exit path), a fresh database per use. Where
-// Debian's postgresql package is missing, POSTGRES_SKIP says why and the PostgreSQL tests skip with it.
+// Debian's postgresql package is missing, POSTGRES_SKIP says why and the PostgreSQL tests skip with it (fail under CI=true).
 import { afterAll, beforeAll } from "vitest";
 import { type PgServer, postgresMissing, startPostgres } from "../bench/postgres-server.js";
+import { requireTool } from "./helpers.js";
 
-/** Why the PostgreSQL tests skip here, or null when they run. */
+/** Why the PostgreSQL tests skip here (under CI=true: fail), or null when they run. */
 export const POSTGRES_SKIP = postgresMissing();
+requireTool("postgresql", POSTGRES_SKIP === null, `the PostgreSQL tests are skipped: ${POSTGRES_SKIP}`);
 
 export interface PostgresFixture {
   /** The running server (after beforeAll). */

@@ -16,14 +16,16 @@ import type { BankStore } from "../host/bank/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import { otpApi } from "../host/otp.js";
 import { activateToken, codeAt, type TokenProfile } from "./bank-helpers.js";
+import { commandWorks, requireTool } from "./helpers.js";
 
 const PYTHON = "/usr/bin/python3";
-const hasPythonPskc = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import pskc"]).status === 0;
-const hasPskctool = spawnSync("pskctool", ["--version"]).status === 0;
-const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
-if (!hasPythonPskc)
-  console.warn("pskc test: python3-pskc is not installed for /usr/bin/python3 (apt-get install python3-pskc): interop with it skipped");
-if (!hasPskctool) console.warn("pskc test: pskctool is not installed (apt-get install pskctool): schema validation and signing skipped");
+const hasPythonPskc = requireTool(
+  "python3-pskc",
+  existsSync(PYTHON) && commandWorks(PYTHON, ["-c", "import pskc"]),
+  "pskc test: python3-pskc is not installed for /usr/bin/python3: interop with it skipped",
+);
+const hasPskctool = requireTool("pskctool", commandWorks("pskctool", ["--version"]), "pskc test: schema validation and signing skipped");
+const hasOpenssl = requireTool("openssl", commandWorks("openssl", ["version"]), "pskc test: the signing certificate cannot be made");
 
 const api = otpApi();
 const START = 1_900_000_020;

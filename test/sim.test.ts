@@ -14,13 +14,10 @@ import { MasterKey } from "../host/bank/crypto.js";
 import { openStore } from "../host/bank/open-store.js";
 import { DEMO_PROFILE } from "../host/cli/sim.js";
 import { otpApi } from "../host/otp.js";
+import { commandWorks, requireTool } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../dist/host/cli.js", import.meta.url));
 const api = otpApi();
-
-function hasTmux(): boolean {
-  return spawnSync("tmux", ["-V"]).status === 0;
-}
 
 describe("npm start without a terminal", () => {
   it("prints the scripted run: the demo code, then the next code exactly at the step boundary", () => {
@@ -47,9 +44,9 @@ describe("npm start without a terminal", () => {
   });
 });
 
-if (!hasTmux()) console.warn("tmux is not installed: the interactive simulator test is skipped (.ci/run installs it)");
+const HAS_TMUX = requireTool("tmux", commandWorks("tmux", ["-V"]), "the interactive simulator test is skipped");
 
-describe.runIf(hasTmux())("the interactive simulator in tmux", () => {
+describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
   it("offers the demo profile, shows a live code on a key press, keeps its flash across restarts, registers with the bank", async () => {
     const home = mkdtempSync(join(tmpdir(), "otp-token-sim-"));
     const session = `otp-sim-${process.pid}`;

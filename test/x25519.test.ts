@@ -1,9 +1,9 @@
 // X25519 (RFC 7748) against the RFC's vectors and against node:crypto (OpenSSL) in both directions.
 // Every build of the core.
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { isAllZero, kdfInstance, x25519, x25519Base, type KdfExports } from "../host/kdf.js";
-import { CORE_BUILDS, fromHex, hex } from "./helpers.js";
+import { CORE_BUILDS, fromHex, hex, testRandom } from "./helpers.js";
 
 // RFC 7748 §5.2: two (scalar, u) pairs.
 const VECTORS = [
@@ -88,24 +88,28 @@ describe.each(CORE_BUILDS)("X25519, %s build", (build) => {
   });
 
   it("agrees with node:crypto on 50 random key pairs, keys from either side", () => {
+    const random = testRandom();
     for (let i = 0; i < 50; i++) {
       const node = generateKeyPairSync("x25519");
       const nodeSecret = rawPrivate(node.privateKey);
+      // Node's secret is node's own: a failure names it.
+      const says = `node's secret ${hex(nodeSecret)}`;
       // Ours computes node's public key from node's private key.
-      expect(hex(x25519Base(nodeSecret, build))).toBe(hex(rawPublic(node.publicKey)));
+      expect(hex(x25519Base(nodeSecret, build)), says).toBe(hex(rawPublic(node.publicKey)));
       // Our key pair (random bytes, clamped by both sides) against node's.
-      const ourSecret = new Uint8Array(randomBytes(32));
+      const ourSecret = new Uint8Array(random.bytes(32));
       const ourPublic = x25519Base(ourSecret, build);
       const expected = hex(diffieHellman({ privateKey: node.privateKey, publicKey: nodePublic(ourPublic) }));
-      expect(hex(x25519(ourSecret, rawPublic(node.publicKey), build))).toBe(expected);
-      expect(hex(x25519(nodeSecret, ourPublic, build))).toBe(expected);
-      expect(hex(diffieHellman({ privateKey: nodePrivate(ourSecret), publicKey: node.publicKey }))).toBe(expected);
+      expect(hex(x25519(ourSecret, rawPublic(node.publicKey), build)), says).toBe(expected);
+      expect(hex(x25519(nodeSecret, ourPublic, build)), says).toBe(expected);
+      expect(hex(diffieHellman({ privateKey: nodePrivate(ourSecret), publicKey: node.publicKey })), says).toBe(expected);
     }
   });
 
   it("an unclamped scalar is clamped (RFC 7748 §5): the same result as node for raw random bytes", () => {
+    const random = testRandom();
     for (let i = 0; i < 10; i++) {
-      const secret = new Uint8Array(32).map(() => Math.floor(Math.random() * 256));
+      const secret = new Uint8Array(random.bytes(32));
       secret[0] |= 7;
       secret[31] |= 0x80;
       secret[31] &= i % 2 ? 0xbf : 0xff;
@@ -114,7 +118,7 @@ describe.each(CORE_BUILDS)("X25519, %s build", (build) => {
       clamped[31] = (clamped[31] & 127) | 64;
       expect(hex(x25519Base(secret, build))).toBe(hex(x25519Base(clamped, build)));
       const peer = generateKeyPairSync("x25519");
-      expect(hex(x25519(secret, rawPublic(peer.publicKey), build))).toBe(
+      expect(hex(x25519(secret, rawPublic(peer.publicKey), build)), `node's secret ${hex(rawPrivate(peer.privateKey))}`).toBe(
         hex(diffieHellman({ privateKey: peer.privateKey, publicKey: nodePublic(x25519Base(secret, build)) })),
       );
     }
