@@ -37,8 +37,8 @@ afterEach(async () => {
 
 type Kind = (typeof KINDS)[number];
 
-/** A bank on a store of `kind`, where `location` names it (an SQLite path or a PostgreSQL URL). */
-async function open(kind: Kind, location: string, log: string[] = [], headFile?: string): Promise<Bank> {
+/** A bank on the store `location` names (an SQLite path or a PostgreSQL URL). */
+async function open(location: string, log: string[] = [], headFile?: string): Promise<Bank> {
   const store = await openStore(location, { create: true });
   opened.push(store);
   return Bank.open(store, KEY, { now: () => START, actor: "test", auditHead: { log: (line) => log.push(line), file: headFile } });
@@ -48,7 +48,7 @@ async function open(kind: Kind, location: string, log: string[] = [], headFile?:
 let seededBanks = 0;
 async function seeded(kind: Kind): Promise<{ bank: Bank; location: string }> {
   const location = kind === "sqlite" ? join(dir, `bank-${++seededBanks}.sqlite`) : postgres.freshUrl();
-  const bank = await open(kind, location);
+  const bank = await open(location);
   await bank.updateSettings({ serviceId: "10212083" });
   for (let i = 0; i < 3; i++) {
     await bank.issue({
@@ -76,9 +76,9 @@ async function tamper(bank: Bank, text: string, ...params: unknown[]): Promise<R
 }
 
 /** The bank opened again over the tampered database (what every later start of the service does). */
-async function reopen(kind: Kind, location: string, bank: Bank, log: string[] = []): Promise<Bank> {
+async function reopen(location: string, bank: Bank, log: string[] = []): Promise<Bank> {
   await bank.store.close();
-  return open(kind, location, log);
+  return open(location, log);
 }
 
 const row = async (bank: Bank, id: number) => (await tamper(bank, "SELECT * FROM events WHERE id = $1", id))[0];
@@ -95,12 +95,12 @@ describe.each(KINDS)("the audit trail against a database writer [%s]", (kind) =>
       START,
       previous.mac,
     );
-    const again = await reopen(kind, location, bank);
+    const again = await reopen(location, bank);
     expect(await again.verifyAudit()).toMatchObject({ ok: false, firstBad: { id: 31 } });
     // With no MAC at all: SQLite used to chain it at open; it stays unsealed.
     if (kind === "postgresql") await tamper(again, "ALTER TABLE events ALTER COLUMN mac DROP NOT NULL");
     await tamper(again, "UPDATE events SET mac = NULL WHERE id = 31");
-    const third = await reopen(kind, location, again);
+    const third = await reopen(location, again);
     const report = await third.verifyAudit();
     expect(report).toMatchObject({ ok: false, firstBad: { id: 31 } });
     expect(report.firstBad!.reason).toMatch(/never sealed|no writer MAC/);
@@ -112,7 +112,7 @@ describe.each(KINDS)("the audit trail against a database writer [%s]", (kind) =>
     expect(await bank.verifyAudit()).toMatchObject({ ok: false, firstBad: { id: 12 } });
     if (kind === "postgresql") await tamper(bank, "ALTER TABLE events ALTER COLUMN mac DROP NOT NULL");
     await tamper(bank, "UPDATE events SET mac = NULL");
-    const again = await reopen(kind, location, bank);
+    const again = await reopen(location, bank);
     const report = await again.verifyAudit();
     expect(report.ok).toBe(false);
     expect(report.firstBad!.id).toBeLessThanOrEqual(12);
@@ -124,7 +124,7 @@ describe.each(KINDS)("the audit trail against a database writer [%s]", (kind) =>
         ? "INSERT INTO meta (name, value) VALUES ('audit_legacy_upto', CAST('30' AS BLOB))"
         : "INSERT INTO meta (name, value) VALUES ('audit_legacy_upto', convert_to('30', 'UTF8'))",
     );
-    const third = await reopen(kind, location, again);
+    const third = await reopen(location, again);
     expect(await third.verifyAudit()).toMatchObject({ ok: false, firstBad: { id: 1 } });
   });
 
@@ -166,7 +166,7 @@ describe.each(KINDS)("the audit trail against a database writer [%s]", (kind) =>
     const log: string[] = [];
     const headFile = join(dir, "audit.head");
     const location = kind === "sqlite" ? join(dir, "bank.sqlite") : postgres.freshUrl();
-    const bank = await open(kind, location, log, headFile);
+    const bank = await open(location, log, headFile);
     for (let i = 0; i < 12; i++) await bank.record("note", null, `event ${i}`);
     const published = (await bank.publishAuditHead()) as AuditHead;
     expect(published.id).toBe(12);
@@ -220,7 +220,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL's audit queue against a data
       randomBytes(32),
     );
     const log: string[] = [];
-    const again = await reopen("postgresql", location, bank, log);
+    const again = await reopen(location, bank, log);
     // A genuine event after the forged one: the sealer will not seal past the forged row.
     await again.record("note", null, "after the forgery");
     const report = await again.verifyAudit();
@@ -255,7 +255,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL's audit queue against a data
 
   it("every seal logs the head it made", async () => {
     const log: string[] = [];
-    const bank = await open("postgresql", postgres.freshUrl(), log);
+    const bank = await open(postgres.freshUrl(), log);
     await bank.record("note", null, "one");
     const head = await bank.publishAuditHead();
     expect(log.some((line) => line.startsWith("audit sealed 1 row, head ") && line.endsWith(formatHead(head!)))).toBe(true);
@@ -272,7 +272,7 @@ describe.each(KINDS)("rows written before writer MACs [%s]", (kind) => {
         ? "INSERT INTO meta (name, value) VALUES ('audit_legacy_upto', CAST('30' AS BLOB))"
         : "INSERT INTO meta (name, value) VALUES ('audit_legacy_upto', convert_to('30', 'UTF8'))";
     await tamper(bank, marker);
-    const again = await reopen(kind, location, bank);
+    const again = await reopen(location, bank);
     expect(await again.verifyAudit()).toMatchObject({ ok: true, rows: 30 });
     expect(await tamper(again, "SELECT * FROM meta WHERE name = 'audit_legacy_upto'")).toEqual([]);
 
@@ -280,7 +280,7 @@ describe.each(KINDS)("rows written before writer MACs [%s]", (kind) => {
     await tamper(again, "UPDATE events SET nonce = NULL, writer_mac = NULL");
     await tamper(again, "UPDATE events SET detail = 'altered' WHERE id = 17");
     await tamper(again, marker);
-    const third = await reopen(kind, location, again);
+    const third = await reopen(location, again);
     expect(await third.verifyAudit()).toMatchObject({ ok: false, firstBad: { id: 17 } });
     expect(Number((await tamper(third, "SELECT count(*) AS n FROM events WHERE writer_mac IS NOT NULL"))[0].n)).toBe(16);
   });
