@@ -118,10 +118,10 @@ function canonicalElement(
 
 /**
  * The canonical form (without comments) of `element` and its subtree, `skip` left out (the
- * enveloped signature). The whole document's when `element` is its root (URI=""): processing
- * instructions around the root are kept, the XML declaration is not.
+ * enveloped signature). With `wholeDocument` (a Reference URI="", `element` the root), processing
+ * instructions around the root too; never the XML declaration.
  */
-export function canonicalize(element: Element, mode: Mode, skip: Node | null = null): string {
+export function canonicalize(element: Element, mode: Mode, skip: Node | null = null, wholeDocument = false): string {
   const parent = element.parentNode && element.parentNode.nodeType === 1 ? (element.parentNode as Element) : null;
   // A subtree's apex sees the namespaces its ancestors declare. Inclusive C14N would also inherit
   // their xml: attributes: refuse rather than guess.
@@ -131,7 +131,7 @@ export function canonicalize(element: Element, mode: Mode, skip: Node | null = n
         throw fail("the signature's SignedInfo inherits xml: attributes: not supported");
   const parentScope = parent ? inScope(parent) : new Map<string, string>();
   const body = canonicalElement(element, parentScope, new Map(), mode, skip);
-  if (element.ownerDocument?.documentElement !== element) return body;
+  if (!wholeDocument || element.ownerDocument?.documentElement !== element) return body;
   let before = "";
   let after = "";
   let seenRoot = false;
@@ -227,7 +227,7 @@ export function verifyPskcSignature(doc: Document, certificate: X509Certificate)
   if (!digestHash) throw fail(`the digest ${JSON.stringify(digestUri)} is not supported (SHA-256, SHA-384 or SHA-512)`);
   const expectedDigest = base64(one(reference, "DigestValue", "Reference"), "DigestValue");
   const digest = createHash(digestHash)
-    .update(canonicalize(root, referenceMode, signature), "utf8")
+    .update(canonicalize(root, referenceMode, signature, uri === ""), "utf8")
     .digest();
   if (!digest.equals(expectedDigest)) throw fail("the signature's digest does not match: the document was changed after it was signed");
   const key = certificate.publicKey;
@@ -290,14 +290,15 @@ export function signPskc(xml: string, signer: PskcSigner): string {
       : []),
     " </ds:Signature>",
   ].join("\n");
-  const end = xml.search(/<\/([A-Za-z_][\w.-]*:)?KeyContainer>\s*$/);
-  if (end < 0) throw fail("cannot sign: the document does not end with its KeyContainer");
+  const end = [...xml.matchAll(/<\/([A-Za-z_][\w.-]*:)?KeyContainer\s*>/g)].pop()?.index ?? -1;
+  if (end < 0) throw fail("cannot sign: the document has no KeyContainer");
   let signed = `${xml.slice(0, end)}${block}\n${xml.slice(end)}`;
   const parse = (text: string) => new DOMParser().parseFromString(text, "application/xml");
   let doc = parse(signed);
   if (signatureElements(doc).length !== 1) throw fail("cannot sign: the document is already signed");
+  if (signatureElements(doc)[0].parentNode !== doc.documentElement) throw fail("cannot sign: the KeyContainer's end was not found");
   const digest = createHash("sha256")
-    .update(canonicalize(doc.documentElement!, "exclusive", signatureElements(doc)[0]), "utf8")
+    .update(canonicalize(doc.documentElement!, "exclusive", signatureElements(doc)[0], true), "utf8")
     .digest("base64");
   signed = signed.replace("<ds:DigestValue>DIGEST</ds:DigestValue>", `<ds:DigestValue>${digest}</ds:DigestValue>`);
   doc = parse(signed);
