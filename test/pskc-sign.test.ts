@@ -332,6 +332,12 @@ describe.skipIf(!hasOpenssl)("PSKC with an XML signature (RFC 6030 §7)", () => 
       expect(imported[1 - withId]).toEqual({ userId: "2083L0000002A001", serial: secrets[0].serial });
       clock.now += 60;
       expect((await target.verify(claimed, codeAt(held[1].token, clock.now))).ok).toBe(true);
+      // The same file read without the certificate: both keys get new User IDs, in either order.
+      const unsigned = await newBank(`order-unsigned-${name.replaceAll(/\W/g, "")}.sqlite`);
+      expect((await unsigned.importSecrets(readPskc(xml, PSK), "test")).map((t) => t.userId)).toEqual([
+        "2083L0000001A001",
+        "2083L0000002A001",
+      ]);
     }
   });
 
@@ -396,46 +402,48 @@ function xmlsecSign(unsigned: string, signer: { key: string; cert: string }, alg
   return execFileSync("xmlsec1", ["--sign", "--privkey-pem", `${signer.key},${signer.cert}`, input], { encoding: "utf8" });
 }
 
-describe.skipIf(!hasOpenssl || !hasXmlsec || !hasPythonPskc || !hasPskctool)("PSKC signatures with libxmlsec1 (xmlsec1, pskctool) and python3-pskc", () => {
-  it("xmlsec1 verifies our RSA and ECDSA signatures; python3-pskc reads the signed export", async () => {
-    for (const signer of [rsa, ec]) {
-      const path = join(dir, "ours-signed.pskcxml");
-      writeFileSync(path, await exported(signer));
-      const verified = spawnSync("xmlsec1", ["--verify", "--pubkey-cert-pem", signer.cert, path], { encoding: "utf8" });
-      expect(verified.stderr).toMatch(/^OK/m);
-      expect(verified.status).toBe(0);
-      const other = spawnSync("xmlsec1", ["--verify", "--pubkey-cert-pem", stranger.cert, path], { encoding: "utf8" });
-      expect(other.status).not.toBe(0);
-      // pskctool (libpskc, on libxmlsec1) too: its verdict is the line it prints.
-      expect(spawnSync("pskctool", ["--verify", "--verify-crt", signer.cert, path], { encoding: "utf8" }).stdout.trim()).toBe("OK");
-      const altered = join(dir, "ours-altered.pskcxml");
-      writeFileSync(altered, readFileSync(path, "utf8").replace("<pskc:SerialNo>0000000000000001<", "<pskc:SerialNo>0000000000000003<"));
-      expect(spawnSync("pskctool", ["--verify", "--verify-crt", signer.cert, altered], { encoding: "utf8" }).stdout.trim()).toBe("FAIL");
-      const read = JSON.parse(
-        execFileSync(
-          PYTHON,
-          [
-            "-c",
-            "import sys, json, pskc\nd = pskc.PSKC(sys.argv[1])\nd.encryption.key = bytes.fromhex(sys.argv[2])\nprint(json.dumps([d.signature.is_signed, d.signature.algorithm, [[k.key_userid, k.secret.hex()] for k in d.keys]]))",
-            path,
-            PSK_HEX,
-          ],
-          { encoding: "utf8" },
-        ),
-      );
-      expect(read).toEqual([
-        true,
-        `http://www.w3.org/2001/04/xmldsig-more#${signer === rsa ? "rsa" : "ecdsa"}-sha256`,
-        held.map((h) => [h.userId, h.token.seed.toString("hex")]),
-      ]);
-    }
-  });
+describe.skipIf(!hasOpenssl || !hasXmlsec || !hasPythonPskc || !hasPskctool)(
+  "PSKC signatures with libxmlsec1 (xmlsec1, pskctool) and python3-pskc",
+  () => {
+    it("xmlsec1 verifies our RSA and ECDSA signatures; python3-pskc reads the signed export", async () => {
+      for (const signer of [rsa, ec]) {
+        const path = join(dir, "ours-signed.pskcxml");
+        writeFileSync(path, await exported(signer));
+        const verified = spawnSync("xmlsec1", ["--verify", "--pubkey-cert-pem", signer.cert, path], { encoding: "utf8" });
+        expect(verified.stderr).toMatch(/^OK/m);
+        expect(verified.status).toBe(0);
+        const other = spawnSync("xmlsec1", ["--verify", "--pubkey-cert-pem", stranger.cert, path], { encoding: "utf8" });
+        expect(other.status).not.toBe(0);
+        // pskctool (libpskc, on libxmlsec1) too: its verdict is the line it prints.
+        expect(spawnSync("pskctool", ["--verify", "--verify-crt", signer.cert, path], { encoding: "utf8" }).stdout.trim()).toBe("OK");
+        const altered = join(dir, "ours-altered.pskcxml");
+        writeFileSync(altered, readFileSync(path, "utf8").replace("<pskc:SerialNo>0000000000000001<", "<pskc:SerialNo>0000000000000003<"));
+        expect(spawnSync("pskctool", ["--verify", "--verify-crt", signer.cert, altered], { encoding: "utf8" }).stdout.trim()).toBe("FAIL");
+        const read = JSON.parse(
+          execFileSync(
+            PYTHON,
+            [
+              "-c",
+              "import sys, json, pskc\nd = pskc.PSKC(sys.argv[1])\nd.encryption.key = bytes.fromhex(sys.argv[2])\nprint(json.dumps([d.signature.is_signed, d.signature.algorithm, [[k.key_userid, k.secret.hex()] for k in d.keys]]))",
+              path,
+              PSK_HEX,
+            ],
+            { encoding: "utf8" },
+          ),
+        );
+        expect(read).toEqual([
+          true,
+          `http://www.w3.org/2001/04/xmldsig-more#${signer === rsa ? "rsa" : "ecdsa"}-sha256`,
+          held.map((h) => [h.userId, h.token.seed.toString("hex")]),
+        ]);
+      }
+    });
 
-  it("a python3-pskc document signed by xmlsec1 imports with its User ID kept; one changed byte is refused", async () => {
-    const path = join(dir, "python-unsigned.pskcxml");
-    execFileSync(PYTHON, [
-      "-c",
-      `
+    it("a python3-pskc document signed by xmlsec1 imports with its User ID kept; one changed byte is refused", async () => {
+      const path = join(dir, "python-unsigned.pskcxml");
+      execFileSync(PYTHON, [
+        "-c",
+        `
 import sys, pskc
 doc = pskc.PSKC()
 k = doc.add_key(id="F-1", secret=bytes.fromhex("3132333435363738393031323334353637383930"), serial="FACT0001", manufacturer="factory",
@@ -445,38 +453,39 @@ doc.encryption.setup_pbkdf2(sys.argv[2], iterations=2000, key_length=32, prf="hm
 doc.mac.setup(algorithm="hmac-sha256")
 doc.write(sys.argv[1])
 `,
-      path,
-      PASSPHRASE,
-    ]);
-    for (const [signer, algorithm] of [
-      [rsa, "rsa-sha256"],
-      [ec, "ecdsa-sha256"],
-    ] as const) {
-      const signed = xmlsecSign(readFileSync(path, "utf8"), signer, algorithm);
-      const signerCertificate = readSignerCertificate(readFileSync(signer.cert));
-      const tokens = readPskc(signed, { passphrase: PASSPHRASE }, "BANK", { signerCertificate });
-      expect(tokens.map((t) => [t.userId, t.serial, t.manufacturer, t.signedBy])).toEqual([
-        ["2083L0000042A003", "FACT0001", "factory", signerCertificate.fingerprint256],
+        path,
+        PASSPHRASE,
       ]);
-      const target = await newBank(`xmlsec-${algorithm}.sqlite`);
-      expect(await target.importSecrets(tokens, "test")).toEqual([{ userId: "2083L0000042A003", serial: "FACT0001" }]);
-      clock.now += 60;
-      const profile = { seed: Buffer.from("12345678901234567890"), algorithm: "SHA1", digits: 6, period: 30, label: "X" } as TokenProfile;
-      expect((await target.verify("2083L0000042A003", codeAt(profile, clock.now))).ok).toBe(true);
-      // That customer's next token issue is numbered after the imported one.
-      const next = await target.issue({
-        mail: "n@example.jp",
-        mailConfirm: "n@example.jp",
-        password: "Pass1234",
-        passwordConfirm: "Pass1234",
-        userId: "2083L0000042A003",
-      });
-      expect(next.userId).toBe("2083L0000042A004");
-      expect(
-        refusal(() =>
-          readPskc(signed.replace("2083L0000042A003", "2083L0000043A003"), { passphrase: PASSPHRASE }, "BANK", { signerCertificate }),
-        ),
-      ).toMatch(/digest does not match/);
-    }
-  });
-});
+      for (const [signer, algorithm] of [
+        [rsa, "rsa-sha256"],
+        [ec, "ecdsa-sha256"],
+      ] as const) {
+        const signed = xmlsecSign(readFileSync(path, "utf8"), signer, algorithm);
+        const signerCertificate = readSignerCertificate(readFileSync(signer.cert));
+        const tokens = readPskc(signed, { passphrase: PASSPHRASE }, "BANK", { signerCertificate });
+        expect(tokens.map((t) => [t.userId, t.serial, t.manufacturer, t.signedBy])).toEqual([
+          ["2083L0000042A003", "FACT0001", "factory", signerCertificate.fingerprint256],
+        ]);
+        const target = await newBank(`xmlsec-${algorithm}.sqlite`);
+        expect(await target.importSecrets(tokens, "test")).toEqual([{ userId: "2083L0000042A003", serial: "FACT0001" }]);
+        clock.now += 60;
+        const profile = { seed: Buffer.from("12345678901234567890"), algorithm: "SHA1", digits: 6, period: 30, label: "X" } as TokenProfile;
+        expect((await target.verify("2083L0000042A003", codeAt(profile, clock.now))).ok).toBe(true);
+        // That customer's next token issue is numbered after the imported one.
+        const next = await target.issue({
+          mail: "n@example.jp",
+          mailConfirm: "n@example.jp",
+          password: "Pass1234",
+          passwordConfirm: "Pass1234",
+          userId: "2083L0000042A003",
+        });
+        expect(next.userId).toBe("2083L0000042A004");
+        expect(
+          refusal(() =>
+            readPskc(signed.replace("2083L0000042A003", "2083L0000043A003"), { passphrase: PASSPHRASE }, "BANK", { signerCertificate }),
+          ),
+        ).toMatch(/digest does not match/);
+      }
+    });
+  },
+);
