@@ -3,13 +3,14 @@
 // nothing native can have been built. There: the root and the subpaths from ES modules and from
 // require(), a TypeScript file type-checked against the shipped declarations with the project's
 // tsc, `otp-token code`, and the one-line message a bank command gives without better-sqlite3 (or pg).
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type SpawnResult, spawnAsync } from "./helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -24,31 +25,9 @@ let packed: { filename: string; files: { path: string }[] };
 /** PATH with node and npm only: no python3, make or C compiler for a native build to find. */
 let bareEnv: NodeJS.ProcessEnv;
 
-interface RunResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs a command in the app folder without blocking this worker's event loop (a synchronous spawn of
- * `npm install` on a loaded machine outlasts vitest's 60 s RPC timeout and fails the run).
- */
-function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: app, env: options.env ?? bareEnv, timeout: 120_000 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
-  });
+/** Runs a command in the app folder (asynchronously: helpers.ts spawnAsync says why). */
+function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<SpawnResult> {
+  return spawnAsync(command, args, { cwd: app, env: options.env ?? bareEnv, input: options.input, timeout: 120_000 });
 }
 
 async function node(args: string[], input?: string): Promise<string> {
