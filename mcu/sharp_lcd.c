@@ -59,7 +59,7 @@ void sharp_lcd_init(void) {
   nrf_gpio_output(PANEL_DISP_PIN, false);
   nrf_gpio_output(PANEL_EXTCOMIN_PIN, false);
   nrf_gpio_output(PANEL_POWER_PIN, true);
-  memset(line, 0xff, sizeof line); /* the margins: white */
+  memset(line + 1, 0xff, LINE_BYTES); /* the margins: white; the trailing dummy byte stays 0 */
 }
 
 static void frame_begin(void) {
