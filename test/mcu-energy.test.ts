@@ -26,6 +26,14 @@ describe.skipIf(MCU_SKIP !== undefined)("the energy model's costs", () => {
         // The once-an-hour press pays for the record it writes: one page erased, 203 words programmed.
         expect(measured.pressRecordingTime).toMatchObject({ flashErases: 1, flashWords: 203 });
         expect(measured.press).toMatchObject({ flashErases: 0, flashWords: 0 });
+        // The once-an-hour press has its code on the panel before the NVMC starts (the firmware draws
+        // first, the HAL sends the panel its lines before the first erase): what runs before the code
+        // is drawn is the press and the record's preparation, well short of the whole call.
+        const recording = measured.pressRecordingTime;
+        expect(recording.drawnInstructions).toBeGreaterThanOrEqual(measured.press.drawnInstructions);
+        expect(recording.drawnInstructions).toBeLessThan(recording.instructions * 0.85);
+        // A plain press draws at the end of its call: nothing of note after it.
+        expect(measured.press.instructions - measured.press.drawnInstructions).toBeLessThan(200);
       } finally {
         token.close();
       }
