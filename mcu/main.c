@@ -284,7 +284,12 @@ void mcu_events(uint64_t now) {
 static uint64_t firmware_deadline(void) {
   uint64_t due = wake > 0 ? clock_ticks_at(wake) : UINT64_MAX;
   uint64_t hold = button_deadline();
-  return hold < due ? hold : due;
+  if (hold < due) due = hold;
+#ifdef MCU_SILICON
+  uint64_t link = nrf_uart_link_deadline();
+  if (link < due) due = link;
+#endif
+  return due;
 }
 
 static void link_frame(uint32_t length) {
@@ -377,6 +382,9 @@ int main(void) {
   for (;;) {
     uint64_t now = clock_ticks();
     mcu_events(now);
+#ifdef MCU_SILICON
+    nrf_uart_link_poll(now);
+#endif
     if (nrf_uart_readable()) {
       serve_frame();
       continue;

@@ -23,6 +23,12 @@ void nrf_uart_write(const uint8_t *bytes, size_t length);
 bool nrf_uart_readable(void);
 /** Waits (asleep) for the next received byte. */
 uint8_t nrf_uart_read(void);
+#ifdef MCU_SILICON
+/** The silicon image's link power: the UART runs only while a host is attached (nrf_uart.c). */
+void nrf_uart_link_poll(uint64_t now);
+uint64_t nrf_uart_link_deadline(void);
+bool nrf_uart_link_running(void);
+#endif
 
 /* nrf_clock.c (silicon image): LFCLK from the 32.768 kHz crystal; the 16 MHz crystal never requested. */
 void nrf_clock_lfclk_start(void);

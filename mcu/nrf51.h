@@ -87,7 +87,9 @@ volatile uint32_t *nrf51_model_register(uint32_t address);
 /* UART0 (RM chapter 29). */
 #define NRF51_UART0 0x40002000u
 #define UART_TASKS_STARTRX 0x000u
+#define UART_TASKS_STOPRX 0x004u
 #define UART_TASKS_STARTTX 0x008u
+#define UART_TASKS_STOPTX 0x00cu
 #define UART_EVENTS_RXDRDY 0x108u
 #define UART_EVENTS_TXDRDY 0x11cu
 #define UART_INTENSET 0x304u

@@ -1,5 +1,5 @@
-// The silicon image's clock and panel drivers (mcu/clock.c, clock_rtc.c, nrf_clock.c, nrf_rtc.c,
-// nrf_ppi.c, nrf_gpiote.c, nrf_gpio.c, nrf_spi.c, sharp_lcd.c) on the host: compiled unchanged with the
+// The silicon image's clock, panel and link drivers (mcu/clock.c, clock_rtc.c, nrf_clock.c, nrf_rtc.c,
+// nrf_ppi.c, nrf_gpiote.c, nrf_gpio.c, nrf_spi.c, sharp_lcd.c, nrf_uart.c) on the host: compiled unchanged with the
 // host's cc against a register model of the nRF51 written from the nRF51 Series Reference Manual v3.0
 // (test/nrf51-model/nrf51_model.c), and run through the scenarios of test/nrf51-model/scenarios.c.
 // QEMU 7.2 has no RTC, GPIOTE or PPI, so this is where that code runs before a board does.
@@ -28,6 +28,7 @@ const DRIVERS = [
   "nrf_gpio.c",
   "nrf_spi.c",
   "sharp_lcd.c",
+  "nrf_uart.c",
 ];
 const ABI_HEADER = join(ROOT, "build", "mcu", "token_abi.h");
 
@@ -91,7 +92,8 @@ describe.skipIf(SKIP !== undefined)(
 
     it("sleeps 48 days on RTC1 and LFCLK from the crystal, the 16 MHz clock never requested (RM §13: LFCLKSRC, LFCLKSTART; §19: PRESCALER, CC, COMPARE)", () => {
       const r = run("sleep48");
-      expect(r.end.seconds - r.start.seconds).toBe(48 * DAY);
+      expect(r.start.seconds).toBe(START_SECONDS);
+      expect(r.end.seconds).toBe(START_SECONDS + 48 * DAY);
       // Exact to the LFCLK cycle: 48 days of the model's 32.768 kHz clock are 48 days of ticks.
       expect(r.end.lfclkCycles).toBe(48 * DAY * LFCLK_HZ);
       expect(r.end.ticks - r.start.ticks).toBe(48 * DAY * LFCLK_HZ);
@@ -157,6 +159,21 @@ describe.skipIf(SKIP !== undefined)(
       const changed: [number, number][] = r.changedFrame;
       expect(changed.map(([b]) => b)).toEqual([0x01, 28, 0xff, 0xff, 0xff & ~(1 << 5), ...new Array(17).fill(0xff), 0, 0]);
       expect(r.linesWritten).toBe(33);
+    });
+
+    it("runs the UART only while a host is attached: its line wakes the CPU by SENSE and PORT (RM §14 pin sensing, §15 PORT, §29 STARTRX/STOPRX)", () => {
+      const r = run("link");
+      // A minute with no host: the receiver never ran (it would keep the 16 MHz clock on), one long sleep.
+      expect(r.detached).toEqual({ running: false, sleeps: 1, sleepsWithRx: 0 });
+      // The host's line rises half a second into a 5 s sleep: the CPU wakes then, not at the deadline.
+      expect(r.attached).toEqual({ running: true, rxRunning: true, startedAfterTicks: LFCLK_HZ / 2 });
+      // Gone (the line pulled down, no byte): stopped within the link's 10 s of silence, and off after.
+      expect(r.gone.running).toBe(false);
+      expect(r.gone.rxRunning).toBe(false);
+      expect(r.gone.stoppedAfterTicks).toBeGreaterThan(0);
+      expect(r.gone.stoppedAfterTicks).toBeLessThanOrEqual(10 * LFCLK_HZ);
+      expect(r.gone.sleepsWithRxLater).toBe(0);
+      expect(r.hfclkRequested).toBe(false);
     });
   },
 );

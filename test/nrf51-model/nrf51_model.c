@@ -37,7 +37,17 @@ static struct {
   bool started_event;
   uint64_t start_at; /* LFCLKSTART pending until then */
 } clock_state;
-static uint32_t gpio_out_reg, gpio_cnf[32];
+static uint32_t gpio_out_reg, gpio_cnf[32], gpio_inputs;
+static bool gpio_detect;
+static struct {
+  uint64_t at;
+  uint32_t pin;
+  bool high;
+} scheduled_input;
+static struct {
+  uint32_t enable;
+  bool rx;
+} uart;
 static uint32_t gpiote_config[4], gpiote_level[4], gpiote_inten;
 static bool gpiote_port;
 static uint32_t ppi_enabled, ppi_eep[16], ppi_tep[16];
@@ -65,6 +75,10 @@ void model_reset(void) {
   clock_state.start_at = NO_TIME;
   gpio_out_reg = 0;
   memset(gpio_cnf, 0, sizeof gpio_cnf);
+  gpio_inputs = 1u << MICROBIT_BUTTON_A_PIN; /* button up: its pull-up */
+  gpio_detect = false;
+  scheduled_input.at = NO_TIME;
+  memset(&uart, 0, sizeof uart);
   memset(gpiote_config, 0, sizeof gpiote_config);
   memset(gpiote_level, 0, sizeof gpiote_level);
   gpiote_inten = 0;
@@ -88,6 +102,35 @@ static void update_pins(void) {
     out = (out & ~(1u << pin)) | (gpiote_level[n] << pin);
   }
   model.gpio_out = out;
+}
+
+/* RM 14, pin sensing: DETECT is the OR of every pin at its SENSE level; its rising edge is PORT. */
+static void update_detect(void) {
+  bool detect = false;
+  for (uint32_t pin = 0; pin < 32; pin++) {
+    uint32_t sense = (gpio_cnf[pin] >> 16) & 3u;
+    bool level = (gpio_inputs >> pin) & 1u;
+    if ((sense == 2u && level) || (sense == 3u && !level)) detect = true;
+  }
+  if (detect && !gpio_detect) gpiote_port = true;
+  gpio_detect = detect;
+}
+
+static void set_input(uint32_t pin, bool high) {
+  gpio_inputs = high ? gpio_inputs | (1u << pin) : gpio_inputs & ~(1u << pin);
+  update_detect();
+}
+
+void model_set_input(uint32_t pin, bool high) {
+  model_settle();
+  set_input(pin, high);
+}
+
+void model_schedule_input(uint32_t pin, bool high, uint64_t units) {
+  model_settle();
+  scheduled_input.at = model.now + units;
+  scheduled_input.pin = pin;
+  scheduled_input.high = high;
 }
 
 static void gpiote_out_task(uint32_t n) {
@@ -203,7 +246,7 @@ static void rtc_fire(rtc_t *r) {
 /* ---- Time. ---- */
 
 static uint64_t next_event_time(void) {
-  uint64_t best = clock_state.start_at;
+  uint64_t best = clock_state.start_at < scheduled_input.at ? clock_state.start_at : scheduled_input.at;
   for (int i = 0; i < 2; i++) {
     uint64_t lf = rtc_next_event_lf(&rtcs[i]);
     if (lf != NO_TIME && lf * MODEL_UNITS_PER_LFCLK < best) best = lf * MODEL_UNITS_PER_LFCLK;
@@ -230,6 +273,10 @@ static void run_events_until(uint64_t target) {
     }
     for (int i = 0; i < 2; i++)
       if (due[i]) rtc_fire(&rtcs[i]);
+    if (scheduled_input.at == next) {
+      scheduled_input.at = NO_TIME;
+      set_input(scheduled_input.pin, scheduled_input.high);
+    }
   }
   if (target > model.now) model.now = target;
 }
@@ -257,6 +304,7 @@ void model_sleep(void) {
     run_events_until(next);
   }
   model.sleeps++;
+  if (uart.rx) model.sleeps_with_uart_rx++;
   if (model.now - from > model.longest_sleep) model.longest_sleep = model.now - from;
 }
 
@@ -300,9 +348,19 @@ static uint32_t read_value(uint32_t address) {
       if (offset == SPI_EVENTS_READY) return spi.ready;
       if (offset == SPI_RXD) return 0;
       return WRITE_ONLY;
+    case NRF51_UART0:
+      if (offset < 0x100u) return 0;
+      if (offset == UART_EVENTS_RXDRDY) return 0; /* no byte arrives in these scenarios */
+      if (offset == UART_ENABLE) return uart.enable;
+      return other[(address >> 2) & 4095u];
     case NRF51_GPIO:
       if (offset == GPIO_OUT) return gpio_out_reg;
-      if (offset == GPIO_IN) return model.gpio_out | (1u << MICROBIT_BUTTON_A_PIN); /* button up (pull-up) */
+      if (offset == GPIO_IN) {
+        /* An output pin reads what it drives; an input what the outside drives. */
+        uint32_t outputs = 0;
+        for (uint32_t pin = 0; pin < 32; pin++) outputs |= (gpio_cnf[pin] & GPIO_CNF_DIR_OUTPUT) << pin;
+        return (model.gpio_out & outputs) | (gpio_inputs & ~outputs);
+      }
       if (offset >= GPIO_PIN_CNF(0) && offset <= GPIO_PIN_CNF(31)) return gpio_cnf[(offset - 0x700u) / 4];
       return WRITE_ONLY;
     default:
@@ -387,6 +445,16 @@ static void write_value(uint32_t address, uint32_t value) {
       else if (offset >= GPIO_PIN_CNF(0) && offset <= GPIO_PIN_CNF(31)) gpio_cnf[(offset - 0x700u) / 4] = value;
       else fail("GPIO register the model does not know", address);
       update_pins();
+      update_detect();
+      return;
+    case NRF51_UART0:
+      if (offset == UART_TASKS_STARTRX && value) uart.rx = uart.enable == UART_ENABLE_ENABLED;
+      else if (offset == UART_TASKS_STOPRX && value) uart.rx = false;
+      else if (offset == UART_ENABLE) {
+        uart.enable = value;
+        if (value != UART_ENABLE_ENABLED) uart.rx = false;
+      } else other[(address >> 2) & 4095u] = value;
+      model.uart_rx_running = uart.rx;
       return;
     default:
       other[(address >> 2) & 4095u] = value;

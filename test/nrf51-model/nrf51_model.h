@@ -3,7 +3,9 @@
  * Series Reference Manual v3.0 (RM) for host tests: CLOCK (chapter 13: LFCLK source and start),
  * GPIO (14: OUT, PIN_CNF), GPIOTE (15: task-mode channels, the PORT event), PPI (16: channels from an
  * event address to a task address), RTC0/RTC1 (19: PRESCALER, the 24-bit COUNTER and its overflow,
- * CC and COMPARE events, EVTEN/INTEN, the CLEAR/START/STOP/TRIGOVRFLW tasks), SPI0 (24: TXD, READY).
+ * CC and COMPARE events, EVTEN/INTEN, the CLEAR/START/STOP/TRIGOVRFLW tasks), SPI0 (24: TXD, READY),
+ * UART0 (29: ENABLE, STARTRX/STOPRX; a receiver that runs keeps the 16 MHz clock on) and the GPIO
+ * SENSE mechanism (14: DETECT, raising GPIOTE's PORT event, 15).
  *
  * The drivers are compiled unchanged with -DNRF51_MODEL: their NRF_REG(address) is
  * *nrf51_model_register(address), a word the model preloads with what a read returns; what a write
@@ -41,6 +43,8 @@ typedef struct {
   uint32_t spi_count;
   model_spi_byte_t spi[4096];
   uint32_t compare_events_lost; /* CC written N or N+1 ahead of COUNTER (RM: may not fire): not fired */
+  uint64_t sleeps_with_uart_rx; /* sleeps during which the UART's receiver ran (HFCLK on) */
+  bool uart_rx_running;
 } nrf51_model_t;
 
 extern nrf51_model_t model;
@@ -56,5 +60,9 @@ bool model_rtc_running(uint32_t base);
 /** GPIOTE channel `n`'s CONFIG; PPI's enabled channels. */
 uint32_t model_gpiote_config(uint32_t n);
 uint32_t model_ppi_enabled(void);
+/** Drives input pin `pin` from outside (a host's TX line, a button); SENSE may raise PORT. */
+void model_set_input(uint32_t pin, bool high);
+/** The same, `units` of model time from now (while the CPU sleeps, say). */
+void model_schedule_input(uint32_t pin, bool high, uint64_t units);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * The silicon image's clock and panel drivers (mcu/clock.c, clock_rtc.c, nrf_clock.c, nrf_rtc.c,
- * nrf_ppi.c, nrf_gpiote.c, nrf_gpio.c, nrf_spi.c, sharp_lcd.c), compiled unchanged against the register
+ * nrf_ppi.c, nrf_gpiote.c, nrf_gpio.c, nrf_spi.c, sharp_lcd.c, nrf_uart.c), compiled unchanged against the register
  * model (nrf51_model.c) and run through one scenario, named on the command line. It prints what
  * happened as one JSON object; test/mcu-registers.test.ts runs each scenario and checks the facts.
- * The board functions the drivers call (sleep, delay, the link's readiness) are the model's.
+ * The board functions the drivers call (sleep, delay) are the model's.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,11 +23,6 @@ void mcu_sleep(void) {
 
 void mcu_delay_us(uint32_t microseconds) {
   model_advance((uint64_t)microseconds * MODEL_UNITS_PER_MICROSECOND);
-}
-
-/* The link is idle in these scenarios: no byte waits on the UART. */
-bool nrf_uart_readable(void) {
-  return false;
 }
 
 #define START_SECONDS INT64_C(1767225600) /* 2026-01-01T00:00:00Z */
@@ -180,14 +175,67 @@ static void panel(void) {
          model.spi_count - from, pin(PANEL_EXTCOMIN_PIN), sharp_lcd_lines_written());
 }
 
+/*
+ * The link: no host for a minute (the UART off, its RX pin sensed), a host attached (its line high:
+ * PORT wakes the CPU, the UART starts), the host gone (the UART stops after LINK_IDLE_SECONDS).
+ * main.c's loop, reduced to the link: poll, then sleep until the link's deadline.
+ */
+/* Returns the clock ticks when the link last started or stopped during the pass (0: it did not). */
+static uint64_t link_pass(uint64_t ticks) {
+  uint64_t end = clock_ticks() + ticks, changed = 0;
+  bool was = nrf_uart_link_running();
+  while (clock_ticks() < end) {
+    nrf_gpiote_port_clear();
+    nrf_uart_link_poll(clock_ticks());
+    if (nrf_uart_link_running() != was) {
+      was = !was;
+      changed = clock_ticks();
+    }
+    uint64_t deadline = nrf_uart_link_deadline();
+    clock_sleep_until(deadline < end ? deadline : end);
+  }
+  return changed;
+}
+
+static const char *yes(bool value) {
+  return value ? "true" : "false";
+}
+
+static void link(void) {
+  start_clock();
+  NRF_REG(SCB_SCR) = SCB_SCR_SEVONPEND;
+  nrf_gpiote_port_wake();
+  model_set_input(MICROBIT_UART_RX_PIN, false);
+  nrf_uart_init();
+  uint64_t sleeps = model.sleeps;
+  link_pass(60 * (uint64_t)CLOCK_HZ);
+  printf("{\"detached\": {\"running\": %s, \"sleeps\": %" PRIu64 ", \"sleepsWithRx\": %" PRIu64 "}, ", yes(nrf_uart_link_running()),
+         model.sleeps - sleeps, model.sleeps_with_uart_rx);
+  /* The host's line goes high half a second into a 5 s sleep: the PORT event wakes the CPU then. */
+  uint64_t before = clock_ticks();
+  model_schedule_input(MICROBIT_UART_RX_PIN, true, MODEL_UNITS_PER_SECOND / 2);
+  uint64_t started = link_pass(5 * (uint64_t)CLOCK_HZ);
+  printf("\"attached\": {\"running\": %s, \"rxRunning\": %s, \"startedAfterTicks\": %" PRIu64 "}, ", yes(nrf_uart_link_running()),
+         yes(model.uart_rx_running), started - before);
+  model_set_input(MICROBIT_UART_RX_PIN, false);
+  uint64_t gone = clock_ticks();
+  uint64_t stopped = link_pass(60 * (uint64_t)CLOCK_HZ);
+  uint64_t with_rx = model.sleeps_with_uart_rx;
+  link_pass(60 * (uint64_t)CLOCK_HZ);
+  printf("\"gone\": {\"running\": %s, \"rxRunning\": %s, \"stoppedAfterTicks\": %" PRIu64 ", \"sleepsWithRxLater\": %" PRIu64 "}, ",
+         yes(nrf_uart_link_running()), yes(model.uart_rx_running), stopped - gone, model.sleeps_with_uart_rx - with_rx);
+  printf("\"hfclkRequested\": %s}\n", yes(model.hfclk_requested));
+}
+
 int main(int argc, char **argv) {
   const char *scenario = argc > 1 ? argv[1] : "";
   if (!strcmp(scenario, "overflow")) overflow();
   else if (!strcmp(scenario, "sleep48")) sleep48();
   else if (!strcmp(scenario, "near-deadline")) near_deadline();
   else if (!strcmp(scenario, "panel")) panel();
+  else if (!strcmp(scenario, "link")) link();
   else {
-    fprintf(stderr, "scenarios: overflow | sleep48 | near-deadline | panel\n");
+    fprintf(stderr, "scenarios: overflow | sleep48 | near-deadline | panel | link\n");
     return 2;
   }
   return 0;
