@@ -364,7 +364,7 @@ export function dailyBudget(
       microamps: (recordings * (flashEraseMicroampMs(conditions) + RECORD_WORDS * flashWordMicroampMs(conditions))) / day,
     },
     { what: "button A's pull-up while pressed", microamps: (presses * buttonMicroampMs(conditions)) / day },
-    { what: `CR2032 self-discharge (${conditions.selfDischargePercentPerYear} %/year of 225 mAh)`, microamps: selfDischarge / day },
+    { what: "CR2032 self-discharge (1 %/year central, 2 %/year worst)", microamps: selfDischarge / day },
   ];
 }
 
