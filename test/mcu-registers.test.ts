@@ -46,7 +46,7 @@ const WRAP = 2 ** 24;
 const DAY = 86_400;
 
 describe.skipIf(SKIP !== undefined)(
-  "the silicon image's RTC, LFCLK, GPIOTE, PPI and panel drivers against the nRF51 register model",
+  "the silicon image's RTC, LFCLK, GPIOTE, PPI, button, link and panel drivers against the nRF51 register model",
   () => {
     let dir: string;
     let binary: string;
@@ -174,6 +174,18 @@ describe.skipIf(SKIP !== undefined)(
       expect(r.gone.stoppedAfterTicks).toBeLessThanOrEqual(10 * LFCLK_HZ);
       expect(r.gone.sleepsWithRxLater).toBe(0);
       expect(r.hfclkRequested).toBe(false);
+    });
+
+    it("wakes on button A's press and, with its SENSE turned round, on its release (RM §14 pin sensing, §15 PORT)", () => {
+      const r = run("button");
+      // Down 0.3 s into a 10 s sleep, up 0.2 s later (0.5 s in): each wakes the CPU then, to the count.
+      expect(r).toEqual({
+        down: true,
+        pressedAfterTicks: Math.floor(0.3 * LFCLK_HZ),
+        up: true,
+        releasedAfterTicks: Math.floor(0.5 * LFCLK_HZ) - Math.floor(0.3 * LFCLK_HZ),
+        idleSleepTicks: 10 * LFCLK_HZ,
+      });
     });
   },
 );

@@ -227,6 +227,36 @@ static void link(void) {
   printf("\"hfclkRequested\": %s}\n", yes(model.hfclk_requested));
 }
 
+/*
+ * Button A on the silicon image: its pin's SENSE wakes the CPU through PORT when it goes down, and,
+ * with the SENSE turned round as main.c's button_poll does, when it comes up again.
+ */
+static void button(void) {
+  start_clock();
+  NRF_REG(SCB_SCR) = SCB_SCR_SEVONPEND;
+  nrf_gpiote_port_wake();
+  nrf_gpio_button_init();
+  uint64_t t0 = clock_ticks();
+  model_schedule_input(MICROBIT_BUTTON_A_PIN, false, MODEL_UNITS_PER_SECOND * 3 / 10);
+  clock_sleep_until(t0 + 10 * (uint64_t)CLOCK_HZ);
+  bool down = nrf_gpio_button_down();
+  uint64_t pressed = clock_ticks() - t0;
+  nrf_gpiote_port_clear();
+  nrf_gpio_button_sense(down);
+  uint64_t t1 = clock_ticks();
+  model_schedule_input(MICROBIT_BUTTON_A_PIN, true, MODEL_UNITS_PER_SECOND / 5);
+  clock_sleep_until(t1 + 10 * (uint64_t)CLOCK_HZ);
+  bool up = !nrf_gpio_button_down();
+  uint64_t released = clock_ticks() - t1;
+  nrf_gpiote_port_clear();
+  nrf_gpio_button_sense(!up);
+  /* Nothing more happens: the next sleep runs to its deadline. */
+  uint64_t t2 = clock_ticks();
+  clock_sleep_until(t2 + 10 * (uint64_t)CLOCK_HZ);
+  printf("{\"down\": %s, \"pressedAfterTicks\": %" PRIu64 ", \"up\": %s, \"releasedAfterTicks\": %" PRIu64 ", \"idleSleepTicks\": %" PRIu64 "}\n",
+         yes(down), pressed, yes(up), released, clock_ticks() - t2);
+}
+
 int main(int argc, char **argv) {
   const char *scenario = argc > 1 ? argv[1] : "";
   if (!strcmp(scenario, "overflow")) overflow();
@@ -234,8 +264,9 @@ int main(int argc, char **argv) {
   else if (!strcmp(scenario, "near-deadline")) near_deadline();
   else if (!strcmp(scenario, "panel")) panel();
   else if (!strcmp(scenario, "link")) link();
+  else if (!strcmp(scenario, "button")) button();
   else {
-    fprintf(stderr, "scenarios: overflow | sleep48 | near-deadline | panel | link\n");
+    fprintf(stderr, "scenarios: overflow | sleep48 | near-deadline | panel | link | button\n");
     return 2;
   }
   return 0;
