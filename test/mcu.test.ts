@@ -250,7 +250,7 @@ describe.skipIf(MCU_SKIP !== undefined).each(["release", "debug"] as McuImage[])
   );
 });
 
-describe.skipIf(MCU_SKIP !== undefined)("the product image (build/mcu/token.elf)", () => {
+describe.skipIf(MCU_SKIP !== undefined)("the product image as built for QEMU (build/mcu/token-qemu.elf)", () => {
   it(
     "speaks only the link: boots through its self-test, takes a profile, refuses the bench commands",
     () => {

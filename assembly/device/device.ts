@@ -199,9 +199,11 @@ function show(now: i64): void {
   if (batteryMillivolts() < BROWN_OUT_MILLIVOLTS) return showStatus(MODE_LOW_BATTERY, 0);
   if (profileCount() == 0) return showStatus(activationLocked() ? MODE_LOCKED : MODE_NOT_SET_UP, 0);
   if (!clockValid(now)) return showStatus(MODE_CLOCK_LOST, 0);
-  recordTime(now);
-  if (storageError != 0) return showStatus(MODE_STORAGE_ERROR, storageError);
+  // The code is drawn before the time is recorded, so a board can put it on the panel before the
+  // flash erase stalls the CPU (mcu/main.c); the screen the call leaves is the same either way.
   showCode(now);
+  recordTime(now);
+  if (storageError != 0) showStatus(MODE_STORAGE_ERROR, storageError);
 }
 
 /** Writes the latest time at most once per RECORD_TIME_INTERVAL of use. */
