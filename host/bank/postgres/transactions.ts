@@ -104,6 +104,14 @@ export async function lostCommitOutcome(
   }
 }
 
+/** One line on stderr (a process warning) per COMMIT whose answer was lost: rare, and worth an operator's notice. */
+function lostCommitWarning(outcome: string): void {
+  process.emitWarning(`a COMMIT's answer was lost; by its commit id the transaction is ${outcome}`, { code: LOST_COMMIT_WARNING });
+}
+
+/** The code of that warning. */
+export const LOST_COMMIT_WARNING = "OTP_TOKEN_LOST_COMMIT";
+
 export class TransactionRunner {
   constructor(
     private readonly pool: Pool,
@@ -175,7 +183,14 @@ export class TransactionRunner {
       // The server answered with an error: the transaction block is rolled back, as every failed one is.
       if (!isConnectionError(error)) throw error;
       // The connection broke with COMMIT's message handed over: ask what became of the transaction.
-      const outcome = await lostCommitOutcome(this.pool, { commitId: tx.commitId, backendPid: tx.backendPid, sentAt });
+      let outcome: "committed" | "not committed";
+      try {
+        outcome = await lostCommitOutcome(this.pool, { commitId: tx.commitId, backendPid: tx.backendPid, sentAt });
+      } catch (unknown) {
+        lostCommitWarning("not known (answered 503)");
+        throw unknown;
+      }
+      lostCommitWarning(outcome === "committed" ? "committed (its result stands)" : "not committed (run again)");
       if (outcome === "not committed") throw new NotCommitted(`not committed: ${(error as Error).message}`);
       // Committed: fn's result stands, the transaction it was computed in is committed.
     }
