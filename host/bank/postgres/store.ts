@@ -16,10 +16,10 @@
 //
 // Round trips: a transaction's statements go as literal-bound text in PostgreSQL's simple query
 // protocol (bindLiterals: numbers checked, strings through pg's escapeLiteral, bytes as bytea hex),
-// so several ride in one message: BEGIN (and the transaction id) with the first statement whose answer
-// is awaited; writes whose answer nobody awaits (recordTokenSuccess, appendEvent, ... as the SQLite
-// store defers them) with the next statement or with COMMIT. A verification is two round trips:
-// "BEGIN; xid; SELECT the token FOR UPDATE", then "UPDATE the token; INSERT the audit row; COMMIT".
+// so several ride in one message: BEGIN with the first statement whose answer is awaited; writes whose
+// answer nobody awaits (recordTokenSuccess, appendEvent, ... as the SQLite store defers them) with the
+// next statement or with COMMIT. A verification is two round trips: "BEGIN; SELECT the token FOR
+// UPDATE", then "UPDATE the token; INSERT the audit row; INSERT the commit id; COMMIT".
 // On a machine where a socket write costs tens of microseconds, round trips are the cost.
 //
 // Every query is asynchronous and the pool is bounded (poolSize, default DEFAULT_POOL_SIZE): one slow
