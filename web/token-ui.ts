@@ -89,7 +89,10 @@ function step(): void {
 
 /** What the panel shows, in the page's language (a dark panel says a press shows the code). */
 function describe(screen: Screen): string {
-  if (screen.mode === "otp") return pick(otpScreenText(screen.label, screen.code!, screen.secondsLeft!));
+  // Two services of one label are told apart as the panel does: the label, then the Service ID's last digits.
+  const label = screen.serviceSuffix ? `${screen.label} ${screen.serviceSuffix}` : screen.label;
+  if (screen.mode === "otp") return pick(otpScreenText(label, screen.code!, screen.secondsLeft!));
+  if (screen.mode === "delete-confirm") return `${label}: ${screenWords(screen.mode)}`;
   return screenWords(screen.mode);
 }
 

@@ -60,9 +60,12 @@ const pick = (lang: Lang, term: Term) => (lang === "ja" ? term.ja : term.en);
 
 /** What the panel shows, in words (the language of the bank's manual when `lang` is "ja"). */
 export function describeScreen(screen: Screen, lang: Lang = "en"): string {
+  // Two services of one label are told apart as the panel does: the label, then the Service ID's last digits.
+  const label = screen.serviceSuffix ? `${screen.label} ${screen.serviceSuffix}` : screen.label;
   if (screen.mode === "otp") {
-    return `${pick(lang, otpScreenText(screen.label, screen.code!, screen.secondsLeft!))}  ${lang === "ja" ? "電池" : "battery"} ${screen.battery}/4`;
+    return `${pick(lang, otpScreenText(label, screen.code!, screen.secondsLeft!))}  ${lang === "ja" ? "電池" : "battery"} ${screen.battery}/4`;
   }
+  if (screen.mode === "delete-confirm") return `${label}: ${pick(lang, TOKEN_SCREENS[screen.mode])}`;
   return `${pick(lang, TOKEN_SCREENS[screen.mode])}${screen.errorCode ? ` (E${screen.errorCode})` : ""}`;
 }
 
