@@ -5,7 +5,7 @@
 // refusal reads the same in the bank's answer and on every front end. This file imports only
 // host/terms.ts and host/bank/notices.ts (which imports only terms.ts), so the page's bundle can take it.
 import { NOTICES } from "./bank/notices.js";
-import { attemptsText, issueVoidText, type Term, TERMS } from "./terms.js";
+import { attemptsText, GUIDANCE, issueVoidText, type Term, TERMS } from "./terms.js";
 
 /** What a front end knows of a refusal: the bank's code and message, and what its answer carries. */
 export interface BankRefusal {
@@ -100,8 +100,8 @@ const OTHER: Record<string, Term> = {
  * erased (assembly/device/activation.ts), whatever the bank's count for the issue.
  */
 const TOKEN_ACTIVATION_LOCKED: Term = {
-  ja: "トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。",
-  en: "The token now refuses to register after too many failures: erase the token, then start again.",
+  ja: `トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。${GUIDANCE.realTokenLocked.ja}`,
+  en: `The token now refuses to register after too many failures: erase the token, then start again. ${GUIDANCE.realTokenLocked.en}`,
 };
 
 /**
