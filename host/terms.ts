@@ -135,8 +135,8 @@ export const TOKEN_SCREENS = {
   "erase-confirm": { ja: "消去の確認：10秒以内にボタンAを長押しすると消去します", en: "erase? hold button A within 10 s to erase" },
   "add-confirm": { ja: "追加の確認：10秒以内にボタンAを長押しすると追加します", en: "add a profile? hold button A within 10 s to add it" },
   "replace-confirm": {
-    ja: "置き換えの確認：10秒以内にボタンAを長押しすると、同じサービスIDのプロファイルを新しいものに置き換えます",
-    en: "replace? hold button A within 10 s to replace the profile of the same Service ID with the new one",
+    ja: `置き換えの確認：10秒以内にボタンAを長押しすると、同じ${TERMS.serviceId.ja}のプロファイルを新しいものに置き換えます`,
+    en: `replace? hold button A within 10 s to replace the profile of the same ${TERMS.serviceId.en} with the new one`,
   },
   "delete-confirm": {
     ja: "削除の確認：10秒以内にボタンAを長押しすると、このプロファイルを削除します（押すと残します）",
