@@ -7,12 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_BOARD_START_MS } from "../host/board/board.js";
+import { Board, DEFAULT_BOARD_START_MS } from "../host/board/board.js";
 import { randomBytes } from "node:crypto";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { openStore } from "../host/bank/open-store.js";
-import { DEMO_PROFILE, openSim } from "../host/cli/sim.js";
+import { DEMO_PROFILE, newForm, openSim, registerWithBank, sendToBank } from "../host/cli/sim.js";
+import { writeFileSync } from "node:fs";
+import { SimToken } from "../host/token/sim-token.js";
 import { otpApi } from "../host/otp.js";
 
 const CLI = fileURLToPath(new URL("../dist/host/cli.js", import.meta.url));
@@ -61,6 +63,40 @@ describe("the simulator's clock", () => {
       expect(fast.token.rtcSeconds()).toBe(BigInt(Math.floor((wallMs - 60_000) / 1000) + 600));
       expect(fast.token.profiles()).toHaveLength(0);
     } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the simulator's registration on a token that holds the Service ID", () => {
+  it("registers, and on the re-set-up asks for the hold that replaces the profile: one profile, whose code the bank confirms", async () => {
+    const home = mkdtempSync(join(tmpdir(), "otp-token-resetup-"));
+    const keyFile = join(home, "bank-master.key");
+    writeFileSync(keyFile, randomBytes(32).toString("hex"), { mode: 0o600 });
+    const db = join(home, "bank.sqlite");
+    const store = await openStore(db, { create: true });
+    try {
+      const token = new SimToken({ board: new Board({ startMs: Date.now() }) });
+      // The bank checks codes on the token's clock (the simulator's own bank opens on the wall clock: issues only).
+      const bank = await Bank.open(store, MasterKey.fromFile(keyFile), { now: () => Number(token.rtcSeconds()) });
+      const holder = { mail: "shiro@example.jp", mailConfirm: "shiro@example.jp", password: "Ab12", passwordConfirm: "Ab12" };
+      const options = { db, masterKeyFile: keyFile };
+      const registerIssue = async (ids: { serviceId: string; userId: string }) => {
+        const form = { ...newForm(), ...ids, password: "Ab12", consent: true };
+        return registerWithBank(token, await sendToBank(token, form, options), options);
+      };
+      const first = await bank.issue(holder);
+      expect(await registerIssue(first)).toMatchObject({ profile: 0, replacing: false });
+      expect((await bank.confirm(first.userId, token.screen().code!)).ok).toBe(true);
+      token.advance(61_000);
+      const second = await bank.issue({ ...holder, userId: first.userId });
+      expect(await registerIssue(second)).toMatchObject({ profile: 0, replacing: true });
+      expect(token.screen().mode).toBe("replace-confirm");
+      token.hold();
+      expect(token.profiles()).toHaveLength(1);
+      expect((await bank.confirm(second.userId, token.screen().code!)).ok).toBe(true);
+    } finally {
+      await store.close();
       rmSync(home, { recursive: true, force: true });
     }
   });
