@@ -125,8 +125,8 @@ export const TOKEN_SCREENS = {
   "not-set-up": { ja: "未設定（トークンの登録が必要です）", en: "not set up (register the token)" },
   activating: { ja: "登録中：銀行の応答を待っています（ボタンAで中止）", en: "activating: waiting for the bank (button A cancels)" },
   locked: {
-    ja: "登録できません：失敗が多すぎました（トークンを消去してやり直してください）",
-    en: "locked: too many failed registrations (erase the token to start again)",
+    ja: `登録できません：失敗が多すぎました（トークンを消去してやり直してください。${GUIDANCE.realTokenLocked.ja}）`,
+    en: `locked: too many failed registrations (erase the token to start again. ${GUIDANCE.realTokenLocked.en})`,
   },
   "clock-lost": { ja: "時計が止まりました（時刻の設定が必要です）", en: "clock lost (the time must be set)" },
   "low-battery": { ja: "電池残量がありません", en: "low battery" },
