@@ -47,7 +47,18 @@ export const steps = [
     // No output to check: without the ARM toolchain the step makes none (it says so and succeeds).
     name: "mcu",
     command: ["scripts/build-mcu.js"],
-    inputs: ["mcu", "build/token.wasm", "build/token.debug.wasm", "scripts/build-mcu.js", "scripts/size.js", "package.json"],
+    inputs: [
+      "mcu",
+      "build/token.wasm",
+      "build/token.debug.wasm",
+      "scripts/build-mcu.js",
+      "scripts/size.js",
+      "package.json",
+      // token_abi.h is generated from these.
+      "host/abi.ts",
+      "host/mcu/protocol.ts",
+      "host/mcu/panel.ts",
+    ],
   },
 ];
 
