@@ -26,7 +26,7 @@ import type { ApiScope, AuditHead, AuditKeys, BankStore } from "./store.js";
 export { type BankConfig, type BankOptions, type CodeChecker, DEFAULT_CONFIG, DEFAULT_MAIL_DOMAIN, wasmCodeChecker } from "./config.js";
 export type { ActivationAnswer } from "./rooms/activation.js";
 export { type IssueInput, type IssueResult, validateMail, validatePassword } from "./rooms/issuing.js";
-export { API_KEY_PATTERN, type ApiKeyInfo } from "./rooms/keys.js";
+export { API_KEY_PATTERN, API_SCOPES, type ApiGrant, type ApiKeyInfo, scopeGrants, scopeLabel } from "./rooms/keys.js";
 export type { BankOverview, BankStatus, IssueStatus, TokenStatus } from "./rooms/lifecycle.js";
 export type { AuditHeadTargets, AuditReport } from "./rooms/audit.js";
 export type { AuditEvent } from "./rooms/shared.js";

@@ -11,7 +11,13 @@ import type { Algorithm } from "../otp.js";
 
 export type IssueState = "pending" | "void" | "completed";
 export type TokenState = "active" | "suspended" | "revoked";
-export type ApiScope = "login" | "admin";
+/**
+ * An API key's scope (host/bank/README.md, "Promises"): "verify" checks codes (confirm, verify,
+ * resync), "enroll" issues and relays activation (issues, activations, registrations), "admin" the
+ * administration routes only. "login", the scope of keys made before scopes were split, is both
+ * verify and enroll.
+ */
+export type ApiScope = "verify" | "enroll" | "admin" | "login";
 
 export interface CustomerRow {
   customer_id: number;

@@ -4,7 +4,7 @@
 // Passwords and passphrases never come from arguments.
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseHead } from "../bank/audit.js";
-import { Bank, type BankOptions, DEFAULT_CONFIG } from "../bank/bank.js";
+import { API_SCOPES, Bank, type BankOptions, DEFAULT_CONFIG, scopeLabel } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import {
@@ -217,14 +217,16 @@ ${USER}
 
 ${COMMON}
 `,
-  "api-key": `Usage: otp-token bank api-key create --scope login|admin [--name TEXT] [options]
+  "api-key": `Usage: otp-token bank api-key create --scope verify|enroll|admin [--name TEXT] [options]
        otp-token bank api-key list [options]
        otp-token bank api-key revoke KEY-ID [options]
 
 API keys of the verification service ('otp-token bank serve'). 'create' prints the new key once:
-the database keeps only its id, scope, name and a hash. Scope login may issue, relay activation,
-confirm, verify and resync; scope admin may also read status and the audit trail, unlock,
-suspend, resume, revoke and export. A revoked key is refused by a running
+the database keeps only its id, scope, name and a hash. Scope verify may confirm, verify and
+resync (a RADIUS front end, the login screen); scope enroll may issue and relay activation
+(issues, activations, registrations); scope admin may read status and the audit trail, unlock,
+suspend, resume, revoke and export, and nothing else. Scope login, the name before the split, is
+still accepted and is verify+enroll ('list' prints it so). A revoked key is refused by a running
 'bank serve' within its --key-cache-seconds (default 2 s).
 
 ${COMMON}
@@ -571,11 +573,14 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       if (action === "create") {
         const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, scope: { type: "string" }, name: { type: "string" } });
         noPositionals(positionals);
-        if (values.scope !== "login" && values.scope !== "admin") throw new UsageError("--scope must be login or admin");
+        const scope = API_SCOPES.find((s) => s === values.scope);
+        if (scope === undefined) throw new UsageError("--scope must be verify, enroll or admin (login, the older name, is verify+enroll)");
         return withBank(values, io, {}, async (bank) => {
-          const key = await bank.createApiKey(values.scope as "login" | "admin", values.name ?? "");
+          const key = await bank.createApiKey(scope, values.name ?? "");
           io.out(`${key.key}\n`);
-          io.err(`API key ${key.keyId} (scope ${key.scope}) created. It is shown only this once: keep it in the backend's secret store.\n`);
+          io.err(
+            `API key ${key.keyId} (scope ${scopeLabel(key.scope)}) created. It is shown only this once: keep it in the backend's secret store.\n`,
+          );
           return 0;
         });
       }
@@ -585,7 +590,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         return withBank(values, io, {}, async (bank) => {
           for (const key of await bank.listApiKeys()) {
             io.out(
-              `${key.keyId}  ${key.scope.padEnd(5)}  ${key.revokedAt === null ? "active " : "revoked"}  created ${new Date(key.createdAt * 1000).toISOString()}  ${key.name}\n`,
+              `${key.keyId}  ${scopeLabel(key.scope).padEnd(5)}  ${key.revokedAt === null ? "active " : "revoked"}  created ${new Date(key.createdAt * 1000).toISOString()}  ${key.name}\n`,
             );
           }
           return 0;
