@@ -20,6 +20,7 @@ import { StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { isPostgresUrl, openStore } from "../bank/open-store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
 import { attemptsPendingText, bankDateTime } from "../terms.js";
+import { opsHelp, runOps } from "./bank-ops.js";
 import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
 import { DATABASE_URL_ENV, DEFAULT_DB, DEFAULT_OUTBOX, databaseOf } from "../defaults.js";
 import { integerOption, type Io, parse, UsageError } from "../usage.js";
@@ -65,6 +66,10 @@ Subcommands:
   export     write tokens' seeds to an encrypted PSKC file (RFC 6030)
   import     read tokens from an encrypted PSKC file
   serve      the verification service: an authenticated JSON API (OpenAPI at /openapi.json)
+  backup     an online backup of the SQLite database into a new file (0600)
+  restore    a backup as a new database, its integrity and audit chain checked first
+  check      the store's integrity check and the audit chain
+  rekey      re-seal every secret under a new master key, in one transaction
 
 Run 'otp-token bank <subcommand> --help' for its options.
 
@@ -300,6 +305,7 @@ Options:
 
 ${COMMON}
 `,
+  ...opsHelp(COMMON),
 };
 
 const SUBCOMMANDS = Object.keys(BANK_HELP).filter((name) => name !== "");
@@ -721,6 +727,11 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         return 0;
       });
     }
+    case "backup":
+    case "restore":
+    case "check":
+    case "rekey":
+      return runOps(sub, args, io);
     case "serve": {
       const { values, positionals } = parse(args, {
         ...COMMON_OPTIONS,
