@@ -417,3 +417,46 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL: a pg_dump restored into a f
     expect(amchecked.out).toMatch(/[1-9]\d* B-tree indexes checked by amcheck/);
   }, 180_000);
 });
+
+describe("the service: a PSKC export's PBKDF2 runs off the event loop", () => {
+  it("/v1/health, asked while three passphrase exports derive their keys, is answered before the last of them", async () => {
+    const { createService } = await import("../host/bank/service.js");
+    const { store, bank } = await openBank(join(dir, "pbkdf2.sqlite"), OLD_KEY, "inline", true);
+    await bank.updateSettings({ serviceId: SERVICE_ID });
+    await activeToken(bank, "e@example.jp");
+    const admin = (await bank.createApiKey("admin", "exports")).key;
+    const app = await createService({ bank, rateLimit: 100_000 });
+    try {
+      const order: string[] = [];
+      const exports = [1, 2, 3].map((i) =>
+        app
+          .inject({
+            method: "POST",
+            url: "/v1/export/pskc",
+            headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+            payload: JSON.stringify({ passphrase: "correct horse battery staple" }),
+          })
+          .then((reply) => {
+            expect(reply.statusCode, reply.body).toBe(200);
+            expect(JSON.parse(reply.body).pskc).toMatch(/PBKDF2-params/);
+            order.push(`export ${i}`);
+          }),
+      );
+      // Every export has read its seeds (its event is recorded just before the key derivation starts).
+      for (;;) {
+        const recorded = (await bank.auditEvents(0, 100000)).filter((e) => e.kind === "pskc-export").length;
+        if (recorded === 3) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      const health = app.inject({ method: "GET", url: "/v1/health" }).then((reply) => {
+        expect(reply.statusCode).toBe(200);
+        order.push("health");
+      });
+      await Promise.all([...exports, health]);
+      expect(order.indexOf("health"), order.join(", ")).toBeLessThan(3);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  }, 120_000);
+});
