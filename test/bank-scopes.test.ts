@@ -220,6 +220,7 @@ describe("API key scopes", () => {
     expect(notice.text).toMatch(/A new one-time password token was issued/);
     expect(notice.text).not.toContain("new-address@example.jp");
     // A second re-set-up notifies the address of the token now on record (the new one's).
+    clock.now += 60; // the outbox lists by the second, newest first
     const third = await call(
       "POST",
       "/v1/issues",
@@ -242,7 +243,7 @@ describe("API key scopes", () => {
 });
 
 describe("bank api-key create and list", () => {
-  async function cli(args: string[]): Promise<{ status: number; out: string; err: string }> {
+  async function cli(args: string[], answers: string[] = []): Promise<{ status: number; out: string; err: string }> {
     let out = "";
     let err = "";
     const io: Io = {
@@ -254,7 +255,12 @@ describe("bank api-key create and list", () => {
       },
       now: () => clock.now,
     };
-    const stdin: Terminal = { isTTY: false, readAll: () => "", readSecret: async () => "", ask: async () => "" };
+    const stdin: Terminal = {
+      isTTY: false,
+      readAll: () => answers.map((a) => `${a}\n`).join(""),
+      readSecret: async () => "",
+      ask: async () => "",
+    };
     try {
       return { status: await makeBankCommand(stdin)(args, io), out, err };
     } catch (error) {
@@ -279,5 +285,23 @@ describe("bank api-key create and list", () => {
     const refused = await cli(["api-key", "create", ...c, "--scope", "root"]);
     expect(refused.status).toBe(2);
     expect(refused.err).toMatch(/--scope must be verify, enroll or admin/);
+  });
+
+  it("bank issue --user-id (a re-set-up) prints the notice mailed to the address on record", async () => {
+    const c = ["--db", join(dir, "cli-issue.sqlite"), "--master-key-file", join(dir, "cli.key")];
+    expect((await cli(["init", ...c, "--service-id", SERVICE_ID])).status).toBe(0);
+    const outbox = join(dir, "cli-outbox");
+    const first = await cli(["issue", ...c, "--outbox", outbox, "--mail", "old@example.jp"], ["old@example.jp", PASSWORD, PASSWORD]);
+    expect(first.status, first.err).toBe(0);
+    expect(first.out).not.toMatch(/Notice mail/);
+    const userId = /User ID: +(\S+)/.exec(first.out)![1];
+    const again = await cli(
+      ["issue", ...c, "--outbox", outbox, "--mail", "new@example.jp", "--user-id", userId],
+      ["new@example.jp", PASSWORD, PASSWORD],
+    );
+    expect(again.status, again.err).toBe(0);
+    const notice = /Notice mail: +(\S+) \(to the address on record\)/.exec(again.out)![1];
+    const id = notice.slice(outbox.length + 1);
+    expect(readOutboxMail(outbox, id)).toMatchObject({ to: "old@example.jp", subject: NEW_TOKEN_NOTICE_SUBJECT });
   });
 });

@@ -485,7 +485,8 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         });
         io.out(
           `Mail address: ${result.mail}\nService ID:   ${result.serviceId}\nUser ID:      ${result.userId}\n` +
-            `Set up by:    ${when(result.expiresAt)}\nToken until:  ${when(result.tokenExpiresAt)}\nSet-up mail:  ${result.mailFile}\n`,
+            `Set up by:    ${when(result.expiresAt)}\nToken until:  ${when(result.tokenExpiresAt)}\nSet-up mail:  ${result.mailFile}\n` +
+            (result.noticeMailFile === undefined ? "" : `Notice mail:  ${result.noticeMailFile} (to the address on record)\n`),
         );
         return 0;
       });

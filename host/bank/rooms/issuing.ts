@@ -34,6 +34,8 @@ export interface IssueResult {
   mailFile?: string;
   /** A re-set-up: the id of the notice mailed to the customer's address on record (outbox configured). */
   noticeMailId?: string;
+  /** That notice's file. */
+  noticeMailFile?: string;
 }
 
 const NO_CUSTOMER = "no customer has this User ID: a re-set-up needs the User ID of the customer's current token";
@@ -131,6 +133,7 @@ export class Issuing {
           date: now,
         });
         result.noticeMailId = writeToOutbox(outboxDir, now, notice);
+        result.noticeMailFile = `${outboxDir}/${result.noticeMailId}`;
       }
     }
     return result;
