@@ -4,7 +4,7 @@
 // such), `bank check` (integrity check and audit chain; a damaged page found), `bank rekey` (every
 // secret re-sealed in one transaction, on both stores), and a PostgreSQL pg_dump restored into a fresh
 // database on which codes verify.
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ import type { BankStore } from "../host/bank/store.js";
 import { makeBankCommand } from "../host/cli/bank.js";
 import type { Terminal } from "../host/cli/prompt.js";
 import { type Io, UsageError } from "../host/usage.js";
-import { activateToken, codeAt, type TokenProfile, tokenFinish, tokenRequest } from "./bank-helpers.js";
+import { activateToken, codeAt, startBankServe, type TokenProfile, tokenFinish, tokenRequest } from "./bank-helpers.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 const START = 1_900_000_020;
@@ -457,6 +457,31 @@ describe("the service: a PSKC export's PBKDF2 runs off the event loop", () => {
     } finally {
       await app.close();
       await store.close();
+    }
+  }, 120_000);
+
+  it("bank serve, the built command, exports with a passphrase (its worker is built beside the command's chunks)", async () => {
+    const db = join(dir, "serve-export.sqlite");
+    const { store, bank } = await openBank(db, OLD_KEY, "inline", true);
+    await bank.updateSettings({ serviceId: SERVICE_ID });
+    const customer = await activeToken(bank, "serve@example.jp");
+    const admin = (await bank.createApiKey("admin", "serve")).key;
+    await store.close();
+    const children: ChildProcess[] = [];
+    try {
+      const { base } = await startBankServe(["--db", db, "--master-key-file", join(dir, "old.key")], children);
+      const reply = await fetch(`${base}/v1/export/pskc`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+        body: JSON.stringify({ passphrase: "correct horse battery staple" }),
+      });
+      const body = (await reply.json()) as { count: number; pskc: string };
+      expect(reply.status, JSON.stringify(body)).toBe(200);
+      expect(body.count).toBe(1);
+      expect(body.pskc).toContain(customer.userId);
+      expect(body.pskc).toMatch(/PBKDF2-params/);
+    } finally {
+      for (const child of children) child.kill("SIGTERM");
     }
   }, 120_000);
 });
