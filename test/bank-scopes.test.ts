@@ -3,6 +3,7 @@
 // split, is verify+enroll. The takeover the issue measured (POST /v1/issues with the victim's User ID,
 // activate, confirm: 4 requests) needs an enroll key; a verify key is refused at the first. A re-set-up
 // also mails the customer's address on record.
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,12 +13,16 @@ import { Bank, scopeLabel } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { listOutbox, NEW_TOKEN_NOTICE_SUBJECT, readOutboxMail, SETUP_MAIL_SUBJECT } from "../host/bank/mail.js";
 import { openStore } from "../host/bank/open-store.js";
+import { migrate } from "../host/bank/postgres/migrate.js";
+import { MIGRATIONS as PG_MIGRATIONS } from "../host/bank/postgres/schema.js";
+import { MIGRATIONS as SQLITE_MIGRATIONS } from "../host/bank/sqlite/schema.js";
 import { createService } from "../host/bank/service.js";
 import type { ApiScope, BankStore } from "../host/bank/store.js";
 import { makeBankCommand } from "../host/cli/bank.js";
 import type { Terminal } from "../host/cli/prompt.js";
 import { type Io, UsageError } from "../host/usage.js";
 import { codeAt, otherThan, type TokenProfile, tokenFinish, tokenRequest } from "./bank-helpers.js";
+import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 const START = 1_900_000_020;
 const PASSWORD = "Pass1234";
@@ -28,6 +33,8 @@ let bank: Bank;
 let app: FastifyInstance;
 const clock = { now: START };
 const keys: Record<ApiScope, string> = { verify: "", enroll: "", admin: "", login: "" };
+const postgres = usePostgres();
+const STORES = POSTGRES_SKIP === null ? (["sqlite", "postgresql"] as const) : (["sqlite"] as const);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "otp-scopes-"));
@@ -304,4 +311,52 @@ describe("bank api-key create and list", () => {
     const id = notice.slice(outbox.length + 1);
     expect(readOutboxMail(outbox, id)).toMatchObject({ to: "old@example.jp", subject: NEW_TOKEN_NOTICE_SUBJECT });
   });
+});
+
+describe.each(STORES)("migration 5 (%s): the scope CHECK widened, keys made before it kept", (kind) => {
+  it("a login key stored by schema 4 authenticates as login (verify+enroll) after the upgrade; verify and enroll keys can be made", async () => {
+    const secret = "A".repeat(43);
+    const row = ["00000000000000aa", "old backend", "login", createHash("sha256").update(secret).digest(), START, null];
+    let location: string;
+    if (kind === "sqlite") {
+      location = join(dir, "schema4.sqlite");
+      const Database = (await import("better-sqlite3")).default;
+      const db = new Database(location);
+      for (const migration of SQLITE_MIGRATIONS.slice(0, 4)) db.exec(migration);
+      db.pragma("user_version = 4");
+      expect(() =>
+        db.prepare("INSERT INTO api_keys VALUES (?, ?, 'verify', ?, ?, ?)").run("00000000000000bb", "x", Buffer.alloc(32), START, null),
+      ).toThrow(/CHECK constraint/);
+      db.prepare("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?)").run(...row);
+      db.close();
+    } else {
+      location = postgres.freshUrl();
+      const pg = (await import("pg")).default;
+      const pool = new pg.Pool({ connectionString: location });
+      try {
+        await migrate(pool, "test", true, PG_MIGRATIONS.slice(0, -1));
+        await expect(
+          pool.query("INSERT INTO api_keys VALUES ($1, $2, 'verify', $3, $4, $5)", [
+            "00000000000000bb",
+            "x",
+            Buffer.alloc(32),
+            START,
+            null,
+          ]),
+        ).rejects.toThrow(/check constraint/);
+        await pool.query("INSERT INTO api_keys VALUES ($1, $2, $3, $4, $5, $6)", row);
+      } finally {
+        await pool.end();
+      }
+    }
+    const upgraded = await openStore(location);
+    try {
+      const opened = await Bank.open(upgraded, MasterKey.fromBytes(new Uint8Array(32).fill(9)), { now: () => clock.now });
+      expect(await opened.authenticate(`otpk_00000000000000aa_${secret}`)).toMatchObject({ scope: "login", name: "old backend" });
+      expect((await opened.createApiKey("verify", "radius")).scope).toBe("verify");
+      expect((await opened.createApiKey("enroll", "backend")).scope).toBe("enroll");
+    } finally {
+      await upgraded.close();
+    }
+  }, 120_000);
 });
