@@ -56,6 +56,12 @@ export interface PgServer {
   stopServer(): void;
   /** Starts it again on the same port. */
   startServer(): void;
+  /**
+   * `pg_ctl restart -m immediate`: every server process killed at once (a crash: no shutdown
+   * checkpoint, recovery from the WAL at the start), then started again on the same port. Does not
+   * block the event loop.
+   */
+  restartImmediate(): Promise<void>;
   /** Stops it for good and removes its folder. */
   stop(): void;
   /** Every file of the data directory (tables, indexes, WAL) concatenated: what the database keeps on disk. */
@@ -133,11 +139,26 @@ export async function startPostgres(options: PgServerOptions = {}): Promise<PgSe
   let port = 0;
   let stopped = false;
   let up = false;
+  const flags = () => [`-p ${port}`, ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`)].join(" ");
   const start = () => {
-    const flags = [`-p ${port}`, ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`)].join(" ");
-    run("pg_ctl", ["-D", data, "-o", flags, "-l", log, "-w", "-t", "60", "start"], 90_000);
+    run("pg_ctl", ["-D", data, "-o", flags(), "-l", log, "-w", "-t", "60", "start"], 90_000);
     up = true;
   };
+  const restartImmediate = () =>
+    new Promise<void>((resolve, reject) => {
+      const args = ["-D", data, "-m", "immediate", "-o", flags(), "-l", log, "-w", "-t", "60", "restart"];
+      const [command, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", join(bin, "pg_ctl"), ...args]] : [join(bin, "pg_ctl"), args];
+      const child = spawn(command, argv, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        up = true;
+        if (code === 0) resolve();
+        else reject(new Error(`pg_ctl restart -m immediate failed (${code ?? signal}): ${err}`));
+      });
+    });
   const stopNow = (mode: "fast" | "immediate") => {
     if (!up) return;
     up = false;
@@ -205,6 +226,7 @@ export async function startPostgres(options: PgServerOptions = {}): Promise<PgSe
     },
     stopServer: () => stopNow("fast"),
     startServer: start,
+    restartImmediate,
     stop() {
       if (stopped) return;
       stopped = true;

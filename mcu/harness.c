@@ -88,14 +88,15 @@ static void put_reading(uint8_t *at, const meter_reading_t *reading) {
   put_u32(at + 12, reading->erases);
   put_u32(at + 16, reading->words);
   put_u32(at + 20, reading->panel_lines);
+  put_u32(at + 24, reading->drawn_ticks);
 }
 
 static void meter(void) {
-  uint8_t payload[56];
+  uint8_t payload[64];
   put_reading(payload, &meter_last);
-  put_reading(payload + 24, &meter_boot);
-  put_u32(payload + 48, mcu_stack_high_water());
-  put_u32(payload + 52, mcu_stack_bytes());
+  put_reading(payload + 28, &meter_boot);
+  put_u32(payload + 56, mcu_stack_high_water());
+  put_u32(payload + 60, mcu_stack_bytes());
   frame_send(FRAME_METER, payload, sizeof payload);
 }
 

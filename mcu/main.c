@@ -4,8 +4,13 @@
  * link over the UART in the frames of host/mcu/protocol.ts. The generated module (build/mcu/token.c)
  * is used as a library and never edited.
  *
- * Interrupts stay masked (PRIMASK) for the whole run: peripherals only wake the core from WFI, and
- * the loop below looks at their event registers. One loop, no handlers, no races.
+ * Interrupts stay masked (PRIMASK) for the whole run: peripherals only wake the core from its sleep
+ * (WFE on the silicon image, WFI on the emulator's), and the loop below looks at their event
+ * registers. One loop, no handlers, no races.
+ *
+ * The panel is drawn after each firmware call, and also, within a call, just before its first flash
+ * erase or write: so the once-an-hour press shows its code before the NVMC stalls the CPU for the
+ * record (the firmware draws the code before it records the time: assembly/device/device.ts show()).
  */
 #include <string.h>
 
@@ -23,6 +28,7 @@ static Z_token_instance_t token;
 static int64_t wake;            /* the firmware's requested wake-up (RTC seconds; 0: none) */
 static uint64_t button_down_at; /* clock ticks when button A went down; UINT64_MAX: up */
 static bool hold_fired;
+static bool panel_current; /* the panel shows the framebuffer as the running call last drew it */
 
 #define LONG_PRESS_TICKS ((uint64_t)LONG_PRESS_SECONDS * CLOCK_HZ)
 
@@ -36,6 +42,7 @@ static uint32_t lines_before;
 
 static void meter_begin(void) {
   memset(&meter_now, 0, sizeof meter_now);
+  panel_current = false;
   lines_before = sharp_lcd_lines_written();
   nrf_timer_meter_start();
 }
@@ -48,8 +55,10 @@ static void meter_end(uint32_t kind) {
   if (kind == CALL_BOOT) meter_boot = meter_now;
 }
 #define METER_COUNT(field, n) (meter_now.field += (n))
+#define METER_DRAWN() (meter_now.drawn_ticks = meter_now.drawn_ticks ? meter_now.drawn_ticks : nrf_timer_meter_read())
 #else
-#define meter_begin() ((void)0)
+#define meter_begin() (panel_current = false)
+#define METER_DRAWN() ((void)0)
 #define meter_end(kind) ((void)(kind))
 #define METER_COUNT(field, n) ((void)0)
 #endif
@@ -69,11 +78,30 @@ void mcu_fault(uint32_t cause, uint32_t detail) {
 }
 
 void mcu_sleep(void) {
+#ifdef MCU_HARNESS
   nrf_timer_meter_pause();
+#endif
+#ifdef MCU_SILICON
+  /* SEVONPEND: an interrupt line going pending sets the event register, so one that fired since the
+   * last wake (its pending bit cleared below) makes this WFE return at once. */
+  __asm volatile("wfe" ::: "memory");
+#else
   __asm volatile("wfi" ::: "memory");
+#endif
   /* Interrupts are masked: nothing takes the pending bits, so clear them for the next sleep. */
   NRF_REG(NVIC_ICPR) = 0xffffffffu;
+#ifdef MCU_HARNESS
   nrf_timer_meter_resume();
+#endif
+}
+
+void mcu_delay_us(uint32_t microseconds) {
+#ifdef MCU_SILICON
+  /* Four cycles an iteration (SUBS, BNE taken: ARM DDI 0432C Table 3-1) at 16 MHz. */
+  for (uint32_t n = microseconds * 4u; n > 0; n--) __asm volatile("" ::: "memory");
+#else
+  (void)microseconds;
+#endif
 }
 
 /* ---- The `hal` imports. The instance pointer is unused: there is one board. ---- */
@@ -105,8 +133,16 @@ void Z_halZ_flashRead(struct Z_hal_instance_t *hal, u32 address, u32 pointer, u3
   memcpy(target, __token_store_start + address, length);
 }
 
+static void update_panel(void);
+
+/* Before the NVMC stalls the CPU: the panel gets what the firmware has drawn so far. */
+static void panel_before_flash(void) {
+  if (!panel_current) update_panel();
+}
+
 u32 Z_halZ_flashProgram(struct Z_hal_instance_t *hal, u32 address, u32 pointer, u32 length) {
   (void)hal;
+  panel_before_flash();
   const uint8_t *source = wasm_span(pointer, length);
   if (!flash_in_range(address, length)) return (u32)-1;
   /* Word by word; bytes outside [address, address + length) are 0xFF, which programs nothing. */
@@ -128,6 +164,7 @@ u32 Z_halZ_flashProgram(struct Z_hal_instance_t *hal, u32 address, u32 pointer, 
 u32 Z_halZ_flashErase(struct Z_hal_instance_t *hal, u32 page) {
   (void)hal;
   if (page >= FLASH_SIZE_BYTES / FLASH_PAGE_BYTES) return (u32)-1;
+  panel_before_flash();
   nrf_nvmc_erase_page((uint32_t)(uintptr_t)(__token_store_start + page * FLASH_PAGE_BYTES));
   METER_COUNT(erases, 1);
   return 0;
@@ -190,7 +227,10 @@ static void update_panel(void) {
   if ((framebuffer & 3u) != 0) wasm_rt_trap(WASM_RT_TRAP_OOB); /* the panel reads it a word at a time */
   uint32_t mode;
   memcpy(&mode, memory + *Z_tokenZ_DISPLAY_MODEL(&token), sizeof mode);
+  uint32_t lines = sharp_lcd_lines_written();
   sharp_lcd_show(memory + framebuffer, mode != MODE_OFF);
+  if (sharp_lcd_lines_written() != lines) METER_DRAWN();
+  panel_current = true;
 }
 
 static void deliver_button(uint32_t event) {
@@ -204,6 +244,10 @@ static void deliver_button(uint32_t event) {
 /* Button A as the firmware wants it: press (up before the long-press time), hold (at it), release. */
 static void button_poll(uint64_t now) {
   bool down = nrf_gpio_button_down();
+#ifdef MCU_SILICON
+  nrf_gpiote_port_clear();
+  nrf_gpio_button_sense(down);
+#endif
   if (down && button_down_at == UINT64_MAX) {
     button_down_at = now;
     hold_fired = false;
@@ -240,7 +284,12 @@ void mcu_events(uint64_t now) {
 static uint64_t firmware_deadline(void) {
   uint64_t due = wake > 0 ? clock_ticks_at(wake) : UINT64_MAX;
   uint64_t hold = button_deadline();
-  return hold < due ? hold : due;
+  if (hold < due) due = hold;
+#ifdef MCU_SILICON
+  uint64_t link = nrf_uart_link_deadline();
+  if (link < due) due = link;
+#endif
+  return due;
 }
 
 static void link_frame(uint32_t length) {
@@ -302,8 +351,13 @@ int main(void) {
   bool after_fault = mcu_retained.magic == MCU_RETAINED_MAGIC;
   if (after_fault) mcu_battery_millivolts = mcu_retained.battery_millivolts;
   button_down_at = UINT64_MAX;
+#ifdef MCU_SILICON
+  NRF_REG(SCB_SCR) = SCB_SCR_SEVONPEND;
+  nrf_gpiote_port_wake();
+#endif
   nrf_uart_init();
   nrf_spi_init();
+  sharp_lcd_init();
   clock_init();
   nrf_gpio_button_init();
   mcu_retained.magic = 0;
@@ -328,6 +382,9 @@ int main(void) {
   for (;;) {
     uint64_t now = clock_ticks();
     mcu_events(now);
+#ifdef MCU_SILICON
+    nrf_uart_link_poll(now);
+#endif
     if (nrf_uart_readable()) {
       serve_frame();
       continue;

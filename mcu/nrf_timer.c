@@ -1,9 +1,9 @@
 /*
- * TIMER0 and TIMER1 (nRF51 RM chapter 18). TIMER0 counts the token's clock at 16 MHz / 2^9 =
- * 31,250 Hz in 32-bit mode (clock.c extends it to 64 bits). On the real part the clock would be RTC1
- * on the 32.768 kHz crystal, which draws microamps where a TIMER keeps the 16 MHz clock running; QEMU
- * 7.2 models no RTC (hw/arm/nrf51_soc.c instantiates TIMER0-2 and leaves the RTCs unimplemented), so
- * the emulated board counts with TIMER0 and the energy model (docs/hardware.md) charges an RTC.
+ * TIMER0 and TIMER1 (nRF51 RM chapter 18), emulator images. TIMER0 counts the token's clock at
+ * 16 MHz / 2^9 = 31,250 Hz in 32-bit mode (clock_timer.c extends it to 64 bits). The silicon image
+ * counts with RTC1 on the 32.768 kHz crystal instead (clock_rtc.c): a running TIMER keeps the 16 MHz
+ * clock on; QEMU 7.2 models no RTC (hw/arm/nrf51_soc.c instantiates TIMER0-2 and leaves the RTCs
+ * unimplemented).
  *
  * TIMER1 is the instruction meter of the harness image: it runs at 16 MHz only while a firmware entry
  * point runs. Under `qemu -icount shift=N`, virtual time advances 2^N ns per guest instruction, so its
@@ -85,6 +85,11 @@ void nrf_timer_meter_start(void) {
   meter_counted = 0;
   meter_running = true;
   meter_run();
+}
+
+/** The meter's count so far, without stopping it. */
+uint32_t nrf_timer_meter_read(void) {
+  return meter_counted + (meter_running ? timer_capture(NRF51_TIMER1, METER_CAPTURE) : 0u);
 }
 
 uint32_t nrf_timer_meter_stop(void) {

@@ -1,27 +1,31 @@
 // What is the PostgreSQL store's own (host/bank/postgres/): migrations when instances start at once,
 // the refusals when opening, literal binding, and the retry rules: a transaction whose connection drops
-// before COMMIT runs again, a COMMIT whose answer is lost is asked about (pg_xact_status) and never
-// simply run again, a deadlock is retried, the database down is StoreBusyError and comes back by
-// itself; and the audit chain sealed from two instances at once. The store conformance suite
-// (test/bank-store.test.ts) and the bank's tests (test/bank.test.ts) run on PostgreSQL too.
+// before COMMIT runs again, a COMMIT whose answer is lost is decided by its commit id and never simply
+// run again (also across a crash, where the transaction id of the old rule is handed out again), a
+// deadlock is retried, the database down is StoreBusyError and comes back by itself; commit ids are
+// pruned; and the audit chain sealed from two instances at once. The store conformance suite
+// (test/bank-store.test.ts) and the bank's tests (test/bank.test.ts) run on PostgreSQL too. This
+// file's server commits synchronously (fsync still off): what a test commits before it restarts the
+// server must survive the restart, and it does, the WAL being written to the OS at each commit.
 import { createServer, type Server, Socket } from "node:net";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifyChain } from "../host/bank/audit.js";
 import { signed, testAuditKeys, testAuditSetup } from "./audit-helpers.js";
-import { bindLiterals, migrate, type PgStore } from "../host/bank/postgres/store.js";
+import { bindLiterals, COMMIT_ID_KEEP_MS, lostCommitOutcome, migrate, type PgStore } from "../host/bank/postgres/store.js";
 import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../host/bank/postgres/schema.js";
 import { type BankStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 import { tokenRow } from "./bank-helpers.js";
 
-const postgres = usePostgres();
+const postgres = usePostgres({ settings: { synchronous_commit: "on", autovacuum: "off" } });
 const KEY = new Uint8Array(32).fill(7);
 const opened: { close(): Promise<void> }[] = [];
 
 afterEach(async () => {
-  for (const store of opened.splice(0)) await store.close().catch(() => undefined);
+  // Last opened first: a relay closes once the stores connected through it have closed.
+  for (const store of opened.splice(0).reverse()) await store.close().catch(() => undefined);
 });
 
 async function open(url: string, create = true): Promise<PgStore> {
@@ -51,10 +55,13 @@ const oneLine = (error: unknown) => {
 /**
  * A TCP relay in front of the server that, once armed, loses the COMMIT: "answer" forwards it and
  * drops the connection before the answer comes back (the commit happened, the client cannot know);
- * "request" drops the connection without forwarding it (nothing committed).
+ * "request" drops the connection without forwarding it (nothing committed); a function: holds it
+ * unforwarded while the function runs, then drops the connection.
  */
-async function commitLosingRelay(port: number): Promise<{ port: number; arm(loses: "answer" | "request"): void; server: Server }> {
-  let armed: "answer" | "request" | null = null;
+async function commitLosingRelay(
+  port: number,
+): Promise<{ port: number; arm(loses: "answer" | "request" | (() => Promise<void>)): void; server: Server }> {
+  let armed: "answer" | "request" | (() => Promise<void>) | null = null;
   const server = createServer((client) => {
     const upstream = new Socket();
     let swallow = false;
@@ -66,7 +73,13 @@ async function commitLosingRelay(port: number): Promise<{ port: number; arm(lose
       if (armed && chunk.includes("COMMIT")) {
         const loses = armed;
         armed = null;
-        if (loses === "answer") {
+        if (typeof loses === "function") {
+          // Held, never forwarded, while `loses` runs (a crash of the server); then the connection drops.
+          void loses().finally(() => {
+            client.destroy();
+            upstream.destroy();
+          });
+        } else if (loses === "answer") {
           swallow = true;
           upstream.write(chunk);
           setTimeout(() => {
@@ -216,6 +229,120 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     // The COMMIT never reached the server: the transaction was rolled back, and runs again.
     expect(await count()).toEqual({ attempts: 2, result: { failures: 2, locked: false } });
     expect((await setup.getToken(userId))!.consecutive_failures).toBe(2);
+  }, 60_000);
+
+  it("after a crash PostgreSQL hands a transaction id out again (pg_xact_status then says 'committed' of a transaction that left nothing); a COMMIT lost in the crash is decided by its commit id: not committed, run again, applied once", async () => {
+    const url = postgres.freshUrl();
+    const setup = await open(url);
+    const [userId] = await withTokens(setup, 1);
+    const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+      const client = new pg.Client({ connectionString: url });
+      client.on("error", () => undefined);
+      await client.connect();
+      try {
+        return await work(client);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    };
+    // Committed transactions, each with a transaction id of its own: the ids handed out after a crash.
+    const commits = (count: number) =>
+      admin(async (client) => {
+        const ids: bigint[] = [];
+        for (let i = 0; i < count; i++)
+          ids.push(BigInt((await client.query("INSERT INTO filler VALUES (1) RETURNING pg_current_xact_id()::text AS xid")).rows[0].xid));
+        return ids;
+      });
+
+    await admin((client) => client.query("CREATE TABLE filler (n integer)"));
+    // The old rule's premise, checked: a transaction's id, read at BEGIN; the server crashes before COMMIT.
+    const victim = new pg.Client({ connectionString: url });
+    victim.on("error", () => undefined);
+    await victim.connect();
+    await victim.query("BEGIN");
+    const xid = BigInt((await victim.query("SELECT pg_current_xact_id()::text AS xid")).rows[0].xid);
+    await postgres.server.restartImmediate();
+    await victim.end().catch(() => undefined);
+    const after = await commits(20);
+    expect(after).toContain(xid);
+    // Nothing of the victim committed, yet its id reads "committed": pg_xact_status cannot decide a lost COMMIT.
+    expect((await admin((client) => client.query("SELECT pg_xact_status($1::text::xid8) AS s", [xid.toString()]))).rows).toEqual([
+      { s: "committed" },
+    ]);
+
+    // The store: a transaction whose whole COMMIT message is held by the relay while the server crashes
+    // and other transactions commit (taking the ids again), then its connection drops.
+    const relay = await commitLosingRelay(postgres.server.port);
+    const store = await open(url.replace(`:${postgres.server.port}/`, `:${relay.port}/`), false);
+    relay.arm(async () => {
+      await postgres.server.restartImmediate();
+      await commits(20);
+    });
+    let attempts = 0;
+    const result = await store.transaction(async (tx) => {
+      attempts++;
+      await tx.recordTokenSuccess(userId, 0, 200, 5000);
+      await tx.appendEvent(
+        signed(testAuditKeys(KEY), { at: 5000, kind: "login", service_id: null, user_id: userId, actor: "test", detail: null }),
+      );
+      return "accepted";
+    });
+    // Before this rule the store asked pg_xact_status, was told "committed", and answered with nothing stored (attempts 1, last_step 100).
+    expect({ result, attempts }).toEqual({ result: "accepted", attempts: 2 });
+    expect(await setup.getToken(userId)).toMatchObject({ last_step: 200, last_success_at: 5000 });
+    expect((await setup.eventsOf(userId, 10)).map((e) => e.kind)).toEqual(["login"]);
+  }, 120_000);
+
+  it("the lost-commit check: a commit id found is 'committed'; absent once the server process that ran it is gone (terminated if it lingers) is 'not committed'; too late or without that process, the outcome stays unknown (StoreBusyError)", async () => {
+    const url = postgres.freshUrl();
+    const store = await open(url);
+    const [userId] = await withTokens(store, 1);
+    // Every committed transaction leaves its commit id.
+    const before = (await store.pool.query("SELECT count(*)::int AS n FROM commit_ids")).rows[0].n;
+    await store.transaction((tx) => tx.unlockToken(userId));
+    const ids = (await store.pool.query<{ id: Buffer }>("SELECT id FROM commit_ids")).rows.map((r) => r.id);
+    expect(ids).toHaveLength(before + 1);
+    const lingering = async () => {
+      const client = new pg.Client({ connectionString: url, application_name: "otp-token bank" });
+      client.on("error", () => undefined);
+      await client.connect();
+      opened.push({ close: () => client.end().catch(() => undefined) });
+      await client.query("BEGIN");
+      return (client as unknown as { processID: number }).processID;
+    };
+    const alive = async (pid: number) => (await store.pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid])).rowCount === 1;
+    const now = () => performance.now();
+
+    const pid = await lingering();
+    expect(await lostCommitOutcome(store.pool, { commitId: ids[ids.length - 1], backendPid: pid, sentAt: now() })).toBe("committed");
+    expect(await alive(pid)).toBe(true);
+    const unknownId = new Uint8Array(16).fill(9);
+    expect(await lostCommitOutcome(store.pool, { commitId: unknownId, backendPid: pid, sentAt: now() })).toBe("not committed");
+    expect(await alive(pid)).toBe(false);
+    // Its COMMIT sent longer ago than ids are surely kept: an absent id proves nothing.
+    const gone = await lingering();
+    await store.pool.query("SELECT pg_terminate_backend($1)", [gone]);
+    await expect(
+      lostCommitOutcome(store.pool, { commitId: unknownId, backendPid: gone, sentAt: now() - COMMIT_ID_KEEP_MS }, 600),
+    ).rejects.toThrow(/outcome is not known/);
+    await expect(lostCommitOutcome(store.pool, { commitId: unknownId, backendPid: null, sentAt: now() }, 600)).rejects.toBeInstanceOf(
+      StoreBusyError,
+    );
+  }, 60_000);
+
+  it("commit ids are pruned once older than COMMIT_ID_KEEP_MS; younger ones stay", async () => {
+    const store = await open(postgres.freshUrl());
+    await store.pool.query("DELETE FROM commit_ids");
+    await store.pool.query(
+      `INSERT INTO commit_ids (id, at) SELECT decode(lpad(to_hex(n), 32, '0'), 'hex'), clock_timestamp() - make_interval(secs => $1)
+         FROM generate_series(1, 12000) AS n`,
+      [COMMIT_ID_KEEP_MS / 1000 + 5],
+    );
+    await store.pool.query(
+      `INSERT INTO commit_ids (id) SELECT decode(lpad(to_hex(n), 32, '0'), 'hex') FROM generate_series(20001, 20010) AS n`,
+    );
+    expect(await store.pruneCommitIds()).toBe(12000);
+    expect((await store.pool.query("SELECT count(*)::int AS n FROM commit_ids")).rows).toEqual([{ n: 10 }]);
   }, 60_000);
 
   it("a deadlock between two instances is retried: both transactions commit", async () => {

@@ -1,5 +1,5 @@
 // Shared by the tests: every test that runs wasm runs it on each build of the same sources.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { it, onTestFailed } from "vitest";
 import type { CoreBuild } from "../host/core.js";
@@ -128,4 +128,36 @@ export function testRandom(): TestRandom {
     for (const error of task.result?.errors ?? []) error.message = `${error.message} [TEST_SEED=${random.seed}]`;
   });
   return random;
+}
+
+export interface SpawnResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * spawnSync's result without blocking the test worker: a synchronous spawn that runs longer than
+ * vitest's 60 s RPC timeout (npm install, QEMU, on a loaded machine) fails the whole run with
+ * "Timeout calling onTaskUpdate" even though every test passed.
+ */
+export function spawnAsync(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {},
+): Promise<SpawnResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, timeout: options.timeout });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
 }

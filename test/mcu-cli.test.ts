@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { FLASH_SIZE_BYTES } from "../host/abi.js";
 import { DEMO_PROFILE } from "../host/cli/sim.js";
 import { otpApi } from "../host/otp.js";
-import { commandWorks, requireTool } from "./helpers.js";
+import { commandWorks, requireTool, spawnAsync } from "./helpers.js";
 import { MCU_SKIP, MCU_TIMEOUT_MS, oathtool, requireOathtool } from "./mcu-helpers.js";
 
 const HAS_OATHTOOL = requireOathtool();
@@ -20,8 +20,9 @@ const api = otpApi();
 const RFC_SEED_SHA1 = Buffer.from("12345678901234567890");
 const RFC_SEED_SHA512 = Buffer.from("1234567890".repeat(7).slice(0, 64));
 
+/** `otp-token mcu ...` (QEMU) without blocking the worker: helpers.ts spawnAsync says why. */
 function mcu(...args: string[]) {
-  return spawnSync(process.execPath, [CLI, "mcu", ...args], { encoding: "utf8", timeout: MCU_TIMEOUT_MS });
+  return spawnAsync(process.execPath, [CLI, "mcu", ...args], { timeout: MCU_TIMEOUT_MS });
 }
 
 const lastLine = (text: string) => text.trim().split("\n").at(-1);
@@ -29,8 +30,8 @@ const lastLine = (text: string) => text.trim().split("\n").at(-1);
 describe.skipIf(MCU_SKIP !== undefined)("otp-token mcu code", () => {
   it(
     "prints the panel and, on its last line, RFC 6238's code for T = 59 (SHA-1, 8 digits, its 30 s step)",
-    () => {
-      const result = mcu("code", "--time", "59", "--digits", "8", "--period", "30", "--key", RFC_SEED_SHA1.toString("hex"));
+    async () => {
+      const result = await mcu("code", "--time", "59", "--digits", "8", "--period", "30", "--key", RFC_SEED_SHA1.toString("hex"));
       expect(result.stderr).toBe("");
       expect(result.status).toBe(0);
       expect(result.stdout).toMatch(/┌─+┐/);
@@ -41,9 +42,9 @@ describe.skipIf(MCU_SKIP !== undefined)("otp-token mcu code", () => {
 
   it.runIf(HAS_OATHTOOL)(
     "agrees with oathtool for SHA-512 past 2106 on a 30 s step",
-    () => {
+    async () => {
       const time = 20_000_000_000n;
-      const result = mcu(
+      const result = await mcu(
         "code",
         "--time",
         String(time),
@@ -63,23 +64,29 @@ describe.skipIf(MCU_SKIP !== undefined)("otp-token mcu code", () => {
     MCU_TIMEOUT_MS,
   );
 
-  it("refuses bad options with a usage error that says what is accepted", () => {
-    expect(mcu("code", "--key", "12")).toMatchObject({ status: 2, stderr: expect.stringMatching(/--key must be 16-64 bytes, got 1/) });
-    expect(mcu("code")).toMatchObject({ status: 2, stderr: expect.stringMatching(/code needs --key HEX/) });
-    expect(mcu("code", "--key", RFC_SEED_SHA1.toString("hex"), "--digits", "9")).toMatchObject({
+  it("refuses bad options with a usage error that says what is accepted", async () => {
+    expect(await mcu("code", "--key", "12")).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/--key must be 16-64 bytes, got 1/),
+    });
+    expect(await mcu("code")).toMatchObject({ status: 2, stderr: expect.stringMatching(/code needs --key HEX/) });
+    expect(await mcu("code", "--key", RFC_SEED_SHA1.toString("hex"), "--digits", "9")).toMatchObject({
       status: 2,
       stderr: expect.stringMatching(/--digits must be a whole number from 6 to 8/),
     });
-    expect(mcu("flash")).toMatchObject({ status: 2, stderr: expect.stringMatching(/unknown mcu subcommand "flash": use code or show/) });
+    expect(await mcu("flash")).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/unknown mcu subcommand "flash": use code or show/),
+    });
   });
 });
 
 describe.skipIf(MCU_SKIP !== undefined)("otp-token mcu show", () => {
   it(
     "without a terminal: presses once and prints the demo profile's code for now",
-    () => {
+    async () => {
       const before = Math.floor(Date.now() / 1000);
-      const result = mcu("show");
+      const result = await mcu("show");
       const after = Math.floor(Date.now() / 1000);
       expect(result.status).toBe(0);
       const codes = new Set([api.totp(DEMO_PROFILE.seed, before), api.totp(DEMO_PROFILE.seed, after)]);

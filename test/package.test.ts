@@ -3,12 +3,14 @@
 // nothing native can have been built. There: the root and the subpaths from ES modules and from
 // require(), a TypeScript file type-checked against the shipped declarations with the project's
 // tsc, `otp-token code`, and the one-line message a bank command gives without better-sqlite3 (or pg).
-import { execFileSync, type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type SpawnResult, spawnAsync } from "./helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -23,17 +25,18 @@ let packed: { filename: string; files: { path: string }[] };
 /** PATH with node and npm only: no python3, make or C compiler for a native build to find. */
 let bareEnv: NodeJS.ProcessEnv;
 
-function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
-  return spawnSync(command, args, { cwd: app, encoding: "utf8", env: options.env ?? bareEnv, input: options.input, timeout: 120_000 });
+/** Runs a command in the app folder (asynchronously: helpers.ts spawnAsync says why). */
+function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<SpawnResult> {
+  return spawnAsync(command, args, { cwd: app, env: options.env ?? bareEnv, input: options.input, timeout: 120_000 });
 }
 
-function node(args: string[], input?: string): string {
-  const result = run(process.execPath, args, { input });
+async function node(args: string[], input?: string): Promise<string> {
+  const result = await run(process.execPath, args, { input });
   if (result.status !== 0) throw new Error(`node ${args.join(" ")} failed:\n${result.stderr}`);
   return result.stdout;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "otp-token-pack-"));
   app = join(dir, "app");
   mkdirSync(app);
@@ -45,14 +48,14 @@ beforeAll(() => {
 
   // --ignore-scripts: `prepare` would rebuild build/ and dist/ under the other test files running
   // now; vitest's global setup has already brought them up to date.
-  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], {
+  const { stdout: out } = await promisify(execFile)("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], {
     cwd: ROOT,
     encoding: "utf8",
     timeout: 120_000,
   });
   [packed] = JSON.parse(out);
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", version: "1.0.0", private: true }));
-  const install = run("npm", [
+  const install = await run("npm", [
     "install",
     join(dir, packed.filename),
     "--omit=optional",
@@ -109,8 +112,8 @@ describe("the package, installed without optional and peer dependencies", () => 
     expect(installed.filter(([, entry]) => entry.hasInstallScript).map(([path]) => path)).toEqual([]);
   });
 
-  it("the root works from an ES module", () => {
-    const out = node([
+  it("the root works from an ES module", async () => {
+    const out = await node([
       "--input-type=module",
       "-e",
       `
@@ -123,8 +126,8 @@ describe("the package, installed without optional and peer dependencies", () => 
     expect(out.trim()).toBe("755224 94287082 07081804 0");
   });
 
-  it("the root works from require()", () => {
-    const out = node([
+  it("the root works from require()", async () => {
+    const out = await node([
       "--input-type=commonjs",
       "-e",
       `
@@ -136,12 +139,12 @@ describe("the package, installed without optional and peer dependencies", () => 
     expect(out.trim()).toBe("287082 89005924");
   });
 
-  it.each(["module", "commonjs"])("the subpaths load from %s: the simulated token shows the code the library computes", (type) => {
+  it.each(["module", "commonjs"])("the subpaths load from %s: the simulated token shows the code the library computes", async (type) => {
     const load =
       type === "module"
         ? `const [{ SimToken }, { Board }, protocol, { totp }] = await Promise.all(["otp-token/token", "otp-token/board", "otp-token/protocol", "otp-token"].map((m) => import(m)));`
         : `const [{ SimToken }, { Board }, protocol, { totp }] = ["otp-token/token", "otp-token/board", "otp-token/protocol", "otp-token"].map((m) => require(m));`;
-    const out = node([
+    const out = await node([
       `--input-type=${type}`,
       "-e",
       `(async () => {
@@ -157,12 +160,12 @@ describe("the package, installed without optional and peer dependencies", () => 
     expect(out.trim()).toBe("otp true 82");
   });
 
-  it.each(["module", "commonjs"])("otp-token/bank loads from %s and says in one line what the SQLite store needs", (type) => {
+  it.each(["module", "commonjs"])("otp-token/bank loads from %s and says in one line what the SQLite store needs", async (type) => {
     const load =
       type === "module"
         ? `const { openStore, Bank } = await import("otp-token/bank");`
         : `const { openStore, Bank } = require("otp-token/bank");`;
-    const out = node([
+    const out = await node([
       `--input-type=${type}`,
       "-e",
       `(async () => {
@@ -175,7 +178,7 @@ describe("the package, installed without optional and peer dependencies", () => 
     expect(existsSync(join(app, "bank.sqlite"))).toBe(false);
   });
 
-  it("type-checks a TypeScript file against the shipped declarations", () => {
+  it("type-checks a TypeScript file against the shipped declarations", async () => {
     writeFileSync(
       join(app, "tsconfig.json"),
       JSON.stringify({
@@ -212,13 +215,13 @@ describe("the package, installed without optional and peer dependencies", () => 
       console.log(code, offset, screen.mode, bytes);
     `,
     );
-    const result = run(process.execPath, [TSC, "-p", "tsconfig.json"]);
+    const result = await run(process.execPath, [TSC, "-p", "tsconfig.json"]);
     expect(result.stdout + result.stderr).toBe("");
     expect(result.status).toBe(0);
   }, 120_000);
 
-  it("otp-token code prints the RFC 6238 code", () => {
-    const result = run(join(app, "node_modules/.bin/otp-token"), [
+  it("otp-token code prints the RFC 6238 code", async () => {
+    const result = await run(join(app, "node_modules/.bin/otp-token"), [
       "code",
       "--time",
       "59",
@@ -230,14 +233,16 @@ describe("the package, installed without optional and peer dependencies", () => 
     expect(result.stdout).toBe("84755224\n");
   });
 
-  it("a bank command says in one line, without a stack trace, that it needs better-sqlite3", () => {
+  it("a bank command says in one line, without a stack trace, that it needs better-sqlite3", async () => {
     const env = { ...bareEnv, OTP_BANK_MASTER_KEY: "11".repeat(32) };
-    const result = run(join(app, "node_modules/.bin/otp-token"), ["bank", "init", "--db", join(dir, "bank.sqlite")], { env });
+    const result = await run(join(app, "node_modules/.bin/otp-token"), ["bank", "init", "--db", join(dir, "bank.sqlite")], { env });
     expect(result.stderr).toBe("otp-token bank init: the bank's SQLite store needs better-sqlite3: npm i better-sqlite3 [store]\n");
     expect(result.status).toBe(1);
     expect(existsSync(join(dir, "bank.sqlite"))).toBe(false);
     // The same for PostgreSQL, whose node-postgres is an optional peer too.
-    const postgres = run(join(app, "node_modules/.bin/otp-token"), ["bank", "status", "--db", "postgres://bank@127.0.0.1:1/bank"], { env });
+    const postgres = await run(join(app, "node_modules/.bin/otp-token"), ["bank", "status", "--db", "postgres://bank@127.0.0.1:1/bank"], {
+      env,
+    });
     expect(postgres.stderr).toBe("otp-token bank status: the bank's PostgreSQL store needs node-postgres: npm i pg [store]\n");
     expect(postgres.status).toBe(1);
   });

@@ -178,49 +178,49 @@ describe.skipIf(!hasPythonPskc)("PSKC: python3-pskc reads what we export", () =>
 });
 
 describe.skipIf(!hasPythonPskc)("PSKC: we read what python3-pskc (and pskctool) write", () => {
-  it.each(["pbe", "pbe256", "psk"])("python3-pskc %s: the seeds, then imported tokens that log in with their codes", async (mode) => {
-    const path = join(dir, `python-${mode}.pskcxml`);
-    const secret = mode === "psk" ? PSK_HEX : PASSPHRASE;
-    // Imported User IDs far apart, below the customer numbers the keys without one are given (max + 1).
-    execFileSync(PYTHON, ["-c", PY_WRITE, path, mode, secret, `2083L${{ pbe: "9000009", pbe256: "9000008", psk: "9000007" }[mode]}A004`]);
-    const options = mode === "psk" ? { key: new Uint8Array(Buffer.from(PSK_HEX, "hex")) } : { passphrase: PASSPHRASE };
-    const tokens = readPskc(readFileSync(path, "utf8"), options);
-    expect(
-      tokens.map((t) => [t.serial, t.userId, Buffer.from(t.seed).toString("latin1"), t.params.algorithm, t.params.digits, t.params.period]),
-    ).toEqual([
-      ["FACT0001", undefined, "12345678901234567890", "SHA1", 6, 60],
-      ["FACT0002", tokens[1].userId, "12345678901234567890123456789012", "SHA256", 8, 30],
-    ]);
-    const imported = await bank.importSecrets(tokens, "test");
-    expect(imported[1].userId).toBe(tokens[1].userId);
-    // That customer's next token issue is numbered after the imported one.
-    const next = await bank.issue({
-      mail: "n@example.jp",
-      mailConfirm: "n@example.jp",
-      password: "Pass1234",
-      passwordConfirm: "Pass1234",
-      userId: tokens[1].userId,
-    });
-    expect(next.userId).toBe(tokens[1].userId!.replace(/A004$/, "A005"));
-    expect(imported[0].userId).toMatch(/^2083L\d{7}A001$/);
-    clock.now += 60;
-    for (const [i, t] of tokens.entries()) {
-      const profile = {
-        seed: Buffer.from(t.seed),
-        algorithm: t.params.algorithm,
-        digits: t.params.digits,
-        period: t.params.period,
-        label: "X",
-      } as TokenProfile;
-      expect((await bank.verify(imported[i].userId, codeAt(profile, clock.now))).ok).toBe(true);
-    }
-    // The same file again: its User ID is taken; nothing of it is imported (not even the key without one).
-    const before = (await bank.overview()).tokens.active;
-    await expect(bank.importSecrets(readPskc(readFileSync(path, "utf8"), options), "test")).rejects.toThrow(
-      /already exists in this bank: nothing was imported/,
-    );
-    expect((await bank.overview()).tokens.active).toBe(before);
-  });
+  it.each(["pbe", "pbe256", "psk"])(
+    "python3-pskc %s: the seeds, then imported tokens that log in with their codes; unsigned, so the file's UserId is reported, not used",
+    async (mode) => {
+      const path = join(dir, `python-${mode}.pskcxml`);
+      const secret = mode === "psk" ? PSK_HEX : PASSPHRASE;
+      const fileUserId = `2083L${{ pbe: "9000009", pbe256: "9000008", psk: "9000007" }[mode]}A004`;
+      execFileSync(PYTHON, ["-c", PY_WRITE, path, mode, secret, fileUserId]);
+      const options = mode === "psk" ? { key: new Uint8Array(Buffer.from(PSK_HEX, "hex")) } : { passphrase: PASSPHRASE };
+      const tokens = readPskc(readFileSync(path, "utf8"), options);
+      expect(
+        tokens.map((t) => [
+          t.serial,
+          t.userId,
+          Buffer.from(t.seed).toString("latin1"),
+          t.params.algorithm,
+          t.params.digits,
+          t.params.period,
+        ]),
+      ).toEqual([
+        ["FACT0001", undefined, "12345678901234567890", "SHA1", 6, 60],
+        ["FACT0002", fileUserId, "12345678901234567890123456789012", "SHA256", 8, 30],
+      ]);
+      expect(tokens[0].manufacturer).toBe("factory");
+      const imported = await bank.importSecrets(tokens, "test");
+      // New customers, numbered max + 1: the file's User ID (and its customer number 900000x) is not used.
+      expect(imported).toEqual([
+        { userId: expect.stringMatching(/^2083L000000\dA001$/), serial: "FACT0001" },
+        { userId: expect.stringMatching(/^2083L000000\dA001$/), serial: "FACT0002", fileUserId },
+      ]);
+      await expect(bank.status(fileUserId)).rejects.toThrow(/nothing is known for this User ID/);
+      clock.now += 60;
+      for (const [i, t] of tokens.entries()) {
+        const profile = {
+          seed: Buffer.from(t.seed),
+          algorithm: t.params.algorithm,
+          digits: t.params.digits,
+          period: t.params.period,
+          label: "X",
+        } as TokenProfile;
+        expect((await bank.verify(imported[i].userId, codeAt(profile, clock.now))).ok).toBe(true);
+      }
+    },
+  );
 
   it.skipIf(!hasPskctool || !hasOpenssl)(
     "pskctool's own output (a signed document) parses; it carries no secret (libpskc drops encrypted values), so it is refused, naming why",

@@ -20,7 +20,7 @@ import { type BankOverview, type BankStatus, Lifecycle } from "./rooms/lifecycle
 import { Rekey, type RekeyReport } from "./rooms/rekey.js";
 import { openSettings, Settings } from "./rooms/settings.js";
 import type { AuditEvent, BankContext } from "./rooms/shared.js";
-import { type ImportedToken, type TokenSecret, Transfer } from "./rooms/transfer.js";
+import { type ImportedAs, type ImportedToken, type TokenSecret, Transfer } from "./rooms/transfer.js";
 import { Verification, type VerifyResult } from "./rooms/verification.js";
 import type { ApiScope, AuditHead, AuditKeys, BankStore } from "./store.js";
 
@@ -252,7 +252,7 @@ export class Bank {
   }
 
   /** Stores imported tokens, all or none; nothing stored is replaced. */
-  importSecrets(tokens: ImportedToken[], by?: string): Promise<{ userId: string; serial: string }[]> {
+  importSecrets(tokens: ImportedToken[], by?: string): Promise<ImportedAs[]> {
     return this.#transfer.importSecrets(tokens, by);
   }
 }

@@ -4,14 +4,21 @@
 // xenc11:DerivedKey), IV prepended to the ciphertext (XML Encryption §5.2). Every encrypted value
 // carries a ValueMAC under a random MAC key that is itself encrypted (§6.1.1). TOTP keys only
 // (urn:ietf:params:xml:ns:keyprov:pskc:totp); the hash is the AlgorithmParameters Suite.
+// An import needs the MACs (MACMethod and a ValueMAC on every secret), which bind each secret to the
+// document's key but not to its metadata: a key's UserId and SerialNo are trusted only when the
+// document carries an XML signature (§7, host/bank/pskc-sign.ts) that verifies against the signer
+// certificate the operator gives; readPskc says so in `signedBy`, and the transfer room gives every
+// token of an unsigned document a new User ID.
 // Interop: Debian's python3-pskc reads what this writes and writes what this reads; pskctool
-// validates it against the RFC's schema (test/pskc.test.ts).
-import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from "node:crypto";
+// validates it against the RFC's schema (test/pskc.test.ts); libxmlsec1 (xmlsec1, pskctool) verifies
+// our signatures and makes ones we verify (test/pskc-sign.test.ts).
+import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual, type X509Certificate } from "node:crypto";
 import { DOMParser, type Element } from "@xmldom/xmldom";
 import { LABEL_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import type { Algorithm } from "../otp.js";
 import { BankError } from "./errors.js";
 import type { OtpParameters } from "./protocol.js";
+import { type PskcSigner, signPskc, verifyPskcSignature } from "./pskc-sign.js";
 
 const NS = {
   pskc: "urn:ietf:params:xml:ns:keyprov:pskc",
@@ -43,6 +50,10 @@ export interface PskcTokenOut {
   params: OtpParameters;
   driftSteps: number;
   expiresAt: number;
+  /** DeviceInfo Manufacturer; "otp-token" when not given. */
+  manufacturer?: string;
+  /** Key Issuer, written when given. */
+  issuer?: string;
 }
 
 /** A token read from a document. */
@@ -53,6 +64,15 @@ export interface PskcTokenIn {
   params: OtpParameters;
   /** Unix seconds, when the document gives an expiry date. */
   expiresAt?: number;
+  /** DeviceInfo Manufacturer and Key Issuer, when the document gives them. */
+  manufacturer?: string;
+  issuer?: string;
+  /**
+   * The SHA-256 fingerprint of the signer certificate, only when the document's XML signature
+   * verified against it: then UserId, SerialNo and every other field were signed. Absent: nothing
+   * but the secret (under its MAC) can be trusted, and the bank gives the token a new User ID.
+   */
+  signedBy?: string;
 }
 
 const fail = (message: string) => new BankError("pskc", message);
@@ -92,8 +112,8 @@ export function readPskcOptions(given: { passphrase?: string; key?: string; keyN
   throw fail("the export must be encrypted: give a passphrase (RFC 6030 §6.2) or a pre-shared key (§6.1)");
 }
 
-/** An encrypted PSKC document (RFC 6030) holding `tokens`. */
-export function writePskc(tokens: PskcTokenOut[], encryption: PskcEncryption): string {
+/** An encrypted PSKC document (RFC 6030) holding `tokens`, signed (§7) when a signer is given. */
+export function writePskc(tokens: PskcTokenOut[], encryption: PskcEncryption, signer?: PskcSigner): string {
   let key: Uint8Array;
   let cipherUri: string;
   let encryptionKeyXml: string;
@@ -144,11 +164,12 @@ export function writePskc(tokens: PskcTokenOut[], encryption: PskcEncryption): s
     parts.push(
       " <pskc:KeyPackage>",
       "  <pskc:DeviceInfo>",
-      "   <pskc:Manufacturer>otp-token</pskc:Manufacturer>",
+      `   <pskc:Manufacturer>${escapeXml(token.manufacturer ?? "otp-token")}</pskc:Manufacturer>`,
       `   <pskc:SerialNo>${escapeXml(token.serial)}</pskc:SerialNo>`,
       `   <pskc:ExpiryDate>${expiry}</pskc:ExpiryDate>`,
       "  </pskc:DeviceInfo>",
       `  <pskc:Key Id="${escapeXml(token.userId)}" Algorithm="${TOTP_ALGORITHM}">`,
+      ...(token.issuer === undefined ? [] : [`   <pskc:Issuer>${escapeXml(token.issuer)}</pskc:Issuer>`]),
       "   <pskc:AlgorithmParameters>",
       `    <pskc:Suite>${SUITE_BY_ALGORITHM[token.params.algorithm]}</pskc:Suite>`,
       `    <pskc:ResponseFormat Length="${token.params.digits}" Encoding="DECIMAL"/>`,
@@ -174,7 +195,7 @@ export function writePskc(tokens: PskcTokenOut[], encryption: PskcEncryption): s
   parts.push("</pskc:KeyContainer>", "");
   macKey.fill(0);
   if (encryption.kind === "pbe") key.fill(0);
-  return parts.join("\n");
+  return signer ? signPskc(parts.join("\n"), signer) : parts.join("\n");
 }
 
 // ---- reading ----
@@ -247,33 +268,44 @@ function parseTime(value: string | undefined): number | undefined {
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
 
-/** The TOTP keys of an encrypted PSKC document, decrypted and MAC-checked. Nothing is returned unless every key reads. */
-export function readPskc(xml: string, secret: { passphrase?: string; key?: Uint8Array }, defaultLabel = "BANK"): PskcTokenIn[] {
+/**
+ * The TOTP keys of an encrypted PSKC document, decrypted and MAC-checked. Nothing is returned unless
+ * every key reads. With `signerCertificate`, the document must carry an XML signature (§7) that
+ * verifies against it, and every key is returned with `signedBy`; without, a signature is not looked at.
+ */
+export function readPskc(
+  xml: string,
+  secret: { passphrase?: string; key?: Uint8Array },
+  defaultLabel = "BANK",
+  options: { signerCertificate?: X509Certificate } = {},
+): PskcTokenIn[] {
   let container: Element | null;
+  let signedBy: string | undefined;
   try {
     const doc = new DOMParser({
       onError: (level, message) => {
         if (level !== "warning") throw new Error(message);
       },
     }).parseFromString(xml, "application/xml");
+    if (doc.doctype) throw new Error("a DOCTYPE is not allowed in a PSKC document");
     container = doc.documentElement;
   } catch (error) {
     throw fail(`the file is not well-formed XML: ${(error as Error).message.split("\n")[0]}`);
   }
   if (!container || container.namespaceURI !== NS.pskc || container.localName !== "KeyContainer")
     throw fail("the file is not a PSKC document (no pskc:KeyContainer)");
+  if (options.signerCertificate) signedBy = verifyPskcSignature(container.ownerDocument!, options.signerCertificate);
   const key = documentKey(container, secret);
   const macMethod = child(container, NS.pskc, "MACMethod");
-  let mac: { hash: string; key: Buffer } | null = null;
-  if (macMethod) {
-    const encryptedKey = encryptedValue(child(macMethod, NS.pskc, "MACKey"), "the MAC key");
-    if (encryptedKey.cipher.keyBytes !== key.length)
-      throw fail(`the MAC key's cipher needs a ${encryptedKey.cipher.keyBytes}-byte key; the document key has ${key.length}`);
-    mac = {
-      hash: hmacHash(macMethod.getAttribute("Algorithm") ?? undefined, "the MAC method"),
-      key: decryptValue(encryptedKey.cipher.cipher, key, encryptedKey.value),
-    };
-  }
+  // Without a MAC, a changed IV or ciphertext decrypts to another seed unnoticed (CBC is malleable).
+  if (!macMethod) throw fail("the document has no MACMethod: its encrypted secrets are not authenticated, and this bank imports none such");
+  const encryptedMacKey = encryptedValue(child(macMethod, NS.pskc, "MACKey"), "the MAC key");
+  if (encryptedMacKey.cipher.keyBytes !== key.length)
+    throw fail(`the MAC key's cipher needs a ${encryptedMacKey.cipher.keyBytes}-byte key; the document key has ${key.length}`);
+  const mac = {
+    hash: hmacHash(macMethod.getAttribute("Algorithm") ?? undefined, "the MAC method"),
+    key: decryptValue(encryptedMacKey.cipher.cipher, key, encryptedMacKey.value),
+  };
   const tokens: PskcTokenIn[] = [];
   for (const keyPackage of children(container, NS.pskc, "KeyPackage")) {
     const device = child(keyPackage, NS.pskc, "DeviceInfo");
@@ -313,18 +345,27 @@ export function readPskc(xml: string, secret: { passphrase?: string; key?: Uint8
     const encrypted = encryptedValue(child(secretElement, NS.pskc, "EncryptedValue"), where);
     if (encrypted.cipher.keyBytes !== key.length)
       throw fail(`${where}: its cipher needs a ${encrypted.cipher.keyBytes}-byte key; the document key has ${key.length}`);
-    if (mac) {
-      const given = base64(text(child(secretElement, NS.pskc, "ValueMAC")), `${where}: the ValueMAC`);
-      const expected = createHmac(mac.hash, mac.key).update(encrypted.value).digest();
-      if (given.length !== expected.length || !timingSafeEqual(given, expected))
-        throw fail(`${where}: the ValueMAC does not match: the document was altered, or the key is wrong`);
-    }
+    // The MAC covers IV and ciphertext (§6.1.1), so a flipped IV bit is refused here, before decryption.
+    const valueMac = text(child(secretElement, NS.pskc, "ValueMAC"));
+    if (valueMac === undefined) throw fail(`${where}: the secret has no ValueMAC: it is not authenticated`);
+    const givenMac = base64(valueMac, `${where}: the ValueMAC`);
+    const expectedMac = createHmac(mac.hash, mac.key).update(encrypted.value).digest();
+    if (givenMac.length !== expectedMac.length || !timingSafeEqual(givenMac, expectedMac))
+      throw fail(`${where}: the ValueMAC does not match: the document was altered, or the key is wrong`);
     const seed = new Uint8Array(decryptValue(encrypted.cipher.cipher, key, encrypted.value));
     if (seed.length < 10 || seed.length > 64) throw fail(`${where}: the secret must be 10-64 bytes, got ${seed.length}`);
     const userId = text(child(keyElement, NS.pskc, "UserId")) ?? text(child(device, NS.pskc, "UserId"));
     if (userId !== undefined && !USER_ID_PATTERN.test(userId))
       throw fail(`${where}: UserId ${JSON.stringify(userId)} is not a User ID of this bank (16 upper-case letters or digits)`);
     const friendly = text(child(keyElement, NS.pskc, "FriendlyName"));
+    const manufacturer = text(child(device, NS.pskc, "Manufacturer"));
+    const issuer = text(child(keyElement, NS.pskc, "Issuer"));
+    for (const [field, value] of [
+      ["Manufacturer", manufacturer],
+      ["Issuer", issuer],
+    ])
+      if (value !== undefined && !/^[\x20-\x7e\u00a0-\uffff]{1,100}$/u.test(value))
+        throw fail(`${where}: the ${field} must be 1-100 printable characters`);
     const expiresAt = parseTime(
       text(child(device, NS.pskc, "ExpiryDate")) ?? text(child(child(keyElement, NS.pskc, "Policy"), NS.pskc, "ExpiryDate")),
     );
@@ -334,9 +375,12 @@ export function readPskc(xml: string, secret: { passphrase?: string; key?: Uint8
       seed,
       params: { algorithm, digits, period, label: friendly !== undefined && LABEL_PATTERN.test(friendly) ? friendly : defaultLabel },
       ...(expiresAt === undefined ? {} : { expiresAt }),
+      ...(manufacturer === undefined ? {} : { manufacturer }),
+      ...(issuer === undefined ? {} : { issuer }),
+      ...(signedBy === undefined ? {} : { signedBy }),
     });
   }
-  if (mac) mac.key.fill(0);
+  mac.key.fill(0);
   if (key !== secret.key) key.fill(0);
   if (tokens.length === 0) throw fail("the document holds no KeyPackage");
   return tokens;

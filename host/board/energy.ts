@@ -4,14 +4,23 @@
 // battery defaults (host/board/battery.ts) are made from this file, so the simulated year
 // (test/longrun.test.ts) and the battery-life figures of npm run bench are the same model.
 //
-// The board: an nRF51822 (CPU at 16 MHz from flash, asleep in System ON with its RTC on the 32.768 kHz
-// crystal between wake-ups), a Sharp LS011B7DH03 memory-in-pixel LCD (1.08", 160x68, 1 bit; the
-// firmware's 128x32 image in its middle) on SPI, powered only while the panel is on, and a CR2032.
+// The board, as the silicon image (build/mcu/token.elf) drives it: an nRF51822 (CPU at 16 MHz from
+// flash on the internal RC, asleep in System ON (WFE) between wake-ups with RTC1 counting on the
+// 32.768 kHz crystal and the 16 MHz clock off), a Sharp LS011B7DH03 memory-in-pixel LCD (1.08",
+// 160x68, 1 bit; the firmware's 128x32 image in its middle) on SPI, powered from a GPIO only while it
+// shows something (VCOM inverted once a second by RTC0 -> PPI -> GPIOTE meanwhile), and a CR2032.
+//
+// Two sets of conditions: CENTRAL (typical currents, the makers' capacity at about 20 °C, 1 %/year
+// self-discharge) and WORST_CASE (the largest current each source gives, the capacity derated for
+// pulsed load, 2 %/year, the discharge curve at 0 °C). The board simulator uses CENTRAL.
+import { PANEL_FRAME_OVERHEAD_BYTES, PANEL_LINE_BYTES, PANEL_SPI_HZ } from "../mcu/panel.js";
 
 /** nRF51822 figures. */
 export const NRF51822 = {
   /** µA with the CPU running from flash at 16 MHz: 4.65-4.72 mA measured from 1.8 to 3.4 V on an nRF51 DK (the LDO makes it a current, not a power). */
   cpuMicroamps: 4_700,
+  /** µA, the top of that measured range (the worst case's CPU current). */
+  cpuMicroampsMax: 4_720,
   /** µA in System ON with all peripherals idle, 16 kB RAM on (I_ON, nRF51822 PS v3.3 p. 47). */
   systemOnMicroamps: 2.6,
   /** µA for the 32.768 kHz crystal oscillator that runs the RTC (I_X32k, nRF51822 PS v3.1, typical). */
@@ -46,11 +55,71 @@ export const PANEL = {
   writeMs: 5.38,
   writeLines: 96,
   /** Bytes on the bus per line written (address, 20 data bytes, dummy: mcu/sharp_lcd.c), and per write (mode, final dummy). */
-  lineBytes: 22,
-  writeOverheadBytes: 2,
-  /** Hz of the SPI clock to the panel (mcu/nrf_spi.c; within the memory LCDs' 1-2 MHz). */
-  spiHz: 1_000_000,
+  lineBytes: PANEL_LINE_BYTES,
+  writeOverheadBytes: PANEL_FRAME_OVERHEAD_BYTES,
+  /** Hz of the SPI clock to the panel (host/mcu/panel.ts). */
+  spiHz: PANEL_SPI_HZ,
 } as const;
+
+/** Button A's pull-up while the button is held (nRF51822 PS v3.1, GPIO: R_PU 13 kΩ typical, 11 kΩ minimum). */
+export const BUTTON = {
+  pullUpOhms: 13_000,
+  pullUpOhmsMin: 11_000,
+  /** s the holder keeps the button down for a press (an assumption: a brisk press). */
+  heldSeconds: 0.2,
+  /** mV across the pull-up: the cell's. */
+  millivolts: 3_000,
+} as const;
+
+/** What the numbers are worth: a central estimate, or the worst case the sources allow. */
+export interface Conditions {
+  name: "central" | "worst case";
+  /** µA of the CPU running from flash at 16 MHz. */
+  cpuMicroamps: number;
+  /** µA in System ON with 16 kB of RAM on (I_ON,16k). */
+  systemOnMicroamps: number;
+  /** µA of the 32.768 kHz crystal oscillator (I_X32k). */
+  lfxoMicroamps: number;
+  /** µA while the NVMC erases or programs. */
+  flashMicroamps: number;
+  /** Ω of button A's pull-up. */
+  pullUpOhms: number;
+  /** Fraction of the rated capacity a pulsed load gets out of the cell. */
+  capacityFactor: number;
+  /** % of the rated capacity lost per year on the shelf. */
+  selfDischargePercentPerYear: number;
+  /** mV the cell's curve reads lower at the temperature assumed (0 at about 20 °C). */
+  curveOffsetMillivolts: number;
+}
+
+export const CENTRAL: Readonly<Conditions> = {
+  name: "central",
+  cpuMicroamps: NRF51822.cpuMicroamps,
+  systemOnMicroamps: NRF51822.systemOnMicroamps,
+  lfxoMicroamps: NRF51822.lfxoMicroamps,
+  flashMicroamps: NRF51822.flashMicroamps,
+  pullUpOhms: BUTTON.pullUpOhms,
+  capacityFactor: 1,
+  selfDischargePercentPerYear: 1,
+  curveOffsetMillivolts: 0,
+};
+
+/**
+ * The worst case: the top of each measured or specified range (the PS gives typical values only for
+ * I_ON and I_X32k; those stay), the capacity derated by a fifth for the 4.7 mA pulses, 2 %/year
+ * self-discharge, and the discharge curve at 0 °C (100 mV lower). docs/hardware.md gives each source.
+ */
+export const WORST_CASE: Readonly<Conditions> = {
+  name: "worst case",
+  cpuMicroamps: NRF51822.cpuMicroampsMax,
+  systemOnMicroamps: NRF51822.systemOnMicroamps,
+  lfxoMicroamps: NRF51822.lfxoMicroamps,
+  flashMicroamps: NRF51822.flashMicroamps,
+  pullUpOhms: BUTTON.pullUpOhmsMin,
+  capacityFactor: 0.8,
+  selfDischargePercentPerYear: 2,
+  curveOffsetMillivolts: 100,
+};
 
 /** Seconds the panel stays on after a press (PANEL_ON_SECONDS of assembly/abi.ts). */
 export const PANEL_ON_SECONDS = 60;
@@ -105,48 +174,59 @@ export type OperationCosts = Record<OperationName, OperationCost>;
  */
 export const MEASURED_COSTS: Readonly<OperationCosts> = {
   /** A press that shows the code (computes it, draws; the panel was off, so every line is written). */
-  press: { instructions: 121_344, panelLines: 32 },
+  press: { instructions: 120_632, panelLines: 32 },
   /** The once-an-hour press that also records the time in flash (erase, program, verify). */
-  pressRecordingTime: { instructions: 231_705, panelLines: 32 },
+  pressRecordingTime: { instructions: 233_111, panelLines: 32 },
   /** A refresh within a step: the countdown's lines. */
-  refresh: { instructions: 62_085, panelLines: 5 },
+  refresh: { instructions: 61_154, panelLines: 5 },
   /** The refresh at a step boundary: the next code and its lines. */
-  refreshNewStep: { instructions: 109_450, panelLines: 23 },
+  refreshNewStep: { instructions: 108_554, panelLines: 23 },
   /** The tick that turns the panel off. */
-  panelOff: { instructions: 2_040, panelLines: 0 },
+  panelOff: { instructions: 2_127, panelLines: 0 },
 };
 
 const MS_PER_HOUR = 3_600_000;
 const HOURS_PER_YEAR = 8_766; // 365.25 days
 
 /** µA·ms of the CPU running `instructions` at the assumed CPI. */
-export function cpuMicroampMs(instructions: number, cpi = ASSUMED_CPI): number {
-  return ((instructions * cpi) / NRF51822.cpuHz) * 1000 * NRF51822.cpuMicroamps;
+export function cpuMicroampMs(instructions: number, cpi = ASSUMED_CPI, conditions: Readonly<Conditions> = CENTRAL): number {
+  return ((instructions * cpi) / NRF51822.cpuHz) * 1000 * conditions.cpuMicroamps;
+}
+
+/** ms the SPI bus takes for `lines` in one frame (the CPU waits for each byte: the nRF51's SPI has no DMA). */
+export function panelBusMs(lines: number): number {
+  if (lines === 0) return 0;
+  return (((lines * PANEL.lineBytes + PANEL.writeOverheadBytes) * 8) / PANEL.spiHz) * 1000;
 }
 
 /**
- * µA·ms of writing `lines` to the panel: the CPU feeds the SPI a byte at a time (the nRF51's SPI has no
- * DMA), and the panel draws its write current for its share of a whole-panel write.
+ * µA·ms of writing `lines` to the panel: the CPU waits for the SPI a byte at a time, and the panel
+ * draws its write current for its share of a whole-panel write.
  */
-export function panelMicroampMs(lines: number): number {
+export function panelMicroampMs(lines: number, conditions: Readonly<Conditions> = CENTRAL): number {
   if (lines === 0) return 0;
-  const busMs = (((lines * PANEL.lineBytes + PANEL.writeOverheadBytes) * 8) / PANEL.spiHz) * 1000;
-  return busMs * NRF51822.cpuMicroamps + lines * ((PANEL.writeMicroamps * PANEL.writeMs) / PANEL.writeLines);
+  return panelBusMs(lines) * conditions.cpuMicroamps + lines * ((PANEL.writeMicroamps * PANEL.writeMs) / PANEL.writeLines);
 }
 
 /** µA·ms of one firmware call: its instructions on the CPU, its lines to the panel. */
-export function operationMicroampMs(cost: OperationCost): number {
-  return cpuMicroampMs(cost.instructions) + panelMicroampMs(cost.panelLines);
+export function operationMicroampMs(cost: OperationCost, conditions: Readonly<Conditions> = CENTRAL): number {
+  return cpuMicroampMs(cost.instructions, ASSUMED_CPI, conditions) + panelMicroampMs(cost.panelLines, conditions);
 }
 
 /** µA drawn all the time: System ON sleep with the RTC's crystal running. */
-export function sleepMicroamps(): number {
-  return NRF51822.systemOnMicroamps + NRF51822.lfxoMicroamps;
+export function sleepMicroamps(conditions: Readonly<Conditions> = CENTRAL): number {
+  return conditions.systemOnMicroamps + conditions.lfxoMicroamps;
 }
 
 /** µA·ms of one page erase, and of programming one word. */
-export const flashEraseMicroampMs = (): number => NRF51822.flashEraseMs * NRF51822.flashMicroamps;
-export const flashWordMicroampMs = (): number => (NRF51822.flashWordMicroseconds / 1000) * NRF51822.flashMicroamps;
+export const flashEraseMicroampMs = (conditions: Readonly<Conditions> = CENTRAL): number =>
+  NRF51822.flashEraseMs * conditions.flashMicroamps;
+export const flashWordMicroampMs = (conditions: Readonly<Conditions> = CENTRAL): number =>
+  (NRF51822.flashWordMicroseconds / 1000) * conditions.flashMicroamps;
+
+/** µA·ms of button A's pull-up for one press (the pin held low). */
+export const buttonMicroampMs = (conditions: Readonly<Conditions> = CENTRAL): number =>
+  (BUTTON.millivolts / conditions.pullUpOhms) * 1000 * BUTTON.heldSeconds * 1000;
 
 /** Words in one state record (assembly/store/record.ts: 812 bytes). */
 export const RECORD_WORDS = 203;
@@ -158,13 +238,17 @@ export const displayMicroamps = (): number => PANEL.quiescentMicroamps;
  * One press's wake-ups, on average: the press, the refreshes while the panel is on (one of them at the
  * step boundary the minute always crosses) and the tick that turns it off. Their count and µA·ms.
  */
-export function pressWakeups(costs: OperationCosts = MEASURED_COSTS, recording = false): { wakeups: number; microampMs: number } {
+export function pressWakeups(
+  costs: OperationCosts = MEASURED_COSTS,
+  recording = false,
+  conditions: Readonly<Conditions> = CENTRAL,
+): { wakeups: number; microampMs: number } {
   const refreshes = PANEL_ON_SECONDS - 1 + MEAN_EXTRA_PANEL_TICKS;
   const microampMs =
-    operationMicroampMs(recording ? costs.pressRecordingTime : costs.press) +
-    (refreshes - 1) * operationMicroampMs(costs.refresh) +
-    operationMicroampMs(costs.refreshNewStep) +
-    operationMicroampMs(costs.panelOff);
+    operationMicroampMs(recording ? costs.pressRecordingTime : costs.press, conditions) +
+    (refreshes - 1) * operationMicroampMs(costs.refresh, conditions) +
+    operationMicroampMs(costs.refreshNewStep, conditions) +
+    operationMicroampMs(costs.panelOff, conditions);
   return { wakeups: 1 + refreshes + 1, microampMs };
 }
 
@@ -175,7 +259,7 @@ export function wakeupMicroampMs(costs: OperationCosts = MEASURED_COSTS): number
 }
 
 /** The fraction of the rated capacity used when the curve reads `millivolts` (the curve falls monotonically). */
-export function fractionAt(millivolts: number, curve = CR2032.curve): number {
+export function fractionAt(millivolts: number, curve: ReadonlyArray<readonly [number, number]> = CR2032.curve): number {
   if (millivolts >= curve[0][1]) return 0;
   for (let i = 1; i < curve.length; i++) {
     const [f1, v1] = curve[i];
@@ -188,7 +272,7 @@ export function fractionAt(millivolts: number, curve = CR2032.curve): number {
 }
 
 /** The curve's mV at `fraction` of the rated capacity used (past the end: the last segment continued, not below 0). */
-export function millivoltsAt(fraction: number, curve = CR2032.curve): number {
+export function millivoltsAt(fraction: number, curve: ReadonlyArray<readonly [number, number]> = CR2032.curve): number {
   if (fraction <= 0) return curve[0][1];
   for (let i = 1; i < curve.length; i++) {
     const [f1, v1] = curve[i];
@@ -231,16 +315,62 @@ export interface Lifetime {
   warningLeadDays: number;
 }
 
-/** µA·ms a day of `use`, from the measured costs and the parts' currents. */
-export function dailyMicroampMs(use: DailyUse, costs: OperationCosts = MEASURED_COSTS): number {
+/** The cell's curve under `conditions` (lower by its offset at a lower temperature). */
+export function curveFor(conditions: Readonly<Conditions> = CENTRAL): ReadonlyArray<readonly [number, number]> {
+  return CR2032.curve.map(([f, mv]) => [f, mv - conditions.curveOffsetMillivolts] as const);
+}
+
+/** µAh the cell gives to its end voltage under `conditions` (rated, derated for pulsed load). */
+export function capacityMicroampHours(conditions: Readonly<Conditions> = CENTRAL): number {
+  return CR2032.capacityMicroampHours * conditions.capacityFactor;
+}
+
+/** One line of the daily budget: what draws the charge, as an average current. */
+export interface BudgetLine {
+  what: string;
+  microamps: number;
+}
+
+/** µA averaged over a day of `use`, by component: the sleep floor, the presses' parts, the cell's self-discharge. */
+export function dailyBudget(
+  use: DailyUse,
+  costs: OperationCosts = MEASURED_COSTS,
+  conditions: Readonly<Conditions> = CENTRAL,
+): BudgetLine[] {
+  const day = 86_400_000; // ms
   const presses = use.pressesPerDay;
   const recordings = Math.min(presses, use.recordingsPerDay ?? recordingsPerDay(presses));
-  const wakeups = (presses - recordings) * pressWakeups(costs).microampMs + recordings * pressWakeups(costs, true).microampMs;
-  const panel = presses * (PANEL_ON_SECONDS + MEAN_EXTRA_PANEL_TICKS) * 1000 * displayMicroamps();
-  const flash = recordings * (flashEraseMicroampMs() + RECORD_WORDS * flashWordMicroampMs());
-  const sleep = 86_400_000 * sleepMicroamps();
-  const selfDischarge = (((CR2032.capacityMicroampHours * CR2032.selfDischargePercentPerYear) / 100) * MS_PER_HOUR) / 365.25;
-  return wakeups + panel + flash + sleep + selfDischarge;
+  const plain = pressWakeups(costs, false, conditions).microampMs;
+  const recording = pressWakeups(costs, true, conditions).microampMs;
+  const refreshes = PANEL_ON_SECONDS - 1 + MEAN_EXTRA_PANEL_TICKS;
+  const lines =
+    costs.press.panelLines + (refreshes - 1) * costs.refresh.panelLines + costs.refreshNewStep.panelLines + costs.panelOff.panelLines;
+  const panelWrite = presses * (panelMicroampMs(lines, conditions) - panelBusMs(lines) * conditions.cpuMicroamps);
+  const bus = presses * panelBusMs(lines) * conditions.cpuMicroamps;
+  const cpu = (presses - recordings) * plain + recordings * recording - panelWrite - bus;
+  const selfDischarge = (((CR2032.capacityMicroampHours * conditions.selfDischargePercentPerYear) / 100) * MS_PER_HOUR) / 365.25;
+  return [
+    { what: "nRF51822 System ON, 16 kB RAM on (I_ON,16k)", microamps: conditions.systemOnMicroamps },
+    { what: "32.768 kHz crystal for RTC1 (and RTC0 while shown) (I_X32k)", microamps: conditions.lfxoMicroamps },
+    { what: "CPU running the firmware's wake-ups", microamps: cpu / day },
+    { what: "SPI: the CPU waiting for the panel's bytes", microamps: bus / day },
+    { what: "panel: writing lines", microamps: panelWrite / day },
+    {
+      what: "panel: on, holding its image, VCOM toggled",
+      microamps: (presses * (PANEL_ON_SECONDS + MEAN_EXTRA_PANEL_TICKS) * 1000 * displayMicroamps()) / day,
+    },
+    {
+      what: "NVMC: the once-an-hour record (erase + 203 words)",
+      microamps: (recordings * (flashEraseMicroampMs(conditions) + RECORD_WORDS * flashWordMicroampMs(conditions))) / day,
+    },
+    { what: "button A's pull-up while pressed", microamps: (presses * buttonMicroampMs(conditions)) / day },
+    { what: "CR2032 self-discharge (1 %/year central, 2 %/year worst)", microamps: selfDischarge / day },
+  ];
+}
+
+/** µA·ms a day of `use`, from the measured costs and the parts' currents. */
+export function dailyMicroampMs(use: DailyUse, costs: OperationCosts = MEASURED_COSTS, conditions: Readonly<Conditions> = CENTRAL): number {
+  return dailyBudget(use, costs, conditions).reduce((sum, line) => sum + line.microamps, 0) * 86_400_000;
 }
 
 /** How long a CR2032 lasts at `use`: to the low-battery warning, to the last code, and the lead between. */
@@ -249,9 +379,11 @@ export function lifetime(
   lowMillivolts: number,
   brownOutMillivolts: number,
   costs: OperationCosts = MEASURED_COSTS,
+  conditions: Readonly<Conditions> = CENTRAL,
 ): Lifetime {
-  const perDay = dailyMicroampMs(use, costs) / MS_PER_HOUR; // µAh a day
-  const daysTo = (millivolts: number) => (fractionAt(millivolts) * CR2032.capacityMicroampHours) / perDay;
+  const perDay = dailyMicroampMs(use, costs, conditions) / MS_PER_HOUR; // µAh a day
+  const curve = curveFor(conditions);
+  const daysTo = (millivolts: number) => (fractionAt(millivolts, curve) * capacityMicroampHours(conditions)) / perDay;
   const warningDays = daysTo(lowMillivolts);
   const lastCodeDays = daysTo(brownOutMillivolts);
   return {

@@ -254,21 +254,34 @@ Options:
 
 ${COMMON}
 `,
-  export: `Usage: otp-token bank export --out FILE [--user-id ID]... (--passphrase | --key-file F) [options]
+  export: `Usage: otp-token bank export --out FILE [--user-id ID]... (--passphrase | --key-file F)
+                           [--sign-key KEY.pem [--sign-cert CERT.pem]] [options]
 
 Writes the tokens' seeds (every unrevoked token, or the --user-id ones) to an encrypted PSKC file
 (RFC 6030): AES-256-CBC under a key derived from a passphrase (--passphrase: PBKDF2-HMAC-SHA256,
 §6.2; the passphrase, at least 12 characters, is asked at a prompt that does not echo) or under a
 pre-shared key (--key-file: a file of 32 or 64 hex digits, §6.1), with a MAC on every value.
-The file is created readable by its owner only. Recorded in the audit trail.
+The MACs cover the secrets only: to let the receiving bank keep the User IDs and serials, sign the
+file (§7) with --sign-key (a PEM private key: an enveloped XML signature over the whole
+KeyContainer, exclusive C14N, a SHA-256 digest, RSA-SHA256 or ECDSA on P-256/384/521 with
+SHA-256/384/512) and give the receiver the certificate, for 'bank import --signer-cert';
+--sign-cert puts that certificate in the signature's KeyInfo. The file is created readable by its
+owner only. Recorded in the audit trail.
 
 ${COMMON}
 `,
-  import: `Usage: otp-token bank import FILE (--passphrase | --key-file F) [options]
+  import: `Usage: otp-token bank import FILE (--passphrase | --key-file F) [--signer-cert CERT.pem] [options]
 
 Reads the TOTP keys of an encrypted PSKC file (RFC 6030 §6.1 or §6.2) and stores them as active
-tokens, all or none. A key with a UserId keeps it; one without gets a new customer and User ID
-(printed). A User ID already in the bank is refused: nothing stored is replaced.
+tokens, all or none. Every secret must carry a MAC (MACMethod and ValueMAC); an altered value, IV
+or MAC is refused. The MACs do not cover a key's UserId or serial, so:
+  without --signer-cert  every key gets a new customer and User ID, whatever UserId the file
+                         names; the mapping (serial, new User ID, the file's User ID) is printed
+  --signer-cert CERT     the file must carry an XML signature (§7) over the whole KeyContainer
+                         that verifies with this certificate's key (RSA or ECDSA, SHA-256/384/512;
+                         a certificate inside the file is not trusted); then a key's UserId is
+                         kept, and a key without one gets a new customer and User ID
+A User ID already in the bank is refused: nothing stored is replaced. Any refusal stores nothing.
 
 ${COMMON}
 `,
@@ -660,14 +673,27 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         "user-id": { type: "string", multiple: true },
         passphrase: { type: "boolean" },
         "key-file": { type: "string" },
+        "sign-key": { type: "string" },
+        "sign-cert": { type: "string" },
+        "signer-cert": { type: "string" },
       });
       const { readPskc, readPskcOptions, writePskc } = await import("../bank/pskc.js");
+      const { readSigner, readSignerCertificate } = await import("../bank/pskc-sign.js");
       if ((values.passphrase === true) === (values["key-file"] !== undefined))
         throw new UsageError("give exactly one of --passphrase (asked at a prompt) or --key-file FILE");
       const keyHex = values["key-file"] === undefined ? undefined : readKeyFile(values["key-file"]);
       if (sub === "export") {
         noPositionals(positionals);
         if (values.out === undefined) throw new UsageError("--out FILE is missing");
+        if (values["signer-cert"] !== undefined) throw new UsageError("--signer-cert is for 'bank import'; export signs with --sign-key");
+        if (values["sign-cert"] !== undefined && values["sign-key"] === undefined) throw new UsageError("--sign-cert needs --sign-key");
+        const signer =
+          values["sign-key"] === undefined
+            ? undefined
+            : readSigner(
+                readPemFile(values["sign-key"], "signing key"),
+                values["sign-cert"] === undefined ? undefined : readPemFile(values["sign-cert"], "signing certificate"),
+              );
         const userIds = (values["user-id"] as string[] | undefined)?.map((id) => id.toUpperCase());
         for (const id of userIds ?? [])
           if (!USER_ID_PATTERN.test(id)) throw new UsageError(`--user-id ${JSON.stringify(id)} must be ${USER_ID_HELP}`);
@@ -688,7 +714,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         return withBank(values, io, {}, async (bank) => {
           const secrets = await bank.exportSecrets(userIds);
           try {
-            writeFileSync(values.out!, writePskc(secrets, encryption), { mode: 0o600, flag: "wx" });
+            writeFileSync(values.out!, writePskc(secrets, encryption, signer), { mode: 0o600, flag: "wx" });
           } catch (error) {
             if ((error as NodeJS.ErrnoException).code === "EEXIST")
               throw new BankError("pskc", `${values.out} already exists: give a new file`);
@@ -698,11 +724,15 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           } finally {
             for (const secret of secrets) secret.seed.fill(0);
           }
-          io.out(`exported ${secrets.length} token${secrets.length === 1 ? "" : "s"} to ${values.out}\n`);
+          io.out(`exported ${secrets.length} token${secrets.length === 1 ? "" : "s"} to ${values.out}${signer ? ", signed" : ""}\n`);
           return 0;
         });
       }
       if (positionals.length !== 1) throw new UsageError("give the PSKC FILE to import");
+      if (values["sign-key"] !== undefined || values["sign-cert"] !== undefined || values.out !== undefined)
+        throw new UsageError("--sign-key, --sign-cert and --out are for 'bank export'");
+      const signerCertificate =
+        values["signer-cert"] === undefined ? undefined : readSignerCertificate(readPemFile(values["signer-cert"], "signer certificate"));
       let xml: string;
       try {
         xml = readFileSync(positionals[0], "utf8");
@@ -717,11 +747,18 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           xml,
           { passphrase, key: keyHex === undefined ? undefined : new Uint8Array(Buffer.from(keyHex, "hex")) },
           bank.config.otp.label,
+          { signerCertificate },
         );
         try {
           const imported = await bank.importSecrets(tokens);
-          io.out(`imported ${imported.length} token${imported.length === 1 ? "" : "s"}:\n`);
-          for (const t of imported) io.out(`  serial ${t.serial}  User ID ${t.userId}\n`);
+          const count = `${imported.length} token${imported.length === 1 ? "" : "s"}`;
+          if (signerCertificate)
+            io.out(`imported ${count}; the signature verifies (signer certificate SHA-256 ${signerCertificate.fingerprint256}):\n`);
+          else io.out(`imported ${count}, unsigned (no --signer-cert): each has a new User ID; the file's is not used:\n`);
+          for (const [i, t] of imported.entries()) {
+            const was = tokens[i].userId !== undefined && tokens[i].userId !== t.userId ? `  (the file's User ID ${tokens[i].userId})` : "";
+            io.out(`  serial ${t.serial}  User ID ${t.userId}${was}\n`);
+          }
         } finally {
           for (const token of tokens) token.seed.fill(0);
         }
@@ -790,6 +827,15 @@ function readHeadFile(path: string): string {
     return readFileSync(path, "utf8");
   } catch (error) {
     throw new UsageError(`cannot read the head file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** A PEM file for PSKC signing or verifying. */
+function readPemFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new BankError("pskc", `cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 }
 

@@ -47,7 +47,7 @@ import { QemuBoard, qemuMissing } from "./qemu.js";
 export const MCU_IMAGES = {
   release: "token-harness.elf",
   debug: "token-debug-harness.elf",
-  product: "token.elf",
+  product: "token-qemu.elf",
 } as const;
 export type McuImage = keyof typeof MCU_IMAGES;
 
@@ -69,7 +69,7 @@ export function mcuUnavailable(): string | undefined {
 }
 
 export interface McuTokenOptions {
-  /** release / debug: token.wasm / token.debug.wasm with the bench commands; product: token.elf, link only. Default release. */
+  /** release / debug: token.wasm / token.debug.wasm with the bench commands; product: token-qemu.elf (the product image built for QEMU), link only. Default release. */
   image?: McuImage;
   /** The token's flash (FLASH_SIZE_BYTES) at power-on; default erased. Harness images only. */
   flashImage?: Uint8Array;
@@ -161,7 +161,7 @@ export class McuToken {
       throw new RangeError(`flash image must be ${FLASH_SIZE_BYTES} bytes, got ${flashImage.length}`);
     }
     if (!this.harness && (flashImage !== undefined || this.batteryMillivolts !== undefined)) {
-      throw new RangeError("the product image (token.elf) takes no flash image or battery voltage: use a harness image");
+      throw new RangeError("the product image (token-qemu.elf) takes no flash image or battery voltage: use a harness image");
     }
     this.board = new QemuBoard({
       elf: join(mcuBuildDir(), MCU_IMAGES[this.image]),
@@ -323,7 +323,7 @@ export class McuToken {
   }
 
   private requireHarness(what: string): void {
-    if (!this.harness) throw new McuError(`${what} needs a harness image; the product image (token.elf) only speaks the link`);
+    if (!this.harness) throw new McuError(`${what} needs a harness image; the product image (token-qemu.elf) only speaks the link`);
   }
 
   /** One link command frame in, its response out (the TokenLink transport). A fault answers nothing. */

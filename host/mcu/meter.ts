@@ -32,6 +32,11 @@ export interface MeterReading {
   flashWords: number;
   /** Lines written to the panel (only those that changed: mcu/sharp_lcd.c). */
   panelLines: number;
+  /**
+   * Instructions until the panel had its first lines of the call: the code drawn (the once-an-hour
+   * press draws before it records the time); the whole call's count when nothing was drawn.
+   */
+  drawnInstructions: number;
 }
 
 export interface Meter {
@@ -58,17 +63,18 @@ function reading(view: DataView, offset: number): MeterReading {
     flashErases: word(12),
     flashWords: word(16),
     panelLines: word(20),
+    drawnInstructions: ticksToInstructions(word(24) || word(4)),
   };
 }
 
 /** Decodes FRAME_METER's payload (mcu/harness.c, meter()). */
 export function decodeMeter(payload: Uint8Array): Meter {
-  if (payload.length !== 56) throw new Error(`meter reply of ${payload.length} bytes, expected 56`);
+  if (payload.length !== 64) throw new Error(`meter reply of ${payload.length} bytes, expected 64`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   return {
     last: reading(view, 0),
-    boot: reading(view, 24),
-    stackHighWaterBytes: view.getUint32(48, true),
-    stackBytes: view.getUint32(52, true),
+    boot: reading(view, 28),
+    stackHighWaterBytes: view.getUint32(56, true),
+    stackBytes: view.getUint32(60, true),
   };
 }

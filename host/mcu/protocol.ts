@@ -7,7 +7,7 @@
 // the reply then never comes and FRAME_BOOTED (reason BOOT_FAULT) arrives instead.
 //
 // FRAME_LINK carries the token's link commands (assembly/device/link.ts) and is all a product image
-// (build/mcu/token.elf) understands. Harness images (build/mcu/token-harness.elf) add the commands a
+// (build/mcu/token.elf on the part, token-qemu.elf in QEMU) understands. Harness images (build/mcu/token-harness.elf) add the commands a
 // test bench needs: pacing the clock, pressing the button, reading the panel and the flash, metering.
 import { FRESH_CELL_MILLIVOLTS } from "../board/battery.js";
 

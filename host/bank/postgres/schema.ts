@@ -154,6 +154,16 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE issues SET activation_key = NULL WHERE state = 'pending';
   DROP TABLE issue_nonces;
   `,
+  // 3: commit ids (transactions.ts). Every transaction the store commits inserts a random id here in
+  // the same transaction, so that a COMMIT whose answer was lost is decided afterwards by looking its
+  // id up (present: committed); an id is kept COMMIT_ID_KEEP_MS and then pruned (store.ts). No
+  // counterpart in SQLite, whose commits are never in doubt (one process, one file).
+  `
+  CREATE TABLE commit_ids (
+    id bytea PRIMARY KEY CHECK (length(id) = 16),
+    at timestamptz NOT NULL DEFAULT clock_timestamp()
+  );
+  `,
   // 4: writer MACs on the audit trail (host/bank/audit.ts), as SQLite migration 4: each event and each
   // queued event carries a random nonce and the bank's MAC over it and its fields; the sealer seals
   // only queued rows whose MAC checks. Rows chained before get theirs at the bank's next open with its

@@ -16,10 +16,10 @@
 //
 // Round trips: a transaction's statements go as literal-bound text in PostgreSQL's simple query
 // protocol (bindLiterals: numbers checked, strings through pg's escapeLiteral, bytes as bytea hex),
-// so several ride in one message: BEGIN (and the transaction id) with the first statement whose answer
-// is awaited; writes whose answer nobody awaits (recordTokenSuccess, appendEvent, ... as the SQLite
-// store defers them) with the next statement or with COMMIT. A verification is two round trips:
-// "BEGIN; xid; SELECT the token FOR UPDATE", then "UPDATE the token; INSERT the audit row; COMMIT".
+// so several ride in one message: BEGIN with the first statement whose answer is awaited; writes whose
+// answer nobody awaits (recordTokenSuccess, appendEvent, ... as the SQLite store defers them) with the
+// next statement or with COMMIT. A verification is two round trips: "BEGIN; SELECT the token FOR
+// UPDATE", then "UPDATE the token; INSERT the audit row; INSERT the commit id; COMMIT".
 // On a machine where a socket write costs tens of microseconds, round trips are the cost.
 //
 // Every query is asynchronous and the pool is bounded (poolSize, default DEFAULT_POOL_SIZE): one slow
@@ -59,7 +59,7 @@ import {
 import { migrate } from "./migrate.js";
 import { SCHEMA_VERSION } from "./schema.js";
 import { AuditSealer } from "./sealer.js";
-import { TransactionRunner } from "./transactions.js";
+import { COMMIT_ID_KEEP_MS, TransactionRunner } from "./transactions.js";
 import { CUSTOMER_OF } from "./tx.js";
 
 export { DEFAULT_POOL_SIZE };
@@ -73,6 +73,12 @@ export {
 } from "./connection.js";
 export { bindLiterals } from "./literals.js";
 export { migrate, postgresHasBank } from "./migrate.js";
+export { COMMIT_ID_DECIDE_MS, COMMIT_ID_KEEP_MS, lostCommitOutcome } from "./transactions.js";
+
+/** Each instance deletes commit ids older than COMMIT_ID_KEEP_MS this often (and at open). */
+export const COMMIT_ID_PRUNE_MS = 30_000;
+/** Rows per pruning statement. */
+const PRUNE_BATCH = 5000;
 
 export interface PgStoreOptions {
   create?: boolean;
@@ -84,6 +90,8 @@ export class PgStore implements BankStore {
   readonly schemaVersion = SCHEMA_VERSION;
   private sealer: AuditSealer | null = null;
   private closed = false;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private pruning: Promise<unknown> | null = null;
   private readonly runner: TransactionRunner;
 
   private constructor(
@@ -108,7 +116,44 @@ export class PgStore implements BankStore {
       await pool.end().catch(() => undefined);
       throw openError(error, location);
     }
-    return new PgStore(pool, location);
+    const store = new PgStore(pool, location);
+    store.prunePeriodically();
+    return store;
+  }
+
+  /** Prunes commit ids now and every COMMIT_ID_PRUNE_MS, in the background (one run at a time). */
+  private prunePeriodically(): void {
+    const prune = () => {
+      if (this.pruning || this.closed) return;
+      this.pruning = this.pruneCommitIds()
+        .catch(() => undefined)
+        .finally(() => {
+          this.pruning = null;
+        });
+    };
+    prune();
+    this.pruneTimer = setInterval(prune, COMMIT_ID_PRUNE_MS);
+    this.pruneTimer.unref();
+  }
+
+  /**
+   * Deletes the commit ids older than COMMIT_ID_KEEP_MS (by the server's clock); returns how many.
+   * Rows another instance is deleting are skipped, so pruners never wait on each other, and nothing
+   * else touches old rows.
+   */
+  async pruneCommitIds(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await this.pool.query(
+        named(
+          `DELETE FROM commit_ids WHERE id IN (
+             SELECT id FROM commit_ids WHERE at < clock_timestamp() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+          [COMMIT_ID_KEEP_MS / 1000, PRUNE_BATCH],
+        ),
+      );
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < PRUNE_BATCH) return total;
+    }
   }
 
   /** A connection from the pool; connection failures become StoreBusyError. */
@@ -312,6 +357,8 @@ export class PgStore implements BankStore {
     if (this.closed) return;
     await this.sealer?.close();
     this.closed = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.pruning;
     await this.pool.end();
   }
 }

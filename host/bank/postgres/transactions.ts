@@ -1,14 +1,20 @@
 // The PostgreSQL store's transaction runner (store.ts, transaction()).
 //
-// Retries (run()): a transaction that failed before its COMMIT was sent (serialization
-// failure, deadlock, the connection dropped, the server restarting) changed nothing, so it is run
-// again from the start, reading afresh, within RETRY_WINDOW_MS; after that the caller gets
-// StoreBusyError (503). A COMMIT whose answer was lost is never simply run again: it may have
-// committed (a code accepted, a failure counted), and running the check again would then refuse
-// the accepted code as replayed and count a failure that did not happen. The store asks the server
-// what became of that transaction (pg_xact_status of the transaction id it read at BEGIN): committed
-// -> the result stands; aborted -> run it again; still unknown after COMMIT_RESOLVE_MS -> 503
-// saying so.
+// Retries (run()): a transaction that failed before its COMMIT was sent (serialization failure,
+// deadlock, the connection dropped, the server restarting) changed nothing, so it is run again from
+// the start, reading afresh, within RETRY_WINDOW_MS; after that the caller gets StoreBusyError (503).
+//
+// A COMMIT whose answer was lost (the connection broke after its message was handed over) is never
+// simply run again: it may have committed (a code accepted, a failure counted), and running the check
+// again would then refuse the accepted code as replayed and count a failure that did not happen. Nor is
+// it decided by the transaction id (pg_xact_status): after a crash PostgreSQL hands an id out again
+// when the transaction that had it left nothing durable, and the id then reads "committed" for a
+// transaction that did not commit. What decides is the transaction's own commit id (tx.ts: 16 random
+// bytes inserted into commit_ids by COMMIT's own message), looked up once the transaction can no
+// longer be in flight (lostCommitOutcome):
+// - present -> committed: the first run's result stands;
+// - absent, and the server process that ran it has exited -> not committed, never will be: run again;
+// - neither known within COMMIT_RESOLVE_MS -> StoreBusyError (503) saying the outcome is unknown.
 import type { Pool, PoolClient } from "pg";
 import type { StoreTx } from "../store.js";
 import { StoreBusyError } from "../store.js";
@@ -24,6 +30,88 @@ import {
 } from "./connection.js";
 import { PgTx } from "./tx.js";
 
+/** An absent commit id proves "not committed" only when looked up within this long of sending COMMIT. */
+export const COMMIT_ID_DECIDE_MS = 60_000;
+/** Commit ids are kept this long (store.ts prunes older ones): twice COMMIT_ID_DECIDE_MS. */
+export const COMMIT_ID_KEEP_MS = 2 * COMMIT_ID_DECIDE_MS;
+/** Proven-not-committed runs are run again at most this many times in one transaction() call. */
+const MAX_RERUNS_AFTER_LOST_COMMIT = 3;
+
+/** What is known of a transaction whose COMMIT's answer was lost. */
+export interface LostCommit {
+  /** Its commit id (PgTx.commitId). */
+  commitId: Uint8Array;
+  /** The server process that ran it (PgTx.backendPid); null: "not committed" cannot be proven. */
+  backendPid: number | null;
+  /** performance.now() just before COMMIT's message was handed to the connection. */
+  sentAt: number;
+}
+
+/** The lost COMMIT is proven not to have committed: the transaction may run again. */
+class NotCommitted extends Error {
+  override name = "NotCommitted";
+}
+
+/**
+ * What became of a transaction whose COMMIT's answer was lost. Its commit id found: "committed" (a row
+ * is visible only once its transaction committed). Not found, it proves nothing until the server
+ * process that ran the transaction is gone from pg_stat_activity (terminated if it lingers): a process
+ * exits only after ending its transaction (committed, and then visible to every later snapshot, or
+ * rolled back for good), and whatever of the message it had not read dies with it; after a crash or a
+ * restart every process of before is gone, and the id is there if and only if the commit was durable.
+ * So the id is looked up again after the answer "gone" came back (its snapshot is later than the
+ * process's end): absent -> "not committed". Unknown within `resolveMs` (the server unreachable, the
+ * process still listed, or the COMMIT sent too long ago for an absent id to prove anything):
+ * StoreBusyError.
+ */
+export async function lostCommitOutcome(
+  pool: Pool,
+  lost: LostCommit,
+  resolveMs = COMMIT_RESOLVE_MS,
+): Promise<"committed" | "not committed"> {
+  const deadline = performance.now() + resolveMs;
+  const present = async () => (await pool.query("SELECT 1 FROM commit_ids WHERE id = $1", [Buffer.from(lost.commitId)])).rowCount === 1;
+  let terminated = false;
+  for (;;) {
+    try {
+      if (await present()) return "committed";
+      if (lost.backendPid !== null) {
+        const running = await pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [lost.backendPid]);
+        if (running.rowCount === 0) {
+          // Gone: the transaction ended before that answer; a lookup sent now sees how.
+          const askedAt = performance.now();
+          if (await present()) return "committed";
+          if (askedAt - lost.sentAt < COMMIT_ID_DECIDE_MS) return "not committed";
+        } else if (!terminated) {
+          // Still there: its client (this store) has closed the connection, nothing more is to come.
+          terminated = true;
+          await pool.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND usename = current_user AND application_name = $2",
+            [lost.backendPid, "otp-token bank"],
+          );
+        }
+      }
+    } catch {
+      // Unreachable or restarting: ask again.
+    }
+    if (performance.now() > deadline) {
+      throw new StoreBusyError(
+        "the connection to the bank's database was lost while committing and the outcome is not known yet: look the token up before retrying",
+        1,
+      );
+    }
+    await sleep(200);
+  }
+}
+
+/** One line on stderr (a process warning) per COMMIT whose answer was lost: rare, and worth an operator's notice. */
+function lostCommitWarning(outcome: string): void {
+  process.emitWarning(`a COMMIT's answer was lost; by its commit id the transaction is ${outcome}`, { code: LOST_COMMIT_WARNING });
+}
+
+/** The code of that warning. */
+export const LOST_COMMIT_WARNING = "OTP_TOKEN_LOST_COMMIT";
+
 export class TransactionRunner {
   constructor(
     private readonly pool: Pool,
@@ -34,16 +122,23 @@ export class TransactionRunner {
   ) {}
 
   async run<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + RETRY_WINDOW_MS;
+    let deadline = Date.now() + RETRY_WINDOW_MS;
+    let reruns = 0;
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.attempt(fn).catch((error: unknown) => ({ error }));
       if (!("error" in outcome)) return outcome.value;
       const { error } = outcome;
-      const retryable = isConnectionError(error) || isRetryableConflict(error);
+      if (error instanceof NotCommitted && reruns < MAX_RERUNS_AFTER_LOST_COMMIT) {
+        // Proven not committed, the server answering again: a fresh window for the run again.
+        reruns++;
+        deadline = Math.max(deadline, Date.now() + RETRY_WINDOW_MS);
+        continue;
+      }
+      const retryable = isConnectionError(error) || isRetryableConflict(error) || error instanceof NotCommitted;
       if (!retryable) throw error instanceof StoreBusyError ? error : translate(error);
       if (Date.now() + backoff(attempt) > deadline) {
         throw busy(
-          isConnectionError(error) ? "the bank's database cannot be reached: try again" : "the bank's database is too busy: try again",
+          isRetryableConflict(error) ? "the bank's database is too busy: try again" : "the bank's database cannot be reached: try again",
         );
       }
       await sleep(backoff(attempt));
@@ -52,69 +147,55 @@ export class TransactionRunner {
 
   /**
    * One try of `fn` as a transaction. Rejects with the database's error when it failed before COMMIT
-   * (nothing changed: the caller may run it again); resolves when it committed, also when the COMMIT's
-   * answer was lost but the server says it committed.
+   * (nothing changed: the caller may run it again), with NotCommitted when COMMIT's answer was lost and
+   * it is proven not committed; resolves when it committed, also when COMMIT's answer was lost and its
+   * commit id is there.
    */
   private async attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<{ value: T }> {
     const client = await this.connect();
-    let healthy = true;
-    let committing = false;
+    let released = false;
+    const release = (broken: boolean) => {
+      if (released) return;
+      released = true;
+      client.release(broken);
+    };
     let appended = false;
-    let value: T | undefined;
     const tx = new PgTx(client, () => {
       appended = true;
     });
+    let value: T;
     try {
-      try {
-        value = await fn(tx);
-      } catch (error) {
-        if (isConnectionError(error)) healthy = false;
-        else
-          await tx.rollback().catch(() => {
-            healthy = false;
-          });
-        throw error;
-      }
-      committing = true;
-      await tx.commit();
-      if (appended) this.appended();
-      return { value: value as T };
+      value = await fn(tx);
     } catch (error) {
-      if (isConnectionError(error)) healthy = false;
-      if (!committing || tx.xid === null) throw error;
-      // The COMMIT was sent and its answer lost (or refused): ask what became of the transaction.
-      healthy = false;
-      const status = await this.commitStatus(tx.xid);
-      if (status === "committed") {
-        if (appended) this.appended();
-        // fn's result stands: the transaction it was computed in is committed.
-        return { value: value as T };
-      }
+      let healthy = !isConnectionError(error);
+      if (healthy)
+        await tx.rollback().catch(() => {
+          healthy = false;
+        });
+      release(!healthy);
       throw error;
-    } finally {
-      client.release(!healthy);
     }
-  }
-
-  /** Asks the server what became of transaction `xid` until it knows (COMMIT_RESOLVE_MS at most). */
-  private async commitStatus(xid: string): Promise<"committed" | "aborted"> {
-    const deadline = Date.now() + COMMIT_RESOLVE_MS;
-    for (;;) {
+    const sentAt = performance.now();
+    try {
+      await tx.commit();
+    } catch (error) {
+      release(true);
+      // The server answered with an error: the transaction block is rolled back, as every failed one is.
+      if (!isConnectionError(error)) throw error;
+      // The connection broke with COMMIT's message handed over: ask what became of the transaction.
+      let outcome: "committed" | "not committed";
       try {
-        const { rows } = await this.pool.query<{ status: string | null }>("SELECT pg_xact_status($1::xid8) AS status", [xid]);
-        const status = rows[0].status;
-        if (status === "committed" || status === "aborted") return status;
-        // "in progress": the server is still finishing the commit it received.
-      } catch {
-        // Unreachable or restarting: ask again.
+        outcome = await lostCommitOutcome(this.pool, { commitId: tx.commitId, backendPid: tx.backendPid, sentAt });
+      } catch (unknown) {
+        lostCommitWarning("not known (answered 503)");
+        throw unknown;
       }
-      if (Date.now() > deadline) {
-        throw new StoreBusyError(
-          "the connection to the bank's database was lost while committing and the outcome is not known yet: look the token up before retrying",
-          1,
-        );
-      }
-      await sleep(200);
+      lostCommitWarning(outcome === "committed" ? "committed (its result stands)" : "not committed (run again)");
+      if (outcome === "not committed") throw new NotCommitted(`not committed: ${(error as Error).message}`);
+      // Committed: fn's result stands, the transaction it was computed in is committed.
     }
+    release(false);
+    if (appended) this.appended();
+    return { value };
   }
 }

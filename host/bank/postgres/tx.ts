@@ -1,6 +1,7 @@
 // One PostgreSQL transaction's statements (StoreTx, host/bank/store.ts) on its connection, sent as
 // literal-bound text (literals.ts) so that several ride one message. The transaction runner
 // (transactions.ts) opens, commits and retries it.
+import { randomBytes } from "node:crypto";
 import type Pg from "pg";
 import type { PoolClient } from "pg";
 import type {
@@ -27,28 +28,34 @@ export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = co
 
 /**
  * One transaction's statements on its connection; rows read to be changed are locked until commit.
- * BEGIN and the transaction id go with the first statement sent; writes whose answer nobody awaits
- * are held and go with the next statement, or with COMMIT.
+ * BEGIN goes with the first statement sent; writes whose answer nobody awaits are held and go with the
+ * next statement, or with COMMIT. COMMIT's message also inserts the transaction's commit id (migration
+ * 3): whether that row exists is, afterwards, whether the transaction committed.
  */
 export class PgTx implements StoreTx {
-  /** The transaction id (pg_current_xact_id), once BEGIN has been answered. */
-  xid: string | null = null;
+  /** Random, this attempt's own: inserted into commit_ids in the message that commits. */
+  readonly commitId: Uint8Array = new Uint8Array(randomBytes(16));
+  /** The server process running the transaction (node-postgres keeps it from BackendKeyData). */
+  readonly backendPid: number | null;
+  /** BEGIN has been handed to the connection. */
+  private begun = false;
   private held: string[] = [];
 
   constructor(
     private readonly client: PoolClient,
     private readonly onAppend: () => void,
-  ) {}
+  ) {
+    this.backendPid = (client as unknown as { processID?: number | null }).processID ?? null;
+  }
 
   /** Sends the held writes and `statement` in one message (opening the transaction first); the statement's result. */
   private async send(statement: string): Promise<Pg.QueryResult> {
-    const parts = this.xid === null ? ["BEGIN", "SELECT pg_current_xact_id()::text AS xid"] : [];
+    const parts = this.begun ? [] : ["BEGIN"];
+    this.begun = true;
     parts.push(...this.held, statement);
     this.held = [];
     const answer = (await this.client.query(parts.join(";\n"))) as unknown as Pg.QueryResult | Pg.QueryResult[];
-    const results = Array.isArray(answer) ? answer : [answer];
-    if (this.xid === null) this.xid = (results[1].rows[0] as { xid: string }).xid;
-    return results[results.length - 1];
+    return Array.isArray(answer) ? answer[answer.length - 1] : answer;
   }
 
   private hold(text: string, values: unknown[]): Promise<void> {
@@ -56,17 +63,20 @@ export class PgTx implements StoreTx {
     return Promise.resolve();
   }
 
-  async commit(): Promise<void> {
-    if (this.xid === null && this.held.length === 0) return;
-    // The transaction id must be known before COMMIT is sent (what to ask about if its answer is lost).
-    if (this.xid === null) await this.send("SELECT 1");
-    await this.client.query([...this.held, "COMMIT"].join(";\n"));
+  /** False when there was nothing to commit (nothing was sent). */
+  async commit(): Promise<boolean> {
+    if (!this.begun && this.held.length === 0) return false;
+    const parts = this.begun ? [] : ["BEGIN"];
+    this.begun = true;
+    parts.push(...this.held, bindLiterals("INSERT INTO commit_ids (id) VALUES ($1)", [this.commitId]), "COMMIT");
     this.held = [];
+    await this.client.query(parts.join(";\n"));
+    return true;
   }
 
   async rollback(): Promise<void> {
     this.held = [];
-    if (this.xid !== null) await this.client.query("ROLLBACK");
+    if (this.begun) await this.client.query("ROLLBACK");
   }
 
   private async rows<T>(text: string, values: unknown[]): Promise<T[]> {

@@ -22,11 +22,24 @@ export interface TokenSecret {
 
 /** A token read from a PSKC document. */
 export interface ImportedToken {
+  /** The document's UserId: kept only when `signedBy` says the document's signature covered it. */
   userId?: string;
   serial: string;
   seed: Uint8Array;
   params: OtpParameters;
   expiresAt?: number;
+  manufacturer?: string;
+  issuer?: string;
+  /** The signer certificate's SHA-256 fingerprint, set by readPskc only when the document's XML signature verified. */
+  signedBy?: string;
+}
+
+/** Where an imported token went: its User ID in this bank, and the one the document gave it (if any). */
+export interface ImportedAs {
+  userId: string;
+  serial: string;
+  /** The document's UserId when it was not kept (an unsigned document). */
+  fileUserId?: string;
 }
 
 /** What the transfer room records outside a transaction of its own. */
@@ -81,21 +94,29 @@ export class Transfer {
   }
 
   /**
-   * Stores imported tokens, all or none. A token with a User ID keeps it (a new customer is made for
-   * it); one without gets a new customer and User ID. A User ID already present is refused:
-   * nothing stored is replaced.
+   * Stores imported tokens, all or none, in the document's order. A token of a signed document
+   * (`signedBy`, set by readPskc after the signature verified) keeps its User ID: a customer with
+   * that customer number is used or made, and must have no token; a User ID already present is
+   * refused, so nothing stored is replaced. Every other token, and every token of an unsigned
+   * document whatever UserId it names, gets a new customer and User ID (the document's is returned
+   * as `fileUserId`): no MAC covers a UserId, so an unsigned one must never attach a seed to a
+   * customer. Signed User IDs are placed first, so that a new customer's number (max + 1) never
+   * takes one the document names further on.
    */
-  async importSecrets(tokens: ImportedToken[], by = this.ctx.actor): Promise<{ userId: string; serial: string }[]> {
+  async importSecrets(tokens: ImportedToken[], by = this.ctx.actor): Promise<ImportedAs[]> {
     const { masterKey, config } = this.ctx;
     const now = this.ctx.now();
     const serviceId = this.settings.serviceId;
+    const keeps = (token: ImportedToken) => token.signedBy !== undefined && token.userId !== undefined;
+    const order = tokens.map((_, i) => i).sort((a, b) => Number(keeps(tokens[b])) - Number(keeps(tokens[a])));
     // A refusal throws inside the transaction: it rolls back, so nothing of the document is stored.
     return this.ctx.store.transaction(async (tx) => {
-      const done: { userId: string; serial: string }[] = [];
-      for (const token of tokens) {
+      const done: ImportedAs[] = new Array(tokens.length);
+      for (const index of order) {
+        const token = tokens[index];
         const problem = otpParametersProblem(token.params);
         if (problem) throw new BankError("pskc", `the token ${token.serial}: ${problem}`);
-        let userId = token.userId;
+        let userId = keeps(token) ? token.userId : undefined;
         let customer: CustomerRow | null | undefined;
         if (userId !== undefined) {
           if (!USER_ID_PATTERN.test(userId))
@@ -133,8 +154,17 @@ export class Transfer {
           expires_at: token.expiresAt ?? now + config.tokenLifetimeSeconds,
         };
         await tx.replaceToken(row);
-        await this.audit.append(tx, now, "pskc-import", serviceId, userId, by, `serial ${token.serial}`);
-        done.push({ userId, serial: token.serial });
+        const device = [
+          token.manufacturer === undefined ? "" : `, manufacturer ${JSON.stringify(token.manufacturer)}`,
+          token.issuer === undefined ? "" : `, issuer ${JSON.stringify(token.issuer)}`,
+        ].join("");
+        const trust =
+          token.signedBy !== undefined
+            ? `signed by ${token.signedBy}`
+            : `unsigned${token.userId === undefined ? "" : `, the file's User ID ${JSON.stringify(token.userId)} not used`}`;
+        await this.audit.append(tx, now, "pskc-import", serviceId, userId, by, `serial ${token.serial}${device}, ${trust}`);
+        const fileUserId = token.userId !== undefined && token.userId !== userId ? { fileUserId: token.userId } : {};
+        done[index] = { userId, serial: token.serial, ...fileUserId };
       }
       return done;
     });
