@@ -13,7 +13,8 @@
 // - dist/host/ and dist/cli/ are both two levels below the package: the paths the host code finds
 //   build/ and dist/web/ by hold in the chunks as in tsc's files;
 // - a module started by path (a worker thread) is an entry below, written beside the chunks under the
-//   name its starter asks for: host/bank/sqlite/store.ts starts "./worker.js".
+//   name its starter asks for: host/bank/sqlite/store.ts starts "./worker.js", host/bank/api/pskc-off-loop.ts
+//   "./pskc-worker.js".
 import { chmodSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +78,7 @@ const results = await Promise.all([
     entryPoints: {
       ...entries(Object.keys(SUBCOMMANDS).filter((name) => !STANDALONE.has(name))),
       "cli/worker": join(root, "host/bank/sqlite/worker.ts"),
+      "cli/pskc-worker": join(root, "host/bank/api/pskc-worker.ts"),
     },
     chunkNames: "cli/[name]-[hash]",
     splitting: true,

@@ -17,6 +17,7 @@ import { type AuditReport, AuditTrail, openAuditKeys } from "./rooms/audit.js";
 import { type IssueInput, type IssueResult, Issuing } from "./rooms/issuing.js";
 import { type ApiKeyInfo, ApiKeys } from "./rooms/keys.js";
 import { type BankOverview, type BankStatus, Lifecycle } from "./rooms/lifecycle.js";
+import { Rekey, type RekeyReport } from "./rooms/rekey.js";
 import { openSettings, Settings } from "./rooms/settings.js";
 import type { AuditEvent, BankContext } from "./rooms/shared.js";
 import { type ImportedAs, type ImportedToken, type TokenSecret, Transfer } from "./rooms/transfer.js";
@@ -26,10 +27,11 @@ import type { ApiScope, AuditHead, AuditKeys, BankStore } from "./store.js";
 export { type BankConfig, type BankOptions, type CodeChecker, DEFAULT_CONFIG, DEFAULT_MAIL_DOMAIN, wasmCodeChecker } from "./config.js";
 export type { ActivationAnswer } from "./rooms/activation.js";
 export { type IssueInput, type IssueResult, validateMail, validatePassword } from "./rooms/issuing.js";
-export { API_KEY_PATTERN, type ApiKeyInfo } from "./rooms/keys.js";
+export { API_KEY_PATTERN, API_SCOPES, type ApiGrant, type ApiKeyInfo, scopeGrants, scopeLabel } from "./rooms/keys.js";
 export type { BankOverview, BankStatus, IssueStatus, TokenStatus } from "./rooms/lifecycle.js";
 export type { AuditHeadTargets, AuditReport } from "./rooms/audit.js";
 export type { AuditEvent } from "./rooms/shared.js";
+export type { RekeyReport } from "./rooms/rekey.js";
 export type { TokenSecret } from "./rooms/transfer.js";
 export type { VerifyResult } from "./rooms/verification.js";
 
@@ -43,6 +45,7 @@ export class Bank {
   readonly #keys: ApiKeys;
   readonly #audit: AuditTrail;
   readonly #transfer: Transfer;
+  readonly #rekey: Rekey;
 
   private constructor(
     readonly store: BankStore,
@@ -70,6 +73,7 @@ export class Bank {
     this.#lifecycle = new Lifecycle(ctx, this.#audit, this.#settings);
     this.#keys = new ApiKeys(ctx, this.#audit, apiKeyCacheSeconds ?? 0);
     this.#transfer = new Transfer(ctx, this.#audit, this.#settings);
+    this.#rekey = new Rekey(ctx, this.#audit);
   }
 
   /**
@@ -227,6 +231,17 @@ export class Bank {
   /** Appends one event (for actions outside the bank's own methods, such as a PSKC export by the CLI). */
   record(kind: string, userId: string | null, detail: string, by?: string): Promise<void> {
     return this.#audit.record(kind, userId, detail, by);
+  }
+
+  // ---- master-key rotation (rooms/rekey.ts) ----
+
+  /**
+   * Re-seals every secret (seeds, activation passwords, pending seeds, activation sessions, the audit
+   * keys, the key check) under `newKey` in one transaction, recording a "rekey" event. This Bank keeps
+   * the old key: close it and open the store again with the new one (so must every instance).
+   */
+  rekey(newKey: MasterKey, by?: string): Promise<RekeyReport> {
+    return this.#rekey.rekey(newKey, by);
   }
 
   // ---- PSKC transfer (rooms/transfer.ts; the codec is host/bank/pskc.ts) ----

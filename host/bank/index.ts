@@ -6,9 +6,21 @@
 //   const store = await openStore("bank.sqlite");
 //   const bank = await Bank.open(store, MasterKey.fromFile("bank.key"));
 //   const result = await bank.verify(userId, code);
-export { API_KEY_PATTERN, Bank, DEFAULT_CONFIG, DEFAULT_MAIL_DOMAIN, validateMail, validatePassword, wasmCodeChecker } from "./bank.js";
+export {
+  API_KEY_PATTERN,
+  API_SCOPES,
+  Bank,
+  DEFAULT_CONFIG,
+  DEFAULT_MAIL_DOMAIN,
+  validateMail,
+  validatePassword,
+  scopeGrants,
+  scopeLabel,
+  wasmCodeChecker,
+} from "./bank.js";
 export type {
   ActivationAnswer,
+  ApiGrant,
   ApiKeyInfo,
   AuditEvent,
   BankConfig,

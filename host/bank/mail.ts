@@ -2,7 +2,8 @@
 // MailComposer: UTF-8 body, RFC 2047 encoded headers, RFC 2045 MIME. It names the Service ID and the
 // User ID and says what to do on the token (enter them and the 利用開始パスワード, agree, 送信, then 登録);
 // it never contains the password. Each mail is one RFC 5322 file in the outbox folder, for whatever
-// sends mail to pick up; the browser simulator reads the outbox a page at a time (listOutbox).
+// sends mail to pick up; a re-set-up also mails the customer's address on record a notice that a
+// new token was issued (composeNewTokenNotice); the browser simulator reads the outbox a page at a time (listOutbox).
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -70,6 +71,49 @@ export async function composeSetupMail(mail: SetupMail): Promise<Buffer> {
     date: new Date(mail.date * 1000),
     messageId: `<${randomBytes(16).toString("hex")}@${mail.domain}>`,
     text: setupMailText(mail),
+    textEncoding: "base64",
+  });
+  return composer.compile().build();
+}
+
+/** The notice a re-set-up sends to the address the customer registered before (issue 19, item 4). */
+export interface NewTokenNotice {
+  domain: string;
+  /** The customer's address on record (the mail of their current token's issue). */
+  to: string;
+  /** The User ID the customer had (the notice names it, not the new one). */
+  previousUserId: string;
+  date: number;
+}
+
+export const NEW_TOKEN_NOTICE_SUBJECT = `【${T.tokenIssue.ja}】新しいトークンの発行のお知らせ / A new token was issued`;
+
+/** The text of the notice: Japanese, then English. It names no new User ID and no address it was sent to. */
+export function newTokenNoticeText(notice: NewTokenNotice): string {
+  return [
+    `お客さま（${T.userId.ja}　${notice.previousUserId}）のインターネットバンキングで、${bankDateTime(notice.date)}に新しいトークンの${T.tokenIssue.ja}を受け付けました。`,
+    "設定のご案内は、その際にご指定のメールアドレスにお送りしています。",
+    "",
+    "お心当たりのない場合は、至急銀行までご連絡ください。新しいトークンの設定が済むまで、お使いのトークンは引き続きご利用いただけます。",
+    "",
+    "----",
+    `A new one-time password token was issued for your internet banking (User ID ${notice.previousUserId}) at ${new Date(notice.date * 1000).toISOString().replace(/\.\d+Z$/, "Z")}.`,
+    "The set-up instructions went to the mail address given at that issue.",
+    "",
+    "If you did not ask for this, contact the bank at once; your current token keeps working until the new one is set up.",
+    "",
+  ].join("\n");
+}
+
+/** The notice as an RFC 5322 message (CRLF line ends). */
+export async function composeNewTokenNotice(notice: NewTokenNotice): Promise<Buffer> {
+  const composer = new MailComposer({
+    from: { name: "インターネットバンキング", address: `no-reply@${notice.domain}` },
+    to: notice.to,
+    subject: NEW_TOKEN_NOTICE_SUBJECT,
+    date: new Date(notice.date * 1000),
+    messageId: `<${randomBytes(16).toString("hex")}@${notice.domain}>`,
+    text: newTokenNoticeText(notice),
     textEncoding: "base64",
   });
   return composer.compile().build();

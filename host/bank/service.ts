@@ -5,9 +5,10 @@
 // module per group: public.ts (health, the document), issuing.ts, tokens.ts (code checks), admin.ts;
 // api/auth.ts authenticates, api/errors.ts answers every error, api/index.ts puts them on an app.
 //
-// Authentication: `Authorization: Bearer <API key>` (bank.createApiKey). Scope "login" may issue,
-// relay activation, confirm, verify and resync; "admin" may also read status and the audit trail,
-// unlock, suspend, resume, revoke and export. No key: 401; a key without the scope: 403. Each key has
+// Authentication: `Authorization: Bearer <API key>` (bank.createApiKey). Scope "verify" may
+// confirm, verify and resync; "enroll" may issue and relay activation; "admin" may read status and
+// the audit trail, unlock, suspend, resume, revoke and export, and nothing else; "login" (older
+// keys) is verify+enroll. No key: 401; a key without the scope: 403. Each key has
 // a request rate limit (@fastify/rate-limit, per instance); each token has its own growing delay
 // after failures (Bank.throttleDelay: 429 + Retry-After). Stateless apart from the store: run as many
 // as the store allows. Logs carry method, path (never the query), status and time, never a body.

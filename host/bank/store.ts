@@ -11,7 +11,13 @@ import type { Algorithm } from "../otp.js";
 
 export type IssueState = "pending" | "void" | "completed";
 export type TokenState = "active" | "suspended" | "revoked";
-export type ApiScope = "login" | "admin";
+/**
+ * An API key's scope (host/bank/README.md, "Promises"): "verify" checks codes (confirm, verify,
+ * resync), "enroll" issues and relays activation (issues, activations, registrations), "admin" the
+ * administration routes only. "login", the scope of keys made before scopes were split, is both
+ * verify and enroll.
+ */
+export type ApiScope = "verify" | "enroll" | "admin" | "login";
 
 export interface CustomerRow {
   customer_id: number;
@@ -128,6 +134,23 @@ export type NewIssue = Omit<
 export type NewToken = Omit<TokenRow, "consecutive_failures" | "locked" | "next_check_at" | "state" | "last_success_at">;
 export type NewEvent = Omit<EventRow, "id" | "mac" | "nonce" | "writer_mac"> & { nonce: Uint8Array; writer_mac: Uint8Array };
 
+/**
+ * One secret sealed under the master key (host/bank/crypto.ts), with what names its row (and so its
+ * AAD): a token's seed, an issue's activation password or pending seed, an activation session's
+ * secrets, a meta value (the audit keys, the master-key check). `bank rekey` re-seals each.
+ */
+export interface SealedRecord {
+  kind: "seed" | "activation-password" | "pending-seed" | "activation-session" | "meta";
+  serviceId: string | null;
+  userId: string | null;
+  serial: string | null;
+  issueId: number | null;
+  sid: Uint8Array | null;
+  /** meta: the value's name. */
+  name: string | null;
+  value: Uint8Array;
+}
+
 /** The two keys of the audit trail (host/bank/audit.ts). */
 export interface AuditKeys {
   /** Chains rows (the key of every trail written before writer MACs: HKDF(master key, "audit chain v1")). */
@@ -232,6 +255,10 @@ export interface StoreTx {
   appendEvent(event: NewEvent): Promise<void>;
 
   insertApiKey(key: ApiKeyRow): Promise<void>;
+  /** Every sealed secret (rows locked until commit), for `bank rekey`. */
+  sealedRecords(): Promise<SealedRecord[]>;
+  /** Replaces one sealed secret (the row `record` names) with `value`. */
+  replaceSealed(record: SealedRecord, value: Uint8Array): Promise<void>;
   /** Marks a key revoked; false when there is no such unrevoked key. */
   revokeApiKey(keyId: string, at: number): Promise<boolean>;
 }

@@ -4,7 +4,7 @@
 // Passwords and passphrases never come from arguments.
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseHead } from "../bank/audit.js";
-import { Bank, type BankOptions, DEFAULT_CONFIG } from "../bank/bank.js";
+import { API_SCOPES, Bank, type BankOptions, DEFAULT_CONFIG, scopeLabel } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import {
@@ -20,6 +20,7 @@ import { StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { isPostgresUrl, openStore } from "../bank/open-store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
 import { attemptsPendingText, bankDateTime } from "../terms.js";
+import { opsHelp, runOps } from "./bank-ops.js";
 import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
 import { DATABASE_URL_ENV, DEFAULT_DB, DEFAULT_OUTBOX, databaseOf } from "../defaults.js";
 import { integerOption, type Io, parse, UsageError } from "../usage.js";
@@ -65,6 +66,10 @@ Subcommands:
   export     write tokens' seeds to an encrypted PSKC file (RFC 6030)
   import     read tokens from an encrypted PSKC file
   serve      the verification service: an authenticated JSON API (OpenAPI at /openapi.json)
+  backup     an online backup of the SQLite database into a new file (0600)
+  restore    a backup as a new database, its integrity and audit chain checked first
+  check      the store's integrity check and the audit chain
+  rekey      re-seal every secret under a new master key, in one transaction
 
 Run 'otp-token bank <subcommand> --help' for its options.
 
@@ -217,14 +222,16 @@ ${USER}
 
 ${COMMON}
 `,
-  "api-key": `Usage: otp-token bank api-key create --scope login|admin [--name TEXT] [options]
+  "api-key": `Usage: otp-token bank api-key create --scope verify|enroll|admin [--name TEXT] [options]
        otp-token bank api-key list [options]
        otp-token bank api-key revoke KEY-ID [options]
 
 API keys of the verification service ('otp-token bank serve'). 'create' prints the new key once:
-the database keeps only its id, scope, name and a hash. Scope login may issue, relay activation,
-confirm, verify and resync; scope admin may also read status and the audit trail, unlock,
-suspend, resume, revoke and export. A revoked key is refused by a running
+the database keeps only its id, scope, name and a hash. Scope verify may confirm, verify and
+resync (a RADIUS front end, the login screen); scope enroll may issue and relay activation
+(issues, activations, registrations); scope admin may read status and the audit trail, unlock,
+suspend, resume, revoke and export, and nothing else. Scope login, the name before the split, is
+still accepted and is verify+enroll ('list' prints it so). A revoked key is refused by a running
 'bank serve' within its --key-cache-seconds (default 2 s).
 
 ${COMMON}
@@ -311,6 +318,7 @@ Options:
 
 ${COMMON}
 `,
+  ...opsHelp(COMMON),
 };
 
 const SUBCOMMANDS = Object.keys(BANK_HELP).filter((name) => name !== "");
@@ -490,7 +498,8 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         });
         io.out(
           `Mail address: ${result.mail}\nService ID:   ${result.serviceId}\nUser ID:      ${result.userId}\n` +
-            `Set up by:    ${when(result.expiresAt)}\nToken until:  ${when(result.tokenExpiresAt)}\nSet-up mail:  ${result.mailFile}\n`,
+            `Set up by:    ${when(result.expiresAt)}\nToken until:  ${when(result.tokenExpiresAt)}\nSet-up mail:  ${result.mailFile}\n` +
+            (result.noticeMailFile === undefined ? "" : `Notice mail:  ${result.noticeMailFile} (to the address on record)\n`),
         );
         return 0;
       });
@@ -584,11 +593,14 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       if (action === "create") {
         const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, scope: { type: "string" }, name: { type: "string" } });
         noPositionals(positionals);
-        if (values.scope !== "login" && values.scope !== "admin") throw new UsageError("--scope must be login or admin");
+        const scope = API_SCOPES.find((s) => s === values.scope);
+        if (scope === undefined) throw new UsageError("--scope must be verify, enroll or admin (login, the older name, is verify+enroll)");
         return withBank(values, io, {}, async (bank) => {
-          const key = await bank.createApiKey(values.scope as "login" | "admin", values.name ?? "");
+          const key = await bank.createApiKey(scope, values.name ?? "");
           io.out(`${key.key}\n`);
-          io.err(`API key ${key.keyId} (scope ${key.scope}) created. It is shown only this once: keep it in the backend's secret store.\n`);
+          io.err(
+            `API key ${key.keyId} (scope ${scopeLabel(key.scope)}) created. It is shown only this once: keep it in the backend's secret store.\n`,
+          );
           return 0;
         });
       }
@@ -598,7 +610,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         return withBank(values, io, {}, async (bank) => {
           for (const key of await bank.listApiKeys()) {
             io.out(
-              `${key.keyId}  ${key.scope.padEnd(5)}  ${key.revokedAt === null ? "active " : "revoked"}  created ${new Date(key.createdAt * 1000).toISOString()}  ${key.name}\n`,
+              `${key.keyId}  ${scopeLabel(key.scope).padEnd(5)}  ${key.revokedAt === null ? "active " : "revoked"}  created ${new Date(key.createdAt * 1000).toISOString()}  ${key.name}\n`,
             );
           }
           return 0;
@@ -753,6 +765,11 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         return 0;
       });
     }
+    case "backup":
+    case "restore":
+    case "check":
+    case "rekey":
+      return runOps(sub, args, io);
     case "serve": {
       const { values, positionals } = parse(args, {
         ...COMMON_OPTIONS,

@@ -1,8 +1,9 @@
 // Administration (scope admin): a token's status, the lifecycle (unlock, suspend, resume, revoke),
 // the overview, the audit trail and the PSKC export.
 import type { FastifyInstance } from "fastify";
-import { readPskcOptions, writePskc } from "../pskc.js";
+import { readPskcOptions } from "../pskc.js";
 import { actor, admin } from "./auth.js";
+import { writePskcOffLoop } from "./pskc-off-loop.js";
 import { bearer, ERROR, NO_BODY, TOKEN_STATUS, USER_ID } from "./schemas.js";
 
 export async function adminRoutes(app: FastifyInstance): Promise<void> {
@@ -138,7 +139,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
       const encryption = readPskcOptions(body);
       const secrets = await bank.exportSecrets(body.userIds, actor(request));
       try {
-        return { count: secrets.length, pskc: writePskc(secrets, encryption) };
+        return { count: secrets.length, pskc: await writePskcOffLoop(secrets, encryption) };
       } finally {
         for (const secret of secrets) secret.seed.fill(0);
       }

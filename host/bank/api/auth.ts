@@ -1,12 +1,13 @@
 // Authentication: `Authorization: Bearer <API key>` (bank.createApiKey), checked by one onRequest
-// hook for every route whose config names a scope. Scope "login" may issue, relay activation,
-// confirm, verify and resync; "admin" may also read status and the audit trail, unlock, suspend,
-// resume, revoke and export. No key: 401; a key without the scope: 403; too many failures from one
+// hook for every route whose config names a scope. Scope "verify" may confirm, verify and resync;
+// "enroll" may issue and relay activation (issues, activations, registrations); "admin" may read
+// status and the audit trail, unlock, suspend, resume, revoke and export, and nothing else; "login"
+// (keys made before the split) is verify+enroll. No key: 401; a key without the scope: 403; too many failures from one
 // address: 429 (api/auth-guard.ts). Also the state the hooks and handlers share (fastify decorators):
 // the app's `bank`, the request's `apiKey`.
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { API_KEY_PATTERN, type ApiKeyInfo, type Bank } from "../bank.js";
+import { API_KEY_PATTERN, type ApiGrant, type ApiKeyInfo, type Bank, scopeGrants, scopeLabel } from "../bank.js";
 import type { ApiScope } from "../store.js";
 import { AddressFailures, KeyMemory, keyDigest, type MonotonicClock } from "./auth-guard.js";
 import { sendError } from "./errors.js";
@@ -28,14 +29,21 @@ declare module "fastify" {
     apiKey: (ApiKeyInfo & { actor: string }) | null;
   }
   interface FastifyContextConfig {
-    /** The scope a route needs; none: public. */
+    /** The scope a route needs; none: public. "login": both verify and enroll (what a login key has). */
     scope?: ApiScope;
   }
 }
 
 /** Route configs: the scope each route group needs. */
-export const login = { scope: "login" as const };
+export const verify = { scope: "verify" as const };
+export const enroll = { scope: "enroll" as const };
 export const admin = { scope: "admin" as const };
+
+/** Whether a key of scope `has` may use a route that needs `needed`. */
+export function scopeAllows(has: ApiScope, needed: ApiScope): boolean {
+  const grants: readonly ApiGrant[] = scopeGrants(has);
+  return scopeGrants(needed).every((g) => grants.includes(g));
+}
 
 /** Who acts, for the audit trail: `key:<id>` for a stored key, a memory key's actor. */
 export const actor = (request: FastifyRequest) => request.apiKey?.actor ?? "api";
@@ -130,10 +138,10 @@ export function addAuthentication(app: FastifyInstance, options: AuthenticationO
         { "WWW-Authenticate": 'Bearer realm="otp-token bank"' },
       );
     }
-    if (needed === "admin" && key.scope !== "admin") {
+    if (!scopeAllows(key.scope, needed)) {
       return sendError(reply, 403, {
         error: "forbidden",
-        message: `this route needs an API key of scope admin; this key has scope ${key.scope}`,
+        message: `this route needs an API key of scope ${scopeLabel(needed)}; this key has scope ${scopeLabel(key.scope)}`,
       });
     }
     request.apiKey = key;

@@ -1,8 +1,8 @@
-// Issue and activation relay (scope login): POST /v1/issues (トークン発行), /v1/activations (送信,
+// Issue and activation relay (scope enroll): POST /v1/issues (トークン発行), /v1/activations (送信,
 // docs/activation.md message 1 → 2) and /v1/registrations (登録, message 3).
 import type { FastifyInstance } from "fastify";
 import { BankError } from "../errors.js";
-import { actor, login } from "./auth.js";
+import { actor, enroll } from "./auth.js";
 import { bearer, ERROR, USER_ID } from "./schemas.js";
 
 export interface IssuingOptions {
@@ -27,7 +27,7 @@ export async function issuingRoutes(app: FastifyInstance, options: IssuingOption
   app.post(
     "/v1/issues",
     {
-      config: login,
+      config: enroll,
       schema: {
         summary: "token issue (トークン発行): mail address and 利用開始パスワード, each typed twice",
         security: bearer,
@@ -77,7 +77,7 @@ export async function issuingRoutes(app: FastifyInstance, options: IssuingOption
   app.post(
     "/v1/activations",
     {
-      config: login,
+      config: enroll,
       schema: {
         summary: "送信: relays a token's activation request (docs/activation.md message 1) and returns the bank's response (message 2)",
         security: bearer,
@@ -119,7 +119,7 @@ export async function issuingRoutes(app: FastifyInstance, options: IssuingOption
   app.post(
     "/v1/registrations",
     {
-      config: login,
+      config: enroll,
       schema: {
         summary:
           "登録: relays the token's confirmation (docs/activation.md message 3) after it stored the profile; its first code can then be confirmed",

@@ -1,8 +1,8 @@
-// Code checks (scope login): POST /v1/tokens/:userId/confirm (認証確認), /verify and /resync. A wrong,
+// Code checks (scope verify): POST /v1/tokens/:userId/confirm (認証確認), /verify and /resync. A wrong,
 // replayed or voiding code is an answer (200, accepted: false), not an error.
 import type { FastifyInstance } from "fastify";
 import { BankError, type BankErrorCode } from "../errors.js";
-import { actor, login } from "./auth.js";
+import { actor, verify } from "./auth.js";
 import { errorBody } from "./errors.js";
 import { bearer, CHECK_RESULT, CODE, ERROR, USER_ID } from "./schemas.js";
 
@@ -27,7 +27,7 @@ export async function tokenRoutes(app: FastifyInstance): Promise<void> {
   const { bank } = app;
 
   const checkRoute = (summary: string, body: object) => ({
-    config: login,
+    config: verify,
     schema: {
       summary,
       security: bearer,

@@ -175,6 +175,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE audit_queue ADD COLUMN nonce bytea, ADD COLUMN writer_mac bytea;
   INSERT INTO meta (name, value) SELECT 'audit_legacy_upto', convert_to(id::text, 'UTF8') FROM events ORDER BY id DESC LIMIT 1;
   `,
+  // 5: API key scopes split (issue 19, item 4), as SQLite migration 5: verify, enroll, admin; login
+  // stays (verify+enroll). Numbered 5 on both stores: PostgreSQL 3 is the commit ids (transactions.ts),
+  // 4 the writer MACs. Written so that it holds whichever position it runs at.
+  `
+  ALTER TABLE api_keys DROP CONSTRAINT IF EXISTS api_keys_scope_check;
+  ALTER TABLE api_keys ADD CONSTRAINT api_keys_scope_check CHECK (scope IN ('verify', 'enroll', 'admin', 'login'));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import type {
   NewEvent,
   NewIssue,
   NewToken,
+  SealedRecord,
   SettingName,
   StoreTx,
   TokenRow,
@@ -340,4 +341,55 @@ export class PgTx implements StoreTx {
   async revokeApiKey(keyId: string, at: number): Promise<boolean> {
     return (await this.count("UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL", [at, keyId])) === 1;
   }
+
+  async sealedRecords(): Promise<SealedRecord[]> {
+    const records: SealedRecord[] = [];
+    for (const sql of SEALED_QUERIES) {
+      for (const row of await this.rows<SealedRow>(sql, [])) {
+        records.push({
+          kind: row.kind,
+          serviceId: row.service_id,
+          userId: row.user_id,
+          serial: row.serial,
+          issueId: row.issue_id === null ? null : Number(row.issue_id),
+          sid: row.sid === null ? null : new Uint8Array(row.sid),
+          name: row.name,
+          value: new Uint8Array(row.value),
+        });
+      }
+    }
+    return records;
+  }
+
+  async replaceSealed(record: SealedRecord, value: Uint8Array): Promise<void> {
+    const [sql, keys] = {
+      seed: ["UPDATE tokens SET seed = $1 WHERE user_id = $2 AND serial = $3", [record.userId, record.serial]],
+      "activation-password": ["UPDATE issues SET activation_key = $1 WHERE issue_id = $2", [record.issueId]],
+      "pending-seed": ["UPDATE issues SET pending_seed = $1 WHERE issue_id = $2", [record.issueId]],
+      "activation-session": ["UPDATE activation_sessions SET secrets = $1 WHERE issue_id = $2 AND sid = $3", [record.issueId, record.sid]],
+      meta: ["UPDATE meta SET value = $1 WHERE name = $2", [record.name]],
+    }[record.kind] as [string, unknown[]];
+    const changed = await this.count(sql, [value, ...keys]);
+    if (changed !== 1) throw new Error(`re-sealing ${record.kind} changed ${changed} rows`);
+  }
+}
+
+/** Where the sealed secrets are (bank rekey), one query per kind, the same columns each, rows locked. */
+const SEALED_QUERIES = [
+  "SELECT 'seed' AS kind, service_id, user_id, serial, NULL AS issue_id, NULL AS sid, NULL AS name, seed AS value FROM tokens FOR UPDATE",
+  "SELECT 'activation-password' AS kind, service_id, user_id, NULL AS serial, issue_id, NULL AS sid, NULL AS name, activation_key AS value FROM issues WHERE activation_key IS NOT NULL FOR UPDATE",
+  "SELECT 'pending-seed' AS kind, service_id, user_id, pending_serial AS serial, issue_id, NULL AS sid, NULL AS name, pending_seed AS value FROM issues WHERE pending_seed IS NOT NULL FOR UPDATE",
+  "SELECT 'activation-session' AS kind, i.service_id, i.user_id, s.serial, s.issue_id, s.sid, NULL AS name, s.secrets AS value FROM activation_sessions s JOIN issues i ON i.issue_id = s.issue_id WHERE s.secrets IS NOT NULL FOR UPDATE OF s",
+  "SELECT 'meta' AS kind, NULL AS service_id, NULL AS user_id, NULL AS serial, NULL AS issue_id, NULL AS sid, name, value FROM meta WHERE name IN ('audit-keys', 'master-key-check') FOR UPDATE",
+];
+
+interface SealedRow {
+  kind: SealedRecord["kind"];
+  service_id: string | null;
+  user_id: string | null;
+  serial: string | null;
+  issue_id: string | number | null;
+  sid: Uint8Array | null;
+  name: string | null;
+  value: Uint8Array;
 }

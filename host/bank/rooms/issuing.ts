@@ -5,7 +5,7 @@ import { mailProblem, makeUserId, passwordProblem, SERVICE_ID_PATTERN, USER_ID_P
 import { otpParametersFor } from "../config.js";
 import { aad } from "../crypto.js";
 import { BankError } from "../errors.js";
-import { composeSetupMail, writeToOutbox } from "../mail.js";
+import { composeNewTokenNotice, composeSetupMail, writeToOutbox } from "../mail.js";
 import type { OtpParameters } from "../protocol.js";
 import { type AuditWriter, type BankContext, type Outcome, type SettingsView, unwrap } from "./shared.js";
 
@@ -32,6 +32,10 @@ export interface IssueResult {
   mailId?: string;
   /** The set-up mail's file, when an outbox is configured. */
   mailFile?: string;
+  /** A re-set-up: the id of the notice mailed to the customer's address on record (outbox configured). */
+  noticeMailId?: string;
+  /** That notice's file. */
+  noticeMailFile?: string;
 }
 
 const NO_CUSTOMER = "no customer has this User ID: a re-set-up needs the User ID of the customer's current token";
@@ -57,8 +61,8 @@ export class Issuing {
     const now = this.ctx.now();
     const expiresAt = now + this.ctx.config.issueTtlSeconds;
     const tokenExpiresAt = now + this.ctx.config.tokenLifetimeSeconds;
-    const userId = unwrap(
-      await this.ctx.store.transaction(async (tx): Promise<Outcome<string>> => {
+    const { userId, registeredMail } = unwrap(
+      await this.ctx.store.transaction(async (tx): Promise<Outcome<{ userId: string; registeredMail: string | null }>> => {
         // An expired issue keeps no secret: its password and pending seed go at the first touch after expiry.
         await tx.forgetExpired(now);
         const customer = input.userId !== undefined ? await tx.customerOf(input.userId) : await tx.insertCustomer(now);
@@ -69,6 +73,13 @@ export class Issuing {
         }
         if (customer.issues_made >= 999) {
           return { error: new BankError("issue-numbers-used", "this customer has had 999 token issues, the most a User ID can number") };
+        }
+        // A re-set-up: the address on record is the one of the customer's current token's issue (or,
+        // before any token, of the User ID given); it gets the "new token issued" notice.
+        let registeredMail: string | null = null;
+        if (input.userId !== undefined) {
+          const current = await tx.tokenOfCustomer(customer.customer_id);
+          registeredMail = (await tx.latestIssue(current?.user_id ?? input.userId))?.mail ?? null;
         }
         const customerNumber = customer.customer_number ?? (await tx.assignCustomerNumber(customer.customer_id));
         const issueNumber = await tx.nextIssueNumber(customer.customer_id);
@@ -105,7 +116,7 @@ export class Issuing {
           by,
           `expires ${expiresAt}; token expires ${tokenExpiresAt}; ${otp.algorithm}/${otp.digits}/${otp.period}s`,
         );
-        return { value: userId };
+        return { value: { userId, registeredMail } };
       }),
     );
     const result: IssueResult = { serviceId, userId, mail: input.mail, expiresAt, tokenExpiresAt };
@@ -114,6 +125,16 @@ export class Issuing {
       const message = await composeSetupMail({ domain: this.settings.mailDomain, to: input.mail, serviceId, userId, date: now, expiresAt });
       result.mailId = writeToOutbox(outboxDir, now, message);
       result.mailFile = `${outboxDir}/${result.mailId}`;
+      if (registeredMail !== null && input.userId !== undefined) {
+        const notice = await composeNewTokenNotice({
+          domain: this.settings.mailDomain,
+          to: registeredMail,
+          previousUserId: input.userId,
+          date: now,
+        });
+        result.noticeMailId = writeToOutbox(outboxDir, now, notice);
+        result.noticeMailFile = `${outboxDir}/${result.noticeMailId}`;
+      }
     }
     return result;
   }

@@ -15,6 +15,21 @@ export interface ApiKeyInfo {
   revokedAt: number | null;
 }
 
+/** The scopes a key may be created with; "login" is kept as the name of verify+enroll (keys made before the split). */
+export const API_SCOPES: readonly ApiScope[] = ["verify", "enroll", "admin", "login"];
+
+/** What a key may do: each route needs one of these (api/auth.ts). Admin is the administration routes only. */
+export type ApiGrant = "verify" | "enroll" | "admin";
+
+export function scopeGrants(scope: ApiScope): readonly ApiGrant[] {
+  return scope === "login" ? ["verify", "enroll"] : [scope];
+}
+
+/** A scope as printed (`bank api-key list`, audit details): a login key is "verify+enroll". */
+export function scopeLabel(scope: ApiScope): string {
+  return scopeGrants(scope).join("+");
+}
+
 /** API keys: "otpk_" + 16 hex digits (the id, stored) + "_" + 43 base64url characters (the secret: only its SHA-256 is stored). */
 export const API_KEY_PATTERN = /^otpk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const ID_ALPHABET_HEX = "0123456789abcdef";
@@ -36,7 +51,7 @@ export class ApiKeys {
 
   /** A new API key: the key is returned once; the store keeps its id, scope, name and the SHA-256 of its secret. */
   async create(scope: ApiScope, name: string, by = this.ctx.actor): Promise<ApiKeyInfo & { key: string }> {
-    if (scope !== "login" && scope !== "admin") throw new BankError("settings", "the scope must be login or admin");
+    if (!API_SCOPES.includes(scope)) throw new BankError("settings", "the scope must be verify, enroll or admin (login: verify+enroll)");
     if (typeof name !== "string" || name.length > 100 || !/^[\x20-\x7e\u00a0-\uffff]*$/.test(name))
       throw new BankError("settings", "the key's name must be at most 100 printable characters");
     const keyId = Array.from(this.ctx.random(8), (b) => ID_ALPHABET_HEX[b >> 4] + ID_ALPHABET_HEX[b & 15]).join("");
@@ -44,7 +59,7 @@ export class ApiKeys {
     const now = this.ctx.now();
     await this.ctx.store.transaction(async (tx) => {
       await tx.insertApiKey({ key_id: keyId, name, scope, secret_hash: sha256(secret), created_at: now, revoked_at: null });
-      await this.audit.append(tx, now, "api-key-created", null, null, by, `${keyId} (${scope}) ${name}`);
+      await this.audit.append(tx, now, "api-key-created", null, null, by, `${keyId} (${scopeLabel(scope)}) ${name}`);
     });
     return { keyId, name, scope, createdAt: now, revokedAt: null, key: `otpk_${keyId}_${secret}` };
   }

@@ -21,7 +21,7 @@ export type Statement = BetterSqlite3.Statement;
  * better-sqlite3 is loaded only when a SQLite store is opened: a bank on PostgreSQL, or a program that
  * uses only the OTP API, does not need the native module installed.
  */
-function loadBetterSqlite3(): typeof BetterSqlite3 {
+export function loadBetterSqlite3(): typeof BetterSqlite3 {
   try {
     return createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
   } catch (error) {

@@ -16,6 +16,7 @@ import type {
   NewEvent,
   NewIssue,
   NewToken,
+  SealedRecord,
   SettingName,
   TokenRow,
   TokenState,
@@ -356,6 +357,28 @@ export class SqliteEngine extends SqliteConnection {
     return this.run("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", at, keyId) === 1;
   }
 
+  sealedRecords(): SealedRecord[] {
+    return SEALED_QUERIES.flatMap((sql) => this.all<SealedRow>(sql)).map(sealedRecord);
+  }
+
+  replaceSealed(record: SealedRecord, value: Uint8Array): void {
+    const changed = (() => {
+      switch (record.kind) {
+        case "seed":
+          return this.run("UPDATE tokens SET seed = ? WHERE user_id = ? AND serial = ?", value, record.userId, record.serial);
+        case "activation-password":
+          return this.run("UPDATE issues SET activation_key = ? WHERE issue_id = ?", value, record.issueId);
+        case "pending-seed":
+          return this.run("UPDATE issues SET pending_seed = ? WHERE issue_id = ?", value, record.issueId);
+        case "activation-session":
+          return this.run("UPDATE activation_sessions SET secrets = ? WHERE issue_id = ? AND sid = ?", value, record.issueId, record.sid);
+        case "meta":
+          return this.run("UPDATE meta SET value = ? WHERE name = ?", value, record.name);
+      }
+    })();
+    if (changed !== 1) throw new Error(`re-sealing ${record.kind} changed ${changed} rows`);
+  }
+
   getApiKey(keyId: string): ApiKeyRow | undefined {
     return this.get<ApiKeyRow>("SELECT * FROM api_keys WHERE key_id = ?", keyId);
   }
@@ -404,6 +427,8 @@ export const ENGINE_OPERATIONS = [
   "eventsOf",
   "insertApiKey",
   "revokeApiKey",
+  "sealedRecords",
+  "replaceSealed",
   "getApiKey",
   "listApiKeys",
   "setAuditKeys",
@@ -433,4 +458,37 @@ export const DEFERRABLE_OPERATIONS: ReadonlySet<string> = new Set<EngineOperatio
 export function runOperation(engine: SqliteEngine, name: string, args: unknown[]): unknown {
   if (!(ENGINE_OPERATIONS as readonly string[]).includes(name)) throw new Error(`unknown store operation ${name}`);
   return (engine[name as EngineOperation] as (...a: unknown[]) => unknown)(...args);
+}
+
+/** Where the sealed secrets are (bank rekey), one query per kind, the same columns each. */
+const SEALED_QUERIES = [
+  "SELECT 'seed' AS kind, service_id, user_id, serial, NULL AS issue_id, NULL AS sid, NULL AS name, seed AS value FROM tokens",
+  "SELECT 'activation-password' AS kind, service_id, user_id, NULL AS serial, issue_id, NULL AS sid, NULL AS name, activation_key AS value FROM issues WHERE activation_key IS NOT NULL",
+  "SELECT 'pending-seed' AS kind, service_id, user_id, pending_serial AS serial, issue_id, NULL AS sid, NULL AS name, pending_seed AS value FROM issues WHERE pending_seed IS NOT NULL",
+  "SELECT 'activation-session' AS kind, i.service_id, i.user_id, s.serial, s.issue_id, s.sid, NULL AS name, s.secrets AS value FROM activation_sessions s JOIN issues i ON i.issue_id = s.issue_id WHERE s.secrets IS NOT NULL",
+  "SELECT 'meta' AS kind, NULL AS service_id, NULL AS user_id, NULL AS serial, NULL AS issue_id, NULL AS sid, name, value FROM meta WHERE name IN ('audit-keys', 'master-key-check')",
+];
+
+interface SealedRow {
+  kind: SealedRecord["kind"];
+  service_id: string | null;
+  user_id: string | null;
+  serial: string | null;
+  issue_id: number | null;
+  sid: Uint8Array | null;
+  name: string | null;
+  value: Uint8Array;
+}
+
+function sealedRecord(row: SealedRow): SealedRecord {
+  return {
+    kind: row.kind,
+    serviceId: row.service_id,
+    userId: row.user_id,
+    serial: row.serial,
+    issueId: row.issue_id === null ? null : Number(row.issue_id),
+    sid: row.sid === null ? null : new Uint8Array(row.sid),
+    name: row.name,
+    value: new Uint8Array(row.value),
+  };
 }

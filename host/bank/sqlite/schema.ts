@@ -230,6 +230,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX events_by_nonce ON events(nonce);
   INSERT INTO meta (name, value) SELECT 'audit_legacy_upto', CAST(CAST(id AS TEXT) AS BLOB) FROM events ORDER BY id DESC LIMIT 1;
   `,
+  // 5: API key scopes split (issue 19, item 4): verify, enroll, admin; login stays (verify+enroll).
+  // SQLite cannot change a CHECK constraint: the table is rebuilt (nothing references it).
+  `
+  CREATE TABLE api_keys_5 (
+    key_id      TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    scope       TEXT NOT NULL CHECK (scope IN ('verify', 'enroll', 'admin', 'login')),
+    secret_hash BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+  ) STRICT;
+  INSERT INTO api_keys_5 (key_id, name, scope, secret_hash, created_at, revoked_at)
+    SELECT key_id, name, scope, secret_hash, created_at, revoked_at FROM api_keys;
+  DROP TABLE api_keys;
+  ALTER TABLE api_keys_5 RENAME TO api_keys;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
