@@ -212,11 +212,13 @@ describe("PSKC without a signature: the MACs are required, and a UserId is never
     );
   });
 
-  it.skipIf(!hasPythonPskc)("Issuer, Manufacturer and SerialNo are read, recorded in the audit trail, and written back", async () => {
-    const path = join(dir, "device.pskcxml");
-    execFileSync(PYTHON, [
-      "-c",
-      `
+  it.skipIf(!hasPythonPskc)(
+    "Issuer, Manufacturer and SerialNo are read, recorded in the audit trail, kept with the token and exported again",
+    async () => {
+      const path = join(dir, "device.pskcxml");
+      execFileSync(PYTHON, [
+        "-c",
+        `
 import sys, pskc
 doc = pskc.PSKC()
 doc.add_key(id="F-9", secret=bytes.fromhex("3132333435363738393031323334353637383930"), serial="FACT0009", manufacturer="Factory Ltd",
@@ -226,35 +228,35 @@ doc.encryption.setup_preshared_key(key=bytes.fromhex(sys.argv[2]), algorithm="ae
 doc.mac.setup(algorithm="hmac-sha256")
 doc.write(sys.argv[1])
 `,
-      path,
-      PSK_HEX,
-    ]);
-    const [token] = readPskc(readFileSync(path, "utf8"), PSK);
-    expect(token).toMatchObject({ serial: "FACT0009", manufacturer: "Factory Ltd", issuer: "ACME Bank" });
-    const target = await newBank("device.sqlite");
-    const [imported] = await target.importSecrets([token], "test");
-    const event = (await target.auditEvents(0, 100)).find((e) => e.kind === "pskc-import")!;
-    expect(event.detail).toBe('serial FACT0009, manufacturer "Factory Ltd", issuer "ACME Bank", unsigned');
-    // Written back (the codec), python3-pskc reads the same three.
-    const out = join(dir, "device-out.pskcxml");
-    writeFileSync(
-      out,
-      writePskc([{ ...token, userId: imported.userId, driftSteps: 0, expiresAt: START + 86400 }], { kind: "psk", key: PSK.key }),
-    );
-    const read = JSON.parse(
-      execFileSync(
-        PYTHON,
-        [
-          "-c",
-          "import sys, json, pskc\nd = pskc.PSKC(sys.argv[1])\nd.encryption.key = bytes.fromhex(sys.argv[2])\nprint(json.dumps([[k.serial, k.manufacturer, k.issuer, k.secret.hex()] for k in d.keys]))",
-          out,
-          PSK_HEX,
-        ],
-        { encoding: "utf8" },
-      ),
-    );
-    expect(read).toEqual([["FACT0009", "Factory Ltd", "ACME Bank", Buffer.from("12345678901234567890").toString("hex")]]);
-  });
+        path,
+        PSK_HEX,
+      ]);
+      const [token] = readPskc(readFileSync(path, "utf8"), PSK);
+      expect(token).toMatchObject({ serial: "FACT0009", manufacturer: "Factory Ltd", issuer: "ACME Bank" });
+      const target = await newBank("device.sqlite");
+      const [imported] = await target.importSecrets([token], "test");
+      const event = (await target.auditEvents(0, 100)).find((e) => e.kind === "pskc-import")!;
+      expect(event.detail).toBe('serial FACT0009, manufacturer "Factory Ltd", issuer "ACME Bank", unsigned');
+      // Kept by the bank and written back by its export (the token's row holds them: tokens.issuer,
+      // tokens.manufacturer), python3-pskc reads the same three.
+      expect(await target.store.getToken(imported.userId)).toMatchObject({ issuer: "ACME Bank", manufacturer: "Factory Ltd" });
+      const out = join(dir, "device-out.pskcxml");
+      writeFileSync(out, writePskc(await target.exportSecrets([imported.userId], "test"), { kind: "psk", key: PSK.key }));
+      const read = JSON.parse(
+        execFileSync(
+          PYTHON,
+          [
+            "-c",
+            "import sys, json, pskc\nd = pskc.PSKC(sys.argv[1])\nd.encryption.key = bytes.fromhex(sys.argv[2])\nprint(json.dumps([[k.serial, k.manufacturer, k.issuer, k.secret.hex()] for k in d.keys]))",
+            out,
+            PSK_HEX,
+          ],
+          { encoding: "utf8" },
+        ),
+      );
+      expect(read).toEqual([["FACT0009", "Factory Ltd", "ACME Bank", Buffer.from("12345678901234567890").toString("hex")]]);
+    },
+  );
 });
 
 describe.skipIf(!hasOpenssl)("PSKC with an XML signature (RFC 6030 §7)", () => {

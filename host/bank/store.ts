@@ -98,6 +98,9 @@ export interface TokenRow {
   activated_at: number;
   expires_at: number;
   last_success_at: number | null;
+  /** PSKC Issuer and DeviceInfo Manufacturer of an imported token (RFC 6030 §4.3); null for the bank's own. */
+  issuer: string | null;
+  manufacturer: string | null;
 }
 
 export interface EventRow {
@@ -131,7 +134,10 @@ export type NewIssue = Omit<
   IssueRow,
   "issue_id" | "failed_attempts" | "state" | "void_reason" | "pending_serial" | "pending_seed" | "pending_at" | "completed_at"
 >;
-export type NewToken = Omit<TokenRow, "consecutive_failures" | "locked" | "next_check_at" | "state" | "last_success_at">;
+export type NewToken = Omit<
+  TokenRow,
+  "consecutive_failures" | "locked" | "next_check_at" | "state" | "last_success_at" | "issuer" | "manufacturer"
+> & { issuer?: string | null; manufacturer?: string | null };
 export type NewEvent = Omit<EventRow, "id" | "mac" | "nonce" | "writer_mac"> & { nonce: Uint8Array; writer_mac: Uint8Array };
 
 /**

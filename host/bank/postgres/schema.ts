@@ -182,6 +182,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE api_keys DROP CONSTRAINT IF EXISTS api_keys_scope_check;
   ALTER TABLE api_keys ADD CONSTRAINT api_keys_scope_check CHECK (scope IN ('verify', 'enroll', 'admin', 'login'));
   `,
+  // 6: a token's PSKC Issuer and Manufacturer, as SQLite migration 6.
+  `
+  ALTER TABLE tokens ADD COLUMN issuer text, ADD COLUMN manufacturer text;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

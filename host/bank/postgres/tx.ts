@@ -272,8 +272,8 @@ export class PgTx implements StoreTx {
   async replaceToken(token: NewToken): Promise<void> {
     await this.hold("DELETE FROM tokens WHERE customer_id = $1", [token.customer_id]);
     await this.hold(
-      `INSERT INTO tokens (user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, activated_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      `INSERT INTO tokens (user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, activated_at, expires_at, issuer, manufacturer)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
       [
         token.user_id,
         token.customer_id,
@@ -289,6 +289,8 @@ export class PgTx implements StoreTx {
         token.last_step,
         token.activated_at,
         token.expires_at,
+        token.issuer ?? null,
+        token.manufacturer ?? null,
       ],
     );
   }

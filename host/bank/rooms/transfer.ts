@@ -18,6 +18,9 @@ export interface TokenSecret {
   driftSteps: number;
   activatedAt: number;
   expiresAt: number;
+  /** Kept from the PSKC document the token was imported from (RFC 6030 §4.3), written again at export. */
+  issuer?: string;
+  manufacturer?: string;
 }
 
 /** A token read from a PSKC document. */
@@ -90,6 +93,8 @@ export class Transfer {
       driftSteps: token.drift_steps,
       activatedAt: token.activated_at,
       expiresAt: token.expires_at,
+      ...(token.issuer === null ? {} : { issuer: token.issuer }),
+      ...(token.manufacturer === null ? {} : { manufacturer: token.manufacturer }),
     }));
   }
 
@@ -152,6 +157,8 @@ export class Transfer {
           last_step: Math.floor(now / token.params.period) - 1,
           activated_at: now,
           expires_at: token.expiresAt ?? now + config.tokenLifetimeSeconds,
+          issuer: token.issuer ?? null,
+          manufacturer: token.manufacturer ?? null,
         };
         await tx.replaceToken(row);
         const device = [

@@ -26,7 +26,7 @@ import { type Database, type EngineOpenOptions, openDatabase, SqliteConnection, 
 export { BUSY_TIMEOUT_MS, type EngineOpenOptions, translateError } from "./connection.js";
 
 const ROW_COLUMNS_TOKEN =
-  "user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, consecutive_failures, locked, next_check_at, state, activated_at, expires_at, last_success_at";
+  "user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, consecutive_failures, locked, next_check_at, state, activated_at, expires_at, last_success_at, issuer, manufacturer";
 
 export class SqliteEngine extends SqliteConnection {
   private auditKeys: AuditKeys | null = null;
@@ -218,9 +218,9 @@ export class SqliteEngine extends SqliteConnection {
   replaceToken(token: NewToken): void {
     this.run("DELETE FROM tokens WHERE customer_id = ?", token.customer_id);
     this.run(
-      `INSERT INTO tokens (user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, activated_at, expires_at)
-       VALUES (@user_id, @customer_id, @issue_id, @service_id, @serial, @seed, @algorithm, @digits, @period, @label, @drift_steps, @last_step, @activated_at, @expires_at)`,
-      token,
+      `INSERT INTO tokens (user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, activated_at, expires_at, issuer, manufacturer)
+       VALUES (@user_id, @customer_id, @issue_id, @service_id, @serial, @seed, @algorithm, @digits, @period, @label, @drift_steps, @last_step, @activated_at, @expires_at, @issuer, @manufacturer)`,
+      { ...token, issuer: token.issuer ?? null, manufacturer: token.manufacturer ?? null },
     );
   }
 

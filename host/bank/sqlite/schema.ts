@@ -246,6 +246,12 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE api_keys;
   ALTER TABLE api_keys_5 RENAME TO api_keys;
   `,
+  // 6: a token's PSKC Issuer and DeviceInfo Manufacturer (RFC 6030 §4.3.1, §4.3.2), kept from an import
+  // and written again at export (issue 19, item 3); NULL for the tokens the bank made itself.
+  `
+  ALTER TABLE tokens ADD COLUMN issuer TEXT;
+  ALTER TABLE tokens ADD COLUMN manufacturer TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
