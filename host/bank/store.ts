@@ -314,6 +314,12 @@ export interface OpenStoreOptions {
   thread?: "worker" | "inline";
   /** SQLite only: milliseconds to wait for another process's write lock before StoreBusyError; default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * SQLite on a worker thread only: commit the transactions queued while a COMMIT's fsync is in
+   * flight as one group (host/bank/sqlite/batch.ts, GroupCommit); default true. false commits each
+   * transaction alone (the bench's comparison).
+   */
+  groupCommit?: boolean;
   /** PostgreSQL only: connections in this instance's pool; default 10 (host/bank/postgres/store.ts). */
   poolSize?: number;
 }
