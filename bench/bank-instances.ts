@@ -36,15 +36,15 @@ import { type PgServer, postgresMissing, startPostgres } from "./postgres-server
 const KEY_HEX = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const SEED_KEY = "bench seeds, not secret";
 const SERVICE_ID = "10212083";
-const START = 1_900_000_020;
-const PERIOD = 60;
+export const START = 1_900_000_020;
+export const PERIOD = 60;
 const BATCH = 20_000;
 const api = otpApi();
 
 /** The bench's token i: its User ID, serial and (derived, so 1,000,000 need not be kept) seed. */
-const userIdOf = (i: number) => makeUserId(SERVICE_ID, String(i + 1).padStart(7, "0"), 1);
+export const userIdOf = (i: number) => makeUserId(SERVICE_ID, String(i + 1).padStart(7, "0"), 1);
 const serialOf = (i: number) => (i + 1).toString(16).toUpperCase().padStart(16, "0");
-const seedOf = (i: number) => createHmac("sha1", SEED_KEY).update(String(i)).digest();
+export const seedOf = (i: number) => createHmac("sha1", SEED_KEY).update(String(i)).digest();
 
 export interface Figures {
   perSecond: number;
