@@ -255,6 +255,11 @@ export interface StoreReader {
   auditHead(): Promise<AuditHead | null>;
   /** What the chain walk cannot see: queued rows the sealer refuses, events that repeat another's nonce. */
   auditAlarms(): Promise<AuditAlarm[]>;
+  /**
+   * Deletes sealed events with id <= `throughId` (audit retention: after they were archived,
+   * host/bank/archive.ts), never the newest sealed row (the chain goes on from it). Returns the rows deleted.
+   */
+  pruneEvents(throughId: number): Promise<number>;
 }
 
 export interface BankStore extends StoreReader {

@@ -160,6 +160,7 @@ const OUTSIDE_TX: ReadonlySet<EngineOperation> = new Set<EngineOperation>([
   "setAuditKeys",
   "auditHead",
   "auditAlarms",
+  "pruneEvents",
 ]);
 const TX_OPERATIONS = ENGINE_OPERATIONS.filter((name) => !OUTSIDE_TX.has(name));
 
@@ -305,6 +306,10 @@ export class SqliteStore implements BankStore {
 
   auditAlarms(): Promise<AuditAlarm[]> {
     return this.read("auditAlarms");
+  }
+
+  pruneEvents(throughId: number): Promise<number> {
+    return this.read("pruneEvents", throughId);
   }
 
   async close(): Promise<void> {
