@@ -21,8 +21,9 @@
 //
 //   npm run build && node dist/bench/bank-capacity.js [--seconds 4] [--rounds 2] [--clients 32] [--cores 2] [--pg-cores 16] [--svg docs/capacity.svg]
 import { fork } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { randomBytes } from "node:crypto";
@@ -144,7 +145,7 @@ async function measureVerifications(
   clients: number,
   seconds: number,
   rounds: number,
-): Promise<{ ours: Cost; peer: Cost }> {
+): Promise<{ ours: Cost; peer: Cost; retention: Awaited<ReturnType<typeof measureRetention>> }> {
   pg.createDatabase("capacity");
   const url = pg.url("capacity");
   const { apiKey } = await prepare(url, tokens);
@@ -152,6 +153,7 @@ async function measureVerifications(
   await preparePeer(probe, tokens);
   const ours = await startServer(url, 2);
   const peer = await startPeer(url);
+  let stopped = false;
   try {
     // A short warm-up each (JIT, the pools' connections), then the measured cells, alternating.
     await runCell([ours], apiKey, tokens, clients, 1);
@@ -161,10 +163,46 @@ async function measureVerifications(
       cells.ours.push(await measureCell(ours, apiKey, probe, tokens, clients, seconds));
       cells.peer.push(await measureCell(peer, PEER_TOKEN, probe, tokens, clients, seconds));
     }
-    return { ours: total(cells.ours), peer: total(cells.peer) };
-  } finally {
     await stopServers([ours, peer]);
+    stopped = true;
+    return { ours: total(cells.ours), peer: total(cells.peer), retention: await measureRetention(url) };
+  } finally {
+    if (!stopped) await stopServers([ours, peer]);
     await probe.close();
+  }
+}
+
+/**
+ * Audit retention's figures on the trail the cells wrote: bytes per event (one per verification) in
+ * the database (events and queue, indexes included) and in the archive (gzip'd segments), every
+ * sealed row but the newest archived and pruned.
+ */
+async function measureRetention(url: string): Promise<{ rows: number; databaseBytes: number; archiveBytes: number; left: number }> {
+  const store = (await openStore(url)) as PgStore;
+  const dir = mkdtempSync(join(tmpdir(), "otp-audit-archive-"));
+  try {
+    const bank = await Bank.open(store, MasterKey.fromHex(KEY_HEX));
+    await store.sealAudit();
+    const size = async () => {
+      const { rows } = await store.pool.query<{ bytes: string; n: number }>(
+        "SELECT (pg_total_relation_size('events') + pg_total_relation_size('audit_queue'))::text AS bytes, (SELECT count(*)::int FROM events) AS n",
+      );
+      return { bytes: Number(rows[0].bytes), rows: rows[0].n };
+    };
+    const before = await size();
+    const archived = await bank.archiveAudit(dir, Number.MAX_SAFE_INTEGER);
+    const archiveBytes = readdirSync(dir).reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+    await store.pool.query("VACUUM events");
+    const after = await size();
+    return {
+      rows: archived.rows,
+      databaseBytes: before.bytes / before.rows,
+      archiveBytes: archiveBytes / Math.max(1, archived.rows),
+      left: after.rows,
+    };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -318,9 +356,10 @@ async function main(): Promise<void> {
   const pg = await startPostgres({ durable: true, settings: { max_wal_size: "4GB", shared_buffers: "256MB" } });
   let cost: Cost;
   let peer: Cost;
+  let retention: Awaited<ReturnType<typeof measureRetention>>;
   let sealer: { rowsPerSecond: number; rows: number };
   try {
-    ({ ours: cost, peer } = await measureVerifications(pg, tokens, clients, seconds, rounds));
+    ({ ours: cost, peer, retention } = await measureVerifications(pg, tokens, clients, seconds, rounds));
     sealer = await measureSealer(pg);
   } finally {
     pg.stop();
@@ -337,6 +376,10 @@ async function main(): Promise<void> {
   );
   console.log(row("bank serve (ours)", cost));
   console.log(row("minimal peer (peer-server)", peer));
+  console.log(
+    `  audit trail: ${retention.databaseBytes.toFixed(0)} bytes per event (one per verification) in the database (events + queue, indexes included), ` +
+      `${retention.archiveBytes.toFixed(0)} in the archive (gzip'd segments): ${retention.rows.toLocaleString("en")} rows archived, ${retention.left} left in the database`,
+  );
   console.log(
     `  audit sealer: ${sealer.rowsPerSecond.toFixed(0)} rows/s (${sealer.rows.toLocaleString("en")} queued rows drained, one sealer)`,
   );
