@@ -36,17 +36,17 @@ import { type PgServer, postgresMissing, startPostgres } from "./postgres-server
 const KEY_HEX = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const SEED_KEY = "bench seeds, not secret";
 const SERVICE_ID = "10212083";
-const START = 1_900_000_020;
-const PERIOD = 60;
+export const START = 1_900_000_020;
+export const PERIOD = 60;
 const BATCH = 20_000;
 const api = otpApi();
 
 /** The bench's token i: its User ID, serial and (derived, so 1,000,000 need not be kept) seed. */
-const userIdOf = (i: number) => makeUserId(SERVICE_ID, String(i + 1).padStart(7, "0"), 1);
+export const userIdOf = (i: number) => makeUserId(SERVICE_ID, String(i + 1).padStart(7, "0"), 1);
 const serialOf = (i: number) => (i + 1).toString(16).toUpperCase().padStart(16, "0");
-const seedOf = (i: number) => createHmac("sha1", SEED_KEY).update(String(i)).digest();
+export const seedOf = (i: number) => createHmac("sha1", SEED_KEY).update(String(i)).digest();
 
-interface Figures {
+export interface Figures {
   perSecond: number;
   p50: number;
   p99: number;
@@ -116,20 +116,28 @@ async function seedTokens(store: BankStore, masterKey: MasterKey, count: number)
 }
 
 /** A server process (this file with --server): the real service over the store, its clock set by the bench, a stored API key. */
-async function serverProcess(db: string, keyCacheSeconds: number, poolSize: number | undefined): Promise<void> {
+async function serverProcess(db: string, keyCacheSeconds: number, poolSize: number | undefined, groupCommit: boolean): Promise<void> {
   let now = START;
-  const store = await openStore(db, { thread: "worker", poolSize });
+  const store = await openStore(db, { thread: "worker", poolSize, groupCommit });
   const bank = await Bank.open(store, MasterKey.fromHex(KEY_HEX), { now: () => now, actor: "bench", apiKeyCacheSeconds: keyCacheSeconds });
   const app = await createService({ bank, rateLimit: 100_000_000 });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
-  process.on("message", (message: { now?: number; stop?: boolean }) => {
+  process.on("message", (message: { now?: number; stop?: boolean; groupStats?: boolean }) => {
+    if (message.groupStats) {
+      const stats = store.kind === "sqlite" ? (store as SqliteStore).groupCommitStats() : Promise.resolve(null);
+      void stats.then((group) => process.send!({ group }));
+      return;
+    }
     if (message.stop) {
       const sealing = store.kind === "postgres" ? (store as PgStore).sealing : null;
       void app
         .close()
-        .then(() => store.close())
-        .then(() => process.send!({ sealing }, () => process.exit(0)));
+        .then(() => (store.kind === "sqlite" ? (store as SqliteStore).groupCommitStats() : null))
+        .then(async (group) => {
+          await store.close();
+          process.send!({ sealing, group }, () => process.exit(0));
+        });
       return;
     }
     now = message.now!;
@@ -138,13 +146,17 @@ async function serverProcess(db: string, keyCacheSeconds: number, poolSize: numb
   process.send!({ port: typeof address === "object" && address ? address.port : 0 });
 }
 
-interface Server {
+export interface Server {
   child: ChildProcess;
   port: number;
 }
 
-function startServer(db: string, keyCacheSeconds: number, poolSize?: number): Promise<Server> {
-  const child = fork(fileURLToPath(import.meta.url), ["--server", db, String(keyCacheSeconds), String(poolSize ?? "")], { execArgv: [] });
+export function startServer(db: string, keyCacheSeconds: number, poolSize?: number, groupCommit = true): Promise<Server> {
+  const child = fork(
+    fileURLToPath(import.meta.url),
+    ["--server", db, String(keyCacheSeconds), String(poolSize ?? ""), groupCommit ? "group" : "single"],
+    { execArgv: [] },
+  );
   return new Promise((resolve, reject) => {
     child.once("message", (m) => resolve({ child, port: (m as { port: number }).port }));
     child.once("error", reject);
@@ -152,20 +164,34 @@ function startServer(db: string, keyCacheSeconds: number, poolSize?: number): Pr
   });
 }
 
+/** The SQLite server's group-commit figures so far (COMMITs, answers they held). */
+const groupStats = (child: ChildProcess) =>
+  new Promise<{ commits: number; held: number }>((resolve) => {
+    child.once("message", (m) => resolve((m as { group: { commits: number; held: number } }).group));
+    child.send({ groupStats: true });
+  });
+
 const tell = (child: ChildProcess, now: number) =>
   new Promise<void>((resolve) => {
     child.once("message", () => resolve());
     child.send({ now });
   });
 
-async function stopServers(servers: Server[]): Promise<{ sealed: number; batches: number }> {
-  const totals = { sealed: 0, batches: 0 };
+export async function stopServers(servers: Server[]): Promise<{ sealed: number; batches: number; commits: number; held: number }> {
+  const totals = { sealed: 0, batches: 0, commits: 0, held: 0 };
   await Promise.all(
     servers.map(
       (s) =>
         new Promise<void>((resolve) => {
           s.child.once("message", (m) => {
-            const sealing = (m as { sealing?: { sealed: number; batches: number } | null }).sealing;
+            const { sealing, group } = m as {
+              sealing?: { sealed: number; batches: number } | null;
+              group?: { commits: number; held: number } | null;
+            };
+            if (group) {
+              totals.commits += group.commits;
+              totals.held += group.held;
+            }
             if (sealing) {
               totals.sealed += sealing.sealed;
               totals.batches += sealing.batches;
@@ -185,7 +211,7 @@ let cellNumber = 0;
  * `clients` concurrent clients spread over the servers, each verifying distinct tokens (a stride
  * through the whole table from a random start) for `seconds`, at a bank time of its own.
  */
-async function runCell(servers: Server[], apiKey: string, tokens: number, clients: number, seconds: number): Promise<Figures> {
+export async function runCell(servers: Server[], apiKey: string, tokens: number, clients: number, seconds: number): Promise<Figures> {
   const now = START + ++cellNumber * PERIOD;
   await Promise.all(servers.map((s) => tell(s.child, now)));
   const stride = 7919; // prime, so i * stride covers every token once before repeating
@@ -245,7 +271,7 @@ const rowLine = (r: Row) =>
     r.note,
   ]);
 
-async function prepare(db: string, tokens: number): Promise<{ apiKey: string; depth: string }> {
+export async function prepare(db: string, tokens: number): Promise<{ apiKey: string; depth: string }> {
   const masterKey = MasterKey.fromHex(KEY_HEX);
   const store = await openStore(db, { create: true });
   try {
@@ -282,8 +308,13 @@ async function main(): Promise<void> {
       instances: { type: "string" },
       clients: { type: "string" },
       pool: { type: "string" },
+      stores: { type: "string" },
+      repeat: { type: "string" },
     },
   });
+  // SQLite cells run this many times each, alternating with and without group commit (the goal compares medians).
+  const repeat = Number(values.repeat ?? 3);
+  const stores = (values.stores ?? "sqlite,postgres").split(",");
   const list = (text: string | undefined, fallback: string) => (text ?? fallback).split(",").map(Number);
   const tokenCounts = list(values.tokens, "10000,1000000");
   const instanceCounts = list(values.instances, "1,2,4");
@@ -291,7 +322,7 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds ?? 2.5);
   const keyCache = Number(values["key-cache-seconds"] ?? 2);
   const pool = values.pool === undefined ? undefined : Number(values.pool);
-  const missing = postgresMissing();
+  const missing = stores.includes("postgres") ? postgresMissing() : null;
   if (missing) {
     console.log(`bank instances bench: skipped, ${missing}`);
     return;
@@ -304,37 +335,49 @@ async function main(): Promise<void> {
     console.log(rowLine(row));
   };
   try {
-    console.log("starting PostgreSQL (fsync on, synchronous_commit on) ...");
-    pg = await startPostgres({ durable: true, settings: { max_wal_size: "4GB", shared_buffers: "256MB" } });
+    if (stores.includes("postgres")) {
+      console.log("starting PostgreSQL (fsync on, synchronous_commit on) ...");
+      pg = await startPostgres({ durable: true, settings: { max_wal_size: "4GB", shared_buffers: "256MB" } });
+    }
     console.log(
       `node ${process.versions.node}, ${cpus()[0]?.model ?? "cpu"} x${cpus().length}; ${seconds} s per cell; API-key rows cached ${keyCache} s; ` +
         `PostgreSQL pool ${pool ?? "default"} per instance; every server, PostgreSQL and the clients on this machine\n`,
     );
     for (const tokens of tokenCounts) {
       const sqlitePath = join(dir, `bank-${tokens}.sqlite`);
-      const sqlite = await prepare(sqlitePath, tokens);
+      console.log(line(HEADER));
+      if (stores.includes("sqlite")) {
+        const sqlite = await prepare(sqlitePath, tokens);
+        // Side by side, each client count: one COMMIT (fsync) per transaction as before group commit, then grouped.
+        const single = [await startServer(sqlitePath, keyCache, undefined, false)];
+        const grouped = [await startServer(sqlitePath, keyCache)];
+        try {
+          for (const clients of clientCounts)
+            for (let round = 0; round < repeat; round++)
+              for (const [store, servers] of [
+                ["SQLite FULL 1/tx", single],
+                ["SQLite FULL", grouped],
+              ] as const) {
+                const before = await groupStats(servers[0].child);
+                const figures = await runCell(servers, sqlite.apiKey, tokens, clients, seconds);
+                const after = await groupStats(servers[0].child);
+                const commits = after.commits - before.commits;
+                const note = commits > 0 ? `${((after.held - before.held) / commits).toFixed(1)} answers per COMMIT` : "";
+                record({ store, instances: 1, clients, tokens, figures, load: loadavg()[0], note });
+              }
+        } finally {
+          await stopServers(single);
+          const group = await stopServers(grouped);
+          if (group.commits > 0)
+            console.log(`  (SQLite group commit: ${(group.held / group.commits).toFixed(1)} answers per COMMIT, ${group.commits} COMMITs)`);
+        }
+        rmSync(sqlitePath, { force: true });
+      }
+      if (!pg) continue;
       const database = `bench_${tokens}`;
       pg.createDatabase(database);
       const url = pg.url(database);
       const postgres = await prepare(url, tokens);
-      console.log(line(HEADER));
-      const servers = [await startServer(sqlitePath, keyCache)];
-      try {
-        for (const clients of clientCounts) {
-          record({
-            store: "SQLite FULL",
-            instances: 1,
-            clients,
-            tokens,
-            figures: await runCell(servers, sqlite.apiKey, tokens, clients, seconds),
-            load: loadavg()[0],
-            note: "",
-          });
-        }
-      } finally {
-        await stopServers(servers);
-      }
-      rmSync(sqlitePath, { force: true });
       for (const instances of instanceCounts) {
         const servers = await Promise.all(Array.from({ length: instances }, () => startServer(url, keyCache, pool)));
         try {
@@ -360,7 +403,25 @@ async function main(): Promise<void> {
   const find = (store: string, instances: number, clients: number, tokens: number) =>
     rows.find((r) => r.store === store && r.instances === instances && r.clients === clients && r.tokens === tokens)?.figures;
   for (const tokens of tokenCounts) {
+    const median = (store: string, clients: number) => {
+      const rates = rows
+        .filter((r) => r.store === store && r.clients === clients && r.tokens === tokens)
+        .map((r) => r.figures.perSecond)
+        .sort((a, b) => a - b);
+      return rates.length === 0 ? null : { rate: rates[Math.floor(rates.length / 2)], of: rates.length };
+    };
+    for (const clients of [...new Set(clientCounts)].filter((c) => c >= 32)) {
+      const before = median("SQLite FULL 1/tx", clients);
+      const after = median("SQLite FULL", clients);
+      if (!before || !after) continue;
+      const ratio = after.rate / before.rate;
+      console.log(
+        `  ${tokens.toLocaleString("en")} tokens: SQLite FULL group commit, ${clients} clients: ${after.rate.toFixed(0)}/s = ${ratio.toFixed(2)}x ` +
+          `one COMMIT per transaction (${before.rate.toFixed(0)}/s; medians of ${after.of}, alternating, same run): ${ratio >= 3 ? "PASS" : "FAIL"} (goal >= 3x)`,
+      );
+    }
     const sqlite = rows.filter((r) => r.store === "SQLite FULL" && r.tokens === tokens);
+    if (sqlite.length === 0) continue;
     const best = sqlite.reduce((a, b) => (b.figures.perSecond > a.figures.perSecond ? b : a));
     const wide = find("PostgreSQL", Math.max(...instanceCounts), Math.max(...clientCounts), tokens);
     const single = find("PostgreSQL", 1, Math.max(...clientCounts), tokens);
@@ -372,7 +433,7 @@ async function main(): Promise<void> {
         `PostgreSQL 1 instance x ${Math.max(...clientCounts)} clients ${(single.perSecond / best.figures.perSecond).toFixed(2)}x`,
     );
   }
-  if (tokenCounts.length >= 2) {
+  if (tokenCounts.length >= 2 && pg) {
     const [small, big] = [Math.min(...tokenCounts), Math.max(...tokenCounts)];
     for (const clients of clientCounts) {
       const at = (tokens: number) => find("PostgreSQL", 1, clients, tokens)!.p50;
@@ -385,6 +446,12 @@ async function main(): Promise<void> {
 }
 
 const serverAt = process.argv.indexOf("--server");
+const imported = process.argv[1] !== fileURLToPath(import.meta.url); // bench/bank-capacity.ts uses the servers and cells
 if (serverAt >= 0)
-  await serverProcess(process.argv[serverAt + 1], Number(process.argv[serverAt + 2]), Number(process.argv[serverAt + 3]) || undefined);
-else await main();
+  await serverProcess(
+    process.argv[serverAt + 1],
+    Number(process.argv[serverAt + 2]),
+    Number(process.argv[serverAt + 3]) || undefined,
+    process.argv[serverAt + 4] !== "single",
+  );
+else if (!imported) await main();

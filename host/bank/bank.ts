@@ -214,13 +214,18 @@ export class Bank {
     return this.#audit.events(afterId, limit);
   }
 
+  /** Audit retention: sealed events recorded before `before` moved to segment files in `dir`, then pruned from the store. */
+  archiveAudit(dir: string, before: number): Promise<{ rows: number; segments: string[]; through: number | null }> {
+    return this.#audit.archive(dir, before);
+  }
+
   /**
    * Walks the whole trail and reports the first row that breaks the chain or was not written by the
    * bank, and the store's alarms (host/bank/audit.ts); with `published`, a head recorded earlier, a
    * shorter or rewritten trail fails too.
    */
-  verifyAudit(pageSize?: number, published?: AuditHead): Promise<AuditReport> {
-    return this.#audit.verify(pageSize, published);
+  verifyAudit(pageSize?: number, published?: AuditHead, archiveDir?: string): Promise<AuditReport> {
+    return this.#audit.verify(pageSize, published, archiveDir);
   }
 
   /** Publishes the chain's head now (the log line and the file of `auditHead`) and returns it. */

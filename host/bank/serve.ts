@@ -3,7 +3,8 @@
 import type { Io } from "../usage.js";
 import { Bank } from "./bank.js";
 import { MasterKey } from "./crypto.js";
-import { DEFAULT_KEY_CACHE_SECONDS } from "./limits.js";
+import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_POOL_SIZE } from "./limits.js";
+import type { PgStore } from "./postgres/store.js";
 import { createService } from "./service.js";
 import { openStore } from "./open-store.js";
 
@@ -30,6 +31,17 @@ export interface ServeOptions {
 export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.EventEmitter = process): Promise<number> {
   const masterKey = MasterKey.load(options.masterKeyFile);
   const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize });
+  if (store.kind === "postgres") {
+    // The connection budget: refuse to start when the pool would not fit in what PostgreSQL has left.
+    const { budgetVerdict, connectionBudget } = await import("./postgres/budget.js");
+    const verdict = budgetVerdict(await connectionBudget((store as PgStore).pool, options.poolSize ?? DEFAULT_POOL_SIZE));
+    if (verdict.refuse) {
+      await store.close();
+      io.err(`otp-token bank serve: ${verdict.refuse}\n`);
+      return 1;
+    }
+    if (verdict.warn) io.err(`${verdict.warn}\n`);
+  }
   let app: Awaited<ReturnType<typeof createService>> | undefined;
   let bank: Bank | undefined;
   try {

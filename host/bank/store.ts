@@ -288,6 +288,11 @@ export interface StoreReader {
   auditHead(): Promise<AuditHead | null>;
   /** What the chain walk cannot see: queued rows the sealer refuses, events that repeat another's nonce. */
   auditAlarms(): Promise<AuditAlarm[]>;
+  /**
+   * Deletes sealed events with id <= `throughId` (audit retention: after they were archived,
+   * host/bank/archive.ts), never the newest sealed row (the chain goes on from it). Returns the rows deleted.
+   */
+  pruneEvents(throughId: number): Promise<number>;
 }
 
 export interface BankStore extends StoreReader {
@@ -347,6 +352,12 @@ export interface OpenStoreOptions {
   thread?: "worker" | "inline";
   /** SQLite only: milliseconds to wait for another process's write lock before StoreBusyError; default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * SQLite on a worker thread only: commit the transactions queued while a COMMIT's fsync is in
+   * flight as one group (host/bank/sqlite/batch.ts, GroupCommit); default true. false commits each
+   * transaction alone (the bench's comparison).
+   */
+  groupCommit?: boolean;
   /** PostgreSQL only: connections in this instance's pool; default 10 (host/bank/postgres/store.ts). */
   poolSize?: number;
 }

@@ -236,8 +236,9 @@ still accepted and is verify+enroll ('list' prints it so). A revoked key is refu
 
 ${COMMON}
 `,
-  audit: `Usage: otp-token bank audit verify [--head ID:MAC | --head-file FILE] [options]
+  audit: `Usage: otp-token bank audit verify [--head ID:MAC | --head-file FILE] [--archive DIR] [options]
        otp-token bank audit list [--since ID] [--limit N] [options]
+       otp-token bank audit archive --dir DIR --older-than-days N [options]
 
 Every event (issues, activations, logins, refusals, administration, with who acted) is appended
 to the audit trail, signed by the bank when it is recorded (a writer MAC) and chained to the row
@@ -248,9 +249,19 @@ newest rows leaves a valid shorter trail: give the head recorded earlier ('bank 
 --audit-head-file' keeps it current, its log prints it on every seal) and a trail that does not
 reach it, or differs there, fails too. 'list' prints events as JSON lines.
 
+'archive' is the trail's retention: the sealed rows recorded more than N days ago move to segment
+files in DIR (gzip'd JSON lines, each with the chain MAC it continues from and the one it ends on)
+and are deleted from the database; the newest row always stays. Run it as often as the bank's
+retention asks (daily, say); keep DIR as you keep the trail. 'verify --archive DIR' then checks
+the archive and the database as one trail (without it, a pruned database fails: its first rows are
+missing).
+
 Options:
   --head ID:MAC           a head recorded earlier, as 'verify' prints it
   --head-file FILE        the same, read from a file ('bank serve --audit-head-file')
+  --archive DIR           verify: the archived segments ('archive --dir'), checked before the database
+  --dir DIR               archive: the folder of the segments (it must exist)
+  --older-than-days N     archive: the retention, in days (0: every sealed row but the newest)
 
 ${COMMON}
 `,
@@ -630,7 +641,12 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
     case "audit": {
       const [action, ...rest] = args;
       if (action === "verify") {
-        const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, head: { type: "string" }, "head-file": { type: "string" } });
+        const { values, positionals } = parse(rest, {
+          ...COMMON_OPTIONS,
+          head: { type: "string" },
+          "head-file": { type: "string" },
+          archive: { type: "string" },
+        });
         noPositionals(positionals);
         if (values.head !== undefined && values["head-file"] !== undefined) throw new UsageError("give --head or --head-file, not both");
         const headText = values["head-file"] !== undefined ? readHeadFile(values["head-file"]) : values.head;
@@ -638,7 +654,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         if (published === null)
           throw new UsageError("the head must be ID:MAC as 'bank audit verify' prints it: a row number, ':' and 64 hex digits");
         return withBank(values, io, {}, async (bank) => {
-          const report = await bank.verifyAudit(undefined, published);
+          const report = await bank.verifyAudit(undefined, published, values.archive);
           if (!report.ok) {
             const bad = report.firstBad!;
             const where = bad.table === "queue" ? `queued row ${bad.id} (not yet sealed)` : `row ${bad.id}`;
@@ -663,7 +679,24 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           return 0;
         });
       }
-      throw new UsageError("use 'bank audit verify' or 'bank audit list'");
+      if (action === "archive") {
+        const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, dir: { type: "string" }, "older-than-days": { type: "string" } });
+        noPositionals(positionals);
+        if (values.dir === undefined) throw new UsageError("give --dir, the folder of the archived segments");
+        if (values["older-than-days"] === undefined) throw new UsageError("give --older-than-days, the retention in days");
+        const days = integerOption(values["older-than-days"], "older-than-days", 0, 100_000, 0);
+        const dir = values.dir;
+        return withBank(values, io, {}, async (bank) => {
+          const result = await bank.archiveAudit(dir, Math.floor(Date.now() / 1000) - days * 86_400);
+          io.out(
+            result.rows === 0
+              ? "nothing to archive\n"
+              : `archived ${result.rows} rows through row ${result.through} in ${result.segments.length} segment${result.segments.length === 1 ? "" : "s"} (${result.segments.join(", ")}); pruned from the database\n`,
+          );
+          return 0;
+        });
+      }
+      throw new UsageError("use 'bank audit verify', 'bank audit list' or 'bank audit archive'");
     }
     case "export":
     case "import": {

@@ -320,6 +320,12 @@ export class PgStore implements BankStore {
   }
 
   /** Queued rows the sealer refuses (after sealing what it can), and events that repeat an earlier nonce. */
+  async pruneEvents(throughId: number): Promise<number> {
+    await this.sealed();
+    const { rowCount } = await this.pool.query("DELETE FROM events WHERE id <= $1 AND id < (SELECT id FROM audit_head)", [throughId]);
+    return rowCount ?? 0;
+  }
+
   async auditAlarms(): Promise<AuditAlarm[]> {
     await this.sealed();
     const alarms: AuditAlarm[] = [];

@@ -3,6 +3,7 @@
 // (both MACs, the store's alarms, a published head), and the head published outside the database.
 // Reached by GET /v1/audit, `bank audit list|verify`, and every room that changes state.
 import { renameSync, writeFileSync } from "node:fs";
+import { archiveEnd, archivePages, SEGMENT_ROWS, writeSegment } from "../archive.js";
 import { AUDIT_NONCE_BYTES, type ChainReport, formatHead, signEvent, verifyChain } from "../audit.js";
 import { aad, type MasterKey } from "../crypto.js";
 import type { AuditAlarm, AuditHead, AuditKeys, BankStore, EventRow, StoreTx } from "../store.js";
@@ -78,10 +79,16 @@ export class AuditTrail implements AuditWriter {
    * the walk cannot see (queued rows the sealer refuses, repeated events). With `published`, a head
    * recorded earlier, a trail that does not reach it, or differs there, fails.
    */
-  async verify(pageSize = 1000, published?: AuditHead): Promise<AuditReport> {
+  async verify(pageSize = 1000, published?: AuditHead, archiveDir?: string): Promise<AuditReport> {
     const store = this.ctx.store;
     async function* pages(): AsyncIterable<EventRow[]> {
+      // The archive first (audit retention, host/bank/archive.ts), then the database from where it ends.
       let after = 0;
+      if (archiveDir !== undefined)
+        for await (const page of archivePages(archiveDir)) {
+          yield page;
+          if (page.length > 0) after = page[page.length - 1].id;
+        }
       for (;;) {
         const page = await store.events(after, pageSize);
         if (page.length === 0) return;
@@ -101,6 +108,44 @@ export class AuditTrail implements AuditWriter {
       };
     }
     return { ...report, alarms };
+  }
+
+  /**
+   * Audit retention: moves the sealed rows recorded before `before` (seconds) out of the database into
+   * segment files in `dir` (host/bank/archive.ts), then deletes them from the database. The rows
+   * must continue the archive (the first row of the database follows its last); the newest sealed
+   * row always stays (the chain goes on from it).
+   */
+  async archive(dir: string, before: number): Promise<{ rows: number; segments: string[]; through: number | null }> {
+    const store = this.ctx.store;
+    const end = archiveEnd(dir);
+    const head = await store.auditHead();
+    const segments: string[] = [];
+    let previous: Uint8Array | null = end?.mac ?? null;
+    let after = end?.id ?? 0;
+    let rows = 0;
+    const first = (await store.events(0, 1))[0];
+    if (first && first.id !== after + 1 && first.id > after)
+      throw new Error(`the database's trail starts at row ${first.id}, but the archive in ${dir} ends at row ${after}: not its archive`);
+    for (;;) {
+      const page = (await store.events(after, SEGMENT_ROWS)).filter(
+        (r) => r.at < before && r.mac !== null && head !== null && r.id < head.id,
+      );
+      // Only a run from the start of what is left: stop at the first row too new to archive.
+      const run: EventRow[] = [];
+      for (const row of page) {
+        if (row.id !== after + run.length + 1) break;
+        run.push(row);
+      }
+      if (run.length === 0) break;
+      segments.push(writeSegment(dir, run, previous));
+      previous = run[run.length - 1].mac;
+      after = run[run.length - 1].id;
+      rows += run.length;
+      if (run.length < SEGMENT_ROWS) break;
+    }
+    if (rows > 0) await store.pruneEvents(after);
+    return { rows, segments, through: rows > 0 ? after : null };
   }
 
   /** Appends one event (for actions outside the bank's own methods, such as a PSKC export by the CLI). */

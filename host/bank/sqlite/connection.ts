@@ -138,6 +138,9 @@ export class SqliteConnection {
   private readonly begin: Statement;
   private readonly commitStatement: Statement;
   private readonly rollbackStatement: Statement;
+  private readonly savepointStatement: Statement;
+  private readonly releaseStatement: Statement;
+  private readonly rollbackToStatement: Statement;
   /** One wrapper, built once: db.transaction(fn) per call cost 14 % of a verification. */
   private readonly immediateWrapper: BetterSqlite3.Transaction<(fn: () => unknown) => unknown>;
 
@@ -147,6 +150,9 @@ export class SqliteConnection {
     this.begin = db.prepare("BEGIN IMMEDIATE");
     this.commitStatement = db.prepare("COMMIT");
     this.rollbackStatement = db.prepare("ROLLBACK");
+    this.savepointStatement = db.prepare("SAVEPOINT grouped");
+    this.releaseStatement = db.prepare("RELEASE grouped");
+    this.rollbackToStatement = db.prepare("ROLLBACK TO grouped");
     this.immediateWrapper = db.transaction((fn: () => unknown) => fn());
   }
 
@@ -175,6 +181,27 @@ export class SqliteConnection {
 
   rollback(): void {
     if (this.db.inTransaction) this.rollbackStatement.run();
+  }
+
+  get inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+
+  // A logical transaction inside a group commit (batch.ts, GroupCommit): a savepoint in the open
+  // BEGIN IMMEDIATE transaction, released (kept, not yet durable) or rolled back alone.
+
+  savepoint(): void {
+    this.savepointStatement.run();
+  }
+
+  release(): void {
+    this.releaseStatement.run();
+  }
+
+  /** Undoes the savepoint's changes and ends it; the enclosing transaction stays open. */
+  rollbackToSavepoint(): void {
+    this.rollbackToStatement.run();
+    this.releaseStatement.run();
   }
 
   protected statement(sql: string): Statement {

@@ -324,6 +324,14 @@ export class SqliteEngine extends SqliteConnection {
     this.run("UPDATE events SET mac = ? WHERE id = ?", chainMac(this.auditKeys.chain, previous?.mac ?? null, { ...event, id }), id);
   }
 
+  /** Sealed events up to `throughId`, never the newest sealed one (appendEvent chains to it). */
+  pruneEvents(throughId: number): number {
+    return this.run(
+      "DELETE FROM events WHERE id <= ? AND id < (SELECT max(id) FROM events WHERE mac IS NOT NULL) AND mac IS NOT NULL",
+      throughId,
+    );
+  }
+
   auditHead(): AuditHead | null {
     const row = this.get<{ id: number; mac: Uint8Array }>("SELECT id, mac FROM events WHERE mac IS NOT NULL ORDER BY id DESC LIMIT 1");
     return row ? { id: row.id, mac: Buffer.from(row.mac).toString("hex") } : null;
@@ -434,6 +442,7 @@ export const ENGINE_OPERATIONS = [
   "setAuditKeys",
   "auditHead",
   "auditAlarms",
+  "pruneEvents",
 ] as const;
 export type EngineOperation = (typeof ENGINE_OPERATIONS)[number];
 

@@ -13,6 +13,13 @@
 // queue); each is BEGIN IMMEDIATE ... COMMIT in the engine. Writes whose result nobody waits for are
 // held and sent with the next message, so a verification is two round trips: read the token, then
 // write-and-commit.
+//
+// Group commit (worker): a transaction's last message (its commit, or a read outside a transaction)
+// frees the queue as soon as it is posted, and says whether anyone is waiting behind it (`flush`
+// when nobody is). The worker runs the next transactions in savepoints of the same BEGIN IMMEDIATE
+// transaction and commits them together (batch.ts, GroupCommit); each caller is answered after the
+// COMMIT that holds its transaction. So at synchronous=FULL one fsync serves every transaction that
+// queued up while the previous one was in flight.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -39,6 +46,8 @@ import { SCHEMA_VERSION } from "./schema.js";
 interface Channel {
   send(batch: Batch): Promise<unknown>;
   close(): Promise<void>;
+  /** The worker's group-commit figures (commits, answers held for them); null inline. */
+  stats(): Promise<{ commits: number; held: number } | null>;
 }
 
 class InlineChannel implements Channel {
@@ -55,6 +64,10 @@ class InlineChannel implements Channel {
   close(): Promise<void> {
     this.engine.close();
     return Promise.resolve();
+  }
+
+  stats(): Promise<null> {
+    return Promise.resolve(null);
   }
 }
 
@@ -109,11 +122,19 @@ class WorkerChannel implements Channel {
   }
 
   send(batch: Batch): Promise<unknown> {
+    return this.post({ batch });
+  }
+
+  stats(): Promise<{ commits: number; held: number }> {
+    return this.post({ stats: true }) as Promise<{ commits: number; held: number }>;
+  }
+
+  private post(message: { batch: Batch } | { stats: true }): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, batch });
+      this.worker.postMessage({ id, ...message });
     });
   }
 
@@ -139,6 +160,7 @@ const OUTSIDE_TX: ReadonlySet<EngineOperation> = new Set<EngineOperation>([
   "setAuditKeys",
   "auditHead",
   "auditAlarms",
+  "pruneEvents",
 ]);
 const TX_OPERATIONS = ENGINE_OPERATIONS.filter((name) => !OUTSIDE_TX.has(name));
 
@@ -148,18 +170,27 @@ export class SqliteStore implements BankStore {
   private tail: Promise<unknown> = Promise.resolve();
   private queued = 0;
   private closed = false;
+  /** A final message went to the worker saying others wait behind it: its group is open until a flush. */
+  private groupOpen = false;
 
   private constructor(
     private readonly channel: Channel,
     readonly location: string,
     /** The engine when it runs on this thread (tests and tools may read the database directly). */
     readonly engine: SqliteEngine | null,
+    private readonly groupCommit: boolean,
   ) {}
 
   static async open(path: string, options: OpenStoreOptions = {}): Promise<SqliteStore> {
-    if (options.thread === "worker") return new SqliteStore(await WorkerChannel.start(path, options), path, null);
+    if (options.thread === "worker")
+      return new SqliteStore(await WorkerChannel.start(path, options), path, null, options.groupCommit !== false);
     const engine = SqliteEngine.open(path, { create: options.create, busyTimeoutMs: options.busyTimeoutMs });
-    return new SqliteStore(new InlineChannel(engine), path, engine);
+    return new SqliteStore(new InlineChannel(engine), path, engine, false);
+  }
+
+  /** The worker's group commits so far: COMMITs (fsyncs) and the answers they held; null inline. */
+  groupCommitStats(): Promise<{ commits: number; held: number } | null> {
+    return this.channel.stats();
   }
 
   /** Runs `work` when the connection is free (one at a time). */
@@ -168,13 +199,30 @@ export class SqliteStore implements BankStore {
     if (this.queued >= MAX_QUEUED_TRANSACTIONS)
       return Promise.reject(new StoreBusyError("the bank's database has too many requests waiting: try again", 1));
     this.queued++;
-    const run = this.tail.then(work).finally(() => this.queued--);
+    const run = this.tail.then(work).finally(() => {
+      this.queued--;
+      // The group was left open for a transaction that then sent nothing: commit it now.
+      if (this.queued === 0 && this.groupOpen) void this.final({ ops: [] }).catch(() => undefined);
+    });
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.exclusive(async () => {
+  /**
+   * Posts a message that ends what its caller waits for (a commit, a read outside a transaction).
+   * The answer comes once it is durable (after the group's COMMIT); the queue goes on at once.
+   */
+  private final(batch: Batch): Promise<unknown> {
+    batch.flush = !this.groupCommit || this.queued <= 1;
+    this.groupOpen = !batch.flush;
+    const answer = this.channel.send(batch);
+    answer.catch(() => undefined); // awaited by the caller after the queue moved on
+    return answer;
+  }
+
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const end: { committed?: Promise<unknown> } = {};
+    const result = await this.exclusive(async () => {
       let begun = false;
       let deferred: [string, unknown[]][] = [];
       const call = (name: string, args: unknown[]): Promise<unknown> => {
@@ -195,13 +243,16 @@ export class SqliteStore implements BankStore {
         if (begun) await this.channel.send({ ops: [], end: "rollback" }).catch(() => undefined);
         throw error;
       }
-      if (begun || deferred.length > 0) await this.channel.send({ begin: !begun, ops: deferred, end: "commit" });
+      if (begun || deferred.length > 0) end.committed = this.final({ begin: !begun, ops: deferred, end: "commit" });
       return result;
     });
+    if (end.committed) await end.committed;
+    return result;
   }
 
-  private read<T>(name: EngineOperation, ...args: unknown[]): Promise<T> {
-    return this.exclusive(() => this.channel.send({ ops: [[name, args]] }) as Promise<T>);
+  private async read<T>(name: EngineOperation, ...args: unknown[]): Promise<T> {
+    const answer = await this.exclusive(async () => ({ reply: this.final({ ops: [[name, args]] }) }));
+    return (await answer.reply) as T;
   }
 
   getSetting(name: SettingName): Promise<string | null> {
@@ -255,6 +306,10 @@ export class SqliteStore implements BankStore {
 
   auditAlarms(): Promise<AuditAlarm[]> {
     return this.read("auditAlarms");
+  }
+
+  pruneEvents(throughId: number): Promise<number> {
+    return this.read("pruneEvents", throughId);
   }
 
   async close(): Promise<void> {
