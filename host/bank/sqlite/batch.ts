@@ -1,7 +1,8 @@
 // The messages between the SQLite store (store.ts) and its engine (engine.ts), on the calling thread or
 // across the worker boundary (worker.ts): a batch of operations, and errors as plain data.
 import { StoreBusyError, StoreOpenError } from "../store.js";
-import { runOperation, type SqliteEngine, translateError } from "./engine.js";
+import { type SqliteEngine, translateError } from "./engine.js";
+import { runOperation } from "./operations.js";
 
 /** One message to the engine: optionally BEGIN, some operations, optionally COMMIT or ROLLBACK. */
 export interface Batch {

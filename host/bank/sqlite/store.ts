@@ -40,7 +40,8 @@ import type {
 } from "../store.js";
 import { StoreBusyError, StoreOpenError } from "../store.js";
 import { type Batch, fromWire, runBatch, type WireError } from "./batch.js";
-import { DEFERRABLE_OPERATIONS, ENGINE_OPERATIONS, type EngineOperation, SqliteEngine } from "./engine.js";
+import { SqliteEngine } from "./engine.js";
+import { DEFERRABLE_OPERATIONS, ENGINE_OPERATIONS, type EngineOperation } from "./operations.js";
 import { SCHEMA_VERSION } from "./schema.js";
 
 interface Channel {

@@ -1,0 +1,76 @@
+// The engine's operations by name: what crosses the worker boundary (batch.ts) and what a transaction
+// (StoreTx) may call (store.ts), and which of them are sent without waiting for their result. The
+// engine's operations a store may call by name: the worker protocol carries these names.
+import type { SqliteEngine } from "./engine.js";
+
+export const ENGINE_OPERATIONS = [
+  "getSetting",
+  "setSetting",
+  "initMeta",
+  "forgetExpired",
+  "insertCustomer",
+  "customerOf",
+  "customerByNumber",
+  "assignCustomerNumber",
+  "nextIssueNumber",
+  "raiseIssueNumber",
+  "userIdTaken",
+  "insertIssue",
+  "issueFor",
+  "latestIssue",
+  "pendingIssuesOf",
+  "countIssueFailure",
+  "uncountIssueFailure",
+  "voidIssue",
+  "getActivationSession",
+  "insertActivationSession",
+  "confirmActivationSession",
+  "setPendingToken",
+  "completeIssue",
+  "getToken",
+  "tokenOfCustomer",
+  "replaceToken",
+  "recordTokenSuccess",
+  "recordTokenFailure",
+  "unlockToken",
+  "setTokenState",
+  "listTokens",
+  "countTokens",
+  "appendEvent",
+  "events",
+  "eventsOf",
+  "insertApiKey",
+  "revokeApiKey",
+  "sealedRecords",
+  "replaceSealed",
+  "getApiKey",
+  "listApiKeys",
+  "setAuditKeys",
+  "auditHead",
+  "auditAlarms",
+  "pruneEvents",
+] as const;
+export type EngineOperation = (typeof ENGINE_OPERATIONS)[number];
+
+/** Operations whose result nobody waits for inside a transaction: sent with the next message (fewer round trips to the worker). */
+export const DEFERRABLE_OPERATIONS: ReadonlySet<string> = new Set<EngineOperation>([
+  "setSetting",
+  "raiseIssueNumber",
+  "uncountIssueFailure",
+  "voidIssue",
+  "confirmActivationSession",
+  "setPendingToken",
+  "completeIssue",
+  "replaceToken",
+  "recordTokenSuccess",
+  "unlockToken",
+  "setTokenState",
+  "appendEvent",
+  "insertApiKey",
+]);
+
+/** Runs one named operation. */
+export function runOperation(engine: SqliteEngine, name: string, args: unknown[]): unknown {
+  if (!(ENGINE_OPERATIONS as readonly string[]).includes(name)) throw new Error(`unknown store operation ${name}`);
+  return (engine[name as EngineOperation] as (...a: unknown[]) => unknown)(...args);
+}
