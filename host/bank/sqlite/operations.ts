@@ -1,6 +1,5 @@
 // The engine's operations by name: what crosses the worker boundary (batch.ts) and what a transaction
-// (StoreTx) may call (store.ts), and which of them are sent without waiting for their result. The
-// engine's operations a store may call by name: the worker protocol carries these names.
+// (StoreTx) may call (store.ts), and which of them are sent without waiting for their result.
 import type { SqliteEngine } from "./engine.js";
 
 export const ENGINE_OPERATIONS = [
