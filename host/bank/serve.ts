@@ -7,6 +7,9 @@ import { DEFAULT_KEY_CACHE_SECONDS } from "./limits.js";
 import { createService } from "./service.js";
 import { openStore } from "./open-store.js";
 
+/** Milliseconds a stopping service lets requests in progress finish before it closes every connection. */
+export const SHUTDOWN_GRACE_MS = 3000;
+
 export interface ServeOptions {
   db: string;
   masterKeyFile?: string;
@@ -44,6 +47,8 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
       bank,
       rateLimit: options.rateLimit,
       failedAuthLimit: options.failedAuthLimit,
+      // The same on every instance, so a gateway's resync state opens on whichever answers the second code.
+      resyncKey: masterKey.deriveKey("gateway resync state v1"),
       log: options.log ? (line) => io.err(`${line}\n`) : undefined,
     });
     await app.listen({ port: options.port, host: options.host });
@@ -70,7 +75,12 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
     signals.on("SIGINT", stop);
     signals.on("SIGTERM", stop);
   });
+  // Requests in progress get SHUTDOWN_GRACE_MS to finish; then every connection still open is closed,
+  // among them the ones a gateway opened in advance and never used (FreeRADIUS's rlm_rest keeps spare
+  // connections), which would otherwise hold the stop until the client gives up.
+  const force = setTimeout(() => app?.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
   await app.close();
+  clearTimeout(force);
   // The head of everything this instance recorded, published before the store closes.
   await bank
     ?.publishAuditHead()

@@ -10,6 +10,7 @@ import { DEFAULT_FAILED_AUTH_LIMIT, DEFAULT_RATE_LIMIT, UNKNOWN_KEY_SECONDS } fr
 import { adminRoutes } from "./admin.js";
 import { addAuthentication, type MemoryKey } from "./auth.js";
 import type { MonotonicClock } from "./auth-guard.js";
+import { gatewayRoutes } from "./gateway.js";
 import { issuingRoutes } from "./issuing.js";
 import { publicRoutes } from "./public.js";
 import { tokenRoutes } from "./tokens.js";
@@ -31,6 +32,8 @@ export interface ServiceOptions {
   monotonicNow?: MonotonicClock;
   /** One line per request (no bodies, no queries); default none. */
   log?: (line: string) => void;
+  /** The key (32 bytes) that seals the gateway route's resync state; default a random one per instance (bank serve: from the master key). */
+  resyncKey?: Uint8Array;
   /** Outbox folder, so an issue's answer can name its mail (the browser simulator). */
   includeMailId?: boolean;
 }
@@ -85,5 +88,6 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
   await app.register(publicRoutes);
   await app.register(issuingRoutes, { includeMailId: options.includeMailId });
   await app.register(tokenRoutes);
+  await app.register(gatewayRoutes, { resyncKey: options.resyncKey });
   await app.register(adminRoutes);
 }
