@@ -4,7 +4,8 @@ import type { Io } from "../usage.js";
 import { Bank } from "./bank.js";
 import { MasterKey } from "./crypto.js";
 import { DEFAULT_KEY_CACHE_SECONDS } from "./limits.js";
-import { createService } from "./service.js";
+import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
+import { createService, type LogFormat } from "./service.js";
 import { openStore } from "./open-store.js";
 
 /** Milliseconds a stopping service lets requests in progress finish before it closes every connection. */
@@ -28,6 +29,12 @@ export interface ServeOptions {
   throttleBaseSeconds?: number;
   /** A file the audit chain's head is written to on every seal (also logged on standard error). */
   auditHeadFile?: string;
+  /** The request log's form (with `log`): "pretty" (a text line) or "json" (pino). */
+  logFormat?: LogFormat;
+  /** Prometheus metrics on their own listener (host/bank/metrics.ts); none without it. */
+  metricsPort?: number;
+  /** The metrics listener's address; default 127.0.0.1 (loopback). */
+  metricsHost?: string;
 }
 
 export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.EventEmitter = process): Promise<number> {
@@ -35,6 +42,7 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
   const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize });
   let app: Awaited<ReturnType<typeof createService>> | undefined;
   let bank: Bank | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     bank = await Bank.open(store, masterKey, {
       outboxDir: options.outboxDir,
@@ -43,8 +51,11 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
       throttleBaseSeconds: options.throttleBaseSeconds,
       auditHead: { log: (line) => io.err(`${line}\n`), file: options.auditHeadFile },
     });
+    const metrics = options.metricsPort === undefined ? undefined : (await import("./metrics.js")).createMetrics(bank);
     app = await createService({
       bank,
+      logFormat: options.logFormat,
+      instrument: metrics?.instrument,
       rateLimit: options.rateLimit,
       failedAuthLimit: options.failedAuthLimit,
       // The same on every instance, so a gateway's resync state opens on whichever answers the second code.
@@ -52,8 +63,10 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
       log: options.log ? (line) => io.err(`${line}\n`) : undefined,
     });
     await app.listen({ port: options.port, host: options.host });
+    if (metrics) metricsServer = await startMetricsServer(metrics.registry, options.metricsHost ?? "127.0.0.1", options.metricsPort ?? 0);
   } catch (error) {
     await app?.close();
+    await metricsServer?.close();
     await store.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
@@ -66,6 +79,7 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
   const port = typeof address === "object" && address ? address.port : options.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   io.out(`listening on http://${host}:${port}\n`);
+  if (metricsServer) io.out(`metrics on ${metricsServer.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       signals.off("SIGINT", stop);
@@ -81,6 +95,7 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
   const force = setTimeout(() => app?.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
   await app.close();
   clearTimeout(force);
+  await metricsServer?.close();
   // The head of everything this instance recorded, published before the store closes.
   await bank
     ?.publishAuditHead()
