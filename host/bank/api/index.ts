@@ -13,6 +13,7 @@ import type { MonotonicClock } from "./auth-guard.js";
 import { gatewayRoutes } from "./gateway.js";
 import { issuingRoutes } from "./issuing.js";
 import { publicRoutes } from "./public.js";
+import { readyRoutes } from "./ready.js";
 import { tokenRoutes } from "./tokens.js";
 
 export interface ServiceOptions {
@@ -86,6 +87,7 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
 
   // Each group is an encapsulated plugin: the hooks, the error handler and the decorators above reach it.
   await app.register(publicRoutes);
+  await app.register(readyRoutes);
   await app.register(issuingRoutes, { includeMailId: options.includeMailId });
   await app.register(tokenRoutes);
   await app.register(gatewayRoutes, { resyncKey: options.resyncKey });
