@@ -55,6 +55,7 @@ const RLM_REST_ATTRIBUTE = {
 } as const;
 
 export const GATEWAY_REFUSAL = {
+  title: "GatewayRefusal",
   type: "object",
   properties: {
     ...ERROR.properties,
@@ -67,7 +68,7 @@ export const GATEWAY_REFUSAL = {
     "reply:Reply-Message": { ...RLM_REST_ATTRIBUTE, description: "with X-OTP-Gateway: freeradius-rest, replyMessage for rlm_rest" },
     "reply:State": { ...RLM_REST_ATTRIBUTE, description: "with X-OTP-Gateway: freeradius-rest, resyncState for rlm_rest" },
   },
-  required: ["error", "message", "replyMessage"],
+  required: ["error", "message"],
 } as const;
 
 /** Seals and opens the resync note; `key` 32 bytes (bank serve derives it from the master key). */

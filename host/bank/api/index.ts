@@ -12,6 +12,7 @@ import { addAuthentication, type MemoryKey } from "./auth.js";
 import type { MonotonicClock } from "./auth-guard.js";
 import { gatewayRoutes } from "./gateway.js";
 import { issuingRoutes } from "./issuing.js";
+import { completeDocument, DOCUMENT_EXTRAS, transformRoute } from "./openapi.js";
 import { publicRoutes } from "./public.js";
 import { readyRoutes } from "./ready.js";
 import { tokenRoutes } from "./tokens.js";
@@ -47,13 +48,19 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
       info: {
         title: "otp-token bank verification service",
         version: "1",
+        license: { ...DOCUMENT_EXTRAS.license },
         description:
           "Issue, activation relay, confirmation, verification and administration of one-time-password tokens. Errors: { error, message }.",
       },
-      components: {
-        securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "an API key from 'otp-token bank api-key create'" } },
-      },
+      servers: [...DOCUMENT_EXTRAS.servers],
+      components: { securitySchemes: { bearer: { ...DOCUMENT_EXTRAS.bearer } } },
     },
+    // api/openapi.ts: operationIds, scopes, every status, named schemas, examples.
+    transform: transformRoute as never,
+    transformObject: (documentObject) =>
+      "openapiObject" in documentObject
+        ? completeDocument(documentObject.openapiObject as Record<string, unknown>)
+        : documentObject.swaggerObject,
   });
 
   app.decorate("bank", options.bank);
