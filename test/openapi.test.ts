@@ -3,7 +3,7 @@
 // the statuses the service really answers (no key, a key of the wrong scope, a wrong field) are
 // declared; and `redocly lint` (npm run lint) finds no error in the written document.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,6 +123,20 @@ describe("the OpenAPI document", () => {
       if (method === "post") declared(await ask(keys.admin, { unknownField: 1 }));
     }
   });
+
+  it("is the source of the page's API types: web/api-types.ts is what npm run openapi generates from it now", () => {
+    const types = join(dir, "api-types.ts");
+    const written = spawnSync(process.execPath, [join(ROOT, "scripts/openapi.js"), join(dir, "doc.json"), "--types", types], {
+      encoding: "utf8",
+    });
+    expect(written.status, written.stderr).toBe(0);
+    expect(readFileSync(types, "utf8"), "web/api-types.ts is stale: run npm run openapi").toBe(
+      readFileSync(join(ROOT, "web/api-types.ts"), "utf8"),
+    );
+    expect(readFileSync(types, "utf8")).toMatch(/Error: \{\n\s+error: string;\n\s+message: string;/);
+    // The page's client takes its types from it.
+    expect(readFileSync(join(ROOT, "web/api.ts"), "utf8")).toMatch(/import type \{ components, paths \} from "\.\/api-types\.js";/);
+  }, 120_000);
 
   it("passes redocly lint with no error (npm run lint writes and lints it)", () => {
     const written = spawnSync(process.execPath, [join(ROOT, "scripts/openapi.js"), join(dir, "openapi.json")], { encoding: "utf8" });

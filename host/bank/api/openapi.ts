@@ -7,6 +7,7 @@
 // `servers` are added. `redocly lint` runs on the written document (npm run lint).
 import type { BankErrorCode } from "../errors.js";
 import { BANK_ERROR_STATUS } from "./errors.js";
+import { ERROR } from "./schemas.js";
 
 /** operationId of each route, by "METHOD /path" (OpenAPI form); a route not listed gets one made from its path. */
 const OPERATION_IDS: Record<string, string> = {
@@ -133,9 +134,8 @@ export function completeDocument(document: Json): Json {
       const errorShape = responses["4XX"] ?? responses["4xx"];
       delete responses["4XX"];
       delete responses["4xx"];
-      const errorSchema = (errorShape?.content as Record<string, { schema: Json }> | undefined)?.["application/json"]?.schema ?? {
-        title: "Error",
-      };
+      const errorSchema =
+        (errorShape?.content as Record<string, { schema: Json }> | undefined)?.["application/json"]?.schema ?? structuredClone(ERROR);
       const scope = operation["x-scope"] as string | undefined;
       const statuses = new Set<number>([500, 503]);
       if (scope) {
