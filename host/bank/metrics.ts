@@ -107,17 +107,27 @@ export function createMetrics(bank: Bank): BankMetrics {
       },
     });
     const queue = { depth: 0, oldest: 0 };
-    const readQueue = async () => {
-      const { rows } = await pool.query("SELECT count(*)::bigint AS depth, min(at) AS oldest FROM audit_queue");
-      queue.depth = Number(rows[0]?.depth ?? 0);
-      queue.oldest = rows[0]?.oldest === null || rows[0]?.oldest === undefined ? 0 : Number(rows[0].oldest);
+    // One read of the queue per scrape, shared by both gauges (prom-client collects them concurrently).
+    let reading: Promise<void> | null = null;
+    const readQueue = () => {
+      reading ??= pool
+        .query("SELECT count(*)::bigint AS depth, min(at) AS oldest FROM audit_queue")
+        .then(({ rows }) => {
+          queue.depth = Number(rows[0]?.depth ?? 0);
+          queue.oldest = rows[0]?.oldest === null || rows[0]?.oldest === undefined ? 0 : Number(rows[0].oldest);
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          reading = null;
+        });
+      return reading;
     };
     new Gauge({
       name: "otp_bank_audit_queue_depth",
       help: "Audit events committed and not yet chained by a sealer (PostgreSQL audit_queue)",
       registers: [registry],
       async collect() {
-        await readQueue().catch(() => undefined);
+        await readQueue();
         this.set(queue.depth);
       },
     });
@@ -125,7 +135,8 @@ export function createMetrics(bank: Bank): BankMetrics {
       name: "otp_bank_audit_sealer_lag_seconds",
       help: "Age of the oldest audit event waiting to be chained (0: the queue is empty)",
       registers: [registry],
-      collect() {
+      async collect() {
+        await readQueue();
         this.set(queue.depth === 0 || queue.oldest === 0 ? 0 : Math.max(0, Date.now() / 1000 - queue.oldest));
       },
     });
