@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { instantiateModule } from "./wasm-instance.js";
+import { registeredWasmModule } from "./wasm-registry.js";
 
 /** The build/ folder: beside host/ when run from source (tests), two levels up from dist/host/. */
 export function buildDir(): string {
@@ -9,14 +10,16 @@ export function buildDir(): string {
     const dir = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(`${dir}core.wasm`)) return dir;
   }
-  throw new Error("build/core.wasm is missing: run `npm run build` (npm install does it) first");
+  throw new Error(
+    'build/core.wasm is not beside this code: in a checkout, run `npm run build`; in a bundle, bundle otp-token\'s "module" entry (it carries the core) or copy build/ beside the bundle',
+  );
 }
 
 const modules = new Map<string, WebAssembly.Module>();
 
 /** The compiled module for a file in build/, compiled once per process. */
 export function wasmModule(file: string): WebAssembly.Module {
-  let module = modules.get(file);
+  let module = modules.get(file) ?? registeredWasmModule(file);
   if (!module) {
     module = new WebAssembly.Module(readFileSync(buildDir() + file));
     modules.set(file, module);

@@ -32,6 +32,13 @@ export const steps = [
     output: "dist/host/index.js",
   },
   {
+    // The core inlined for the bundles (host/wasm.browser.ts, host/index.bundle.ts).
+    name: "inline",
+    command: ["scripts/build-inline-wasm.js"],
+    inputs: ["build/core.wasm", "scripts/build-inline-wasm.js"],
+    output: "dist/host/core-wasm.js",
+  },
+  {
     name: "cli",
     command: ["scripts/build-cli.js"],
     inputs: ["host", "scripts/build-cli.js", "package.json"],

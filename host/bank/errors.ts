@@ -46,6 +46,11 @@ export interface BankErrorDetails {
   retryAfterSeconds?: number;
   /** The message in Japanese, for the customer's screen. */
   ja?: string;
+  /**
+   * A wrong login code that is one of the token's codes in the wider resync window (counted all the
+   * same): the token's clock may have drifted, and its next code with this one can resynchronise it.
+   */
+  inResyncWindow?: boolean;
 }
 
 export class BankError extends Error {

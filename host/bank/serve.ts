@@ -4,9 +4,13 @@ import type { Io } from "../usage.js";
 import { Bank } from "./bank.js";
 import { MasterKey } from "./crypto.js";
 import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_POOL_SIZE } from "./limits.js";
+import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
 import type { PgStore } from "./postgres/store.js";
-import { createService } from "./service.js";
+import { createService, type LogFormat } from "./service.js";
 import { openStore } from "./open-store.js";
+
+/** Milliseconds a stopping service lets requests in progress finish before it closes every connection. */
+export const SHUTDOWN_GRACE_MS = 3000;
 
 export interface ServeOptions {
   db: string;
@@ -26,6 +30,12 @@ export interface ServeOptions {
   throttleBaseSeconds?: number;
   /** A file the audit chain's head is written to on every seal (also logged on standard error). */
   auditHeadFile?: string;
+  /** The request log's form (with `log`): "pretty" (a text line) or "json" (pino). */
+  logFormat?: LogFormat;
+  /** Prometheus metrics on their own listener (host/bank/metrics.ts); none without it. */
+  metricsPort?: number;
+  /** The metrics listener's address; default 127.0.0.1 (loopback). */
+  metricsHost?: string;
 }
 
 export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.EventEmitter = process): Promise<number> {
@@ -44,6 +54,7 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
   }
   let app: Awaited<ReturnType<typeof createService>> | undefined;
   let bank: Bank | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
     bank = await Bank.open(store, masterKey, {
       outboxDir: options.outboxDir,
@@ -52,15 +63,22 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
       throttleBaseSeconds: options.throttleBaseSeconds,
       auditHead: { log: (line) => io.err(`${line}\n`), file: options.auditHeadFile },
     });
+    const metrics = options.metricsPort === undefined ? undefined : (await import("./metrics.js")).createMetrics(bank);
     app = await createService({
       bank,
+      logFormat: options.logFormat,
+      instrument: metrics?.instrument,
       rateLimit: options.rateLimit,
       failedAuthLimit: options.failedAuthLimit,
+      // The same on every instance, so a gateway's resync state opens on whichever answers the second code.
+      resyncKey: masterKey.deriveKey("gateway resync state v1"),
       log: options.log ? (line) => io.err(`${line}\n`) : undefined,
     });
     await app.listen({ port: options.port, host: options.host });
+    if (metrics) metricsServer = await startMetricsServer(metrics.registry, options.metricsHost ?? "127.0.0.1", options.metricsPort ?? 0);
   } catch (error) {
     await app?.close();
+    await metricsServer?.close();
     await store.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
@@ -73,6 +91,7 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
   const port = typeof address === "object" && address ? address.port : options.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   io.out(`listening on http://${host}:${port}\n`);
+  if (metricsServer) io.out(`metrics on ${metricsServer.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       signals.off("SIGINT", stop);
@@ -82,7 +101,13 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
     signals.on("SIGINT", stop);
     signals.on("SIGTERM", stop);
   });
+  // Requests in progress get SHUTDOWN_GRACE_MS to finish; then every connection still open is closed,
+  // among them the ones a gateway opened in advance and never used (FreeRADIUS's rlm_rest keeps spare
+  // connections), which would otherwise hold the stop until the client gives up.
+  const force = setTimeout(() => app?.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
   await app.close();
+  clearTimeout(force);
+  await metricsServer?.close();
   // The head of everything this instance recorded, published before the store closes.
   await bank
     ?.publishAuditHead()

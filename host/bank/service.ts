@@ -12,6 +12,7 @@
 // a request rate limit (@fastify/rate-limit, per instance); each token has its own growing delay
 // after failures (Bank.throttleDelay: 429 + Retry-After). Stateless apart from the store: run as many
 // as the store allows. Logs carry method, path (never the query), status and time, never a body.
+import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import { handleError, sendError } from "./api/errors.js";
 import { registerBankApi, type ServiceOptions } from "./api/index.js";
@@ -29,17 +30,56 @@ export const FASTIFY_OPTIONS = {
   ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
 } as const;
 
+/** How `log` receives each request's line: "pretty" (text, the default) or "json" (fastify's pino, one object a line). */
+export type LogFormat = "pretty" | "json";
+
+/** What the service never logs: request bodies (codes, passwords), headers (the API key), queries. */
+const PINO_REDACT = ["req.headers", "req.body", "req.query", "headers", "body", "authorization", "code", "code1", "code2", "password"];
+
 /** A new fastify instance with the bank's API on it (not listening yet). */
-export async function createService(options: ServiceOptions): Promise<FastifyInstance> {
-  const app = Fastify(FASTIFY_OPTIONS);
+export async function createService(
+  options: ServiceOptions & { logFormat?: LogFormat; instrument?: (app: FastifyInstance) => void },
+): Promise<FastifyInstance> {
+  const json = options.log !== undefined && options.logFormat === "json";
+  const app = json
+    ? Fastify({
+        ...FASTIFY_OPTIONS,
+        // fastify's pino, one JSON object per line: the request line below and the service's own errors.
+        logger: {
+          level: "info",
+          base: { service: "otp-token-bank" },
+          timestamp: () => `,"time":"${new Date().toISOString()}"`,
+          redact: { paths: PINO_REDACT, remove: true },
+          stream: { write: (line: string) => options.log!(line.replace(/\n$/, "")) },
+        },
+        disableRequestLogging: true,
+        genReqId: () => randomUUID(),
+      })
+    : Fastify(FASTIFY_OPTIONS);
   if (options.log) {
     const log = options.log;
     app.addHook("onResponse", async (request, reply) => {
+      if (json) {
+        // reqId is bound by fastify; the key's id (never the key), the route's pattern (never its User ID).
+        request.log.info(
+          {
+            method: request.method,
+            route: request.routeOptions.url ?? null,
+            path: request.url.split("?")[0],
+            status: reply.statusCode,
+            responseTimeMs: Number(reply.elapsedTime.toFixed(2)),
+            keyId: request.apiKey?.keyId ?? null,
+          },
+          "request",
+        );
+        return;
+      }
       log(
         `${new Date().toISOString()} ${request.method} ${request.url.split("?")[0]} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`,
       );
     });
   }
+  options.instrument?.(app);
   app.setErrorHandler((error, _request, reply) => handleError(error as Error, reply));
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 404, { error: "not-found", message: `nothing at ${request.method} ${request.url.split("?")[0]}` }),

@@ -315,6 +315,12 @@ Options:
                           here before are not held to it)
   --outbox DIR            where set-up mails of issues made through the API are written, default ${DEFAULT_OUTBOX}
   --log                   one line per request on standard error (method, path, status, time)
+  --log-format F          pretty (the line above) or json (one JSON object a line: time, request
+                          id, method, route, path, status, time taken, the API key's id; never a
+                          key, a code, a password or a seed); implies --log
+  --metrics-port N        Prometheus metrics at http://127.0.0.1:N/metrics (a listener of its own,
+                          no API key; 0 picks a free port and prints it); none by default
+  --metrics-host ADDRESS  the metrics listener's address, default 127.0.0.1
   --db-pool N             PostgreSQL: connections this instance keeps, default ${DEFAULT_POOL_SIZE}
   --throttle-base-seconds N
                           after a token's k-th consecutive wrong code, no code is checked for
@@ -812,6 +818,9 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         "failed-auth-limit": { type: "string" },
         outbox: { type: "string" },
         log: { type: "boolean" },
+        "log-format": { type: "string" },
+        "metrics-port": { type: "string" },
+        "metrics-host": { type: "string" },
         "db-pool": { type: "string" },
         "key-cache-seconds": { type: "string" },
         "throttle-base-seconds": { type: "string" },
@@ -831,6 +840,11 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       const rateLimit = integerOption(values["rate-limit"], "rate-limit", 1, 10_000_000, DEFAULT_RATE_LIMIT);
       const failedAuthLimit = integerOption(values["failed-auth-limit"], "failed-auth-limit", 1, 10_000_000, DEFAULT_FAILED_AUTH_LIMIT);
       const host = values.host ?? DEFAULT_SERVICE_HOST;
+      const logFormat = values["log-format"];
+      if (logFormat !== undefined && logFormat !== "json" && logFormat !== "pretty")
+        throw new UsageError(`--log-format must be json or pretty, not ${JSON.stringify(logFormat)}`);
+      const metricsPort =
+        values["metrics-port"] === undefined ? undefined : integerOption(values["metrics-port"], "metrics-port", 0, 65535, 0);
       const { serveBank } = await import("../bank/serve.js");
       return serveBank(
         {
@@ -841,7 +855,10 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           rateLimit,
           failedAuthLimit,
           outboxDir: values.outbox ?? DEFAULT_OUTBOX,
-          log: values.log === true,
+          log: values.log === true || logFormat !== undefined,
+          logFormat,
+          metricsPort,
+          metricsHost: values["metrics-host"],
           poolSize,
           keyCacheSeconds,
           throttleBaseSeconds,

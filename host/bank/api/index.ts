@@ -10,8 +10,11 @@ import { DEFAULT_FAILED_AUTH_LIMIT, DEFAULT_RATE_LIMIT, UNKNOWN_KEY_SECONDS } fr
 import { adminRoutes } from "./admin.js";
 import { addAuthentication, type MemoryKey } from "./auth.js";
 import type { MonotonicClock } from "./auth-guard.js";
+import { gatewayRoutes } from "./gateway.js";
 import { issuingRoutes } from "./issuing.js";
+import { completeDocument, DOCUMENT_EXTRAS, transformRoute } from "./openapi.js";
 import { publicRoutes } from "./public.js";
+import { readyRoutes } from "./ready.js";
 import { tokenRoutes } from "./tokens.js";
 
 export interface ServiceOptions {
@@ -31,6 +34,8 @@ export interface ServiceOptions {
   monotonicNow?: MonotonicClock;
   /** One line per request (no bodies, no queries); default none. */
   log?: (line: string) => void;
+  /** The key (32 bytes) that seals the gateway route's resync state; default a random one per instance (bank serve: from the master key). */
+  resyncKey?: Uint8Array;
   /** Outbox folder, so an issue's answer can name its mail (the browser simulator). */
   includeMailId?: boolean;
 }
@@ -43,13 +48,19 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
       info: {
         title: "otp-token bank verification service",
         version: "1",
+        license: { ...DOCUMENT_EXTRAS.license },
         description:
           "Issue, activation relay, confirmation, verification and administration of one-time-password tokens. Errors: { error, message }.",
       },
-      components: {
-        securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "an API key from 'otp-token bank api-key create'" } },
-      },
+      servers: [...DOCUMENT_EXTRAS.servers],
+      components: { securitySchemes: { bearer: { ...DOCUMENT_EXTRAS.bearer } } },
     },
+    // api/openapi.ts: operationIds, scopes, every status, named schemas, examples.
+    transform: transformRoute as never,
+    transformObject: (documentObject) =>
+      "openapiObject" in documentObject
+        ? completeDocument(documentObject.openapiObject as Record<string, unknown>)
+        : documentObject.swaggerObject,
   });
 
   app.decorate("bank", options.bank);
@@ -83,7 +94,9 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
 
   // Each group is an encapsulated plugin: the hooks, the error handler and the decorators above reach it.
   await app.register(publicRoutes);
+  await app.register(readyRoutes);
   await app.register(issuingRoutes, { includeMailId: options.includeMailId });
   await app.register(tokenRoutes);
+  await app.register(gatewayRoutes, { resyncKey: options.resyncKey });
   await app.register(adminRoutes);
 }

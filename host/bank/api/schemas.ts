@@ -7,6 +7,7 @@ export const USER_ID = { type: "string", pattern: "^[0-9A-Z]{16}$", description:
 export const CODE = { type: "string", maxLength: 16, description: "the code the token shows (6-8 digits)" } as const;
 /** Every refusal's body (api/errors.ts `errorBody`). */
 export const ERROR = {
+  title: "Error",
   type: "object",
   properties: {
     error: { type: "string" },
@@ -18,6 +19,7 @@ export const ERROR = {
   required: ["error", "message"],
 } as const;
 export const CHECK_RESULT = {
+  title: "CheckResult",
   type: "object",
   properties: {
     accepted: { type: "boolean" },
@@ -35,6 +37,7 @@ export const CHECK_RESULT = {
   required: ["accepted"],
 } as const;
 export const TOKEN_STATUS = {
+  title: "TokenStatus",
   type: "object",
   additionalProperties: true,
   properties: {

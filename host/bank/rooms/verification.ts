@@ -132,7 +132,12 @@ export class Verification {
         const matched = this.withSeed(token, (seed) =>
           this.ctx.checkCode(seed, tokenParams(token), code, expected, this.ctx.config.window),
         );
-        if (matched === null) return { error: await this.failure(tx, token, now, by, "wrong-code") };
+        if (matched === null) {
+          const error = await this.failure(tx, token, now, by, "wrong-code");
+          // Counted as any wrong code; a code of the wider window is marked, so a gateway can ask for the next one (resync).
+          if (error.attemptsLeft !== 0) error.details.inResyncWindow = this.inResyncWindow(token, code, expected);
+          return { error };
+        }
         if (matched <= token.last_step) return { error: await this.failure(tx, token, now, by, "replayed") };
         const driftSteps = this.ctx.config.trackDrift ? matched - currentStep : token.drift_steps;
         await tx.recordTokenSuccess(userId, driftSteps, matched, now);
@@ -190,6 +195,18 @@ export class Verification {
         return { value: { ok: true, offset: step + 1 - expected, driftSteps, step: step + 1 } };
       }),
     );
+  }
+
+  /** Whether `code` is the token's code at a step after its last accepted one within ±resyncWindow of `expected`. */
+  private inResyncWindow(token: TokenRow, code: string, expected: number): boolean {
+    const { resyncWindow } = this.ctx.config;
+    const params = tokenParams(token);
+    return this.withSeed(token, (seed) => {
+      for (let s = Math.max(expected - resyncWindow, token.last_step + 1); s <= expected + resyncWindow; s++) {
+        if (this.ctx.checkCode(seed, params, code, s, 0) === s) return true;
+      }
+      return false;
+    });
   }
 
   /** Seconds without checks after the k-th consecutive failure. */

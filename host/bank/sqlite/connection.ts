@@ -7,23 +7,23 @@
 import { closeSync, constants, existsSync, openSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
-import type BetterSqlite3 from "better-sqlite3";
 import { StoreBusyError, StoreOpenError } from "../store.js";
+import type { SqliteDatabase, SqliteDriver, SqliteStatement, SqliteTransaction } from "./driver.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
 
 /** Milliseconds a connection waits for another's write lock before giving up (the service then answers 503). */
 export const BUSY_TIMEOUT_MS = 5000;
 
-export type Database = BetterSqlite3.Database;
-export type Statement = BetterSqlite3.Statement;
+export type Database = SqliteDatabase;
+export type Statement = SqliteStatement;
 
 /**
  * better-sqlite3 is loaded only when a SQLite store is opened: a bank on PostgreSQL, or a program that
  * uses only the OTP API, does not need the native module installed.
  */
-export function loadBetterSqlite3(): typeof BetterSqlite3 {
+export function loadBetterSqlite3(): SqliteDriver {
   try {
-    return createRequire(import.meta.url)("better-sqlite3") as typeof BetterSqlite3;
+    return createRequire(import.meta.url)("better-sqlite3") as SqliteDriver;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") {
       throw new StoreOpenError("the bank's SQLite store needs better-sqlite3: npm i better-sqlite3");
@@ -142,7 +142,7 @@ export class SqliteConnection {
   private readonly releaseStatement: Statement;
   private readonly rollbackToStatement: Statement;
   /** One wrapper, built once: db.transaction(fn) per call cost 14 % of a verification. */
-  private readonly immediateWrapper: BetterSqlite3.Transaction<(fn: () => unknown) => unknown>;
+  private readonly immediateWrapper: SqliteTransaction<(fn: () => unknown) => unknown>;
 
   protected constructor(db: Database, location: string) {
     this.db = db;
