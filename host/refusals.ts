@@ -17,6 +17,8 @@ export interface BankRefusal {
   code: string;
   /** The bank's own message (English): the fallback for codes this table does not word. */
   message: string;
+  /** The bank's own message in Japanese, when its answer carries one: the Japanese fallback. */
+  messageJa?: string;
   /** Attempts left before the issue is void, when the bank's answer says. */
   attemptsLeft?: number;
   /**

@@ -50,6 +50,11 @@ const MANUAL: Record<keyof typeof TERMS, string> = {
   noMail: "携帯電話メールアドレスを間違えていた等でメールが届かない場合には、「戻る」ボタンを押して、再度トークン発行を行ってください。",
   countdownNote:
     "※パスワード左下にあるタイマーは60秒のカウントダウンとなっており、“0”になるとパスワードが自動変更されますので時間内に入力してください。",
+  issueTitle: "ワンタイムパスワードトークン発行",
+  securityNotice:
+    "セキュリティ向上のため、ワンタイムパスワードでの認証が追加されました。事前準備として携帯電話へのトークン発行が必要となります。",
+  setupAndGenerate: "携帯電話へのトークンダウンロードと設定を行い、ワンタイムパスワードの生成を行ってください。",
+  setupDone: "以上で設定は終了です。",
 };
 
 /** Spellings the manual does not use for its terms. */

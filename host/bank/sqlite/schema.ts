@@ -230,6 +230,25 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX events_by_nonce ON events(nonce);
   INSERT INTO meta (name, value) SELECT 'audit_legacy_upto', CAST(CAST(id AS TEXT) AS BLOB) FROM events ORDER BY id DESC LIMIT 1;
   `,
+  // 6: customers' logins (issue 18). Numbered 6: migration 5 is another branch's scope change; the
+  // integrator orders the two entries at merge. A customer's internet-banking login (ログインID and
+  // the scrypt hash of its ログインパスワード) or the bank backend's own reference for the customer,
+  // with the throttling state of failed logins.
+  `
+  CREATE TABLE customer_logins (
+    customer_id          INTEGER PRIMARY KEY REFERENCES customers(customer_id),
+    login_id             TEXT UNIQUE,
+    password_hash        TEXT,
+    external_ref         TEXT UNIQUE,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    locked               INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1)),
+    next_check_at        INTEGER NOT NULL DEFAULT 0,
+    created_at           INTEGER NOT NULL,
+    last_login_at        INTEGER,
+    CHECK ((login_id IS NULL) = (password_hash IS NULL)),
+    CHECK (login_id IS NOT NULL OR external_ref IS NOT NULL)
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
