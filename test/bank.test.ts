@@ -399,7 +399,7 @@ describeStores("bank: customers who log in (issue 18: steps ① and ⑧)", () =>
     expect((await bank.login({ loginId: "suzuki02", password: LOGIN_PASSWORD })).customerNumber).toBe("0000001");
     const kinds = (await bank.auditEvents()).map((e) => e.kind);
     expect(kinds.filter((k) => k === "login-failure")).toHaveLength(9);
-    expect(kinds).toEqual(expect.arrayContaining(["customer-created", "login-locked", "login-unlocked", "login"]));
+    expect(kinds).toEqual(expect.arrayContaining(["customer-created", "login-locked", "login-unlocked", "customer-login"]));
     // The audit trail never holds a password.
     expect(JSON.stringify(await bank.auditEvents())).not.toContain("Wrong-pass-1");
   });

@@ -260,7 +260,7 @@ export class Customers {
     const now = this.ctx.now();
     const userId = await this.ctx.store.transaction(async (tx) => {
       await tx.recordLoginSuccess(passed.customerId, now);
-      await this.audit.append(tx, now, "login", null, passed.tokenUserId, by, `customer ${passed.customerNumber}`);
+      await this.audit.append(tx, now, "customer-login", null, passed.tokenUserId, by, `customer ${passed.customerNumber}`);
       return (await tx.tokenOfCustomer(passed.customerId))?.user_id ?? null;
     });
     const ticketExpiresAt = now + LOGIN_TICKET_SECONDS;
