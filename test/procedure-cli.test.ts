@@ -182,6 +182,97 @@ describe("the re-set-up on the same token, and choosing and erasing profiles (is
     expect(token("show", "--profile", "1", "--label", "BANK").status).toBe(2);
   });
 
+  it("the re-set-up with a login (issue 18): customer create, log in, issue, activate, confirm; log in with the code; issue again on the same token; log in with the first code a press shows", {
+    timeout: 180_000,
+  }, async () => {
+    const bankDb = join(work, "login.sqlite");
+    const tokenFlash = join(work, "login.flash");
+    const show = () => run(["token", "show", "--flash", tokenFlash]);
+    // 10-second steps, so the next code is never far.
+    const period = 10;
+    const nextStep = async () => {
+      const step = Math.floor(Date.now() / 1000 / period);
+      while (Math.floor(Date.now() / 1000 / period) === step) await new Promise((resolve) => setTimeout(resolve, 200));
+    };
+    const issueFor = (ticket: string) => {
+      const issued = run(
+        [
+          "bank",
+          "issue",
+          "--db",
+          bankDb,
+          "--outbox",
+          join(work, "outbox4"),
+          "--mail",
+          "shiro@example.jp",
+          "--period",
+          String(period),
+          "--ticket",
+          ticket,
+        ],
+        "shiro@example.jp\nab56\nab56\n",
+      );
+      expect(issued.status, issued.stderr).toBe(0);
+      return { serviceId: /Service ID:\s+(\d{8})/.exec(issued.stdout)![1], userId: /User ID:\s+([0-9A-Z]{16})/.exec(issued.stdout)![1] };
+    };
+    const activateOn = (ids: { serviceId: string; userId: string }) => {
+      const activated = run(
+        ["token", "activate", "--yes", "--flash", tokenFlash, "--db", bankDb, "--service-id", ids.serviceId, "--user-id", ids.userId],
+        "ab56\n",
+      );
+      expect(activated.status, activated.stderr).toBe(0);
+      return activated.stdout;
+    };
+    const login = (...code: string[]) => run(["bank", "login", "--db", bankDb, "--login-id", "shiro001", ...code], "Login-pass-42\n");
+    const ticketOf = (out: string) => /Login ticket:\s+(\S+)/.exec(out)![1];
+    const codeIn = (out: string) => /code (\d{6})/.exec(out)![1];
+
+    expect(run(["bank", "init", "--db", bankDb]).status).toBe(0);
+    // The password comes from standard input (a prompt at a terminal), never from an argument.
+    const made = run(["bank", "customer", "create", "--db", bankDb, "--login-id", "shiro001"], "Login-pass-42\nLogin-pass-42\n");
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/Customer number: (\d{7})/);
+    // ①: ID and password (no token yet); a wrong password is refused and counted.
+    const wrong = run(["bank", "login", "--db", bankDb, "--login-id", "shiro001"], "Wrong-pass-1\n");
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain("[login-failed]");
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the 1 s delay after one failure
+    const first = login();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/User ID:\s+-/);
+    // ②③⑤⑥⑦
+    const a001 = issueFor(ticketOf(first.stdout));
+    expect(a001.userId).toMatch(/A001$/);
+    const confirmAt = codeIn(activateOn(a001));
+    expect(run(["bank", "confirm", "--db", bankDb, "--user-id", a001.userId, confirmAt]).status).toBe(0);
+    // ⑧: the password alone no longer logs in; with the token's next code it does.
+    expect(login().stderr).toContain("[code-required]");
+    await nextStep();
+    const second = login(codeIn(show().stdout));
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`User ID:         ${a001.userId}`);
+    // The re-set-up: the logged-in customer's next issue, the same token (its profile for the Service ID replaced).
+    const a002 = issueFor(ticketOf(second.stdout));
+    expect(a002.userId).toBe(`${a001.userId.slice(0, 13)}002`);
+    const registered = activateOn(a002);
+    expect(registered).toContain("Held button A.");
+    const confirmed = run(["bank", "confirm", "--db", bankDb, "--user-id", a002.userId, codeIn(registered)]);
+    expect(confirmed.status, confirmed.stderr).toBe(0);
+    // Log out (a CLI login is one command) and in again with the first code a single press shows.
+    await nextStep();
+    const pressed = show();
+    const code = codeIn(pressed.stdout);
+    const third = login(code);
+    expect(third.status, third.stderr).toBe(0);
+    expect(third.stdout).toContain(`User ID:         ${a002.userId}`);
+    // The old User ID's code is refused, and the token holds one profile for the Service ID.
+    const old = run(["bank", "verify", "--db", bankDb, "--user-id", a001.userId, code]);
+    expect(old.status).toBe(1);
+    expect(old.stderr).toContain("[unknown]");
+    const profiles = run(["token", "info", "--flash", tokenFlash]).stdout.match(/^profile \d+: .*$/gm)!;
+    expect(profiles.filter((line) => line.includes(`Service ID ${a002.serviceId}`))).toHaveLength(1);
+  });
+
   it("`token erase --profile N` deletes one profile, `token erase` all, each with the hold the token asks for", { timeout: 60_000 }, () => {
     // Without a terminal the hold needs --yes.
     const unattended = token("erase");
