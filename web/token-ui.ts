@@ -305,6 +305,8 @@ export interface TokenHandle {
   serial(): string;
   rtcSeconds(): number;
   speed(): number;
+  /** The profiles the token holds: the Service ID each was registered for, and its label. */
+  profiles(): { serviceId: string | null; label: string }[];
   ready: boolean;
 }
 
@@ -385,6 +387,7 @@ async function runToken(): Promise<void> {
     serial: () => token.info().serial,
     rtcSeconds: () => Number(token.rtcSeconds()),
     speed: () => speed,
+    profiles: () => token.link.listProfiles().map((profile) => ({ serviceId: profile.serviceId, label: profile.label })),
     ready: true,
   };
 }
