@@ -270,6 +270,11 @@ const JST_OFFSET_SECONDS = 9 * 3600;
  * The bank screens' date and time, in Japan time as the manual prints it:
  * "2021年05月20日 17時27分40秒". Japan has no daylight saving time, so a fixed +9 h is exact.
  */
+/** The same Japan time in the English page's words: "2021-05-20 17:27:40 JST". */
+export function bankDateTimeEn(unixSeconds: number): string {
+  return `${new Date((Math.floor(unixSeconds) + JST_OFFSET_SECONDS) * 1000).toISOString().slice(0, 19).replace("T", " ")} JST`;
+}
+
 export function bankDateTime(unixSeconds: number): string {
   const d = new Date((Math.floor(unixSeconds) + JST_OFFSET_SECONDS) * 1000);
   const two = (n: number) => String(n).padStart(2, "0");

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderForm, newForm } from "../host/cli/sim.js";
 import { TOKEN_HELP } from "../host/cli/token.js";
-import { attemptsPendingText, attemptsText, bankDateTime, mailFilterNote, TERMS } from "../host/terms.js";
+import { attemptsPendingText, attemptsText, bankDateTime, bankDateTimeEn, mailFilterNote, TERMS } from "../host/terms.js";
 import {
   issueAttempts,
   issueIsVoid,
@@ -81,6 +81,7 @@ describe("the bank's words", () => {
     expect(bankDateTime(Date.UTC(2021, 4, 20, 8, 27, 40) / 1000)).toBe("2021年05月20日 17時27分40秒");
     // Past midnight in Japan while still the previous day in UTC.
     expect(bankDateTime(Date.UTC(2021, 11, 31, 15, 0, 0) / 1000)).toBe("2022年01月01日 00時00分00秒");
+    expect(bankDateTimeEn(Date.UTC(2021, 11, 31, 15, 0, 0) / 1000)).toBe("2022-01-01 00:00:00 JST");
   });
 
   it("names the bank's sending domain in the mail-filter note", () => {

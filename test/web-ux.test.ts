@@ -123,6 +123,13 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
   it("shows the manual's screens: the date and time, 文字サイズ 小 中 大, the hints, the mail-filter note", async () => {
     const page = await newPage();
     expect(await page.textContent("#bank-clock")).toMatch(/^\d{4}年\d{2}月\d{2}日 \d{2}時\d{2}分\d{2}秒$/);
+    // Both clocks in Japan time (item 10): the token's time in the bank's form, its date the bank clock's.
+    await ready(page);
+    await expect.poll(() => page.textContent("#token-time")).toMatch(/^\d{4}年\d{2}月\d{2}日 \d{2}時\d{2}分\d{2}秒$/);
+    await page.click("#lang-toggle");
+    await expect.poll(() => page.textContent("#token-time")).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} JST$/);
+    expect(await page.textContent("#bank-clock")).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} JST$/);
+    await page.click("#lang-toggle");
     await page.click('nav [data-go="issue"]');
     const text = (await page.textContent("#screen-issue"))!;
     for (const words of [

@@ -10,9 +10,9 @@
 // come back after a reload or a visit to the outbox.
 import { ApiError, bank, type Issued, type LoggedIn, setAdminKey } from "./api.js";
 import { CODE, mailProblem, passwordProblem, refusalOf, typedCode, USER_ID } from "./checks.js";
-import { bankDateTime } from "../host/terms.js";
+import { bankDateTime, bankDateTimeEn } from "../host/terms.js";
 import { issueIsVoid } from "../host/refusals.js";
-import { clear, mailNote, say, sayRefusal } from "./i18n.js";
+import { clear, language, mailNote, say, sayRefusal } from "./i18n.js";
 
 type ScreenName = "login" | "welcome" | "issue" | "confirm" | "admin" | "outbox";
 
@@ -325,7 +325,7 @@ async function loadOutbox(): Promise<void> {
 
 /** The screen's date and time line, as the manual prints it (Japan time). */
 function tickClock(): void {
-  $("bank-clock").textContent = bankDateTime(Date.now() / 1000);
+  $("bank-clock").textContent = language() === "ja" ? bankDateTime(Date.now() / 1000) : bankDateTimeEn(Date.now() / 1000);
 }
 
 function setTextSize(size: (typeof TEXT_SIZES)[number]): void {
