@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import stringWidth from "string-width";
 import { afterAll, describe, expect, it } from "vitest";
 import { Board } from "../host/board/board.js";
 import { DEMO_PROFILE, formKey, newForm, renderForm, type RegistrationForm } from "../host/cli/sim.js";
@@ -29,26 +30,90 @@ const env = {
 };
 const run = (args: string[], input = "") => spawnSync(process.execPath, [CLI, ...args], { cwd: work, env, input, encoding: "utf8" });
 
+/**
+ * Fits an 80-column terminal: no line wider (East Asian widths counted), every box line closed by its
+ * border, no line starting with 、 or 。, and none of `words` split across two lines.
+ */
+function fitsEightyColumns(out: string, words: string[]): void {
+  const lines = out.split("\n");
+  for (const line of lines) expect(stringWidth(line), line).toBeLessThanOrEqual(80);
+  // The bank's boxes are 68 columns, the token's panel 66: every line of either ends at its border.
+  for (const line of lines.filter((l) => l.startsWith("│"))) {
+    expect(line.endsWith("│"), line).toBe(true);
+    expect([66, 68], line).toContain(stringWidth(line));
+  }
+  const text = lines.map((line) => line.replace(/^│ /, "").replace(/ *│$/, "").trim());
+  for (const line of text) expect(/^[、。，．）」』]/.test(line), line).toBe(false);
+  for (let i = 0; i + 1 < text.length; i++) {
+    for (const word of words) {
+      for (let k = 1; k < word.length; k++) {
+        expect(
+          text[i].endsWith(word.slice(0, k)) && text[i + 1].startsWith(word.slice(k)),
+          `${word} split: ${text[i]} / ${text[i + 1]}`,
+        ).toBe(false);
+      }
+    }
+  }
+}
+
 describe("otp-token demo", () => {
-  it("runs the whole procedure and ends at the login screen", { timeout: 120_000 }, () => {
-    const result = run(["demo", "--quiet"]);
-    expect(result.status).toBe(0);
+  it("tells the re-set-up as the manual does: ① log in, ② トークン発行, ③, ⑤ ⑥ (a mistyped password announced), ⑦, ⑧ the login with the code; then the re-set-up on the same token", {
+    timeout: 120_000,
+  }, () => {
+    const result = run(["demo"]);
+    expect(result.status, result.stderr).toBe(0);
     const out = result.stdout;
-    for (const screen of ["Issue token", "One-time password confirmation", "Token registration", "log in", "welcome"]) {
+    for (const screen of [
+      "① Log in to internet banking",
+      "One-time password token issue",
+      "One-time password confirmation",
+      "Token registration",
+      "⑧ The login screen",
+    ]) {
       expect(out).toContain(screen);
     }
     expect(out).toMatch(/Service ID +\d{8}/);
-    expect(out).toMatch(/User ID +[0-9A-Z]{16}/);
-    // Consent, then send and register: a mistyped password first, which the token refuses at 登録
-    // (CPace: the bank cannot tell) with the attempts left; then the right one.
+    expect(out).toMatch(/User ID +[0-9A-Z]{4}L0000001A001/);
+    // Consent, then send and register: a mistyped password first, said so, which the token refuses at
+    // 登録 (CPace: the bank cannot tell) with the attempts left; then the right one.
+    expect(out).toContain("First, on purpose, a mistyped activation password (Pass1235)");
     expect(out).toContain("[x] I agree");
-    expect(out).toMatch(/Send: the activation request \(82 bytes\)/);
-    expect(out).toContain("Register: Wrong activation password. 4 attempts left before this token issue is void. [wrong-password]");
-    expect(out).toMatch(/Register: profile 0; its confirmation \(106 bytes\) goes to the bank/);
-    expect(out).toContain("One-time password set-up is complete.");
-    expect(out).toMatch(/Trying \d{6} again: .*already used.*\[replayed\]/);
+    expect(out.replace(/\s+/g, " ")).toContain(
+      "Register: Wrong activation password. 4 attempts left before this token issue is void. [wrong-password]",
+    );
+    expect(out).toContain("That completes the set-up.");
+    expect(out).toMatch(/Trying \d{6} again: .*\s*.*\[replayed\]/);
+    // The re-set-up: the next User ID, the hold, one profile, the old User ID refused.
+    expect(out).toMatch(/User ID +[0-9A-Z]{4}L0000001A002/);
+    expect(out).toContain("Profiles on the token: 1.");
+    expect(out).toMatch(/The old User ID [0-9A-Z]{16}: .*\[unknown\]/s);
     // The mail never carries the password.
     expect(out).not.toContain("Pass1234");
+    fitsEightyColumns(out, ["Issue token", "activation password"]);
+  });
+
+  it("in Japanese: the manual's words on every screen, 文字サイズ on 認証確認, 80 columns with no word split", { timeout: 120_000 }, () => {
+    const result = spawnSync(process.execPath, [CLI, "demo"], { cwd: work, env: { ...env, LANG: "ja_JP.UTF-8" }, encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
+    const out = result.stdout;
+    for (const words of [
+      "【①】インターネットバンキングへログイン",
+      "ワンタイムパスワードトークン発行",
+      "サンプル信用組合　インターネットバンキング",
+      "セキュリティ向上のため、",
+      "ワンタイムパスワードの生成を行ってください。",
+      "以上で設定は終了です。",
+      "わざと利用開始パスワードを1文字間違えて",
+      "トークンのプロファイル数: 1。",
+    ]) {
+      expect(out).toContain(words);
+    }
+    // 文字サイズ on the 認証確認 screen (item 9).
+    const confirmScreen = out.slice(out.indexOf("ワンタイムパスワード認証確認 ─"));
+    expect(confirmScreen.slice(0, confirmScreen.indexOf("└"))).toContain("文字サイズ 小 中 大");
+    // No English sentence for the customer (the set-up mail, quoted with "  | ", is bilingual by design).
+    for (const line of out.split("\n").filter((l) => !l.startsWith("  | "))) expect(line, line).not.toMatch(/\b(the|and|is|to|of)\b/);
+    fitsEightyColumns(out, ["トークン発行", "同意する", "認証確認", "利用開始パスワード", "ワンタイムパスワード", "ログインID"]);
   });
 });
 

@@ -346,22 +346,40 @@ export function wrapLines(text: string, columns: number): string[] {
   const lines: string[] = [];
   for (const paragraph of text.split("\n")) {
     let line = "";
+    // A line the text continues on drops the spaces it would start with; the paragraph's first keeps its indent.
+    let continued = false;
     for (const character of paragraph) {
       if (stringWidth(line + character) > columns) {
-        const space = line.lastIndexOf(" ");
-        if (space > 0 && character !== " ") {
-          lines.push(line.slice(0, space));
-          line = line.slice(space + 1);
-        } else {
-          lines.push(line);
-          line = "";
-        }
+        // The last place the line may break: after a space or Japanese punctuation, or before an opening
+        // bracket; never inside a word (「トークン発行」 stays whole), and no line starts with 、 or 。.
+        let at = breakPoint(line, character);
+        if (at <= 0) at = BREAK_AFTER.has(character) && line.length > 1 ? line.length - [...line].pop()!.length : line.length;
+        lines.push(line.slice(0, at).trimEnd());
+        line = line.slice(at).trimStart();
+        continued = true;
       }
-      line += character;
+      if (!(continued && line === "" && character === " ")) line += character;
     }
     lines.push(line);
   }
   return lines;
+}
+
+const BREAK_AFTER = new Set([..." 、。，．・）」』】！？：:,;"]);
+const BREAK_BEFORE = new Set([..."（「『【"]);
+
+/** Where `line` (followed by `next`) may break, or 0 when it has no such place. */
+function breakPoint(line: string, next: string): number {
+  const chars = [...line];
+  if (BREAK_BEFORE.has(next) || next === " ") return line.length;
+  let offset = line.length;
+  for (let i = chars.length - 1; i > 0; i--) {
+    offset -= chars[i].length;
+    const before = chars[i - 1];
+    const after = chars[i];
+    if (BREAK_AFTER.has(before) || BREAK_BEFORE.has(after)) return offset;
+  }
+  return 0;
 }
 
 /**
