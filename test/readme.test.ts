@@ -39,7 +39,7 @@ describe.runIf(HAS_OPENSSL)("README: the re-set-up procedure, by hand, as writte
     const work = mkdtempSync(join(tmpdir(), "otp-token-readme-"));
     try {
       const [setup, procedure] = shBlocks("## The re-set-up procedure");
-      const env = { ...process.env, LANG: "C.UTF-8", LC_ALL: "", LC_MESSAGES: "", OTP_TOKEN_HOME: join(work, "home") };
+      const env: NodeJS.ProcessEnv = { ...process.env, LANG: "C.UTF-8", LC_ALL: "", LC_MESSAGES: "", OTP_TOKEN_HOME: join(work, "home") };
       delete env.OTP_BANK_MASTER_KEY;
       // The master-key block in one shell, as typed: `npx otp-token` is the built command.
       const prelude = `npx() { [ "$1" = otp-token ] && shift; "${process.execPath}" "${CLI}" "$@"; }\n`;
