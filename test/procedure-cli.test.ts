@@ -214,7 +214,10 @@ describe("the re-set-up on the same token, and choosing and erasing profiles (is
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/went to the bank\n {2}[0-9a-f]{164}\n/);
     expect(again.stdout).toMatch(/accepted \(117 bytes\)\n {2}[0-9a-f]{234}\n/);
-    expect(again.stdout).toContain(`This token holds profile 1 for Service ID ${second.serviceId}: Register replaces it with the new one.`);
+    // Worded for an 80-column terminal: the sentence may wrap.
+    expect(again.stdout.replace(/\s+/g, " ")).toContain(
+      `This token holds profile 1 for Service ID ${second.serviceId}: Register replaces it with the new one.`,
+    );
     expect(again.stdout).toContain("replace? hold button A within 10 s");
     expect(again.stdout).toContain("Held button A.");
     const info = token("info");
@@ -467,6 +470,19 @@ describe("otp-token token activate at a terminal: 同意する, 送信, then 登
     expect(registered.out).toMatch(/登録: プロファイル 0\n/);
     expect(registered.out).toContain("ワンタイムパスワード認証確認");
     expect(registered.out).toMatch(/BANK {2}ワンタイムパスワード \d{6} {2}あと \d+ 秒/);
+    // 80 columns in Japanese (issue 18, item 8): the panel, the form and the words, none split.
+    fitsEightyColumns(`${registered.out}${registered.asked.join("\n")}`, [
+      "トークン発行",
+      "同意する",
+      "認証確認",
+      "利用開始パスワード",
+      "ワンタイムパスワード",
+    ]);
+    // And in English, on another issue; no protocol bytes without --verbose.
+    const english = await activateAtTerminal(issue("Kz82"), ["Kz82", "y", "y"], "en");
+    expect(english.status, english.err).toBe(0);
+    fitsEightyColumns(`${english.out}${english.asked.join("\n")}`, ["activation password", "One-time password"]);
+    expect(english.out).not.toMatch(/[0-9a-f]{40}/);
   });
 
   it("after five wrong 利用開始パスワード says, in Japanese too, that the issue is void and a new トークン発行 is needed", {
