@@ -105,6 +105,7 @@ describe("otp-token demo", () => {
       "以上で設定は終了です。",
       "わざと利用開始パスワードを1文字間違えて",
       "トークンのプロファイル数: 1。",
+      "【ご利用条件】",
     ]) {
       expect(out).toContain(words);
     }
@@ -470,6 +471,8 @@ describe("otp-token token activate at a terminal: 同意する, 送信, then 登
     expect(registered.out).toMatch(/登録: プロファイル 0\n/);
     expect(registered.out).toContain("ワンタイムパスワード認証確認");
     expect(registered.out).toMatch(/BANK {2}ワンタイムパスワード \d{6} {2}あと \d+ 秒/);
+    // The terms behind 同意する are shown before it is asked (item 9).
+    expect(registered.out).toContain("【ご利用条件】このトークンはご本人だけがお使いください。");
     // 80 columns in Japanese (issue 18, item 8): the panel, the form and the words, none split.
     fitsEightyColumns(`${registered.out}${registered.asked.join("\n")}`, [
       "トークン発行",

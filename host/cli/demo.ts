@@ -165,6 +165,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
         field(w(TERMS.serviceId), ids.serviceId),
         field(w(TERMS.userId), ids.userId),
         field(w(TERMS.activationPassword), "*".repeat(typed.length)),
+        w(LOGIN.consentTerms),
         `[x] ${w(TERMS.agree)}`,
         `${" ".repeat(36)}[ ${w(TERMS.send)} ]  [ ${w(TERMS.register)} ]`,
       ]);

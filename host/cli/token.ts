@@ -12,7 +12,7 @@ import { BankError } from "../bank/errors.js";
 import { openStore } from "../bank/open-store.js";
 import { ACTIVATION_PASSWORD_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { refusalWords, registerRefusalWords, tokenActivationLockedWords } from "../refusals.js";
-import { GUIDANCE, TERMS } from "../terms.js";
+import { GUIDANCE, LOGIN, TERMS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import { LinkError, normaliseLabel, type ProfileInfo, type Registration } from "../token/link.js";
 import type { SimToken } from "../token/sim-token.js";
@@ -347,9 +347,13 @@ async function activate(token: SimToken, values: ActivateOptions, terminalIo: Io
     const password = stdin.isTTY ? await stdin.readSecret(`  ${label(TERMS.activationPassword)} `) : stdin.readAll().split(/\r?\n/)[0];
     if (!ACTIVATION_PASSWORD_PATTERN.test(password)) {
       throw new UsageError(
-        `the ${TERMS.activationPassword.en} (${TERMS.activationPassword.ja}) must be ${TERMS.passwordHint.en} (${TERMS.passwordHint.ja})`,
+        io.lang === "ja"
+          ? `${TERMS.activationPassword.ja}は${TERMS.passwordHint.ja}で入力してください。`
+          : `the ${TERMS.activationPassword.en} (${TERMS.activationPassword.ja}) must be ${TERMS.passwordHint.en} (${TERMS.passwordHint.ja})`,
       );
     }
+    // What 同意する agrees to (issue 18, item 9): short, our own wording.
+    io.out(`${word(io, LOGIN.consentTerms)}\n`);
     if (!values.yes && !isYes(await stdin.ask(`[ ] ${word(io, TERMS.agree)}? [y/N] `))) {
       throw new CliError(
         "not-agreed",
