@@ -201,11 +201,14 @@ describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
       await waitFor(/The bank answered/);
       tmux("send-keys", "-t", session, "Enter");
     };
-    /** Space: a single press; the code the panel's line shows. */
-    const press = async () => {
+    /** Space: a single press; the code the panel's line shows once it is not `used` (the screen redraws each second). */
+    const press = async (used: string | null) => {
       tmux("send-keys", "-t", session, " ");
-      await new Promise((r) => setTimeout(r, 300));
-      return /BANK {2}code (\d{6})/.exec(await waitFor(/BANK {2}code \d{6}/))![1];
+      for (;;) {
+        const code = /BANK {2}code (\d{6})/.exec(await waitFor(/BANK {2}code \d{6}/))![1];
+        if (code !== used) return code;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     };
     try {
       tmux(
@@ -228,10 +231,12 @@ describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
       expect(a001.userId).toMatch(/L0000001A001$/);
       await register(a001);
       const registered = await waitFor(/Registered\./);
-      await bank.confirm(a001.userId, /BANK {2}code (\d{6})/.exec(registered)![1]);
+      const confirmedWith = /BANK {2}code (\d{6})/.exec(registered)![1];
+      await bank.confirm(a001.userId, confirmedWith);
       // ⑧ then the re-set-up: logged in with the token's next code, トークン発行 again, the same token.
       await nextStep();
-      const second = await bank.login({ loginId: "jiro0001", password: loginPassword, code: await press() });
+      const loggedInWith = await press(confirmedWith);
+      const second = await bank.login({ loginId: "jiro0001", password: loginPassword, code: loggedInWith });
       expect(second.userId).toBe(a001.userId);
       const a002 = await issueFor(second.ticket);
       expect(a002.userId).toBe(`${a001.userId.slice(0, 13)}002`);
@@ -239,10 +244,11 @@ describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
       await waitFor(/hold button A \(h\) within 10 s to replace it/);
       tmux("send-keys", "-t", session, "h");
       await new Promise((r) => setTimeout(r, 3000));
-      await bank.confirm(a002.userId, await press());
+      const replacedWith = await press(null);
+      await bank.confirm(a002.userId, replacedWith);
       // Logged out; in again with ID, password and the first code a single press shows.
       await nextStep();
-      const code = await press();
+      const code = await press(replacedWith);
       const third = await bank.login({ loginId: "jiro0001", password: loginPassword, code });
       expect(third.userId).toBe(a002.userId);
       // The old User ID's code is refused; the token holds one profile for the Service ID.
