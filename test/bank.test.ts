@@ -416,6 +416,8 @@ describeStores("bank: customers who log in (issue 18: steps ① and ⑧)", () =>
     await bank.createCustomer({ loginId: "tanaka03", password: LOGIN_PASSWORD });
     await expectCode(() => bank.createCustomer({ loginId: "tanaka03", password: LOGIN_PASSWORD }), "login-taken");
     const { ticket } = await bank.login({ loginId: "tanaka03", password: LOGIN_PASSWORD });
+    // The customer is named once: a ticket and a User ID together are refused, nothing issued.
+    await expectCode(() => bank.issue(issueInput({ ticket, userId: "2083L0000009A001" })), "unknown");
     const forged = ticket.replace(/^0000001/, "0000002");
     await expectCode(() => bank.issue(issueInput({ ticket: forged })), "login-ticket");
     clock.now += 1800;

@@ -124,6 +124,9 @@ export class Bank {
    */
   async issue(input: IssueInput & { ticket?: string; customerReference?: string }, by?: string): Promise<IssueResult> {
     const { ticket, customerReference, ...screen } = input;
+    if ([ticket, customerReference, screen.userId, screen.customerNumber].filter((v) => v !== undefined).length > 1) {
+      throw new BankError("unknown", "name the customer once: a login ticket, a customer reference or a User ID, not several");
+    }
     if (ticket !== undefined) screen.customerNumber = this.#customers.customerOfTicket(ticket);
     else if (customerReference !== undefined) {
       const number = await this.#customers.customerNumberOfReference(customerReference);

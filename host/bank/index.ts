@@ -6,9 +6,22 @@
 //   const store = await openStore("bank.sqlite");
 //   const bank = await Bank.open(store, MasterKey.fromFile("bank.key"));
 //   const result = await bank.verify(userId, code);
-export { API_KEY_PATTERN, Bank, DEFAULT_CONFIG, DEFAULT_MAIL_DOMAIN, validateMail, validatePassword, wasmCodeChecker } from "./bank.js";
+export {
+  API_KEY_PATTERN,
+  Bank,
+  DEFAULT_CONFIG,
+  DEFAULT_MAIL_DOMAIN,
+  LOGIN_TICKET_SECONDS,
+  PASSWORD_KDF,
+  validateMail,
+  validatePassword,
+  wasmCodeChecker,
+} from "./bank.js";
 export type {
   ActivationAnswer,
+  CustomerInfo,
+  CustomerInput,
+  LoginResult,
   ApiKeyInfo,
   AuditEvent,
   BankConfig,
@@ -34,6 +47,7 @@ export type {
   ApiKeyRow,
   ApiScope,
   BankStore,
+  CustomerLoginRow,
   CustomerRow,
   EventRow,
   IssueRow,
