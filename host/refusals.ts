@@ -17,6 +17,8 @@ export interface BankRefusal {
   code: string;
   /** The bank's own message (English): the fallback for codes this table does not word. */
   message: string;
+  /** The bank's own message in Japanese, when its answer carries one: the Japanese fallback. */
+  messageJa?: string;
   /** Attempts left before the issue is void, when the bank's answer says. */
   attemptsLeft?: number;
   /**
@@ -94,7 +96,41 @@ const OTHER: Record<string, Term> = {
   suspended: NOTICES.suspended(),
   revoked: NOTICES.revoked(),
   "token-expired": NOTICES.tokenExpired(),
+  "otp-parameters": {
+    ja: "トークンに設定できない値です。銀行にお問い合わせください。",
+    en: "The token cannot take these settings: ask the bank.",
+  },
+  "issue-numbers-used": {
+    ja: `これ以上${TERMS.tokenIssue.ja}できません。銀行にお問い合わせください。`,
+    en: "No more token issues are possible for this customer: ask the bank.",
+  },
+  // The internet-banking login (issue 18): the bank's own sentences (host/bank/notices.ts).
+  "login-failed": NOTICES.loginFailed(null),
+  "login-locked": NOTICES.loginLocked(),
+  "code-required": NOTICES.codeRequired(),
+  "login-ticket": NOTICES.loginTicket(),
+  "login-id-form": NOTICES.loginIdForm(),
+  "login-password-form": NOTICES.loginPasswordForm(),
+  "login-password-mismatch": NOTICES.loginPasswordMismatch(),
+  "login-taken": NOTICES.loginTaken(),
+  // The service's own refusals a front end relays (host/bank/api/errors.ts).
+  busy: { ja: "ただいま混み合っています。しばらくしてからもう一度お試しください。", en: "The bank is busy: try again in a moment." },
+  "rate-limited": {
+    ja: "短い間に操作が多すぎます。しばらくしてからもう一度お試しください。",
+    en: "Too many requests: try again in a moment.",
+  },
+  "bad-request": { ja: "入力内容が正しくありません。", en: "The request was not valid." },
+  internal: {
+    ja: "銀行のシステムで問題が発生しました。しばらくしてからもう一度お試しください。",
+    en: "The bank's system failed: try again later.",
+  },
 };
+
+/** The bank's refusals only an operator meets (the CLI's administration, never a customer's screen). */
+export const OPERATOR_ONLY_CODES: ReadonlySet<string> = new Set(["master-key", "settings", "pskc", "state"]);
+
+/** Refusals whose numbers (attempts left, seconds) the bank words itself: its Japanese is shown when it sent one. */
+const BANK_WORDED: ReadonlySet<string> = new Set(["login-failed", "throttled"]);
 
 /**
  * The token's own limit: after MAX_ACTIVATION_FAILURES refused answers it refuses to activate until
@@ -165,6 +201,7 @@ const TOKEN_LOCKED: Term = NOTICES.locked();
  */
 export function refusalWords(refusal: BankRefusal, during: "issue" | "register" | "confirm" | "login" = "login"): Term | null {
   const { code } = refusal;
+  if (BANK_WORDED.has(code) && refusal.messageJa) return { ja: refusal.messageJa, en: refusal.message };
   if (Object.hasOwn(ISSUE_FORM, code)) return ISSUE_FORM[code];
   if (code === "wrong-password" || (code === "wrong-code" && during === "confirm")) {
     const { attemptsLeft } = issueAttempts(refusal);

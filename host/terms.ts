@@ -75,6 +75,20 @@ export const TERMS = {
     ja: "※パスワード左下にあるタイマーは60秒のカウントダウンとなっており、“0”になるとパスワードが自動変更されますので時間内に入力してください。",
     en: '* The timer at the password\'s lower left counts down 60 seconds; at "0" the password changes by itself, so type it in time.',
   },
+  /** The issue screen's title (step 2). */
+  issueTitle: { ja: "ワンタイムパスワードトークン発行", en: "One-time password token issue" },
+  /** The issue screen's lead (step 2). */
+  securityNotice: {
+    ja: "セキュリティ向上のため、ワンタイムパスワードでの認証が追加されました。事前準備として携帯電話へのトークン発行が必要となります。",
+    en: "For better security, sign-in now also asks for a one-time password. To prepare, a token must be issued to you first.",
+  },
+  /** The confirmation screen's set-up sentence (step 3). */
+  setupAndGenerate: {
+    ja: "携帯電話へのトークンダウンロードと設定を行い、ワンタイムパスワードの生成を行ってください。",
+    en: "Set the token up, then have it generate a one-time password.",
+  },
+  /** The manual's last line (after step 8). */
+  setupDone: { ja: "以上で設定は終了です。", en: "That completes the set-up." },
 } as const satisfies Record<string, Term>;
 
 /**
@@ -113,6 +127,38 @@ export const GUIDANCE = {
   panelOff: {
     ja: "表示は消えています。ボタンAを押すとワンタイムパスワードが表示されます。",
     en: "The display is off. Press button A to show the one-time password.",
+  },
+} as const satisfies Record<string, Term>;
+
+/**
+ * The internet-banking login (the manual's step ① and ⑧, ログイン): the manual prints no field names,
+ * so these are ours, written with its word ログイン.
+ */
+export const LOGIN = {
+  login: { ja: "ログイン", en: "Log in" },
+  logout: { ja: "ログアウト", en: "Log out" },
+  loginScreen: { ja: "ログイン画面", en: "Login screen" },
+  loginId: { ja: "ログインID", en: "login ID" },
+  loginPassword: { ja: "ログインパスワード", en: "login password" },
+  loginIdHint: { ja: "半角英数字6文字以上16文字以内", en: "6 to 16 half-width letters and digits" },
+  loginPasswordHint: {
+    ja: "半角英数字記号8文字以上32文字以内（英字と数字を含む）",
+    en: "8 to 32 half-width letters, digits and symbols, with a letter and a digit",
+  },
+  /** Under the one-time password box of the login screen (step ⑧). */
+  codeWhenSetUp: {
+    ja: "トークンを設定済みのお客様は、ワンタイムパスワードも入力してください。",
+    en: "If your token is set up, type its one-time password too.",
+  },
+  loggedInAs: { ja: "お客様番号", en: "Customer number" },
+  /** The bank's name line at the top of every bank screen (the manual prints its own credit union's). */
+  bankName: { ja: "サンプル信用組合　インターネットバンキング", en: "Sample Credit Union Internet Banking" },
+  /** Step ② needs step ① first. */
+  loginFirst: { ja: "トークン発行の前にログインしてください。", en: "Log in before issuing a token." },
+  /** The terms behind 同意する (short, our own wording). */
+  consentTerms: {
+    ja: "【ご利用条件】このトークンはご本人だけがお使いください。ワンタイムパスワードや利用開始パスワードを他人に教えないでください。紛失・盗難の際はすぐに銀行へご連絡ください。銀行はトークンの登録と認証確認の記録を保管します。",
+    en: "[Terms] Use this token yourself only. Never tell anyone its one-time passwords or your activation password. If it is lost or stolen, tell the bank at once. The bank keeps a record of the token's registration and confirmation.",
   },
 } as const satisfies Record<string, Term>;
 
@@ -224,6 +270,11 @@ const JST_OFFSET_SECONDS = 9 * 3600;
  * The bank screens' date and time, in Japan time as the manual prints it:
  * "2021年05月20日 17時27分40秒". Japan has no daylight saving time, so a fixed +9 h is exact.
  */
+/** The same Japan time in the English page's words: "2021-05-20 17:27:40 JST". */
+export function bankDateTimeEn(unixSeconds: number): string {
+  return `${new Date((Math.floor(unixSeconds) + JST_OFFSET_SECONDS) * 1000).toISOString().slice(0, 19).replace("T", " ")} JST`;
+}
+
 export function bankDateTime(unixSeconds: number): string {
   const d = new Date((Math.floor(unixSeconds) + JST_OFFSET_SECONDS) * 1000);
   const two = (n: number) => String(n).padStart(2, "0");

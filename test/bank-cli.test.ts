@@ -36,7 +36,7 @@ interface Run {
 }
 
 /** Runs `otp-token bank ...`; `answers` are the prompt's (terminal) or standard input's lines. */
-async function cli(args: string[], answers: string[] = [], isTTY = false): Promise<Run> {
+async function cli(args: string[], answers: string[] = [], isTTY = false, lang: Io["lang"] = "en"): Promise<Run> {
   let out = "";
   let err = "";
   const asked: string[] = [];
@@ -49,6 +49,7 @@ async function cli(args: string[], answers: string[] = [], isTTY = false): Promi
       err += t;
     },
     now: () => clock.now,
+    lang,
   };
   const stdin: Terminal = {
     isTTY,
@@ -104,6 +105,78 @@ async function setUp(c: string[], mail = "cli@example.jp") {
   expect((await cli(["confirm", ...c, "--user-id", userId, codeAt(token, clock.now)])).out).toMatch(/confirmed/);
   return { userId, token };
 }
+
+describe("otp-token bank under LANG=ja (issue 18, item 6)", () => {
+  it("bank issue: the mail pair is checked before any password is asked; prompts, labels and refusals are the manual's Japanese", async () => {
+    const c = await init();
+    const issue = ["issue", ...c, "--outbox", join(dir, "out"), "--mail", "hanako@example.jp"];
+    const mismatch = await cli(issue, ["hanako@example.com", PASSWORD, PASSWORD], true, "ja");
+    expect(mismatch.status).toBe(1);
+    expect(mismatch.asked).toEqual(["line: 携帯電話メールアドレス（再入力）: "]);
+    expect(mismatch.err).toBe(
+      "otp-token bank issue: 携帯電話メールアドレスが一致しません。同じものを2回入力してください。 [mail-mismatch]\n",
+    );
+    // Given as an option, the pair is checked before anything is asked.
+    const given = await cli([...issue, "--mail-confirm", "other@example.jp"], [PASSWORD, PASSWORD], true, "ja");
+    expect(given).toMatchObject({ status: 1, asked: [] });
+    const short = await cli(issue, ["hanako@example.jp", "ab1", "ab1"], true, "ja");
+    expect(short.err).toBe("otp-token bank issue: 利用開始パスワードは半角英数字4桁以上8桁以内で入力してください。 [password-length]\n");
+    const issued = await cli(issue, ["hanako@example.jp", PASSWORD, PASSWORD], true, "ja");
+    expect(issued.status, issued.err).toBe(0);
+    expect(issued.asked).toEqual([
+      "line: 携帯電話メールアドレス（再入力）: ",
+      "secret: 利用開始パスワード（半角英数字4桁以上8桁以内）: ",
+      "secret: 利用開始パスワード（再入力）: ",
+    ]);
+    expect(issued.out).toMatch(
+      /^送信先メールアドレス: hanako@example\.jp\nサービスID: 10212083\nユーザID: 2083L0000001A001\n設定期限: \d{4}年/,
+    );
+    for (const english of ["Mail address", "Service ID", "User ID", "Set up by"]) expect(issued.out).not.toContain(english);
+    // In English the same, worded in English with the Japanese beside the refusal.
+    const en = await cli(issue, ["hanako@example.com", PASSWORD, PASSWORD], true);
+    expect(en.err).toBe(
+      "otp-token bank issue: the two mail addresses differ: type the same address twice [mail-mismatch]\n  携帯電話メールアドレスが一致しません。同じものを2回入力してください。\n",
+    );
+  });
+
+  it("bank confirm's success line, bank customer create and bank login in Japanese; passwords only at the prompt", async () => {
+    const c = await init();
+    const made = await cli(["customer", "create", ...c, "--login-id", "hanako01"], ["Login-pass-42", "Login-pass-42"], true, "ja");
+    expect(made.status, made.err).toBe(0);
+    expect(made.asked).toEqual([
+      "secret: ログインパスワード（半角英数字記号8文字以上32文字以内（英字と数字を含む））: ",
+      "secret: ログインパスワード（再入力）: ",
+    ]);
+    expect(made.out).toBe("お客様番号: 0000001\nログインID: hanako01\n");
+    const wrong = await cli(["login", ...c, "--login-id", "hanako01"], ["Wrong-pass-1"], true, "ja");
+    expect(wrong.err).toBe(
+      "otp-token bank login: ログインIDまたはログインパスワードが違います。あと 9 回間違えるとログインがロックされます。 [login-failed]\n",
+    );
+    clock.now += 2;
+    const ok = await cli(["login", ...c, "--login-id", "hanako01"], ["Login-pass-42"], true, "ja");
+    expect(ok.out).toMatch(/^ログインしました。\nお客様番号: 0000001\nユーザID: -\nログインチケット: \S+\n$/);
+    for (const run of [made, wrong, ok]) expect(run.out + run.err).not.toContain("Login-pass-42");
+    const ticket = /ログインチケット: (\S+)/.exec(ok.out)![1];
+    const issued = await cli(
+      ["issue", ...c, "--outbox", join(dir, "out"), "--mail", "h@example.jp", "--ticket", ticket],
+      ["h@example.jp", PASSWORD, PASSWORD],
+    );
+    const userId = issued.out.match(/User ID: +(\S+)/)![1];
+    expect(userId).toBe("2083L0000001A001");
+    const session = tokenRequest("10212083", userId, PASSWORD);
+    const token = tokenFinish(
+      session,
+      Buffer.from((await cli(["activate", ...c, "--request", session.request.toString("hex")])).out.trim(), "hex"),
+    );
+    await cli(["activate", ...c, "--request", token.confirmation.toString("hex")]);
+    const confirmed = await cli(["confirm", ...c, "--user-id", userId, codeAt(token, clock.now)], [], false, "ja");
+    expect(confirmed.out).toBe("認証確認が完了しました。トークンが有効になりました。\n");
+    expect((await cli(["customer", "create", ...c], [], true)).err).toContain("--login-id is missing");
+    expect((await cli(["customer", "unlock", ...c, "--login-id", "hanako01"], [], false, "ja")).out).toBe(
+      "ログインID hanako01 のロックを解除しました。\n",
+    );
+  });
+});
 
 describe("otp-token bank init and the database file", () => {
   it("only init creates a database; a missing folder, a directory, an empty or damaged file, an existing database: one line, status 1", async () => {

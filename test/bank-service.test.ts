@@ -34,7 +34,12 @@ beforeAll(async () => {
   const revoked = await bank.createApiKey("admin", "old");
   await bank.revokeApiKey(revoked.keyId);
   keys.revoked = revoked.key;
-  app = await createService({ bank, rateLimit: 100_000 });
+  // The key matrix below makes more failed authentications from one address than the per-address
+  // limit allows a minute (its own test, "requests without a valid key", runs on a service of its own).
+  app = await createService({ bank, rateLimit: 100_000, failedAuthLimit: 1000 });
+  // The routes' table logs in as a customer of its own and withdraws with its ticket.
+  await bank.createCustomer({ loginId: "routes01", password: LOGIN_PASSWORD });
+  WITHDRAW_BODY.ticket = (await bank.login({ loginId: "routes01", password: LOGIN_PASSWORD })).ticket;
 });
 
 afterAll(async () => {
@@ -49,7 +54,7 @@ interface Reply {
   headers: Record<string, unknown>;
 }
 
-async function call(method: "GET" | "POST", url: string, body?: unknown, key?: string, on: FastifyInstance = app): Promise<Reply> {
+async function call(method: "GET" | "POST" | "PUT", url: string, body?: unknown, key?: string, on: FastifyInstance = app): Promise<Reply> {
   const response = await on.inject({
     method,
     url,
@@ -63,9 +68,11 @@ async function call(method: "GET" | "POST", url: string, body?: unknown, key?: s
 }
 
 const U = "2083L0000999A001";
+const LOGIN_PASSWORD = "Login-pass-42";
+const WITHDRAW_BODY: Record<string, unknown> = { ticket: "" };
 
 interface RouteCase {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PUT";
   url: string;
   scope: "login" | "admin";
   body?: Record<string, unknown>;
@@ -74,6 +81,21 @@ interface RouteCase {
 }
 
 const ROUTES: RouteCase[] = [
+  { method: "PUT", url: "/v1/customers/CIF-routes", scope: "login", body: {}, fields: {} },
+  {
+    method: "POST",
+    url: "/v1/logins",
+    scope: "login",
+    body: { loginId: "routes01", password: LOGIN_PASSWORD },
+    fields: { loginId: { max: 64, required: true }, password: { max: 64, required: true }, code: { max: 16, required: false } },
+  },
+  {
+    method: "POST",
+    url: `/v1/issues/${U}/withdraw`,
+    scope: "login",
+    body: WITHDRAW_BODY,
+    fields: { ticket: { max: 128, required: true } },
+  },
   {
     method: "POST",
     url: "/v1/issues",
@@ -85,6 +107,8 @@ const ROUTES: RouteCase[] = [
       password: { max: 64, required: true },
       passwordConfirm: { max: 64, required: true },
       userId: { max: 16, required: false },
+      ticket: { max: 128, required: false },
+      customerReference: { max: 64, required: false },
     },
   },
   {
@@ -175,12 +199,54 @@ describe("bank service: keys and scopes", () => {
     };
     expect(doc.openapi).toMatch(/^3\./);
     for (const route of ROUTES) {
-      const path = route.url.split("?")[0].replace(U, "{userId}");
+      const path = route.url.split("?")[0].replace(U, "{userId}").replace("CIF-routes", "{reference}");
       expect(doc.paths[path]?.[route.method.toLowerCase()], path).toBeDefined();
       expect(doc.paths[path][route.method.toLowerCase()].security).toEqual([{ bearer: [] }]);
     }
     expect(doc.paths["/v1/tokens/{userId}/verify"].post.requestBody).toBeDefined();
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+});
+
+describe("bank service: customers (issue 18)", () => {
+  it("PUT /v1/customers/{reference}: the backend's customer is made once (201), the same again is the same customer (200); issues by reference", async () => {
+    const made = await call("PUT", "/v1/customers/CIF-000777", {}, keys.login);
+    expect(made).toMatchObject({ status: 201, body: { reference: "CIF-000777", created: true } });
+    const number = made.body.customerNumber as string;
+    expect(number).toMatch(/^[0-9]{7}$/);
+    const racing = await Promise.all(Array.from({ length: 4 }, () => call("PUT", "/v1/customers/CIF-000777", {}, keys.login)));
+    for (const reply of racing) expect(reply).toMatchObject({ status: 200, body: { customerNumber: number, created: false } });
+    const issue = { mail: "b@example.jp", mailConfirm: "b@example.jp", password: PASSWORD, passwordConfirm: PASSWORD };
+    const first = await call("POST", "/v1/issues", { ...issue, customerReference: "CIF-000777" }, keys.login);
+    expect(first).toMatchObject({ status: 201, body: { userId: `2083L${number}A001` } });
+    const unknown = await call("POST", "/v1/issues", { ...issue, customerReference: "CIF-none" }, keys.login);
+    expect(unknown).toMatchObject({ status: 404, body: { error: "unknown" } });
+  });
+
+  it("POST /v1/logins: 401 with the customer's Japanese for a wrong password, a ticket for the right one; 戻る withdraws only the ticket's own issue", async () => {
+    await bank.createCustomer({ loginId: "kato0005", password: LOGIN_PASSWORD });
+    const wrong = await call("POST", "/v1/logins", { loginId: "kato0005", password: "Wrong-pass-1" }, keys.login);
+    expect(wrong).toMatchObject({ status: 401, body: { error: "login-failed", attemptsLeft: 9 } });
+    expect(wrong.body.messageJa).toContain("ログインIDまたはログインパスワードが違います。");
+    expect((await call("POST", "/v1/logins", { loginId: "kato0005", password: LOGIN_PASSWORD }, keys.login)).status).toBe(429);
+    clock.now += 2;
+    const ok = await call("POST", "/v1/logins", { loginId: "kato0005", password: LOGIN_PASSWORD }, keys.login);
+    expect(ok).toMatchObject({ status: 200, body: { userId: null } });
+    const ticket = ok.body.ticket as string;
+    const issue = { mail: "c@example.jp", mailConfirm: "c@example.jp", password: PASSWORD, passwordConfirm: PASSWORD };
+    const issued = await call("POST", "/v1/issues", { ...issue, ticket }, keys.login);
+    expect(issued.status).toBe(201);
+    const userId = issued.body.userId as string;
+    expect(userId.slice(5, 12)).toBe(ok.body.customerNumber);
+    // Another customer's ticket cannot withdraw it; its own can.
+    expect((await call("POST", `/v1/issues/${userId}/withdraw`, { ticket: WITHDRAW_BODY.ticket }, keys.login)).status).toBe(404);
+    expect(await call("POST", `/v1/issues/${userId}/withdraw`, { ticket }, keys.login)).toMatchObject({
+      status: 200,
+      body: { state: "void" },
+    });
+    expect((await bank.status(userId)).issue).toMatchObject({ state: "void" });
+    const forged = await call("POST", "/v1/issues", { ...issue, ticket: `${ticket}x` }, keys.login);
+    expect(forged).toMatchObject({ status: 401, body: { error: "login-ticket" } });
   });
 });
 

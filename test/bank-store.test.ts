@@ -161,6 +161,64 @@ describe.each(Object.entries(STORES))("store conformance: %s", (_name, open) => 
     expect(await store.getSetting("mail_domain")).toBe("bank.example");
   });
 
+  it("customers' logins: one per customer, login ID and reference unique, failures counted and locked, success clears, unlock", async () => {
+    const store = await fresh();
+    const [a, b] = await store.transaction(async (tx) => [(await tx.insertCustomer(1))!, (await tx.insertCustomer(1))!]);
+    const login = { customer_id: a.customer_id, login_id: "yamada01", password_hash: "scrypt$x", external_ref: null, created_at: 5 };
+    expect(await store.transaction((tx) => tx.insertLogin(login))).toBe(true);
+    // The same login ID for another customer, a second login for the same customer: nothing changes.
+    expect(await store.transaction((tx) => tx.insertLogin({ ...login, customer_id: b.customer_id }))).toBe(false);
+    expect(await store.transaction((tx) => tx.insertLogin({ ...login, login_id: "other001" }))).toBe(false);
+    expect(
+      await store.transaction((tx) =>
+        tx.insertLogin({ customer_id: b.customer_id, login_id: null, password_hash: null, external_ref: "CIF-42", created_at: 6 }),
+      ),
+    ).toBe(true);
+    // The same reference for a third customer: nothing changes.
+    expect(
+      await store.transaction(async (tx) => {
+        const c = (await tx.insertCustomer(1))!;
+        return tx.insertLogin({ customer_id: c.customer_id, login_id: null, password_hash: null, external_ref: "CIF-42", created_at: 6 });
+      }),
+    ).toBe(false);
+    // A login with neither an ID nor a reference is refused by the schema.
+    await expect(
+      store.transaction(async (tx) => {
+        const c = (await tx.insertCustomer(1))!;
+        return tx.insertLogin({ customer_id: c.customer_id, login_id: null, password_hash: null, external_ref: null, created_at: 6 });
+      }),
+    ).rejects.toThrow();
+    expect(await store.loginByLoginId("yamada01")).toMatchObject({
+      customer_id: a.customer_id,
+      customer_number: "0000001",
+      password_hash: "scrypt$x",
+      consecutive_failures: 0,
+      locked: 0,
+      last_login_at: null,
+    });
+    expect(await store.loginByLoginId("nobody01")).toBeUndefined();
+    expect(await store.transaction((tx) => tx.loginByReference("CIF-42"))).toMatchObject({ customer_number: "0000002", login_id: null });
+    expect(await store.transaction((tx) => tx.loginOfCustomer(a.customer_id))).toMatchObject({ login_id: "yamada01" });
+    // Racing failures count one each and lock at the threshold.
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => store.transaction((tx) => tx.recordLoginFailure(a.customer_id, 5, 100 + i))),
+    );
+    expect(results.map((r) => r.failures).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(results.filter((r) => r.locked)).toHaveLength(2);
+    expect(await store.loginByLoginId("yamada01")).toMatchObject({ consecutive_failures: 6, locked: 1 });
+    // Success clears the failures and the delay but not the lock; unlock clears the lock.
+    await store.transaction((tx) => tx.recordLoginSuccess(a.customer_id, 77));
+    expect(await store.loginByLoginId("yamada01")).toMatchObject({
+      consecutive_failures: 0,
+      locked: 1,
+      next_check_at: 0,
+      last_login_at: 77,
+    });
+    await store.transaction((tx) => tx.recordLoginFailure(a.customer_id, 5, 200));
+    await store.transaction((tx) => tx.unlockLogin(a.customer_id));
+    expect(await store.loginByLoginId("yamada01")).toMatchObject({ consecutive_failures: 0, locked: 0, next_check_at: 0 });
+  });
+
   it("chains every appended event to the one before (host/bank/audit.ts)", async () => {
     const store = await fresh();
     for (let i = 0; i < 3; i++)

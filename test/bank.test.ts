@@ -326,6 +326,123 @@ describeStores("bank: issue, activate, confirm, verify", () => {
   });
 });
 
+describeStores("bank: customers who log in (issue 18: steps ① and ⑧)", () => {
+  const LOGIN_PASSWORD = "Login-pass-42";
+
+  it("a customer logs in with ID and password, issues, and from the first 認証確認 on needs the token's code; the re-set-up is ...A002", async () => {
+    const bank = await openBank();
+    const made = await bank.createCustomer({ loginId: "yamada01", password: LOGIN_PASSWORD, passwordConfirm: LOGIN_PASSWORD });
+    expect(made).toMatchObject({ customerNumber: "0000001", loginId: "yamada01", created: true });
+    // The password is kept as a scrypt hash only: N = 2^15, r = 8, p = 1.
+    const row = await one(bank, "SELECT * FROM customer_logins WHERE login_id = ?", "yamada01");
+    expect(String(row.password_hash)).toMatch(/^scrypt\$15\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    expect((await atRest(bank)).includes(Buffer.from(LOGIN_PASSWORD))).toBe(false);
+    const first = await bank.login({ loginId: "yamada01", password: LOGIN_PASSWORD });
+    expect(first).toMatchObject({ customerNumber: "0000001", userId: null });
+    // トークン発行 for the logged-in customer: its number is in the User ID.
+    const issued = await bank.issue(issueInput({ ticket: first.ticket }));
+    expect(issued.userId).toBe("2083L0000001A001");
+    const token = await activateToken(bank, issued.serviceId, issued.userId, PASSWORD);
+    await bank.confirm(issued.userId, codeAt(token, clock.now));
+    // ⑧: the password alone is no longer enough, and a wrong code counts on the token.
+    await expectCode(() => bank.login({ loginId: "yamada01", password: LOGIN_PASSWORD }), "code-required");
+    clock.now += 60;
+    const wrong = await expectCode(
+      () => bank.login({ loginId: "yamada01", password: LOGIN_PASSWORD, code: otherThan(codeAt(token, clock.now)) }),
+      "wrong-code",
+    );
+    expect(wrong.attemptsLeft).toBe(9);
+    clock.now += 60;
+    const second = await bank.login({ loginId: "yamada01", password: LOGIN_PASSWORD, code: codeAt(token, clock.now) });
+    expect(second).toMatchObject({ customerNumber: "0000001", userId: "2083L0000001A001" });
+    // The re-set-up: the same customer's next issue; 戻る (issuing again) voids the pending one.
+    const again = await bank.issue(issueInput({ ticket: second.ticket }));
+    expect(again.userId).toBe("2083L0000001A002");
+    const backAndAgain = await bank.issue(issueInput({ ticket: second.ticket }));
+    expect(backAndAgain.userId).toBe("2083L0000001A003");
+    expect(await issueRow(bank, "2083L0000001A002")).toMatchObject({ state: "void", void_reason: "superseded" });
+    const renewed = await activateToken(bank, backAndAgain.serviceId, backAndAgain.userId, PASSWORD, 0x42n);
+    clock.now += 60;
+    await bank.confirm(backAndAgain.userId, codeAt(renewed, clock.now));
+    clock.now += 60;
+    const third = await bank.login({ loginId: "yamada01", password: LOGIN_PASSWORD, code: codeAt(renewed, clock.now) });
+    expect(third.userId).toBe("2083L0000001A003");
+    // The old token's code is refused: its User ID has no token any more.
+    await expectCode(() => bank.verify("2083L0000001A001", codeAt(token, clock.now + 60)), "unknown");
+    // No new customer was made along the way.
+    expect(await one(bank, "SELECT count(*) AS n FROM customers")).toMatchObject({ n: expect.anything() });
+    expect(Number((await one(bank, "SELECT count(*) AS n FROM customers")).n)).toBe(1);
+  });
+
+  it("wrong passwords are throttled (nothing is checked while waiting), lock at the threshold, an unknown ID costs nothing; unlock", async () => {
+    const bank = await openBank();
+    await bank.createCustomer({ loginId: "suzuki02", password: LOGIN_PASSWORD });
+    const unknown = await expectCode(() => bank.login({ loginId: "nobody99", password: LOGIN_PASSWORD }), "login-failed");
+    expect(unknown.ja).toBe("ログインIDまたはログインパスワードが違います。");
+    const first = await expectCode(() => bank.login({ loginId: "suzuki02", password: "Wrong-pass-1" }), "login-failed");
+    expect(first.attemptsLeft).toBe(9);
+    expect(first.details.retryAfterSeconds).toBe(1);
+    expect(first.ja).toContain("あと 9 回");
+    // Within the delay even the right password is not checked.
+    const throttled = await expectCode(() => bank.login({ loginId: "suzuki02", password: LOGIN_PASSWORD }), "throttled");
+    expect(throttled.details.retryAfterSeconds).toBe(1);
+    for (let i = 2; i <= 10; i++) {
+      const row = await one(bank, "SELECT next_check_at FROM customer_logins WHERE login_id = ?", "suzuki02");
+      clock.now = Math.max(clock.now, Number(row.next_check_at));
+      const error = await refusal(() => bank.login({ loginId: "suzuki02", password: "Wrong-pass-1" }));
+      expect(error.code).toBe(i === 10 ? "login-locked" : "login-failed");
+    }
+    clock.now += 10_000;
+    const locked = await expectCode(() => bank.login({ loginId: "suzuki02", password: LOGIN_PASSWORD }), "login-locked");
+    expect(locked.ja).toContain("ヘルプデスク");
+    await bank.unlockLogin("suzuki02");
+    expect((await bank.login({ loginId: "suzuki02", password: LOGIN_PASSWORD })).customerNumber).toBe("0000001");
+    const kinds = (await bank.auditEvents()).map((e) => e.kind);
+    expect(kinds.filter((k) => k === "login-failure")).toHaveLength(9);
+    expect(kinds).toEqual(expect.arrayContaining(["customer-created", "login-locked", "login-unlocked", "customer-login"]));
+    // The audit trail never holds a password.
+    expect(JSON.stringify(await bank.auditEvents())).not.toContain("Wrong-pass-1");
+  });
+
+  it("the login's rules, a taken login ID, a forged or expired ticket", async () => {
+    const bank = await openBank();
+    await expectCode(() => bank.createCustomer({ loginId: "abc", password: LOGIN_PASSWORD }), "login-id-form");
+    await expectCode(() => bank.createCustomer({ loginId: "tanaka03", password: "short1" }), "login-password-form");
+    await expectCode(() => bank.createCustomer({ loginId: "tanaka03", password: "nodigitshere" }), "login-password-form");
+    await expectCode(
+      () => bank.createCustomer({ loginId: "tanaka03", password: LOGIN_PASSWORD, passwordConfirm: "Other-pass-1" }),
+      "login-password-mismatch",
+    );
+    await bank.createCustomer({ loginId: "tanaka03", password: LOGIN_PASSWORD });
+    await expectCode(() => bank.createCustomer({ loginId: "tanaka03", password: LOGIN_PASSWORD }), "login-taken");
+    const { ticket } = await bank.login({ loginId: "tanaka03", password: LOGIN_PASSWORD });
+    // The customer is named once: a ticket and a User ID together are refused, nothing issued.
+    await expectCode(() => bank.issue(issueInput({ ticket, userId: "2083L0000009A001" })), "unknown");
+    const forged = ticket.replace(/^0000001/, "0000002");
+    await expectCode(() => bank.issue(issueInput({ ticket: forged })), "login-ticket");
+    clock.now += 1800;
+    await expectCode(() => bank.issue(issueInput({ ticket })), "login-ticket");
+    // A token issued before logins: its customer gets a login.
+    const old = await bank.issue(issueInput());
+    const attached = await bank.createCustomer({ loginId: "sato0004", password: LOGIN_PASSWORD, userId: old.userId });
+    expect(attached.customerNumber).toBe(old.userId.slice(5, 12));
+  });
+
+  it("the bank's backend names its customer by its own reference: the same reference is always the same customer, racing calls included", async () => {
+    const bank = await openBank();
+    const results = await Promise.all(Array.from({ length: 5 }, () => bank.createCustomer({ reference: "CIF-000123" })));
+    expect(new Set(results.map((r) => r.customerNumber)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect((await bank.createCustomer({ reference: "CIF-000123" })).created).toBe(false);
+    expect(Number((await one(bank, "SELECT count(*) AS n FROM customers")).n)).toBe(1);
+    const issued = await bank.issue(issueInput({ customerReference: "CIF-000123" }));
+    expect(issued.userId).toBe(`2083L${results[0].customerNumber}A001`);
+    const next = await bank.issue(issueInput({ customerReference: "CIF-000123" }));
+    expect(next.userId).toBe(`2083L${results[0].customerNumber}A002`);
+    await expectCode(() => bank.issue(issueInput({ customerReference: "CIF-999" })), "unknown");
+  });
+});
+
 describeStores("bank: the issue screen's rules, one error each", () => {
   it.each([
     [{ mail: "a@b", mailConfirm: "a@b" }, "mail-length", /4-64 characters/],

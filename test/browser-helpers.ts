@@ -23,7 +23,13 @@ export interface TokenScreen {
 
 declare global {
   interface Window {
-    otpToken?: { screen(): TokenScreen; serial(): string; rtcSeconds(): number; ready: boolean };
+    otpToken?: {
+      screen(): TokenScreen;
+      serial(): string;
+      rtcSeconds(): number;
+      profiles(): { serviceId: string | null; label: string }[];
+      ready: boolean;
+    };
   }
 }
 

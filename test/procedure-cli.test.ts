@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import stringWidth from "string-width";
 import { afterAll, describe, expect, it } from "vitest";
 import { Board } from "../host/board/board.js";
 import { DEMO_PROFILE, formKey, newForm, renderForm, type RegistrationForm } from "../host/cli/sim.js";
@@ -29,26 +30,91 @@ const env = {
 };
 const run = (args: string[], input = "") => spawnSync(process.execPath, [CLI, ...args], { cwd: work, env, input, encoding: "utf8" });
 
+/**
+ * Fits an 80-column terminal: no line wider (East Asian widths counted), every box line closed by its
+ * border, no line starting with 、 or 。, and none of `words` split across two lines.
+ */
+function fitsEightyColumns(out: string, words: string[]): void {
+  const lines = out.split("\n");
+  for (const line of lines) expect(stringWidth(line), line).toBeLessThanOrEqual(80);
+  // The bank's boxes are 68 columns, the token's panel 66: every line of either ends at its border.
+  for (const line of lines.filter((l) => l.startsWith("│"))) {
+    expect(line.endsWith("│"), line).toBe(true);
+    expect([66, 68], line).toContain(stringWidth(line));
+  }
+  const text = lines.map((line) => line.replace(/^│ /, "").replace(/ *│$/, "").trim());
+  for (const line of text) expect(/^[、。，．）」』]/.test(line), line).toBe(false);
+  for (let i = 0; i + 1 < text.length; i++) {
+    for (const word of words) {
+      for (let k = 1; k < word.length; k++) {
+        expect(
+          text[i].endsWith(word.slice(0, k)) && text[i + 1].startsWith(word.slice(k)),
+          `${word} split: ${text[i]} / ${text[i + 1]}`,
+        ).toBe(false);
+      }
+    }
+  }
+}
+
 describe("otp-token demo", () => {
-  it("runs the whole procedure and ends at the login screen", { timeout: 120_000 }, () => {
-    const result = run(["demo", "--quiet"]);
-    expect(result.status).toBe(0);
+  it("tells the re-set-up as the manual does: ① log in, ② トークン発行, ③, ⑤ ⑥ (a mistyped password announced), ⑦, ⑧ the login with the code; then the re-set-up on the same token", {
+    timeout: 120_000,
+  }, () => {
+    const result = run(["demo"]);
+    expect(result.status, result.stderr).toBe(0);
     const out = result.stdout;
-    for (const screen of ["Issue token", "One-time password confirmation", "Token registration", "log in", "welcome"]) {
+    for (const screen of [
+      "① Log in to internet banking",
+      "One-time password token issue",
+      "One-time password confirmation",
+      "Token registration",
+      "⑧ The login screen",
+    ]) {
       expect(out).toContain(screen);
     }
     expect(out).toMatch(/Service ID +\d{8}/);
-    expect(out).toMatch(/User ID +[0-9A-Z]{16}/);
-    // Consent, then send and register: a mistyped password first, which the token refuses at 登録
-    // (CPace: the bank cannot tell) with the attempts left; then the right one.
+    expect(out).toMatch(/User ID +[0-9A-Z]{4}L0000001A001/);
+    // Consent, then send and register: a mistyped password first, said so, which the token refuses at
+    // 登録 (CPace: the bank cannot tell) with the attempts left; then the right one.
+    expect(out).toContain("First, on purpose, a mistyped activation password (Pass1235)");
     expect(out).toContain("[x] I agree");
-    expect(out).toMatch(/Send: the activation request \(82 bytes\)/);
-    expect(out).toContain("Register: Wrong activation password. 4 attempts left before this token issue is void. [wrong-password]");
-    expect(out).toMatch(/Register: profile 0; its confirmation \(106 bytes\) goes to the bank/);
-    expect(out).toContain("One-time password set-up is complete.");
-    expect(out).toMatch(/Trying \d{6} again: .*already used.*\[replayed\]/);
+    expect(out.replace(/\s+/g, " ")).toContain(
+      "Register: Wrong activation password. 4 attempts left before this token issue is void. [wrong-password]",
+    );
+    expect(out).toContain("That completes the set-up.");
+    expect(out).toMatch(/Trying \d{6} again: .*\s*.*\[replayed\]/);
+    // The re-set-up: the next User ID, the hold, one profile, the old User ID refused.
+    expect(out).toMatch(/User ID +[0-9A-Z]{4}L0000001A002/);
+    expect(out).toContain("Profiles on the token: 1.");
+    expect(out).toMatch(/The old User ID [0-9A-Z]{16}: .*\[unknown\]/s);
     // The mail never carries the password.
     expect(out).not.toContain("Pass1234");
+    fitsEightyColumns(out, ["Issue token", "activation password"]);
+  });
+
+  it("in Japanese: the manual's words on every screen, 文字サイズ on 認証確認, 80 columns with no word split", { timeout: 120_000 }, () => {
+    const result = spawnSync(process.execPath, [CLI, "demo"], { cwd: work, env: { ...env, LANG: "ja_JP.UTF-8" }, encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
+    const out = result.stdout;
+    for (const words of [
+      "【①】インターネットバンキングへログイン",
+      "ワンタイムパスワードトークン発行",
+      "サンプル信用組合　インターネットバンキング",
+      "セキュリティ向上のため、",
+      "ワンタイムパスワードの生成を行ってください。",
+      "以上で設定は終了です。",
+      "わざと利用開始パスワードを1文字間違えて",
+      "トークンのプロファイル数: 1。",
+      "【ご利用条件】",
+    ]) {
+      expect(out).toContain(words);
+    }
+    // 文字サイズ on the 認証確認 screen (item 9).
+    const confirmScreen = out.slice(out.indexOf("ワンタイムパスワード認証確認 ─"));
+    expect(confirmScreen.slice(0, confirmScreen.indexOf("└"))).toContain("文字サイズ 小 中 大");
+    // No English sentence for the customer (the set-up mail, quoted with "  | ", is bilingual by design).
+    for (const line of out.split("\n").filter((l) => !l.startsWith("  | "))) expect(line, line).not.toMatch(/\b(the|and|is|to|of)\b/);
+    fitsEightyColumns(out, ["トークン発行", "同意する", "認証確認", "利用開始パスワード", "ワンタイムパスワード", "ログインID"]);
   });
 });
 
@@ -149,7 +215,10 @@ describe("the re-set-up on the same token, and choosing and erasing profiles (is
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/went to the bank\n {2}[0-9a-f]{164}\n/);
     expect(again.stdout).toMatch(/accepted \(117 bytes\)\n {2}[0-9a-f]{234}\n/);
-    expect(again.stdout).toContain(`This token holds profile 1 for Service ID ${second.serviceId}: Register replaces it with the new one.`);
+    // Worded for an 80-column terminal: the sentence may wrap.
+    expect(again.stdout.replace(/\s+/g, " ")).toContain(
+      `This token holds profile 1 for Service ID ${second.serviceId}: Register replaces it with the new one.`,
+    );
     expect(again.stdout).toContain("replace? hold button A within 10 s");
     expect(again.stdout).toContain("Held button A.");
     const info = token("info");
@@ -180,6 +249,97 @@ describe("the re-set-up on the same token, and choosing and erasing profiles (is
     expect(token("show", "--label", "NOPE").stderr).toMatch(/no profile labelled NOPE .*0 DEMO, 1 BANK \(\d{8}\).*\[no-profile\]/);
     expect(token("show", "--profile", "5").stderr).toMatch(/no profile 5/);
     expect(token("show", "--profile", "1", "--label", "BANK").status).toBe(2);
+  });
+
+  it("the re-set-up with a login (issue 18): customer create, log in, issue, activate, confirm; log in with the code; issue again on the same token; log in with the first code a press shows", {
+    timeout: 180_000,
+  }, async () => {
+    const bankDb = join(work, "login.sqlite");
+    const tokenFlash = join(work, "login.flash");
+    const show = () => run(["token", "show", "--flash", tokenFlash]);
+    // 10-second steps, so the next code is never far.
+    const period = 10;
+    const nextStep = async () => {
+      const step = Math.floor(Date.now() / 1000 / period);
+      while (Math.floor(Date.now() / 1000 / period) === step) await new Promise((resolve) => setTimeout(resolve, 200));
+    };
+    const issueFor = (ticket: string) => {
+      const issued = run(
+        [
+          "bank",
+          "issue",
+          "--db",
+          bankDb,
+          "--outbox",
+          join(work, "outbox4"),
+          "--mail",
+          "shiro@example.jp",
+          "--period",
+          String(period),
+          "--ticket",
+          ticket,
+        ],
+        "shiro@example.jp\nab56\nab56\n",
+      );
+      expect(issued.status, issued.stderr).toBe(0);
+      return { serviceId: /Service ID:\s+(\d{8})/.exec(issued.stdout)![1], userId: /User ID:\s+([0-9A-Z]{16})/.exec(issued.stdout)![1] };
+    };
+    const activateOn = (ids: { serviceId: string; userId: string }) => {
+      const activated = run(
+        ["token", "activate", "--yes", "--flash", tokenFlash, "--db", bankDb, "--service-id", ids.serviceId, "--user-id", ids.userId],
+        "ab56\n",
+      );
+      expect(activated.status, activated.stderr).toBe(0);
+      return activated.stdout;
+    };
+    const login = (...code: string[]) => run(["bank", "login", "--db", bankDb, "--login-id", "shiro001", ...code], "Login-pass-42\n");
+    const ticketOf = (out: string) => /Login ticket:\s+(\S+)/.exec(out)![1];
+    const codeIn = (out: string) => /code (\d{6})/.exec(out)![1];
+
+    expect(run(["bank", "init", "--db", bankDb]).status).toBe(0);
+    // The password comes from standard input (a prompt at a terminal), never from an argument.
+    const made = run(["bank", "customer", "create", "--db", bankDb, "--login-id", "shiro001"], "Login-pass-42\nLogin-pass-42\n");
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/Customer number: (\d{7})/);
+    // ①: ID and password (no token yet); a wrong password is refused and counted.
+    const wrong = run(["bank", "login", "--db", bankDb, "--login-id", "shiro001"], "Wrong-pass-1\n");
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain("[login-failed]");
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the 1 s delay after one failure
+    const first = login();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/User ID:\s+-/);
+    // ②③⑤⑥⑦
+    const a001 = issueFor(ticketOf(first.stdout));
+    expect(a001.userId).toMatch(/A001$/);
+    const confirmAt = codeIn(activateOn(a001));
+    expect(run(["bank", "confirm", "--db", bankDb, "--user-id", a001.userId, confirmAt]).status).toBe(0);
+    // ⑧: the password alone no longer logs in; with the token's next code it does.
+    expect(login().stderr).toContain("[code-required]");
+    await nextStep();
+    const second = login(codeIn(show().stdout));
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toContain(`User ID:         ${a001.userId}`);
+    // The re-set-up: the logged-in customer's next issue, the same token (its profile for the Service ID replaced).
+    const a002 = issueFor(ticketOf(second.stdout));
+    expect(a002.userId).toBe(`${a001.userId.slice(0, 13)}002`);
+    const registered = activateOn(a002);
+    expect(registered).toContain("Held button A.");
+    const confirmed = run(["bank", "confirm", "--db", bankDb, "--user-id", a002.userId, codeIn(registered)]);
+    expect(confirmed.status, confirmed.stderr).toBe(0);
+    // Log out (a CLI login is one command) and in again with the first code a single press shows.
+    await nextStep();
+    const pressed = show();
+    const code = codeIn(pressed.stdout);
+    const third = login(code);
+    expect(third.status, third.stderr).toBe(0);
+    expect(third.stdout).toContain(`User ID:         ${a002.userId}`);
+    // The old User ID's code is refused, and the token holds one profile for the Service ID.
+    const old = run(["bank", "verify", "--db", bankDb, "--user-id", a001.userId, code]);
+    expect(old.status).toBe(1);
+    expect(old.stderr).toContain("[unknown]");
+    const profiles = run(["token", "info", "--flash", tokenFlash]).stdout.match(/^profile \d+: .*$/gm)!;
+    expect(profiles.filter((line) => line.includes(`Service ID ${a002.serviceId}`))).toHaveLength(1);
   });
 
   it("`token erase --profile N` deletes one profile, `token erase` all, each with the hold the token asks for", { timeout: 60_000 }, () => {
@@ -311,6 +471,21 @@ describe("otp-token token activate at a terminal: 同意する, 送信, then 登
     expect(registered.out).toMatch(/登録: プロファイル 0\n/);
     expect(registered.out).toContain("ワンタイムパスワード認証確認");
     expect(registered.out).toMatch(/BANK {2}ワンタイムパスワード \d{6} {2}あと \d+ 秒/);
+    // The terms behind 同意する are shown before it is asked (item 9).
+    expect(registered.out).toContain("【ご利用条件】このトークンはご本人だけがお使いください。");
+    // 80 columns in Japanese (issue 18, item 8): the panel, the form and the words, none split.
+    fitsEightyColumns(`${registered.out}${registered.asked.join("\n")}`, [
+      "トークン発行",
+      "同意する",
+      "認証確認",
+      "利用開始パスワード",
+      "ワンタイムパスワード",
+    ]);
+    // And in English, on another issue; no protocol bytes without --verbose.
+    const english = await activateAtTerminal(issue("Kz82"), ["Kz82", "y", "y"], "en");
+    expect(english.status, english.err).toBe(0);
+    fitsEightyColumns(`${english.out}${english.asked.join("\n")}`, ["activation password", "One-time password"]);
+    expect(english.out).not.toMatch(/[0-9a-f]{40}/);
   });
 
   it("after five wrong 利用開始パスワード says, in Japanese too, that the issue is void and a new トークン発行 is needed", {

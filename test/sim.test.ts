@@ -156,6 +156,119 @@ describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
     }
   }, 90_000);
 
+  it("the re-set-up with a login (issue 18): log in, トークン発行, the same token again, 認証確認, log out, log in with the first code a press shows", async () => {
+    const home = mkdtempSync(join(tmpdir(), "otp-token-sim-"));
+    const session = `otp-resetup-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync("tmux", args, { encoding: "utf8" });
+    const screen = () => tmux("capture-pane", "-p", "-t", session);
+    const waitFor = async (pattern: RegExp, ms = 15_000): Promise<string> => {
+      const until = Date.now() + ms;
+      for (;;) {
+        const text = screen();
+        if (pattern.test(text)) return text;
+        if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; screen:\n${text}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    // 10-second steps, so the next code is never far; the bank runs in this process on the same file.
+    const period = 10;
+    const nextStep = async () => {
+      const step = Math.floor(Date.now() / 1000 / period);
+      while (Math.floor(Date.now() / 1000 / period) === step) await new Promise((r) => setTimeout(r, 100));
+    };
+    const masterKey = randomBytes(32).toString("hex");
+    const db = join(home, "bank.sqlite");
+    const store = await openStore(db, { create: true });
+    const bank = await Bank.open(store, MasterKey.fromHex(masterKey));
+    const loginPassword = "Login-pass-42";
+    await bank.createCustomer({ loginId: "jiro0001", password: loginPassword });
+    const issueFor = (ticket: string) =>
+      bank.issue({
+        mail: "jiro@example.jp",
+        mailConfirm: "jiro@example.jp",
+        password: "Xy12",
+        passwordConfirm: "Xy12",
+        ticket,
+        otp: { period },
+      });
+    /** Key a: the registration form, 同意する, 送信, 登録 (the simulator's own bank call). */
+    const register = async (ids: { serviceId: string; userId: string }) => {
+      tmux("send-keys", "-t", session, "a");
+      await waitFor(/Token registration/);
+      tmux("send-keys", "-t", session, ids.serviceId, "Enter", ids.userId, "Enter", "Xy12", "Enter");
+      await waitFor(/> \[ \] I agree/);
+      tmux("send-keys", "-t", session, "y", "Enter");
+      await waitFor(/The bank answered/);
+      tmux("send-keys", "-t", session, "Enter");
+    };
+    /** Space: a single press; the code the panel's line shows once it is not `used` (the screen redraws each second). */
+    const press = async (used: string | null) => {
+      tmux("send-keys", "-t", session, " ");
+      for (;;) {
+        const code = /BANK {2}code (\d{6})/.exec(await waitFor(/BANK {2}code \d{6}/))![1];
+        if (code !== used) return code;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      tmux(
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "140",
+        "-y",
+        "45",
+        `LANG=C.UTF-8 LC_ALL= OTP_TOKEN_HOME=${home} OTP_BANK_MASTER_KEY=${masterKey} ${process.execPath} ${CLI} sim --db ${db}; sleep 30`,
+      );
+      await waitFor(/Program the demo profile/);
+      tmux("send-keys", "-t", session, "n", "Enter");
+      await waitFor(/\[space\] press/);
+      // ① ID and password; ② ③ ⑤ ⑥ on the simulator; ⑦.
+      const first = await bank.login({ loginId: "jiro0001", password: loginPassword });
+      const a001 = await issueFor(first.ticket);
+      expect(a001.userId).toMatch(/L0000001A001$/);
+      await register(a001);
+      const registered = await waitFor(/Registered\./);
+      const confirmedWith = /BANK {2}code (\d{6})/.exec(registered)![1];
+      await bank.confirm(a001.userId, confirmedWith);
+      // ⑧ then the re-set-up: logged in with the token's next code, トークン発行 again, the same token.
+      await nextStep();
+      const loggedInWith = await press(confirmedWith);
+      const second = await bank.login({ loginId: "jiro0001", password: loginPassword, code: loggedInWith });
+      expect(second.userId).toBe(a001.userId);
+      const a002 = await issueFor(second.ticket);
+      expect(a002.userId).toBe(`${a001.userId.slice(0, 13)}002`);
+      await register(a002);
+      await waitFor(/hold button A \(h\) within 10 s to replace it/);
+      tmux("send-keys", "-t", session, "h");
+      await new Promise((r) => setTimeout(r, 3000));
+      const replacedWith = await press(null);
+      await bank.confirm(a002.userId, replacedWith);
+      // Logged out; in again with ID, password and the first code a single press shows.
+      await nextStep();
+      const code = await press(replacedWith);
+      const third = await bank.login({ loginId: "jiro0001", password: loginPassword, code });
+      expect(third.userId).toBe(a002.userId);
+      // The old User ID's code is refused; the token holds one profile for the Service ID.
+      await expect(bank.verify(a001.userId, code)).rejects.toMatchObject({ code: "unknown" });
+      tmux("send-keys", "-t", session, "q");
+      await waitFor(/Saved /);
+      const info = spawnSync(process.execPath, [CLI, "token", "info"], {
+        encoding: "utf8",
+        env: { ...process.env, OTP_TOKEN_HOME: home, LANG: "C.UTF-8", LC_ALL: "" },
+      });
+      const profiles = info.stdout.match(/^profile \d+: .*$/gm) ?? [];
+      expect(profiles.filter((line) => line.includes(`Service ID ${a002.serviceId}`))).toHaveLength(1);
+    } finally {
+      await store.close();
+      spawnSync("tmux", ["kill-session", "-t", session]);
+      // The simulator may still be writing its flash file as tmux ends it.
+      rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    }
+  }, 120_000);
+
   it("puts the terminal back when it crashes (the flash file cannot be saved)", async () => {
     const home = mkdtempSync(join(tmpdir(), "otp-token-sim-"));
     const session = `otp-crash-${process.pid}`;
@@ -275,6 +388,30 @@ describe("the simulator's registration on a token that holds the Service ID", ()
       expect((await bank.confirm(second.userId, token.screen().code!)).ok).toBe(true);
     } finally {
       await store.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the simulator in Japanese (issue 18, item 6)", () => {
+  it("asks its first question in Japanese under LANG=ja", async () => {
+    const home = mkdtempSync(join(tmpdir(), "otp-token-ja-"));
+    try {
+      const asked: string[] = [];
+      await openSim(
+        join(home, "token.flash"),
+        1,
+        async (question) => {
+          asked.push(question);
+          return "n";
+        },
+        Date.now,
+        "ja",
+      );
+      expect(asked).toEqual([
+        "このトークンにはプロファイルがありません。デモ用のプロファイル（RFC 6238 のテスト用シード）を書き込みますか？ [Y/n] ",
+      ]);
+    } finally {
       rmSync(home, { recursive: true, force: true });
     }
   });

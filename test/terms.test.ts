@@ -8,10 +8,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderForm, newForm } from "../host/cli/sim.js";
 import { TOKEN_HELP } from "../host/cli/token.js";
-import { attemptsPendingText, attemptsText, bankDateTime, mailFilterNote, TERMS } from "../host/terms.js";
+import { BANK_ERROR_CODES } from "../host/bank/errors.js";
+import { STRINGS } from "../web/i18n.js";
+import { attemptsPendingText, attemptsText, bankDateTime, bankDateTimeEn, mailFilterNote, TERMS } from "../host/terms.js";
 import {
   issueAttempts,
   issueIsVoid,
+  OPERATOR_ONLY_CODES,
   refusalWords,
   registerRefusalWords,
   tokenActivationLockedWords,
@@ -50,6 +53,11 @@ const MANUAL: Record<keyof typeof TERMS, string> = {
   noMail: "携帯電話メールアドレスを間違えていた等でメールが届かない場合には、「戻る」ボタンを押して、再度トークン発行を行ってください。",
   countdownNote:
     "※パスワード左下にあるタイマーは60秒のカウントダウンとなっており、“0”になるとパスワードが自動変更されますので時間内に入力してください。",
+  issueTitle: "ワンタイムパスワードトークン発行",
+  securityNotice:
+    "セキュリティ向上のため、ワンタイムパスワードでの認証が追加されました。事前準備として携帯電話へのトークン発行が必要となります。",
+  setupAndGenerate: "携帯電話へのトークンダウンロードと設定を行い、ワンタイムパスワードの生成を行ってください。",
+  setupDone: "以上で設定は終了です。",
 };
 
 /** Spellings the manual does not use for its terms. */
@@ -76,6 +84,7 @@ describe("the bank's words", () => {
     expect(bankDateTime(Date.UTC(2021, 4, 20, 8, 27, 40) / 1000)).toBe("2021年05月20日 17時27分40秒");
     // Past midnight in Japan while still the previous day in UTC.
     expect(bankDateTime(Date.UTC(2021, 11, 31, 15, 0, 0) / 1000)).toBe("2022年01月01日 00時00分00秒");
+    expect(bankDateTimeEn(Date.UTC(2021, 11, 31, 15, 0, 0) / 1000)).toBe("2022-01-01 00:00:00 JST");
   });
 
   it("names the bank's sending domain in the mail-filter note", () => {
@@ -161,5 +170,54 @@ describe("the bank's words", () => {
       expect(form).toContain(term);
     for (const term of [MANUAL.activationPassword, MANUAL.agree, MANUAL.send, MANUAL.register, MANUAL.confirmScreen])
       expect(TOKEN_HELP.activate).toContain(term);
+  });
+});
+
+/** Japanese text: kana or kanji, and no English word (IDs, ボタンA and the example address aside). */
+function expectJapanese(text: string, where: string): void {
+  expect(text, where).toMatch(/[\u3040-\u30ff\u4e00-\u9fff]/);
+  const english = (text.match(/[A-Za-z]{3,}/g) ?? []).filter((w) => !["name", "example", "RFC", "Enter", "ppm"].includes(w));
+  expect(english, `${where}: ${text}`).toEqual([]);
+}
+
+describe("every word the customer reads has a Japanese form (issue 18, items 6 and 9)", () => {
+  const CUSTOMER_CODES = [
+    ...BANK_ERROR_CODES.filter((code) => !OPERATOR_ONLY_CODES.has(code)),
+    // The token's refusal at 登録, and the service's own refusals a front end relays.
+    "wrong-password",
+    "network",
+    "busy",
+    "rate-limited",
+    "bad-request",
+    "internal",
+  ];
+
+  it.each(CUSTOMER_CODES)("the refusal %s, at every step", (code) => {
+    for (const during of ["issue", "register", "confirm", "login"] as const) {
+      const words = refusalWords({ code, message: "the bank's English" }, during);
+      expect(words, `${code} during ${during}`).not.toBeNull();
+      expectJapanese(words!.ja, `${code} during ${during}`);
+      expect(words!.en.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("the bank's refusals carry their Japanese: a new code without one fails here", () => {
+    // Every code but the operator's has a table entry (above); the operator's are the CLI's, in English by design.
+    expect([...OPERATOR_ONLY_CODES].every((code) => (BANK_ERROR_CODES as readonly string[]).includes(code))).toBe(true);
+  });
+
+  it("the page: every word in its Japanese table is Japanese, and every key the page names has one", () => {
+    const html = readFileSync(new URL("../web/index.html", import.meta.url), "utf8");
+    const keys = [...html.matchAll(/data-i18n(?:-label)?="([^"]+)"/g)].map((m) => m[1]);
+    const code = ["web/bank-ui.ts", "web/token-ui.ts"]
+      .map((path) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8"))
+      .join("\n");
+    const said = [...code.matchAll(/\b(?:say|showLogin)\([^,)]*,?\s*"([a-z]+\.[A-Za-z]+)"/g)].map((m) => m[1]);
+    for (const key of [...keys, ...said]) expect(Object.hasOwn(STRINGS.ja, key), key).toBe(true);
+    for (const [key, text] of Object.entries(STRINGS.ja)) {
+      // The switch to English is written in English on purpose; the admin key's hint names a command.
+      if (key === "lang.switch" || key === "lang.switchLabel" || key === "admin.key") continue;
+      expectJapanese(text, key);
+    }
   });
 });

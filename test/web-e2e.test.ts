@@ -1,7 +1,10 @@
 // The whole procedure in headless Chromium (Debian's chromium driven by playwright-core), by clicking
-// and typing as a holder would: issue, read the IDs, register the token (the real firmware in the
-// page), type its code into the bank, log in with a later code. Error paths: mismatched confirmations,
-// a wrong activation password, a replayed code. Screenshots of each step go to test-output/web/, and
+// and typing as a holder would: ① log in (ID and password), ② issue (戻る voids the issue it leaves),
+// read the IDs, register the token (the real firmware in the page), ⑦ type its code into the bank,
+// ⑧ log in with ID, password and a later code; then the re-set-up (issue 18): issue again, register
+// the same token (it replaces the profile of the Service ID on a hold), 認証確認, log out, log in with
+// the first code a single press shows. Error paths: mismatched confirmations, a wrong activation
+// password, a replayed code. Screenshots of each step go to test-output/web/, and
 // the page weight (bytes transferred on first load) to test-output/web/page-weight.json.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,9 +24,12 @@ sayIfSkipped("web-e2e");
 
 const MAIL = "hanako.sato@example.jp";
 const PASSWORD = "Abc12345";
+const LOGIN_ID = "hanako01";
+const LOGIN_PASSWORD = "Login-pass-42";
 
 let dir: string;
 let store: BankStore;
+let bank: Bank;
 let server: FastifyInstance;
 let adminKey: string;
 let base: string;
@@ -53,7 +59,8 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     mkdirSync(OUT, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), "otp-web-e2e-"));
     store = await openStore(join(dir, "bank.sqlite"), { create: true, thread: "worker" });
-    const bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), { outboxDir: join(dir, "outbox") });
+    bank = await Bank.open(store, MasterKey.fromBytes(randomBytes(32)), { outboxDir: join(dir, "outbox") });
+    await bank.createCustomer({ loginId: LOGIN_ID, password: LOGIN_PASSWORD });
     adminKey = (await bank.createApiKey("admin", "e2e")).key;
     server = await createWebServer({ bank, outboxDir: join(dir, "outbox"), log: (line) => serverLog.push(line) });
     base = await listen(server, 0);
@@ -103,8 +110,24 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     // A new token: not set up. Button A by keyboard wakes it.
     expect((await pressTokenButton()).mode).toBe("not-set-up");
 
-    // Token issue: mismatched confirmations are refused, each with its own message.
+    // ② needs ①: トークン発行 before the login shows the login screen, saying so.
     await page.click('nav [data-go="issue"]');
+    expect(await page.isVisible("#screen-login")).toBe(true);
+    expect(await page.textContent("#login-message")).toBe("トークン発行の前にログインしてください。");
+    // ①: a wrong password is refused in the customer's words; the right one logs in.
+    await page.fill("#login-id", LOGIN_ID);
+    await page.fill("#login-password", "Wrong-pass-1");
+    await page.click("#login-submit");
+    await expect.poll(() => page.textContent("#login-message")).toContain("ログインIDまたはログインパスワードが違います。");
+    await page.waitForTimeout(1100); // the throttling delay after one failure (1 s), so the next try is checked
+    await page.fill("#login-password", LOGIN_PASSWORD);
+    await page.click("#login-submit");
+    await page.waitForSelector("#screen-welcome:not([hidden])");
+    expect(await page.textContent("#welcome-customer")).toBe("0000001");
+    await screenshot("logged-in-first");
+    await page.click("#welcome-issue");
+
+    // Token issue: mismatched confirmations are refused, each with its own message.
     await page.fill("#issue-mail", MAIL);
     await page.fill("#issue-mail2", "hanako.sato@example.com");
     await page.fill("#issue-password", PASSWORD);
@@ -121,10 +144,28 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     await screenshot("issue");
     await page.click("#issue-submit");
     await page.waitForSelector("#screen-confirm:not([hidden])");
+    // The logged-in customer's issue; 戻る voids it at the bank and issues again for the same customer.
+    const left = (await page.textContent("#confirm-user-id"))!.trim();
+    expect(left).toMatch(/^[0-9]{4}L0000001A001$/);
+    expect(await page.textContent("#screen-confirm")).toContain(
+      "携帯電話へのトークンダウンロードと設定を行い、ワンタイムパスワードの生成を行ってください。",
+    );
+    await page.click("#confirm-back");
+    await page.waitForSelector("#screen-issue:not([hidden])");
+    expect((await bank.status(left)).issue).toMatchObject({ state: "void" });
+    for (const [id, text] of [
+      ["#issue-mail", MAIL],
+      ["#issue-mail2", MAIL],
+      ["#issue-password", PASSWORD],
+      ["#issue-password2", PASSWORD],
+    ])
+      await page.fill(id, text);
+    await page.click("#issue-submit");
+    await page.waitForSelector("#screen-confirm:not([hidden])");
     const serviceId = (await page.textContent("#confirm-service-id"))!.trim();
     const userId = (await page.textContent("#confirm-user-id"))!.trim();
     expect(serviceId).toMatch(/^[0-9]{8}$/);
-    expect(userId).toMatch(/^[0-9A-Z]{16}$/);
+    expect(userId).toBe(`${left.slice(0, 13)}002`);
     expect(await page.textContent("#confirm-mail")).toBe(MAIL);
     await screenshot("issued");
 
@@ -160,9 +201,17 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     await screenshot("confirm");
     await page.click("#confirm-submit");
     await page.waitForSelector("#screen-login:not([hidden])");
+    // ⑧: the login screen, and the manual's last line.
     expect(await page.isVisible("#login-done")).toBe(true);
-    expect(await page.inputValue("#login-user")).toBe(userId);
+    expect(await page.textContent("#login-done")).toContain("以上で設定は終了です。");
     await screenshot("login-after-confirm");
+    // From now on the password alone does not log in.
+    await page.fill("#login-id", LOGIN_ID);
+    await page.fill("#login-password", LOGIN_PASSWORD);
+    await page.click("#login-submit");
+    await expect
+      .poll(() => page.textContent("#login-message"))
+      .toBe("トークンをお持ちのお客様は、ワンタイムパスワードも入力してください。");
 
     // A later code: run the token's clock at 10x until its next step, then back to 1x. Not 60x: there
     // a second's delay between the step change and the click to 1x (a loaded CI box) carries the token
@@ -174,14 +223,18 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     const later = await pressTokenButton();
     expect(later.mode).toBe("otp");
     expect(later.code).not.toBe(first.code);
+    await page.fill("#login-password", LOGIN_PASSWORD);
     await page.fill("#login-code", later.code!);
     await page.click("#login-submit");
     await page.waitForSelector("#screen-welcome:not([hidden])");
+    expect(await page.textContent("#welcome-user-id")).toBe(userId);
+    expect(await page.textContent("#screen-welcome")).not.toMatch(/offset|drift/);
     await screenshot("logged-in");
 
     // The same code again is a replay: refused.
     await page.click("#logout");
-    await page.fill("#login-user", userId);
+    await page.fill("#login-id", LOGIN_ID);
+    await page.fill("#login-password", LOGIN_PASSWORD);
     await page.fill("#login-code", later.code!);
     await page.click("#login-submit");
     await expect.poll(() => page.textContent("#login-message")).toContain("使用済み");
@@ -221,4 +274,106 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
       for (const secret of [PASSWORD, "Wrong999", first.code!, later.code!]) expect(line).not.toContain(secret);
     }
   }, 90_000);
+
+  /** Waits for `screen`; a refusal shown in `message` instead fails the test with its words. */
+  async function noRefusal(message: string, screen: string): Promise<void> {
+    await page.waitForFunction(
+      ([m, s]) => document.querySelector(m)?.textContent !== "" || !document.querySelector<HTMLElement>(s)!.hidden,
+      [message, screen],
+    );
+    expect(await page.textContent(message)).toBe("");
+  }
+
+  /** Runs the token's clock at 10x until its next step, then back to 1x; a single press; the code it shows. */
+  async function nextStepCode(): Promise<string> {
+    const step = Math.floor((await page.evaluate(() => window.otpToken!.rtcSeconds())) / 60);
+    await page.check("#speed-10");
+    await page.waitForFunction((s) => Math.floor(window.otpToken!.rtcSeconds() / 60) > s, step, { polling: 20 });
+    await page.check("#speed-1");
+    const shown = await pressTokenButton();
+    expect(shown.mode).toBe("otp");
+    return shown.code!;
+  }
+
+  it("the re-set-up (issue 18): log in, トークン発行, the same token again, 認証確認, log out, log in with the first code a press shows", async () => {
+    // A customer of its own, on a new token (its flash erased), so the earlier test's steps do not matter.
+    await bank.createCustomer({ loginId: "taro0002", password: LOGIN_PASSWORD });
+    await page.reload();
+    await page.waitForFunction(() => window.otpToken?.ready === true);
+    await page.click("#token-reset");
+    const logIn = async (code?: string) => {
+      await page.click('nav [data-go="login"]');
+      await page.fill("#login-id", "taro0002");
+      await page.fill("#login-password", LOGIN_PASSWORD);
+      await page.fill("#login-code", code ?? "");
+      await page.click("#login-submit");
+      await noRefusal("#login-message", "#screen-welcome");
+    };
+    const issueAgain = async () => {
+      await page.click("#welcome-issue");
+      for (const [id, text] of [
+        ["#issue-mail", MAIL],
+        ["#issue-mail2", MAIL],
+        ["#issue-password", PASSWORD],
+        ["#issue-password2", PASSWORD],
+      ])
+        await page.fill(id, text);
+      await page.click("#issue-submit");
+      await page.waitForSelector("#screen-confirm:not([hidden])");
+      return {
+        serviceId: (await page.textContent("#confirm-service-id"))!.trim(),
+        userId: (await page.textContent("#confirm-user-id"))!.trim(),
+      };
+    };
+    const register = async (ids: { serviceId: string; userId: string }) => {
+      await page.fill("#reg-service-id", ids.serviceId);
+      await page.fill("#reg-user-id", ids.userId);
+      await page.fill("#reg-password", PASSWORD);
+      await page.check("#reg-consent");
+      await page.click("#reg-send");
+      await page.waitForSelector("#reg-register:not([disabled])");
+      await page.click("#reg-register");
+    };
+    const confirm = async (code: string) => {
+      await page.fill("#confirm-code", code);
+      await page.click("#confirm-submit");
+      await noRefusal("#confirm-message", "#screen-login");
+      expect(await page.textContent("#login-done")).toContain("以上で設定は終了です。");
+    };
+
+    // The first set-up of this customer: ① ID and password, ② ③ ⑤ ⑥ ⑦.
+    await logIn();
+    const a001 = await issueAgain();
+    expect(a001.userId).toMatch(/^[0-9]{4}L0000002A001$/);
+    await register(a001);
+    await expect.poll(async () => (await tokenScreen()).mode).toBe("otp");
+    await confirm((await tokenScreen()).code!);
+    // ⑧ and the re-set-up: log in with ID, password and the token's next code; トークン発行 again.
+    await logIn(await nextStepCode());
+    expect(await page.textContent("#welcome-user-id")).toBe(a001.userId);
+    const a002 = await issueAgain();
+    expect(a002).toEqual({ serviceId: a001.serviceId, userId: `${a001.userId.slice(0, 13)}002` });
+    // The same token: it holds a profile for this Service ID, so it asks for the hold before replacing it.
+    await register(a002);
+    await expect.poll(() => page.textContent("#reg-message")).toContain("10秒以内にボタンAを長押しすると、新しいものに置き換わります");
+    await page.locator("#token-button").scrollIntoViewIfNeeded();
+    const button = (await page.locator("#token-button").boundingBox())!;
+    await page.mouse.move(button.x + button.width / 2, button.y + button.height / 2);
+    await page.mouse.down();
+    await expect.poll(() => page.evaluate(() => window.otpToken!.screen().mode), { timeout: 10_000 }).toBe("otp");
+    await page.mouse.up();
+    // One profile for the Service ID: the new one replaced the old.
+    expect((await page.evaluate(() => window.otpToken!.profiles())).filter((p) => p.serviceId === a002.serviceId)).toHaveLength(1);
+    await confirm((await tokenScreen()).code!);
+    await screenshot("re-set-up-confirmed");
+    // Logged out (⑧); log in with ID, password and the first code a single press shows: accepted.
+    const code = await nextStepCode();
+    await logIn(code);
+    expect(await page.textContent("#welcome-user-id")).toBe(a002.userId);
+    // The old User ID's code is refused: it has no token any more.
+    await expect(bank.verify(a001.userId, code)).rejects.toMatchObject({ code: "unknown" });
+    await page.click("#logout");
+    expect(await page.isVisible("#screen-login")).toBe(true);
+    expect(pageProblems).toEqual([]);
+  }, 180_000);
 });

@@ -140,9 +140,23 @@ function ownMails(): string[] {
   }
 }
 
+/** A logged-in customer (POST /v1/logins): its number, its token's User ID, the ticket that names it to トークン発行. */
+export interface LoggedIn {
+  customerNumber: string;
+  userId: string | null;
+  ticket: string;
+  ticketExpiresAt: number;
+}
+
 export const bank = {
-  async issue(input: Omit<RequestBody<"/v1/issues">, "userId">): Promise<Issued> {
-    const issued = await call<IssueAnswer>("POST", "/v1/issues", input, "login");
+  /** ① and ⑧: ログインID, ログインパスワード and, once the customer has a token, its code. */
+  login: (loginId: string, password: string, code?: string) =>
+    call<LoggedIn>("POST", "/v1/logins", { loginId, password, ...(code ? { code } : {}) }, "login"),
+  /** 戻る: the pending issue left behind is void. */
+  withdraw: (ticket: string, userId: string) =>
+    call<{ state: string }>("POST", `/v1/issues/${encodeURIComponent(userId)}/withdraw`, { ticket }, "login"),
+  async issue(input: { mail: string; mailConfirm: string; password: string; passwordConfirm: string; ticket: string }): Promise<Issued> {
+    const issued = await call<Issued>("POST", "/v1/issues", input, "login");
     if (issued.mailId) sessionStorage.setItem(OWN_MAILS, JSON.stringify([...ownMails(), issued.mailId].slice(-200)));
     return { ...issued, mailId: issued.mailId ?? null };
   },
@@ -154,18 +168,9 @@ export const bank = {
   },
   /** 登録: the token's confirmation (message 3), after it stored the profile. */
   register: (serviceId: string, userId: string, confirmation: Uint8Array) =>
-    call<Required<Answer<"/v1/registrations", "post", 200>>>(
-      "POST",
-      "/v1/registrations",
-      { serviceId, userId, confirmation: toBase64(confirmation) } satisfies RequestBody<"/v1/registrations">,
-      "login",
-    ),
-  confirm: (userId: string, code: string) =>
-    check(`/v1/tokens/${encodeURIComponent(userId)}/confirm`, { code } satisfies RequestBody<"/v1/tokens/{userId}/confirm">),
-  login: (userId: string, code: string) =>
-    check(`/v1/tokens/${encodeURIComponent(userId)}/verify`, { code } satisfies RequestBody<"/v1/tokens/{userId}/verify">),
-  resync: (userId: string, code1: string, code2: string) =>
-    check(`/v1/tokens/${encodeURIComponent(userId)}/resync`, { code1, code2 } satisfies RequestBody<"/v1/tokens/{userId}/resync">),
+    call<{ serial: string }>("POST", "/v1/registrations", { serviceId, userId, confirmation: toBase64(confirmation) }, "login"),
+  confirm: (userId: string, code: string) => check(`/v1/tokens/${encodeURIComponent(userId)}/confirm`, { code }),
+  resync: (userId: string, code1: string, code2: string) => check(`/v1/tokens/${encodeURIComponent(userId)}/resync`, { code1, code2 }),
   status: (userId: string) => call<TokenState>("GET", `/v1/tokens/${encodeURIComponent(userId)}`, undefined, "admin"),
   unlock: (userId: string) =>
     call<Answer<"/v1/tokens/{userId}/unlock", "post", 200>>("POST", `/v1/tokens/${encodeURIComponent(userId)}/unlock`, {}, "admin"),

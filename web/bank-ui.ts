@@ -1,15 +1,18 @@
-// The bank's screens, as the bank's manual shows them: login, トークン発行, ワンタイムパスワード認証確認
-// (the IDs and the one-time-password box, 認証確認 and 戻る), the login after confirmation, the
-// administrator's unlock, and the outbox where the set-up mail arrives. The date and time line and
-// the 文字サイズ 小 中 大 switch head every screen.
+// The bank's screens, as the bank's manual shows them: ① the login (ログインID and ログインパスワード,
+// and the one-time password once the customer has a token), ② トークン発行 for the logged-in
+// customer (a re-set-up when it has a token), ③ ワンタイムパスワード認証確認 (the IDs and the
+// one-time-password box, 認証確認 and 戻る, which voids the issue it leaves), ⑧ back to the login
+// screen after 認証確認, the administrator's unlock, and the outbox where the set-up mail arrives. The
+// date and time line and the 文字サイズ 小 中 大 switch head every screen.
 //
-// The issue in progress (its IDs and mail address; never a secret) is kept in sessionStorage, so the
-// 認証確認 screen comes back after a reload or a visit to the outbox, with a way back to it.
-import { ApiError, bank, type Issued, setAdminKey } from "./api.js";
+// The login (the customer number, its token's User ID and the bank's login ticket) and the issue in
+// progress (its IDs and mail address; never a password) are kept in sessionStorage, so the screens
+// come back after a reload or a visit to the outbox.
+import { ApiError, bank, type Issued, type LoggedIn, setAdminKey } from "./api.js";
 import { CODE, mailProblem, passwordProblem, refusalOf, typedCode, USER_ID } from "./checks.js";
-import { bankDateTime } from "../host/terms.js";
+import { bankDateTime, bankDateTimeEn } from "../host/terms.js";
 import { issueIsVoid } from "../host/refusals.js";
-import { clear, mailNote, say, sayRefusal } from "./i18n.js";
+import { clear, language, mailNote, say, sayRefusal } from "./i18n.js";
 
 type ScreenName = "login" | "welcome" | "issue" | "confirm" | "admin" | "outbox";
 
@@ -17,10 +20,27 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 const value = (id: string) => $<HTMLInputElement>(id).value;
 
 const ISSUE_KEY = "otp-token-issue";
+const LOGIN_KEY = "otp-token-login";
 const SIZE_KEY = "otp-token-text-size";
 const TEXT_SIZES = ["small", "medium", "large"] as const;
 
 let issued: Issued | null = null;
+let loggedIn: LoggedIn | null = null;
+
+function keepLogin(value: LoggedIn | null): void {
+  loggedIn = value;
+  if (value) sessionStorage.setItem(LOGIN_KEY, JSON.stringify(value));
+  else sessionStorage.removeItem(LOGIN_KEY);
+}
+
+function restoredLogin(): LoggedIn | null {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(LOGIN_KEY) ?? "null") as LoggedIn | null;
+    return saved && typeof saved.ticket === "string" && saved.ticketExpiresAt > Date.now() / 1000 ? saved : null;
+  } catch {
+    return null;
+  }
+}
 let current: ScreenName = "login";
 /** The bank's sending domain for the mail-filter note (a bank setting), once the server has said. */
 let mailDomain: string | undefined;
@@ -129,6 +149,10 @@ async function onIssue(): Promise<void> {
     $(problems[0][0]).focus();
     return;
   }
+  if (!loggedIn) {
+    showLogin("login.first");
+    return;
+  }
   let result: Issued;
   try {
     result = await bank.issue({
@@ -136,6 +160,7 @@ async function onIssue(): Promise<void> {
       mailConfirm: value("issue-mail2"),
       password: value("issue-password"),
       passwordConfirm: value("issue-password2"),
+      ticket: loggedIn.ticket,
     });
   } catch (error) {
     const field = error instanceof ApiError ? ISSUE_FIELD[error.code] : undefined;
@@ -179,31 +204,64 @@ async function onConfirm(): Promise<void> {
     if (issueIsVoid(refusal, "confirm")) $("confirm-back").focus();
     return;
   }
-  $<HTMLInputElement>("login-user").value = issued.userId;
-  $<HTMLInputElement>("login-code").value = "";
   $<HTMLInputElement>("confirm-code").value = "";
+  keepIssue(null);
+  // ⑧: the login screen; from now on the login asks for the token's one-time password too.
+  keepLogin(null);
+  for (const id of ["login-password", "login-code"]) $<HTMLInputElement>(id).value = "";
   $("login-done").hidden = false;
   clear($("login-message"));
-  keepIssue(null);
   show("login");
+}
+
+/** The login screen, with a message (why the customer is there) or none. */
+function showLogin(key: "login.first" | null = null): void {
+  const message = $("login-message");
+  if (key) say(message, key, "", "error");
+  else clear(message);
+  show("login");
+}
+
+function showWelcome(): void {
+  if (!loggedIn) {
+    showLogin();
+    return;
+  }
+  $("welcome-customer").textContent = loggedIn.customerNumber;
+  $("welcome-user-id").textContent = loggedIn.userId ?? "-";
+  show("welcome");
+}
+
+/** ② for the logged-in customer only; a customer in the middle of an issue sees its 認証確認 screen. */
+function showIssue(): void {
+  if (!loggedIn) showLogin("login.first");
+  else if (issued) showConfirm();
+  else show("issue");
 }
 
 async function onLogin(): Promise<void> {
   const message = $("login-message");
   clear(message);
-  const userId = typedCode(value("login-user")).toUpperCase();
+  const loginId = value("login-id").trim();
+  const password = value("login-password");
   const code = typedCode(value("login-code"));
-  if (!USER_ID.test(userId)) return say(message, "check.userId", "", "error");
-  if (!CODE.test(code)) return say(message, "check.code", "", "error");
+  if (code !== "" && !CODE.test(code)) return say(message, "check.code", "", "error");
   try {
-    const result = await bank.login(userId, code);
-    $<HTMLInputElement>("login-code").value = "";
-    $("welcome-detail").textContent = `${userId} (offset ${result.offset}, drift ${result.driftSteps})`;
+    const result = await bank.login(loginId, password, code === "" ? undefined : code);
+    for (const id of ["login-password", "login-code"]) $<HTMLInputElement>(id).value = "";
     $("login-done").hidden = true;
-    show("welcome");
+    keepLogin(result);
+    showWelcome();
   } catch (error) {
     sayRefusal(message, refusalOf(error), "login");
   }
+}
+
+function onLogout(): void {
+  keepLogin(null);
+  keepIssue(null);
+  $("login-done").hidden = true;
+  showLogin();
 }
 
 async function onAdminLookup(): Promise<void> {
@@ -267,7 +325,7 @@ async function loadOutbox(): Promise<void> {
 
 /** The screen's date and time line, as the manual prints it (Japan time). */
 function tickClock(): void {
-  $("bank-clock").textContent = bankDateTime(Date.now() / 1000);
+  $("bank-clock").textContent = language() === "ja" ? bankDateTime(Date.now() / 1000) : bankDateTimeEn(Date.now() / 1000);
 }
 
 function setTextSize(size: (typeof TEXT_SIZES)[number]): void {
@@ -305,7 +363,11 @@ function onSubmit(formId: string, buttonId: string, run: () => Promise<void>): v
 export function startBank(): void {
   for (const button of document.querySelectorAll<HTMLElement>("nav [data-go]")) {
     button.addEventListener("click", () =>
-      button.dataset.go === "issue" && issued ? showConfirm() : show(button.dataset.go as ScreenName),
+      button.dataset.go === "issue"
+        ? showIssue()
+        : button.dataset.go === "login" && loggedIn
+          ? showWelcome()
+          : show(button.dataset.go as ScreenName),
     );
   }
   onSubmit("issue-form", "issue-submit", onIssue);
@@ -315,13 +377,34 @@ export function startBank(): void {
   $("admin-unlock").addEventListener("click", () => void busy($<HTMLButtonElement>("admin-unlock"), onAdminUnlock));
   // A corrected field loses its error at once; the others keep theirs.
   for (const id of ISSUE_FIELDS) $(id).addEventListener("input", () => $(id).hasAttribute("aria-invalid") && clearField(id));
-  $("confirm-back").addEventListener("click", () => {
-    keepIssue(null);
-    clear($("confirm-message"));
-    show("issue");
-  });
+  // 戻る: the issue this screen shows is void at the bank (its IDs stop working), then トークン発行 again.
+  $("confirm-back").addEventListener(
+    "click",
+    () =>
+      void busy($<HTMLButtonElement>("confirm-back"), async () => {
+        const leaving = issued;
+        clear($("confirm-message"));
+        if (leaving && loggedIn) {
+          try {
+            await bank.withdraw(loggedIn.ticket, leaving.userId);
+          } catch (error) {
+            // An ended login: log in again (the issue stays pending until it expires or the next issue voids it).
+            sayRefusal($("confirm-message"), refusalOf(error), "issue");
+            if (error instanceof ApiError && error.code === "login-ticket") {
+              keepLogin(null);
+              keepIssue(null);
+              showLogin();
+            }
+            return;
+          }
+        }
+        keepIssue(null);
+        showIssue();
+      }),
+  );
+  $("welcome-issue").addEventListener("click", () => showIssue());
   $("resume-confirm").addEventListener("click", () => showConfirm());
-  $("logout").addEventListener("click", () => show("login"));
+  $("logout").addEventListener("click", onLogout);
   $("outbox-refresh").addEventListener("click", () => {
     $("outbox-mail").hidden = true;
     void loadOutbox();
@@ -343,7 +426,9 @@ export function startBank(): void {
   setInterval(tickClock, 1000);
   showMailNote();
   void loadSettings();
-  issued = restoredIssue();
+  loggedIn = restoredLogin();
+  issued = loggedIn ? restoredIssue() : null;
   if (issued) showConfirm(false);
+  else if (loggedIn) showWelcome();
   else show("login", false);
 }

@@ -18,6 +18,7 @@ export function refusalOf(error: unknown): BankRefusal {
   const e = error as {
     code?: unknown;
     message?: unknown;
+    messageJa?: unknown;
     attemptsLeft?: unknown;
     reason?: unknown;
     body?: { attemptsLeft?: unknown; reason?: unknown };
@@ -27,6 +28,7 @@ export function refusalOf(error: unknown): BankRefusal {
   return {
     code: typeof e.code === "string" ? e.code : "internal",
     message: typeof e.message === "string" ? e.message : String(error),
+    ...(typeof e.messageJa === "string" ? { messageJa: e.messageJa } : {}),
     ...(typeof attemptsLeft === "number" ? { attemptsLeft } : {}),
     ...(typeof reason === "string" ? { reason } : {}),
   };

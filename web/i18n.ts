@@ -4,14 +4,24 @@
 // (aria-label); messages set from code remember their key, so switching the language re-words what is
 // on the screen.
 import { type BankRefusal, refusalWords } from "../host/refusals.js";
-import { GUIDANCE, mailFilterNote, type Term, TERMS, TOKEN_SCREENS } from "../host/terms.js";
+import { GUIDANCE, LOGIN, mailFilterNote, type Term, TERMS, TOKEN_SCREENS } from "../host/terms.js";
 
 export type Lang = "ja" | "en";
 
 /** The manual's terms and our guidance, under the keys the page uses. */
 const FROM_TERMS: Record<string, Term> = {
   "nav.issue": TERMS.tokenIssue,
-  "issue.title": TERMS.tokenIssue,
+  "issue.title": TERMS.issueTitle,
+  "issue.security": TERMS.securityNotice,
+  "confirm.generate": TERMS.setupAndGenerate,
+  "login.setupDone": TERMS.setupDone,
+  "login.loginId": LOGIN.loginId,
+  "login.password": LOGIN.loginPassword,
+  "login.codeHint": LOGIN.codeWhenSetUp,
+  "login.customer": LOGIN.loggedInAs,
+  "login.first": LOGIN.loginFirst,
+  "bank.title": LOGIN.bankName,
+  "reg.terms": LOGIN.consentTerms,
   "issue.mail": TERMS.mobileMail,
   "issue.password": TERMS.activationPassword,
   "issue.intro": TERMS.issueInstruction,
@@ -60,7 +70,6 @@ const ja = {
   title: "ワンタイムパスワード 再設定シミュレーター",
   "lang.switch": "English",
   "lang.switchLabel": "Switch to English",
-  "bank.title": "インターネットバンキング",
   "nav.login": "ログイン",
   "nav.outbox": "メール受信箱",
   "nav.admin": "管理者",
@@ -71,6 +80,7 @@ const ja = {
   "login.submit": "ログイン",
   "login.welcome": "ログインしました。",
   "login.logout": "ログアウト",
+  "reg.termsShow": "「同意する」の内容（ご利用条件）",
   "issue.passwordNote": `${TERMS.activationPassword.ja}はトークンの初期設定（${TERMS.register.ja}）の際に必要となります。`,
   "admin.title": "管理者：トークンのロック解除",
   "admin.key": "管理者APIキー（otp-token bank api-key create --scope admin）",
@@ -118,7 +128,6 @@ const en: Record<keyof typeof ja, string> = {
   title: "One-time password re-setup simulator",
   "lang.switch": "日本語",
   "lang.switchLabel": "日本語に切り替える",
-  "bank.title": "Internet banking",
   "nav.login": "Log in",
   "nav.outbox": "Mail inbox",
   "nav.admin": "Administrator",
@@ -129,6 +138,7 @@ const en: Record<keyof typeof ja, string> = {
   "login.submit": "Log in",
   "login.welcome": "You are logged in.",
   "login.logout": "Log out",
+  "reg.termsShow": 'What "I agree" means (terms)',
   "issue.passwordNote": "The activation password is needed when the token is set up (registered).",
   "admin.title": "Administrator: unlock a token",
   "admin.key": "Administrator API key (otp-token bank api-key create --scope admin)",
@@ -231,7 +241,9 @@ export function sayWords(element: HTMLElement, prefix: StringKey | null, words: 
 
 function refusalText(refusal: BankRefusal, during: Step, prefix: StringKey | null): string {
   const words = refusalWords(refusal, during);
-  return (prefix ? t(prefix) : "") + (words ? pick(words) : refusal.message);
+  // A refusal this table does not word: the bank's own sentence in the page's language, never English inside Japanese.
+  const fallback = current === "ja" ? (refusal.messageJa ?? `お手続きを完了できませんでした（${refusal.code}）。`) : refusal.message;
+  return (prefix ? t(prefix) : "") + (words ? pick(words) : fallback);
 }
 
 export function clear(element: HTMLElement): void {

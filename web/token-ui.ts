@@ -15,11 +15,11 @@ import { tokenRefusalWords, wrongPasswordAtRegister } from "../host/refusals.js"
 import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
 import { ACTIVATION_PASSWORD_PATTERN } from "../host/identity.js";
-import { otpScreenText } from "../host/terms.js";
+import { bankDateTime, bankDateTimeEn, otpScreenText } from "../host/terms.js";
 import { type ActivationAnswer, bank } from "./api.js";
 import { refusalOf, SERVICE_ID, typedCode, USER_ID } from "./checks.js";
 import { eraseBoard, loadBoard, saveBoard } from "./flash-store.js";
-import { clear, pick, say, sayRefusal, sayWords, screenWords, t } from "./i18n.js";
+import { clear, language, pick, say, sayRefusal, sayWords, screenWords, t } from "./i18n.js";
 import { preloadModule } from "./wasm-browser.js";
 
 /** Canvas pixels per panel pixel. */
@@ -99,7 +99,9 @@ function describe(screen: Screen): string {
 function redraw(force = false): void {
   const frame = token.running ? token.framebuffer() : new Uint8Array((PANEL_WIDTH * PANEL_HEIGHT) / 8);
   const rtc = token.rtcSeconds();
-  $<HTMLOutputElement>("token-time").value = rtc < 0n ? "--" : new Date(Number(rtc) * 1000).toISOString().replace(".000Z", "Z");
+  // Japan time, as the bank's clock beside it (issue 18, item 10).
+  $<HTMLOutputElement>("token-time").value =
+    rtc < 0n ? "--" : language() === "ja" ? bankDateTime(Number(rtc)) : bankDateTimeEn(Number(rtc));
   if (!force && sameBytes(frame, lastFrame)) return;
   lastFrame = frame;
   const canvas = $<HTMLCanvasElement>("token-display");
@@ -305,6 +307,8 @@ export interface TokenHandle {
   serial(): string;
   rtcSeconds(): number;
   speed(): number;
+  /** The profiles the token holds: the Service ID each was registered for, and its label. */
+  profiles(): { serviceId: string | null; label: string }[];
   ready: boolean;
 }
 
@@ -385,6 +389,7 @@ async function runToken(): Promise<void> {
     serial: () => token.info().serial,
     rtcSeconds: () => Number(token.rtcSeconds()),
     speed: () => speed,
+    profiles: () => token.link.listProfiles().map((profile) => ({ serviceId: profile.serviceId, label: profile.label })),
     ready: true,
   };
 }

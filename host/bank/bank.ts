@@ -14,18 +14,22 @@ import { type BankConfig, type BankOptions, checkDefaultOtp, configOf, wasmCodeC
 import type { MasterKey } from "./crypto.js";
 import { Activation, type ActivationAnswer } from "./rooms/activation.js";
 import { type AuditReport, AuditTrail, openAuditKeys } from "./rooms/audit.js";
+import { type CustomerInfo, type CustomerInput, Customers, type LoginResult } from "./rooms/customers.js";
 import { type IssueInput, type IssueResult, Issuing } from "./rooms/issuing.js";
 import { type ApiKeyInfo, ApiKeys } from "./rooms/keys.js";
 import { type BankOverview, type BankStatus, Lifecycle } from "./rooms/lifecycle.js";
 import { Rekey, type RekeyReport } from "./rooms/rekey.js";
 import { openSettings, Settings } from "./rooms/settings.js";
-import type { AuditEvent, BankContext } from "./rooms/shared.js";
+import { type AuditEvent, type BankContext, refuse } from "./rooms/shared.js";
+import { BankError } from "./errors.js";
+import { NOTICES } from "./notices.js";
 import { type ImportedAs, type ImportedToken, type TokenSecret, Transfer } from "./rooms/transfer.js";
 import { Verification, type VerifyResult } from "./rooms/verification.js";
 import type { ApiScope, AuditHead, AuditKeys, BankStore } from "./store.js";
 
 export { type BankConfig, type BankOptions, type CodeChecker, DEFAULT_CONFIG, DEFAULT_MAIL_DOMAIN, wasmCodeChecker } from "./config.js";
 export type { ActivationAnswer } from "./rooms/activation.js";
+export { type CustomerInfo, type CustomerInput, LOGIN_TICKET_SECONDS, type LoginResult, PASSWORD_KDF } from "./rooms/customers.js";
 export { type IssueInput, type IssueResult, validateMail, validatePassword } from "./rooms/issuing.js";
 export { API_KEY_PATTERN, API_SCOPES, type ApiGrant, type ApiKeyInfo, scopeGrants, scopeLabel } from "./rooms/keys.js";
 export type { BankOverview, BankStatus, IssueStatus, TokenStatus } from "./rooms/lifecycle.js";
@@ -46,6 +50,7 @@ export class Bank {
   readonly #audit: AuditTrail;
   readonly #transfer: Transfer;
   readonly #rekey: Rekey;
+  readonly #customers: Customers;
 
   private constructor(
     readonly store: BankStore,
@@ -74,6 +79,7 @@ export class Bank {
     this.#keys = new ApiKeys(ctx, this.#audit, apiKeyCacheSeconds ?? 0);
     this.#transfer = new Transfer(ctx, this.#audit, this.#settings);
     this.#rekey = new Rekey(ctx, this.#audit);
+    this.#customers = new Customers(ctx, this.#audit);
   }
 
   /**
@@ -115,9 +121,55 @@ export class Bank {
 
   // ---- issuing (rooms/issuing.ts): トークン発行, procedure steps 2-3 ----
 
-  /** "Issue token": validates the screen, creates the issue and its User ID, mails the set-up instructions. */
-  issue(input: IssueInput, by?: string): Promise<IssueResult> {
-    return this.#issuing.issue(input, by);
+  /**
+   * "Issue token": validates the screen, creates the issue and its User ID, mails the set-up
+   * instructions. For a logged-in customer (`ticket`, from `login`) or one the bank's backend named
+   * (`customerReference`): that customer's next issue, a re-set-up when it has had a token.
+   */
+  async issue(input: IssueInput & { ticket?: string; customerReference?: string }, by?: string): Promise<IssueResult> {
+    const { ticket, customerReference, ...screen } = input;
+    if ([ticket, customerReference, screen.userId, screen.customerNumber].filter((v) => v !== undefined).length > 1) {
+      throw new BankError("unknown", "name the customer once: a login ticket, a customer reference or a User ID, not several");
+    }
+    if (ticket !== undefined) screen.customerNumber = this.#customers.customerOfTicket(ticket);
+    else if (customerReference !== undefined) {
+      const number = await this.#customers.customerNumberOfReference(customerReference);
+      if (number === null)
+        throw new BankError("unknown", "no customer has this reference: name the customer first (PUT /v1/customers/{reference})");
+      screen.customerNumber = number;
+    }
+    return this.#issuing.issue(screen, by);
+  }
+
+  /** 戻る on the 認証確認 screen: the logged-in customer's pending issue at `userId` is void. */
+  withdrawIssue(ticket: string, userId: string, by?: string): Promise<void> {
+    return this.#issuing.withdraw(this.#customers.customerOfTicket(ticket), userId, by);
+  }
+
+  // ---- customers (rooms/customers.ts): the internet-banking login, steps ① and ⑧ ----
+
+  /** A customer with a login (ログインID, ログインパスワード), or the customer a backend's reference names (made once). */
+  createCustomer(input: CustomerInput, by?: string): Promise<CustomerInfo> {
+    return this.#customers.create(input, by);
+  }
+
+  /**
+   * Internet-banking login: ログインID and ログインパスワード, and the one-time password when the
+   * customer has a token (a wrong password counted on the login, a wrong code on the token). Gives a
+   * ticket that names the customer to `issue`.
+   */
+  async login(input: { loginId: string; password: string; code?: string }, by?: string): Promise<LoginResult> {
+    const passed = await this.#customers.checkPassword(input.loginId, input.password, by);
+    if (passed.tokenUserId !== null) {
+      if (input.code === undefined || input.code === "") throw refuse("code-required", NOTICES.codeRequired());
+      await this.#verification.verify(passed.tokenUserId, input.code, by);
+    }
+    return this.#customers.loggedIn(passed, by);
+  }
+
+  /** An administrator clears a login's lock (the help desk). */
+  unlockLogin(loginId: string, by?: string): Promise<void> {
+    return this.#customers.unlock(loginId, by);
   }
 
   // ---- activation (rooms/activation.ts): 送信 and 登録, docs/activation.md ----

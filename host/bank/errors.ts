@@ -31,6 +31,15 @@ export const BANK_ERROR_CODES = [
   "revoked", // the token was revoked (lost or stolen): final, issue a new token
   "token-expired", // the token is past its expiry date: issue a new token
   "state", // a lifecycle change that does not apply to the token's state (resume an active token, ...)
+  // customers' logins (rooms/customers.ts)
+  "login-id-form", // ログインID: 6-16 half-width letters and digits
+  "login-password-form", // ログインパスワード: 8-32 half-width letters, digits and symbols, a letter and a digit among them
+  "login-password-mismatch", // confirmation differs
+  "login-taken", // another customer has this ログインID, or the customer already has a login
+  "login-failed", // wrong ログインID or ログインパスワード (counted when the ID exists)
+  "login-locked", // too many wrong login passwords: the help desk unlocks (bank customer unlock)
+  "code-required", // the customer has a token: the login needs its one-time password too
+  "login-ticket", // a login ticket that is not the bank's or has expired: log in again
   // operations
   "master-key", // missing, malformed or wrong master key
   "settings", // a bank setting with the wrong form

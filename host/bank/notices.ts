@@ -4,7 +4,7 @@
 // manual's words. Front ends that word a refusal themselves use the stable code and the numbers
 // (attemptsLeft, retryAfterSeconds) the bank gives beside it. Imports only host/terms.ts, so the
 // browser page can bundle it.
-import { attemptsText, issueVoidText, TERMS } from "../terms.js";
+import { attemptsText, issueVoidText, LOGIN, TERMS } from "../terms.js";
 
 export interface Notice {
   en: string;
@@ -12,13 +12,14 @@ export interface Notice {
 }
 
 const T = TERMS;
+const L = LOGIN;
 const times = (n: number) => `${n} attempt${n === 1 ? "" : "s"}`;
 
 export const NOTICES = {
   wrongFirstCode: (left: number): Notice => attemptsText("code", left),
   voidAfterCodes: (): Notice => attemptsText("code", 0),
   issueVoid: (reason: string | null): Notice =>
-    reason === "superseded"
+    reason === "superseded" || reason === "withdrawn"
       ? {
           en: "this token issue was replaced by a newer one: use the Service ID and User ID of the newest issue, or issue a new token",
           ja: `この${T.tokenIssue.ja}は、新しい${T.tokenIssue.ja}により無効になりました。最新の${T.serviceId.ja}・${T.userId.ja}をお使いください。`,
@@ -84,5 +85,37 @@ export const NOTICES = {
   noToken: (): Notice => ({
     en: "no token has this User ID (a confirmed re-set-up replaces the old User ID): check it, or set a token up first",
     ja: `この${T.userId.ja}のトークンはありません。入力内容をご確認ください。`,
+  }),
+  loginFailed: (left: number | null): Notice => ({
+    en: `wrong login ID or login password${left === null ? "" : ` (${times(left)} left before the login locks)`}`,
+    ja: `${L.loginId.ja}または${L.loginPassword.ja}が違います。${left === null ? "" : `あと ${left} 回間違えるとログインがロックされます。`}`,
+  }),
+  loginLocked: (): Notice => ({
+    en: "this login is locked after too many wrong passwords: call the bank's help desk",
+    ja: `${L.loginPassword.ja}を続けて間違えたため、ログインがロックされています。銀行のヘルプデスクにご連絡ください。`,
+  }),
+  codeRequired: (): Notice => ({
+    en: "this customer has a token: type the one-time password it shows, too",
+    ja: `トークンをお持ちのお客様は、${T.oneTimePassword.ja}も入力してください。`,
+  }),
+  loginTicket: (): Notice => ({
+    en: "your internet-banking session has ended: log in again",
+    ja: "ログインの有効期限が切れました。もう一度ログインしてください。",
+  }),
+  loginIdForm: (): Notice => ({
+    en: `the login ID must be ${L.loginIdHint.en}`,
+    ja: `${L.loginId.ja}は${L.loginIdHint.ja}で入力してください。`,
+  }),
+  loginPasswordForm: (): Notice => ({
+    en: `the login password must be ${L.loginPasswordHint.en}`,
+    ja: `${L.loginPassword.ja}は${L.loginPasswordHint.ja}で入力してください。`,
+  }),
+  loginPasswordMismatch: (): Notice => ({
+    en: "the two login passwords differ: type the same password twice",
+    ja: `${L.loginPassword.ja}が一致しません。同じものを2回入力してください。`,
+  }),
+  loginTaken: (): Notice => ({
+    en: "this login ID is taken, or this customer already has a login",
+    ja: `この${L.loginId.ja}は使用できません。別の${L.loginId.ja}を指定してください。`,
   }),
 } as const;

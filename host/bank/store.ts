@@ -30,6 +30,30 @@ export interface CustomerRow {
   created_at: number;
 }
 
+/**
+ * A customer's internet-banking login (ログインID and ログインパスワード) or the bank backend's own
+ * reference for the customer, or both; with its throttling state, as a token's.
+ */
+export interface CustomerLoginRow {
+  customer_id: number;
+  /** The customer's 7-digit number (from customers). */
+  customer_number: string | null;
+  /** Null for a customer the bank's backend names by its reference (it logs its customers in itself). */
+  login_id: string | null;
+  /** "scrypt$<log2 N>$<r>$<p>$<salt base64>$<key base64>"; null with login_id. */
+  password_hash: string | null;
+  /** The bank backend's own reference for this customer: one customer per reference. */
+  external_ref: string | null;
+  consecutive_failures: number;
+  locked: number;
+  /** Unix seconds before which no password is checked (throttling after failures). */
+  next_check_at: number;
+  created_at: number;
+  last_login_at: number | null;
+}
+
+export type NewCustomerLogin = Pick<CustomerLoginRow, "customer_id" | "login_id" | "password_hash" | "external_ref" | "created_at">;
+
 export interface IssueRow {
   issue_id: number;
   service_id: string;
@@ -260,6 +284,19 @@ export interface StoreTx {
    */
   appendEvent(event: NewEvent): Promise<void>;
 
+  /** A customer's login or reference; false, changing nothing, when its customer, login ID or reference already has one. */
+  insertLogin(login: NewCustomerLogin): Promise<boolean>;
+  /** The login with this ログインID, its row locked until the transaction ends. */
+  loginByLoginId(loginId: string): Promise<CustomerLoginRow | undefined>;
+  /** The login with the bank backend's reference, locked. */
+  loginByReference(reference: string): Promise<CustomerLoginRow | undefined>;
+  loginOfCustomer(customerId: number): Promise<CustomerLoginRow | undefined>;
+  /** consecutive_failures + 1, locking at `threshold`, and no check before `nextCheckAt`: one UPDATE ... RETURNING. */
+  recordLoginFailure(customerId: number, threshold: number, nextCheckAt: number): Promise<{ failures: number; locked: boolean }>;
+  /** A login that passed: failures cleared, the time kept. */
+  recordLoginSuccess(customerId: number, at: number): Promise<void>;
+  unlockLogin(customerId: number): Promise<void>;
+
   insertApiKey(key: ApiKeyRow): Promise<void>;
   /** Every sealed secret (rows locked until commit), for `bank rekey`. */
   sealedRecords(): Promise<SealedRecord[]>;
@@ -275,6 +312,8 @@ export interface StoreReader {
   getToken(userId: string): Promise<TokenRow | undefined>;
   latestIssue(userId: string): Promise<IssueRow | undefined>;
   customerOf(userId: string): Promise<CustomerRow | undefined>;
+  /** The login with this ログインID (the throttle read before a password is hashed). */
+  loginByLoginId(loginId: string): Promise<CustomerLoginRow | undefined>;
   /** Tokens in User ID order, after `afterUserId`, at most `limit`; with `expiringBefore`, only unrevoked ones expiring before it. */
   listTokens(options: { afterUserId?: string; limit: number; expiringBefore?: number }): Promise<TokenRow[]>;
   countTokens(): Promise<Record<TokenState | "locked", number>>;

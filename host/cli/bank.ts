@@ -4,7 +4,7 @@
 // Passwords and passphrases never come from arguments.
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseHead } from "../bank/audit.js";
-import { API_SCOPES, Bank, type BankOptions, DEFAULT_CONFIG, scopeLabel } from "../bank/bank.js";
+import { API_SCOPES, Bank, type BankOptions, DEFAULT_CONFIG, LOGIN_TICKET_SECONDS, scopeLabel, validateMail } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import {
@@ -19,7 +19,7 @@ import { messageKind } from "../bank/protocol.js";
 import { StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { isPostgresUrl, openStore } from "../bank/open-store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
-import { attemptsPendingText, bankDateTime } from "../terms.js";
+import { attemptsPendingText, bankDateTime, LOGIN, TERMS } from "../terms.js";
 import { opsHelp, runOps } from "./bank-ops.js";
 import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
 import { DATABASE_URL_ENV, DEFAULT_DB, DEFAULT_OUTBOX, databaseOf } from "../defaults.js";
@@ -51,6 +51,8 @@ The bank side of the one-time password procedure, over one database (an SQLite f
 Subcommands:
   init       create the bank database (the Service ID and the mail domain are set here)
   settings   show or change the bank's Service ID and mail sending domain
+  customer   create a customer with an internet-banking login (ログインID, ログインパスワード); unlock one
+  login      ログイン: login ID, login password and, once the customer has a token, its code
   issue      トークン発行: mail address and 利用開始パスワード -> Service ID, User ID, set-up mail
   activate   relay a token's activation message: its request (送信, answered) or its confirmation (登録)
   confirm    認証確認: the first code of an activated token makes it the customer's token
@@ -112,12 +114,43 @@ Options:
   --user-id ID            re-set-up: a User ID of the customer (their current token's); the new
                           issue gets the customer's next issue number, and the current token keeps
                           working until the new one's first code is confirmed
+  --ticket TICKET         the issue of a logged-in customer (the ticket 'bank login' prints): the
+                          customer's next issue, a re-set-up when it has had a token
+  --customer-reference R  the issue of the customer the bank's backend named (PUT /v1/customers/R)
   --algorithm A           SHA1 (default), SHA256 or SHA512
   --digits N              6 (default), 7 or 8
   --period S              step in seconds, 1-86400 (default 60)
   --label TEXT            shown on the token: 1-12 of A-Z 0-9 space - . / : (default BANK)
   --outbox DIR            where the set-up mail is written, default ${DEFAULT_OUTBOX}
   --ttl S                 seconds the issue can be activated and confirmed, default 86400
+
+${COMMON}
+`,
+  customer: `Usage: otp-token bank customer create --login-id ID [options]
+       otp-token bank customer unlock --login-id ID [options]
+
+create: a customer (a new 7-digit customer number) with an internet-banking login. The ログインID
+is ${LOGIN.loginIdHint.en}; the ログインパスワード (${LOGIN.loginPasswordHint.en}) and its
+confirmation are read from a prompt that does not echo, never from arguments (without a terminal,
+the first two lines of standard input). The bank keeps only its scrypt hash.
+unlock: clears a login locked after too many wrong passwords (the help desk, after checking who calls).
+
+Options:
+  --login-id ID           the customer's ログインID
+  --user-id ID            give the login to the existing customer of this User ID (a token set up
+                          before logins) instead of a new customer
+  --reference REF         also record the bank backend's own reference for the customer
+
+${COMMON}
+`,
+  login: `Usage: otp-token bank login --login-id ID [CODE] [options]
+
+ログイン (the manual's steps ① and ⑧): the ログインパスワード is read from a prompt that does not
+echo (without a terminal, the first line of standard input). Once the customer has a token, its
+one-time password CODE is needed too. Wrong passwords are throttled (a delay after each, doubling)
+and lock the login (${DEFAULT_CONFIG.lockoutThreshold} in a row); a wrong code counts on the token.
+Prints the customer number, the User ID of its token and a login ticket that names the customer to
+'bank issue --ticket' for ${LOGIN_TICKET_SECONDS / 60} minutes.
 
 ${COMMON}
 `,
@@ -364,7 +397,12 @@ export function makeBankCommand(stdin: Terminal = processStdin) {
       return await run(sub, rest, io, stdin);
     } catch (error) {
       if (error instanceof BankError) {
-        io.err(`otp-token bank ${sub}: ${error.message} [${error.code}]\n${error.ja ? `  ${error.ja}\n` : ""}`);
+        // The customer's words: Japanese alone under a Japanese locale; else English, then the Japanese.
+        io.err(
+          io.lang === "ja" && error.ja
+            ? `otp-token bank ${sub}: ${error.ja} [${error.code}]\n`
+            : `otp-token bank ${sub}: ${error.message} [${error.code}]\n${error.ja ? `  ${error.ja}\n` : ""}`,
+        );
         return 1;
       }
       if (error instanceof StoreOpenError || error instanceof StoreBusyError) {
@@ -474,6 +512,8 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         mail: { type: "string" },
         "mail-confirm": { type: "string" },
         "user-id": { type: "string" },
+        ticket: { type: "string" },
+        "customer-reference": { type: "string" },
         algorithm: { type: "string" },
         digits: { type: "string" },
         period: { type: "string" },
@@ -483,16 +523,40 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       });
       noPositionals(positionals);
       if (values.mail === undefined) throw new UsageError("--mail is missing");
+      if ([values["user-id"], values.ticket, values["customer-reference"]].filter((v) => v !== undefined).length > 1)
+        throw new UsageError("give one of --user-id, --ticket and --customer-reference");
       const digits = integerOption(values.digits, "digits", 6, 8, 6);
       const period = integerOption(values.period, "period", 1, 86400, 60);
       const ttl = integerOption(values.ttl, "ttl", 60, 30 * 86400, 86400);
+      const ja = io.lang === "ja";
+      const mail = values.mail;
       const askMail = values["mail-confirm"] === undefined;
+      // The mail address pair is checked before any password is asked.
+      if (!askMail) validateMail(mail, values["mail-confirm"]!);
       const typed = await answers(
         stdin,
         [
-          ...(askMail ? [{ prompt: "Mail address again (携帯電話メールアドレス 再入力): ", secret: false }] : []),
-          { prompt: "利用開始パスワード / activation password (4-8 letters and digits): ", secret: true },
-          { prompt: "利用開始パスワード again / activation password again: ", secret: true },
+          ...(askMail
+            ? [
+                {
+                  prompt: ja ? `${TERMS.mobileMail.ja}（${TERMS.reenter.ja}）: ` : "Mail address again (携帯電話メールアドレス 再入力): ",
+                  secret: false,
+                  check: (again: string) => validateMail(mail, again),
+                },
+              ]
+            : []),
+          {
+            prompt: ja
+              ? `${TERMS.activationPassword.ja}（${TERMS.passwordHint.ja}）: `
+              : "利用開始パスワード / activation password (4-8 letters and digits): ",
+            secret: true,
+          },
+          {
+            prompt: ja
+              ? `${TERMS.activationPassword.ja}（${TERMS.reenter.ja}）: `
+              : "利用開始パスワード again / activation password again: ",
+            secret: true,
+          },
         ],
         askMail ? "the mail address again, the activation password and its confirmation" : "the activation password and its confirmation",
       );
@@ -501,11 +565,13 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       const outboxDir = values.outbox ?? DEFAULT_OUTBOX;
       return withBank(values, io, { outboxDir, issueTtlSeconds: ttl }, async (bank) => {
         const result = await bank.issue({
-          mail: values.mail!,
+          mail,
           mailConfirm,
           password,
           passwordConfirm,
           userId: values["user-id"]?.toUpperCase(),
+          ticket: values.ticket,
+          customerReference: values["customer-reference"],
           otp: {
             algorithm: (values.algorithm ?? "SHA1") as "SHA1",
             digits,
@@ -514,9 +580,89 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           },
         });
         io.out(
-          `Mail address: ${result.mail}\nService ID:   ${result.serviceId}\nUser ID:      ${result.userId}\n` +
-            `Set up by:    ${when(result.expiresAt)}\nToken until:  ${when(result.tokenExpiresAt)}\nSet-up mail:  ${result.mailFile}\n` +
-            (result.noticeMailFile === undefined ? "" : `Notice mail:  ${result.noticeMailFile} (to the address on record)\n`),
+          ja
+            ? `${TERMS.destinationMail.ja}: ${result.mail}\n${TERMS.serviceId.ja}: ${result.serviceId}\n${TERMS.userId.ja}: ${result.userId}\n` +
+                `設定期限: ${bankDateTime(result.expiresAt)}\nトークン有効期限: ${bankDateTime(result.tokenExpiresAt)}\n設定メール: ${result.mailFile}\n` +
+                (result.noticeMailFile === undefined ? "" : `お知らせメール: ${result.noticeMailFile}（登録済みのアドレスへ）\n`)
+            : `Mail address: ${result.mail}\nService ID:   ${result.serviceId}\nUser ID:      ${result.userId}\n` +
+                `Set up by:    ${when(result.expiresAt)}\nToken until:  ${when(result.tokenExpiresAt)}\nSet-up mail:  ${result.mailFile}\n` +
+                (result.noticeMailFile === undefined ? "" : `Notice mail:  ${result.noticeMailFile} (to the address on record)\n`),
+        );
+        return 0;
+      });
+    }
+    case "customer": {
+      const [action, ...more] = args;
+      if (action !== "create" && action !== "unlock") throw new UsageError("use 'bank customer create' or 'bank customer unlock'");
+      const { values, positionals } = parse(more, {
+        ...COMMON_OPTIONS,
+        "login-id": { type: "string" },
+        "user-id": { type: "string" },
+        reference: { type: "string" },
+      });
+      noPositionals(positionals);
+      const loginId = values["login-id"];
+      if (action === "unlock") {
+        if (loginId === undefined) throw new UsageError("--login-id is missing");
+        return withBank(values, io, {}, async (bank) => {
+          await bank.unlockLogin(loginId);
+          io.out(io.lang === "ja" ? `${LOGIN.loginId.ja} ${loginId} のロックを解除しました。\n` : `unlocked the login ${loginId}\n`);
+          return 0;
+        });
+      }
+      if (loginId === undefined && values.reference === undefined) throw new UsageError("--login-id is missing");
+      const ja = io.lang === "ja";
+      const typed =
+        loginId === undefined
+          ? []
+          : await answers(
+              stdin,
+              [
+                {
+                  prompt: ja
+                    ? `${LOGIN.loginPassword.ja}（${LOGIN.loginPasswordHint.ja}）: `
+                    : `Login password (${LOGIN.loginPasswordHint.en}): `,
+                  secret: true,
+                },
+                { prompt: ja ? `${LOGIN.loginPassword.ja}（${TERMS.reenter.ja}）: ` : "Login password again: ", secret: true },
+              ],
+              "the login password and its confirmation",
+            );
+      return withBank(values, io, {}, async (bank) => {
+        const made = await bank.createCustomer({
+          loginId,
+          password: typed[0],
+          passwordConfirm: typed[1],
+          reference: values.reference,
+          userId: values["user-id"]?.toUpperCase(),
+        });
+        io.out(
+          ja
+            ? `お客様番号: ${made.customerNumber}\n${LOGIN.loginId.ja}: ${made.loginId ?? "-"}\n`
+            : `Customer number: ${made.customerNumber}\nLogin ID:        ${made.loginId ?? "-"}\n`,
+        );
+        return 0;
+      });
+    }
+    case "login": {
+      const { values, positionals } = parse(args, { ...COMMON_OPTIONS, "login-id": { type: "string" } });
+      if (values["login-id"] === undefined) throw new UsageError("--login-id is missing");
+      if (positionals.length > 1) throw new UsageError(`expected at most one CODE, got ${positionals.length} arguments`);
+      const code = positionals.length === 1 ? typedCode(positionals[0]) : undefined;
+      const ja = io.lang === "ja";
+      const [password] = await answers(
+        stdin,
+        [{ prompt: ja ? `${LOGIN.loginPassword.ja}: ` : "Login password: ", secret: true }],
+        "the login password",
+      );
+      return withBank(values, io, {}, async (bank) => {
+        const result = await bank.login({ loginId: values["login-id"]!, password, code });
+        io.out(
+          ja
+            ? `ログインしました。\nお客様番号: ${result.customerNumber}\n${TERMS.userId.ja}: ${result.userId ?? "-"}\n` +
+                `ログインチケット: ${result.ticket}\n`
+            : `logged in\nCustomer number: ${result.customerNumber}\nUser ID:         ${result.userId ?? "-"}\n` +
+                `Login ticket:    ${result.ticket}\n`,
         );
         return 0;
       });
@@ -551,10 +697,15 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       return withBank(values, io, {}, async (bank) => {
         await checkServiceId(bank, userId, values["service-id"]);
         const result = sub === "confirm" ? await bank.confirm(userId, code) : await bank.verify(userId, code);
+        const ja = io.lang === "ja";
         io.out(
           sub === "confirm"
-            ? `confirmed: the token is active (drift ${result.driftSteps} steps)\n`
-            : `ok: offset ${result.offset}, drift ${result.driftSteps} steps\n`,
+            ? ja
+              ? `${TERMS.confirmButton.ja}が完了しました。トークンが有効になりました。\n`
+              : `confirmed: the token is active (drift ${result.driftSteps} steps)\n`
+            : ja
+              ? `${TERMS.oneTimePassword.ja}を確認しました。\n`
+              : `ok: offset ${result.offset}, drift ${result.driftSteps} steps\n`,
         );
         return 0;
       });

@@ -47,16 +47,28 @@ export function isYes(answer: string): boolean {
 /**
  * Answers to `questions` in order: typed at the prompt on a terminal (secrets without echo), else
  * the first lines of standard input, one per question (`what` names them when lines are missing).
+ * A question's `check` sees its answer before the next question is asked.
  */
-export async function answers(stdin: Terminal, questions: { prompt: string; secret: boolean }[], what: string): Promise<string[]> {
+export async function answers(
+  stdin: Terminal,
+  questions: { prompt: string; secret: boolean; check?: (answer: string, before: string[]) => void }[],
+  what: string,
+): Promise<string[]> {
   if (stdin.isTTY) {
     const out: string[] = [];
-    for (const q of questions) out.push(await (q.secret ? stdin.readSecret(q.prompt) : stdin.ask(q.prompt)));
+    for (const q of questions) {
+      const answer = await (q.secret ? stdin.readSecret(q.prompt) : stdin.ask(q.prompt));
+      // A question's check runs before the next question is asked (the mail pair before the passwords).
+      q.check?.(answer, out);
+      out.push(answer);
+    }
     return out;
   }
   const lines = stdin.readAll().split(/\r?\n/);
   // The newline that ends the last line does not start another.
   if (lines[lines.length - 1] === "") lines.pop();
+  const given = lines.slice(0, questions.length);
+  for (const [i, q] of questions.entries()) if (i < given.length) q.check?.(given[i], given.slice(0, i));
   if (lines.length < questions.length) throw new UsageError(`standard input must hold ${what}, one per line`);
-  return lines.slice(0, questions.length);
+  return given;
 }

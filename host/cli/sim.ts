@@ -15,7 +15,7 @@ import { BankError } from "../bank/errors.js";
 import { type BankStore, StoreOpenError } from "../bank/store.js";
 import { openStore } from "../bank/open-store.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
-import { refusalWords, registerRefusalWords } from "../refusals.js";
+import { refusalWords, registerRefusalWords, tokenRefusalWords } from "../refusals.js";
 import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import { LinkError, type Registration } from "../token/link.js";
@@ -169,17 +169,28 @@ export async function openSim(
   speed: number,
   ask: (question: string) => Promise<string>,
   now: () => number = Date.now,
+  lang: Lang = "en",
 ): Promise<{ token: SimToken; created: boolean; pace: WallPace }> {
   const startMs = now();
   const { token, created } = loadToken(flashPath, startMs);
   const pace = new WallPace(token, speed, now, startMs);
   if (token.info().profileCount === 0) {
-    const answer = await ask("This token has no profile. Program the demo profile (RFC 6238 test seed)? [Y/n] ");
+    const answer = await ask(
+      lang === "ja"
+        ? "このトークンにはプロファイルがありません。デモ用のプロファイル（RFC 6238 のテスト用シード）を書き込みますか？ [Y/n] "
+        : "This token has no profile. Program the demo profile (RFC 6238 test seed)? [Y/n] ",
+    );
     pace.catchUp();
     if (answer.trim() === "" || isYes(answer)) token.addProfile(DEMO_PROFILE);
   }
   return { token, created, pace };
 }
+
+/** The IDs typed into the form have the wrong form (the token's link refuses them before anything is sent). */
+const IDENTITY_FORM: Term = {
+  ja: `${TERMS.serviceId.ja}は8桁の数字、${TERMS.userId.ja}は16桁の半角英大文字・数字で入力してください。`,
+  en: `The ${TERMS.serviceId.en} must be 8 digits and the ${TERMS.userId.en} 16 upper-case letters or digits.`,
+};
 
 /** The token's registration form (the manual's steps 5 and 6): the IDs, the password, consent, then 送信 and 登録. */
 export interface RegistrationForm {
@@ -346,22 +357,40 @@ export function wrapLines(text: string, columns: number): string[] {
   const lines: string[] = [];
   for (const paragraph of text.split("\n")) {
     let line = "";
+    // A line the text continues on drops the spaces it would start with; the paragraph's first keeps its indent.
+    let continued = false;
     for (const character of paragraph) {
       if (stringWidth(line + character) > columns) {
-        const space = line.lastIndexOf(" ");
-        if (space > 0 && character !== " ") {
-          lines.push(line.slice(0, space));
-          line = line.slice(space + 1);
-        } else {
-          lines.push(line);
-          line = "";
-        }
+        // The last place the line may break: after a space or Japanese punctuation, or before an opening
+        // bracket; never inside a word (「トークン発行」 stays whole), and no line starts with 、 or 。.
+        let at = breakPoint(line, character);
+        if (at <= 0) at = BREAK_AFTER.has(character) && line.length > 1 ? line.length - [...line].pop()!.length : line.length;
+        lines.push(line.slice(0, at).trimEnd());
+        line = line.slice(at).trimStart();
+        continued = true;
       }
-      line += character;
+      if (!(continued && line === "" && character === " ")) line += character;
     }
     lines.push(line);
   }
   return lines;
+}
+
+const BREAK_AFTER = new Set([..." 、。，．・）」』】！？：:,;"]);
+const BREAK_BEFORE = new Set([..."（「『【"]);
+
+/** Where `line` (followed by `next`) may break, or 0 when it has no such place. */
+function breakPoint(line: string, next: string): number {
+  const chars = [...line];
+  if (BREAK_BEFORE.has(next) || next === " ") return line.length;
+  let offset = line.length;
+  for (let i = chars.length - 1; i > 0; i--) {
+    offset -= chars[i].length;
+    const before = chars[i - 1];
+    const after = chars[i];
+    if (BREAK_AFTER.has(before) || BREAK_BEFORE.has(after)) return offset;
+  }
+  return 0;
 }
 
 /**
@@ -411,7 +440,7 @@ function restoreTerminal(): void {
 
 async function interactive(flashPath: string, speed: number, io: Io, bankOptions: BankOptionsForSim): Promise<number> {
   const lang = io.lang ?? "en";
-  const { token, created, pace } = await openSim(flashPath, speed, (question) => processStdin.ask(question));
+  const { token, created, pace } = await openSim(flashPath, speed, (question) => processStdin.ask(question), Date.now, lang);
   io.out(`Flash image: ${flashPath}${created ? " (new token)" : ""}\n`);
   saveTokenFile(token, flashPath);
   let flashOperations = token.board.flash.operationCount;
@@ -475,7 +504,14 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
           (error: unknown) => {
             filled.password = "";
             filled.field = 2;
-            message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
+            // The token's own refusals and the IDs' form in the holder's language, never English inside Japanese.
+            const words =
+              error instanceof LinkError
+                ? tokenRefusalWords(error.status, error.message)
+                : error instanceof RangeError
+                  ? IDENTITY_FORM
+                  : null;
+            message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${words ? pick(lang, words) : (error as Error).message}`;
           },
         )
         .finally(() => {
@@ -499,7 +535,14 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
           (error: unknown) => {
             // The form comes back for another 送信 (a wrong 利用開始パスワード is typed again), or Esc.
             form = { ...filled, stage: "input", password: "", field: 2 };
-            message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${(error as Error).message}`;
+            // The token's own refusals and the IDs' form in the holder's language, never English inside Japanese.
+            const words =
+              error instanceof LinkError
+                ? tokenRefusalWords(error.status, error.message)
+                : error instanceof RangeError
+                  ? IDENTITY_FORM
+                  : null;
+            message = `${lang === "ja" ? "登録できませんでした：" : "Refused: "}${words ? pick(lang, words) : (error as Error).message}`;
           },
         )
         .finally(() => {

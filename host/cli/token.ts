@@ -12,13 +12,13 @@ import { BankError } from "../bank/errors.js";
 import { openStore } from "../bank/open-store.js";
 import { ACTIVATION_PASSWORD_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from "../identity.js";
 import { refusalWords, registerRefusalWords, tokenActivationLockedWords } from "../refusals.js";
-import { GUIDANCE, TERMS } from "../terms.js";
+import { GUIDANCE, LOGIN, TERMS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import { LinkError, normaliseLabel, type ProfileInfo, type Registration } from "../token/link.js";
 import type { SimToken } from "../token/sim-token.js";
 import { DEFAULT_DB, databaseOf } from "../defaults.js";
 import { isYes, processStdin, type Terminal } from "./prompt.js";
-import { describeScreen } from "./sim.js";
+import { describeScreen, wrapLines } from "./sim.js";
 import { CliError, type Io, integerOption, parse, reportError, UsageError, word } from "../usage.js";
 
 const FLASH_OPTION = `  --flash PATH            the token's flash image (default $OTP_TOKEN_HOME/token.flash,
@@ -309,7 +309,22 @@ interface ActivateOptions {
   verbose?: boolean;
 }
 
-async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin: Terminal): Promise<number> {
+/** The holder's terminal: every line at most 80 columns, wrapped at a word, never inside one (issue 18, item 8). */
+function eightyColumns(io: Io): Io {
+  return {
+    ...io,
+    out: (text) =>
+      io.out(
+        text
+          .split("\n")
+          .map((line) => wrapLines(line, 80).join("\n"))
+          .join("\n"),
+      ),
+  };
+}
+
+async function activate(token: SimToken, values: ActivateOptions, terminalIo: Io, stdin: Terminal): Promise<number> {
+  const io = eightyColumns(terminalIo);
   const serviceId = values["service-id"];
   const userId = values["user-id"];
   if (serviceId === undefined || userId === undefined)
@@ -332,9 +347,13 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     const password = stdin.isTTY ? await stdin.readSecret(`  ${label(TERMS.activationPassword)} `) : stdin.readAll().split(/\r?\n/)[0];
     if (!ACTIVATION_PASSWORD_PATTERN.test(password)) {
       throw new UsageError(
-        `the ${TERMS.activationPassword.en} (${TERMS.activationPassword.ja}) must be ${TERMS.passwordHint.en} (${TERMS.passwordHint.ja})`,
+        io.lang === "ja"
+          ? `${TERMS.activationPassword.ja}は${TERMS.passwordHint.ja}で入力してください。`
+          : `the ${TERMS.activationPassword.en} (${TERMS.activationPassword.ja}) must be ${TERMS.passwordHint.en} (${TERMS.passwordHint.ja})`,
       );
     }
+    // What 同意する agrees to (issue 18, item 9): short, our own wording.
+    io.out(`${word(io, LOGIN.consentTerms)}\n`);
     if (!values.yes && !isYes(await stdin.ask(`[ ] ${word(io, TERMS.agree)}? [y/N] `))) {
       throw new CliError(
         "not-agreed",
@@ -355,7 +374,7 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     io.out(
       `${word(io, TERMS.send)}: ${io.lang === "ja" ? `トークンの登録要求（${request.length}バイト）を銀行へ送信しました` : `the token's activation request (${request.length} bytes) went to the bank`}\n`,
     );
-    if (values.verbose) io.out(`  ${Buffer.from(request).toString("hex")}\n`);
+    if (values.verbose) terminalIo.out(`  ${Buffer.from(request).toString("hex")}\n`);
     let answer: ActivationAnswer;
     try {
       answer = await bank.activate(request);
@@ -371,7 +390,7 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     io.out(
       `${io.lang === "ja" ? "銀行の応答" : "The bank's answer"}: ${io.lang === "ja" ? `受け付けました（${answer.response.length}バイト）` : `accepted (${answer.response.length} bytes)`}\n`,
     );
-    if (values.verbose) io.out(`  ${Buffer.from(answer.response).toString("hex")}\n`);
+    if (values.verbose) terminalIo.out(`  ${Buffer.from(answer.response).toString("hex")}\n`);
 
     // One profile per bank service: say before 登録 that it replaces the one the token holds.
     const held = token.profiles().find((p) => p.serviceId === serviceId);
@@ -415,13 +434,13 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     }
     // A re-set-up: the token asks for button A to be held before the new profile replaces the old.
     if (registered.replacing) {
-      io.out(`${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
+      io.out(`${token.render({ compact: true })}\n${describeScreen(token.screen(), io.lang)}\n`);
       io.out(io.lang === "ja" ? "ボタンAを長押ししました。\n" : "Held button A.\n");
       token.link.replaceConfirmed(() => token.hold());
     }
     const index = registered.profile;
     io.out(
-      `${word(io, TERMS.register)}: ${io.lang === "ja" ? `プロファイル ${index}` : `profile ${index}`}\n${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`,
+      `${word(io, TERMS.register)}: ${io.lang === "ja" ? `プロファイル ${index}` : `profile ${index}`}\n${token.render({ compact: true })}\n${describeScreen(token.screen(), io.lang)}\n`,
     );
     io.out(`${word(io, GUIDANCE.registered)}\n${word(io, TERMS.countdownNote)}\n`);
     io.out(`  otp-token bank confirm --user-id ${userId} ${token.screen().code}\n`);

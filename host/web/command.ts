@@ -25,6 +25,9 @@ Options:
   --outbox DIR            where set-up mails are written and read from, default ${DEFAULT_OUTBOX}
   -h, --help              this help
 
+The bank's screens start at the login (the manual's step ①): a customer made with
+'otp-token bank customer create --login-id ID' on the same database logs in with that ID and its
+password, and once it has a token, the token's one-time password too.
 The page's bank screens use the bank's verification API (the /v1 routes of 'otp-token bank serve',
 OpenAPI at /openapi.json) with a login key this server makes for itself at start-up; the
 administrator page asks for an admin key ('otp-token bank api-key create --scope admin').

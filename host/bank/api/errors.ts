@@ -33,6 +33,14 @@ export const BANK_ERROR_STATUS: Record<BankErrorCode, number> = {
   revoked: 423,
   "token-expired": 423,
   throttled: 429,
+  "login-id-form": 400,
+  "login-password-form": 400,
+  "login-password-mismatch": 400,
+  "login-taken": 409,
+  "login-failed": 401,
+  "login-locked": 423,
+  "code-required": 401,
+  "login-ticket": 401,
   "master-key": 500,
 };
 

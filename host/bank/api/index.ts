@@ -1,5 +1,5 @@
 // The bank's API on a fastify instance: the OpenAPI document, the authentication hook (with the
-// per-address limit of failed authentications), the per-key rate limit and the route groups, one module each (public, issuing, tokens, admin), registered in
+// per-address limit of failed authentications), the per-key rate limit and the route groups, one module each (public, customers, issuing, tokens, admin), registered in
 // this order (the order of the OpenAPI document's paths). `../service.ts` builds a service from it;
 // the browser simulator's server (host/web/server.ts) adds it beside its own routes.
 import rateLimit from "@fastify/rate-limit";
@@ -9,6 +9,7 @@ import type { Bank } from "../bank.js";
 import { DEFAULT_FAILED_AUTH_LIMIT, DEFAULT_RATE_LIMIT, UNKNOWN_KEY_SECONDS } from "../limits.js";
 import { adminRoutes } from "./admin.js";
 import { addAuthentication, type MemoryKey } from "./auth.js";
+import { customerRoutes } from "./customers.js";
 import type { MonotonicClock } from "./auth-guard.js";
 import { gatewayRoutes } from "./gateway.js";
 import { issuingRoutes } from "./issuing.js";
@@ -95,6 +96,7 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
   // Each group is an encapsulated plugin: the hooks, the error handler and the decorators above reach it.
   await app.register(publicRoutes);
   await app.register(readyRoutes);
+  await app.register(customerRoutes);
   await app.register(issuingRoutes, { includeMailId: options.includeMailId });
   await app.register(tokenRoutes);
   await app.register(gatewayRoutes, { resyncKey: options.resyncKey });

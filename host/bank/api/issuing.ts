@@ -41,6 +41,16 @@ export async function issuingRoutes(app: FastifyInstance, options: IssuingOption
             password: { type: "string", maxLength: 64 },
             passwordConfirm: { type: "string", maxLength: 64 },
             userId: { ...USER_ID, description: "a re-set-up: a User ID of the customer (the current token's)" },
+            ticket: {
+              type: "string",
+              maxLength: 128,
+              description: "a logged-in customer's issue (POST /v1/logins): a re-set-up when it has a token",
+            },
+            customerReference: {
+              type: "string",
+              maxLength: 64,
+              description: "an issue for the customer the bank's backend named (PUT /v1/customers/{reference})",
+            },
           },
         },
         response: {
@@ -60,7 +70,15 @@ export async function issuingRoutes(app: FastifyInstance, options: IssuingOption
       },
     },
     async (request, reply) => {
-      const body = request.body as { mail: string; mailConfirm: string; password: string; passwordConfirm: string; userId?: string };
+      const body = request.body as {
+        mail: string;
+        mailConfirm: string;
+        password: string;
+        passwordConfirm: string;
+        userId?: string;
+        ticket?: string;
+        customerReference?: string;
+      };
       const issued = await bank.issue(body, actor(request));
       reply.code(201);
       return {
@@ -71,6 +89,30 @@ export async function issuingRoutes(app: FastifyInstance, options: IssuingOption
         tokenExpiresAt: issued.tokenExpiresAt,
         ...(options.includeMailId && issued.mailId ? { mailId: issued.mailId } : {}),
       };
+    },
+  );
+
+  app.post(
+    "/v1/issues/:userId/withdraw",
+    {
+      config: enroll,
+      schema: {
+        summary: "戻る: the logged-in customer leaves the 認証確認 screen; its pending issue at this User ID is void",
+        security: bearer,
+        params: { type: "object", properties: { userId: USER_ID }, required: ["userId"] },
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["ticket"],
+          properties: { ticket: { type: "string", maxLength: 128 } },
+        },
+        response: { 200: { type: "object", properties: { state: { type: "string" } } }, "4xx": ERROR },
+      },
+    },
+    async (request) => {
+      const { userId } = request.params as { userId: string };
+      await bank.withdrawIssue((request.body as { ticket: string }).ticket, userId, actor(request));
+      return { state: "void" };
     },
   );
 

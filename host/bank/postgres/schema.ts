@@ -186,6 +186,24 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE tokens ADD COLUMN issuer text, ADD COLUMN manufacturer text;
   `,
+  // 7: customers' logins (issue 18), as SQLite migration 7. A customer's internet-banking login
+  // (ログインID and the scrypt hash of its ログインパスワード) or the bank backend's own reference for
+  // the customer, with the throttling state of failed logins.
+  `
+  CREATE TABLE customer_logins (
+    customer_id          bigint PRIMARY KEY REFERENCES customers (customer_id),
+    login_id             text UNIQUE,
+    password_hash        text,
+    external_ref         text UNIQUE,
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    locked               integer NOT NULL DEFAULT 0 CHECK (locked IN (0, 1)),
+    next_check_at        bigint NOT NULL DEFAULT 0,
+    created_at           bigint NOT NULL,
+    last_login_at        bigint,
+    CHECK ((login_id IS NULL) = (password_hash IS NULL)),
+    CHECK (login_id IS NOT NULL OR external_ref IS NOT NULL)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

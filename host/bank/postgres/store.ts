@@ -33,6 +33,7 @@ import type {
   AuditHead,
   AuditSetup,
   BankStore,
+  CustomerLoginRow,
   CustomerRow,
   EventRow,
   IssueRow,
@@ -60,7 +61,7 @@ import { migrate } from "./migrate.js";
 import { SCHEMA_VERSION } from "./schema.js";
 import { AuditSealer } from "./sealer.js";
 import { COMMIT_ID_KEEP_MS, TransactionRunner } from "./transactions.js";
-import { CUSTOMER_OF } from "./tx.js";
+import { CUSTOMER_OF, LOGIN_SELECT } from "./tx.js";
 
 export { DEFAULT_POOL_SIZE };
 export {
@@ -196,6 +197,10 @@ export class PgStore implements BankStore {
 
   async customerOf(userId: string): Promise<CustomerRow | undefined> {
     return (await this.read<CustomerRow>(named(CUSTOMER_OF, [userId])))[0];
+  }
+
+  async loginByLoginId(loginId: string): Promise<CustomerLoginRow | undefined> {
+    return (await this.read<CustomerLoginRow>(named(`${LOGIN_SELECT} WHERE l.login_id = $1`, [loginId])))[0];
   }
 
   listTokens(options: { afterUserId?: string; limit: number; expiringBefore?: number }): Promise<TokenRow[]> {

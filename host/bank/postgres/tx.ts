@@ -7,8 +7,10 @@ import type { PoolClient } from "pg";
 import type {
   ActivationSessionRow,
   ApiKeyRow,
+  CustomerLoginRow,
   CustomerRow,
   IssueRow,
+  NewCustomerLogin,
   NewEvent,
   NewIssue,
   NewToken,
@@ -32,6 +34,8 @@ export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = co
  * next statement, or with COMMIT. COMMIT's message also inserts the transaction's commit id (migration
  * 3): whether that row exists is, afterwards, whether the transaction committed.
  */
+export const LOGIN_SELECT = "SELECT l.*, c.customer_number FROM customer_logins l JOIN customers c ON c.customer_id = l.customer_id";
+
 export class PgTx implements StoreTx {
   /** Random, this attempt's own: inserted into commit_ids in the message that commits. */
   readonly commitId: Uint8Array = new Uint8Array(randomBytes(16));
@@ -327,6 +331,51 @@ export class PgTx implements StoreTx {
       [event.at, event.kind, event.service_id, event.user_id, event.actor, event.detail, event.nonce, event.writer_mac],
     );
     this.onAppend();
+  }
+
+  async insertLogin(login: NewCustomerLogin): Promise<boolean> {
+    return (
+      (await this.count(
+        "INSERT INTO customer_logins (customer_id, login_id, password_hash, external_ref, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        [login.customer_id, login.login_id, login.password_hash, login.external_ref, login.created_at],
+      )) === 1
+    );
+  }
+
+  loginByLoginId(loginId: string): Promise<CustomerLoginRow | undefined> {
+    return this.first(`${LOGIN_SELECT} WHERE l.login_id = $1 FOR UPDATE OF l`, [loginId]);
+  }
+
+  loginByReference(reference: string): Promise<CustomerLoginRow | undefined> {
+    return this.first(`${LOGIN_SELECT} WHERE l.external_ref = $1 FOR UPDATE OF l`, [reference]);
+  }
+
+  loginOfCustomer(customerId: number): Promise<CustomerLoginRow | undefined> {
+    return this.first(`${LOGIN_SELECT} WHERE l.customer_id = $1 FOR UPDATE OF l`, [customerId]);
+  }
+
+  async recordLoginFailure(customerId: number, threshold: number, nextCheckAt: number): Promise<{ failures: number; locked: boolean }> {
+    const row = await this.first<{ consecutive_failures: number; locked: number }>(
+      `UPDATE customer_logins SET consecutive_failures = consecutive_failures + 1,
+         locked = CASE WHEN consecutive_failures + 1 >= $1 THEN 1 ELSE locked END,
+         next_check_at = $2
+       WHERE customer_id = $3 RETURNING consecutive_failures, locked`,
+      [threshold, nextCheckAt, customerId],
+    );
+    return { failures: row!.consecutive_failures, locked: row!.locked === 1 };
+  }
+
+  async recordLoginSuccess(customerId: number, at: number): Promise<void> {
+    await this.hold("UPDATE customer_logins SET consecutive_failures = 0, next_check_at = 0, last_login_at = $1 WHERE customer_id = $2", [
+      at,
+      customerId,
+    ]);
+  }
+
+  async unlockLogin(customerId: number): Promise<void> {
+    await this.hold("UPDATE customer_logins SET consecutive_failures = 0, locked = 0, next_check_at = 0 WHERE customer_id = $1", [
+      customerId,
+    ]);
   }
 
   async insertApiKey(key: ApiKeyRow): Promise<void> {

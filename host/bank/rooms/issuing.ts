@@ -5,9 +5,11 @@ import { mailProblem, makeUserId, passwordProblem, SERVICE_ID_PATTERN, USER_ID_P
 import { otpParametersFor } from "../config.js";
 import { aad } from "../crypto.js";
 import { BankError } from "../errors.js";
+import { NOTICES } from "../notices.js";
 import { composeNewTokenNotice, composeSetupMail, writeToOutbox } from "../mail.js";
 import type { OtpParameters } from "../protocol.js";
-import { type AuditWriter, type BankContext, type Outcome, type SettingsView, unwrap } from "./shared.js";
+import { TERMS } from "../../terms.js";
+import { type AuditWriter, type BankContext, type Outcome, refuse, type SettingsView, unwrap } from "./shared.js";
 
 export interface IssueInput {
   mail: string;
@@ -18,6 +20,11 @@ export interface IssueInput {
   otp?: Partial<OtpParameters>;
   /** A re-set-up: a User ID of the customer (their current token's). Omitted for a new customer. */
   userId?: string;
+  /**
+   * The customer this issue is for, by its 7-digit number (a logged-in customer, or one the bank's
+   * backend named): its next issue number, a re-set-up when it has had a token.
+   */
+  customerNumber?: string;
 }
 
 export interface IssueResult {
@@ -47,6 +54,11 @@ export class Issuing {
     private readonly settings: SettingsView,
   ) {}
 
+  /** 戻る: voids the customer's pending issue at `userId` (nothing when it is no longer pending). */
+  withdraw(customerNumber: string, userId: string, by = this.ctx.actor): Promise<void> {
+    return withdrawIssue(this.ctx, this.audit, customerNumber, userId, by);
+  }
+
   /** "Issue token": validates the screen, creates the issue and its User ID, mails the set-up instructions. */
   async issue(input: IssueInput, by = this.ctx.actor): Promise<IssueResult> {
     validateMail(input.mail, input.mailConfirm);
@@ -65,9 +77,14 @@ export class Issuing {
       await this.ctx.store.transaction(async (tx): Promise<Outcome<{ userId: string; registeredMail: string | null }>> => {
         // An expired issue keeps no secret: its password and pending seed go at the first touch after expiry.
         await tx.forgetExpired(now);
-        const customer = input.userId !== undefined ? await tx.customerOf(input.userId) : await tx.insertCustomer(now);
+        const customer =
+          input.customerNumber !== undefined
+            ? await tx.customerByNumber(input.customerNumber)
+            : input.userId !== undefined
+              ? await tx.customerOf(input.userId)
+              : await tx.insertCustomer(now);
         if (!customer) {
-          return input.userId !== undefined
+          return input.userId !== undefined || input.customerNumber !== undefined
             ? { error: new BankError("unknown", NO_CUSTOMER) }
             : { error: new BankError("issue-numbers-used", "every 7-digit customer number is taken") };
         }
@@ -140,28 +157,74 @@ export class Issuing {
   }
 }
 
-/** The issue screen's mail rules, one error each (docs/design.md, "Reference values"). */
+/** 戻る on the 認証確認 screen: the issue it leaves can no longer be activated or confirmed. */
+export async function withdrawIssue(
+  ctx: Pick<BankContext, "store" | "now" | "actor">,
+  audit: AuditWriter,
+  customerNumber: string,
+  userId: string,
+  by = ctx.actor,
+): Promise<void> {
+  unwrap(
+    await ctx.store.transaction(async (tx): Promise<Outcome<void>> => {
+      const issue = typeof userId === "string" && USER_ID_PATTERN.test(userId) ? await tx.latestIssue(userId) : undefined;
+      const customer = issue ? await tx.customerByNumber(customerNumber) : undefined;
+      if (!issue || !customer || customer.customer_id !== issue.customer_id) return { error: refuse("unknown", NOTICES.noIssue()) };
+      if (issue.state !== "pending") return { value: undefined };
+      await tx.voidIssue(issue.issue_id, "withdrawn");
+      await audit.append(tx, ctx.now(), "issue-withdrawn", issue.service_id, issue.user_id, by, "戻る");
+      return { value: undefined };
+    }),
+  );
+}
+
+/** The issue screen's mail rules, one error each (docs/design.md, "Reference values"), in English and the manual's Japanese. */
 const MAIL_MESSAGES = {
-  "mail-length": "mail address must be 4-64 characters",
-  "mail-characters": "mail address must be half-width letters, digits and symbols only (no spaces or full-width characters)",
-  "mail-format": "mail address must look like name@example.jp: one '@', with a name before it and a domain after it",
+  "mail-length": {
+    en: "mail address must be 4-64 characters",
+    ja: `${TERMS.mobileMail.ja}は${TERMS.mailHint.ja}で入力してください。`,
+  },
+  "mail-characters": {
+    en: "mail address must be half-width letters, digits and symbols only (no spaces or full-width characters)",
+    ja: `${TERMS.mobileMail.ja}は半角英数字記号で入力してください（空白・全角文字は使えません）。`,
+  },
+  "mail-format": {
+    en: "mail address must look like name@example.jp: one '@', with a name before it and a domain after it",
+    ja: `${TERMS.mobileMail.ja}は name@example.jp の形で入力してください。`,
+  },
 } as const;
 
 const PASSWORD_MESSAGES = {
-  "password-length": "activation password must be 4-8 characters",
-  "password-characters": "activation password must be half-width letters and digits only",
+  "password-length": {
+    en: "activation password must be 4-8 characters",
+    ja: `${TERMS.activationPassword.ja}は${TERMS.passwordHint.ja}で入力してください。`,
+  },
+  "password-characters": {
+    en: "activation password must be half-width letters and digits only",
+    ja: `${TERMS.activationPassword.ja}は半角英数字で入力してください。`,
+  },
 } as const;
 
 /** The issue screen's mail rules (host/identity.ts), each with its own code and message. */
 export function validateMail(mail: string, confirm: string): void {
   const problem = mailProblem(mail);
-  if (problem) throw new BankError(problem, MAIL_MESSAGES[problem]);
-  if (confirm !== mail) throw new BankError("mail-mismatch", "the two mail addresses differ: type the same address twice");
+  if (problem) throw refuse(problem, MAIL_MESSAGES[problem]);
+  if (confirm !== mail) {
+    throw refuse("mail-mismatch", {
+      en: "the two mail addresses differ: type the same address twice",
+      ja: `${TERMS.mobileMail.ja}が一致しません。同じものを2回入力してください。`,
+    });
+  }
 }
 
 /** The issue screen's activation password rules (host/identity.ts), each with its own code and message. */
 export function validatePassword(password: string, confirm: string): void {
   const problem = passwordProblem(password);
-  if (problem) throw new BankError(problem, PASSWORD_MESSAGES[problem]);
-  if (confirm !== password) throw new BankError("password-mismatch", "the two activation passwords differ: type the same password twice");
+  if (problem) throw refuse(problem, PASSWORD_MESSAGES[problem]);
+  if (confirm !== password) {
+    throw refuse("password-mismatch", {
+      en: "the two activation passwords differ: type the same password twice",
+      ja: `${TERMS.activationPassword.ja}が一致しません。同じものを2回入力してください。`,
+    });
+  }
 }

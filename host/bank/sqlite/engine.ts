@@ -10,9 +10,11 @@ import type {
   AuditHead,
   AuditKeys,
   ApiKeyRow,
+  CustomerLoginRow,
   CustomerRow,
   EventRow,
   IssueRow,
+  NewCustomerLogin,
   NewEvent,
   NewIssue,
   NewToken,
@@ -350,6 +352,59 @@ export class SqliteEngine extends SqliteConnection {
 
   eventsOf(userId: string, limit: number): EventRow[] {
     return this.all<EventRow>("SELECT * FROM events WHERE user_id = ? ORDER BY id DESC LIMIT ?", userId, limit);
+  }
+
+  // ---- customers' logins ----
+
+  insertLogin(login: NewCustomerLogin): boolean {
+    return (
+      this.run(
+        `INSERT INTO customer_logins (customer_id, login_id, password_hash, external_ref, created_at)
+         VALUES (@customer_id, @login_id, @password_hash, @external_ref, @created_at) ON CONFLICT DO NOTHING`,
+        login,
+      ) === 1
+    );
+  }
+
+  private loginWhere(where: string, value: string | number): CustomerLoginRow | undefined {
+    return this.get<CustomerLoginRow>(
+      `SELECT l.*, c.customer_number FROM customer_logins l JOIN customers c ON c.customer_id = l.customer_id WHERE ${where}`,
+      value,
+    );
+  }
+
+  loginByLoginId(loginId: string): CustomerLoginRow | undefined {
+    return this.loginWhere("l.login_id = ?", loginId);
+  }
+
+  loginByReference(reference: string): CustomerLoginRow | undefined {
+    return this.loginWhere("l.external_ref = ?", reference);
+  }
+
+  loginOfCustomer(customerId: number): CustomerLoginRow | undefined {
+    return this.loginWhere("l.customer_id = ?", customerId);
+  }
+
+  recordLoginFailure(customerId: number, threshold: number, nextCheckAt: number): { failures: number; locked: boolean } {
+    const row = this.get<{ consecutive_failures: number; locked: number }>(
+      `UPDATE customer_logins SET consecutive_failures = consecutive_failures + 1,
+         locked = CASE WHEN consecutive_failures + 1 >= @threshold THEN 1 ELSE locked END, next_check_at = @next
+       WHERE customer_id = @id RETURNING consecutive_failures, locked`,
+      { id: customerId, threshold, next: nextCheckAt },
+    )!;
+    return { failures: row.consecutive_failures, locked: row.locked === 1 };
+  }
+
+  recordLoginSuccess(customerId: number, at: number): void {
+    this.run(
+      "UPDATE customer_logins SET consecutive_failures = 0, next_check_at = 0, last_login_at = ? WHERE customer_id = ?",
+      at,
+      customerId,
+    );
+  }
+
+  unlockLogin(customerId: number): void {
+    this.run("UPDATE customer_logins SET consecutive_failures = 0, locked = 0, next_check_at = 0 WHERE customer_id = ?", customerId);
   }
 
   // ---- API keys ----

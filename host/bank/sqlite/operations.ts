@@ -38,6 +38,13 @@ export const ENGINE_OPERATIONS = [
   "appendEvent",
   "events",
   "eventsOf",
+  "insertLogin",
+  "loginByLoginId",
+  "loginByReference",
+  "loginOfCustomer",
+  "recordLoginFailure",
+  "recordLoginSuccess",
+  "unlockLogin",
   "insertApiKey",
   "revokeApiKey",
   "sealedRecords",
@@ -65,6 +72,8 @@ export const DEFERRABLE_OPERATIONS: ReadonlySet<string> = new Set<EngineOperatio
   "unlockToken",
   "setTokenState",
   "appendEvent",
+  "recordLoginSuccess",
+  "unlockLogin",
   "insertApiKey",
 ]);
 

@@ -252,6 +252,24 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tokens ADD COLUMN issuer TEXT;
   ALTER TABLE tokens ADD COLUMN manufacturer TEXT;
   `,
+  // 7: customers' logins (issue 18). A customer's internet-banking login (ログインID and
+  // the scrypt hash of its ログインパスワード) or the bank backend's own reference for the customer,
+  // with the throttling state of failed logins.
+  `
+  CREATE TABLE customer_logins (
+    customer_id          INTEGER PRIMARY KEY REFERENCES customers(customer_id),
+    login_id             TEXT UNIQUE,
+    password_hash        TEXT,
+    external_ref         TEXT UNIQUE,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    locked               INTEGER NOT NULL DEFAULT 0 CHECK (locked IN (0, 1)),
+    next_check_at        INTEGER NOT NULL DEFAULT 0,
+    created_at           INTEGER NOT NULL,
+    last_login_at        INTEGER,
+    CHECK ((login_id IS NULL) = (password_hash IS NULL)),
+    CHECK (login_id IS NOT NULL OR external_ref IS NOT NULL)
+  ) STRICT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

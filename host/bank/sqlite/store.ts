@@ -29,6 +29,7 @@ import type {
   AuditHead,
   AuditSetup,
   BankStore,
+  CustomerLoginRow,
   CustomerRow,
   EventRow,
   IssueRow,
@@ -270,6 +271,10 @@ export class SqliteStore implements BankStore {
 
   customerOf(userId: string): Promise<CustomerRow | undefined> {
     return this.read("customerOf", userId);
+  }
+
+  loginByLoginId(loginId: string): Promise<CustomerLoginRow | undefined> {
+    return this.read("loginByLoginId", loginId);
   }
 
   listTokens(options: { afterUserId?: string; limit: number; expiringBefore?: number }): Promise<TokenRow[]> {
