@@ -5,9 +5,8 @@ import { Bank } from "./bank.js";
 import { MasterKey } from "./crypto.js";
 import { DEFAULT_KEY_CACHE_SECONDS, DEFAULT_POOL_SIZE } from "./limits.js";
 import { type MetricsServer, startMetricsServer } from "./metrics-server.js";
-import type { PgStore } from "./postgres/store.js";
 import { createService, type LogFormat } from "./service.js";
-import { openStore } from "./open-store.js";
+import { isPostgresUrl, openStore } from "./open-store.js";
 
 /** Milliseconds a stopping service lets requests in progress finish before it closes every connection. */
 export const SHUTDOWN_GRACE_MS = 3000;
@@ -40,18 +39,18 @@ export interface ServeOptions {
 
 export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.EventEmitter = process): Promise<number> {
   const masterKey = MasterKey.load(options.masterKeyFile);
-  const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize });
-  if (store.kind === "postgres") {
-    // The connection budget: refuse to start when the pool would not fit in what PostgreSQL has left.
-    const { budgetVerdict, connectionBudget } = await import("./postgres/budget.js");
-    const verdict = budgetVerdict(await connectionBudget((store as PgStore).pool, options.poolSize ?? DEFAULT_POOL_SIZE));
+  if (isPostgresUrl(options.db)) {
+    // The connection budget: refuse to start when the pool would not fit in what PostgreSQL has left
+    // (read before the store opens: then no other connection of this instance exists yet).
+    const { budgetVerdict, probeBudget } = await import("./postgres/budget.js");
+    const verdict = budgetVerdict(await probeBudget(options.db, options.poolSize ?? DEFAULT_POOL_SIZE));
     if (verdict.refuse) {
-      await store.close();
       io.err(`otp-token bank serve: ${verdict.refuse}\n`);
       return 1;
     }
     if (verdict.warn) io.err(`${verdict.warn}\n`);
   }
+  const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize });
   let app: Awaited<ReturnType<typeof createService>> | undefined;
   let bank: Bank | undefined;
   let metricsServer: MetricsServer | undefined;

@@ -5,6 +5,7 @@
 // but leaves less than another pool of its size says so. Sizing: README, "Running more than one
 // instance".
 import type { Pool } from "pg";
+import { loadPg } from "./connection.js";
 
 export interface ConnectionBudget {
   /** The pool this instance asks for (--db-pool). */
@@ -105,4 +106,18 @@ export function budgetVerdict(budget: ConnectionBudget): { refuse: string | null
         `another instance with --db-pool ${budget.poolSize} would be refused`,
     };
   return { refuse: null, warn: null };
+}
+
+/**
+ * The budget read before the store opens, on a connection of its own: once the store is open its
+ * pool's other connections (the commit-id pruner, the sealer) would be counted as someone else's.
+ */
+export async function probeBudget(url: string, poolSize: number): Promise<ConnectionBudget> {
+  const pg = loadPg();
+  const probe = new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 5000, application_name: "otp-token bank" });
+  try {
+    return await connectionBudget(probe, poolSize);
+  } finally {
+    await probe.end();
+  }
 }
