@@ -1,5 +1,5 @@
 // What is the PostgreSQL store's own (host/bank/postgres/): migrations when instances start at once,
-// the refusals when opening, literal binding, and the retry rules: a transaction whose connection drops
+// the refusals when opening, parameters (no value in SQL text) and round trips, and the retry rules: a transaction whose connection drops
 // before COMMIT runs again, a COMMIT whose answer is lost is decided by its commit id and never simply
 // run again (also across a crash, where the transaction id of the old rule is handed out again), a
 // deadlock is retried, the database down is StoreBusyError and comes back by itself; commit ids are
@@ -12,9 +12,9 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifyChain } from "../host/bank/audit.js";
 import { signed, testAuditKeys, testAuditSetup } from "./audit-helpers.js";
-import { bindLiterals, COMMIT_ID_KEEP_MS, lostCommitOutcome, migrate, type PgStore } from "../host/bank/postgres/store.js";
+import { COMMIT_ID_KEEP_MS, lostCommitOutcome, migrate, type PgStore } from "../host/bank/postgres/store.js";
 import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../host/bank/postgres/schema.js";
-import { type BankStore, StoreBusyError, StoreOpenError } from "../host/bank/store.js";
+import { type BankStore, StoreBusyError, StoreOpenError, type StoreTx } from "../host/bank/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 import { tokenRow } from "./bank-helpers.js";
@@ -109,6 +109,64 @@ async function commitLosingRelay(
   return { port: typeof address === "object" && address ? address.port : 0, arm: (loses) => (armed = loses), server };
 }
 
+/**
+ * A TCP relay in front of the server counting, per connection, the flights the client sends (one per
+ * round trip) and the statement texts it parses (the extended protocol's Parse messages).
+ */
+async function flightCountingRelay(port: number): Promise<{ port: number; flights: Map<number, number>; parses: Map<number, string[]> }> {
+  // By the client's port.
+  const flights = new Map<number, number>();
+  const parses = new Map<number, string[]>();
+  const server = createServer((client) => {
+    const upstream = new Socket();
+    let answered = true;
+    let pending = Buffer.alloc(0);
+    let started = false;
+    const from = client.remotePort!;
+    flights.set(from, 0);
+    parses.set(from, []);
+    const read = (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        // The startup message has no type byte; every later one: type, length (itself included), body.
+        const header = started ? 1 : 0;
+        if (pending.length < header + 4) return;
+        const length = pending.readUInt32BE(header);
+        if (pending.length < header + length) return;
+        if (started && pending[0] === 0x50) {
+          const name = pending.indexOf(0, 5);
+          parses.get(from)!.push(pending.subarray(name + 1, pending.indexOf(0, name + 1)).toString());
+        }
+        pending = pending.subarray(header + length);
+        started = true;
+      }
+    };
+    upstream.connect(port, "127.0.0.1");
+    upstream.on("data", (chunk) => {
+      answered = true;
+      client.write(chunk);
+    });
+    client.on("data", (chunk) => {
+      if (answered) flights.set(from, flights.get(from)! + 1);
+      answered = false;
+      read(chunk);
+      upstream.write(chunk);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of [client, upstream]) {
+      socket.on("error", end);
+      socket.on("close", end);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  opened.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+  return { port: typeof address === "object" && address ? address.port : 0, flights, parses };
+}
+
 if (POSTGRES_SKIP !== null) it.skip(`PostgreSQL store tests skipped: ${POSTGRES_SKIP}`, () => undefined);
 
 describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
@@ -166,21 +224,102 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     );
   }, 60_000);
 
-  it("binds values as literals: quotes, backslashes, dollar signs and any Unicode come back as written; what is not a value the bank stores is refused", async () => {
-    expect(bindLiterals("SELECT $1, $2, $3, $10", ["it's", new Uint8Array([0, 255]), null, 1, 2, 3, 4, 5, 6, -7])).toBe(
-      "SELECT 'it''s', '\\x00ff'::bytea, NULL, -7",
-    );
-    expect(() => bindLiterals("SELECT $1", ["a\0b"])).toThrow(/NUL/);
-    expect(() => bindLiterals("SELECT $1", [1.5])).toThrow(/not an integer/);
-    expect(() => bindLiterals("SELECT $1", [{}])).toThrow(/cannot bind/);
-    const store = await open(postgres.freshUrl());
-    const tricky = ["it's", "back\\slash", "$1 $2 '; DROP TABLE tokens; --", "E'\\x'", "利用開始パスワード 🔑", "'", "\\", "tab\there"];
-    for (const detail of tricky)
-      await store.transaction((tx) =>
-        tx.appendEvent(signed(testAuditKeys(KEY), { at: 1, kind: "text", service_id: null, user_id: "U", actor: "test", detail })),
-      );
-    expect((await store.events(0, 100)).map((e) => e.detail)).toEqual(tricky);
+  it("values travel only as parameters of named statements, never in SQL text: a verification's statements and a failed one's; quotes, backslashes, dollar signs and any Unicode come back as written", async () => {
+    // No audit sealer (no useAudit): every statement recorded is the transactions'.
+    const store = (await openStore(postgres.freshUrl(), { create: true })) as PgStore;
+    opened.push(store);
+    const [first, second] = await withTokens(store, 2);
+    const sent: { text: string; name?: string; values: unknown[] }[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, config: unknown, values?: unknown, callback?: unknown) {
+      const c = config as string | { text: string; name?: string; values?: unknown[] };
+      if (typeof c === "string") sent.push({ text: c, values: Array.isArray(values) ? values : [] });
+      else sent.push({ text: c.text, name: c.name, values: c.values ?? (Array.isArray(values) ? values : []) });
+      return (query as (...args: unknown[]) => unknown).call(this, config, values, callback);
+    } as typeof query;
+    const tricky = ["it's", "back\\slash", "$1 $2 '; DROP TABLE tokens; --", "E'\\x'", "利用開始パスワード 🔑", "tab\there"];
+    // What a verification asks of the store (rooms/verification.ts), then a failed one, on each token.
+    const verification = (userId: string, step: number, detail: string) =>
+      store.transaction(async (tx) => {
+        const token = (await tx.getToken(userId))!;
+        await tx.recordTokenSuccess(userId, 1, token.last_step + step, 7_000_001 + step);
+        await tx.appendEvent(
+          signed(testAuditKeys(KEY), { at: 7_000_001, kind: "login", service_id: null, user_id: userId, actor: "api-7311", detail }),
+        );
+      });
+    const failure = (userId: string) =>
+      store.transaction(async (tx) => {
+        await tx.getToken(userId);
+        await tx.recordTokenFailure(userId, 5, 7_000_999);
+      });
+    const texts = async (work: () => Promise<unknown>) => {
+      const from = sent.length;
+      await work();
+      return sent.slice(from).map((q) => q.text);
+    };
+    try {
+      const verifying = await texts(() => verification(first, 1000, tricky[0]));
+      const failing = await texts(() => failure(first));
+      expect(verifying).toHaveLength(6);
+      expect(failing).toHaveLength(5);
+      // The same statements, whatever the values: the text never depends on them.
+      for (const [i, detail] of tricky.entries()) expect(await texts(() => verification(second, 2000 + i, detail))).toEqual(verifying);
+      expect(await texts(() => failure(second))).toEqual(failing);
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    const values = sent.flatMap((q) => q.values);
+    expect(values).toEqual(expect.arrayContaining([first, second, 7_000_999, ...tricky]));
+    const shown = values.flatMap((v) => (v instanceof Uint8Array ? [Buffer.from(v).toString("hex")] : v === null ? [] : [String(v)]));
+    for (const q of sent) {
+      // Only BEGIN, COMMIT and ROLLBACK go without a name, and they carry nothing.
+      if (q.name === undefined)
+        expect({ text: q.text, values: q.values }).toEqual({ text: expect.stringMatching(/^(BEGIN|COMMIT|ROLLBACK)$/), values: [] });
+      for (const value of shown) if (value.length >= 3) expect(q.text).not.toContain(value);
+    }
+    expect(sent.filter((q) => q.name !== undefined).length).toBeGreaterThan(10);
+    const queued = await store.pool.query("SELECT detail FROM audit_queue WHERE user_id = $1 ORDER BY queue_id", [second]);
+    expect(queued.rows.map((r) => r.detail)).toEqual(tricky);
     expect((await store.pool.query("SELECT to_regclass('tokens') AS t")).rows[0].t).toBe("tokens");
+  });
+
+  it("round trips: a verification is two (BEGIN with the token's SELECT FOR UPDATE; the writes, the commit id and COMMIT), a transaction whose writes nobody awaits one, each statement prepared once per connection", async () => {
+    const url = postgres.freshUrl();
+    const setup = await open(url);
+    const [userId] = await withTokens(setup, 1);
+    const relay = await flightCountingRelay(postgres.server.port);
+    // No audit sealer: every flight through the relay is the transactions'.
+    const store = (await openStore(url.replace(`:${postgres.server.port}/`, `:${relay.port}/`))) as PgStore;
+    opened.push(store);
+    /** The flights of one transaction, on its connection (other connections may be pruning commit ids meanwhile). */
+    const roundTrips = async (work: (tx: StoreTx) => Promise<unknown>) => {
+      let port = 0;
+      let before = 0;
+      await store.transaction(async (tx) => {
+        port = (tx as unknown as { client: { connection: { stream: Socket } } }).client.connection.stream.localPort!;
+        before = relay.flights.get(port)!;
+        return work(tx);
+      });
+      return relay.flights.get(port)! - before;
+    };
+    for (let step = 1; step <= 3; step++) {
+      const verification = (tx: StoreTx) =>
+        (async () => {
+          const token = (await tx.getToken(userId))!;
+          await tx.recordTokenSuccess(userId, 0, token.last_step + 1, 5000 + step);
+          await tx.appendEvent(
+            signed(testAuditKeys(KEY), { at: 5000, kind: "login", service_id: null, user_id: userId, actor: "test", detail: null }),
+          );
+        })();
+      expect(await roundTrips(verification)).toBe(2);
+      expect(await roundTrips((tx) => tx.setTokenState(userId, step === 2 ? "suspended" : "active"))).toBe(1);
+    }
+    expect((await setup.getToken(userId))!.last_step).toBe(103);
+    // Prepared once: on every connection, each statement's Parse went once, and the values never in it.
+    const parses = [...relay.parses.values()];
+    expect(parses.flat()).toEqual(expect.arrayContaining(["SELECT * FROM tokens WHERE user_id = $1 FOR UPDATE"]));
+    for (const texts of parses) expect(new Set(texts).size).toBe(texts.length);
+    expect(parses.flat().some((text) => text.includes(userId))).toBe(false);
   });
 
   it("runs a transaction again when its connection drops before COMMIT: the failure is counted once", async () => {

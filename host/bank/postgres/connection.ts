@@ -7,7 +7,6 @@ import type Pg from "pg";
 import type { Pool, PoolClient } from "pg";
 import { DEFAULT_POOL_SIZE } from "../limits.js";
 import { StoreBusyError, StoreOpenError } from "../store.js";
-import { useEscapeLiteral } from "./literals.js";
 
 /** Transactions waiting for a connection beyond this are refused at once as busy. */
 export const MAX_WAITING = 1000;
@@ -22,9 +21,7 @@ const LOCK_TIMEOUT_MS = 5000;
 
 export function loadPg(): typeof Pg {
   try {
-    const pg = createRequire(import.meta.url)("pg") as typeof Pg;
-    useEscapeLiteral(pg.escapeLiteral);
-    return pg;
+    return createRequire(import.meta.url)("pg") as typeof Pg;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") {
       throw new StoreOpenError("the bank's PostgreSQL store needs node-postgres: npm i pg");
@@ -96,6 +93,9 @@ export function createPool(pg: typeof Pg, url: string, poolSize: number | undefi
     idle_in_transaction_session_timeout: 30_000,
     application_name: "otp-token bank",
     types: types(pg),
+    // Queries handed to a connection go on the wire at once, each answered in turn (pg >= 8.23): a
+    // transaction's statements pipelined (tx.ts), several per round trip, values always parameters.
+    pipeline: true,
   });
   // An idle connection whose server went away: the pool drops it, the next transaction connects afresh.
   pool.on("error", () => undefined);

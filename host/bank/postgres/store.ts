@@ -11,15 +11,16 @@
 //
 // The modules: connection.ts (pg loaded lazily, the pool, which errors are the connection's, the
 // store's errors), transactions.ts (the runner: retries and the lost-commit check), tx.ts (a
-// transaction's statements), literals.ts (literal binding), migrate.ts (migrations, `bank init`'s
+// transaction's statements), migrate.ts (migrations, `bank init`'s
 // check), sealer.ts (the audit chain). This file is the store: open, transactions, reads, close.
 //
-// Round trips: a transaction's statements go as literal-bound text in PostgreSQL's simple query
-// protocol (bindLiterals: numbers checked, strings through pg's escapeLiteral, bytes as bytea hex),
-// so several ride in one message: BEGIN with the first statement whose answer is awaited; writes whose
-// answer nobody awaits (recordTokenSuccess, appendEvent, ... as the SQLite store defers them) with the
-// next statement or with COMMIT. A verification is two round trips: "BEGIN; SELECT the token FOR
-// UPDATE", then "UPDATE the token; INSERT the audit row; INSERT the commit id; COMMIT".
+// Round trips: every statement is a named statement (prepared once per connection) whose values go as
+// parameters, never in its text; the pool's connections pipeline (pg's pipeline mode), so statements
+// handed over without awaiting ride one write: BEGIN with the first statement whose answer is
+// awaited; writes whose answer nobody awaits (recordTokenSuccess, appendEvent, ... as the SQLite
+// store defers them) with the next statement or with COMMIT. A verification is two round trips:
+// "BEGIN, SELECT the token FOR UPDATE", then "UPDATE the token, INSERT the audit row, INSERT the
+// commit id, COMMIT".
 // On a machine where a socket write costs tens of microseconds, round trips are the cost.
 //
 // Every query is asynchronous and the pool is bounded (poolSize, default DEFAULT_POOL_SIZE): one slow
@@ -61,7 +62,7 @@ import { migrate } from "./migrate.js";
 import { SCHEMA_VERSION } from "./schema.js";
 import { AuditSealer } from "./sealer.js";
 import { COMMIT_ID_KEEP_MS, TransactionRunner } from "./transactions.js";
-import { CUSTOMER_OF, LOGIN_SELECT } from "./tx.js";
+import { CUSTOMER_OF, LOGIN_SELECT, statementName } from "./tx.js";
 
 export { DEFAULT_POOL_SIZE };
 export {
@@ -72,7 +73,6 @@ export {
   RETRY_WINDOW_MS,
   redactUrl,
 } from "./connection.js";
-export { bindLiterals } from "./literals.js";
 export { migrate, postgresHasBank } from "./migrate.js";
 export { COMMIT_ID_DECIDE_MS, COMMIT_ID_KEEP_MS, lostCommitOutcome } from "./transactions.js";
 
@@ -374,13 +374,7 @@ export class PgStore implements BankStore {
   }
 }
 
-/** Statement names: each SQL text is parsed and planned once per connection. */
-const names = new Map<string, string>();
+/** A named statement: each SQL text is parsed and planned once per connection (tx.ts, statementName). */
 function named(text: string, values: unknown[]): QueryConfig {
-  let name = names.get(text);
-  if (name === undefined) {
-    name = `bank-${names.size + 1}`;
-    names.set(text, name);
-  }
-  return { name, text, values };
+  return { name: statementName(text), text, values };
 }

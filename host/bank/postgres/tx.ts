@@ -1,6 +1,7 @@
-// One PostgreSQL transaction's statements (StoreTx, host/bank/store.ts) on its connection, sent as
-// literal-bound text (literals.ts) so that several ride one message. The transaction runner
-// (transactions.ts) opens, commits and retries it.
+// One PostgreSQL transaction's statements (StoreTx, host/bank/store.ts) on its connection, each a
+// named (prepared once per connection) statement whose values travel as parameters, pipelined on the
+// wire (node-postgres's pipeline mode, connection.ts) so that several ride one write. The transaction
+// runner (transactions.ts) opens, commits and retries it.
 import { randomBytes } from "node:crypto";
 import type Pg from "pg";
 import type { PoolClient } from "pg";
@@ -20,7 +21,6 @@ import type {
   TokenRow,
   TokenState,
 } from "../store.js";
-import { bindLiterals } from "./literals.js";
 import { CUSTOMER_NUMBER_LOCK } from "./schema.js";
 
 export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = coalesce(
@@ -28,22 +28,46 @@ export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = co
   (SELECT customer_id FROM issues WHERE user_id = $1 ORDER BY issue_id DESC LIMIT 1),
   (SELECT customer_id FROM customers WHERE legacy_user_id = $1))`;
 
+const INSERT_COMMIT_ID = "INSERT INTO commit_ids (id) VALUES ($1)";
+
+/** Each statement's text has one name, the same on every connection (where it is prepared once, on its first use). */
+const names = new Map<string, string>();
+export function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `bank_${names.size + 1}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+type Statement = readonly [text: string, values: readonly unknown[]];
+
+/** Every answer, or the first error among them (later ones only say the transaction is aborted), once all are in. */
+async function settle(answers: Promise<Pg.QueryResult>[]): Promise<Pg.QueryResult[]> {
+  const settled = await Promise.allSettled(answers);
+  const failed = settled.find((answer) => answer.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((answer) => (answer as PromiseFulfilledResult<Pg.QueryResult>).value);
+}
+
 /**
  * One transaction's statements on its connection; rows read to be changed are locked until commit.
  * BEGIN goes with the first statement sent; writes whose answer nobody awaits are held and go with the
- * next statement, or with COMMIT. COMMIT's message also inserts the transaction's commit id (migration
- * 3): whether that row exists is, afterwards, whether the transaction committed.
+ * next statement, or with COMMIT, in the same write. COMMIT's write also inserts the transaction's
+ * commit id (migration 3): whether that row exists is, afterwards, whether the transaction committed.
+ * No value is ever part of a statement's text.
  */
 export const LOGIN_SELECT = "SELECT l.*, c.customer_number FROM customer_logins l JOIN customers c ON c.customer_id = l.customer_id";
 
 export class PgTx implements StoreTx {
-  /** Random, this attempt's own: inserted into commit_ids in the message that commits. */
+  /** Random, this attempt's own: inserted into commit_ids in the write that commits. */
   readonly commitId: Uint8Array = new Uint8Array(randomBytes(16));
   /** The server process running the transaction (node-postgres keeps it from BackendKeyData). */
   readonly backendPid: number | null;
   /** BEGIN has been handed to the connection. */
   private begun = false;
-  private held: string[] = [];
+  private held: Statement[] = [];
 
   constructor(
     private readonly client: PoolClient,
@@ -52,29 +76,44 @@ export class PgTx implements StoreTx {
     this.backendPid = (client as unknown as { processID?: number | null }).processID ?? null;
   }
 
-  /** Sends the held writes and `statement` in one message (opening the transaction first); the statement's result. */
-  private async send(statement: string): Promise<Pg.QueryResult> {
-    const parts = this.begun ? [] : ["BEGIN"];
-    this.begun = true;
-    parts.push(...this.held, statement);
-    this.held = [];
-    const answer = (await this.client.query(parts.join(";\n"))) as unknown as Pg.QueryResult | Pg.QueryResult[];
-    return Array.isArray(answer) ? answer[answer.length - 1] : answer;
+  /**
+   * Hands BEGIN (the first time), the held writes, `statements` and then `last` (a statement without
+   * values) to the connection, pipelined, in one socket write (corked); their answers, in order.
+   */
+  private pipeline(statements: Statement[], last?: string): Promise<Pg.QueryResult>[] {
+    const stream = (this.client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
+    stream?.cork?.();
+    try {
+      const answers: Promise<Pg.QueryResult>[] = [];
+      if (!this.begun) answers.push(this.client.query("BEGIN"));
+      this.begun = true;
+      for (const [text, values] of [...this.held, ...statements])
+        answers.push(this.client.query({ name: statementName(text), text, values: values as unknown[] }));
+      this.held = [];
+      if (last !== undefined) answers.push(this.client.query(last));
+      return answers;
+    } finally {
+      stream?.uncork?.();
+    }
+  }
+
+  /** Sends the held writes and the statement (opening the transaction first); the statement's result. */
+  private async send(text: string, values: readonly unknown[]): Promise<Pg.QueryResult> {
+    const answers = await settle(this.pipeline([[text, values]]));
+    return answers[answers.length - 1];
   }
 
   private hold(text: string, values: unknown[]): Promise<void> {
-    this.held.push(bindLiterals(text, values));
+    this.held.push([text, values]);
     return Promise.resolve();
   }
 
   /** False when there was nothing to commit (nothing was sent). */
   async commit(): Promise<boolean> {
     if (!this.begun && this.held.length === 0) return false;
-    const parts = this.begun ? [] : ["BEGIN"];
-    this.begun = true;
-    parts.push(...this.held, bindLiterals("INSERT INTO commit_ids (id) VALUES ($1)", [this.commitId]), "COMMIT");
-    this.held = [];
-    await this.client.query(parts.join(";\n"));
+    const answers = await settle(this.pipeline([[INSERT_COMMIT_ID, [this.commitId]]], "COMMIT"));
+    // COMMIT of a transaction that failed answers ROLLBACK; the failure itself was thrown above.
+    if (answers[answers.length - 1].command !== "COMMIT") throw new Error("the transaction was rolled back at COMMIT");
     return true;
   }
 
@@ -84,7 +123,7 @@ export class PgTx implements StoreTx {
   }
 
   private async rows<T>(text: string, values: unknown[]): Promise<T[]> {
-    return (await this.send(bindLiterals(text, values))).rows as T[];
+    return (await this.send(text, values)).rows as T[];
   }
 
   private async first<T>(text: string, values: unknown[]): Promise<T | undefined> {
@@ -92,7 +131,7 @@ export class PgTx implements StoreTx {
   }
 
   private async count(text: string, values: unknown[]): Promise<number> {
-    return (await this.send(bindLiterals(text, values))).rowCount ?? 0;
+    return (await this.send(text, values)).rowCount ?? 0;
   }
 
   async initMeta(name: string, value: Uint8Array): Promise<Uint8Array> {
