@@ -2,7 +2,7 @@
 // (a test checks the two agree).
 
 /** Version of the exported interface; bumped on any incompatible change. */
-export const ABI_VERSION: u32 = 2;
+export const ABI_VERSION: u32 = 3;
 
 // Hash algorithms (the values are stored in flash records: never renumber).
 export const ALG_SHA1: u32 = 1;
@@ -33,7 +33,7 @@ export const STATUS_BAD_PASSWORD: i32 = -20;
 export const STATUS_LOCKED: i32 = -21;
 export const STATUS_BAD_TAG: i32 = -22;
 export const STATUS_NOT_ACTIVATING: i32 = -23;
-/** Positive: accepted, waiting for the holder to confirm on the token (erase, adding a profile). */
+/** Positive: accepted, waiting for the holder to confirm on the token (erase, adding, replacing or deleting a profile). */
 export const STATUS_PENDING: i32 = 1;
 
 // Button events, delivered by button(event). A press is released before LONG_PRESS_SECONDS;
@@ -56,6 +56,13 @@ export const MODE_OTP: u32 = 9;
 export const MODE_INFO: u32 = 10;
 /** A host asked to add a profile to a token that holds one: the holder confirms with a hold. */
 export const MODE_ADD_CONFIRM: u32 = 11;
+/**
+ * A registration (ACTIVATE_FINISH) for a Service ID the token already holds: the new profile replaces
+ * that one when the holder holds button A within ERASE_WINDOW_SECONDS (one record write).
+ */
+export const MODE_REPLACE_CONFIRM: u32 = 12;
+/** The holder held button A on a code, or a host asked to delete one profile: a second hold deletes it. */
+export const MODE_DELETE_CONFIRM: u32 = 13;
 
 // Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
 // The response replaces the frame: a status byte (i8), then the command's fields.
@@ -71,6 +78,8 @@ export const LINK_ACTIVATE_FINISH: u32 = 7;
  * at "register"): its secrets are zeroed and the token leaves ACTIVATING.
  */
 export const LINK_ACTIVATE_CANCEL: u32 = 8;
+/** Asks to delete one profile (its index); the holder confirms with a hold, as for ERASE. */
+export const LINK_DELETE_PROFILE: u32 = 9;
 
 // The activation protocol (docs/activation.md, version 2: CPace): byte 0 of every message is the
 // version, byte 1 its kind; each kind has one length. The firmware, the relay and the bank use these.
@@ -92,13 +101,17 @@ export const BROWN_OUT_MILLIVOLTS: u32 = 2200;
 // Token limits.
 export const MAX_PROFILES: u32 = 8;
 export const MAX_LABEL: u32 = 12;
+/** A Service ID: 8 ASCII digits, stored with each profile the bank registered (one profile per service). */
+export const SERVICE_ID_BYTES: u32 = 8;
+/** Last digits of the Service ID shown after a label that two profiles share. */
+export const SERVICE_SUFFIX_DIGITS: u32 = 4;
 export const MIN_SEED: u32 = 16;
 export const MAX_SEED: u32 = 64;
 export const PANEL_ON_SECONDS: u32 = 60;
 export const LONG_PRESS_SECONDS: u32 = 2;
 /**
- * Seconds the holder has to hold button A after a host asks to erase, or to add a profile to a token
- * that already holds one; without the hold nothing changes.
+ * Seconds the holder has to hold button A after a host asks to erase, to add a profile to a token
+ * that already holds one, to replace or delete a profile; without the hold nothing changes.
  */
 export const ERASE_WINDOW_SECONDS: u32 = 10;
 /**

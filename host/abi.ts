@@ -1,7 +1,7 @@
 // Mirror of assembly/abi.ts: the numbers that cross the WebAssembly boundary. Defined once per side;
 // test/abi.test.ts checks the two files agree, so edit both together.
 
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 export const ALG_SHA1 = 1;
 export const ALG_SHA256 = 2;
@@ -30,7 +30,7 @@ export const STATUS_BAD_PASSWORD = -20;
 export const STATUS_LOCKED = -21;
 export const STATUS_BAD_TAG = -22;
 export const STATUS_NOT_ACTIVATING = -23;
-/** Positive: accepted, waiting for the holder to confirm on the token (erase, adding a profile). */
+/** Positive: accepted, waiting for the holder to confirm on the token (erase, adding, replacing or deleting a profile). */
 export const STATUS_PENDING = 1;
 
 // Button events, delivered by button(event). A press is released before LONG_PRESS_SECONDS;
@@ -53,6 +53,13 @@ export const MODE_OTP = 9;
 export const MODE_INFO = 10;
 /** A host asked to add a profile to a token that holds one: the holder confirms with a hold. */
 export const MODE_ADD_CONFIRM = 11;
+/**
+ * A registration (ACTIVATE_FINISH) for a Service ID the token already holds: the new profile replaces
+ * that one when the holder holds button A within ERASE_WINDOW_SECONDS (one record write).
+ */
+export const MODE_REPLACE_CONFIRM = 12;
+/** The holder held button A on a code, or a host asked to delete one profile: a second hold deletes it. */
+export const MODE_DELETE_CONFIRM = 13;
 
 // Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
 // The response replaces the frame: a status byte (i8), then the command's fields.
@@ -68,6 +75,8 @@ export const LINK_ACTIVATE_FINISH = 7;
  * at "register"): its secrets are zeroed and the token leaves ACTIVATING.
  */
 export const LINK_ACTIVATE_CANCEL = 8;
+/** Asks to delete one profile (its index); the holder confirms with a hold, as for ERASE. */
+export const LINK_DELETE_PROFILE = 9;
 
 // The activation protocol (docs/activation.md, version 2: CPace): byte 0 of every message is the
 // version, byte 1 its kind; each kind has one length. The firmware, the relay and the bank use these.
@@ -89,13 +98,17 @@ export const BROWN_OUT_MILLIVOLTS = 2200;
 // Token limits.
 export const MAX_PROFILES = 8;
 export const MAX_LABEL = 12;
+/** A Service ID: 8 ASCII digits, stored with each profile the bank registered (one profile per service). */
+export const SERVICE_ID_BYTES = 8;
+/** Last digits of the Service ID shown after a label that two profiles share. */
+export const SERVICE_SUFFIX_DIGITS = 4;
 export const MIN_SEED = 16;
 export const MAX_SEED = 64;
 export const PANEL_ON_SECONDS = 60;
 export const LONG_PRESS_SECONDS = 2;
 /**
- * Seconds the holder has to hold button A after a host asks to erase, or to add a profile to a token
- * that already holds one; without the hold nothing changes.
+ * Seconds the holder has to hold button A after a host asks to erase, to add a profile to a token
+ * that already holds one, to replace or delete a profile; without the hold nothing changes.
  */
 export const ERASE_WINDOW_SECONDS = 10;
 /**

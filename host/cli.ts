@@ -15,7 +15,7 @@ Commands:
   mcu     the firmware on an emulated nRF51822 (Cortex-M0) in QEMU: a code, or its live panel
   serve   the browser simulator: bank screens beside the token, on a local web server (npm run web)
   sim     the token simulator in the terminal (what npm start runs)
-  token   the simulated token from the command line: activate, show, info
+  token   the simulated token from the command line: activate, show, info, erase
   help    this help ('otp-token help <command>' for a command's)
 
 Run 'otp-token <command> --help' for a command's options.

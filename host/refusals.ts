@@ -4,8 +4,9 @@
 // The bank's own sentences (host/bank/notices.ts) are used where the bank words a refusal itself, so a
 // refusal reads the same in the bank's answer and on every front end. This file imports only
 // host/terms.ts and host/bank/notices.ts (which imports only terms.ts), so the page's bundle can take it.
+import { MAX_PROFILES, STATUS_FULL, STATUS_LOCKED, STATUS_LOW_BATTERY, STATUS_STORAGE } from "./abi.js";
 import { NOTICES } from "./bank/notices.js";
-import { attemptsText, issueVoidText, type Term, TERMS } from "./terms.js";
+import { attemptsText, GUIDANCE, issueVoidText, type Term, TERMS } from "./terms.js";
 
 /** What a front end knows of a refusal: the bank's code and message, and what its answer carries. */
 export interface BankRefusal {
@@ -100,8 +101,8 @@ const OTHER: Record<string, Term> = {
  * erased (assembly/device/activation.ts), whatever the bank's count for the issue.
  */
 const TOKEN_ACTIVATION_LOCKED: Term = {
-  ja: "トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。",
-  en: "The token now refuses to register after too many failures: erase the token, then start again.",
+  ja: `トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。${GUIDANCE.realTokenLocked.ja}`,
+  en: `The token now refuses to register after too many failures: erase the token, then start again. ${GUIDANCE.realTokenLocked.en}`,
 };
 
 /**
@@ -132,6 +133,28 @@ export function registerRefusalWords(attemptsLeft: number | undefined, tokenLock
 /** The token refuses to begin an activation (STATUS_LOCKED at 送信): erase it first. */
 export function tokenActivationLockedWords(): Term {
   return TOKEN_ACTIVATION_LOCKED;
+}
+
+/** The token's own refusals a holder can meet at 送信 and 登録, in their words (every other is a fault of the host). */
+const TOKEN_REFUSALS: Record<number, Term> = {
+  [STATUS_LOCKED]: TOKEN_ACTIVATION_LOCKED,
+  [STATUS_FULL]: {
+    ja: `トークンのプロファイルがいっぱいです（${MAX_PROFILES}件）。不要なプロファイルを削除してからやり直してください。`,
+    en: `The token holds ${MAX_PROFILES} profiles, its most: delete one it no longer needs, then start again.`,
+  },
+  [STATUS_LOW_BATTERY]: {
+    ja: "トークンの電池残量が少ないため、登録できません。",
+    en: "The token's battery is too low to store anything.",
+  },
+  [STATUS_STORAGE]: { ja: "トークンの記憶装置エラーのため、登録できません。", en: "The token's storage failed: nothing was stored." },
+};
+
+/**
+ * A refusal of the token itself (a LinkError's `status` and `message`) in the holder's words: never
+ * the firmware's English inside a Japanese sentence.
+ */
+export function tokenRefusalWords(status: number, message: string): Term {
+  return TOKEN_REFUSALS[status] ?? { ja: `トークンが要求を受け付けませんでした（コード ${status}）。`, en: message };
 }
 
 const TOKEN_LOCKED: Term = NOTICES.locked();

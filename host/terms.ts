@@ -104,6 +104,11 @@ export const GUIDANCE = {
   },
   /** The consent box was left empty. */
   consentMissing: { ja: "「同意する」にチェックを入れてください。", en: 'Tick "I agree" first.' },
+  /** What the holder of a real token that refuses to register (locked) does instead of erasing it. */
+  realTokenLocked: {
+    ja: "実際のトークンの場合は、お取引店またはヘルプデスクにお問い合わせください。",
+    en: "With a real token, ask your branch or the bank's help desk.",
+  },
   /** The panel is dark (it turns off 60 s after a press). */
   panelOff: {
     ja: "表示は消えています。ボタンAを押すとワンタイムパスワードが表示されます。",
@@ -129,6 +134,14 @@ export const TOKEN_SCREENS = {
   "storage-error": { ja: "記憶装置エラー", en: "storage error" },
   "erase-confirm": { ja: "消去の確認：10秒以内にボタンAを長押しすると消去します", en: "erase? hold button A within 10 s to erase" },
   "add-confirm": { ja: "追加の確認：10秒以内にボタンAを長押しすると追加します", en: "add a profile? hold button A within 10 s to add it" },
+  "replace-confirm": {
+    ja: "置き換えの確認：10秒以内にボタンAを長押しすると、同じサービスIDのプロファイルを新しいものに置き換えます",
+    en: "replace? hold button A within 10 s to replace the profile of the same Service ID with the new one",
+  },
+  "delete-confirm": {
+    ja: "削除の確認：10秒以内にボタンAを長押しすると、このプロファイルを削除します（押すと残します）",
+    en: "delete this profile? hold button A within 10 s to delete it (a press keeps it)",
+  },
   info: { ja: "製造番号・ファームウェア・電池電圧", en: "serial number, firmware, battery voltage" },
 } as const satisfies Record<string, Term>;
 

@@ -137,7 +137,7 @@ describe.each(FIRMWARE_BUILDS)("activation on the token (%s)", (build) => {
     const screen = token.screen();
     expect(screen).toMatchObject({ mode: "otp", label: params.label, period: params.period });
     expect(screen.code).toBe(api.totp(seed, rtcTime(token), params));
-    expect(token.profiles()).toEqual([{ index: 0, ...params }]);
+    expect(token.profiles()).toEqual([{ index: 0, ...params, serviceId: SERVICE_ID }]);
     // The agreed seed never crossed the link.
     for (const message of [request, response, confirmation]) expect(contains(message, seed.subarray(0, 8))).toBe(false);
     token.powerCycle();
@@ -455,3 +455,112 @@ describe("activation cost (debug firmware)", () => {
     console.log(`activation: ${begin} compressions to begin, ${finish} to finish (plus Elligator 2 and two X25519)`);
   });
 });
+
+describe.each(FIRMWARE_BUILDS)("one profile per bank service (%s)", (build) => {
+  /** 送信 and 登録 for `issued` against `bank`, as a front end relays them; the registration as answered. */
+  async function activate(token: SimToken, bank: Bank, issued: { serviceId: string; userId: string }) {
+    const answer = await bank.activate(token.link.activateBegin(issued.serviceId, issued.userId, PASSWORD));
+    const registered = token.link.activateFinish(answer.response);
+    await bank.register(registered.confirmation);
+    return registered;
+  }
+
+  /** Lets the step of the last accepted code pass, so the next code is a new one. */
+  function nextStep(token: SimToken): void {
+    token.advance(61_000);
+    clock.now = rtcTime(token);
+  }
+
+  it("a re-set-up replaces the profile of the same Service ID on the holder's hold: one press shows the code the bank accepts", async () => {
+    const token = newToken(build);
+    const bank = await openBank(token);
+    // A demo profile programmed over the link has no Service ID: it is never replaced.
+    token.addProfile({ seed: seedOf(20, 9), label: "DEMO" });
+    const first = await issueWith(bank);
+    expect(first.userId).toMatch(/A001$/);
+    const registered = await activate(token, bank, first);
+    expect(registered).toMatchObject({ profile: 1, replacing: false });
+    expect((await bank.confirm(first.userId, token.screen().code!)).ok).toBe(true);
+    expect(token.profiles().map((p) => [p.label, p.serviceId])).toEqual([
+      ["DEMO", null],
+      ["BANK", SERVICE_ID],
+    ]);
+
+    // The re-set-up: the bank issues ...A002 to the same customer; the same token registers it.
+    nextStep(token);
+    const second = await bank.issue({ ...holder, userId: first.userId });
+    expect(second.userId).toMatch(/A002$/);
+    const again = await activate(token, bank, second);
+    // The token asks its holder: the old profile is still the one stored until the hold.
+    expect(again).toMatchObject({ profile: 1, replacing: true });
+    expect(token.screen().mode).toBe("replace-confirm");
+    const sequence = token.info().recordSequence;
+    token.link.replaceConfirmed(() => token.hold());
+    expect(token.info().recordSequence).toBe(sequence + 1);
+    expect(token.profiles().map((p) => [p.label, p.serviceId])).toEqual([
+      ["DEMO", null],
+      ["BANK", SERVICE_ID],
+    ]);
+    // Its code shows at once; after the panel went dark and the token rebooted, one press still shows it.
+    expect(token.screen()).toMatchObject({ mode: "otp", profile: 1 });
+    const shown = token.screen().code!;
+    expect((await bank.confirm(second.userId, shown)).ok).toBe(true);
+    nextStep(token);
+    token.powerCycle();
+    token.press();
+    token.press(); // past DEMO, profile 0
+    expect(token.screen()).toMatchObject({ mode: "otp", profile: 1, label: "BANK" });
+    expect((await bank.verify(second.userId, token.screen().code!)).ok).toBe(true);
+    // The old User ID is gone with its token.
+    await expect(bank.verify(first.userId, token.screen().code!)).rejects.toThrow(BankError);
+  });
+
+  it("an issue registered but never confirmed is replaced the same way; without the hold the token keeps the old profile", async () => {
+    const token = newToken(build);
+    const bank = await openBank(token);
+    const abandoned = await issueWith(bank);
+    await activate(token, bank, abandoned);
+    expect(token.profiles()).toHaveLength(1);
+    const oldCode = token.screen().code!;
+    // Issued again (the first was never confirmed): registered, but the holder does not hold.
+    const again = await issueWith(bank);
+    const registered = await activate(token, bank, again);
+    expect(registered).toMatchObject({ profile: 0, replacing: true });
+    token.press(); // a press is no confirmation
+    token.advance(10_000);
+    expect(token.screen().mode).not.toBe("replace-confirm");
+    expect(token.profiles()).toHaveLength(1);
+    token.press();
+    expect(token.screen().code).toBe(oldCode);
+    // Registered again and held: replaced; the confirmed code is the new issue's.
+    const held = await activate(token, bank, again);
+    expect(held.replacing).toBe(true);
+    token.hold();
+    expect(token.profiles()).toHaveLength(1);
+    expect(token.screen()).toMatchObject({ mode: "otp", profile: 0 });
+    expect(token.screen().code).not.toBe(oldCode);
+    expect((await bank.confirm(again.userId, token.screen().code!)).ok).toBe(true);
+  });
+
+  it("two services of one label are told apart on the screen by the Service ID's last digits", async () => {
+    const token = newToken(build);
+    const bank = await openBank(token);
+    const first = await issueWith(bank);
+    await activate(token, bank, first);
+    expect(token.screen()).toMatchObject({ label: "BANK", serviceSuffix: "" });
+    const plain = token.framebuffer();
+    const other = await openBank(token);
+    await other.updateSettings({ serviceId: "10219999" });
+    const second = await issueWith(other);
+    expect(second.serviceId).toBe("10219999");
+    expect((await activate(token, other, second)).replacing).toBe(false);
+    expect(token.screen()).toMatchObject({ mode: "otp", profile: 1, label: "BANK", serviceSuffix: "9999" });
+    token.press();
+    expect(token.screen()).toMatchObject({ mode: "otp", profile: 0, label: "BANK", serviceSuffix: "2083" });
+    // The digits are drawn: the label row differs from the one a lone BANK profile showed.
+    const row = (frame: Uint8Array) => Buffer.from(frame.subarray(0, 128)).toString("hex");
+    expect(row(token.framebuffer())).not.toBe(row(plain));
+  });
+});
+
+const holder = { mail: "holder@example.jp", mailConfirm: "holder@example.jp", password: PASSWORD, passwordConfirm: PASSWORD };

@@ -140,6 +140,7 @@ describe("otp-token code", () => {
     ["token", "activate"],
     ["token", "show"],
     ["token", "info"],
+    ["token", "erase"],
     ["bank"],
     ["bank", "issue"],
   ])("--help works on %j", async (...command) => {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { Board, type BoardConfig } from "../host/board/board.js";
 import { PowerCutError } from "../host/board/flash.js";
+import { answerRequest, decodeRequest } from "../host/bank/protocol.js";
 import { otpApi } from "../host/otp.js";
 import type { FirmwareBuild } from "../host/token/firmware.js";
 import type { ProfileSpec } from "../host/token/link.js";
@@ -154,6 +155,70 @@ describe.each(FIRMWARE_BUILDS)("power cuts (%s)", (build) => {
       }
     }
     // Cuts before the new record is complete must give the old state.
+    expect(sawOld).toBeGreaterThan(0);
+  });
+
+  it("re-set-up: a cut at every flash operation of a replace leaves the old or the new profile, never none and never both", () => {
+    const SERVICE_ID = "10212083";
+    const PASSWORD = "ab12";
+    const params = { algorithm: "SHA1", digits: 6, period: 60, label: "BANK" } as const;
+    // Registers `userId` on `token` (送信 and 登録; the bank's half from host/bank/protocol.ts with a
+    // fixed random source) and returns the profile the bank expects, or the power cut.
+    const register = (token: SimToken, userId: string, hold: boolean): ProfileSpec => {
+      const request = token.link.activateBegin(SERVICE_ID, userId, PASSWORD);
+      const { seed, response } = answerRequest(decodeRequest(request), PASSWORD, params, (n) => seedOf(n, 77));
+      const spec = { seed, algorithm: "SHA1", label: "BANK" } as const;
+      const registered = token.link.activateFinish(response);
+      if (hold) {
+        expect(registered.replacing).toBe(true);
+        token.hold(2500);
+      }
+      return spec;
+    };
+    const prepared = tokenOn(build, undefined, 1);
+    prepared.addProfile(A);
+    const first = register(prepared, "2083L0000001A001", false);
+    const before: Expected = { profiles: [A, first] };
+    expect(matches(prepared, before)).toBe(true);
+    const image = prepared.flashImage();
+    const at = { startMs: prepared.board.clock.now(), rtc: { startSeconds: prepared.rtcSeconds() } };
+
+    // The re-set-up (...A002) on a token booted from that image: every run draws the same random
+    // numbers, so every run agrees the same new seed.
+    const reference = tokenOn(build, image, 1, at);
+    const operationsBefore = reference.board.flash.operationCount;
+    const second = register(reference, "2083L0000001A002", true);
+    const operations = reference.board.flash.operationCount - operationsBefore;
+    const after: Expected = { profiles: [A, second] };
+    expect(matches(reference, after)).toBe(true);
+    // Counting the attempt, taking it back, and the replace itself: three record writes.
+    expect(operations).toBeGreaterThanOrEqual(3);
+
+    let sawOld = 0;
+    for (let k = 0; k < operations; k++) {
+      for (const [mode, flashSeed] of [
+        ["clean", 1],
+        ["torn", 1],
+        ["torn", 2],
+        ["torn", 3],
+      ] as const) {
+        const token = tokenOn(build, image, flashSeed, at);
+        token.cutPowerAfter(k, mode);
+        try {
+          expect(register(token, "2083L0000001A002", true).seed).toEqual(second.seed);
+        } catch (error) {
+          expect(error).toBeInstanceOf(PowerCutError);
+        }
+        expect(token.running, `cut at operation ${k} (${mode})`).toBe(false);
+        token.powerOn();
+        expect(token.profiles(), `cut at operation ${k} (${mode}): never none, never both`).toHaveLength(2);
+        const old = matches(token, before);
+        const now = old ? false : matches(token, after);
+        expect(old || now, `cut at operation ${k} of ${operations} (${mode}, tear ${flashSeed})`).toBe(true);
+        if (old) sawOld++;
+      }
+    }
+    // Cuts before the replacing record is complete must give the old profile.
     expect(sawOld).toBeGreaterThan(0);
   });
 

@@ -7,7 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { formKey, newForm, renderForm, type RegistrationForm } from "../host/cli/sim.js";
+import { Board } from "../host/board/board.js";
+import { DEMO_PROFILE, formKey, newForm, renderForm, type RegistrationForm } from "../host/cli/sim.js";
+import { saveTokenFile } from "../host/token/flash-file.js";
+import { SimToken } from "../host/token/sim-token.js";
 import { makeTokenCommand } from "../host/cli/token.js";
 import type { Terminal } from "../host/cli/prompt.js";
 import type { Io, Lang } from "../host/usage.js";
@@ -77,8 +80,10 @@ describe("otp-token token activate against otp-token bank", () => {
 
     const activated = run(["token", "activate", "--yes", "--db", db, "--service-id", serviceId, "--user-id", userId], "ab12\n");
     expect(activated.status, activated.stderr).toBe(0);
-    expect(activated.stdout).toMatch(/Send: the token's activation request \(82 bytes\) went to the bank\n {2}[0-9a-f]{164}\n/);
-    expect(activated.stdout).toMatch(/The bank's answer: accepted \(117 bytes\)\n {2}[0-9a-f]{234}\n/);
+    // The protocol's bytes are not the customer's business: only with --verbose.
+    expect(activated.stdout).toMatch(/Send: the token's activation request \(82 bytes\) went to the bank\n/);
+    expect(activated.stdout).toMatch(/The bank's answer: accepted \(117 bytes\)\n/);
+    expect(activated.stdout).not.toMatch(/[0-9a-f]{40}/);
     const code = /code (\d{6})/.exec(activated.stdout)![1];
     expect(activated.stdout).toContain(`otp-token bank confirm --user-id ${userId}`);
 
@@ -92,7 +97,7 @@ describe("otp-token token activate against otp-token bank", () => {
     expect(replay.stderr).toMatch(/already used/);
     // The token keeps its profile in its flash file.
     const info = execFileSync(process.execPath, [CLI, "token", "info"], { cwd: work, env, encoding: "utf8" });
-    expect(info).toMatch(/profile 0: BANK \(SHA1, 6 digits, 60 s\)/);
+    expect(info).toMatch(new RegExp(`profile 0: BANK \\(SHA1, 6 digits, 60 s, Service ID ${serviceId}\\)`));
   }, 120_000);
 
   it("refuses a password on the command line, and malformed identities, as usage errors", () => {
@@ -100,6 +105,100 @@ describe("otp-token token activate against otp-token bank", () => {
     const bad = run(["token", "activate", "--service-id", "123", "--user-id", "X"], "ab12\n");
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--service-id must be 8 digits/);
+  });
+});
+
+describe("the re-set-up on the same token, and choosing and erasing profiles (issue 18)", () => {
+  const db = join(work, "resetup.sqlite");
+  const flash = join(work, "resetup.flash");
+  const token = (...args: string[]) => run(["token", ...args, "--flash", flash]);
+  const issue = (...extra: string[]) => {
+    const issued = run(
+      ["bank", "issue", "--db", db, "--outbox", join(work, "outbox3"), "--mail", "saburo@example.jp", ...extra],
+      "saburo@example.jp\nab34\nab34\n",
+    );
+    expect(issued.status, issued.stderr).toBe(0);
+    return { serviceId: /Service ID:\s+(\d{8})/.exec(issued.stdout)![1], userId: /User ID:\s+([0-9A-Z]{16})/.exec(issued.stdout)![1] };
+  };
+  const activate = (ids: { serviceId: string; userId: string }, ...extra: string[]) =>
+    run(
+      ["token", "activate", "--yes", "--flash", flash, "--db", db, "--service-id", ids.serviceId, "--user-id", ids.userId, ...extra],
+      "ab34\n",
+    );
+  const codeOf = (out: string) => /code (\d{6})/.exec(out)![1];
+
+  it("issue A001, activate, confirm; re-set-up A002 on the same token: one profile for the Service ID, whose code the bank accepts", {
+    timeout: 120_000,
+  }, () => {
+    expect(run(["bank", "init", "--db", db]).status).toBe(0);
+    // The token also holds a demo profile (npm start's default answer), programmed first.
+    const demo = new SimToken({ board: new Board({ startMs: Date.now() }) });
+    demo.addProfile(DEMO_PROFILE);
+    saveTokenFile(demo, flash);
+
+    const first = issue();
+    expect(first.userId).toMatch(/A001$/);
+    const activated = activate(first);
+    expect(activated.status, activated.stderr).toBe(0);
+    expect(run(["bank", "confirm", "--db", db, "--user-id", first.userId, codeOf(activated.stdout)]).status).toBe(0);
+
+    // The re-set-up: ...A002 for the same customer, activated on the same token, with --verbose.
+    const second = issue("--user-id", first.userId);
+    expect(second.userId).toMatch(/A002$/);
+    const again = activate(second, "--verbose");
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/went to the bank\n {2}[0-9a-f]{164}\n/);
+    expect(again.stdout).toMatch(/accepted \(117 bytes\)\n {2}[0-9a-f]{234}\n/);
+    expect(again.stdout).toContain(`This token holds profile 1 for Service ID ${second.serviceId}: Register replaces it with the new one.`);
+    expect(again.stdout).toContain("replace? hold button A within 10 s");
+    expect(again.stdout).toContain("Held button A.");
+    const info = token("info");
+    expect(info.stdout.match(/^profile \d+: .*$/gm)).toEqual([
+      "profile 0: DEMO (SHA1, 6 digits, 60 s)",
+      `profile 1: BANK (SHA1, 6 digits, 60 s, Service ID ${second.serviceId})`,
+    ]);
+
+    // `token show` says which profile it shows; --label and --profile choose the bank's.
+    const plain = token("show");
+    expect(plain.stdout).toMatch(/^profile 0: DEMO\n/);
+    expect(plain.stdout).toContain(
+      `Other profiles (show one with --profile N or --label L):\n  profile 1: BANK (Service ID ${second.serviceId})`,
+    );
+    const shown = token("show", "--label", "bank");
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^profile 1: BANK \\(Service ID ${second.serviceId}\\)\n`));
+    const code = codeOf(shown.stdout);
+    expect(token("show", "--profile", "1").stdout).toMatch(
+      new RegExp(`^profile 1: BANK \\(Service ID ${second.serviceId}\\)\n(.*\n)*BANK  code \\d{6}`),
+    );
+    // The code a press shows is the new issue's: the bank confirms it; the old User ID has no token now.
+    const confirmed = run(["bank", "confirm", "--db", db, "--user-id", second.userId, code]);
+    expect(confirmed.status, confirmed.stderr).toBe(0);
+    const old = run(["bank", "verify", "--db", db, "--user-id", first.userId, code]);
+    expect(old.status).toBe(1);
+
+    expect(token("show", "--label", "NOPE").stderr).toMatch(/no profile labelled NOPE .*0 DEMO, 1 BANK \(\d{8}\).*\[no-profile\]/);
+    expect(token("show", "--profile", "5").stderr).toMatch(/no profile 5/);
+    expect(token("show", "--profile", "1", "--label", "BANK").status).toBe(2);
+  });
+
+  it("`token erase --profile N` deletes one profile, `token erase` all, each with the hold the token asks for", { timeout: 60_000 }, () => {
+    // Without a terminal the hold needs --yes.
+    const unattended = token("erase");
+    expect(unattended.status).toBe(2);
+    expect(unattended.stderr).toMatch(/give --yes to hold button A/);
+    expect(token("erase", "--profile", "7", "--yes").stderr).toMatch(/no profile 7/);
+    const one = token("erase", "--profile", "0", "--yes");
+    expect(one.status, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^profile 0: DEMO\n/);
+    expect(one.stdout).toContain("DEMO: delete this profile? hold button A within 10 s");
+    expect(one.stdout).toContain("Deleted profile 0 (DEMO); 1 profile left.");
+    expect(token("info").stdout.match(/^profile \d+: \w+/gm)).toEqual(["profile 0: BANK"]);
+    const all = token("erase", "--yes");
+    expect(all.status, all.stderr).toBe(0);
+    expect(all.stdout).toContain("erase? hold button A within 10 s");
+    expect(token("info").stdout).not.toMatch(/^profile/m);
+    expect(token("show").stdout).toContain("not set up");
   });
 });
 
@@ -235,10 +334,21 @@ describe("otp-token token activate at a terminal: 同意する, 送信, then 登
     const fifth = await activateAtTerminal(ids, ["Zz99", "y", "y"], "en");
     expect(fifth.err).toBe(
       'otp-token token activate: Wrong activation password. This token issue is now void: issue a new token ("Issue token") and start again. ' +
-        "The token now refuses to register after too many failures: erase the token, then start again. [wrong-password]\n",
+        "The token now refuses to register after too many failures: erase the token, then start again. " +
+        "With a real token, ask your branch or the bank's help desk. [wrong-password]\n",
     );
     const ja = await activateAtTerminal(ids, ["Zz99", "y", "y"], "ja");
-    expect(ja.err).toContain("トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。");
+    expect(ja.err).toContain(
+      "トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。実際のトークンの場合は、お取引店またはヘルプデスクにお問い合わせください。",
+    );
+    // `token erase` exists: held (--yes), the token registers again (its own count is reset).
+    const erased = run(["token", "erase", "--yes", "--flash", flash]);
+    expect(erased.status, erased.stderr).toBe(0);
+    expect(erased.stdout).toContain("The token is erased");
+    const fresh = issue("Qw34");
+    const again = await activateAtTerminal(fresh, ["Qw34", "y", "y"], "en");
+    expect(again.err).toBe("");
+    expect(again.status).toBe(0);
     // Even the right password, on another token, is refused now by the bank, with the same plain words.
     const other = ids.map((arg) => (arg === flash ? join(work, "terminal-2.flash") : arg));
     const after = await activateAtTerminal(other, ["Qw12", "y", "y"], "ja");

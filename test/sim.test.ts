@@ -12,12 +12,56 @@ import { randomBytes } from "node:crypto";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { openStore } from "../host/bank/open-store.js";
-import { DEMO_PROFILE } from "../host/cli/sim.js";
+import { DEMO_PROFILE, openSim } from "../host/cli/sim.js";
 import { otpApi } from "../host/otp.js";
 import { commandWorks, requireTool } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../dist/host/cli.js", import.meta.url));
 const api = otpApi();
+
+describe("the simulator's clock", () => {
+  it("is wall time from the moment it starts, whatever is asked first (an injected wall clock)", async () => {
+    const home = mkdtempSync(join(tmpdir(), "otp-token-clock-"));
+    try {
+      const startMs = Date.UTC(2026, 11, 6, 9, 0, 0, 250);
+      let wallMs = startMs;
+      const asked: string[] = [];
+      // The holder reads the first-run question for two minutes before answering.
+      const { token, pace } = await openSim(
+        join(home, "token.flash"),
+        1,
+        async (question) => {
+          asked.push(question);
+          wallMs += 120_000;
+          return "y";
+        },
+        () => wallMs,
+      );
+      expect(asked).toEqual([expect.stringContaining("Program the demo profile")]);
+      expect(token.rtcSeconds()).toBe(BigInt(Math.floor(wallMs / 1000)));
+      // The code a press shows is the one for the wall time now, as the bank computes it.
+      token.press();
+      expect(token.screen().code).toBe(api.totp(DEMO_PROFILE.seed, Math.floor(wallMs / 1000)));
+      wallMs += 45_500;
+      pace.catchUp();
+      expect(token.rtcSeconds()).toBe(BigInt(Math.floor(wallMs / 1000)));
+      // At --speed 10 the clock runs ten times as fast from the start, the question's time included.
+      const fast = await openSim(
+        join(home, "fast.flash"),
+        10,
+        async () => {
+          wallMs += 60_000;
+          return "n";
+        },
+        () => wallMs,
+      );
+      expect(fast.token.rtcSeconds()).toBe(BigInt(Math.floor((wallMs - 60_000) / 1000) + 600));
+      expect(fast.token.profiles()).toHaveLength(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("npm start without a terminal", () => {
   it("prints the scripted run: the demo code, then the next code exactly at the step boundary", () => {
@@ -139,6 +183,13 @@ describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
       const registered = await waitFor(/登録しました。/);
       const newCode = /BANK {2}ワンタイムパスワード (\d{6})/.exec(registered)![1];
       expect((await bank.confirm(issued.userId, newCode)).ok).toBe(true);
+
+      // The erase key: the token asks for the hold, h gives it, and the token is not set up.
+      tmux("send-keys", "-t", session, "e");
+      await waitFor(/消去の確認：10秒以内にボタンAを長押しすると消去します/);
+      expect(screen()).toContain("[e] 消去");
+      tmux("send-keys", "-t", session, "h");
+      await waitFor(/未設定/);
       tmux("send-keys", "-t", session, "q");
     } finally {
       await store.close();

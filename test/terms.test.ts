@@ -122,7 +122,7 @@ describe("the bank's words", () => {
     expect(issueIsVoid(wrongPasswordAtRegister(1), "register")).toBe(false);
     const locked = registerRefusalWords(2, true);
     expect(locked.ja).toBe(
-      "利用開始パスワードが違います。あと 2 回間違えると、このトークン発行は無効になります。トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。",
+      "利用開始パスワードが違います。あと 2 回間違えると、このトークン発行は無効になります。トークンは登録の失敗が多すぎたため、登録できなくなりました。トークンを消去してからやり直してください。実際のトークンの場合は、お取引店またはヘルプデスクにお問い合わせください。",
     );
     expect(locked.en).toMatch(/2 attempts left before this token issue is void\. The token now refuses to register .*erase the token/);
     expect(tokenActivationLockedWords().ja).toContain("トークンを消去");

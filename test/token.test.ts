@@ -1,7 +1,14 @@
 // The token device: what it shows, when, and what it refuses. Every test runs on the release and
 // the debug firmware.
 import { describe, expect, it } from "vitest";
-import { ACTIVATION_RESPONSE_BYTES, STATUS_DENIED, STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_SELF_TEST } from "../host/abi.js";
+import {
+  ACTIVATION_RESPONSE_BYTES,
+  STATUS_BAD_SLOT,
+  STATUS_DENIED,
+  STATUS_LOW_BATTERY,
+  STATUS_NOT_ACTIVATING,
+  STATUS_SELF_TEST,
+} from "../host/abi.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken } from "../host/token/sim-token.js";
 import { otpApi } from "../host/otp.js";
@@ -136,7 +143,7 @@ describe.each(FIRMWARE_BUILDS)("token firmware (%s)", (build) => {
     expect(() => token.addProfile({ seed: seedOf(20, 9), label: "NINE" })).toThrow(/already holds 8 profiles/);
     token.powerCycle();
     expect(token.profiles()).toEqual(
-      specs.map((s, index) => ({ index, algorithm: s.algorithm, digits: s.digits, period: s.period, label: s.label })),
+      specs.map((s, index) => ({ index, algorithm: s.algorithm, digits: s.digits, period: s.period, label: s.label, serviceId: null })),
     );
     token.press();
     for (const spec of specs) {
@@ -378,3 +385,72 @@ describe("token costs (debug firmware)", () => {
     expect(token.compressionCount() - start).toBe(3 * 2);
   });
 });
+
+describe.each(FIRMWARE_BUILDS)("deleting one profile (%s)", (build) => {
+  it("a hold on a code asks to delete that profile: a press keeps it, a second hold deletes it in one record write", () => {
+    const token = newToken(build);
+    const specs = ["ONE", "TWO", "THREE"].map((label, i) => ({ seed: seedOf(20, 40 + i), label }));
+    for (const spec of specs) token.addProfileConfirmed(spec);
+    token.press();
+    token.press(); // profile 1, TWO
+    expect(token.screen()).toMatchObject({ mode: "otp", profile: 1, label: "TWO" });
+    token.hold(2500);
+    expect(token.screen()).toMatchObject({ mode: "delete-confirm", profile: 1, label: "TWO" });
+    // A press keeps it: its code returns.
+    token.press();
+    expect(token.screen()).toMatchObject({ mode: "otp", profile: 1 });
+    expect(token.profiles()).toHaveLength(3);
+    // Asked again and left alone: the window passes, nothing changes.
+    token.hold(2500);
+    token.advance(11_000);
+    expect(token.screen().mode).not.toBe("delete-confirm");
+    expect(token.profiles()).toHaveLength(3);
+    // Held twice: deleted; the later profile moves down, its codes unchanged.
+    for (let presses = 0; presses < 4 && !(token.screen().mode === "otp" && token.screen().label === "TWO"); presses++) token.press();
+    expect(token.screen()).toMatchObject({ mode: "otp", label: "TWO" });
+    const sequence = token.info().recordSequence;
+    token.hold(2500);
+    token.hold(2500);
+    expect(token.info().recordSequence).toBe(sequence + 1);
+    expect(token.profiles().map((p) => p.label)).toEqual(["ONE", "THREE"]);
+    token.powerCycle();
+    token.press();
+    token.press();
+    expect(token.screen()).toMatchObject({ mode: "otp", profile: 1, label: "THREE", code: api.totp(specs[2].seed, rtcTime(token)) });
+  });
+
+  it("the link's DELETE_PROFILE waits for the hold, names the profile on screen, and refuses an index it does not hold", () => {
+    const token = newToken(build);
+    token.addProfile({ seed: seedOf(20, 50), label: "KEEP" });
+    token.addProfileConfirmed({ seed: seedOf(20, 51), label: "GONE" });
+    expect(statusOf(() => token.link.requestDelete(2))).toBe(STATUS_BAD_SLOT);
+    token.link.requestDelete(1);
+    expect(token.screen()).toMatchObject({ mode: "delete-confirm", label: "GONE" });
+    token.advance(11_000);
+    expect(token.profiles()).toHaveLength(2);
+    // Another link command forgets the request.
+    token.link.requestDelete(1);
+    token.link.activateCancel();
+    token.hold(2500);
+    expect(token.profiles()).toHaveLength(2);
+    token.deleteProfile(1);
+    expect(token.profiles().map((p) => p.label)).toEqual(["KEEP"]);
+    // The last one too: the token is not set up, and a hold (with the panel off) shows its info.
+    token.deleteProfile(0);
+    expect(token.profiles()).toHaveLength(0);
+    expect(token.screen().mode).toBe("not-set-up");
+    token.advance(61_000);
+    token.hold(2500);
+    expect(token.screen().mode).toBe("info");
+  });
+});
+
+function statusOf(run: () => unknown): number {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof LinkError) return error.status;
+    throw error;
+  }
+  return 0;
+}

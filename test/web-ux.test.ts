@@ -236,6 +236,47 @@ describe.skipIf(!hasChromium)("browser simulator: a first use without a stumble"
     await page.close();
   }, 90_000);
 
+  it("a token locked by 5 refused answers says so in Japanese only, with the help desk; 消去 asks for the hold and erases", async () => {
+    const page = await newPage();
+    try {
+      await lockedThenErased(page);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
+  async function lockedThenErased(page: Page): Promise<void> {
+    await ready(page);
+    await page.click("#token-reset");
+    const ids = await issue(page, "locked@example.jp");
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await register(page, ids, "Wrong999");
+      await page.waitForSelector("#reg-register:not([disabled])");
+      await page.click("#reg-register");
+      await expect.poll(() => page.textContent("#reg-message")).toContain("利用開始パスワードが違います");
+    }
+    // The token's own refusal at 送信: Japanese words, no English inside them.
+    await register(page, ids);
+    await expect.poll(() => page.textContent("#reg-message")).toContain("トークンが要求を拒否しました：");
+    expect(await page.textContent("#reg-message")).toContain("トークンを消去してからやり直してください");
+    const refused = (await page.textContent("#reg-message"))!;
+    expect(refused).toContain("実際のトークンの場合は、お取引店またはヘルプデスクにお問い合わせください。");
+    expect(refused).not.toMatch(/[A-Za-z]{2,}/);
+    // 消去: the token asks for the hold; button A held (2 s of the token's time, run 10x) erases it.
+    expect(await page.textContent("#token-erase")).toBe("トークンを消去");
+    await page.click("#token-erase");
+    await expect.poll(() => page.evaluate(() => window.otpToken!.screen().mode)).toBe("erase-confirm");
+    expect(await page.textContent("#reg-message")).toContain("10秒以内にボタンAを長押しすると");
+    await page.check("#speed-10");
+    await page.locator("#token-button").scrollIntoViewIfNeeded();
+    const button = (await page.locator("#token-button").boundingBox())!;
+    await page.mouse.move(button.x + button.width / 2, button.y + button.height / 2);
+    await page.mouse.down();
+    await expect.poll(() => page.evaluate(() => window.otpToken!.screen().mode), { timeout: 10_000 }).toBe("not-set-up");
+    await page.mouse.up();
+    await page.check("#speed-1");
+  }
+
   it("refuses a 65-character address and a 9-character password with the rule instead of cutting them", async () => {
     const page = await newPage();
     await page.click('nav [data-go="issue"]');

@@ -96,6 +96,9 @@ const ja = {
   "token.speed": "速度",
   "token.drift": "時計の誤差（ppm、正は進む）",
   "token.reset": "トークンを初期化（フラッシュ消去）",
+  "token.erase": "トークンを消去",
+  "token.eraseAsked": "消去の確認：10秒以内にボタンAを長押しすると、トークンのすべてのプロファイルを消去します。",
+  "reg.replace": `このトークンには同じ${TERMS.serviceId.ja}のプロファイルがあります。10秒以内にボタンAを長押しすると、新しいものに置き換わります。置き換わってから表示される${TERMS.oneTimePassword.ja}で${TERMS.confirmButton.ja}してください。`,
   "token.resetDone": "新しいトークンになりました。",
   "token.loading": "ファームウェアを読み込み中…",
   "token.elsewhere":
@@ -151,6 +154,9 @@ const en: Record<keyof typeof ja, string> = {
   "token.speed": "Speed",
   "token.drift": "Clock error (ppm, positive runs fast)",
   "token.reset": "Reset the token (erase its flash)",
+  "token.erase": "Erase the token",
+  "token.eraseAsked": "Erase: hold button A within 10 s to erase every profile on the token.",
+  "reg.replace": `This token holds a profile for the same ${TERMS.serviceId.en}: hold button A within 10 s and the new one replaces it. Then confirm with the one-time password it shows.`,
   "token.resetDone": "This is a new token now.",
   "token.loading": "Loading the firmware…",
   "token.elsewhere": "This token is in use in another tab. Close that tab to use it here (two tabs never write the same token).",
@@ -196,6 +202,7 @@ export function mailNote(domain: string | undefined): string {
 /** Shows a message in `element` and remembers how to re-word it when the language changes. */
 export function say(element: HTMLElement, key: StringKey | null, extra = "", kind: "error" | "ok" | "" = ""): void {
   delete element.dataset.refusal;
+  delete element.dataset.words;
   element.dataset.msgKey = key ?? "";
   element.dataset.msgExtra = extra;
   element.dataset.kind = kind;
@@ -206,10 +213,20 @@ type Step = "issue" | "register" | "confirm" | "login";
 
 /** A bank refusal in the holder's words (attempts left, void issue), re-worded on a language switch. */
 export function sayRefusal(element: HTMLElement, refusal: BankRefusal, during: Step, prefix: StringKey | null = null): void {
+  delete element.dataset.words;
   element.dataset.msgKey = prefix ?? "";
   element.dataset.refusal = JSON.stringify({ refusal, during });
   element.dataset.kind = "error";
   element.textContent = refusalText(refusal, during, prefix);
+}
+
+/** `words` (both languages) after the `prefix` message, as an error, re-worded on a language switch. */
+export function sayWords(element: HTMLElement, prefix: StringKey | null, words: Term): void {
+  delete element.dataset.refusal;
+  element.dataset.msgKey = prefix ?? "";
+  element.dataset.words = JSON.stringify(words);
+  element.dataset.kind = "error";
+  element.textContent = (prefix ? t(prefix) : "") + pick(words);
 }
 
 function refusalText(refusal: BankRefusal, during: Step, prefix: StringKey | null): string {
@@ -233,6 +250,8 @@ export function setLanguage(lang: Lang): void {
     if (element.dataset.refusal) {
       const { refusal, during } = JSON.parse(element.dataset.refusal) as { refusal: BankRefusal; during: Step };
       element.textContent = refusalText(refusal, during, key);
+    } else if (element.dataset.words) {
+      element.textContent = (key ? t(key) : "") + pick(JSON.parse(element.dataset.words) as Term);
     } else {
       element.textContent = (key ? t(key) : "") + (element.dataset.msgExtra ?? "");
     }

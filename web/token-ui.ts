@@ -11,7 +11,7 @@ import { Board } from "../host/board/board.js";
 import { FLASH_SIZE_BYTES } from "../host/board/flash.js";
 import { pixel, PANEL_HEIGHT, PANEL_WIDTH } from "../host/display/render.js";
 import { STATUS_BAD_TAG } from "../host/abi.js";
-import { wrongPasswordAtRegister } from "../host/refusals.js";
+import { tokenRefusalWords, wrongPasswordAtRegister } from "../host/refusals.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
 import { ACTIVATION_PASSWORD_PATTERN } from "../host/identity.js";
@@ -19,7 +19,7 @@ import { otpScreenText } from "../host/terms.js";
 import { type ActivationAnswer, bank } from "./api.js";
 import { refusalOf, SERVICE_ID, typedCode, USER_ID } from "./checks.js";
 import { eraseBoard, loadBoard, saveBoard } from "./flash-store.js";
-import { clear, pick, say, sayRefusal, screenWords, t } from "./i18n.js";
+import { clear, pick, say, sayRefusal, sayWords, screenWords, t } from "./i18n.js";
 import { preloadModule } from "./wasm-browser.js";
 
 /** Canvas pixels per panel pixel. */
@@ -89,7 +89,10 @@ function step(): void {
 
 /** What the panel shows, in the page's language (a dark panel says a press shows the code). */
 function describe(screen: Screen): string {
-  if (screen.mode === "otp") return pick(otpScreenText(screen.label, screen.code!, screen.secondsLeft!));
+  // Two services of one label are told apart as the panel does: the label, then the Service ID's last digits.
+  const label = screen.serviceSuffix ? `${screen.label} ${screen.serviceSuffix}` : screen.label;
+  if (screen.mode === "otp") return pick(otpScreenText(label, screen.code!, screen.secondsLeft!));
+  if (screen.mode === "delete-confirm") return `${label}: ${screenWords(screen.mode)}`;
   return screenWords(screen.mode);
 }
 
@@ -219,6 +222,8 @@ function wireRegistration(): void {
     try {
       request = token.link.activateBegin(serviceId, userId, password);
     } catch (error) {
+      // The token's refusal in the page's language (a locked token: erase it, or the bank's help desk).
+      if (error instanceof LinkError) return sayWords(message, "error.link", tokenRefusalWords(error.status, error.message));
       return say(message, "error.link", (error as Error).message, "error");
     }
     redraw();
@@ -252,8 +257,9 @@ function wireRegistration(): void {
   // 登録: the token checks the bank's answer and stores the profile; its confirmation goes to the bank.
   async function registerToken(answer: ActivationAnswer & { serviceId: string; userId: string }): Promise<void> {
     let confirmation: Uint8Array;
+    let replacing: boolean;
     try {
-      ({ confirmation } = token.link.activateFinish(answer.response));
+      ({ confirmation, replacing } = token.link.activateFinish(answer.response));
     } catch (error) {
       cancelActivation();
       // With CPace only the token can tell a wrong 利用開始パスワード: the bank's confirmation fails here.
@@ -261,8 +267,10 @@ function wireRegistration(): void {
         sayRefusal(message, wrongPasswordAtRegister(answer.attemptsLeft, token.info().activationLocked), "register", "reg.refused");
         $<HTMLInputElement>("reg-password").value = "";
         $("reg-password").focus();
+      } else if (error instanceof LinkError) {
+        sayWords(message, "reg.refused", tokenRefusalWords(error.status, error.message));
       } else {
-        say(message, "reg.refused", error instanceof LinkError ? error.message : (error as Error).message, "error");
+        say(message, "reg.refused", (error as Error).message, "error");
       }
       saveIfNeeded();
       return;
@@ -276,7 +284,8 @@ function wireRegistration(): void {
       return;
     }
     $<HTMLInputElement>("reg-password").value = "";
-    say(message, "reg.registered", "", "ok");
+    // One profile per bank service: the token asks its holder to hold button A before replacing it.
+    say(message, replacing ? "reg.replace" : "reg.registered", "", "ok");
     document.dispatchEvent(new CustomEvent("token-registered"));
   }
 }
@@ -346,6 +355,16 @@ async function runToken(): Promise<void> {
   wireButton();
   wireClock();
   wireRegistration();
+  // Erasing asks the token, which erases only when its holder holds button A (as on the device).
+  $("token-erase").addEventListener("click", () => {
+    try {
+      token.link.requestErase();
+      say($("reg-message"), "token.eraseAsked", "", "ok");
+    } catch (error) {
+      if (error instanceof LinkError) sayWords($("reg-message"), "error.link", tokenRefusalWords(error.status, error.message));
+    }
+    redraw();
+  });
   $("token-reset").addEventListener("click", async () => {
     await eraseBoard();
     token = newToken();

@@ -6,7 +6,7 @@
 // success, refusal, abandonment.
 import {
   ACTIVATION_CONFIRMATION, ACTIVATION_REQUEST, ACTIVATION_RESPONSE, ACTIVATION_VERSION, ALG_SHA1, ALG_SHA256, ALG_SHA512,
-  MAX_ACTIVATION_FAILURES, MAX_LABEL, MAX_PROFILES, STATUS_BAD_FRAME, STATUS_BAD_IDENTITY, STATUS_BAD_PASSWORD,
+  MAX_ACTIVATION_FAILURES, MAX_LABEL, MAX_PROFILES, SERVICE_ID_BYTES, STATUS_BAD_FRAME, STATUS_BAD_IDENTITY, STATUS_BAD_PASSWORD,
   STATUS_BAD_TAG, STATUS_FULL, STATUS_LOCKED, STATUS_NOT_ACTIVATING, STATUS_OK,
 } from "../abi";
 import { cpaceGenerator, cpaceIsk, cpaceMacKey, cpaceTag, ISK_BYTES } from "../crypto/cpace";
@@ -17,8 +17,8 @@ import { random } from "../hal";
 import { labelCharacter } from "./label";
 import { validDigits, validPeriod } from "../otp/otp";
 import {
-  P_ALGORITHM, P_DIGITS, P_LABEL, P_LABEL_LENGTH, P_PERIOD, P_SEED, P_SEED_LENGTH, PROFILE_SIZE, profileAddress,
-  profileCount, R_FAILED_ACTIVATIONS, R_PROFILE_COUNT, R_SERIAL, RECORD,
+  P_ALGORITHM, P_DIGITS, P_LABEL, P_LABEL_LENGTH, P_PERIOD, P_SEED, P_SEED_LENGTH, P_SERVICE_ID, PROFILE_SIZE, profileAddress,
+  profileCount, profileForService, R_FAILED_ACTIVATIONS, R_PROFILE_COUNT, R_SERIAL, RECORD,
 } from "../store/record";
 import { storeCommit } from "../store/store";
 
@@ -72,6 +72,16 @@ const MAC_KEY: usize = memory.data(<i32>KEY_SIZE);
 let pending = false;
 /** Ta is in WORK, waiting for activationConfirmation(). */
 let confirmationReady = false;
+/**
+ * The profile the finished activation replaces (its Service ID was already held), or -1: the new
+ * profile then waits in the slot after the last one for the holder's hold (device.ts, confirmAdd).
+ */
+let replacing: i32 = -1;
+
+/** The index of the profile the activation that just finished will replace on the holder's hold, or -1. */
+export function activationReplaces(): i32 {
+  return replacing;
+}
 
 /** An activation has begun and waits for the bank's response. */
 export function activationPending(): bool {
@@ -167,10 +177,12 @@ function seedBytes(algorithm: u32): u32 {
  * Finishes the activation with the bank's message 2 (ACTIVATION_RESPONSE_BYTES at `response`):
  * checks its form, counts the attempt in flash before checking Tb, derives the seed into a new profile
  * and stores it in one record write, and prepares Ta for activationConfirmation(). Returns the new
- * profile's index, or a negative status.
+ * profile's index, or a negative status. When the Service ID is already held (activationReplaces()),
+ * the new profile is only in RAM, in the slot after the last one, waiting for the holder's hold.
  */
 export function activationFinish(response: usize): i32 {
   if (!pending) return STATUS_NOT_ACTIVATING;
+  replacing = -1;
   const algorithm = <u32>load<u8>(response + R_ALGORITHM);
   const digits = <u32>load<u8>(response + R_DIGITS);
   const period = bswap<u32>(load<u32>(response + R_PERIOD));
@@ -212,6 +224,19 @@ export function activationFinish(response: usize): i32 {
     if (activationLocked()) abandonActivation();
     return STATUS_BAD_TAG;
   }
+  // One profile per bank service: a registration for a Service ID the token holds (a re-set-up, or
+  // an issue registered but never confirmed at the bank) replaces that profile, on the holder's hold,
+  // in one record write. Until then the new seed stays in RAM only: the attempt is taken back now,
+  // before the seed is derived into the spare slot, so no write carries a seed nobody confirmed.
+  replacing = profileForService(REQUEST + Q_SERVICE_ID);
+  if (replacing >= 0) {
+    store<u32>(RECORD + R_FAILED_ACTIVATIONS, 0);
+    status = storeCommit();
+    if (status != STATUS_OK) {
+      abandonActivation();
+      return status;
+    }
+  }
   const index = profileCount();
   const profile = profileAddress(index);
   const length = seedBytes(algorithm);
@@ -224,12 +249,15 @@ export function activationFinish(response: usize): i32 {
   store<u8>(profile + P_LABEL_LENGTH, <u8>labelLength);
   store<u32>(profile + P_PERIOD, period);
   memory.copy(profile + P_LABEL, response + R_LABEL, labelLength);
-  store<u8>(RECORD + R_PROFILE_COUNT, <u8>(index + 1));
-  store<u32>(RECORD + R_FAILED_ACTIVATIONS, 0);
-  status = storeCommit();
-  if (status != STATUS_OK) {
-    abandonActivation();
-    return status;
+  memory.copy(profile + P_SERVICE_ID, REQUEST + Q_SERVICE_ID, SERVICE_ID_BYTES);
+  if (replacing < 0) {
+    store<u8>(RECORD + R_PROFILE_COUNT, <u8>(index + 1));
+    store<u32>(RECORD + R_FAILED_ACTIVATIONS, 0);
+    status = storeCommit();
+    if (status != STATUS_OK) {
+      abandonActivation();
+      return status;
+    }
   }
   cpaceTag(WORK, MAC_KEY, REQUEST + Q_SHARE, REQUEST, ADA_BYTES);
   memory.fill(SECRET, 0, ISK_BYTES);

@@ -6,16 +6,16 @@
 // refresh: refreshes only redraw the countdown.
 import {
   ACTIVATION_WINDOW_SECONDS, BROWN_OUT_MILLIVOLTS, BUTTON_HOLD, BUTTON_PRESS, ERASE_WINDOW_SECONDS, FIRMWARE_MAJOR, FIRMWARE_MINOR,
-  LOW_BATTERY_MILLIVOLTS, MAX_LABEL, MAX_PROFILES, MODE_ACTIVATING, MODE_ADD_CONFIRM, MODE_CLOCK_LOST, MODE_ERASE_CONFIRM, MODE_INFO, MODE_LOCKED,
-  MODE_LOW_BATTERY, MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR, NEW_CODE_SHOWN_SECONDS, PANEL_ON_SECONDS,
-  STATUS_OK, STATUS_SELF_TEST, STATUS_STORAGE,
+  LOW_BATTERY_MILLIVOLTS, MAX_LABEL, MAX_PROFILES, MODE_ACTIVATING, MODE_ADD_CONFIRM, MODE_CLOCK_LOST, MODE_DELETE_CONFIRM, MODE_ERASE_CONFIRM,
+  MODE_INFO, MODE_LOCKED, MODE_LOW_BATTERY, MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_REPLACE_CONFIRM, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR,
+  NEW_CODE_SHOWN_SECONDS, PANEL_ON_SECONDS, SERVICE_ID_BYTES, SERVICE_SUFFIX_DIGITS, STATUS_OK, STATUS_SELF_TEST, STATUS_STORAGE,
 } from "../abi";
 import { hmacForget, hmacPrepare, KEY_SIZE } from "../crypto/hmac";
-import { drawInfoScreen, drawOtpScreen, drawStatusScreen } from "../display/screens";
+import { drawDeleteScreen, drawInfoScreen, drawLabelSuffix, drawOtpScreen, drawStatusScreen } from "../display/screens";
 import { batteryMillivolts, random, rtcNow } from "../hal";
 import { hotpValue, stepSecondsIn, stepSecondsLeft, totpStep } from "../otp/otp";
 import {
-  P_ALGORITHM, P_DIGITS, P_LABEL, P_LABEL_LENGTH, P_PERIOD, P_SEED, P_SEED_LENGTH, PROFILE_SIZE, profileAddress,
+  P_ALGORITHM, P_DIGITS, P_LABEL, P_LABEL_LENGTH, P_PERIOD, P_SEED, P_SEED_LENGTH, P_SERVICE_ID, PROFILE_SIZE, profileAddress,
   profileCount, R_ACTIVE_PROFILE, R_FAILED_ACTIVATIONS, R_LATEST_TIME, R_PROFILE_COUNT, R_PROFILES, R_SERIAL, RECORD,
 } from "../store/record";
 import { storeCommit, storeLoad } from "../store/store";
@@ -27,8 +27,10 @@ export const RECORD_TIME_INTERVAL: i64 = 3600;
 
 // The display model the framebuffer was drawn from (exported to the host as DISPLAY_MODEL):
 //   0 mode, 4 code, 8 digits, 12 seconds left, 16 period, 20 battery level (0-4), 24 profile,
-//   28 error code, 32 label length (u32 each), 36 label (MAX_LABEL bytes)
-export const DISPLAY_MODEL_SIZE: u32 = 48;
+//   28 error code, 32 label length (u32 each), 36 label (MAX_LABEL bytes), 48 the last
+//   SERVICE_SUFFIX_DIGITS digits of the profile's Service ID when another profile shares its label
+//   (the screen shows them after the label), else zero
+export const DISPLAY_MODEL_SIZE: u32 = 52;
 export const DISPLAY_MODEL: usize = memory.data(<i32>DISPLAY_MODEL_SIZE);
 const M_MODE: usize = 0;
 const M_CODE: usize = 4;
@@ -40,6 +42,7 @@ const M_PROFILE: usize = 24;
 const M_ERROR: usize = 28;
 const M_LABEL_LENGTH: usize = 32;
 const M_LABEL: usize = 36;
+const M_SERVICE_SUFFIX: usize = 48;
 
 const NONE: u32 = 0xffffffff;
 
@@ -58,6 +61,11 @@ let infoShown: bool = false;
 let eraseDeadline: i64 = 0;
 /** While non-zero: the profile in the slot after the last one waits for the holder's hold until then. */
 let addDeadline: i64 = 0;
+/** The profile the waiting one replaces (a registration for a Service ID already held), or NONE: added. */
+let replaceIndex: u32 = NONE;
+/** While non-zero: the holder may confirm deleting profile deleteIndex with a hold until then. */
+let deleteDeadline: i64 = 0;
+let deleteIndex: u32 = 0;
 let wakeAt: i64 = 0;
 
 /** The next time the device wants tick() (RTC seconds), or 0 to sleep until a button event. */
@@ -158,19 +166,54 @@ function showCode(now: i64): void {
   const code = codeFor(index, totpStep(time, 0, period), digits);
   const secondsLeft = stepSecondsLeft(time, 0, period);
   const level = batteryLevel(batteryMillivolts());
-  const labelLength = <u32>load<u8>(profile + P_LABEL_LENGTH);
   store<u32>(DISPLAY_MODEL + M_MODE, MODE_OTP);
   store<u32>(DISPLAY_MODEL + M_CODE, code);
   store<u32>(DISPLAY_MODEL + M_DIGITS, digits);
   store<u32>(DISPLAY_MODEL + M_SECONDS_LEFT, secondsLeft);
   store<u32>(DISPLAY_MODEL + M_PERIOD, period);
   store<u32>(DISPLAY_MODEL + M_BATTERY, level);
-  store<u32>(DISPLAY_MODEL + M_PROFILE, index);
   store<u32>(DISPLAY_MODEL + M_ERROR, 0);
-  store<u32>(DISPLAY_MODEL + M_LABEL_LENGTH, labelLength);
-  memory.fill(DISPLAY_MODEL + M_LABEL, 0, MAX_LABEL);
-  memory.copy(DISPLAY_MODEL + M_LABEL, profile + P_LABEL, labelLength);
+  const labelLength = modelProfile(index);
   drawOtpScreen(code, digits, secondsLeft, period, level, profile + P_LABEL, labelLength);
+  drawLabelSuffix(labelLength, DISPLAY_MODEL + M_SERVICE_SUFFIX, suffixLength());
+}
+
+/** The length of the Service ID suffix in the display model (0 or SERVICE_SUFFIX_DIGITS). */
+function suffixLength(): u32 {
+  return load<u8>(DISPLAY_MODEL + M_SERVICE_SUFFIX) != 0 ? SERVICE_SUFFIX_DIGITS : 0;
+}
+
+/**
+ * Writes profile `index`, its label and, when another profile shares that label, the last digits of
+ * its Service ID into the display model, so two services of one label are told apart on screen.
+ * Returns the label's length.
+ */
+function modelProfile(index: u32): u32 {
+  const profile = profileAddress(index);
+  const labelLength = <u32>load<u8>(profile + P_LABEL_LENGTH);
+  store<u32>(DISPLAY_MODEL + M_PROFILE, index);
+  store<u32>(DISPLAY_MODEL + M_LABEL_LENGTH, labelLength);
+  memory.fill(DISPLAY_MODEL + M_LABEL, 0, MAX_LABEL + SERVICE_SUFFIX_DIGITS);
+  memory.copy(DISPLAY_MODEL + M_LABEL, profile + P_LABEL, labelLength);
+  if (load<u8>(profile + P_SERVICE_ID) == 0) return labelLength;
+  const count = profileCount();
+  for (let i: u32 = 0; i < count; i++) {
+    const other = profileAddress(i);
+    if (i != index && <u32>load<u8>(other + P_LABEL_LENGTH) == labelLength && memory.compare(other + P_LABEL, profile + P_LABEL, labelLength) == 0) {
+      memory.copy(DISPLAY_MODEL + M_SERVICE_SUFFIX, profile + P_SERVICE_ID + SERVICE_ID_BYTES - SERVICE_SUFFIX_DIGITS, SERVICE_SUFFIX_DIGITS);
+      break;
+    }
+  }
+  return labelLength;
+}
+
+/** The confirmation of deleting profile deleteIndex: its label (and Service ID suffix) and "hold A". */
+function showDelete(): void {
+  memory.fill(DISPLAY_MODEL, 0, DISPLAY_MODEL_SIZE);
+  store<u32>(DISPLAY_MODEL + M_MODE, MODE_DELETE_CONFIRM);
+  store<u32>(DISPLAY_MODEL + M_BATTERY, batteryLevel(batteryMillivolts()));
+  const labelLength = modelProfile(deleteIndex);
+  drawDeleteScreen(DISPLAY_MODEL + M_LABEL, labelLength, DISPLAY_MODEL + M_SERVICE_SUFFIX, suffixLength());
 }
 
 function showInfo(): void {
@@ -191,8 +234,12 @@ function show(now: i64): void {
     eraseDeadline = 0;
   }
   if (addDeadline != 0) {
-    if (now >= 0 && now < addDeadline) return showStatus(MODE_ADD_CONFIRM, 0);
+    if (now >= 0 && now < addDeadline) return showStatus(replaceIndex == NONE ? MODE_ADD_CONFIRM : MODE_REPLACE_CONFIRM, 0);
     cancelAdd();
+  }
+  if (deleteDeadline != 0) {
+    if (now >= 0 && now < deleteDeadline && deleteIndex < profileCount()) return showDelete();
+    deleteDeadline = 0;
   }
   if (activationPending()) return showStatus(MODE_ACTIVATING, 0);
   if (infoShown) return showInfo();
@@ -227,8 +274,10 @@ function panelOn(): bool {
 export function deviceButton(event: u32): i64 {
   const now = rtcNow();
   if (event == BUTTON_PRESS) {
+    // A press on the delete confirmation keeps the profile: the code returns.
+    if (deleteWindow(now)) deleteDeadline = 0;
     // The activation screen says a press cancels it (the holder gave up, or the bank refused).
-    if (activationPending()) abandonActivation();
+    else if (activationPending()) abandonActivation();
     else if (panelOn() && load<u32>(DISPLAY_MODEL + M_MODE) == MODE_OTP && !infoShown) {
       // A press while a code is shown moves to the next profile.
       const count = profileCount();
@@ -242,6 +291,13 @@ export function deviceButton(event: u32): i64 {
       confirmErase();
     } else if (addDeadline != 0 && now >= 0 && now < addDeadline) {
       confirmAdd();
+    } else if (deleteWindow(now)) {
+      deleteDeadline = 0;
+      confirmDelete(deleteIndex);
+    } else if (panelOn() && load<u32>(DISPLAY_MODEL + M_MODE) == MODE_OTP && !infoShown) {
+      // A hold on a code asks to delete that profile; a second hold confirms (a press keeps it).
+      requestDelete(load<u32>(DISPLAY_MODEL + M_PROFILE));
+      return wakeAt;
     } else {
       infoShown = true;
     }
@@ -260,10 +316,11 @@ export function deviceTick(): i64 {
   // Every screen turns off with the panel, the error screens too (a failed token must not drain its
   // battery refreshing one); a press shows it again.
   if (now >= panelOffAt && !(eraseDeadline != 0 && now < eraseDeadline) && !(addDeadline != 0 && now < addDeadline)
-    && !newCodeJustShown(now)) {
+    && !deleteWindow(now) && !newCodeJustShown(now)) {
     // An activation the bank never answered is abandoned with the panel: its secrets go.
     abandonActivation();
     cancelAdd();
+    deleteDeadline = 0;
     infoShown = false;
     blank();
     wakeAt = 0;
@@ -289,6 +346,7 @@ function newCodeJustShown(now: i64): bool {
 export function requestErase(): void {
   const now = rtcNow();
   cancelAdd();
+  deleteDeadline = 0;
   eraseDeadline = (now < 0 ? 0 : now) + ERASE_WINDOW_SECONDS;
   panelOffAt = eraseDeadline;
   show(now);
@@ -301,9 +359,20 @@ export function requestErase(): void {
  * so a host alone cannot fill the token's slots (and so block its activation).
  */
 export function requestAdd(): void {
+  requestReplace(NONE);
+}
+
+/**
+ * The activation that just finished (link) registered a Service ID the token holds: the new profile,
+ * in the slot after the last one, replaces profile `index` only when the holder holds button A within
+ * ERASE_WINDOW_SECONDS (NONE: it is added, requestAdd).
+ */
+export function requestReplace(index: u32): void {
   const now = rtcNow();
   eraseDeadline = 0;
+  deleteDeadline = 0;
   infoShown = false;
+  replaceIndex = index;
   addDeadline = (now < 0 ? 0 : now) + ERASE_WINDOW_SECONDS;
   panelOffAt = addDeadline;
   show(now);
@@ -314,14 +383,26 @@ export function requestAdd(): void {
 export function cancelAdd(): void {
   if (addDeadline == 0) return;
   addDeadline = 0;
+  replaceIndex = NONE;
   if (profileCount() < MAX_PROFILES) memory.fill(profileAddress(profileCount()), 0, PROFILE_SIZE);
 }
 
-/** The holder held button A: the waiting profile becomes the last one, stored, and its code shows. */
+/**
+ * The holder held button A: the waiting profile becomes the last one (or takes the place of the one
+ * it replaces: the old seed goes in the same record write, so after a power cut the token holds the
+ * old or the new profile, never none and never both), stored, and its code shows.
+ */
 function confirmAdd(): void {
   addDeadline = 0;
-  const index = profileCount();
-  store<u8>(RECORD + R_PROFILE_COUNT, <u8>(index + 1));
+  const spare = profileCount();
+  let index = spare;
+  if (replaceIndex == NONE) store<u8>(RECORD + R_PROFILE_COUNT, <u8>(index + 1));
+  else {
+    index = replaceIndex;
+    memory.copy(profileAddress(index), profileAddress(spare), PROFILE_SIZE);
+    memory.fill(profileAddress(spare), 0, PROFILE_SIZE);
+  }
+  replaceIndex = NONE;
   // On failure the store puts the record back (without the profile).
   const status = reportStorage(storeCommit());
   profilesChanged();
@@ -348,6 +429,46 @@ export function activationDone(index: u32): void {
   profilesChanged();
   store<u8>(RECORD + R_ACTIVE_PROFILE, <u8>index);
   wakePanel(rtcNow());
+}
+
+/** Forgets a delete waiting for the holder's hold (link: another command came). */
+export function cancelDelete(): void {
+  deleteDeadline = 0;
+}
+
+function deleteWindow(now: i64): bool {
+  return deleteDeadline != 0 && now >= 0 && now < deleteDeadline;
+}
+
+/**
+ * Asks the holder to confirm deleting profile `index` (a hold on its code, or the link's
+ * DELETE_PROFILE): a hold within ERASE_WINDOW_SECONDS deletes it, a press keeps it.
+ */
+export function requestDelete(index: u32): void {
+  const now = rtcNow();
+  cancelAdd();
+  eraseDeadline = 0;
+  infoShown = false;
+  deleteIndex = index;
+  deleteDeadline = (now < 0 ? 0 : now) + ERASE_WINDOW_SECONDS;
+  panelOffAt = deleteDeadline;
+  show(now);
+  wakeAt = now + 1;
+}
+
+/**
+ * Deletes profile `index` (the holder confirmed): the later ones move down a slot, in one record
+ * write. The failed-activation count stays (only a whole erase resets it).
+ */
+function confirmDelete(index: u32): void {
+  const count = profileCount();
+  if (index >= count) return;
+  abandonActivation();
+  memory.copy(profileAddress(index), profileAddress(index + 1), <usize>(count - 1 - index) * PROFILE_SIZE);
+  memory.fill(profileAddress(count - 1), 0, PROFILE_SIZE);
+  store<u8>(RECORD + R_PROFILE_COUNT, <u8>(count - 1));
+  reportStorage(storeCommit());
+  profilesChanged();
 }
 
 /** Erases every profile (the holder confirmed with a hold). Serial number and latest time stay. */

@@ -4,23 +4,25 @@
 // so a seed sent with ADD_PROFILE does not linger in it.
 import {
   ABI_VERSION, ACTIVATION_CONFIRMATION_BYTES, ACTIVATION_REQUEST_BYTES, ACTIVATION_RESPONSE_BYTES, ALG_SHA1, ALG_SHA512,
-  BROWN_OUT_MILLIVOLTS, FIRMWARE_MAJOR, FIRMWARE_MINOR, LINK_ADD_PROFILE, LINK_ERASE, LINK_INFO, LINK_ACTIVATE_BEGIN,
+  BROWN_OUT_MILLIVOLTS, FIRMWARE_MAJOR, FIRMWARE_MINOR, LINK_ADD_PROFILE, LINK_DELETE_PROFILE, LINK_ERASE, LINK_INFO, LINK_ACTIVATE_BEGIN,
   LINK_ACTIVATE_CANCEL, LINK_ACTIVATE_FINISH, LINK_LIST_PROFILES, LINK_SET_TIME, MAX_LABEL, MAX_PROFILES, MAX_SEED, MIN_SEED,
-  STATUS_BAD_DIGITS, STATUS_BAD_FRAME,
+  SERVICE_ID_BYTES, STATUS_BAD_DIGITS, STATUS_BAD_FRAME, STATUS_BAD_SLOT,
   STATUS_BAD_LABEL, STATUS_BAD_PERIOD, STATUS_BAD_SEED, STATUS_BAD_ALGORITHM, STATUS_DENIED, STATUS_FULL, STATUS_OK,
   STATUS_LOW_BATTERY, STATUS_NOT_ACTIVATING, STATUS_PENDING, STATUS_SELF_TEST, STATUS_UNKNOWN_COMMAND,
 } from "../abi";
 import { batteryMillivolts, rtcNow, rtcSet } from "../hal";
 import { validDigits, validPeriod } from "../otp/otp";
 import {
-  P_ALGORITHM, P_DIGITS, P_LABEL, P_LABEL_LENGTH, P_PERIOD, P_SEED, P_SEED_LENGTH, PROFILE_SIZE, profileAddress,
+  P_ALGORITHM, P_DIGITS, P_LABEL, P_LABEL_LENGTH, P_PERIOD, P_SEED, P_SEED_LENGTH, P_SERVICE_ID, PROFILE_SIZE, profileAddress,
   profileCount, R_LATEST_TIME, R_PROFILE_COUNT, R_SEQUENCE, R_SERIAL, RECORD,
 } from "../store/record";
 import { storeCommit } from "../store/store";
-import { activationBegin, activationConfirmation, activationFinish, activationLocked, activationPending, activationRequest } from "./activation";
 import {
-  activationCancelled, activationDone, activationStarted, cancelAdd, clockValid, profilesChanged, reportStorage, requestAdd, requestErase,
-  selfTestPassed, storageOk,
+  activationBegin, activationConfirmation, activationFinish, activationLocked, activationPending, activationReplaces, activationRequest,
+} from "./activation";
+import {
+  activationCancelled, activationDone, activationStarted, cancelAdd, cancelDelete, clockValid, profilesChanged, reportStorage, requestAdd,
+  requestDelete, requestErase, requestReplace, selfTestPassed, storageOk,
 } from "./device";
 import { labelCharacter } from "./label";
 
@@ -65,7 +67,11 @@ export function linkCommand(len: u32): u32 {
   const command = <u32>load<u8>(LINK_BUFFER);
   // A profile waiting for the holder's hold lives in the record's next slot: any command that may
   // change or store the record forgets it first.
-  if (command != LINK_INFO && command != LINK_LIST_PROFILES) cancelAdd();
+  // A delete waiting for its hold is forgotten the same way (the holder sees what the host asks now).
+  if (command != LINK_INFO && command != LINK_LIST_PROFILES) {
+    cancelAdd();
+    cancelDelete();
+  }
   if (command == LINK_INFO) info(len);
   else if (!selfTestPassed()) respond(STATUS_SELF_TEST);
   else if (command == LINK_SET_TIME) setTime(len);
@@ -75,6 +81,7 @@ export function linkCommand(len: u32): u32 {
   else if (command == LINK_ACTIVATE_BEGIN) activateBegin(len);
   else if (command == LINK_ACTIVATE_FINISH) activateFinish(len);
   else if (command == LINK_ACTIVATE_CANCEL) activateCancel(len);
+  else if (command == LINK_DELETE_PROFILE) deleteProfile(len);
   else respond(STATUS_UNKNOWN_COMMAND);
   return responseLength;
 }
@@ -188,7 +195,8 @@ function addProfile(len: u32): void {
 }
 
 // LIST_PROFILES -> status, count, then per profile: algorithm, digits, period u32, label length,
-// label (MAX_LABEL bytes, zero padded). Never the seed.
+// label (MAX_LABEL bytes, zero padded), Service ID (SERVICE_ID_BYTES; zero when programmed over the
+// link). Never the seed.
 function listProfiles(len: u32): void {
   if (len != 1) {
     respond(STATUS_BAD_FRAME);
@@ -205,6 +213,8 @@ function listProfiles(len: u32): void {
     put8(load<u8>(profile + P_LABEL_LENGTH));
     memory.copy(LINK_BUFFER + responseLength, profile + P_LABEL, MAX_LABEL);
     responseLength += MAX_LABEL;
+    memory.copy(LINK_BUFFER + responseLength, profile + P_SERVICE_ID, SERVICE_ID_BYTES);
+    responseLength += SERVICE_ID_BYTES;
   }
 }
 
@@ -216,6 +226,23 @@ function erase(len: u32): void {
     return;
   }
   requestErase();
+  respond(STATUS_PENDING);
+}
+
+// DELETE_PROFILE index u8 -> STATUS_PENDING: the token shows that profile and asks its holder to hold
+// button A within ERASE_WINDOW_SECONDS; only then is it deleted (LIST_PROFILES tells). STATUS_BAD_SLOT
+// when the token holds no profile of that index.
+function deleteProfile(len: u32): void {
+  if (len != 2) {
+    respond(STATUS_BAD_FRAME);
+    return;
+  }
+  const index = <u32>load<u8>(LINK_BUFFER + 1);
+  if (index >= profileCount()) {
+    respond(STATUS_BAD_SLOT);
+    return;
+  }
+  requestDelete(index);
   respond(STATUS_PENDING);
 }
 
@@ -237,7 +264,10 @@ function activateBegin(len: u32): void {
 
 // ACTIVATE_FINISH response (docs/activation.md message 2) -> status, new profile index, the token's
 // confirmation for the bank (message 3). "Register" in the procedure: the bank's confirmation is
-// checked, the profile stored, and the token's own confirmation goes back to the bank.
+// checked, the profile stored, and the token's own confirmation goes back to the bank. When the token
+// already holds a profile for the Service ID (one per bank service): STATUS_PENDING, that profile's
+// index and message 3; the new profile replaces it when the holder holds button A within
+// ERASE_WINDOW_SECONDS (LIST_PROFILES tells), else the token keeps the old one.
 function activateFinish(len: u32): void {
   if (len != 1 + ACTIVATION_RESPONSE_BYTES) {
     respond(STATUS_BAD_FRAME);
@@ -248,11 +278,13 @@ function activateFinish(len: u32): void {
     respond(reportStorage(result));
     return;
   }
-  respond(STATUS_OK);
-  put8(<u32>result);
+  const replaced = activationReplaces();
+  respond(replaced < 0 ? STATUS_OK : STATUS_PENDING);
+  put8(<u32>(replaced < 0 ? result : replaced));
   activationConfirmation(LINK_BUFFER + responseLength);
   responseLength += ACTIVATION_CONFIRMATION_BYTES;
-  activationDone(<u32>result);
+  if (replaced < 0) activationDone(<u32>result);
+  else requestReplace(<u32>replaced);
 }
 
 // ACTIVATE_CANCEL -> status: abandons the activation under way (the bank refused the request, the token

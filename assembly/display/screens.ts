@@ -12,11 +12,12 @@ import { copyText, decimalDigits, formatDecimal, formatHex } from "./text";
 import {
   MODE_ACTIVATING as SCREEN_ACTIVATING, MODE_ADD_CONFIRM as SCREEN_ADD_CONFIRM, MODE_CLOCK_LOST as SCREEN_CLOCK_LOST, MODE_ERASE_CONFIRM as SCREEN_ERASE_CONFIRM,
   MODE_LOCKED as SCREEN_LOCKED, MODE_LOW_BATTERY as SCREEN_LOW_BATTERY, MODE_NOT_SET_UP as SCREEN_NOT_SET_UP,
-  MODE_OFF as SCREEN_OFF, MODE_SELF_TEST_FAILED as SCREEN_SELF_TEST_FAILED, MODE_STORAGE_ERROR as SCREEN_STORAGE_ERROR,
+  MODE_OFF as SCREEN_OFF, MODE_REPLACE_CONFIRM as SCREEN_REPLACE_CONFIRM, MODE_SELF_TEST_FAILED as SCREEN_SELF_TEST_FAILED,
+  MODE_STORAGE_ERROR as SCREEN_STORAGE_ERROR,
 } from "../abi";
 export {
   SCREEN_ACTIVATING, SCREEN_ADD_CONFIRM, SCREEN_CLOCK_LOST, SCREEN_ERASE_CONFIRM, SCREEN_LOCKED, SCREEN_LOW_BATTERY, SCREEN_NOT_SET_UP,
-  SCREEN_OFF, SCREEN_SELF_TEST_FAILED, SCREEN_STORAGE_ERROR,
+  SCREEN_OFF, SCREEN_REPLACE_CONFIRM, SCREEN_SELF_TEST_FAILED, SCREEN_STORAGE_ERROR,
 };
 
 // OTP screen layout: rows 0-6 label (left) and battery (right); rows 8-23 the code; rows 25-31 the
@@ -45,6 +46,9 @@ const TEXT_STORAGE_ERR: usize = memory.data<u8>([11, 0x53, 0x54, 0x4f, 0x52, 0x4
 const TEXT_HOLD_A: usize = memory.data<u8>([6, 0x48, 0x4f, 0x4c, 0x44, 0x20, 0x41]); // "HOLD A"
 const TEXT_TO_ERASE: usize = memory.data<u8>([8, 0x54, 0x4f, 0x20, 0x45, 0x52, 0x41, 0x53, 0x45]); // "TO ERASE"
 const TEXT_TO_ADD: usize = memory.data<u8>([6, 0x54, 0x4f, 0x20, 0x41, 0x44, 0x44]); // "TO ADD"
+const TEXT_TO_REPLACE: usize = memory.data<u8>([10, 0x54, 0x4f, 0x20, 0x52, 0x45, 0x50, 0x4c, 0x41, 0x43, 0x45]); // "TO REPLACE"
+const TEXT_HOLD_A_TO_DELETE: usize = memory.data<u8>([16, 0x48, 0x4f, 0x4c, 0x44, 0x20, 0x41, 0x20, 0x54, 0x4f, 0x20, 0x44, 0x45, 0x4c, 0x45, 0x54, 0x45]); // "HOLD A TO DELETE"
+const TEXT_PRESS_TO_KEEP: usize = memory.data<u8>([12, 0x50, 0x52, 0x45, 0x53, 0x53, 0x20, 0x54, 0x4f, 0x20, 0x4b, 0x45, 0x45, 0x50]); // "PRESS TO KEEP"
 const TEXT_PRESS_TO_CANCEL: usize = memory.data<u8>([17, 0x50, 0x52, 0x45, 0x53, 0x53, 0x20, 0x41, 0x20, 0x54, 0x4f, 0x20, 0x43, 0x41, 0x4e, 0x43, 0x45, 0x4c]); // "PRESS A TO CANCEL"
 const TEXT_SN: usize = memory.data<u8>([3, 0x53, 0x4e, 0x20]); // "SN "
 const TEXT_FW: usize = memory.data<u8>([3, 0x46, 0x57, 0x20]); // "FW "
@@ -171,6 +175,11 @@ export function drawStatusScreen(kind: u32, errorCode: u32): void {
       centredText(17, TEXT_TO_ADD, 2);
       break;
     }
+    case SCREEN_REPLACE_CONFIRM: {
+      centredText(1, TEXT_HOLD_A, 2);
+      centredText(17, TEXT_TO_REPLACE, 2);
+      break;
+    }
     default: break;
   }
 }
@@ -200,4 +209,30 @@ export function drawInfoScreen(serialHigh: u32, serialLow: u32, versionMajor: u3
   length += formatDecimal(LINE + length, batteryMillivolts, 1);
   length = append(length, TEXT_MV);
   centredBytes(FB_HEIGHT - 6 - 7, LINE, length, 1);
+}
+
+/**
+ * Draws " " and `suffixLength` ASCII digits at `suffix` after a label of `labelLength` characters on
+ * the OTP screen's top row (the Service ID's last digits, when two profiles share a label); nothing
+ * when `suffixLength` is 0. Called by the device right after drawOtpScreen.
+ */
+export function drawLabelSuffix(labelLength: u32, suffix: usize, suffixLength: u32): void {
+  if (suffixLength == 0) return;
+  drawText(<i32>(min(labelLength, OTP_LABEL_MAX_CHARS) + 1) * SMALL_ADVANCE, 0, suffix, suffixLength, 1);
+}
+
+/**
+ * The confirmation of deleting one profile: "HOLD A TO DELETE", the profile's label (and the Service
+ * ID's last digits when given, as on its code screen) and "PRESS TO KEEP".
+ */
+export function drawDeleteScreen(label: usize, labelLength: u32, suffix: usize, suffixLength: u32): void {
+  clear();
+  centredText(2, TEXT_HOLD_A_TO_DELETE, 1);
+  let length = copyText(LINE, label, min(labelLength, OTP_LABEL_MAX_CHARS));
+  if (suffixLength != 0) {
+    store<u8>(LINE + length, 0x20);
+    length += 1 + copyText(LINE + length + 1, suffix, suffixLength);
+  }
+  centredBytes(13, LINE, length, 1);
+  centredText(24, TEXT_PRESS_TO_KEEP, 1);
 }

@@ -164,8 +164,10 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     io.out(
       `${ja ? "銀行の応答" : "The bank's answer"}: ${ja ? `${answer.response.length} バイト` : `${answer.response.length} bytes`}. ${w(GUIDANCE.bankAnswered)}\n`,
     );
-    const { profile, confirmation } = token.link.activateFinish(answer.response);
+    const { profile, confirmation, replacing } = token.link.activateFinish(answer.response);
     await bank.register(confirmation);
+    // The demo's token is new, so nothing is replaced; a token that held this Service ID would ask for the hold.
+    if (replacing) token.link.replaceConfirmed(() => token.hold());
     panel(
       `${w(TERMS.register)}: ${ja ? `プロファイル ${profile}。確認 ${confirmation.length} バイトを銀行へ。ワンタイムパスワードと60秒のカウントダウン（左下）` : `profile ${profile}; its confirmation (${confirmation.length} bytes) goes to the bank. The code and its 60-second countdown (bottom left)`}`,
     );

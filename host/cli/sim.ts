@@ -18,7 +18,7 @@ import { DEFAULT_BOARD_START_MS } from "../board/board.js";
 import { refusalWords, registerRefusalWords } from "../refusals.js";
 import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
-import { LinkError } from "../token/link.js";
+import { LinkError, type Registration } from "../token/link.js";
 import { SimToken, type Screen } from "../token/sim-token.js";
 import { DEFAULT_DB } from "../defaults.js";
 import { isYes, processStdin } from "./prompt.js";
@@ -30,12 +30,19 @@ The token simulator: the firmware's own 128x32 display drawn in the terminal (qu
 below 130 columns, so it fits 80), on the alternate screen; the terminal is restored on exit.
 
 Keys:  space  press button A (wakes the token; while a code shows, next profile;
-              on the activating screen, cancels)
-       h      hold button A for 2.5 s (device info; confirms an erase or an added profile)
+              on the activating screen, cancels; on a delete question, keeps the profile)
+       h      hold button A for 2.5 s (on a code: asks to delete that profile, and a
+              second hold deletes it; confirms an erase, an added or a replacing profile;
+              otherwise device info)
        f      fast-forward 30 s
        a      register the token with the bank (the manual's steps 5 and 6): Service ID,
-              User ID, 利用開始パスワード, 同意する, then 送信 (send) and 登録 (register)
+              User ID, 利用開始パスワード, 同意する, then 送信 (send) and 登録 (register);
+              a token that holds this Service ID replaces that profile (hold: h)
+       e      erase the token: it asks for button A to be held (h) within 10 s
        q      quit (the flash is saved)
+
+The token's clock is the wall clock from the moment the simulator starts (times --speed),
+whatever it asks first.
 
 Options:
   --flash PATH   the token's flash image (default: $OTP_TOKEN_HOME/token.flash,
@@ -60,9 +67,12 @@ const pick = (lang: Lang, term: Term) => (lang === "ja" ? term.ja : term.en);
 
 /** What the panel shows, in words (the language of the bank's manual when `lang` is "ja"). */
 export function describeScreen(screen: Screen, lang: Lang = "en"): string {
+  // Two services of one label are told apart as the panel does: the label, then the Service ID's last digits.
+  const label = screen.serviceSuffix ? `${screen.label} ${screen.serviceSuffix}` : screen.label;
   if (screen.mode === "otp") {
-    return `${pick(lang, otpScreenText(screen.label, screen.code!, screen.secondsLeft!))}  ${lang === "ja" ? "電池" : "battery"} ${screen.battery}/4`;
+    return `${pick(lang, otpScreenText(label, screen.code!, screen.secondsLeft!))}  ${lang === "ja" ? "電池" : "battery"} ${screen.battery}/4`;
   }
+  if (screen.mode === "delete-confirm") return `${label}: ${pick(lang, TOKEN_SCREENS[screen.mode])}`;
   return `${pick(lang, TOKEN_SCREENS[screen.mode])}${screen.errorCode ? ` (E${screen.errorCode})` : ""}`;
 }
 
@@ -113,17 +123,62 @@ export function scriptedRun(io: Io): number {
   show("The last second of the step: the countdown reads 0:");
   token.advance(1000);
   show("At the step boundary: the new code, the countdown back at 59:");
-  io.out("\nRun it in a terminal for the interactive simulator (keys: space, h, f, a, q).\n");
+  io.out("\nRun it in a terminal for the interactive simulator (keys: space, h, f, a, e, q).\n");
   return 0;
 }
 
-function loadToken(flashPath: string): { token: SimToken; created: boolean } {
+function loadToken(flashPath: string, nowMs: number): { token: SimToken; created: boolean } {
   try {
-    return openTokenFile(flashPath);
+    return openTokenFile(flashPath, nowMs);
   } catch (error) {
     if (error instanceof FlashFileError) throw new CliError("flash-file", error.message);
     throw error;
   }
+}
+
+/**
+ * Keeps the token's clock on the wall clock, `speed` times faster, from the moment it was made: each
+ * catchUp() advances the token by the wall time since the last (`now` is the wall clock in ms).
+ */
+export class WallPace {
+  private last: number;
+
+  constructor(
+    private readonly token: SimToken,
+    private readonly speed: number,
+    private readonly now: () => number,
+    startMs: number = now(),
+  ) {
+    this.last = startMs;
+  }
+
+  catchUp(): void {
+    const now = this.now();
+    if (now > this.last) this.token.advance((now - this.last) * this.speed);
+    this.last = now;
+  }
+}
+
+/**
+ * Opens the simulator's token: its clock starts at the wall clock now, and whatever is asked first
+ * (the demo profile, on a new token) is time the token's clock keeps counting, as a real token's
+ * would while its holder read the question.
+ */
+export async function openSim(
+  flashPath: string,
+  speed: number,
+  ask: (question: string) => Promise<string>,
+  now: () => number = Date.now,
+): Promise<{ token: SimToken; created: boolean; pace: WallPace }> {
+  const startMs = now();
+  const { token, created } = loadToken(flashPath, startMs);
+  const pace = new WallPace(token, speed, now, startMs);
+  if (token.info().profileCount === 0) {
+    const answer = await ask("This token has no profile. Program the demo profile (RFC 6238 test seed)? [Y/n] ");
+    pace.catchUp();
+    if (answer.trim() === "" || isYes(answer)) token.addProfile(DEMO_PROFILE);
+  }
+  return { token, created, pace };
 }
 
 /** The token's registration form (the manual's steps 5 and 6): the IDs, the password, consent, then 送信 and 登録. */
@@ -243,7 +298,8 @@ export async function sendToBank(
 
 /**
  * 登録: the token checks the bank's answer and stores the profile; its confirmation (message 3) goes
- * to the bank. Returns the new profile's index. When the token refuses the answer (with CPace, where a
+ * to the bank. Returns the registration: when `replacing`, the token holds this Service ID and asks
+ * its holder to hold button A (h) to replace that profile. When the token refuses the answer (with CPace, where a
  * wrong 利用開始パスワード shows) the activation is cancelled on the token and the CliError says the
  * attempts left before the issue is void, from the bank's answer at 送信.
  */
@@ -252,8 +308,8 @@ export async function registerWithBank(
   answer: ActivationAnswer,
   options: BankOptionsForSim,
   lang: Lang = "en",
-): Promise<number> {
-  let registered: { profile: number; confirmation: Uint8Array };
+): Promise<Registration> {
+  let registered: Registration;
   try {
     registered = token.link.activateFinish(answer.response);
   } catch (error) {
@@ -264,7 +320,7 @@ export async function registerWithBank(
     throw error;
   }
   await withSimBank(options, lang, (bank) => bank.register(registered.confirmation));
-  return registered.profile;
+  return registered;
 }
 
 // Terminal control (ECMA-48 / xterm): alternate screen, cursor visibility, home, erase.
@@ -320,8 +376,8 @@ export function composeFrame(
   const compact = columns < WIDE_PANEL_COLUMNS;
   const keys =
     lang === "ja"
-      ? "[space] 押す  [h] 長押し  [f] +30秒  [a] 登録  [q] 終了"
-      : "[space] press  [h] hold  [f] +30 s  [a] register  [q] quit";
+      ? "[space] 押す  [h] 長押し  [f] +30秒  [a] 登録  [e] 消去  [q] 終了"
+      : "[space] press  [h] hold  [f] +30 s  [a] register  [e] erase  [q] quit";
   const lines = [
     ...parts.header,
     "",
@@ -355,15 +411,10 @@ function restoreTerminal(): void {
 
 async function interactive(flashPath: string, speed: number, io: Io, bankOptions: BankOptionsForSim): Promise<number> {
   const lang = io.lang ?? "en";
-  const { token, created } = loadToken(flashPath);
+  const { token, created, pace } = await openSim(flashPath, speed, (question) => processStdin.ask(question));
   io.out(`Flash image: ${flashPath}${created ? " (new token)" : ""}\n`);
-  if (token.info().profileCount === 0) {
-    const answer = await processStdin.ask("This token has no profile. Program the demo profile (RFC 6238 test seed)? [Y/n] ");
-    if (answer.trim() === "" || isYes(answer)) token.addProfile(DEMO_PROFILE);
-  }
   saveTokenFile(token, flashPath);
   let flashOperations = token.board.flash.operationCount;
-  let lastWall = Date.now();
   let message = lang === "ja" ? "スペースキーでボタンAを押します。" : "Press space to wake the token.";
   let form: RegistrationForm | undefined;
   let answer: ActivationAnswer | undefined;
@@ -390,6 +441,10 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
   };
   const step = (ms: number) => {
     token.advance(ms);
+    saveIfWritten();
+  };
+  const keepPace = () => {
+    pace.catchUp();
     saveIfWritten();
   };
 
@@ -433,10 +488,13 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
       answer = undefined;
       void registerWithBank(token, answered, bankOptions, lang)
         .then(
-          (profile) => {
-            message =
-              `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n` +
-              `otp-token bank confirm --user-id ${filled.userId} CODE`;
+          ({ profile, replacing }) => {
+            message = replacing
+              ? lang === "ja"
+                ? `このトークンには同じ${TERMS.serviceId.ja}のプロファイル ${profile} があります。10秒以内に h（ボタンAの長押し）で新しいものに置き換えてから、表示されたワンタイムパスワードで認証確認してください。\n`
+                : `This token holds profile ${profile} for the same ${TERMS.serviceId.en}: hold button A (h) within 10 s to replace it, then confirm with the code it shows.\n`
+              : `${pick(lang, GUIDANCE.registered)} (${lang === "ja" ? "プロファイル" : "profile"} ${profile})\n`;
+            message += `otp-token bank confirm --user-id ${filled.userId} CODE`;
           },
           (error: unknown) => {
             // The form comes back for another 送信 (a wrong 利用開始パスワード is typed again), or Esc.
@@ -456,9 +514,7 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
     takeTerminal();
     process.stdin.resume();
     const timer = setInterval(() => {
-      const now = Date.now();
-      step((now - lastWall) * speed);
-      lastWall = now;
+      keepPace();
       draw();
     }, 100);
     const onSignal = () => quit(0);
@@ -510,6 +566,13 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
         token.hold(2500);
         saveIfWritten();
         message = lang === "ja" ? "ボタンAを2.5秒長押ししました。" : "Held button A for 2.5 s.";
+      } else if (key === "e") {
+        // The token erases only when its holder holds button A (h) within 10 s.
+        token.link.requestErase();
+        message =
+          lang === "ja"
+            ? "消去の確認：10秒以内に h（ボタンAの長押し）で、すべてのプロファイルを消去します。"
+            : "Erase: hold button A (h) within 10 s to erase every profile.";
       } else if (key === "f") {
         step(30_000);
         message = lang === "ja" ? "30秒進めました。" : "Fast-forwarded 30 s.";

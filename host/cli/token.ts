@@ -5,7 +5,7 @@
 // checks the answer, stores the profile, and its confirmation goes to the bank: docs/activation.md).
 import { resolve } from "node:path";
 import stringWidth from "string-width";
-import { STATUS_BAD_TAG, STATUS_LOCKED } from "../abi.js";
+import { MAX_PROFILES, STATUS_BAD_TAG, STATUS_LOCKED } from "../abi.js";
 import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
@@ -14,12 +14,12 @@ import { ACTIVATION_PASSWORD_PATTERN, SERVICE_ID_PATTERN, USER_ID_PATTERN } from
 import { refusalWords, registerRefusalWords, tokenActivationLockedWords } from "../refusals.js";
 import { GUIDANCE, TERMS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
-import { LinkError } from "../token/link.js";
+import { LinkError, normaliseLabel, type ProfileInfo, type Registration } from "../token/link.js";
 import type { SimToken } from "../token/sim-token.js";
 import { DEFAULT_DB, databaseOf } from "../defaults.js";
 import { isYes, processStdin, type Terminal } from "./prompt.js";
 import { describeScreen } from "./sim.js";
-import { CliError, type Io, parse, reportError, UsageError, word } from "../usage.js";
+import { CliError, type Io, integerOption, parse, reportError, UsageError, word } from "../usage.js";
 
 const FLASH_OPTION = `  --flash PATH            the token's flash image (default $OTP_TOKEN_HOME/token.flash,
                           $OTP_TOKEN_HOME defaulting to ~/.otp-token)`;
@@ -33,8 +33,11 @@ Subcommands:
   activate   register the token with the bank (the manual's steps 5 and 6): Service ID, User ID,
              利用開始パスワード (activation password), 同意する (consent), 送信 (send), 登録
              (register); the token then shows its first code for the bank's 認証確認 screen
-  show       press the token's button and print what it shows
+  show       press the token's button and print what it shows (--profile N or --label L:
+             that profile's code)
   info       the token's serial number, firmware, profiles and clock (never a seed)
+  erase      erase the token (every profile), or one profile with --profile N; the token
+             asks for button A to be held, as it does for its holder
 
 Run 'otp-token token <subcommand> --help' for its options.
 
@@ -63,22 +66,46 @@ Options:
   --service-id ID         the 8-digit Service ID (サービスID) the bank showed
   --user-id ID            the 16-character User ID (ユーザID) the bank showed
   --yes                   agree and register without asking (for scripts)
+  --verbose               also print the protocol messages (hex) that go to and come from the bank
   --db PATH               the bank database, default ${DEFAULT_DB}
   --master-key-file PATH  the bank's master key, or $OTP_BANK_MASTER_KEY
 ${FLASH_OPTION}
   -h, --help              this help
 
+The token keeps one profile per bank service: when it already holds one for this Service ID (a
+re-set-up, or an issue registered but never confirmed), 登録 replaces it, and the token asks for
+button A to be held to confirm (this command holds it).
+
 Exit status: 0 when registered, 1 when the token or the bank refused (or you declined), 2 on a
 usage error.
 `,
-  show: `Usage: otp-token token show [options]
+  show: `Usage: otp-token token show [--profile N | --label L] [options]
 
-Presses the token's button A and prints its display and what it shows (the code and the seconds
-left before it changes, 59 .. 0).
+Presses the token's button A and prints which profile it shows, its display and what it shows
+(the code and the seconds left before it changes, 59 .. 0). A press shows profile 0 first; with
+--profile or --label it presses on to that profile, as the holder would.
 
 Options:
+  --profile N             the profile of index N (otp-token token info lists them)
+  --label L               the profile labelled L (the bank's is BANK); when two share the label,
+                          use --profile
 ${FLASH_OPTION}
   -h, --help              this help
+`,
+  erase: `Usage: otp-token token erase [--profile N] [options]
+
+Asks the token to erase every profile (or, with --profile N, to delete that one): the token shows
+"HOLD A TO ERASE" (or the profile and "HOLD A TO DELETE") and does it only when button A is held
+within 10 s. This command asks you, then holds it. An erased token can be registered again (a token
+that refused to register after 5 failures too).
+
+Options:
+  --profile N             delete only profile N (otp-token token info lists them)
+  --yes                   hold button A without asking (for scripts; needed without a terminal)
+${FLASH_OPTION}
+  -h, --help              this help
+
+Exit status: 0 when erased, 1 when the token refused (or you declined), 2 on a usage error.
 `,
   info: `Usage: otp-token token info [options]
 
@@ -91,7 +118,7 @@ ${FLASH_OPTION}
 `,
 };
 
-const SUBCOMMANDS = ["activate", "show", "info"];
+const SUBCOMMANDS = ["activate", "show", "info", "erase"];
 
 export function makeTokenCommand(stdin: Terminal = processStdin) {
   return async function tokenCommand(args: string[], io: Io): Promise<number> {
@@ -100,7 +127,8 @@ export function makeTokenCommand(stdin: Terminal = processStdin) {
       io.out(TOKEN_HELP[""]);
       return 0;
     }
-    if (!SUBCOMMANDS.includes(sub)) throw new UsageError(`unknown token subcommand ${JSON.stringify(sub)}: use activate, show or info`);
+    if (!SUBCOMMANDS.includes(sub))
+      throw new UsageError(`unknown token subcommand ${JSON.stringify(sub)}: use activate, show, info or erase`);
     const { values, positionals } = parse(rest, {
       flash: { type: "string" },
       "service-id": { type: "string" },
@@ -108,6 +136,9 @@ export function makeTokenCommand(stdin: Terminal = processStdin) {
       db: { type: "string" },
       "master-key-file": { type: "string" },
       yes: { type: "boolean", short: "y" },
+      verbose: { type: "boolean", short: "v" },
+      profile: { type: "string" },
+      label: { type: "string" },
       help: { type: "boolean", short: "h" },
     });
     if (values.help) {
@@ -116,10 +147,17 @@ export function makeTokenCommand(stdin: Terminal = processStdin) {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     if (sub !== "activate") {
-      for (const option of ["service-id", "user-id", "db", "master-key-file", "yes"] as const) {
+      for (const option of ["service-id", "user-id", "db", "master-key-file", "verbose"] as const) {
         if (values[option] !== undefined) throw new UsageError(`--${option} is for 'token activate'`);
       }
     }
+    if (sub !== "activate" && sub !== "erase" && values.yes !== undefined)
+      throw new UsageError("--yes is for 'token activate' and 'token erase'");
+    if (sub !== "show" && sub !== "erase" && values.profile !== undefined)
+      throw new UsageError("--profile is for 'token show' and 'token erase'");
+    if (sub !== "show" && values.label !== undefined) throw new UsageError("--label is for 'token show'");
+    if (values.profile !== undefined && values.label !== undefined) throw new UsageError("give --profile or --label, not both");
+    const profileOption = values.profile === undefined ? undefined : integerOption(values.profile, "profile", 0, MAX_PROFILES - 1, 0);
     const flashPath = resolve(values.flash ?? defaultFlashPath());
     let token: SimToken;
     try {
@@ -134,14 +172,14 @@ export function makeTokenCommand(stdin: Terminal = processStdin) {
         io.out(
           `serial ${info.serial}, firmware ${info.firmware}, battery ${info.batteryMillivolts} mV, clock ${info.clockValid ? "valid" : "lost"}\n`,
         );
-        for (const p of token.profiles()) io.out(`profile ${p.index}: ${p.label} (${p.algorithm}, ${p.digits} digits, ${p.period} s)\n`);
+        for (const p of token.profiles()) {
+          const service = p.serviceId ? `, ${word(io, TERMS.serviceId)} ${p.serviceId}` : "";
+          io.out(`profile ${p.index}: ${p.label} (${p.algorithm}, ${p.digits} digits, ${p.period} s${service})\n`);
+        }
         return 0;
       }
-      if (sub === "show") {
-        token.press();
-        io.out(`${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
-        return 0;
-      }
+      if (sub === "show") return show(token, profileOption, values.label, io);
+      if (sub === "erase") return await erase(token, profileOption, values.yes === true, io, stdin);
       return await activate(token, values, io, stdin);
     } catch (error) {
       return reportError(io, `otp-token token ${sub}`, error);
@@ -153,12 +191,108 @@ export function makeTokenCommand(stdin: Terminal = processStdin) {
 
 export const tokenCommand = makeTokenCommand();
 
+/** "profile 1: BANK (Service ID 10212083)", in the holder's language. */
+function profileLine(io: Io, profile: ProfileInfo): string {
+  const service = profile.serviceId ? ` (${word(io, TERMS.serviceId)} ${profile.serviceId})` : "";
+  return `${io.lang === "ja" ? "プロファイル" : "profile"} ${profile.index}: ${profile.label}${service}`;
+}
+
+/** The profile `--profile` or `--label` names (or null: none was given), refused when there is no such one. */
+function chosenProfile(profiles: ProfileInfo[], index: number | undefined, label: string | undefined): ProfileInfo | null {
+  const listed = profiles.map((p) => `${p.index} ${p.label}${p.serviceId ? ` (${p.serviceId})` : ""}`).join(", ") || "none";
+  if (index !== undefined) {
+    const profile = profiles[index];
+    if (!profile) throw new CliError("no-profile", `the token holds no profile ${index} (its profiles: ${listed})`);
+    return profile;
+  }
+  if (label === undefined) return null;
+  let wanted: string;
+  try {
+    wanted = normaliseLabel(label);
+  } catch (error) {
+    throw new UsageError(`--label: ${(error as Error).message}`);
+  }
+  const matching = profiles.filter((p) => p.label === wanted);
+  if (matching.length === 0) throw new CliError("no-profile", `the token holds no profile labelled ${wanted} (its profiles: ${listed})`);
+  if (matching.length > 1)
+    throw new CliError("ambiguous-label", `${matching.length} profiles are labelled ${wanted}: give --profile N (its profiles: ${listed})`);
+  return matching[0];
+}
+
+/**
+ * Presses button A as the holder would: once (the panel wakes on the profile it shows first), then
+ * on to the chosen profile; prints which profile it shows, the panel and its words.
+ */
+function show(token: SimToken, index: number | undefined, label: string | undefined, io: Io): number {
+  const profiles = token.profiles();
+  const wanted = chosenProfile(profiles, index, label);
+  token.press();
+  for (
+    let presses = 0;
+    wanted && token.screen().mode === "otp" && token.screen().profile !== wanted.index && presses < profiles.length;
+    presses++
+  ) {
+    token.press();
+  }
+  const screen = token.screen();
+  const shown = screen.mode === "otp" ? profiles[screen.profile] : undefined;
+  if (shown) io.out(`${profileLine(io, shown)}\n`);
+  io.out(`${token.render()}\n${describeScreen(screen, io.lang)}\n`);
+  if (shown && !wanted && profiles.length > 1) {
+    const others = profiles.filter((p) => p !== shown).map((p) => profileLine(io, p));
+    io.out(
+      io.lang === "ja"
+        ? `ほかのプロファイル（--profile N または --label L で表示）：\n  ${others.join("\n  ")}\n`
+        : `Other profiles (show one with --profile N or --label L):\n  ${others.join("\n  ")}\n`,
+    );
+  }
+  return 0;
+}
+
+/**
+ * Erases the token, or deletes profile `index`: the token asks for button A to be held (its screen
+ * says so); once the holder agrees (or --yes) this holds it, and checks the token did it.
+ */
+async function erase(token: SimToken, index: number | undefined, yes: boolean, io: Io, stdin: Terminal): Promise<number> {
+  if (!stdin.isTTY && !yes) throw new UsageError("standard input is not a terminal: give --yes to hold button A without being asked");
+  const profile = chosenProfile(token.profiles(), index, undefined);
+  if (profile) token.link.requestDelete(profile.index);
+  else token.link.requestErase();
+  if (profile) io.out(`${profileLine(io, profile)}\n`);
+  io.out(`${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
+  const what = profile ? (io.lang === "ja" ? "削除" : "delete it") : io.lang === "ja" ? "消去" : "erase the token";
+  if (
+    !yes &&
+    !isYes(await stdin.ask(io.lang === "ja" ? `ボタンAを長押しして${what}しますか？ [y/N] ` : `Hold button A to ${what}? [y/N] `))
+  ) {
+    throw new CliError(
+      "not-erased",
+      io.lang === "ja" ? "ボタンAを長押ししなかったため、何も変わっていません。" : "nothing changed: button A was not held",
+    );
+  }
+  const before = token.profiles().length;
+  token.hold();
+  const after = token.profiles().length;
+  if (after !== (profile ? before - 1 : 0)) throw new CliError("not-erased", "the token did not confirm the hold: nothing changed");
+  io.out(
+    profile
+      ? io.lang === "ja"
+        ? `プロファイル ${profile.index}（${profile.label}）を削除しました。残りのプロファイル：${after}\n`
+        : `Deleted profile ${profile.index} (${profile.label}); ${after} profile${after === 1 ? "" : "s"} left.\n`
+      : io.lang === "ja"
+        ? "トークンを消去しました。もう一度登録できます（otp-token token activate）。\n"
+        : "The token is erased: it can be registered again (otp-token token activate).\n",
+  );
+  return 0;
+}
+
 interface ActivateOptions {
   "service-id"?: string;
   "user-id"?: string;
   db?: string;
   "master-key-file"?: string;
   yes?: boolean;
+  verbose?: boolean;
 }
 
 async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin: Terminal): Promise<number> {
@@ -207,7 +341,7 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     io.out(
       `${word(io, TERMS.send)}: ${io.lang === "ja" ? `トークンの登録要求（${request.length}バイト）を銀行へ送信しました` : `the token's activation request (${request.length} bytes) went to the bank`}\n`,
     );
-    io.out(`  ${Buffer.from(request).toString("hex")}\n`);
+    if (values.verbose) io.out(`  ${Buffer.from(request).toString("hex")}\n`);
     let answer: ActivationAnswer;
     try {
       answer = await bank.activate(request);
@@ -223,7 +357,17 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
     io.out(
       `${io.lang === "ja" ? "銀行の応答" : "The bank's answer"}: ${io.lang === "ja" ? `受け付けました（${answer.response.length}バイト）` : `accepted (${answer.response.length} bytes)`}\n`,
     );
-    io.out(`  ${Buffer.from(answer.response).toString("hex")}\n`);
+    if (values.verbose) io.out(`  ${Buffer.from(answer.response).toString("hex")}\n`);
+
+    // One profile per bank service: say before 登録 that it replaces the one the token holds.
+    const held = token.profiles().find((p) => p.serviceId === serviceId);
+    if (held) {
+      io.out(
+        io.lang === "ja"
+          ? `このトークンには${TERMS.serviceId.ja} ${serviceId} のプロファイル ${held.index} があります。${TERMS.register.ja}すると新しいものに置き換わります。\n`
+          : `This token holds profile ${held.index} for ${TERMS.serviceId.en} ${serviceId}: ${TERMS.register.en} replaces it with the new one.\n`,
+      );
+    }
 
     // 登録: the token checks the answer (or, declined, forgets the activation).
     if (!values.yes && !isYes(await stdin.ask(`${word(io, GUIDANCE.bankAnswered)} ${word(io, TERMS.register)}? [y/N] `))) {
@@ -233,7 +377,7 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
         io.lang === "ja" ? "登録しませんでした。トークンは登録前の状態に戻りました。" : "not registered: the token forgot the activation",
       );
     }
-    let registered: { profile: number; confirmation: Uint8Array };
+    let registered: Registration;
     try {
       registered = token.link.activateFinish(answer.response);
     } catch (error) {
@@ -254,6 +398,12 @@ async function activate(token: SimToken, values: ActivateOptions, io: Io, stdin:
         throw new CliError(error.code, words ? word(io, words) : error.message);
       }
       throw error;
+    }
+    // A re-set-up: the token asks for button A to be held before the new profile replaces the old.
+    if (registered.replacing) {
+      io.out(`${token.render()}\n${describeScreen(token.screen(), io.lang)}\n`);
+      io.out(io.lang === "ja" ? "ボタンAを長押ししました。\n" : "Held button A.\n");
+      token.link.replaceConfirmed(() => token.hold());
     }
     const index = registered.profile;
     io.out(

@@ -18,9 +18,12 @@ export class FlashFileError extends Error {
   override name = "FlashFileError";
 }
 
-/** A token on a real-time board, from the flash image at `path` (a new token if there is none). */
-export function openTokenFile(path: string): { token: SimToken; created: boolean } {
-  const board = new Board({ startMs: Date.now() });
+/**
+ * A token on a real-time board, from the flash image at `path` (a new token if there is none); its
+ * clock and RTC read `nowMs` (the wall clock unless a caller pins it).
+ */
+export function openTokenFile(path: string, nowMs: number = Date.now()): { token: SimToken; created: boolean } {
+  const board = new Board({ startMs: nowMs });
   let flashImage: Uint8Array | undefined;
   if (existsSync(path)) {
     if (!statSync(path).isFile())

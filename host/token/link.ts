@@ -7,6 +7,7 @@ import {
   LINK_ACTIVATE_CANCEL,
   LINK_ACTIVATE_FINISH,
   LINK_ADD_PROFILE,
+  LINK_DELETE_PROFILE,
   LINK_ERASE,
   LINK_INFO,
   LINK_LIST_PROFILES,
@@ -14,6 +15,7 @@ import {
   MAX_LABEL,
   MAX_SEED,
   MIN_SEED,
+  SERVICE_ID_BYTES,
   STATUS_NOT_ACTIVATING,
   STATUS_OK,
   STATUS_PENDING,
@@ -61,6 +63,22 @@ export interface ProfileInfo {
   digits: number;
   period: number;
   label: string;
+  /** The bank service it was registered for (8 digits), or null for a profile programmed over the link. */
+  serviceId: string | null;
+}
+
+/** What "register" (ACTIVATE_FINISH) answered. */
+export interface Registration {
+  /** The new profile's index; when `replacing`, the index of the profile it replaces on the holder's hold. */
+  profile: number;
+  /** The token's confirmation for the bank (message 3, 106 bytes). */
+  confirmation: Uint8Array;
+  /**
+   * The token already held a profile for this Service ID (a re-set-up, or an issue never confirmed at
+   * the bank): it shows "HOLD A TO REPLACE" and replaces that profile only if button A is held within
+   * ERASE_WINDOW_SECONDS; otherwise it keeps the old one.
+   */
+  replacing: boolean;
 }
 
 export interface TokenInfo {
@@ -181,14 +199,17 @@ export class TokenLink {
     for (let index = 0; index < v.getUint8(1); index++) {
       const labelLength = v.getUint8(offset + 6);
       const label = Buffer.from(v.buffer, v.byteOffset + offset + 7, labelLength).toString("latin1");
+      const serviceOffset = offset + 7 + MAX_LABEL;
+      const service = Buffer.from(v.buffer, v.byteOffset + serviceOffset, SERVICE_ID_BYTES).toString("latin1");
       profiles.push({
         index,
         algorithm: algorithmName(ALGORITHM_NAMES[v.getUint8(offset) - 1]),
         digits: v.getUint8(offset + 1),
         period: v.getUint32(offset + 2, true),
         label,
+        serviceId: v.getUint8(serviceOffset) === 0 ? null : service,
       });
-      offset += 7 + MAX_LABEL;
+      offset += 7 + MAX_LABEL + SERVICE_ID_BYTES;
     }
     return profiles;
   }
@@ -219,18 +240,31 @@ export class TokenLink {
   /**
    * "Register": the bank's response (message 2, 117 bytes) goes in; the token checks the bank's
    * confirmation and stores the profile. Returns the new profile's index and the token's confirmation
-   * (message 3, 106 bytes), which the caller relays to the bank (Bank.register).
+   * (message 3, 106 bytes), which the caller relays to the bank (Bank.register). When the token
+   * already holds a profile for the Service ID, `replacing` is true: the new one replaces it only when
+   * the holder holds button A within the window (replaceConfirmed() does both).
    */
-  activateFinish(response: Uint8Array): { profile: number; confirmation: Uint8Array } {
+  activateFinish(response: Uint8Array): Registration {
     // The token itself refuses any other length (STATUS_BAD_FRAME), as it refuses any other damage.
     const frame = new Uint8Array(1 + response.length);
     frame[0] = LINK_ACTIVATE_FINISH;
     frame.set(response, 1);
-    const v = this.call(frame, "finishing the activation");
+    const v = this.call(frame, "finishing the activation", [STATUS_OK, STATUS_PENDING]);
     return {
       profile: v.getUint8(1),
       confirmation: new Uint8Array(v.buffer.slice(v.byteOffset + 2, v.byteOffset + 2 + ACTIVATION_CONFIRMATION_BYTES)),
+      replacing: v.getInt8(0) === STATUS_PENDING,
     };
+  }
+
+  /**
+   * After a registration that is `replacing`: `hold` holds button A, as the holder does on the token's
+   * "HOLD A TO REPLACE"; throws when the token kept the old profile (its record was not rewritten).
+   */
+  replaceConfirmed(hold: () => void): void {
+    const sequence = this.info().recordSequence;
+    hold();
+    if (this.info().recordSequence !== sequence + 1) throw new Error("the token kept the old profile: button A was not held in time");
   }
 
   /**
@@ -246,5 +280,29 @@ export class TokenLink {
   /** Asks the token to erase its profiles; it does so only if button A is held within the window. */
   requestErase(): void {
     this.call(Uint8Array.of(LINK_ERASE), "requesting the erase", [STATUS_PENDING]);
+  }
+
+  /** Erases every profile as its holder would: `hold` holds button A when the token asks. */
+  eraseConfirmed(hold: () => void): void {
+    this.requestErase();
+    hold();
+    if (this.listProfiles().length !== 0) throw new Error("the token did not erase its profiles: button A was not held in time");
+  }
+
+  /**
+   * Asks the token to delete profile `index`: it shows that profile and deletes it only if button A
+   * is held within the window (a press keeps it). A LinkError "bad-slot" when there is no such profile.
+   */
+  requestDelete(index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index > 255) throw new RangeError(`profile must be 0-255, got ${index}`);
+    this.call(Uint8Array.of(LINK_DELETE_PROFILE, index), `deleting profile ${index}`, [STATUS_PENDING]);
+  }
+
+  /** Deletes profile `index` as its holder would: `hold` holds button A when the token asks. */
+  deleteConfirmed(index: number, hold: () => void): void {
+    const before = this.listProfiles().length;
+    this.requestDelete(index);
+    hold();
+    if (this.listProfiles().length !== before - 1) throw new Error("the token kept the profile: button A was not held in time");
   }
 }

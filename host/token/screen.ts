@@ -5,6 +5,7 @@ import {
   MODE_ACTIVATING,
   MODE_ADD_CONFIRM,
   MODE_CLOCK_LOST,
+  MODE_DELETE_CONFIRM,
   MODE_ERASE_CONFIRM,
   MODE_INFO,
   MODE_LOCKED,
@@ -12,6 +13,7 @@ import {
   MODE_NOT_SET_UP,
   MODE_OFF,
   MODE_OTP,
+  MODE_REPLACE_CONFIRM,
   MODE_SELF_TEST_FAILED,
   MODE_STORAGE_ERROR,
 } from "../abi.js";
@@ -27,6 +29,8 @@ export type ScreenMode =
   | "storage-error"
   | "erase-confirm"
   | "add-confirm"
+  | "replace-confirm"
+  | "delete-confirm"
   | "otp"
   | "info";
 
@@ -43,6 +47,8 @@ export const MODE_NAMES: Record<number, ScreenMode> = {
   [MODE_OTP]: "otp",
   [MODE_INFO]: "info",
   [MODE_ADD_CONFIRM]: "add-confirm",
+  [MODE_REPLACE_CONFIRM]: "replace-confirm",
+  [MODE_DELETE_CONFIRM]: "delete-confirm",
 };
 
 /** What the token's display model says is on the panel. */
@@ -53,7 +59,13 @@ export interface Screen {
   /** Whole seconds until the code changes (period - 1 .. 0), on the OTP screen only. */
   secondsLeft: number | null;
   period: number | null;
+  /** The profile's label (on the OTP and delete-confirm screens). */
   label: string;
+  /**
+   * The last digits of the profile's Service ID, shown after the label when another profile shares
+   * that label; "" otherwise.
+   */
+  serviceSuffix: string;
   profile: number;
   /** Battery bars, 0-4. */
   battery: number;
@@ -62,7 +74,8 @@ export interface Screen {
 
 /**
  * Decodes the display model's bytes: 0 mode, 4 code, 8 digits, 12 seconds left, 16 period, 20 battery
- * level, 24 profile, 28 error code, 32 label length (u32 little-endian each), 36 the label.
+ * level, 24 profile, 28 error code, 32 label length (u32 little-endian each), 36 the label, 48 the
+ * Service ID's last digits (zero when not shown).
  */
 export function readScreen(model: Uint8Array): Screen {
   const view = new DataView(model.buffer, model.byteOffset, model.byteLength);
@@ -79,5 +92,8 @@ export function readScreen(model: Uint8Array): Screen {
     profile: word(24),
     errorCode: word(28),
     label: Buffer.from(model.buffer, model.byteOffset + 36, labelLength).toString("latin1"),
+    serviceSuffix: Buffer.from(model.buffer, model.byteOffset + 48, Math.max(0, model.byteLength - 48))
+      .toString("latin1")
+      .replace(/\0+$/, ""),
   };
 }

@@ -161,6 +161,16 @@ export class SimToken {
     return this.link.addProfileConfirmed(spec, () => this.hold());
   }
 
+  /** Erases every profile, button A held when the token asks (as its holder would). */
+  erase(): void {
+    this.link.eraseConfirmed(() => this.hold());
+  }
+
+  /** Deletes profile `index`, button A held when the token asks (as its holder would). */
+  deleteProfile(index: number): void {
+    this.link.deleteConfirmed(index, () => this.hold());
+  }
+
   profiles(): ProfileInfo[] {
     return this.link.listProfiles();
   }
