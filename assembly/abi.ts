@@ -91,6 +91,17 @@ export const ACTIVATION_REQUEST_BYTES: u32 = 82;
 export const ACTIVATION_RESPONSE_BYTES: u32 = 117;
 export const ACTIVATION_CONFIRMATION_BYTES: u32 = 106;
 
+// OCRA (RFC 6287), the core's ocra export: which optional fields the suite names (its `fields`
+// argument), and the sizes RFC 6287 fixes (§5.1: Q is 128 bytes; §6.3: Snnn has three digits;
+// §6.2: a code has 0 (the whole HMAC) or 4 to 10 digits).
+export const OCRA_COUNTER: u32 = 1;
+export const OCRA_TIME: u32 = 2;
+export const OCRA_QUESTION_BYTES: u32 = 128;
+export const OCRA_MAX_SESSION: u32 = 999;
+export const OCRA_MIN_DIGITS: u32 = 4;
+export const OCRA_MAX_DIGITS: u32 = 10;
+
+
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES: u32 = 16384;
 export const FLASH_PAGE_BYTES: u32 = 1024;

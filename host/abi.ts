@@ -88,6 +88,17 @@ export const ACTIVATION_REQUEST_BYTES = 82;
 export const ACTIVATION_RESPONSE_BYTES = 117;
 export const ACTIVATION_CONFIRMATION_BYTES = 106;
 
+// OCRA (RFC 6287), the core's ocra export: which optional fields the suite names (its `fields`
+// argument), and the sizes RFC 6287 fixes (§5.1: Q is 128 bytes; §6.3: Snnn has three digits;
+// §6.2: a code has 0 (the whole HMAC) or 4 to 10 digits).
+export const OCRA_COUNTER = 1;
+export const OCRA_TIME = 2;
+export const OCRA_QUESTION_BYTES = 128;
+export const OCRA_MAX_SESSION = 999;
+export const OCRA_MIN_DIGITS = 4;
+export const OCRA_MAX_DIGITS = 10;
+
+
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES = 16384;
 export const FLASH_PAGE_BYTES = 1024;
