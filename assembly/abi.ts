@@ -33,6 +33,8 @@ export const STATUS_BAD_PASSWORD: i32 = -20;
 export const STATUS_LOCKED: i32 = -21;
 export const STATUS_BAD_TAG: i32 = -22;
 export const STATUS_NOT_ACTIVATING: i32 = -23;
+/** An optical frame arrived whole but its CRC-32 did not match: the decoder waits for the next repetition. */
+export const STATUS_BAD_CHECKSUM: i32 = -24;
 /** Positive: accepted, waiting for the holder to confirm on the token (erase, adding, replacing or deleting a profile). */
 export const STATUS_PENDING: i32 = 1;
 
@@ -101,6 +103,16 @@ export const OCRA_MAX_SESSION: u32 = 999;
 export const OCRA_MIN_DIGITS: u32 = 4;
 export const OCRA_MAX_DIGITS: u32 = 10;
 
+// The optical channel (docs/transaction-signing.md): five light sensors under a flickering patch of
+// the bank's page. Bit 0 of a sample is the clock line, bits 1-4 a data nibble (bit 1 its lowest).
+// Each clock level carries one nibble, high nibble first; a frame is the marker byte, a length byte,
+// its complement, that many payload bytes and the CRC-32 (IEEE, big-endian) of all after the marker
+// but the CRC. Frames repeat.
+/** 0xA5: alternating bits, so the marker shows every data line changing. */
+export const OPTICAL_MARKER: u32 = 165;
+export const OPTICAL_MAX_PAYLOAD: u32 = 96;
+/** Sensor samples a second while scanning (the board's sampling timer; the page draws far fewer levels). */
+export const SCAN_HZ: u32 = 240;
 
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES: u32 = 16384;

@@ -30,6 +30,8 @@ export const STATUS_BAD_PASSWORD = -20;
 export const STATUS_LOCKED = -21;
 export const STATUS_BAD_TAG = -22;
 export const STATUS_NOT_ACTIVATING = -23;
+/** An optical frame arrived whole but its CRC-32 did not match: the decoder waits for the next repetition. */
+export const STATUS_BAD_CHECKSUM = -24;
 /** Positive: accepted, waiting for the holder to confirm on the token (erase, adding, replacing or deleting a profile). */
 export const STATUS_PENDING = 1;
 
@@ -98,6 +100,16 @@ export const OCRA_MAX_SESSION = 999;
 export const OCRA_MIN_DIGITS = 4;
 export const OCRA_MAX_DIGITS = 10;
 
+// The optical channel (docs/transaction-signing.md): five light sensors under a flickering patch of
+// the bank's page. Bit 0 of a sample is the clock line, bits 1-4 a data nibble (bit 1 its lowest).
+// Each clock level carries one nibble, high nibble first; a frame is the marker byte, a length byte,
+// its complement, that many payload bytes and the CRC-32 (IEEE, big-endian) of all after the marker
+// but the CRC. Frames repeat.
+/** 0xA5: alternating bits, so the marker shows every data line changing. */
+export const OPTICAL_MARKER = 165;
+export const OPTICAL_MAX_PAYLOAD = 96;
+/** Sensor samples a second while scanning (the board's sampling timer; the page draws far fewer levels). */
+export const SCAN_HZ = 240;
 
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES = 16384;
@@ -157,5 +169,6 @@ export const STATUS_TEXT: Record<number, string> = {
   [STATUS_LOCKED]: `activation is locked after ${MAX_ACTIVATION_FAILURES} failed responses; erase the token to start again`,
   [STATUS_BAD_TAG]: "the bank's response failed its check (wrong activation password, or not from the bank)",
   [STATUS_NOT_ACTIVATING]: "no activation is under way (it was abandoned or finished)",
+  [STATUS_BAD_CHECKSUM]: "an optical frame failed its CRC-32",
   [STATUS_PENDING]: "waiting for the holder to confirm on the token",
 };
