@@ -125,8 +125,8 @@ export const TOKEN_SCREENS = {
   "not-set-up": { ja: "未設定（トークンの登録が必要です）", en: "not set up (register the token)" },
   activating: { ja: "登録中：銀行の応答を待っています（ボタンAで中止）", en: "activating: waiting for the bank (button A cancels)" },
   locked: {
-    ja: "登録できません：失敗が多すぎました（トークンを消去してやり直してください）",
-    en: "locked: too many failed registrations (erase the token to start again)",
+    ja: `登録できません：失敗が多すぎました（トークンを消去してやり直してください。${GUIDANCE.realTokenLocked.ja}）`,
+    en: `locked: too many failed registrations (erase the token to start again. ${GUIDANCE.realTokenLocked.en})`,
   },
   "clock-lost": { ja: "時計が止まりました（時刻の設定が必要です）", en: "clock lost (the time must be set)" },
   "low-battery": { ja: "電池残量がありません", en: "low battery" },
@@ -135,8 +135,8 @@ export const TOKEN_SCREENS = {
   "erase-confirm": { ja: "消去の確認：10秒以内にボタンAを長押しすると消去します", en: "erase? hold button A within 10 s to erase" },
   "add-confirm": { ja: "追加の確認：10秒以内にボタンAを長押しすると追加します", en: "add a profile? hold button A within 10 s to add it" },
   "replace-confirm": {
-    ja: "置き換えの確認：10秒以内にボタンAを長押しすると、同じサービスIDのプロファイルを新しいものに置き換えます",
-    en: "replace? hold button A within 10 s to replace the profile of the same Service ID with the new one",
+    ja: `置き換えの確認：10秒以内にボタンAを長押しすると、同じ${TERMS.serviceId.ja}のプロファイルを新しいものに置き換えます`,
+    en: `replace? hold button A within 10 s to replace the profile of the same ${TERMS.serviceId.en} with the new one`,
   },
   "delete-confirm": {
     ja: "削除の確認：10秒以内にボタンAを長押しすると、このプロファイルを削除します（押すと残します）",

@@ -240,7 +240,7 @@ describe.skipIf(MCU_SKIP !== undefined).each(["release", "debug"] as McuImage[])
       token.restart();
       expect(token.bootStatus).toBe(STATUS_OK);
       expect(token.info().serial).toBe(serial);
-      expect(token.profiles()).toEqual([{ index: 0, algorithm: "SHA1", digits: 6, period: 60, label: "KEPT" }]);
+      expect(token.profiles()).toEqual([{ index: 0, algorithm: "SHA1", digits: 6, period: 60, label: "KEPT", serviceId: null }]);
       expect(token.rtcSeconds()).toBe(time);
       token.press();
       if (HAS_OATHTOOL) expect(token.screen().code).toBe(oathtool("SHA1", seed, token.rtcSeconds()));

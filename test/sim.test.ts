@@ -1,67 +1,25 @@
 // The terminal simulator (npm start): the scripted run without a terminal, and the interactive one
 // driven through tmux as a person would (press a key, read the code off the screen).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import stringWidth from "string-width";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_BOARD_START_MS } from "../host/board/board.js";
+import { Board, DEFAULT_BOARD_START_MS } from "../host/board/board.js";
+import { newForm, openSim, registerWithBank, sendToBank } from "../host/cli/sim.js";
+import { SimToken } from "../host/token/sim-token.js";
 import { randomBytes } from "node:crypto";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { openStore } from "../host/bank/open-store.js";
-import { DEMO_PROFILE, openSim } from "../host/cli/sim.js";
+import { DEMO_PROFILE } from "../host/cli/sim.js";
 import { otpApi } from "../host/otp.js";
 import { commandWorks, requireTool } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../dist/host/cli.js", import.meta.url));
 const api = otpApi();
-
-describe("the simulator's clock", () => {
-  it("is wall time from the moment it starts, whatever is asked first (an injected wall clock)", async () => {
-    const home = mkdtempSync(join(tmpdir(), "otp-token-clock-"));
-    try {
-      const startMs = Date.UTC(2026, 11, 6, 9, 0, 0, 250);
-      let wallMs = startMs;
-      const asked: string[] = [];
-      // The holder reads the first-run question for two minutes before answering.
-      const { token, pace } = await openSim(
-        join(home, "token.flash"),
-        1,
-        async (question) => {
-          asked.push(question);
-          wallMs += 120_000;
-          return "y";
-        },
-        () => wallMs,
-      );
-      expect(asked).toEqual([expect.stringContaining("Program the demo profile")]);
-      expect(token.rtcSeconds()).toBe(BigInt(Math.floor(wallMs / 1000)));
-      // The code a press shows is the one for the wall time now, as the bank computes it.
-      token.press();
-      expect(token.screen().code).toBe(api.totp(DEMO_PROFILE.seed, Math.floor(wallMs / 1000)));
-      wallMs += 45_500;
-      pace.catchUp();
-      expect(token.rtcSeconds()).toBe(BigInt(Math.floor(wallMs / 1000)));
-      // At --speed 10 the clock runs ten times as fast from the start, the question's time included.
-      const fast = await openSim(
-        join(home, "fast.flash"),
-        10,
-        async () => {
-          wallMs += 60_000;
-          return "n";
-        },
-        () => wallMs,
-      );
-      expect(fast.token.rtcSeconds()).toBe(BigInt(Math.floor((wallMs - 60_000) / 1000) + 600));
-      expect(fast.token.profiles()).toHaveLength(0);
-    } finally {
-      rmSync(home, { recursive: true, force: true });
-    }
-  });
-});
 
 describe("npm start without a terminal", () => {
   it("prints the scripted run: the demo code, then the next code exactly at the step boundary", () => {
@@ -242,4 +200,82 @@ describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
       rmSync(home, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("the simulator's clock", () => {
+  it("is wall time from the moment it starts, whatever is asked first (an injected wall clock)", async () => {
+    const home = mkdtempSync(join(tmpdir(), "otp-token-clock-"));
+    try {
+      const startMs = Date.UTC(2026, 11, 6, 9, 0, 0, 250);
+      let wallMs = startMs;
+      const asked: string[] = [];
+      // The holder reads the first-run question for two minutes before answering.
+      const { token, pace } = await openSim(
+        join(home, "token.flash"),
+        1,
+        async (question) => {
+          asked.push(question);
+          wallMs += 120_000;
+          return "y";
+        },
+        () => wallMs,
+      );
+      expect(asked).toEqual([expect.stringContaining("Program the demo profile")]);
+      expect(token.rtcSeconds()).toBe(BigInt(Math.floor(wallMs / 1000)));
+      // The code a press shows is the one for the wall time now, as the bank computes it.
+      token.press();
+      expect(token.screen().code).toBe(api.totp(DEMO_PROFILE.seed, Math.floor(wallMs / 1000)));
+      wallMs += 45_500;
+      pace.catchUp();
+      expect(token.rtcSeconds()).toBe(BigInt(Math.floor(wallMs / 1000)));
+      // At --speed 10 the clock runs ten times as fast from the start, the question's time included.
+      const fast = await openSim(
+        join(home, "fast.flash"),
+        10,
+        async () => {
+          wallMs += 60_000;
+          return "n";
+        },
+        () => wallMs,
+      );
+      expect(fast.token.rtcSeconds()).toBe(BigInt(Math.floor((wallMs - 60_000) / 1000) + 600));
+      expect(fast.token.profiles()).toHaveLength(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the simulator's registration on a token that holds the Service ID", () => {
+  it("registers, and on the re-set-up asks for the hold that replaces the profile: one profile, whose code the bank confirms", async () => {
+    const home = mkdtempSync(join(tmpdir(), "otp-token-resetup-"));
+    const keyFile = join(home, "bank-master.key");
+    writeFileSync(keyFile, randomBytes(32).toString("hex"), { mode: 0o600 });
+    const db = join(home, "bank.sqlite");
+    const store = await openStore(db, { create: true });
+    try {
+      const token = new SimToken({ board: new Board({ startMs: Date.now() }) });
+      // The bank checks codes on the token's clock (the simulator's own bank opens on the wall clock: issues only).
+      const bank = await Bank.open(store, MasterKey.fromFile(keyFile), { now: () => Number(token.rtcSeconds()) });
+      const holder = { mail: "shiro@example.jp", mailConfirm: "shiro@example.jp", password: "Ab12", passwordConfirm: "Ab12" };
+      const options = { db, masterKeyFile: keyFile };
+      const registerIssue = async (ids: { serviceId: string; userId: string }) => {
+        const form = { ...newForm(), ...ids, password: "Ab12", consent: true };
+        return registerWithBank(token, await sendToBank(token, form, options), options);
+      };
+      const first = await bank.issue(holder);
+      expect(await registerIssue(first)).toMatchObject({ profile: 0, replacing: false });
+      expect((await bank.confirm(first.userId, token.screen().code!)).ok).toBe(true);
+      token.advance(61_000);
+      const second = await bank.issue({ ...holder, userId: first.userId });
+      expect(await registerIssue(second)).toMatchObject({ profile: 0, replacing: true });
+      expect(token.screen().mode).toBe("replace-confirm");
+      token.hold();
+      expect(token.profiles()).toHaveLength(1);
+      expect((await bank.confirm(second.userId, token.screen().code!)).ok).toBe(true);
+    } finally {
+      await store.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
 });

@@ -198,11 +198,15 @@ function profileLine(io: Io, profile: ProfileInfo): string {
 }
 
 /** The profile `--profile` or `--label` names (or null: none was given), refused when there is no such one. */
-function chosenProfile(profiles: ProfileInfo[], index: number | undefined, label: string | undefined): ProfileInfo | null {
-  const listed = profiles.map((p) => `${p.index} ${p.label}${p.serviceId ? ` (${p.serviceId})` : ""}`).join(", ") || "none";
+function chosenProfile(io: Io, profiles: ProfileInfo[], index: number | undefined, label: string | undefined): ProfileInfo | null {
+  const ja = io.lang === "ja";
+  const listed =
+    profiles.map((p) => `${p.index} ${p.label}${p.serviceId ? ` (${p.serviceId})` : ""}`).join(ja ? "、" : ", ") || (ja ? "なし" : "none");
+  const their = ja ? `（このトークンのプロファイル：${listed}）` : ` (its profiles: ${listed})`;
   if (index !== undefined) {
     const profile = profiles[index];
-    if (!profile) throw new CliError("no-profile", `the token holds no profile ${index} (its profiles: ${listed})`);
+    if (!profile)
+      throw new CliError("no-profile", ja ? `プロファイル ${index} はありません${their}` : `the token holds no profile ${index}${their}`);
     return profile;
   }
   if (label === undefined) return null;
@@ -213,9 +217,19 @@ function chosenProfile(profiles: ProfileInfo[], index: number | undefined, label
     throw new UsageError(`--label: ${(error as Error).message}`);
   }
   const matching = profiles.filter((p) => p.label === wanted);
-  if (matching.length === 0) throw new CliError("no-profile", `the token holds no profile labelled ${wanted} (its profiles: ${listed})`);
-  if (matching.length > 1)
-    throw new CliError("ambiguous-label", `${matching.length} profiles are labelled ${wanted}: give --profile N (its profiles: ${listed})`);
+  if (matching.length === 0)
+    throw new CliError(
+      "no-profile",
+      ja ? `${wanted} というプロファイルはありません${their}` : `the token holds no profile labelled ${wanted}${their}`,
+    );
+  if (matching.length > 1) {
+    throw new CliError(
+      "ambiguous-label",
+      ja
+        ? `${wanted} というプロファイルが ${matching.length} 件あります。--profile N で選んでください${their}`
+        : `${matching.length} profiles are labelled ${wanted}: give --profile N${their}`,
+    );
+  }
   return matching[0];
 }
 
@@ -225,7 +239,7 @@ function chosenProfile(profiles: ProfileInfo[], index: number | undefined, label
  */
 function show(token: SimToken, index: number | undefined, label: string | undefined, io: Io): number {
   const profiles = token.profiles();
-  const wanted = chosenProfile(profiles, index, label);
+  const wanted = chosenProfile(io, profiles, index, label);
   token.press();
   for (
     let presses = 0;
@@ -255,7 +269,7 @@ function show(token: SimToken, index: number | undefined, label: string | undefi
  */
 async function erase(token: SimToken, index: number | undefined, yes: boolean, io: Io, stdin: Terminal): Promise<number> {
   if (!stdin.isTTY && !yes) throw new UsageError("standard input is not a terminal: give --yes to hold button A without being asked");
-  const profile = chosenProfile(token.profiles(), index, undefined);
+  const profile = chosenProfile(io, token.profiles(), index, undefined);
   if (profile) token.link.requestDelete(profile.index);
   else token.link.requestErase();
   if (profile) io.out(`${profileLine(io, profile)}\n`);
