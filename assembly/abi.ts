@@ -35,6 +35,8 @@ export const STATUS_BAD_TAG: i32 = -22;
 export const STATUS_NOT_ACTIVATING: i32 = -23;
 /** An optical frame arrived whole but its CRC-32 did not match: the decoder waits for the next repetition. */
 export const STATUS_BAD_CHECKSUM: i32 = -24;
+/** An optical frame that is not a canonical transfer (docs/transaction-signing.md). */
+export const STATUS_BAD_TRANSACTION: i32 = -25;
 /** Positive: accepted, waiting for the holder to confirm on the token (erase, adding, replacing or deleting a profile). */
 export const STATUS_PENDING: i32 = 1;
 
@@ -113,6 +115,18 @@ export const OPTICAL_MARKER: u32 = 165;
 export const OPTICAL_MAX_PAYLOAD: u32 = 96;
 /** Sensor samples a second while scanning (the board's sampling timer; the page draws far fewer levels). */
 export const SCAN_HZ: u32 = 240;
+
+// Transaction signing (docs/transaction-signing.md, "What the token signs"): the canonical transfer
+// the optical frame carries, and its code: OCRA-1:HOTP-SHA256-8:QH64 with Q = SHA-256 of the transfer,
+// under a key HKDF-SHA256 derives from the profile's seed for this purpose alone.
+export const TX_VERSION: u32 = 1;
+/** version 1, bank code 4, branch 3, account 7, amount 6, nonce 8, name length 1. */
+export const TX_FIXED_BYTES: u32 = 30;
+/** Account name: up to 30 characters of JIS X 0201 (half-width katakana, digits, A-Z, space ( ) - .). */
+export const TX_MAX_NAME: u32 = 30;
+/** Largest amount, in yen (12 digits). */
+export const TX_MAX_AMOUNT: u64 = 999999999999;
+export const TX_CODE_DIGITS: u32 = 8;
 
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES: u32 = 16384;

@@ -10,6 +10,7 @@ import { compressionCount as countCompressions, CTX_SIZE, isAlgorithm, mdFinal, 
 import { hmacCompute, hmacFinish, hmacForget, hmacPrepare, hmacStart, KEY_ALG, KEY_SIZE } from "./crypto/hmac";
 import { hotpValue, hotpVerify, MAX_WINDOW, totpStep, validDigits, validPeriod } from "./otp/otp";
 import { OCRA_MAC, ocraForget, ocraValue } from "./otp/ocra";
+import { transactionCode as signTransaction } from "./otp/transaction";
 
 /** Bytes of the I/O buffer the host writes messages and keys into. */
 export const IO_SIZE: u32 = 16384;
@@ -200,4 +201,16 @@ export function ocra(
     ocraForget();
   }
   return value;
+}
+
+/**
+ * The code of a transfer (docs/transaction-signing.md): the I/O buffer holds the profile's seed
+ * (`seedLen` bytes) then the canonical transfer (`txLen`). The same function the token runs on a
+ * confirming hold; the bank calls it through the host library to verify. Zeroes the seed.
+ */
+export function transactionCode(seedLen: u32, txLen: u32): i32 {
+  if (<u64>seedLen + <u64>txLen > <u64>IO_SIZE) return STATUS_BAD_LENGTH;
+  const code = signTransaction(IO_BUFFER, seedLen, IO_BUFFER + <usize>seedLen, txLen);
+  memory.fill(IO_BUFFER, 0, seedLen);
+  return code;
 }

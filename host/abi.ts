@@ -32,6 +32,8 @@ export const STATUS_BAD_TAG = -22;
 export const STATUS_NOT_ACTIVATING = -23;
 /** An optical frame arrived whole but its CRC-32 did not match: the decoder waits for the next repetition. */
 export const STATUS_BAD_CHECKSUM = -24;
+/** An optical frame that is not a canonical transfer (docs/transaction-signing.md). */
+export const STATUS_BAD_TRANSACTION = -25;
 /** Positive: accepted, waiting for the holder to confirm on the token (erase, adding, replacing or deleting a profile). */
 export const STATUS_PENDING = 1;
 
@@ -111,6 +113,18 @@ export const OPTICAL_MAX_PAYLOAD = 96;
 /** Sensor samples a second while scanning (the board's sampling timer; the page draws far fewer levels). */
 export const SCAN_HZ = 240;
 
+// Transaction signing (docs/transaction-signing.md, "What the token signs"): the canonical transfer
+// the optical frame carries, and its code: OCRA-1:HOTP-SHA256-8:QH64 with Q = SHA-256 of the transfer,
+// under a key HKDF-SHA256 derives from the profile's seed for this purpose alone.
+export const TX_VERSION = 1;
+/** version 1, bank code 4, branch 3, account 7, amount 6, nonce 8, name length 1. */
+export const TX_FIXED_BYTES = 30;
+/** Account name: up to 30 characters of JIS X 0201 (half-width katakana, digits, A-Z, space ( ) - .). */
+export const TX_MAX_NAME = 30;
+/** Largest amount, in yen (12 digits). */
+export const TX_MAX_AMOUNT = 999999999999;
+export const TX_CODE_DIGITS = 8;
+
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES = 16384;
 export const FLASH_PAGE_BYTES = 1024;
@@ -170,5 +184,6 @@ export const STATUS_TEXT: Record<number, string> = {
   [STATUS_BAD_TAG]: "the bank's response failed its check (wrong activation password, or not from the bank)",
   [STATUS_NOT_ACTIVATING]: "no activation is under way (it was abandoned or finished)",
   [STATUS_BAD_CHECKSUM]: "an optical frame failed its CRC-32",
+  [STATUS_BAD_TRANSACTION]: "not a canonical transfer",
   [STATUS_PENDING]: "waiting for the holder to confirm on the token",
 };

@@ -54,6 +54,7 @@ export interface CoreExports {
     stepLow: number,
     digits: number,
   ): number;
+  transactionCode(seedLen: number, txLen: number): number;
 }
 
 /** Throws for a negative status from the core: after host validation, that is a bug, not bad input. */
