@@ -67,6 +67,10 @@ export const MODE_ADD_CONFIRM: u32 = 11;
 export const MODE_REPLACE_CONFIRM: u32 = 12;
 /** The holder held button A on a code, or a host asked to delete one profile: a second hold deletes it. */
 export const MODE_DELETE_CONFIRM: u32 = 13;
+/** The token read a transfer (optical channel): payee and amount in turn; a hold signs it, a press refuses. */
+export const MODE_TRANSFER: u32 = 14;
+/** The transfer's code, after the confirming hold. */
+export const MODE_TRANSFER_CODE: u32 = 15;
 
 // Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
 // The response replaces the frame: a status byte (i8), then the command's fields.
@@ -160,5 +164,9 @@ export const NEW_CODE_SHOWN_SECONDS: u32 = 10;
 export const MAX_ACTIVATION_FAILURES: u32 = 5;
 /** Seconds an activation may wait for the bank's response (the panel stays on meanwhile). */
 export const ACTIVATION_WINDOW_SECONDS: u32 = 300;
+/** Seconds a transfer the token read stays on screen to be confirmed (and its code after the hold). */
+export const TRANSFER_WINDOW_SECONDS: u32 = 60;
+/** Seconds each of a transfer's screens shows before the next. */
+export const TRANSFER_SCREEN_SECONDS: u32 = 2;
 export const FIRMWARE_MAJOR: u32 = 1;
 export const FIRMWARE_MINOR: u32 = 1;

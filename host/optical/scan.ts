@@ -23,8 +23,10 @@ export function firmwareOnBoard(build: FirmwareBuild, board: Board): FirmwareExp
 }
 
 export interface ScanResult {
-  /** The first sound frame's payload, or undefined if none arrived within the time allowed. */
+  /** The first sound frame's payload (taken or refused), or undefined if none arrived within the time allowed. */
   payload?: Uint8Array;
+  /** A sound frame the firmware would not take (STATUS_BAD_TRANSACTION, STATUS_DENIED): scanning stops. */
+  refused?: number;
   /** Frames that arrived whole but failed their CRC-32 before it. */
   checksumFailures: number;
   /** Virtual milliseconds from the first sample to the frame (or to the time limit). */
@@ -33,7 +35,7 @@ export interface ScanResult {
   samples: number;
 }
 
-/** Samples for up to `maxMs` of virtual time, stopping at the first sound frame. */
+/** Samples for up to `maxMs` of virtual time, stopping at the first sound frame (taken or refused). */
 export function scanUntilFrame(firmware: FirmwareExports, board: Board, maxMs: number, config: Partial<SamplerConfig> = {}): ScanResult {
   const sampler = { ...DEFAULT_SAMPLER, ...config };
   const random = mulberry32(sampler.seed);
@@ -54,10 +56,13 @@ export function scanUntilFrame(firmware: FirmwareExports, board: Board, maxMs: n
       samples++;
       const result = firmware.scan();
       if (result === STATUS_BAD_CHECKSUM) checksumFailures++;
-      else if (result > 0) {
+      else if (result !== 0) {
+        // A sound frame, taken or refused: the decoder left it at OPTICAL_FRAME (its length byte first).
         const memory = new Uint8Array(firmware.memory.buffer);
-        const payload = memory.slice(firmware.OPTICAL_FRAME + 2, firmware.OPTICAL_FRAME + 2 + result);
-        return { payload, checksumFailures, elapsedMs: board.clock.now() - startMs, samples };
+        const length = memory[firmware.OPTICAL_FRAME];
+        const payload = memory.slice(firmware.OPTICAL_FRAME + 2, firmware.OPTICAL_FRAME + 2 + length);
+        const refused = result < 0 ? { refused: result } : {};
+        return { payload, ...refused, checksumFailures, elapsedMs: board.clock.now() - startMs, samples };
       }
     }
   }
