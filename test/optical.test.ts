@@ -8,7 +8,7 @@ import { OPTICAL_MARKER, OPTICAL_MAX_PAYLOAD, SCAN_HZ } from "../host/abi.js";
 import { Board } from "../host/board/board.js";
 import { mulberry32 } from "../host/board/random.js";
 import { type FlickerConfig, FlickerPage } from "../host/optical/flicker.js";
-import { crc32, frameBytes, frameNibbles, frameText } from "../host/optical/frame.js";
+import { crc32, frameBytes, frameNibbles, frameText, parseFrameText } from "../host/optical/frame.js";
 import { firmwareOnBoard, type SamplerConfig, scanUntilFrame } from "../host/optical/scan.js";
 import type { FirmwareBuild } from "../host/token/firmware.js";
 
@@ -48,6 +48,23 @@ describe("the optical frame", () => {
     expect(frameNibbles(payload).slice(0, 4)).toEqual([0xa, 0x5, 0x1, 0x0]);
     expect(() => frameBytes(new Uint8Array(0))).toThrow(/1 to 96 payload bytes/);
     expect(() => frameBytes(new Uint8Array(OPTICAL_MAX_PAYLOAD + 1))).toThrow(/1 to 96 payload bytes, got 97/);
+  });
+
+  it("typed by hand (manual entry) reads back, and any one mistyped character is refused", () => {
+    const payload = payloadOf(30, 11);
+    const text = frameText(payload);
+    expect(parseFrameText(text)).toEqual(payload);
+    expect(parseFrameText(text.toLowerCase().replaceAll(" ", "-"))).toEqual(payload);
+    const digits = text.replaceAll(" ", "");
+    for (let i = 0; i < digits.length; i++) {
+      const wrong = (Number.parseInt(digits[i], 16) ^ 1).toString(16);
+      expect(() => parseFrameText(digits.slice(0, i) + wrong + digits.slice(i + 1)), `character ${i}`).toThrow(RangeError);
+    }
+    expect(() => parseFrameText("A5 04 FB 5")).toThrow(/pairs of hex digits/);
+    expect(() => parseFrameText("B504FB54455354DA19CE5D")).toThrow(/start with the marker A5, got B5/);
+    expect(() => parseFrameText("A504FA54455354DA19CE5D")).toThrow(/length and its complement/);
+    expect(() => parseFrameText("A504FB54455354DA19CE")).toThrow(/so it has 22 hex digits; got 20/);
+    expect(() => parseFrameText("A504FB54455355DA19CE5D")).toThrow(/CRC-32\) does not match/);
   });
 
   it("docs/transaction-signing.md shows a frame this encoder makes", () => {

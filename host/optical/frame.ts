@@ -47,3 +47,27 @@ export function frameText(payload: Uint8Array): string {
   const hex = Array.from(frameBytes(payload), (b) => b.toString(16).padStart(2, "0").toUpperCase()).join("");
   return hex.replace(/(.{8})(?=.)/g, "$1 ");
 }
+
+/**
+ * The payload of a frame typed by hand (frameText's form: hex digits, spaces and dashes ignored, any
+ * case). Checks the marker, the length and its complement, and the CRC-32, with errors that say
+ * which; what the optical path would refuse, manual entry refuses too.
+ */
+export function parseFrameText(text: string): Uint8Array {
+  if (typeof text !== "string") throw new TypeError("frame text must be a string of hex digits");
+  const hex = text.replace(/[\s-]+/g, "");
+  if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new RangeError("frame text must be pairs of hex digits 0-9 A-F (spaces allowed)");
+  const bytes = Uint8Array.from(hex.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
+  if (bytes[0] !== OPTICAL_MARKER) throw new RangeError(`frame text must start with the marker A5, got ${hex.slice(0, 2).toUpperCase()}`);
+  const length = bytes[1] ?? 0;
+  if (length < 1 || length > OPTICAL_MAX_PAYLOAD || bytes[2] !== (length ^ 0xff)) {
+    throw new RangeError("the frame's length and its complement (bytes 2 and 3) do not agree: check the first characters");
+  }
+  if (bytes.length !== 3 + length + 4) {
+    throw new RangeError(`the frame says ${length} payload bytes, so it has ${2 * (3 + length + 4)} hex digits; got ${hex.length}`);
+  }
+  const sent = new DataView(bytes.buffer).getUint32(3 + length);
+  if (crc32(bytes.subarray(1, 3 + length)) !== sent)
+    throw new RangeError("the frame's check (CRC-32) does not match: a character was mistyped");
+  return bytes.slice(3, 3 + length);
+}
