@@ -1,15 +1,15 @@
 // otp-token token transfer: chipTAN-style manual entry of a transfer frame at the command line (issue
 // 23, step 6). The token on its flash file takes the typed frame through its own sensors and decoder,
 // shows payee and amount, and signs on a hold: its code is the one the bank computes.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Terminal } from "../host/cli/prompt.js";
 import { makeTokenCommand } from "../host/cli/token.js";
-import { frameText } from "../host/optical/frame.js";
+import { frameText, parseFrameText } from "../host/optical/frame.js";
 import { openTokenFile, saveTokenFile } from "../host/token/flash-file.js";
-import { encodeTransfer, transferCode } from "../host/transaction.js";
+import { decodeTransfer, encodeTransfer, transferCode } from "../host/transaction.js";
 import type { Io } from "../host/usage.js";
 import { fromHex } from "./helpers.js";
 
@@ -85,5 +85,18 @@ describe("otp-token token transfer (manual frame entry)", () => {
     const empty = await run([text, "--flash", join(work, "empty.flash"), "--yes"]);
     expect(empty.status).toBe(1);
     expect(empty.err).toMatch(/cannot sign now/);
+  });
+
+  it("the README's example frame is the transfer its comment describes", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const line = /npx otp-token token transfer ([0-9A-F ]+)\n/.exec(readme);
+    expect(line).not.toBeNull();
+    expect(decodeTransfer(parseFrameText(line?.[1] ?? ""))).toEqual({
+      bankCode: "0001",
+      branch: "001",
+      account: "1234567",
+      amount: 1_234_567,
+      nonce: fromHex("0011223344556677"),
+    });
   });
 });
