@@ -210,7 +210,8 @@ export function ocra(
  */
 export function transactionCode(seedLen: u32, txLen: u32): i32 {
   if (<u64>seedLen + <u64>txLen > <u64>IO_SIZE) return STATUS_BAD_LENGTH;
-  const code = signTransaction(IO_BUFFER, seedLen, IO_BUFFER + <usize>seedLen, txLen);
+  // Slot 0 is the one-shot scratch: every one-shot call prepares it afresh.
+  const code = signTransaction(IO_BUFFER, seedLen, IO_BUFFER + <usize>seedLen, txLen, slotAddress(0));
   memory.fill(IO_BUFFER, 0, seedLen);
   return code;
 }

@@ -45,6 +45,8 @@ describe.each(["release", "debug"] as FirmwareBuild[])("a transfer on the token,
     expect(screen.code).not.toBe(api.totp(SEED, Number(token.rtcSeconds()), { digits: 8 }));
     token.press();
     expect(token.screen().mode).toBe("otp");
+    // Signing lent the login key's RAM to the transfer key: the login code is right again.
+    expect(token.screen().code).toBe(api.totp(SEED, Number(token.rtcSeconds())));
   });
 
   it("a press refuses: no code, and the transfer is gone", () => {

@@ -536,7 +536,9 @@ function forgetTransfer(): void {
 /** The confirming hold: the code of the bytes on screen under the profile on screen before. */
 function signTransfer(): void {
   const profile = profileAddress(<u32>load<u8>(RECORD + R_ACTIVE_PROFILE));
-  transferCodeValue = transactionCode(profile + P_SEED, <u32>load<u8>(profile + P_SEED_LENGTH), TRANSFER, transferLength);
+  // The login key's region lends its RAM to the transfer key; the login key is prepared again when next needed.
+  transferCodeValue = transactionCode(profile + P_SEED, <u32>load<u8>(profile + P_SEED_LENGTH), TRANSFER, transferLength, ACTIVE_KEY);
+  keyProfile = NONE;
 }
 
 function showTransfer(now: i64): void {

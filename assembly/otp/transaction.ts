@@ -12,7 +12,7 @@
 // "otp-token transaction signing v1", L = 32) (RFC 5869 §2). Login codes are HOTP under the seed
 // itself: neither key nor message is shared, so neither kind of code can stand for the other.
 import { ALG_SHA256, STATUS_BAD_TRANSACTION, TX_CODE_DIGITS, TX_FIXED_BYTES, TX_MAX_AMOUNT, TX_MAX_NAME, TX_VERSION } from "../abi";
-import { hmacForget, hmacPrepare, KEY_SIZE } from "../crypto/hmac";
+import { hmacForget, hmacPrepare } from "../crypto/hmac";
 import { hkdfSha256 } from "../crypto/kdf";
 import { mdFinal, mdInit, mdUpdate, SHARED_CTX } from "../crypto/md";
 import { ocraValue } from "./ocra";
@@ -34,9 +34,10 @@ export const TX_NONCE: usize = 21;
 export const TX_NAME_LENGTH: usize = 29;
 export const TX_NAME: usize = 30;
 
-// K_tx, then its prepared HMAC states, and the question: all zeroed before transactionCode returns.
+// K_tx and the question: zeroed before transactionCode returns. The prepared HMAC states of K_tx go
+// in a region the caller lends (KEY_SIZE bytes): the token lends its login key's, which RAM is
+// too scarce to duplicate, and prepares that key again afterwards.
 const TX_KEY: usize = memory.data(32);
-const PREPARED: usize = memory.data(<i32>KEY_SIZE);
 const QUESTION: usize = memory.data(32);
 
 function digits(at: usize, count: usize): bool {
@@ -71,18 +72,19 @@ export function transactionValid(tx: usize, len: u32): bool {
 
 /**
  * The transfer's code (8 digits, as a number) under the profile seed at `seed`, or STATUS_BAD_TRANSACTION.
- * Called once per confirming hold (and by the host library's core for the bank).
+ * `prepared` is KEY_SIZE bytes of scratch for K_tx's HMAC states, zeroed before returning. Called once
+ * per confirming hold (and by the host library's core for the bank).
  */
-export function transactionCode(seed: usize, seedLen: u32, tx: usize, len: u32): i32 {
+export function transactionCode(seed: usize, seedLen: u32, tx: usize, len: u32, prepared: usize): i32 {
   if (!transactionValid(tx, len)) return STATUS_BAD_TRANSACTION;
   hkdfSha256(TX_KEY, 32, seed, seedLen, 0, 0, LABEL, LABEL_BYTES);
-  hmacPrepare(PREPARED, ALG_SHA256, TX_KEY, 32);
+  hmacPrepare(prepared, ALG_SHA256, TX_KEY, 32);
   memory.fill(TX_KEY, 0, 32);
   mdInit(SHARED_CTX, ALG_SHA256);
   mdUpdate(SHARED_CTX, tx, len);
   mdFinal(SHARED_CTX, QUESTION);
-  const code = ocraValue(PREPARED, SUITE, SUITE_BYTES, 0, 0, QUESTION, 32, 0, 0, 0, 0, 0, TX_CODE_DIGITS);
-  hmacForget(PREPARED);
+  const code = ocraValue(prepared, SUITE, SUITE_BYTES, 0, 0, QUESTION, 32, 0, 0, 0, 0, 0, TX_CODE_DIGITS);
+  hmacForget(prepared);
   memory.fill(QUESTION, 0, 32);
   return code;
 }
