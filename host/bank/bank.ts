@@ -17,6 +17,7 @@ import { type AuditReport, AuditTrail, openAuditKeys } from "./rooms/audit.js";
 import { type IssueInput, type IssueResult, Issuing } from "./rooms/issuing.js";
 import { type ApiKeyInfo, ApiKeys } from "./rooms/keys.js";
 import { type BankOverview, type BankStatus, Lifecycle } from "./rooms/lifecycle.js";
+import { type CreatedTransaction, type TransactionRequest, Transactions, type VerifiedTransaction } from "./rooms/transactions.js";
 import { openSettings, Settings } from "./rooms/settings.js";
 import type { AuditEvent, BankContext } from "./rooms/shared.js";
 import { type ImportedAs, type ImportedToken, type TokenSecret, Transfer } from "./rooms/transfer.js";
@@ -28,6 +29,7 @@ export type { ActivationAnswer } from "./rooms/activation.js";
 export { type IssueInput, type IssueResult, validateMail, validatePassword } from "./rooms/issuing.js";
 export { API_KEY_PATTERN, type ApiKeyInfo } from "./rooms/keys.js";
 export type { BankOverview, BankStatus, IssueStatus, TokenStatus } from "./rooms/lifecycle.js";
+export type { CreatedTransaction, TransactionRequest, VerifiedTransaction } from "./rooms/transactions.js";
 export type { AuditHeadTargets, AuditReport } from "./rooms/audit.js";
 export type { AuditEvent } from "./rooms/shared.js";
 export type { TokenSecret } from "./rooms/transfer.js";
@@ -43,6 +45,7 @@ export class Bank {
   readonly #keys: ApiKeys;
   readonly #audit: AuditTrail;
   readonly #transfer: Transfer;
+  readonly #transactions: Transactions;
 
   private constructor(
     readonly store: BankStore,
@@ -70,6 +73,19 @@ export class Bank {
     this.#lifecycle = new Lifecycle(ctx, this.#audit, this.#settings);
     this.#keys = new ApiKeys(ctx, this.#audit, apiKeyCacheSeconds ?? 0);
     this.#transfer = new Transfer(ctx, this.#audit, this.#settings);
+    this.#transactions = new Transactions(ctx, this.#audit);
+  }
+
+  // ---- transactions (rooms/transactions.ts) ----
+
+  /** A transfer for the customer to sign on the token: its id, the frame the page draws, its expiry. */
+  createTransaction(request: TransactionRequest, by?: string): Promise<CreatedTransaction> {
+    return this.#transactions.create(request, by);
+  }
+
+  /** The token's code for a transfer: accepted once, before its expiry; a wrong code counts toward the lock. */
+  verifyTransaction(transactionId: string, code: string, by?: string): Promise<VerifiedTransaction> {
+    return this.#transactions.verify(transactionId, code, by);
   }
 
   /**

@@ -165,6 +165,22 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE audit_queue ADD COLUMN nonce bytea, ADD COLUMN writer_mac bytea;
   INSERT INTO meta (name, value) SELECT 'audit_legacy_upto', convert_to(id::text, 'UTF8') FROM events ORDER BY id DESC LIMIT 1;
   `,
+  // "transactions" (issue 23; to be migration 7: the integrator orders it after the other branches'),
+  // as SQLite's: transfers waiting for their code. A transfer is settled once.
+  `
+  CREATE TABLE transactions (
+    transaction_id text PRIMARY KEY,
+    user_id        text NOT NULL,
+    payload        bytea NOT NULL,
+    digest         text NOT NULL,
+    reference      text NOT NULL,
+    created_at     bigint NOT NULL,
+    expires_at     bigint NOT NULL,
+    state          text NOT NULL CHECK (state IN ('pending', 'accepted', 'refused')),
+    settled_at     bigint
+  );
+  CREATE INDEX transactions_by_user ON transactions (user_id, created_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

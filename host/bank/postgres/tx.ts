@@ -6,6 +6,7 @@ import type { PoolClient } from "pg";
 import type {
   ActivationSessionRow,
   ApiKeyRow,
+  TransactionRow,
   CustomerRow,
   IssueRow,
   NewEvent,
@@ -329,5 +330,26 @@ export class PgTx implements StoreTx {
 
   async revokeApiKey(keyId: string, at: number): Promise<boolean> {
     return (await this.count("UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL", [at, keyId])) === 1;
+  }
+
+  async insertTransaction(row: TransactionRow): Promise<void> {
+    await this.hold(
+      "INSERT INTO transactions (transaction_id, user_id, payload, digest, reference, created_at, expires_at, state, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      [row.transaction_id, row.user_id, row.payload, row.digest, row.reference, row.created_at, row.expires_at, row.state, row.settled_at],
+    );
+  }
+
+  getTransaction(transactionId: string): Promise<TransactionRow | undefined> {
+    return this.first("SELECT * FROM transactions WHERE transaction_id = $1 FOR UPDATE", [transactionId]);
+  }
+
+  async settleTransaction(transactionId: string, state: "accepted" | "refused", at: number): Promise<boolean> {
+    return (
+      (await this.count("UPDATE transactions SET state = $1, settled_at = $2 WHERE transaction_id = $3 AND state = 'pending'", [
+        state,
+        at,
+        transactionId,
+      ])) === 1
+    );
   }
 }

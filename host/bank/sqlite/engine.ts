@@ -10,6 +10,7 @@ import type {
   AuditHead,
   AuditKeys,
   ApiKeyRow,
+  TransactionRow,
   CustomerRow,
   EventRow,
   IssueRow,
@@ -355,6 +356,27 @@ export class SqliteEngine extends SqliteConnection {
   revokeApiKey(keyId: string, at: number): boolean {
     return this.run("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", at, keyId) === 1;
   }
+  insertTransaction(row: TransactionRow): void {
+    this.run(
+      "INSERT INTO transactions (transaction_id, user_id, payload, digest, reference, created_at, expires_at, state, settled_at) VALUES (@transaction_id, @user_id, @payload, @digest, @reference, @created_at, @expires_at, @state, @settled_at)",
+      row,
+    );
+  }
+
+  getTransaction(transactionId: string): TransactionRow | undefined {
+    return this.get<TransactionRow>("SELECT * FROM transactions WHERE transaction_id = ?", transactionId);
+  }
+
+  settleTransaction(transactionId: string, state: "accepted" | "refused", at: number): boolean {
+    return (
+      this.run(
+        "UPDATE transactions SET state = ?, settled_at = ? WHERE transaction_id = ? AND state = 'pending'",
+        state,
+        at,
+        transactionId,
+      ) === 1
+    );
+  }
 
   getApiKey(keyId: string): ApiKeyRow | undefined {
     return this.get<ApiKeyRow>("SELECT * FROM api_keys WHERE key_id = ?", keyId);
@@ -404,6 +426,9 @@ export const ENGINE_OPERATIONS = [
   "eventsOf",
   "insertApiKey",
   "revokeApiKey",
+  "insertTransaction",
+  "getTransaction",
+  "settleTransaction",
   "getApiKey",
   "listApiKeys",
   "setAuditKeys",

@@ -230,6 +230,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX events_by_nonce ON events(nonce);
   INSERT INTO meta (name, value) SELECT 'audit_legacy_upto', CAST(CAST(id AS TEXT) AS BLOB) FROM events ORDER BY id DESC LIMIT 1;
   `,
+  // "transactions" (issue 23; to be migration 7: the integrator orders it after the other branches'):
+  // transfers waiting for their code (host/bank/rooms/transactions.ts). A transfer is settled once.
+  `
+  CREATE TABLE transactions (
+    transaction_id TEXT PRIMARY KEY,
+    user_id        TEXT NOT NULL,
+    payload        BLOB NOT NULL,                -- the canonical transfer (host/transaction.ts)
+    digest         TEXT NOT NULL,                -- SHA-256 of payload, hex
+    reference      TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'refused')),
+    settled_at     INTEGER
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX transactions_by_user ON transactions (user_id, created_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
