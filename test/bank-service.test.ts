@@ -34,7 +34,9 @@ beforeAll(async () => {
   const revoked = await bank.createApiKey("admin", "old");
   await bank.revokeApiKey(revoked.keyId);
   keys.revoked = revoked.key;
-  app = await createService({ bank, rateLimit: 100_000 });
+  // Every route's refused keys count as failed authentications from one address: the per-address
+  // limit has its own tests below (their own services), so here it is out of the way.
+  app = await createService({ bank, rateLimit: 100_000, failedAuthLimit: 100_000 });
 });
 
 afterAll(async () => {
@@ -63,6 +65,8 @@ async function call(method: "GET" | "POST", url: string, body?: unknown, key?: s
 }
 
 const U = "2083L0000999A001";
+/** A transfer's id (no such transfer). */
+const TX = "0f".repeat(16);
 
 interface RouteCase {
   method: "GET" | "POST";
@@ -74,6 +78,20 @@ interface RouteCase {
 }
 
 const ROUTES: RouteCase[] = [
+  {
+    method: "POST",
+    url: "/v1/transactions",
+    scope: "login",
+    body: { userId: U, payee: { bankCode: "0001", branch: "001", account: "1234567" }, amount: 1000, reference: "R1" },
+    fields: { userId: { max: 16, required: true }, payee: { max: 8, required: true }, reference: { max: 64, required: true } },
+  },
+  {
+    method: "POST",
+    url: `/v1/transactions/${TX}/verify`,
+    scope: "login",
+    body: { code: "12345678" },
+    fields: { code: { max: 16, required: true } },
+  },
   {
     method: "POST",
     url: "/v1/issues",
@@ -175,7 +193,7 @@ describe("bank service: keys and scopes", () => {
     };
     expect(doc.openapi).toMatch(/^3\./);
     for (const route of ROUTES) {
-      const path = route.url.split("?")[0].replace(U, "{userId}");
+      const path = route.url.split("?")[0].replace(U, "{userId}").replace(TX, "{transactionId}");
       expect(doc.paths[path]?.[route.method.toLowerCase()], path).toBeDefined();
       expect(doc.paths[path][route.method.toLowerCase()].security).toEqual([{ bearer: [] }]);
     }

@@ -1,5 +1,5 @@
 // The bank's API on a fastify instance: the OpenAPI document, the authentication hook (with the
-// per-address limit of failed authentications), the per-key rate limit and the route groups, one module each (public, issuing, tokens, admin), registered in
+// per-address limit of failed authentications), the per-key rate limit and the route groups, one module each (public, issuing, tokens, transactions, admin), registered in
 // this order (the order of the OpenAPI document's paths). `../service.ts` builds a service from it;
 // the browser simulator's server (host/web/server.ts) adds it beside its own routes.
 import rateLimit from "@fastify/rate-limit";
@@ -13,6 +13,7 @@ import type { MonotonicClock } from "./auth-guard.js";
 import { issuingRoutes } from "./issuing.js";
 import { publicRoutes } from "./public.js";
 import { tokenRoutes } from "./tokens.js";
+import { transactionRoutes } from "./transactions.js";
 
 export interface ServiceOptions {
   bank: Bank;
@@ -85,5 +86,6 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
   await app.register(publicRoutes);
   await app.register(issuingRoutes, { includeMailId: options.includeMailId });
   await app.register(tokenRoutes);
+  await app.register(transactionRoutes);
   await app.register(adminRoutes);
 }
