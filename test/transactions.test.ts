@@ -3,11 +3,13 @@
 // code counts toward the token's lock like a wrong login code; the audit trail names the transfer by
 // its digest. The attacks: a changed amount or payee, replay, another transfer's code, an expired
 // transfer, a login code. On SQLite and on PostgreSQL (where installed).
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
+import { makeBankCommand } from "../host/cli/bank.js";
+import type { Io } from "../host/usage.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { BankError, type BankErrorCode } from "../host/bank/errors.js";
 import { openStore } from "../host/bank/open-store.js";
@@ -120,5 +122,68 @@ describe.each(KINDS)("transactions [%s]", (kind) => {
     await expect(bank.createTransaction({ userId, payee: { ...PAYEE, bankCode: "01" }, amount: 1, reference: "X" })).rejects.toThrow(
       /bankCode must be exactly 4 digits/,
     );
+  });
+});
+
+describe("otp-token bank transaction create|verify", () => {
+  async function cli(args: string[]) {
+    let out = "";
+    let err = "";
+    const io: Io = {
+      out: (t) => {
+        out += t;
+      },
+      err: (t) => {
+        err += t;
+      },
+      now: () => clock.now,
+    };
+    const status = await makeBankCommand()(["transaction", ...args], io);
+    return { status, out, err };
+  }
+
+  it("creates a transfer (its frame as text) and verifies the token's code once", async () => {
+    const db = join(dir, "cli.sqlite");
+    const keyFile = join(dir, "master.key");
+    writeFileSync(keyFile, KEY_HEX, { mode: 0o600 });
+    const store = await openStore(db, { create: true });
+    const bank = await Bank.open(store, MasterKey.fromHex(KEY_HEX), { now: () => clock.now, outboxDir: join(dir, "outbox") });
+    const issued = await bank.issue({
+      mail: "cli@example.jp",
+      mailConfirm: "cli@example.jp",
+      password: PASSWORD,
+      passwordConfirm: PASSWORD,
+    });
+    const token = await activateToken(bank, issued.serviceId, issued.userId, PASSWORD);
+    await bank.confirm(issued.userId, codeAt(token, clock.now));
+    await store.close();
+    const common = ["--db", db, "--master-key-file", keyFile];
+
+    const created = await cli([
+      "create",
+      "--user-id",
+      issued.userId,
+      "--to",
+      "0001-001-1234567",
+      "--amount",
+      "50000",
+      "--reference",
+      "INV-9",
+      "--name",
+      "ﾔﾏﾀﾞ",
+      ...common,
+    ]);
+    expect(created.status, created.err).toBe(0);
+    const id = /^transaction ([0-9a-f]{32})$/m.exec(created.out)?.[1] ?? "";
+    const frame = /^frame ([0-9A-F ]+)$/m.exec(created.out)?.[1] ?? "";
+    const payload = parseFrameText(frame);
+    expect(decodeTransfer(payload)).toMatchObject({ bankCode: "0001", branch: "001", account: "1234567", amount: 50_000, name: "ﾔﾏﾀﾞ" });
+    const code = transferCode(token.seed, payload);
+    expect(await cli(["verify", id, code, ...common])).toMatchObject({ status: 0, out: expect.stringContaining("accepted: INV-9") });
+    const replay = await cli(["verify", id, code, ...common]);
+    expect(replay.status).toBe(1);
+    expect(replay.err).toContain("[replayed]");
+    const badTo = ["create", "--user-id", issued.userId, "--to", "0001-01-1234567", "--amount", "1", "--reference", "X", ...common];
+    await expect(cli(badTo)).rejects.toThrow(/--to must be BANK-BRANCH-ACCOUNT/);
   });
 });
