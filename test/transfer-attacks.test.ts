@@ -3,7 +3,7 @@
 // transfer (the token shows the changed payee or amount: the holder refuses), or it draws the
 // original while the bank holds the changed one (the token signs the original: its code is not the
 // changed transfer's). Neither a login code nor another transfer's code stands for a transfer.
-// The bank's rules (accepted once, within the expiry) come with its transactions room, not yet built.
+// The bank's rules (accepted once, within the expiry, wrong codes counted) are test/transactions.test.ts's.
 import { describe, expect, it } from "vitest";
 import { FlickerPage } from "../host/optical/flicker.js";
 import { otpApi } from "../host/otp.js";
