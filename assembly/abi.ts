@@ -33,6 +33,10 @@ export const STATUS_BAD_PASSWORD: i32 = -20;
 export const STATUS_LOCKED: i32 = -21;
 export const STATUS_BAD_TAG: i32 = -22;
 export const STATUS_NOT_ACTIVATING: i32 = -23;
+/** An optical frame arrived whole but its CRC-32 did not match: the decoder waits for the next repetition. */
+export const STATUS_BAD_CHECKSUM: i32 = -24;
+/** An optical frame that is not a canonical transfer (docs/transaction-signing.md). */
+export const STATUS_BAD_TRANSACTION: i32 = -25;
 /** Positive: accepted, waiting for the holder to confirm on the token (erase, adding, replacing or deleting a profile). */
 export const STATUS_PENDING: i32 = 1;
 
@@ -63,6 +67,10 @@ export const MODE_ADD_CONFIRM: u32 = 11;
 export const MODE_REPLACE_CONFIRM: u32 = 12;
 /** The holder held button A on a code, or a host asked to delete one profile: a second hold deletes it. */
 export const MODE_DELETE_CONFIRM: u32 = 13;
+/** The token read a transfer (optical channel): payee and amount in turn; a hold signs it, a press refuses. */
+export const MODE_TRANSFER: u32 = 14;
+/** The transfer's code, after the confirming hold. */
+export const MODE_TRANSFER_CODE: u32 = 15;
 
 // Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
 // The response replaces the frame: a status byte (i8), then the command's fields.
@@ -90,6 +98,39 @@ export const ACTIVATION_CONFIRMATION: u32 = 3;
 export const ACTIVATION_REQUEST_BYTES: u32 = 82;
 export const ACTIVATION_RESPONSE_BYTES: u32 = 117;
 export const ACTIVATION_CONFIRMATION_BYTES: u32 = 106;
+
+// OCRA (RFC 6287), the core's ocra export: which optional fields the suite names (its `fields`
+// argument), and the sizes RFC 6287 fixes (§5.1: Q is 128 bytes; §6.3: Snnn has three digits;
+// §6.2: a code has 0 (the whole HMAC) or 4 to 10 digits).
+export const OCRA_COUNTER: u32 = 1;
+export const OCRA_TIME: u32 = 2;
+export const OCRA_QUESTION_BYTES: u32 = 128;
+export const OCRA_MAX_SESSION: u32 = 999;
+export const OCRA_MIN_DIGITS: u32 = 4;
+export const OCRA_MAX_DIGITS: u32 = 10;
+
+// The optical channel (docs/transaction-signing.md): five light sensors under a flickering patch of
+// the bank's page. Bit 0 of a sample is the clock line, bits 1-4 a data nibble (bit 1 its lowest).
+// Each clock level carries one nibble, high nibble first; a frame is the marker byte, a length byte,
+// its complement, that many payload bytes and the CRC-32 (IEEE, big-endian) of all after the marker
+// but the CRC. Frames repeat.
+/** 0xA5: alternating bits, so the marker shows every data line changing. */
+export const OPTICAL_MARKER: u32 = 165;
+export const OPTICAL_MAX_PAYLOAD: u32 = 96;
+/** Sensor samples a second while scanning (the board's sampling timer; the page draws far fewer levels). */
+export const SCAN_HZ: u32 = 240;
+
+// Transaction signing (docs/transaction-signing.md, "What the token signs"): the canonical transfer
+// the optical frame carries, and its code: OCRA-1:HOTP-SHA256-8:QH64 with Q = SHA-256 of the transfer,
+// under a key HKDF-SHA256 derives from the profile's seed for this purpose alone.
+export const TX_VERSION: u32 = 1;
+/** version 1, bank code 4, branch 3, account 7, amount 6, nonce 8, name length 1. */
+export const TX_FIXED_BYTES: u32 = 30;
+/** Account name: up to 30 characters of JIS X 0201 (half-width katakana, digits, A-Z, space ( ) - .). */
+export const TX_MAX_NAME: u32 = 30;
+/** Largest amount, in yen (12 digits). */
+export const TX_MAX_AMOUNT: u64 = 999999999999;
+export const TX_CODE_DIGITS: u32 = 8;
 
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES: u32 = 16384;
@@ -123,5 +164,9 @@ export const NEW_CODE_SHOWN_SECONDS: u32 = 10;
 export const MAX_ACTIVATION_FAILURES: u32 = 5;
 /** Seconds an activation may wait for the bank's response (the panel stays on meanwhile). */
 export const ACTIVATION_WINDOW_SECONDS: u32 = 300;
+/** Seconds a transfer the token read stays on screen to be confirmed (and its code after the hold). */
+export const TRANSFER_WINDOW_SECONDS: u32 = 60;
+/** Seconds each of a transfer's screens shows before the next. */
+export const TRANSFER_SCREEN_SECONDS: u32 = 2;
 export const FIRMWARE_MAJOR: u32 = 1;
 export const FIRMWARE_MINOR: u32 = 1;

@@ -9,6 +9,8 @@ import { ABI_VERSION, STATUS_BAD_ALGORITHM, STATUS_BAD_DIGITS, STATUS_BAD_LENGTH
 import { compressionCount as countCompressions, CTX_SIZE, isAlgorithm, mdFinal, mdInit, mdUpdate } from "./crypto/md";
 import { hmacCompute, hmacFinish, hmacForget, hmacPrepare, hmacStart, KEY_ALG, KEY_SIZE } from "./crypto/hmac";
 import { hotpValue, hotpVerify, MAX_WINDOW, totpStep, validDigits, validPeriod } from "./otp/otp";
+import { OCRA_MAC, ocraForget, ocraValue } from "./otp/ocra";
+import { transactionCode as signTransaction } from "./otp/transaction";
 
 /** Bytes of the I/O buffer the host writes messages and keys into. */
 export const IO_SIZE: u32 = 16384;
@@ -151,4 +153,65 @@ export function totpVerify(slot: u32, timeHigh: u32, timeLow: u32, t0High: u32, 
   if (status != STATUS_OK) return status;
   if (window > MAX_WINDOW) return STATUS_BAD_LENGTH;
   return hotpVerify(slotAddress(slot), counterOf(timeHigh, timeLow, t0High, t0Low, period), digits, code, window);
+}
+
+/**
+ * OCRA (RFC 6287 §5) under the key in `slot`. The I/O buffer holds, back to back, the suite string
+ * (`suiteLen` bytes), the question in binary (`questionLen` <= 128; padded here), the password hash
+ * (`passwordLen`, 0 if the suite names no P) and the session information (`sessionLen`, 0 if no S).
+ * `fields` holds OCRA_COUNTER / OCRA_TIME (1 / 2) when the suite names C / T; 64-bit values arrive as
+ * halves. With `digits` 4 to 10 returns the code as a number; with 0 the whole HMAC replaces the start
+ * of the I/O buffer and its length is returned. Called by the host library once per code.
+ */
+export function ocra(
+  slot: u32,
+  suiteLen: u32,
+  questionLen: u32,
+  passwordLen: u32,
+  sessionLen: u32,
+  fields: u32,
+  counterHigh: u32,
+  counterLow: u32,
+  stepHigh: u32,
+  stepLow: u32,
+  digits: u32,
+): i32 {
+  if (!slotReady(slot)) return STATUS_BAD_SLOT;
+  if (<u64>suiteLen + <u64>questionLen + <u64>passwordLen + <u64>sessionLen > <u64>IO_SIZE) return STATUS_BAD_LENGTH;
+  const question = IO_BUFFER + <usize>suiteLen;
+  const password = question + <usize>questionLen;
+  const session = password + <usize>passwordLen;
+  const value = ocraValue(
+    slotAddress(slot),
+    IO_BUFFER,
+    suiteLen,
+    fields,
+    (<u64>counterHigh << 32) | <u64>counterLow,
+    question,
+    questionLen,
+    password,
+    passwordLen,
+    session,
+    sessionLen,
+    (<u64>stepHigh << 32) | <u64>stepLow,
+    digits,
+  );
+  if (digits == 0 && value > 0) {
+    memory.copy(IO_BUFFER, OCRA_MAC, <usize>value);
+    ocraForget();
+  }
+  return value;
+}
+
+/**
+ * The code of a transfer (docs/transaction-signing.md): the I/O buffer holds the profile's seed
+ * (`seedLen` bytes) then the canonical transfer (`txLen`). The same function the token runs on a
+ * confirming hold; the bank calls it through the host library to verify. Zeroes the seed.
+ */
+export function transactionCode(seedLen: u32, txLen: u32): i32 {
+  if (<u64>seedLen + <u64>txLen > <u64>IO_SIZE) return STATUS_BAD_LENGTH;
+  // Slot 0 is the one-shot scratch: every one-shot call prepares it afresh.
+  const code = signTransaction(IO_BUFFER, seedLen, IO_BUFFER + <usize>seedLen, txLen, slotAddress(0));
+  memory.fill(IO_BUFFER, 0, seedLen);
+  return code;
 }

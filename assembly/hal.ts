@@ -22,6 +22,12 @@
 /** Fills `len` bytes at `ptr` from the board's true random source. */
 // @ts-ignore: decorator
 @external("hal", "random") export declare function random(ptr: usize, len: u32): void;
+/**
+ * The five light sensors' comparators now, as a 5-bit mask (bit 0 the clock line, bits 1-4 data): called
+ * SCAN_HZ times a second while scanning. Each comparator's reference tracks its own sensor's mid level.
+ */
+// @ts-ignore: decorator
+@external("hal", "lightSensors") export declare function lightSensors(): u32;
 /** A firmware fault: the board resets the CPU. Never returns. */
 // @ts-ignore: decorator
 @external("hal", "fault") declare function fault(line: u32, column: u32): void;

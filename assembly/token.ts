@@ -2,11 +2,13 @@
 // firmware's boundary". Numbers only cross; buffers are static and exported as pointer/size pairs.
 import { ABI_VERSION } from "./abi";
 import { compressionCount as countCompressions } from "./crypto/md";
-import { deviceBoot, deviceButton, deviceTick, DISPLAY_MODEL, DISPLAY_MODEL_SIZE, nextWake } from "./device/device";
+import { deviceBoot, deviceButton, deviceTick, deviceTransfer, DISPLAY_MODEL, DISPLAY_MODEL_SIZE, nextWake } from "./device/device";
 import { LINK_BUFFER, LINK_SIZE, linkCommand } from "./device/link";
 import { FB_BYTES, FRAMEBUFFER } from "./display/framebuffer";
+import { lightSensors } from "./hal";
+import { OPTICAL_FRAME, OPTICAL_FRAME_SIZE, opticalSample } from "./optical/decoder";
 
-export { DISPLAY_MODEL, DISPLAY_MODEL_SIZE, FB_BYTES as FRAMEBUFFER_SIZE, FRAMEBUFFER, LINK_BUFFER, LINK_SIZE };
+export { DISPLAY_MODEL, DISPLAY_MODEL_SIZE, FB_BYTES as FRAMEBUFFER_SIZE, FRAMEBUFFER, LINK_BUFFER, LINK_SIZE, OPTICAL_FRAME, OPTICAL_FRAME_SIZE };
 
 /** Called once by the host after instantiation, to check it speaks this interface. */
 export function abiVersion(): u32 {
@@ -31,6 +33,19 @@ export function button(event: u32): i64 {
 /** Called with one command frame of `len` bytes in LINK_BUFFER; returns the response length. */
 export function link(len: u32): u32 {
   return linkCommand(len);
+}
+
+/**
+ * Called by the board's sampling timer SCAN_HZ times a second while the token scans the page: reads the
+ * light sensors and feeds the frame decoder; a sound frame that is a transfer goes to the screen for
+ * the holder to confirm. Returns 0, a sound frame's payload length (at OPTICAL_FRAME + 2; the board
+ * stops scanning), STATUS_BAD_CHECKSUM, or for a sound frame the token cannot take
+ * STATUS_BAD_TRANSACTION or STATUS_DENIED. The board then asks wakeAt().
+ */
+export function scan(): i32 {
+  const length = opticalSample(lightSensors());
+  if (length <= 0) return length;
+  return deviceTransfer(OPTICAL_FRAME + 2, <u32>length);
 }
 
 /** The wake-up time the firmware wants now (after link commands, which may turn the panel on). */

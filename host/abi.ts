@@ -30,6 +30,10 @@ export const STATUS_BAD_PASSWORD = -20;
 export const STATUS_LOCKED = -21;
 export const STATUS_BAD_TAG = -22;
 export const STATUS_NOT_ACTIVATING = -23;
+/** An optical frame arrived whole but its CRC-32 did not match: the decoder waits for the next repetition. */
+export const STATUS_BAD_CHECKSUM = -24;
+/** An optical frame that is not a canonical transfer (docs/transaction-signing.md). */
+export const STATUS_BAD_TRANSACTION = -25;
 /** Positive: accepted, waiting for the holder to confirm on the token (erase, adding, replacing or deleting a profile). */
 export const STATUS_PENDING = 1;
 
@@ -60,6 +64,10 @@ export const MODE_ADD_CONFIRM = 11;
 export const MODE_REPLACE_CONFIRM = 12;
 /** The holder held button A on a code, or a host asked to delete one profile: a second hold deletes it. */
 export const MODE_DELETE_CONFIRM = 13;
+/** The token read a transfer (optical channel): payee and amount in turn; a hold signs it, a press refuses. */
+export const MODE_TRANSFER = 14;
+/** The transfer's code, after the confirming hold. */
+export const MODE_TRANSFER_CODE = 15;
 
 // Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
 // The response replaces the frame: a status byte (i8), then the command's fields.
@@ -87,6 +95,39 @@ export const ACTIVATION_CONFIRMATION = 3;
 export const ACTIVATION_REQUEST_BYTES = 82;
 export const ACTIVATION_RESPONSE_BYTES = 117;
 export const ACTIVATION_CONFIRMATION_BYTES = 106;
+
+// OCRA (RFC 6287), the core's ocra export: which optional fields the suite names (its `fields`
+// argument), and the sizes RFC 6287 fixes (§5.1: Q is 128 bytes; §6.3: Snnn has three digits;
+// §6.2: a code has 0 (the whole HMAC) or 4 to 10 digits).
+export const OCRA_COUNTER = 1;
+export const OCRA_TIME = 2;
+export const OCRA_QUESTION_BYTES = 128;
+export const OCRA_MAX_SESSION = 999;
+export const OCRA_MIN_DIGITS = 4;
+export const OCRA_MAX_DIGITS = 10;
+
+// The optical channel (docs/transaction-signing.md): five light sensors under a flickering patch of
+// the bank's page. Bit 0 of a sample is the clock line, bits 1-4 a data nibble (bit 1 its lowest).
+// Each clock level carries one nibble, high nibble first; a frame is the marker byte, a length byte,
+// its complement, that many payload bytes and the CRC-32 (IEEE, big-endian) of all after the marker
+// but the CRC. Frames repeat.
+/** 0xA5: alternating bits, so the marker shows every data line changing. */
+export const OPTICAL_MARKER = 165;
+export const OPTICAL_MAX_PAYLOAD = 96;
+/** Sensor samples a second while scanning (the board's sampling timer; the page draws far fewer levels). */
+export const SCAN_HZ = 240;
+
+// Transaction signing (docs/transaction-signing.md, "What the token signs"): the canonical transfer
+// the optical frame carries, and its code: OCRA-1:HOTP-SHA256-8:QH64 with Q = SHA-256 of the transfer,
+// under a key HKDF-SHA256 derives from the profile's seed for this purpose alone.
+export const TX_VERSION = 1;
+/** version 1, bank code 4, branch 3, account 7, amount 6, nonce 8, name length 1. */
+export const TX_FIXED_BYTES = 30;
+/** Account name: up to 30 characters of JIS X 0201 (half-width katakana, digits, A-Z, space ( ) - .). */
+export const TX_MAX_NAME = 30;
+/** Largest amount, in yen (12 digits). */
+export const TX_MAX_AMOUNT = 999999999999;
+export const TX_CODE_DIGITS = 8;
 
 // Board facts the firmware relies on (the simulator's defaults match; a test checks).
 export const FLASH_SIZE_BYTES = 16384;
@@ -120,6 +161,10 @@ export const NEW_CODE_SHOWN_SECONDS = 10;
 export const MAX_ACTIVATION_FAILURES = 5;
 /** Seconds an activation may wait for the bank's response (the panel stays on meanwhile). */
 export const ACTIVATION_WINDOW_SECONDS = 300;
+/** Seconds a transfer the token read stays on screen to be confirmed (and its code after the hold). */
+export const TRANSFER_WINDOW_SECONDS = 60;
+/** Seconds each of a transfer's screens shows before the next. */
+export const TRANSFER_SCREEN_SECONDS = 2;
 export const FIRMWARE_MAJOR = 1;
 export const FIRMWARE_MINOR = 1;
 
@@ -146,5 +191,7 @@ export const STATUS_TEXT: Record<number, string> = {
   [STATUS_LOCKED]: `activation is locked after ${MAX_ACTIVATION_FAILURES} failed responses; erase the token to start again`,
   [STATUS_BAD_TAG]: "the bank's response failed its check (wrong activation password, or not from the bank)",
   [STATUS_NOT_ACTIVATING]: "no activation is under way (it was abandoned or finished)",
+  [STATUS_BAD_CHECKSUM]: "an optical frame failed its CRC-32",
+  [STATUS_BAD_TRANSACTION]: "not a canonical transfer",
   [STATUS_PENDING]: "waiting for the holder to confirm on the token",
 };

@@ -41,6 +41,20 @@ export interface CoreExports {
     code: number,
     window: number,
   ): number;
+  ocra(
+    slot: number,
+    suiteLen: number,
+    questionLen: number,
+    passwordLen: number,
+    sessionLen: number,
+    fields: number,
+    counterHigh: number,
+    counterLow: number,
+    stepHigh: number,
+    stepLow: number,
+    digits: number,
+  ): number;
+  transactionCode(seedLen: number, txLen: number): number;
 }
 
 /** Throws for a negative status from the core: after host validation, that is a bug, not bad input. */

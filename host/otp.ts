@@ -1,8 +1,9 @@
-// The public one-time-password API: hotp, totp, createTotp, digest, hmac. Validates every input with
+// The public one-time-password API: hotp, totp, createTotp, ocra, digest, hmac. Validates every input with
 // an error that says what is accepted, then calls the wasm core (host/core.ts). RFC 4226 (HOTP),
-// RFC 6238 (TOTP), RFC 2104 (HMAC), FIPS 180-4 (SHA).
+// RFC 6238 (TOTP), RFC 6287 (OCRA), RFC 2104 (HMAC), FIPS 180-4 (SHA).
 import { ALG_SHA1, ALG_SHA256, ALG_SHA512, STATUS_NO_MATCH } from "./abi.js";
 import { check, core, type Core, type CoreBuild, type KeyHandle } from "./core.js";
+import { computeOcra, type OcraInput } from "./ocra.js";
 
 export type Algorithm = "SHA1" | "SHA256" | "SHA512";
 
@@ -212,6 +213,8 @@ export interface OtpApi {
   createTotp(key: Uint8Array, options?: OtpOptions): TotpGenerator;
   digest(algorithm: Algorithm | string, data: Uint8Array): Uint8Array;
   hmac(algorithm: Algorithm | string, key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** The OCRA code (RFC 6287) of `suite` under `key`: digits, or the whole HMAC in hex when the suite's t is 0. */
+  ocra(suite: string, key: Uint8Array, input: OcraInput): string;
   readonly core: Core;
 }
 
@@ -250,6 +253,9 @@ export function otpApi(build: CoreBuild = "release"): OtpApi {
     digest(algorithm, data) {
       const alg = algorithmId(algorithm);
       return pool.main.digest(alg, checkBytes(data, "data"));
+    },
+    ocra(suite, key, input) {
+      return computeOcra(pool, suite, key, input);
     },
     hmac(algorithm, key, data) {
       const alg = algorithmId(algorithm);

@@ -189,6 +189,11 @@ export const TOKEN_SCREENS = {
     en: "delete this profile? hold button A within 10 s to delete it (a press keeps it)",
   },
   info: { ja: "製造番号・ファームウェア・電池電圧", en: "serial number, firmware, battery voltage" },
+  transfer: {
+    ja: "振込の確認：振込先と金額を確かめ、正しければボタンAを長押し（違えば押して中止）",
+    en: "a transfer: check the payee and the amount; hold button A to sign it, press to refuse",
+  },
+  "transfer-code": { ja: "取引認証番号（振込画面に入力してください）", en: "the transfer's code (type it into the bank's page)" },
 } as const satisfies Record<string, Term>;
 
 /** The code screen in words: the label, the code and the seconds before it changes (59 .. 0). */

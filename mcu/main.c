@@ -181,6 +181,16 @@ void Z_halZ_random(struct Z_hal_instance_t *hal, u32 pointer, u32 length) {
   METER_COUNT(random_bytes, length);
 }
 
+/*
+ * The five light sensors (docs/transaction-signing.md): on the board five GPIO inputs behind
+ * comparators, sampled by a timer while scanning. The pins and the timer come with the hardware
+ * branch's GPIO and timer drivers; until then the token reads the dark (no frame ever decodes here).
+ */
+u32 Z_halZ_lightSensors(struct Z_hal_instance_t *hal) {
+  (void)hal;
+  return 0;
+}
+
 /* Only the debug build imports it (the release build has no reachable abort). */
 void Z_halZ_fault(struct Z_hal_instance_t *hal, u32 line, u32 column) {
   (void)hal;

@@ -29,7 +29,11 @@ const api = otpApi();
 function distStale(): boolean {
   const walk = (folder: string): string[] =>
     readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory() ? walk(join(folder, entry.name)) : entry.name.endsWith(".ts") ? [join(folder, entry.name)] : [],
+      entry.isDirectory()
+        ? walk(join(folder, entry.name))
+        : entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")
+          ? [join(folder, entry.name)]
+          : [],
     );
   return walk(join(ROOT, "host")).some((source) => {
     const built = join(ROOT, "dist", relative(ROOT, source)).replace(/\.ts$/, ".js");

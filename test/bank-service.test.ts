@@ -70,6 +70,8 @@ async function call(method: "GET" | "POST" | "PUT", url: string, body?: unknown,
 const U = "2083L0000999A001";
 const LOGIN_PASSWORD = "Login-pass-42";
 const WITHDRAW_BODY: Record<string, unknown> = { ticket: "" };
+/** A transfer's id (no such transfer). */
+const TX = "0f".repeat(16);
 
 interface RouteCase {
   method: "GET" | "POST" | "PUT";
@@ -95,6 +97,20 @@ const ROUTES: RouteCase[] = [
     scope: "login",
     body: WITHDRAW_BODY,
     fields: { ticket: { max: 128, required: true } },
+  },
+  {
+    method: "POST",
+    url: "/v1/transactions",
+    scope: "login",
+    body: { userId: U, payee: { bankCode: "0001", branch: "001", account: "1234567" }, amount: 1000, reference: "R1" },
+    fields: { userId: { max: 16, required: true }, payee: { max: 8, required: true }, reference: { max: 64, required: true } },
+  },
+  {
+    method: "POST",
+    url: `/v1/transactions/${TX}/verify`,
+    scope: "login",
+    body: { code: "12345678" },
+    fields: { code: { max: 16, required: true } },
   },
   {
     method: "POST",
@@ -199,7 +215,7 @@ describe("bank service: keys and scopes", () => {
     };
     expect(doc.openapi).toMatch(/^3\./);
     for (const route of ROUTES) {
-      const path = route.url.split("?")[0].replace(U, "{userId}").replace("CIF-routes", "{reference}");
+      const path = route.url.split("?")[0].replace(U, "{userId}").replace("CIF-routes", "{reference}").replace(TX, "{transactionId}");
       expect(doc.paths[path]?.[route.method.toLowerCase()], path).toBeDefined();
       expect(doc.paths[path][route.method.toLowerCase()].security).toEqual([{ bearer: [] }]);
     }

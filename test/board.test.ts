@@ -519,8 +519,10 @@ describe("Board", () => {
     const memory = new Uint8Array(1024);
     const hal = board.halImports(() => memory);
     expect(Object.keys(hal).sort()).toEqual(
-      ["batteryMillivolts", "flashErase", "flashProgram", "flashRead", "random", "rtcNow", "rtcSet"].sort(),
+      ["batteryMillivolts", "flashErase", "flashProgram", "flashRead", "lightSensors", "random", "rtcNow", "rtcSet"].sort(),
     );
+    // Held to nothing, the light sensors read the dark.
+    expect(hal.lightSensors()).toBe(0);
     expect(hal.rtcNow()).toBe(59n);
     board.clock.advance(1000);
     expect(hal.rtcNow()).toBe(60n);

@@ -34,8 +34,8 @@ declare global {
 }
 
 /** Headless Chromium with its own profile in `profileDir` (a persistent context: Web Locks and storage as in a browser). */
-export function launchChromium(profileDir: string, viewport?: { width: number; height: number }): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(profileDir, {
+export async function launchChromium(profileDir: string, viewport?: { width: number; height: number }): Promise<BrowserContext> {
+  const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
     args: [
@@ -50,4 +50,8 @@ export function launchChromium(profileDir: string, viewport?: { width: number; h
     ],
     ...(viewport ? { viewport } : {}),
   });
+  // A busy 2-core CI box (several suites at once) can take longer than Playwright's default 30 s to
+  // show a screen that a test waits for: every wait gets 90 s, each test's own timeout still bounds it.
+  context.setDefaultTimeout(90_000);
+  return context;
 }

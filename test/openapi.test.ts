@@ -69,11 +69,13 @@ describe("the OpenAPI document", () => {
         expect(op["x-scope"]).toBeUndefined();
       } else {
         expect(op.security).toEqual([{ bearer: [] }]);
-        expect(["login", "admin"]).toContain(op["x-scope"]);
+        expect(["verify", "enroll", "admin"]).toContain(op["x-scope"]);
       }
     }
     expect(doc.paths["/v1/status"].get["x-scope"]).toBe("admin");
-    expect(doc.components.securitySchemes.bearer.description).toMatch(/login .*admin/);
+    expect(doc.paths["/v1/tokens/{userId}/verify"].post["x-scope"]).toBe("verify");
+    expect(doc.paths["/v1/issues"].post["x-scope"]).toBe("enroll");
+    expect(doc.components.securitySchemes.bearer.description).toMatch(/verify .*enroll .*admin/);
     expect(doc.servers?.[0].url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
@@ -84,11 +86,13 @@ describe("the OpenAPI document", () => {
       expect(op.responses["503"].headers?.["Retry-After"]).toBeDefined();
       if (op["x-scope"]) {
         expect(op.responses["401"]).toBeDefined();
+        // A key of another scope is refused: every scoped operation may answer 403.
+        expect(op.responses["403"]).toBeDefined();
         expect(op.responses["429"].headers?.["Retry-After"]).toBeDefined();
       }
     }
     const verify = doc.paths["/v1/tokens/{userId}/verify"].post.responses;
-    expect(Object.keys(verify).sort()).toEqual(["200", "400", "401", "404", "413", "415", "423", "429", "500", "503"]);
+    expect(Object.keys(verify).sort()).toEqual(["200", "400", "401", "403", "404", "413", "415", "423", "429", "500", "503"]);
     expect(verify["423"].content?.["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
     expect(verify["200"].content?.["application/json"].schema).toEqual({ $ref: "#/components/schemas/CheckResult" });
     const authenticate = doc.paths["/v1/tokens/{userId}/authenticate"].post.responses;

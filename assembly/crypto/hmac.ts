@@ -93,6 +93,21 @@ export function hmacParts(prepared: usize, out: usize, a: usize, aLen: usize, b:
   return hmacFinish(CTX, prepared, out);
 }
 
+/** Starts a streaming HMAC in this module's own context; callers absorb with hmacAbsorb, end with hmacEnd. */
+export function hmacBegin(prepared: usize): void {
+  hmacStart(CTX, prepared);
+}
+
+/** Absorbs `len` bytes at `data` into the HMAC hmacBegin started. */
+export function hmacAbsorb(data: usize, len: usize): void {
+  mdUpdate(CTX, data, len);
+}
+
+/** Ends the HMAC hmacBegin started: the MAC goes to `out`; returns its length. Zeroes all scratch. */
+export function hmacEnd(prepared: usize, out: usize): u32 {
+  return hmacFinish(CTX, prepared, out);
+}
+
 /** Zeroes a prepared key. */
 export function hmacForget(prepared: usize): void {
   memory.fill(prepared, 0, KEY_SIZE);

@@ -8,10 +8,13 @@ import {
   ACTIVATION_WINDOW_SECONDS, BROWN_OUT_MILLIVOLTS, BUTTON_HOLD, BUTTON_PRESS, ERASE_WINDOW_SECONDS, FIRMWARE_MAJOR, FIRMWARE_MINOR,
   LOW_BATTERY_MILLIVOLTS, MAX_LABEL, MAX_PROFILES, MODE_ACTIVATING, MODE_ADD_CONFIRM, MODE_CLOCK_LOST, MODE_DELETE_CONFIRM, MODE_ERASE_CONFIRM,
   MODE_INFO, MODE_LOCKED, MODE_LOW_BATTERY, MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_REPLACE_CONFIRM, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR,
+  MODE_TRANSFER, MODE_TRANSFER_CODE, STATUS_BAD_TRANSACTION, STATUS_DENIED, TRANSFER_SCREEN_SECONDS, TRANSFER_WINDOW_SECONDS, TX_FIXED_BYTES,
+  TX_MAX_NAME,
   NEW_CODE_SHOWN_SECONDS, PANEL_ON_SECONDS, SERVICE_ID_BYTES, SERVICE_SUFFIX_DIGITS, STATUS_OK, STATUS_SELF_TEST, STATUS_STORAGE,
 } from "../abi";
 import { hmacForget, hmacPrepare, KEY_SIZE } from "../crypto/hmac";
-import { drawDeleteScreen, drawInfoScreen, drawLabelSuffix, drawOtpScreen, drawStatusScreen } from "../display/screens";
+import { drawDeleteScreen, drawInfoScreen, drawLabelSuffix, drawOtpScreen, drawStatusScreen, drawTransferCode, drawTransferScreen } from "../display/screens";
+import { transactionAmount, transactionCode, transactionValid } from "../otp/transaction";
 import { batteryMillivolts, random, rtcNow } from "../hal";
 import { hotpValue, stepSecondsIn, stepSecondsLeft, totpStep } from "../otp/otp";
 import {
@@ -67,6 +70,14 @@ let replaceIndex: u32 = NONE;
 let deleteDeadline: i64 = 0;
 let deleteIndex: u32 = 0;
 let wakeAt: i64 = 0;
+
+/** The transfer the token read, exactly as it arrived: what the screens show and the hold signs. */
+const TRANSFER: usize = memory.data(<i32>(TX_FIXED_BYTES + TX_MAX_NAME));
+/** Its length (0: none), when it arrived, until when it may be confirmed, and its code after the hold (-1: none). */
+let transferLength: u32 = 0;
+let transferArrived: i64 = 0;
+let transferDeadline: i64 = 0;
+let transferCodeValue: i32 = -1;
 
 /** The next time the device wants tick() (RTC seconds), or 0 to sleep until a button event. */
 export function nextWake(): i64 {
@@ -241,6 +252,10 @@ function show(now: i64): void {
     if (now >= 0 && now < deleteDeadline && deleteIndex < profileCount()) return showDelete();
     deleteDeadline = 0;
   }
+  if (transferLength != 0) {
+    if (transferShown(now)) return showTransfer(now);
+    forgetTransfer();
+  }
   if (activationPending()) return showStatus(MODE_ACTIVATING, 0);
   if (infoShown) return showInfo();
   if (batteryMillivolts() < BROWN_OUT_MILLIVOLTS) return showStatus(MODE_LOW_BATTERY, 0);
@@ -276,8 +291,10 @@ function panelOn(): bool {
 export function deviceButton(event: u32): i64 {
   const now = rtcNow();
   if (event == BUTTON_PRESS) {
+    // A press on a transfer refuses it (or, after the hold, puts its code away).
+    if (transferLength != 0) forgetTransfer();
     // A press on the delete confirmation keeps the profile: the code returns.
-    if (deleteWindow(now)) deleteDeadline = 0;
+    else if (deleteWindow(now)) deleteDeadline = 0;
     // The activation screen says a press cancels it (the holder gave up, or the bank refused).
     else if (activationPending()) abandonActivation();
     else if (panelOn() && load<u32>(DISPLAY_MODEL + M_MODE) == MODE_OTP && !infoShown) {
@@ -288,7 +305,9 @@ export function deviceButton(event: u32): i64 {
     infoShown = false;
     wakePanel(now);
   } else if (event == BUTTON_HOLD) {
-    if (eraseDeadline != 0 && now >= 0 && now < eraseDeadline) {
+    if (transferShown(now)) {
+      if (transferCodeValue < 0) signTransfer();
+    } else if (eraseDeadline != 0 && now >= 0 && now < eraseDeadline) {
       eraseDeadline = 0;
       confirmErase();
     } else if (addDeadline != 0 && now >= 0 && now < addDeadline) {
@@ -318,11 +337,12 @@ export function deviceTick(): i64 {
   // Every screen turns off with the panel, the error screens too (a failed token must not drain its
   // battery refreshing one); a press shows it again.
   if (now >= panelOffAt && !(eraseDeadline != 0 && now < eraseDeadline) && !(addDeadline != 0 && now < addDeadline)
-    && !deleteWindow(now) && !newCodeJustShown(now)) {
+    && !deleteWindow(now) && !newCodeJustShown(now) && !transferShown(now)) {
     // An activation the bank never answered is abandoned with the panel: its secrets go.
     abandonActivation();
     cancelAdd();
     deleteDeadline = 0;
+    forgetTransfer();
     infoShown = false;
     blank();
     wakeAt = 0;
@@ -481,4 +501,63 @@ function confirmErase(): void {
   store<u32>(RECORD + R_FAILED_ACTIVATIONS, 0);
   reportStorage(storeCommit());
   profilesChanged();
+}
+
+/**
+ * A sound optical frame of `len` bytes at `tx` (from scan()): if it is a canonical transfer and the token
+ * can sign (a profile, a valid clock, nothing else waiting), it is kept and shown. Returns `len`,
+ * STATUS_BAD_TRANSACTION or STATUS_DENIED. Called once per frame the decoder delivers.
+ */
+export function deviceTransfer(tx: usize, len: u32): i32 {
+  if (!transactionValid(tx, len)) return STATUS_BAD_TRANSACTION;
+  const now = rtcNow();
+  if (profileCount() == 0 || !clockValid(now) || activationPending() || eraseDeadline != 0 || addDeadline != 0) return STATUS_DENIED;
+  forgetTransfer();
+  memory.copy(TRANSFER, tx, len);
+  transferLength = len;
+  transferArrived = now;
+  transferDeadline = now + <i64>TRANSFER_WINDOW_SECONDS;
+  deleteDeadline = 0;
+  infoShown = false;
+  wakePanel(now);
+  return <i32>len;
+}
+
+function transferShown(now: i64): bool {
+  return transferLength != 0 && now >= 0 && now < transferDeadline;
+}
+
+/** Zeroes the transfer and its code. */
+function forgetTransfer(): void {
+  memory.fill(TRANSFER, 0, TX_FIXED_BYTES + TX_MAX_NAME);
+  transferLength = 0;
+  transferDeadline = 0;
+  transferCodeValue = -1;
+}
+
+/** The confirming hold: the code of the bytes on screen under the profile on screen before. */
+function signTransfer(): void {
+  const profile = profileAddress(<u32>load<u8>(RECORD + R_ACTIVE_PROFILE));
+  // The login key's region lends its RAM to the transfer key; the login key is prepared again when next needed.
+  transferCodeValue = transactionCode(profile + P_SEED, <u32>load<u8>(profile + P_SEED_LENGTH), TRANSFER, transferLength, ACTIVE_KEY);
+  keyProfile = NONE;
+}
+
+function showTransfer(now: i64): void {
+  memory.fill(DISPLAY_MODEL, 0, DISPLAY_MODEL_SIZE);
+  store<u32>(DISPLAY_MODEL + M_BATTERY, batteryLevel(batteryMillivolts()));
+  store<u32>(DISPLAY_MODEL + M_SECONDS_LEFT, <u32>(transferDeadline - now));
+  if (transferCodeValue >= 0) {
+    store<u32>(DISPLAY_MODEL + M_MODE, MODE_TRANSFER_CODE);
+    store<u32>(DISPLAY_MODEL + M_CODE, <u32>transferCodeValue);
+    store<u32>(DISPLAY_MODEL + M_DIGITS, 8);
+    drawTransferCode(<u32>transferCodeValue);
+    return;
+  }
+  // The payee, then the amount, in turn (the model's profile field says which screen shows).
+  const screen = <u32>((now - transferArrived) / <i64>TRANSFER_SCREEN_SECONDS) & 1;
+  const amount = transactionAmount(TRANSFER);
+  store<u32>(DISPLAY_MODEL + M_MODE, MODE_TRANSFER);
+  store<u32>(DISPLAY_MODEL + M_PROFILE, screen);
+  drawTransferScreen(TRANSFER, screen, <u32>(amount / 1000000), <u32>(amount % 1000000));
 }

@@ -236,3 +236,42 @@ export function drawDeleteScreen(label: usize, labelLength: u32, suffix: usize, 
   centredBytes(13, LINE, length, 1);
   centredText(24, TEXT_PRESS_TO_KEEP, 1);
 }
+
+const TEXT_PAY_TO: usize = memory.data<u8>([6, 0x50, 0x41, 0x59, 0x20, 0x54, 0x4f]); // "PAY TO"
+const TEXT_AMOUNT_JPY: usize = memory.data<u8>([10, 0x41, 0x4d, 0x4f, 0x55, 0x4e, 0x54, 0x20, 0x4a, 0x50, 0x59]); // "AMOUNT JPY"
+const TEXT_HOLD_SIGN: usize = memory.data<u8>([18, 0x48, 0x4f, 0x4c, 0x44, 0x3d, 0x53, 0x49, 0x47, 0x4e, 0x20, 0x50, 0x52, 0x45, 0x53, 0x53,
+  0x3d, 0x4e, 0x4f]); // "HOLD=SIGN PRESS=NO"
+const TEXT_TRANSFER_CODE: usize = memory.data<u8>([13, 0x54, 0x52, 0x41, 0x4e, 0x53, 0x46, 0x45, 0x52, 0x20, 0x43, 0x4f, 0x44, 0x45]); // "TRANSFER CODE"
+
+/**
+ * One screen of a transfer the token read (the canonical bytes at `tx`, assembly/otp/transaction.ts):
+ * screen 0 the payee ("PAY TO", bank-branch account), screen 1 the amount ("AMOUNT JPY", the yen),
+ * each over "HOLD=SIGN PRESS=NO". Drawn from the same bytes the code is computed over.
+ */
+export function drawTransferScreen(tx: usize, screen: u32, amountHigh: u32, amountLow: u32): void {
+  clear();
+  if (screen == 0) {
+    centredText(0, TEXT_PAY_TO, 1);
+    let length = copyText(LINE, tx + 1, 4);
+    store<u8>(LINE + length++, 0x2d);
+    length += copyText(LINE + length, tx + 5, 3);
+    store<u8>(LINE + length++, 0x20);
+    length += copyText(LINE + length, tx + 8, 7);
+    centredBytes(10, LINE, length, 1);
+  } else {
+    centredText(0, TEXT_AMOUNT_JPY, 1);
+    // Up to 12 digits: the high part (above 10^6) then the low six, zero-padded.
+    let length: u32 = 0;
+    if (amountHigh != 0) length = formatDecimal(LINE, amountHigh, 1);
+    length += formatDecimal(LINE + length, amountLow, amountHigh != 0 ? 6 : 1);
+    centredBytes(10, LINE, length, 1);
+  }
+  centredText(24, TEXT_HOLD_SIGN, 1);
+}
+
+/** The transfer's code after the confirming hold: "TRANSFER CODE" over its 8 big digits. */
+export function drawTransferCode(code: u32): void {
+  clear();
+  centredText(0, TEXT_TRANSFER_CODE, 1);
+  drawBigDigits(otpDigitX(8, 0), OTP_DIGITS_Y + 2, code, 8);
+}

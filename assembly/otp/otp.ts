@@ -12,7 +12,8 @@ export const MAX_PERIOD: u32 = 86400;
 /** Largest verification window, in steps each way. */
 export const MAX_WINDOW: u32 = 1000;
 
-const POW10: usize = memory.data<u32>([1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000]);
+/** 10^n for n = 0..9 (10^10 does not fit: a 10-digit code is the 31-bit value itself, see decimalCode). */
+const POW10: usize = memory.data<u32>([1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000]);
 const COUNTER: usize = memory.data(8);
 const MAC: usize = memory.data(<i32>MAX_DIGEST);
 
@@ -24,15 +25,25 @@ export function validPeriod(period: u32): bool {
   return period >= MIN_PERIOD && period <= MAX_PERIOD;
 }
 
+/**
+ * Dynamic truncation (RFC 4226 §5.3) of the `macLen`-byte HMAC at `mac` to `digits` decimal digits
+ * (1 to 10), as a number. The 31-bit value is below 10^10, so ten digits keep it whole.
+ */
+export function decimalCode(mac: usize, macLen: u32, digits: u32): u32 {
+  const offset = <usize>(load<u8>(mac + <usize>macLen - 1) & 0xf);
+  const binary = bswap<u32>(load<u32>(mac + offset)) & 0x7fffffff;
+  if (digits >= 10) return binary;
+  return binary % load<u32>(POW10 + (<usize>digits << 2));
+}
+
 /** The HOTP value of `counter` under the prepared key: `digits` decimal digits as a number. */
 export function hotpValue(prepared: usize, counter: u64, digits: u32): u32 {
   store<u64>(COUNTER, bswap<u64>(counter));
   const n = hmacCompute(prepared, COUNTER, 8, MAC);
-  const offset = <usize>(load<u8>(MAC + n - 1) & 0xf);
-  const binary = bswap<u32>(load<u32>(MAC + offset)) & 0x7fffffff;
+  const value = decimalCode(MAC, n, digits);
   memory.fill(MAC, 0, MAX_DIGEST);
   store<u64>(COUNTER, 0);
-  return binary % load<u32>(POW10 + (<usize>digits << 2));
+  return value;
 }
 
 /** The TOTP step number T = floor((time - t0) / period) (RFC 6238 §4.2); the caller checks time >= t0. */

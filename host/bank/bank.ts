@@ -19,6 +19,7 @@ import { type IssueInput, type IssueResult, Issuing } from "./rooms/issuing.js";
 import { type ApiKeyInfo, ApiKeys } from "./rooms/keys.js";
 import { type BankOverview, type BankStatus, Lifecycle } from "./rooms/lifecycle.js";
 import { Rekey, type RekeyReport } from "./rooms/rekey.js";
+import { type CreatedTransaction, type TransactionRequest, Transactions, type VerifiedTransaction } from "./rooms/transactions.js";
 import { openSettings, Settings } from "./rooms/settings.js";
 import { type AuditEvent, type BankContext, refuse } from "./rooms/shared.js";
 import { BankError } from "./errors.js";
@@ -33,6 +34,7 @@ export { type CustomerInfo, type CustomerInput, LOGIN_TICKET_SECONDS, type Login
 export { type IssueInput, type IssueResult, validateMail, validatePassword } from "./rooms/issuing.js";
 export { API_KEY_PATTERN, API_SCOPES, type ApiGrant, type ApiKeyInfo, scopeGrants, scopeLabel } from "./rooms/keys.js";
 export type { BankOverview, BankStatus, IssueStatus, TokenStatus } from "./rooms/lifecycle.js";
+export type { CreatedTransaction, TransactionRequest, VerifiedTransaction } from "./rooms/transactions.js";
 export type { AuditHeadTargets, AuditReport } from "./rooms/audit.js";
 export type { AuditEvent } from "./rooms/shared.js";
 export type { RekeyReport } from "./rooms/rekey.js";
@@ -51,6 +53,7 @@ export class Bank {
   readonly #transfer: Transfer;
   readonly #rekey: Rekey;
   readonly #customers: Customers;
+  readonly #transactions: Transactions;
 
   private constructor(
     readonly store: BankStore,
@@ -80,6 +83,19 @@ export class Bank {
     this.#transfer = new Transfer(ctx, this.#audit, this.#settings);
     this.#rekey = new Rekey(ctx, this.#audit);
     this.#customers = new Customers(ctx, this.#audit);
+    this.#transactions = new Transactions(ctx, this.#audit);
+  }
+
+  // ---- transactions (rooms/transactions.ts) ----
+
+  /** A transfer for the customer to sign on the token: its id, the frame the page draws, its expiry. */
+  createTransaction(request: TransactionRequest, by?: string): Promise<CreatedTransaction> {
+    return this.#transactions.create(request, by);
+  }
+
+  /** The token's code for a transfer: accepted once, before its expiry; a wrong code counts toward the lock. */
+  verifyTransaction(transactionId: string, code: string, by?: string): Promise<VerifiedTransaction> {
+    return this.#transactions.verify(transactionId, code, by);
   }
 
   /**

@@ -304,6 +304,28 @@ export interface StoreTx {
   replaceSealed(record: SealedRecord, value: Uint8Array): Promise<void>;
   /** Marks a key revoked; false when there is no such unrevoked key. */
   revokeApiKey(keyId: string, at: number): Promise<boolean>;
+
+  insertTransaction(row: TransactionRow): Promise<void>;
+  /** A transfer, held for this transaction (PostgreSQL: FOR UPDATE). */
+  getTransaction(transactionId: string): Promise<TransactionRow | undefined>;
+  /** Settles a pending transfer; false when it was no longer pending (accepted once, refused once). */
+  settleTransaction(transactionId: string, state: "accepted" | "refused", at: number): Promise<boolean>;
+}
+
+/** A transfer the bank asked the customer to sign (host/bank/rooms/transactions.ts). */
+export interface TransactionRow {
+  transaction_id: string;
+  user_id: string;
+  /** The canonical transfer (host/transaction.ts): what the token shows and signs. */
+  payload: Uint8Array;
+  /** SHA-256 of the payload, hex: the audit trail names a transfer by it. */
+  digest: string;
+  /** The backend's own reference for the transfer. */
+  reference: string;
+  created_at: number;
+  expires_at: number;
+  state: "pending" | "accepted" | "refused";
+  settled_at: number | null;
 }
 
 /** What a reader sees outside any transaction (one consistent snapshot per call). */

@@ -5,6 +5,7 @@ import { Battery, type BatteryConfig } from "./battery.js";
 import { Button, type ButtonConfig, type ButtonEventName } from "./button.js";
 import { VirtualClock } from "./clock.js";
 import { FLASH_OK, NorFlash, type FlashHalImports, type NorFlashConfig } from "./flash.js";
+import { LightSensors, type LightSensorsConfig } from "./light.js";
 import { SeededRandom, TrueRandom, type RandomSource } from "./random.js";
 import { Rtc } from "./rtc.js";
 
@@ -20,6 +21,7 @@ export interface BoardConfig {
   flash?: Partial<NorFlashConfig>;
   battery?: Partial<BatteryConfig>;
   button?: Partial<ButtonConfig>;
+  light?: Partial<LightSensorsConfig>;
   random?: RandomSource; // default TrueRandom; give a SeededRandom for replayable tests
   randomSeed?: number; // shorthand for random: new SeededRandom(randomSeed)
 }
@@ -30,6 +32,7 @@ export interface HalImports extends FlashHalImports {
   rtcSet(seconds: bigint): void;
   batteryMillivolts(): number;
   random(ptr: number, len: number): void;
+  lightSensors(): number;
 }
 
 export class Board {
@@ -38,6 +41,7 @@ export class Board {
   readonly flash: NorFlash;
   readonly battery: Battery;
   readonly button: Button;
+  readonly light: LightSensors;
   readonly random: RandomSource;
   private mainPower = true;
   private buttonHandler: ((event: ButtonEventName) => void) | undefined;
@@ -64,6 +68,7 @@ export class Board {
       },
       config.button,
     );
+    this.light = new LightSensors(() => this.clock.now(), config.light);
     this.random = config.random ?? (config.randomSeed !== undefined ? new SeededRandom(config.randomSeed) : new TrueRandom());
   }
 
@@ -112,6 +117,7 @@ export class Board {
         return status;
       },
       batteryMillivolts: () => this.battery.millivolts(),
+      lightSensors: () => this.light.read(),
       random: (ptr, len) => {
         const view = memory();
         if (!Number.isSafeInteger(ptr) || !Number.isSafeInteger(len) || ptr < 0 || len < 0 || ptr + len > view.length) {

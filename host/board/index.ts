@@ -5,6 +5,7 @@ export * from "./button.js";
 export * from "./clock.js";
 export * from "./energy.js";
 export * from "./flash.js";
+export * from "./light.js";
 export * from "./random.js";
 export * from "./realtime.js";
 export * from "./rtc.js";

@@ -64,6 +64,7 @@ Subcommands:
   revoke     administrator: the token is lost or stolen (final)
   status     a User ID's token and issue as JSON; without --user-id, token counts and renewals due
   api-key    create, list or revoke the verification service's API keys
+  transaction 取引認証: create a transfer for the token to sign (its frame), or verify its code
   audit      verify the audit trail's hash chain, or list it
   export     write tokens' seeds to an encrypted PSKC file (RFC 6030)
   import     read tokens from an encrypted PSKC file
@@ -266,6 +267,19 @@ resync (a RADIUS front end, the login screen); scope enroll may issue and relay 
 suspend, resume, revoke and export, and nothing else. Scope login, the name before the split, is
 still accepted and is verify+enroll ('list' prints it so). A revoked key is refused by a running
 'bank serve' within its --key-cache-seconds (default 2 s).
+
+${COMMON}
+`,
+  transaction: `Usage: otp-token bank transaction create --user-id ID --to BANK-BRANCH-ACCOUNT --amount YEN --reference TEXT [--name KANA] [options]
+       otp-token bank transaction verify TRANSACTION-ID CODE [options]
+
+取引認証 (docs/transaction-signing.md). 'create' keeps the transfer with a fresh nonce and prints its id,
+the frame the bank's page draws (as text: 'otp-token token transfer FRAME' enters it by hand) and its
+expiry. 'verify' checks the token's code for it: accepted once, before the expiry; a wrong code counts
+toward the token's lock as a wrong login code does.
+
+  --to 0001-001-1234567   bank code (4 digits), branch (3), account number (7)
+  --name ﾔﾏﾀﾞ ﾀﾛｳ          the account name in half-width katakana (shown and signed)
 
 ${COMMON}
 `,
@@ -794,6 +808,48 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         });
       }
       throw new UsageError("use 'bank api-key create', 'list' or 'revoke'");
+    }
+    case "transaction": {
+      const [action, ...rest] = args;
+      if (action === "create") {
+        const { values, positionals } = parse(rest, {
+          ...USER_OPTIONS,
+          to: { type: "string" },
+          amount: { type: "string" },
+          reference: { type: "string" },
+          name: { type: "string" },
+        });
+        noPositionals(positionals);
+        const userId = userIdOption(values);
+        const to = /^([0-9]{4})-([0-9]{3})-([0-9]{7})$/.exec(values.to ?? "");
+        if (!to) throw new UsageError("--to must be BANK-BRANCH-ACCOUNT: 4, 3 and 7 digits, like 0001-001-1234567");
+        if (!/^[1-9][0-9]{0,11}$/.test(values.amount ?? "")) throw new UsageError("--amount must be whole yen, 1 to 999999999999");
+        if (values.reference === undefined) throw new UsageError("--reference is missing (the backend's reference for the transfer)");
+        return withBank(values, io, {}, async (bank) => {
+          const payee = { bankCode: to[1], branch: to[2], account: to[3], ...(values.name ? { name: values.name } : {}) };
+          let created: Awaited<ReturnType<Bank["createTransaction"]>>;
+          try {
+            created = await bank.createTransaction({ userId, payee, amount: Number(values.amount), reference: values.reference! });
+          } catch (error) {
+            if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(error.message);
+            throw error;
+          }
+          io.out(
+            `transaction ${created.transactionId}\nframe ${created.frame}\nexpires ${when(created.expiresAt)}\ndigest ${created.digest}\n`,
+          );
+          return 0;
+        });
+      }
+      if (action === "verify") {
+        const { values, positionals } = parse(rest, COMMON_OPTIONS);
+        if (positionals.length !== 2) throw new UsageError("give the transaction's id and the token's code");
+        return withBank(values, io, {}, async (bank) => {
+          const result = await bank.verifyTransaction(positionals[0], positionals[1]);
+          io.out(`accepted: ${result.reference} (digest ${result.digest})\n`);
+          return 0;
+        });
+      }
+      throw new UsageError("use 'bank transaction create' or 'verify'");
     }
     case "audit": {
       const [action, ...rest] = args;

@@ -5,7 +5,7 @@
 // checks the answer, stores the profile, and its confirmation goes to the bank: docs/activation.md).
 import { resolve } from "node:path";
 import stringWidth from "string-width";
-import { MAX_PROFILES, STATUS_BAD_TAG, STATUS_LOCKED } from "../abi.js";
+import { MAX_PROFILES, STATUS_BAD_TAG, STATUS_DENIED, STATUS_LOCKED } from "../abi.js";
 import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
@@ -16,6 +16,9 @@ import { GUIDANCE, LOGIN, TERMS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
 import { LinkError, normaliseLabel, type ProfileInfo, type Registration } from "../token/link.js";
 import type { SimToken } from "../token/sim-token.js";
+import { FlickerPage } from "../optical/flicker.js";
+import { parseFrameText } from "../optical/frame.js";
+import { transferScreens } from "../transaction.js";
 import { DEFAULT_DB, databaseOf } from "../defaults.js";
 import { isYes, processStdin, type Terminal } from "./prompt.js";
 import { describeScreen, wrapLines } from "./sim.js";
@@ -38,6 +41,8 @@ Subcommands:
   info       the token's serial number, firmware, profiles and clock (never a seed)
   erase      erase the token (every profile), or one profile with --profile N; the token
              asks for button A to be held, as it does for its holder
+  transfer   a transfer frame typed by hand (the bank page's text under the flicker code):
+             the token shows the payee and the amount; hold button A to sign (its code), or refuse
 
 Run 'otp-token token <subcommand> --help' for its options.
 
@@ -118,7 +123,23 @@ ${FLASH_OPTION}
 `,
 };
 
-const SUBCOMMANDS = ["activate", "show", "info", "erase"];
+TOKEN_HELP.transfer = `Usage: otp-token token transfer FRAME... [options]
+
+The manual entry of a transfer (取引認証), for a screen the token cannot read: FRAME is the hex text
+the bank's page shows under its flicker code (spaces allowed). The token takes it as if it had read
+it, shows the payee (bank code, branch, account) and the amount, and asks whether to hold button A:
+a hold signs exactly what it showed and prints the code to type into the bank's page; anything else
+is a press, which refuses.
+
+Options:
+${FLASH_OPTION}
+  -y, --yes               hold button A without being asked (sign)
+  -h, --help              this help
+
+Exit status: 0 when signed, 1 when refused (by you or the token), 2 on a usage error.
+`;
+
+const SUBCOMMANDS = ["activate", "show", "info", "erase", "transfer"];
 
 export function makeTokenCommand(stdin: Terminal = processStdin) {
   return async function tokenCommand(args: string[], io: Io): Promise<number> {
@@ -128,7 +149,7 @@ export function makeTokenCommand(stdin: Terminal = processStdin) {
       return 0;
     }
     if (!SUBCOMMANDS.includes(sub))
-      throw new UsageError(`unknown token subcommand ${JSON.stringify(sub)}: use activate, show, info or erase`);
+      throw new UsageError(`unknown token subcommand ${JSON.stringify(sub)}: use activate, show, info, erase or transfer`);
     const { values, positionals } = parse(rest, {
       flash: { type: "string" },
       "service-id": { type: "string" },
@@ -145,14 +166,15 @@ export function makeTokenCommand(stdin: Terminal = processStdin) {
       io.out(TOKEN_HELP[sub]);
       return 0;
     }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    if (sub === "transfer" && positionals.length === 0) throw new UsageError("give the frame's text: otp-token token transfer A504FB...");
+    if (sub !== "transfer" && positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     if (sub !== "activate") {
       for (const option of ["service-id", "user-id", "db", "master-key-file", "verbose"] as const) {
         if (values[option] !== undefined) throw new UsageError(`--${option} is for 'token activate'`);
       }
     }
-    if (sub !== "activate" && sub !== "erase" && values.yes !== undefined)
-      throw new UsageError("--yes is for 'token activate' and 'token erase'");
+    if (sub !== "activate" && sub !== "erase" && sub !== "transfer" && values.yes !== undefined)
+      throw new UsageError("--yes is for 'token activate', 'token erase' and 'token transfer'");
     if (sub !== "show" && sub !== "erase" && values.profile !== undefined)
       throw new UsageError("--profile is for 'token show' and 'token erase'");
     if (sub !== "show" && values.label !== undefined) throw new UsageError("--label is for 'token show'");
@@ -180,6 +202,7 @@ export function makeTokenCommand(stdin: Terminal = processStdin) {
       }
       if (sub === "show") return show(token, profileOption, values.label, io);
       if (sub === "erase") return await erase(token, profileOption, values.yes === true, io, stdin);
+      if (sub === "transfer") return await transfer(token, positionals.join(" "), values.yes === true, io, stdin);
       return await activate(token, values, io, stdin);
     } catch (error) {
       return reportError(io, `otp-token token ${sub}`, error);
@@ -448,4 +471,43 @@ async function activate(token: SimToken, values: ActivateOptions, terminalIo: Io
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A transfer frame typed by hand: the token takes its payload as it would from the page (a clean
+ * flicker of it, through its own sensors and decoder), shows it, and signs on a hold.
+ */
+async function transfer(token: SimToken, text: string, yes: boolean, io: Io, stdin: Terminal): Promise<number> {
+  if (!stdin.isTTY && !yes) throw new UsageError("standard input is not a terminal: give --yes to hold button A without being asked");
+  let payload: Uint8Array;
+  try {
+    payload = parseFrameText(text);
+  } catch (error) {
+    throw new CliError("frame", (error as Error).message);
+  }
+  token.press();
+  const page = new FlickerPage(payload, { noise: 0, jitter: 0 }, token.board.clock.now());
+  const verdict = token.scanPage((timeMs) => page.lightAt(timeMs), 2 * page.frameMs);
+  if (verdict <= 0) {
+    throw new CliError(
+      "refused",
+      verdict === STATUS_DENIED
+        ? "the token cannot sign now (no profile, its clock lost, or a confirmation waiting)"
+        : "the frame is not a transfer the token can show",
+    );
+  }
+  for (const line of transferScreens(payload)) io.out(`${line}\n`);
+  const sign =
+    yes || isYes(await stdin.ask(io.lang === "ja" ? "ボタンAを長押しして署名しますか？ [y/N] " : "Hold button A to sign? [y/N] "));
+  if (!sign) {
+    token.press();
+    io.out(io.lang === "ja" ? "中止しました（署名していません）\n" : "refused: nothing was signed\n");
+    return 1;
+  }
+  token.hold();
+  const screen = token.screen();
+  if (screen.mode !== "transfer-code" || screen.code === null) throw new CliError("refused", "the token did not sign");
+  io.out(`${io.lang === "ja" ? "取引認証番号" : "transfer code"} ${screen.code}\n`);
+  token.press();
+  return 0;
 }

@@ -13,11 +13,14 @@ export interface FirmwareExports {
   DISPLAY_MODEL_SIZE: number;
   LINK_BUFFER: number;
   LINK_SIZE: number;
+  OPTICAL_FRAME: number;
+  OPTICAL_FRAME_SIZE: number;
   abiVersion(): number;
   boot(): number;
   tick(): bigint;
   button(event: number): bigint;
   link(len: number): number;
+  scan(): number;
   wakeAt(): bigint;
   compressionCount(): number;
 }

@@ -16,6 +16,8 @@ import {
   MODE_REPLACE_CONFIRM,
   MODE_SELF_TEST_FAILED,
   MODE_STORAGE_ERROR,
+  MODE_TRANSFER,
+  MODE_TRANSFER_CODE,
 } from "../abi.js";
 
 export type ScreenMode =
@@ -32,7 +34,9 @@ export type ScreenMode =
   | "replace-confirm"
   | "delete-confirm"
   | "otp"
-  | "info";
+  | "info"
+  | "transfer"
+  | "transfer-code";
 
 export const MODE_NAMES: Record<number, ScreenMode> = {
   [MODE_OFF]: "off",
@@ -49,12 +53,14 @@ export const MODE_NAMES: Record<number, ScreenMode> = {
   [MODE_ADD_CONFIRM]: "add-confirm",
   [MODE_REPLACE_CONFIRM]: "replace-confirm",
   [MODE_DELETE_CONFIRM]: "delete-confirm",
+  [MODE_TRANSFER]: "transfer",
+  [MODE_TRANSFER_CODE]: "transfer-code",
 };
 
 /** What the token's display model says is on the panel. */
 export interface Screen {
   mode: ScreenMode;
-  /** The code as shown (leading zeros kept), on the OTP screen only. */
+  /** The code as shown (leading zeros kept), on the OTP and transfer-code screens only. */
   code: string | null;
   /** Whole seconds until the code changes (period - 1 .. 0), on the OTP screen only. */
   secondsLeft: number | null;
@@ -85,7 +91,7 @@ export function readScreen(model: Uint8Array): Screen {
   const labelLength = word(32);
   return {
     mode,
-    code: otp ? String(word(4)).padStart(word(8), "0") : null,
+    code: otp || mode === "transfer-code" ? String(word(4)).padStart(word(8), "0") : null,
     secondsLeft: otp ? word(12) : null,
     period: otp ? word(16) : null,
     battery: word(20),

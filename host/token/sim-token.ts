@@ -5,6 +5,8 @@ import { Board, type BoardConfig } from "../board/board.js";
 import type { ButtonEventName } from "../board/button.js";
 import { PowerCutError } from "../board/flash.js";
 import { renderFramebuffer } from "../display/render.js";
+import type { LightSource } from "../board/light.js";
+import { type SamplerConfig, scanUntilFrame } from "../optical/scan.js";
 import { FirmwareFault, loadFirmware, type FirmwareBuild, type FirmwareExports, type HalImports } from "./firmware.js";
 import { TokenLink, type ProfileInfo, type ProfileSpec, type TokenInfo } from "./link.js";
 import { readScreen, type Screen } from "./screen.js";
@@ -213,6 +215,24 @@ export class SimToken {
       if (!this.firmware || this.board.rtc.nowSeconds() < this.wake) continue;
       this.ticks++;
       this.deliver(() => this.exports().tick());
+    }
+  }
+
+  /**
+   * Holds the token to a flickering page (`light`: what its five sensors see) and runs its sampling
+   * timer until the firmware takes a sound frame or `maxMs` pass. Returns scan()'s last verdict: a
+   * frame's length, STATUS_BAD_TRANSACTION or STATUS_DENIED, or 0 if no frame arrived.
+   */
+  scanPage(light: LightSource, maxMs: number, sampler: Partial<SamplerConfig> = {}): number {
+    const firmware = this.exports();
+    this.board.light.aim(light);
+    try {
+      const result = scanUntilFrame(firmware, this.board, maxMs, sampler);
+      if (result.payload === undefined) return 0;
+      this.deliver(() => firmware.wakeAt());
+      return result.refused ?? result.payload?.length ?? 0;
+    } finally {
+      this.board.light.aim(undefined);
     }
   }
 

@@ -1,5 +1,5 @@
 // The bank's API on a fastify instance: the OpenAPI document, the authentication hook (with the
-// per-address limit of failed authentications), the per-key rate limit and the route groups, one module each (public, customers, issuing, tokens, admin), registered in
+// per-address limit of failed authentications), the per-key rate limit and the route groups, one module each (public, customers, issuing, tokens, transactions, admin), registered in
 // this order (the order of the OpenAPI document's paths). `../service.ts` builds a service from it;
 // the browser simulator's server (host/web/server.ts) adds it beside its own routes.
 import rateLimit from "@fastify/rate-limit";
@@ -17,6 +17,7 @@ import { completeDocument, DOCUMENT_EXTRAS, transformRoute } from "./openapi.js"
 import { publicRoutes } from "./public.js";
 import { readyRoutes } from "./ready.js";
 import { tokenRoutes } from "./tokens.js";
+import { transactionRoutes } from "./transactions.js";
 
 export interface ServiceOptions {
   bank: Bank;
@@ -100,5 +101,6 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
   await app.register(issuingRoutes, { includeMailId: options.includeMailId });
   await app.register(tokenRoutes);
   await app.register(gatewayRoutes, { resyncKey: options.resyncKey });
+  await app.register(transactionRoutes);
   await app.register(adminRoutes);
 }

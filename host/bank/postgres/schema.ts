@@ -204,6 +204,21 @@ export const MIGRATIONS: readonly string[] = [
     CHECK (login_id IS NOT NULL OR external_ref IS NOT NULL)
   );
   `,
+  // 8: "transactions" (issue 23), as SQLite's: transfers waiting for their code. A transfer is settled once.
+  `
+  CREATE TABLE transactions (
+    transaction_id text PRIMARY KEY,
+    user_id        text NOT NULL,
+    payload        bytea NOT NULL,
+    digest         text NOT NULL,
+    reference      text NOT NULL,
+    created_at     bigint NOT NULL,
+    expires_at     bigint NOT NULL,
+    state          text NOT NULL CHECK (state IN ('pending', 'accepted', 'refused')),
+    settled_at     bigint
+  );
+  CREATE INDEX transactions_by_user ON transactions (user_id, created_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,6 +9,7 @@ import type {
   ActivationSessionRow,
   ApiKeyRow,
   CustomerLoginRow,
+  TransactionRow,
   CustomerRow,
   IssueRow,
   NewCustomerLogin,
@@ -22,6 +23,7 @@ import type {
   TokenState,
 } from "../store.js";
 import { CUSTOMER_NUMBER_LOCK } from "./schema.js";
+import { type SealedRow, sealedQueries, sealedRecord } from "../sealed-records.js";
 
 export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = coalesce(
   (SELECT customer_id FROM tokens WHERE user_id = $1),
@@ -432,22 +434,30 @@ export class PgTx implements StoreTx {
     return (await this.count("UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL", [at, keyId])) === 1;
   }
 
+  async insertTransaction(row: TransactionRow): Promise<void> {
+    await this.hold(
+      "INSERT INTO transactions (transaction_id, user_id, payload, digest, reference, created_at, expires_at, state, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      [row.transaction_id, row.user_id, row.payload, row.digest, row.reference, row.created_at, row.expires_at, row.state, row.settled_at],
+    );
+  }
+
+  getTransaction(transactionId: string): Promise<TransactionRow | undefined> {
+    return this.first("SELECT * FROM transactions WHERE transaction_id = $1 FOR UPDATE", [transactionId]);
+  }
+
+  async settleTransaction(transactionId: string, state: "accepted" | "refused", at: number): Promise<boolean> {
+    return (
+      (await this.count("UPDATE transactions SET state = $1, settled_at = $2 WHERE transaction_id = $3 AND state = 'pending'", [
+        state,
+        at,
+        transactionId,
+      ])) === 1
+    );
+  }
+
   async sealedRecords(): Promise<SealedRecord[]> {
     const records: SealedRecord[] = [];
-    for (const sql of SEALED_QUERIES) {
-      for (const row of await this.rows<SealedRow>(sql, [])) {
-        records.push({
-          kind: row.kind,
-          serviceId: row.service_id,
-          userId: row.user_id,
-          serial: row.serial,
-          issueId: row.issue_id === null ? null : Number(row.issue_id),
-          sid: row.sid === null ? null : new Uint8Array(row.sid),
-          name: row.name,
-          value: new Uint8Array(row.value),
-        });
-      }
-    }
+    for (const sql of sealedQueries(true)) records.push(...(await this.rows<SealedRow>(sql, [])).map(sealedRecord));
     return records;
   }
 
@@ -462,24 +472,4 @@ export class PgTx implements StoreTx {
     const changed = await this.count(sql, [value, ...keys]);
     if (changed !== 1) throw new Error(`re-sealing ${record.kind} changed ${changed} rows`);
   }
-}
-
-/** Where the sealed secrets are (bank rekey), one query per kind, the same columns each, rows locked. */
-const SEALED_QUERIES = [
-  "SELECT 'seed' AS kind, service_id, user_id, serial, NULL AS issue_id, NULL AS sid, NULL AS name, seed AS value FROM tokens FOR UPDATE",
-  "SELECT 'activation-password' AS kind, service_id, user_id, NULL AS serial, issue_id, NULL AS sid, NULL AS name, activation_key AS value FROM issues WHERE activation_key IS NOT NULL FOR UPDATE",
-  "SELECT 'pending-seed' AS kind, service_id, user_id, pending_serial AS serial, issue_id, NULL AS sid, NULL AS name, pending_seed AS value FROM issues WHERE pending_seed IS NOT NULL FOR UPDATE",
-  "SELECT 'activation-session' AS kind, i.service_id, i.user_id, s.serial, s.issue_id, s.sid, NULL AS name, s.secrets AS value FROM activation_sessions s JOIN issues i ON i.issue_id = s.issue_id WHERE s.secrets IS NOT NULL FOR UPDATE OF s",
-  "SELECT 'meta' AS kind, NULL AS service_id, NULL AS user_id, NULL AS serial, NULL AS issue_id, NULL AS sid, name, value FROM meta WHERE name IN ('audit-keys', 'master-key-check') FOR UPDATE",
-];
-
-interface SealedRow {
-  kind: SealedRecord["kind"];
-  service_id: string | null;
-  user_id: string | null;
-  serial: string | null;
-  issue_id: string | number | null;
-  sid: Uint8Array | null;
-  name: string | null;
-  value: Uint8Array;
 }

@@ -3,6 +3,7 @@
 // caller's thread (the CLI) or inside a worker thread (`bank serve`: host/bank/sqlite/worker.ts),
 // behind the asynchronous SqliteStore (store.ts).
 import { randomBytes } from "node:crypto";
+import { type SealedRow, sealedQueries, sealedRecord } from "../sealed-records.js";
 import { chainMac, vouchLegacy, writerProblem } from "../audit.js";
 import type {
   ActivationSessionRow,
@@ -11,6 +12,7 @@ import type {
   AuditKeys,
   ApiKeyRow,
   CustomerLoginRow,
+  TransactionRow,
   CustomerRow,
   EventRow,
   IssueRow,
@@ -419,9 +421,32 @@ export class SqliteEngine extends SqliteConnection {
   revokeApiKey(keyId: string, at: number): boolean {
     return this.run("UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", at, keyId) === 1;
   }
+  insertTransaction(row: TransactionRow): void {
+    this.run(
+      "INSERT INTO transactions (transaction_id, user_id, payload, digest, reference, created_at, expires_at, state, settled_at) VALUES (@transaction_id, @user_id, @payload, @digest, @reference, @created_at, @expires_at, @state, @settled_at)",
+      row,
+    );
+  }
+
+  getTransaction(transactionId: string): TransactionRow | undefined {
+    return this.get<TransactionRow>("SELECT * FROM transactions WHERE transaction_id = ?", transactionId);
+  }
+
+  settleTransaction(transactionId: string, state: "accepted" | "refused", at: number): boolean {
+    return (
+      this.run(
+        "UPDATE transactions SET state = ?, settled_at = ? WHERE transaction_id = ? AND state = 'pending'",
+        state,
+        at,
+        transactionId,
+      ) === 1
+    );
+  }
 
   sealedRecords(): SealedRecord[] {
-    return SEALED_QUERIES.flatMap((sql) => this.all<SealedRow>(sql)).map(sealedRecord);
+    return sealedQueries(false)
+      .flatMap((sql) => this.all<SealedRow>(sql))
+      .map(sealedRecord);
   }
 
   replaceSealed(record: SealedRecord, value: Uint8Array): void {
@@ -449,37 +474,4 @@ export class SqliteEngine extends SqliteConnection {
   listApiKeys(): ApiKeyRow[] {
     return this.all<ApiKeyRow>("SELECT * FROM api_keys ORDER BY created_at, key_id");
   }
-}
-
-/** Where the sealed secrets are (bank rekey), one query per kind, the same columns each. */
-const SEALED_QUERIES = [
-  "SELECT 'seed' AS kind, service_id, user_id, serial, NULL AS issue_id, NULL AS sid, NULL AS name, seed AS value FROM tokens",
-  "SELECT 'activation-password' AS kind, service_id, user_id, NULL AS serial, issue_id, NULL AS sid, NULL AS name, activation_key AS value FROM issues WHERE activation_key IS NOT NULL",
-  "SELECT 'pending-seed' AS kind, service_id, user_id, pending_serial AS serial, issue_id, NULL AS sid, NULL AS name, pending_seed AS value FROM issues WHERE pending_seed IS NOT NULL",
-  "SELECT 'activation-session' AS kind, i.service_id, i.user_id, s.serial, s.issue_id, s.sid, NULL AS name, s.secrets AS value FROM activation_sessions s JOIN issues i ON i.issue_id = s.issue_id WHERE s.secrets IS NOT NULL",
-  "SELECT 'meta' AS kind, NULL AS service_id, NULL AS user_id, NULL AS serial, NULL AS issue_id, NULL AS sid, name, value FROM meta WHERE name IN ('audit-keys', 'master-key-check')",
-];
-
-interface SealedRow {
-  kind: SealedRecord["kind"];
-  service_id: string | null;
-  user_id: string | null;
-  serial: string | null;
-  issue_id: number | null;
-  sid: Uint8Array | null;
-  name: string | null;
-  value: Uint8Array;
-}
-
-function sealedRecord(row: SealedRow): SealedRecord {
-  return {
-    kind: row.kind,
-    serviceId: row.service_id,
-    userId: row.user_id,
-    serial: row.serial,
-    issueId: row.issue_id === null ? null : Number(row.issue_id),
-    sid: row.sid === null ? null : new Uint8Array(row.sid),
-    name: row.name,
-    value: new Uint8Array(row.value),
-  };
 }

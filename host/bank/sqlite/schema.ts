@@ -270,6 +270,22 @@ export const MIGRATIONS: readonly string[] = [
     CHECK (login_id IS NOT NULL OR external_ref IS NOT NULL)
   ) STRICT;
   `,
+  // "transactions" (issue 23; to be migration 7: the integrator orders it after the other branches'):
+  // transfers waiting for their code (host/bank/rooms/transactions.ts). A transfer is settled once.
+  `
+  CREATE TABLE transactions (
+    transaction_id TEXT PRIMARY KEY,
+    user_id        TEXT NOT NULL,
+    payload        BLOB NOT NULL,                -- the canonical transfer (host/transaction.ts)
+    digest         TEXT NOT NULL,                -- SHA-256 of payload, hex
+    reference      TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'refused')),
+    settled_at     INTEGER
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX transactions_by_user ON transactions (user_id, created_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
