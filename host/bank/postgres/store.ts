@@ -280,7 +280,7 @@ export class PgStore implements BankStore {
         await client.query("ROLLBACK");
         return;
       }
-      await client.query("SELECT id FROM audit_head FOR UPDATE");
+      await client.query("SELECT pos FROM audit_head FOR UPDATE");
       const upto = Number(marker.rows[0].value.toString("utf8"));
       let previous: Uint8Array | null = null;
       for (let after = 0; ; ) {
@@ -313,16 +313,42 @@ export class PgStore implements BankStore {
     }
   }
 
+  /** Partition 0's head (the whole trail's, with one partition). */
   async auditHead(): Promise<AuditHead | null> {
+    return (await this.auditHeads()).find((h) => (h.part ?? 0) === 0) ?? null;
+  }
+
+  async auditHeads(): Promise<AuditHead[]> {
     await this.sealed();
-    const [head] = await this.read<{ id: number; mac: Uint8Array | null }>(named("SELECT id, mac FROM audit_head", []));
-    return head && head.id > 0 && head.mac ? { id: head.id, mac: Buffer.from(head.mac).toString("hex") } : null;
+    const heads = await this.read<{ part: number; pos: number; mac: Uint8Array | null }>(
+      named("SELECT part, pos, mac FROM audit_head ORDER BY part", []),
+    );
+    return heads
+      .filter((h) => h.pos > 0 && h.mac)
+      .map((h) => {
+        const mac = Buffer.from(h.mac!).toString("hex");
+        return h.part === 0 ? { id: h.pos, mac } : { part: h.part, id: h.pos, mac };
+      });
+  }
+
+  /** Audit partitions (schema.ts migration 7): a head row each; raising the number adds empty ones. */
+  async auditPartitions(atLeast?: number): Promise<number> {
+    if (atLeast !== undefined)
+      await this.pool.query(
+        "INSERT INTO audit_head (part, pos, mac) SELECT p, 0, NULL FROM generate_series(0, $1::int - 1) p ON CONFLICT DO NOTHING",
+        [atLeast],
+      );
+    const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_head");
+    return rows[0].n;
   }
 
   /** Queued rows the sealer refuses (after sealing what it can), and events that repeat an earlier nonce. */
   async pruneEvents(throughId: number): Promise<number> {
     await this.sealed();
-    const { rowCount } = await this.pool.query("DELETE FROM events WHERE id <= $1 AND id < (SELECT id FROM audit_head)", [throughId]);
+    const { rowCount } = await this.pool.query(
+      "DELETE FROM events e WHERE id <= $1 AND pos < (SELECT pos FROM audit_head h WHERE h.part = e.part)",
+      [throughId],
+    );
     return rowCount ?? 0;
   }
 
