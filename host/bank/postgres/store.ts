@@ -246,6 +246,36 @@ export class PgStore implements BankStore {
     return this.read(named("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", [afterId, limit]));
   }
 
+  /**
+   * The whole trail in id order, read in one snapshot (REPEATABLE READ) after sealing what is
+   * committed: with several partitions, seals commit out of global-id order, and pages read at
+   * different moments could miss a batch that committed between them with lower ids (a false gap).
+   * In one snapshot every partition ends on a whole seal.
+   */
+  async *trail(pageSize: number): AsyncIterable<EventRow[]> {
+    await this.sealed();
+    const client = listened(await this.pool.connect());
+    let broken = false;
+    try {
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      for (let after = 0; ; ) {
+        const page = await client.query<EventRow>("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", [after, pageSize]);
+        if (page.rows.length === 0) break;
+        yield page.rows;
+        after = page.rows[page.rows.length - 1].id;
+      }
+    } catch (error) {
+      broken = true;
+      throw translate(error);
+    } finally {
+      // Also when the reader stops early (a broken row): the snapshot ends before the connection goes back.
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      client.release(broken);
+    }
+  }
+
   async eventsOf(userId: string, limit: number): Promise<EventRow[]> {
     await this.sealed();
     return this.read(named("SELECT * FROM events WHERE user_id = $1 ORDER BY id DESC LIMIT $2", [userId, limit]));

@@ -91,6 +91,10 @@ export class AuditTrail implements AuditWriter {
           yield page;
           if (page.length > 0) after = page[page.length - 1].id;
         }
+      if (after === 0 && store.trail) {
+        yield* store.trail(pageSize);
+        return;
+      }
       for (;;) {
         const page = await store.events(after, pageSize);
         if (page.length === 0) return;
