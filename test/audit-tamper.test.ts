@@ -508,7 +508,10 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL's partitioned trail against 
     // Partition 1's seal takes id 2 and commits first.
     expect(await sealer.sealOnce(false, 1)).toBe(1);
     // Two readers read their first page now: pages apart, and one snapshot.
-    const apart = [await raw.events(0, 1)];
+    // (Apart: plain queries, as pages read at different moments would be; the store's events() waits for the seal in flight.)
+    const page = async (after: number, limit: number) =>
+      (await query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", after, limit)) as EventRow[];
+    const apart = [await page(0, 1)];
     const snapshot = raw.trail(1)[Symbol.asyncIterator]();
     const inSnapshot = [(await snapshot.next()).value as EventRow[]];
     expect([apart[0].map((r) => r.id), inSnapshot[0].map((r) => r.id)]).toEqual([[2], [2]]);
@@ -518,7 +521,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL's partitioned trail against 
     expect(await slow).toBe(1);
     await queue(0);
     expect(await sealer.sealOnce(false, 0)).toBe(1);
-    apart.push(await raw.events(2, 10));
+    apart.push(await page(2, 10));
     for (let next = await snapshot.next(); !next.done; next = await snapshot.next()) inSnapshot.push(next.value);
     async function* pagesOf(pages: EventRow[][]) {
       yield* pages;
@@ -527,6 +530,61 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL's partitioned trail against 
     expect(await verifyChain(keys, pagesOf(apart))).toMatchObject({ ok: false, firstBad: { id: 3 } });
     expect(await verifyChain(keys, pagesOf(inSnapshot))).toMatchObject({ ok: true, rows: 1 });
     expect(await verifyChain(keys, raw.trail(1))).toMatchObject({ ok: true, rows: 3 });
+  });
+
+  it("a reader paging the trail waits for a seal in flight: it never steps past a row that commits late", async () => {
+    const bank = await open(postgres.freshUrl());
+    const store = bank.store as PgStore;
+    const keys = await openAuditKeys(store, KEY);
+    await store.auditPartitions(2);
+    const query = async (text: string, ...params: unknown[]) => (await store.pool.query(text, params)).rows;
+    const queue = async (part: number) => {
+      const event = signEvent(
+        keys.writer,
+        { at: START, kind: "note", service_id: null, user_id: null, actor: "test", detail: `p${part}` },
+        randomBytes(16),
+      );
+      await query(
+        "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        event.at,
+        event.kind,
+        event.service_id,
+        event.user_id,
+        event.actor,
+        event.detail,
+        event.nonce,
+        event.writer_mac,
+        part,
+      );
+      return event;
+    };
+    const first = await queue(0);
+    await queue(1);
+    const sealer = new AuditSealer(store.pool, { keys, random: randomBytes });
+    const holder = await store.pool.connect();
+    await holder.query("BEGIN");
+    await holder.query("INSERT INTO events (id, part, pos, at, kind, actor, mac, nonce) VALUES (1000, 9, 1, 0, 'x', 'x', $1, $2)", [
+      randomBytes(32),
+      first.nonce,
+    ]);
+    const waiting = async (n: number) => {
+      while ((await query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).length < n)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    // Partition 0's seal holds global id 1 and waits; partition 1's takes id 2 and commits.
+    const slow = sealer.sealOnce(false, 0);
+    await waiting(1);
+    expect(await sealer.sealOnce(false, 1)).toBe(1);
+    // A reader now: it waits for partition 0's head (its seal in flight), not past it.
+    const read = store.events(0, 10);
+    await waiting(2);
+    await holder.query("ROLLBACK");
+    holder.release();
+    expect(await slow).toBe(1);
+    expect((await read).map((r) => [r.id, r.part])).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
   });
 });
 

@@ -241,9 +241,19 @@ export class PgStore implements BankStore {
     return this.sealed();
   }
 
+  /**
+   * Only ids given out when the read began, after sealing what is committed: a seal still in flight
+   * with such ids holds its partition's head, and the FOR SHARE waits for it; one that starts later
+   * gets higher ids, returned by a later read. So a reader paging with `afterId` never steps past a
+   * row that commits late, though partitions commit out of global-id order.
+   */
   async events(afterId: number, limit: number): Promise<EventRow[]> {
     await this.sealed();
-    return this.read(named("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", [afterId, limit]));
+    const [given] = await this.read<{ upto: number }>(
+      named("SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS upto FROM events_global_id", []),
+    );
+    await this.read(named("SELECT part FROM audit_head FOR SHARE", []));
+    return this.read(named("SELECT * FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3", [afterId, given.upto, limit]));
   }
 
   /**
