@@ -8,13 +8,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { formatHead } from "../host/bank/audit.js";
+import { chainMac, formatHead, parseHeads, signEvent, verifyChain } from "../host/bank/audit.js";
+import { migrate } from "../host/bank/postgres/migrate.js";
+import { MIGRATIONS as PG_MIGRATIONS } from "../host/bank/postgres/schema.js";
+import { AuditSealer } from "../host/bank/postgres/sealer.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { openStore } from "../host/bank/open-store.js";
 import type { PgStore } from "../host/bank/postgres/store.js";
 import type { SqliteStore } from "../host/bank/sqlite/store.js";
-import type { AuditHead, BankStore } from "../host/bank/store.js";
+import { openAuditKeys } from "../host/bank/rooms/audit.js";
+import type { AuditHead, BankStore, EventRow } from "../host/bank/store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 const KEY = MasterKey.fromHex("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
@@ -81,12 +85,18 @@ async function reopen(location: string, bank: Bank, log: string[] = []): Promise
   return open(location, log);
 }
 
+/** PostgreSQL: a row inserted without a partition position (the writer drops the constraint; the position is then the id). */
+async function loosePositions(bank: Bank): Promise<void> {
+  if (bank.store.kind !== "sqlite") await tamper(bank, "ALTER TABLE events ALTER COLUMN pos DROP NOT NULL");
+}
+
 const row = async (bank: Bank, id: number) => (await tamper(bank, "SELECT * FROM events WHERE id = $1", id))[0];
 
 describe.each(KINDS)("the audit trail against a database writer [%s]", (kind) => {
   it("a forged row inserted (an 'unlocked' the bank never wrote) is named, also after the bank opens again", async () => {
     const { bank, location } = await seeded(kind);
     const previous = await row(bank, 30);
+    await loosePositions(bank);
     // A copy of the last row's chain MAC makes it look sealed; SQLite's at-open chaining was the other way in.
     await tamper(
       bank,
@@ -176,7 +186,7 @@ describe.each(KINDS)("the audit trail against a database writer [%s]", (kind) =>
     expect(await bank.verifyAudit(undefined, published)).toMatchObject({ ok: true, rows: 12 });
 
     await tamper(bank, "DELETE FROM events WHERE id > 9");
-    if (kind === "postgresql") await tamper(bank, "UPDATE audit_head SET id = 9, mac = (SELECT mac FROM events WHERE id = 9)");
+    if (kind === "postgresql") await tamper(bank, "UPDATE audit_head SET pos = 9, mac = (SELECT mac FROM events WHERE id = 9)");
     expect(await bank.verifyAudit()).toMatchObject({ ok: true, rows: 9 });
     const report = await bank.verifyAudit(undefined, published);
     expect(report).toMatchObject({ ok: false, firstBad: { id: 12 } });
@@ -190,6 +200,7 @@ describe.each(KINDS)("the audit trail against a database writer [%s]", (kind) =>
     const { bank } = await seeded(kind);
     const genuine = await row(bank, 3);
     const last = await row(bank, 30);
+    await loosePositions(bank);
     await tamper(bank, "DROP INDEX events_by_nonce");
     await tamper(
       bank,
@@ -259,6 +270,321 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL's audit queue against a data
     await bank.record("note", null, "one");
     const head = await bank.publishAuditHead();
     expect(log.some((line) => line.startsWith("audit sealed 1 row, head ") && line.endsWith(formatHead(head!)))).toBe(true);
+  });
+});
+
+describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL's partitioned trail against a database writer", () => {
+  /** A bank whose trail is sealed in 4 partitions, with events of 8 User IDs (several per partition) and 6 without. */
+  async function partitioned(headFile?: string): Promise<{ bank: Bank; location: string; log: string[] }> {
+    const location = postgres.freshUrl();
+    const log: string[] = [];
+    const bank = await open(location, log, headFile);
+    expect(await bank.store.auditPartitions!(4)).toBe(4);
+    for (let round = 0; round < 3; round++)
+      for (let u = 0; u < 8; u++) await bank.record("note", `2083L000000${u}A00${round}`, `round ${round}`);
+    for (let i = 0; i < 6; i++) await bank.record("note", null, `event ${i}`);
+    await (bank.store as PgStore).sealAudit();
+    return { bank, location, log };
+  }
+  const rowsOf = (bank: Bank, part: number) =>
+    tamper(bank, "SELECT id, part, pos, mac FROM events WHERE part = $1 ORDER BY pos", part) as Promise<
+      { id: number; part: number; pos: number; mac: Buffer }[]
+    >;
+
+  it("verifies each partition's chain and their interleaving; every partition's head is published", async () => {
+    const headFile = join(dir, "audit.heads");
+    const { bank } = await partitioned(headFile);
+    const report = await bank.verifyAudit();
+    expect(report).toMatchObject({ ok: true, rows: 30 });
+    const used = (await tamper(bank, "SELECT DISTINCT part FROM events ORDER BY part")).map((r) => r.part);
+    expect(used.length).toBeGreaterThan(1);
+    expect(report.heads!.map((h) => h.part ?? 0)).toEqual(used);
+    // Positions run 1, 2, ... in each partition, in global id order.
+    for (const part of used) {
+      const rows = await rowsOf(bank, part as number);
+      expect(rows.map((r) => r.pos)).toEqual(rows.map((_, i) => i + 1));
+      expect([...rows.map((r) => r.id)].sort((a, b) => a - b)).toEqual(rows.map((r) => r.id));
+    }
+    // A token's events stay in one partition.
+    const parts = await tamper(
+      bank,
+      "SELECT user_id, count(DISTINCT part)::int AS n FROM events WHERE user_id IS NOT NULL GROUP BY user_id",
+    );
+    expect(parts.every((r) => r.n === 1)).toBe(true);
+    const heads = (await bank.store.auditHeads!()).map(formatHead);
+    await bank.publishAuditHead();
+    expect(readFileSync(headFile, "utf8").trim().split("\n")).toEqual(heads);
+    expect(await bank.verifyAudit(undefined, parseHeads(readFileSync(headFile, "utf8"))!)).toMatchObject({ ok: true });
+  });
+
+  it("a row moved to another partition, or given another global id (the partitions interleaved otherwise): named", async () => {
+    const { bank } = await partitioned();
+    // From the partition with the most rows to another one.
+    const counts = await tamper(bank, "SELECT part, count(*)::int AS n FROM events GROUP BY part ORDER BY n DESC, part");
+    const [from, to] = [counts[0].part as number, counts[1].part as number];
+    const moved = (await rowsOf(bank, from))[1];
+    const toEnd = (await rowsOf(bank, to)).length;
+    // Moved: into the other partition at the position after its last row, so the positions still run on.
+    await tamper(bank, "UPDATE events SET part = $1, pos = $2 WHERE id = $3", to, toEnd + 1, moved.id);
+    const report = await bank.verifyAudit();
+    expect(report).toMatchObject({ ok: false, firstBad: { id: moved.id } });
+    expect(report.firstBad!.reason).toMatch(/altered|inserted/);
+    await tamper(bank, "UPDATE events SET part = $1, pos = $2 WHERE id = $3", from, moved.pos, moved.id);
+    expect(await bank.verifyAudit()).toMatchObject({ ok: true });
+
+    // Two rows of different partitions, next to each other in global order, swap global ids: each
+    // partition's order is kept, their interleaving is not.
+    const [pair] = await tamper(
+      bank,
+      "SELECT e.id FROM events e JOIN events f ON f.id = e.id + 1 AND f.part <> e.part ORDER BY e.id LIMIT 1",
+    );
+    const k = pair.id as number;
+    await tamper(bank, "UPDATE events SET id = -1 WHERE id = $1", k);
+    await tamper(bank, "UPDATE events SET id = $1 WHERE id = $2", k, k + 1);
+    await tamper(bank, "UPDATE events SET id = $1 WHERE id = -1", k + 1);
+    expect(await bank.verifyAudit()).toMatchObject({ ok: false, firstBad: { id: k } });
+  });
+
+  it("a partition's newest rows cut off: its chain alone still verifies; the published heads (one line each) find it", async () => {
+    const headFile = join(dir, "audit.heads");
+    const { bank } = await partitioned(headFile);
+    await bank.publishAuditHead();
+    const published = parseHeads(readFileSync(headFile, "utf8"))!;
+    expect(published.length).toBeGreaterThan(1);
+    const victim = published[published.length - 1];
+    const part = victim.part ?? 0;
+    expect(victim.id).toBeGreaterThan(2);
+    await tamper(bank, "DELETE FROM events WHERE part = $1 AND pos > $2", part, victim.id - 2);
+    await tamper(
+      bank,
+      "UPDATE audit_head SET pos = $2, mac = (SELECT mac FROM events WHERE part = $1 AND pos = $2) WHERE part = $1",
+      part,
+      victim.id - 2,
+    );
+    // Without the heads: the shorter partition is a valid chain (as a truncated trail of one chain).
+    expect(await bank.verifyAudit()).toMatchObject({ ok: true });
+    // With them: named, the partition and the row it should reach.
+    const report = await bank.verifyAudit(undefined, published);
+    expect(report).toMatchObject({ ok: false, firstBad: { id: victim.id } });
+    expect(report.firstBad!.reason).toContain(`partition ${part} ends at row ${victim.id - 2}`);
+    // The one-partition form (`ID:MAC`) still names partition 0's head alone.
+    const zero = published.find((h) => (h.part ?? 0) === 0);
+    if (zero) expect(await bank.verifyAudit(undefined, zero)).toMatchObject({ ok: true });
+  });
+
+  it("a partition another sealer holds does not stop this one: it seals another partition meanwhile", async () => {
+    const { bank, location } = await partitioned();
+    const keys = await openAuditKeys(bank.store, KEY);
+    // The bank's own sealer stopped (no seal of its own runs meanwhile); a store without a sealer.
+    await bank.store.close();
+    const raw = (await openStore(location)) as PgStore;
+    opened.push(raw);
+    const query = async (text: string, ...params: unknown[]) => (await raw.pool.query(text, params)).rows;
+    const alarms: string[] = [];
+    const sealer = new AuditSealer(raw.pool, { keys, random: randomBytes, onAlarm: (a) => alarms.push(a.reason) });
+    // Ten genuine events queued in every partition.
+    for (let u = 0; u < 40; u++) {
+      const event = signEvent(
+        keys.writer,
+        { at: START, kind: "note", service_id: null, user_id: `u${u}`, actor: "test", detail: null },
+        randomBytes(16),
+      );
+      await query(
+        "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        event.at,
+        event.kind,
+        event.service_id,
+        event.user_id,
+        event.actor,
+        event.detail,
+        event.nonce,
+        event.writer_mac,
+        u % 4,
+      );
+    }
+    const holder = await raw.pool.connect();
+    try {
+      // Another instance's sealer, mid-seal: partition 0's head locked.
+      await holder.query("BEGIN");
+      await holder.query("SELECT pos FROM audit_head WHERE part = 0 FOR UPDATE");
+      // Without waiting: partitions 1-3 sealed, one transaction each, and 0 left to its holder.
+      for (let i = 0; i < 3; i++) expect([await sealer.sealOnce(false), alarms]).toEqual([10, []]);
+      expect(await sealer.sealOnce(false)).toBe("held");
+      expect((await query("SELECT DISTINCT part FROM audit_queue")).map((r) => r.part)).toEqual([0]);
+    } finally {
+      await holder.query("ROLLBACK");
+      holder.release();
+    }
+    const again = await open(location);
+    expect(await again.verifyAudit()).toMatchObject({ ok: true, rows: 70 });
+  });
+
+  it("a trail chained before partitions (schema 6) becomes partition 0 and verifies; with 3 partitions it goes on", async () => {
+    const location = postgres.freshUrl();
+    const pg = (await import("pg")).default;
+    const pool = new pg.Pool({ connectionString: location });
+    // The keys a database without stored ones gets (rooms/audit.ts openAuditKeys).
+    const keys = { chain: KEY.deriveKey("audit chain v1"), writer: KEY.deriveKey("audit writer v1") };
+    const fields = (i: number) => ({ at: START, kind: "note", service_id: null, user_id: `old${i}`, actor: "cli", detail: `old ${i}` });
+    try {
+      await migrate(pool, "test", true, PG_MIGRATIONS.slice(0, 6));
+      let previous: Uint8Array | null = null;
+      for (let id = 1; id <= 5; id++) {
+        const event = signEvent(keys.writer, fields(id), randomBytes(16));
+        const mac = chainMac(keys.chain, previous, { ...event, id });
+        await pool.query(
+          "INSERT INTO events (id, at, kind, service_id, user_id, actor, detail, mac, nonce, writer_mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+          [id, event.at, event.kind, event.service_id, event.user_id, event.actor, event.detail, mac, event.nonce, event.writer_mac],
+        );
+        previous = mac;
+      }
+      await pool.query("UPDATE audit_head SET id = 5, mac = $1", [previous]);
+      // One event queued by an instance of the old schema, not yet sealed.
+      const queued = signEvent(keys.writer, fields(6), randomBytes(16));
+      await pool.query(
+        "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [queued.at, queued.kind, queued.service_id, queued.user_id, queued.actor, queued.detail, queued.nonce, queued.writer_mac],
+      );
+    } finally {
+      await pool.end();
+    }
+    const bank = await open(location);
+    expect(await bank.verifyAudit()).toMatchObject({ ok: true, rows: 6, head: { id: 6 } });
+    expect(await tamper(bank, "SELECT id, part, pos FROM events ORDER BY id")).toEqual(
+      [1, 2, 3, 4, 5, 6].map((id) => ({ id, part: 0, pos: id })),
+    );
+    expect(await bank.store.auditPartitions!(3)).toBe(3);
+    expect(await bank.store.auditPartitions!(2)).toBe(3);
+    for (let u = 0; u < 12; u++) await bank.record("note", `2083L00000${String(u).padStart(2, "0")}C001`, "after");
+    const report = await bank.verifyAudit();
+    expect(report).toMatchObject({ ok: true, rows: 18 });
+    expect(report.heads!.length).toBeGreaterThan(1);
+    const zero = (await tamper(bank, "SELECT pos FROM events WHERE part = 0 ORDER BY id")).map((r) => Number(r.pos));
+    expect(zero).toEqual(zero.map((_, i) => i + 1));
+  });
+
+  it("verify reads one snapshot: seals that commit out of global-id order make no false gap (pages read apart would)", async () => {
+    const location = postgres.freshUrl();
+    const bank = await open(location);
+    const keys = await openAuditKeys(bank.store, KEY);
+    await bank.store.auditPartitions!(2);
+    await bank.store.close();
+    const raw = (await openStore(location)) as PgStore;
+    opened.push(raw);
+    const query = async (text: string, ...params: unknown[]) => (await raw.pool.query(text, params)).rows;
+    const queue = async (part: number) => {
+      const event = signEvent(
+        keys.writer,
+        { at: START, kind: "note", service_id: null, user_id: null, actor: "test", detail: `p${part}` },
+        randomBytes(16),
+      );
+      await query(
+        "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        event.at,
+        event.kind,
+        event.service_id,
+        event.user_id,
+        event.actor,
+        event.detail,
+        event.nonce,
+        event.writer_mac,
+        part,
+      );
+      return event;
+    };
+    const first = await queue(0);
+    await queue(1);
+    const sealer = new AuditSealer(raw.pool, { keys, random: randomBytes });
+    // Partition 0's seal takes global id 1, then waits (an uncommitted row holds its nonce in the unique index).
+    const holder = await raw.pool.connect();
+    await holder.query("BEGIN");
+    await holder.query("INSERT INTO events (id, part, pos, at, kind, actor, mac, nonce) VALUES (1000, 9, 1, 0, 'x', 'x', $1, $2)", [
+      randomBytes(32),
+      first.nonce,
+    ]);
+    const slow = sealer.sealOnce(false, 0);
+    while ((await query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).length === 0)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    // Partition 1's seal takes id 2 and commits first.
+    expect(await sealer.sealOnce(false, 1)).toBe(1);
+    // Two readers read their first page now: pages apart, and one snapshot.
+    // (Apart: plain queries, as pages read at different moments would be; the store's events() waits for the seal in flight.)
+    const page = async (after: number, limit: number) =>
+      (await query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", after, limit)) as EventRow[];
+    const apart = [await page(0, 1)];
+    const snapshot = raw.trail(1)[Symbol.asyncIterator]();
+    const inSnapshot = [(await snapshot.next()).value as EventRow[]];
+    expect([apart[0].map((r) => r.id), inSnapshot[0].map((r) => r.id)]).toEqual([[2], [2]]);
+    // Partition 0's seal commits (id 1), and another of partition 0 (id 3).
+    await holder.query("ROLLBACK");
+    holder.release();
+    expect(await slow).toBe(1);
+    await queue(0);
+    expect(await sealer.sealOnce(false, 0)).toBe(1);
+    apart.push(await page(2, 10));
+    for (let next = await snapshot.next(); !next.done; next = await snapshot.next()) inSnapshot.push(next.value);
+    async function* pagesOf(pages: EventRow[][]) {
+      yield* pages;
+    }
+    // Pages read apart: partition 0 seems to start at its row 2 (a false gap). One snapshot: consistent.
+    expect(await verifyChain(keys, pagesOf(apart))).toMatchObject({ ok: false, firstBad: { id: 3 } });
+    expect(await verifyChain(keys, pagesOf(inSnapshot))).toMatchObject({ ok: true, rows: 1 });
+    expect(await verifyChain(keys, raw.trail(1))).toMatchObject({ ok: true, rows: 3 });
+  });
+
+  it("a reader paging the trail waits for a seal in flight: it never steps past a row that commits late", async () => {
+    const bank = await open(postgres.freshUrl());
+    const store = bank.store as PgStore;
+    const keys = await openAuditKeys(store, KEY);
+    await store.auditPartitions(2);
+    const query = async (text: string, ...params: unknown[]) => (await store.pool.query(text, params)).rows;
+    const queue = async (part: number) => {
+      const event = signEvent(
+        keys.writer,
+        { at: START, kind: "note", service_id: null, user_id: null, actor: "test", detail: `p${part}` },
+        randomBytes(16),
+      );
+      await query(
+        "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        event.at,
+        event.kind,
+        event.service_id,
+        event.user_id,
+        event.actor,
+        event.detail,
+        event.nonce,
+        event.writer_mac,
+        part,
+      );
+      return event;
+    };
+    const first = await queue(0);
+    await queue(1);
+    const sealer = new AuditSealer(store.pool, { keys, random: randomBytes });
+    const holder = await store.pool.connect();
+    await holder.query("BEGIN");
+    await holder.query("INSERT INTO events (id, part, pos, at, kind, actor, mac, nonce) VALUES (1000, 9, 1, 0, 'x', 'x', $1, $2)", [
+      randomBytes(32),
+      first.nonce,
+    ]);
+    const waiting = async (n: number) => {
+      while ((await query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).length < n)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    // Partition 0's seal holds global id 1 and waits; partition 1's takes id 2 and commits.
+    const slow = sealer.sealOnce(false, 0);
+    await waiting(1);
+    expect(await sealer.sealOnce(false, 1)).toBe(1);
+    // A reader now: it waits for partition 0's head (its seal in flight), not past it.
+    const read = store.events(0, 10);
+    await waiting(2);
+    await holder.query("ROLLBACK");
+    holder.release();
+    expect(await slow).toBe(1);
+    expect((await read).map((r) => [r.id, r.part])).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
   });
 });
 

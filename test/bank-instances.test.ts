@@ -177,11 +177,20 @@ describe.skipIf(POSTGRES_SKIP !== null)(`${INSTANCES} 'otp-token bank serve' ins
     expect(audit.status, audit.err).toBe(0);
     // The Service ID set at init and the key created: chained by the sealer, verified by the CLI.
     expect(audit.out).toMatch(/^the audit trail verifies: 2 rows; head: row 2 [0-9a-f]{64}\n$/);
+    // Audit partitions (issue 21): raised by settings, never lowered.
+    const raised = await bank(["settings", "--audit-partitions", "3"], { DATABASE_URL: url });
+    expect(raised.status, raised.err).toBe(0);
+    expect(raised.out).toContain("Audit partitions: 3\n");
+    const lowered = await bank(["settings", "--audit-partitions", "2"], { DATABASE_URL: url });
+    expect(lowered.out).toContain("Audit partitions: 3\n");
+    expect(lowered.err).toMatch(/has 3 audit partitions already; they are never fewer/);
   }, 120_000);
 
   it("200 rounds of 8 clients sending the same code to all four at once: exactly one accepted per round", async () => {
     const ROUNDS = 200;
-    const { url, held, key, store } = await bankWith(ROUNDS);
+    const { url, held, key, store, bank } = await bankWith(ROUNDS);
+    // The trail sealed in one partition per instance (issue 21): the four sealers seal at once.
+    expect(await store.auditPartitions(INSTANCES)).toBe(INSTANCES);
     const servers = await instances(url);
     let raced = 0;
     for (let round = 0; round < ROUNDS; round++) {
@@ -198,6 +207,10 @@ describe.skipIf(POSTGRES_SKIP !== null)(`${INSTANCES} 'otp-token bank serve' ins
     }
     const logins = await loginsPerUser(store);
     expect(held.map((h) => logins.get(h.userId) ?? 0)).toEqual(held.map(() => 1));
+    // Every partition's chain and their interleaving verify.
+    const audit = await bank.verifyAudit();
+    expect(audit.ok, JSON.stringify(audit.firstBad)).toBe(true);
+    expect(audit.heads!.length).toBeGreaterThan(1);
     expect(await stop(servers)).toEqual([0, 0, 0, 0]);
     console.log(
       `instances race: ${ROUNDS} rounds, ${ROUNDS} accepted; ${raced} losing requests reached the code check (replayed), the rest were throttled`,

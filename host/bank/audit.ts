@@ -24,13 +24,26 @@ export const AUDIT_MAC_BYTES = 32;
 export const AUDIT_NONCE_BYTES = 16;
 const GENESIS = new Uint8Array(AUDIT_MAC_BYTES);
 
-/** MAC of `row` chained to `previous` (the previous row's MAC, or null for the first row). */
+/** A row's partition (0 for every row of SQLite and of a trail sealed before partitions) and its position in it. */
+export function placeOf(row: Pick<EventRow, "id" | "part" | "pos">): { part: number; pos: number } {
+  return { part: row.part ?? 0, pos: row.pos ?? row.id };
+}
+
+/**
+ * MAC of `row` chained to `previous` (the previous row's MAC in its partition, or null for the
+ * partition's first row). A row of partition 0 whose position is its id (every row of SQLite, and of
+ * a trail chained before partitions) has the original form, over its id; any other row's MAC also
+ * covers its partition and its position there, besides its global id, so a row moved to another
+ * partition or renumbered no longer checks.
+ */
 export function chainMac(
   key: Uint8Array,
   previous: Uint8Array | null,
-  row: Pick<EventRow, "id" | "at" | "kind" | "service_id" | "user_id" | "actor" | "detail">,
+  row: Pick<EventRow, "id" | "at" | "kind" | "service_id" | "user_id" | "actor" | "detail" | "part" | "pos">,
 ): Uint8Array {
-  const fields = JSON.stringify([row.id, row.at, row.kind, row.service_id, row.user_id, row.actor, row.detail]);
+  const { part, pos } = placeOf(row);
+  const place = part === 0 && pos === row.id ? [row.id] : ["partition", part, pos, row.id];
+  const fields = JSON.stringify([...place, row.at, row.kind, row.service_id, row.user_id, row.actor, row.detail]);
   return new Uint8Array(
     createHmac("sha256", key)
       .update(AUDIT_CONTEXT)
@@ -75,75 +88,127 @@ export interface ChainReport {
   ok: boolean;
   /** Rows checked. */
   rows: number;
-  /** The last row that verified: its id and MAC (hex), to record elsewhere. */
+  /** The last row that verified (of the partition of the last row walked): its position and MAC (hex), to record elsewhere. */
   head: AuditHead | null;
+  /** Every partition's head, by partition (one for SQLite and a one-partition trail). */
+  heads?: AuditHead[];
   /** The first row that does not verify, and why ("queue": a queued row the sealer refuses; `alarm`: from the store's alarms). */
   firstBad?: { id: number; reason: string; table?: "events" | "queue"; alarm?: boolean };
 }
 
 /**
- * Walks rows in id order (from the first) and reports the first that breaks the chain or whose writer
- * MAC does not check. With `published`, a head recorded earlier, the trail must reach it and hold the
- * same MAC there.
+ * Walks rows in global id order (from the first) and checks each partition's chain on its own (a
+ * trail of one partition is the original chain) and how the partitions interleave: global ids strictly
+ * increase, each partition's positions run 1, 2, ... in that order. Reports the first row that breaks
+ * a chain or whose writer MAC does not check. With `published`, heads recorded earlier (one per
+ * partition, or fewer), the trail must reach each and hold the same MAC there.
  */
-export async function verifyChain(keys: AuditKeys, pages: AsyncIterable<EventRow[]>, published?: AuditHead): Promise<ChainReport> {
-  let previous: EventRow | null = null;
+export async function verifyChain(
+  keys: AuditKeys,
+  pages: AsyncIterable<EventRow[]>,
+  published?: AuditHead | AuditHead[],
+): Promise<ChainReport> {
+  const wanted = published === undefined ? [] : Array.isArray(published) ? published : [published];
+  const last = new Map<number, { pos: number; mac: Uint8Array }>();
+  let lastId = 0;
+  let lastPart = 0;
   let rows = 0;
-  let publishedSeen = false;
+  const seen = new Set<AuditHead>();
+  const heads = (): AuditHead[] => [...last.entries()].sort(([a], [b]) => a - b).map(([part, h]) => headOf(part, h.pos, h.mac));
+  const headNow = () => {
+    const h = last.get(lastPart);
+    return h ? headOf(lastPart, h.pos, h.mac) : null;
+  };
   for await (const page of pages) {
     for (const row of page) {
       rows++;
-      const bad = (reason: string): ChainReport => ({
-        ok: false,
-        rows,
-        head: previous && { id: previous.id, mac: hex(previous.mac) },
-        firstBad: { id: row.id, reason },
-      });
+      const { part, pos } = placeOf(row);
+      const previous = last.get(part) ?? null;
+      const bad = (reason: string): ChainReport => ({ ok: false, rows, head: headNow(), heads: heads(), firstBad: { id: row.id, reason } });
+      const where = part === 0 ? "row" : `row ${pos} of partition ${part}:`;
+      if (rows > 1 && row.id <= lastId)
+        return bad(`its id does not follow row ${lastId}: the partitions' rows were reordered, or this row was inserted or copied`);
       if (row.mac === null || row.mac.length !== AUDIT_MAC_BYTES) return bad("it has no chain MAC: it was never sealed into the trail");
       const expected = chainMac(keys.chain, previous?.mac ?? null, row);
       if (!timingSafeEqual(expected, row.mac)) {
-        // Tell a gap (a deleted row) from an altered or inserted one, as far as the ids show it.
-        if (previous !== null && row.id !== previous.id + 1) {
+        // Tell a gap (a deleted row) from an altered or inserted one, as far as the positions show it.
+        const at = previous?.pos ?? 0;
+        if (previous !== null && pos > at + 1) {
+          const part_ = part === 0 ? "" : ` of partition ${part}`;
           return bad(
-            `it does not follow row ${previous.id}: row${row.id - previous.id > 2 ? "s" : ""} ${previous.id + 1}${row.id - previous.id > 2 ? `-${row.id - 1}` : ""} deleted, or this row altered or inserted`,
+            `it does not follow row ${at}${part_}: row${pos - at > 2 ? "s" : ""} ${at + 1}${pos - at > 2 ? `-${pos - 1}` : ""}${part_} deleted, or this row altered or inserted`,
           );
         }
-        if (previous === null && row.id !== 1)
-          return bad(`the trail starts at row ${row.id}: the rows before it were deleted, or this row was altered or inserted`);
-        return bad("its MAC does not match: this row was altered, inserted or moved, or the row before it was deleted");
+        if (previous === null && pos !== 1)
+          return bad(
+            `the ${part === 0 ? "trail" : `partition ${part}`} starts at row ${pos}: the rows before it were deleted, or this row was altered or inserted`,
+          );
+        return bad(
+          `its MAC does not match: this ${part === 0 ? "row" : where} was altered, inserted or moved (to another partition or position), or the row before it was deleted`,
+        );
       }
       const writer = writerProblem(keys.writer, row);
       if (writer) return bad(writer);
-      if (published && row.id === published.id) {
-        if (hex(row.mac) !== published.mac.toLowerCase())
-          return bad(`its MAC differs from the published head ${published.id}:${published.mac}: the trail up to it was rewritten`);
-        publishedSeen = true;
+      for (const head of wanted) {
+        if ((head.part ?? 0) !== part || head.id !== pos) continue;
+        if (hex(row.mac) !== head.mac.toLowerCase())
+          return bad(`its MAC differs from the published head ${formatHead(head)}: the trail up to it was rewritten`);
+        seen.add(head);
       }
-      previous = row;
+      last.set(part, { pos, mac: row.mac });
+      lastId = row.id;
+      lastPart = part;
     }
   }
-  const head = previous && { id: previous.id, mac: hex(previous.mac) };
-  if (published && !publishedSeen) {
+  const missing = wanted.find((head) => !seen.has(head));
+  if (missing) {
+    const part = missing.part ?? 0;
+    const ends = last.get(part)?.pos ?? 0;
+    const of = part === 0 ? "" : ` of partition ${part}`;
     return {
       ok: false,
       rows,
-      head,
+      head: headNow(),
+      heads: heads(),
       firstBad: {
-        id: published.id,
-        reason: `the trail ends at row ${head?.id ?? 0}, before the published head ${published.id}: its newest rows were deleted (truncated), or this is an older copy`,
+        id: missing.id,
+        reason: `the trail${of} ends at row ${ends}, before the published head ${formatHead(missing)}: its newest rows were deleted (truncated), or this is an older copy`,
       },
     };
   }
-  return { ok: true, rows, head };
+  return { ok: true, rows, head: headNow(), heads: heads() };
 }
 
-/** `ID:MAC` (as `bank audit verify` prints it) to a head; null when it is not of that form. */
+function headOf(part: number, pos: number, mac: Uint8Array): AuditHead {
+  return part === 0 ? { id: pos, mac: hex(mac) } : { part, id: pos, mac: hex(mac) };
+}
+
+/**
+ * `ID:MAC` (as `bank audit verify` prints it; partition 0) or `PART:ID:MAC` (a row of partition PART)
+ * to a head; null when it is not of that form.
+ */
 export function parseHead(text: string): AuditHead | null {
-  const match = /^\s*([0-9]{1,15}):([0-9a-fA-F]{64})\s*$/.exec(text);
-  return match ? { id: Number(match[1]), mac: match[2].toLowerCase() } : null;
+  const match = /^\s*(?:([0-9]{1,6}):)?([0-9]{1,15}):([0-9a-fA-F]{64})\s*$/.exec(text);
+  if (!match) return null;
+  const part = match[1] === undefined ? 0 : Number(match[1]);
+  const id = Number(match[2]);
+  const mac = match[3].toLowerCase();
+  return part === 0 ? { id, mac } : { part, id, mac };
 }
 
-export const formatHead = (head: AuditHead) => `${head.id}:${head.mac}`;
+/** Heads, one per line or separated by commas or spaces (a head file of a partitioned trail); null when one is not a head. */
+export function parseHeads(text: string): AuditHead[] | null {
+  const heads = text
+    .split(/[\s,]+/)
+    .filter((t) => t !== "")
+    .map(parseHead);
+  return heads.length > 0 && heads.every((h) => h !== null) ? (heads as AuditHead[]) : null;
+}
+
+export const formatHead = (head: AuditHead) => (head.part ? `${head.part}:${head.id}:${head.mac}` : `${head.id}:${head.mac}`);
+
+/** Heads as a head file holds them: one line each. */
+export const formatHeads = (heads: AuditHead[]) => heads.map((h) => `${formatHead(h)}\n`).join("");
 
 export const hex = (bytes: Uint8Array | null) => (bytes ? Buffer.from(bytes).toString("hex") : "");
 

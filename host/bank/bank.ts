@@ -292,7 +292,7 @@ export class Bank {
    * bank, and the store's alarms (host/bank/audit.ts); with `published`, a head recorded earlier, a
    * shorter or rewritten trail fails too.
    */
-  verifyAudit(pageSize?: number, published?: AuditHead, archiveDir?: string): Promise<AuditReport> {
+  verifyAudit(pageSize?: number, published?: AuditHead | AuditHead[], archiveDir?: string): Promise<AuditReport> {
     return this.#audit.verify(pageSize, published, archiveDir);
   }
 

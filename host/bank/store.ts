@@ -142,6 +142,10 @@ export interface EventRow {
   nonce: Uint8Array | null;
   /** HMAC by the bank over the event and its nonce (host/bank/audit.ts); null only on a row written before writer MACs and not yet vouched for. */
   writer_mac: Uint8Array | null;
+  /** The audit partition whose chain holds the row (PostgreSQL; absent or 0: the one chain of SQLite). */
+  part?: number;
+  /** The row's position in its partition's chain (absent: its id). */
+  pos?: number;
 }
 
 export interface ApiKeyRow {
@@ -191,6 +195,9 @@ export interface AuditKeys {
 
 /** A chain position and its MAC: what is published outside the database. */
 export interface AuditHead {
+  /** The partition (PostgreSQL's partitioned trail); absent or 0: partition 0, the one chain of SQLite. */
+  part?: number;
+  /** The row's position in its partition's chain (in partition 0 of a trail sealed before partitions: its id). */
   id: number;
   /** Hex, 64 digits. */
   mac: string;
@@ -347,6 +354,12 @@ export interface StoreReader {
   listApiKeys(): Promise<ApiKeyRow[]>;
   /** The newest sealed row's position and chain MAC (after sealing what is committed), or null for an empty trail. */
   auditHead(): Promise<AuditHead | null>;
+  /** The whole trail in id order, in pages, as of one moment (PostgreSQL: one snapshot); without it, `events` page by page. */
+  trail?(pageSize: number): AsyncIterable<EventRow[]>;
+  /** Every partition's head (PostgreSQL; a store without partitions has the one of auditHead). */
+  auditHeads?(): Promise<AuditHead[]>;
+  /** The number of audit partitions, after raising it to `atLeast` when given (PostgreSQL; never lowered). */
+  auditPartitions?(atLeast?: number): Promise<number>;
   /** What the chain walk cannot see: queued rows the sealer refuses, events that repeat another's nonce. */
   auditAlarms(): Promise<AuditAlarm[]>;
   /**

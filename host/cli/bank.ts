@@ -3,7 +3,7 @@
 // export and import, and `serve` (the verification service, host/bank/service.ts, loaded only for it).
 // Passwords and passphrases never come from arguments.
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseHead } from "../bank/audit.js";
+import { formatHead, parseHead, parseHeads } from "../bank/audit.js";
 import { API_SCOPES, Bank, type BankOptions, DEFAULT_CONFIG, LOGIN_TICKET_SECONDS, scopeLabel, validateMail } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
@@ -91,10 +91,12 @@ Options:
 
 ${COMMON}
 `,
-  settings: `Usage: otp-token bank settings [--service-id ID] [--mail-domain DOMAIN] [options]
+  settings: `Usage: otp-token bank settings [--service-id ID] [--mail-domain DOMAIN] [--audit-partitions N] [options]
 
 Prints the bank's settings; with an option, changes it (recorded in the audit trail). Instances
 read the settings when they start. Tokens already issued keep their User IDs.
+--audit-partitions N (PostgreSQL): the audit chain is sealed in N partitions (by User ID), each by
+one sealer at a time, so N instances seal at once; raised only, never lowered (default 1).
 
 ${COMMON}
 `,
@@ -510,13 +512,23 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         ...COMMON_OPTIONS,
         "service-id": { type: "string" },
         "mail-domain": { type: "string" },
+        "audit-partitions": { type: "string" },
       });
       noPositionals(positionals);
+      const partitions =
+        values["audit-partitions"] === undefined ? undefined : integerOption(values["audit-partitions"], "audit-partitions", 1, 1024, 1);
       return withBank(values, io, {}, async (bank) => {
         if (values["service-id"] !== undefined || values["mail-domain"] !== undefined) {
           await bank.updateSettings({ serviceId: values["service-id"], mailDomain: values["mail-domain"] });
         }
+        if (partitions !== undefined && !bank.store.auditPartitions)
+          throw new UsageError("--audit-partitions: only a PostgreSQL store seals the trail in partitions (SQLite has one writer)");
+        if (partitions !== undefined) {
+          const now = await bank.store.auditPartitions!(partitions);
+          if (now > partitions) io.err(`otp-token bank settings: the trail has ${now} audit partitions already; they are never fewer\n`);
+        }
         io.out(`Service ID:   ${bank.serviceId}\nMail domain:  ${bank.mailDomain}\n`);
+        if (bank.store.auditPartitions) io.out(`Audit partitions: ${await bank.store.auditPartitions()}\n`);
         return 0;
       });
     }
@@ -863,9 +875,11 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         noPositionals(positionals);
         if (values.head !== undefined && values["head-file"] !== undefined) throw new UsageError("give --head or --head-file, not both");
         const headText = values["head-file"] !== undefined ? readHeadFile(values["head-file"]) : values.head;
-        const published = headText === undefined ? undefined : parseHead(headText);
+        const published = headText === undefined ? undefined : parseHeads(headText);
         if (published === null)
-          throw new UsageError("the head must be ID:MAC as 'bank audit verify' prints it: a row number, ':' and 64 hex digits");
+          throw new UsageError(
+            "the head must be ID:MAC as 'bank audit verify' prints it: a row number, ':' and 64 hex digits (PART:ID:MAC for partition PART; several separated by commas, or a file with one line each)",
+          );
         return withBank(values, io, {}, async (bank) => {
           const report = await bank.verifyAudit(undefined, published, values.archive);
           if (!report.ok) {
@@ -878,7 +892,12 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
               io.err(`  also ${alarm.table === "queue" ? "queued row" : "row"} ${alarm.id}: ${alarm.reason}\n`);
             return 1;
           }
-          io.out(`the audit trail verifies: ${report.rows} rows; head: row ${report.head?.id ?? 0} ${report.head?.mac ?? ""}\n`);
+          const heads = report.heads ?? [];
+          if (heads.length > 1 || (heads[0]?.part ?? 0) !== 0)
+            io.out(
+              `the audit trail verifies: ${report.rows} rows in ${heads.length} partitions; heads: ${heads.map(formatHead).join(" ")}\n`,
+            );
+          else io.out(`the audit trail verifies: ${report.rows} rows; head: row ${report.head?.id ?? 0} ${report.head?.mac ?? ""}\n`);
           return 0;
         });
       }

@@ -219,6 +219,27 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX transactions_by_user ON transactions (user_id, created_at);
   `,
+  // 9: audit partitions (issue 21, item 2): the chain is sealed in partitions, each with its own head
+  // row and chain, so that several sealers (one per instance) seal at once (sealer.ts). An event goes
+  // to partition hash(user_id) mod P (P = the rows of audit_head, `bank settings --audit-partitions`),
+  // so a token's events keep one partition's order; `id` is a global id for listing, from a sequence
+  // (increasing within each partition, unique, not gapless). The existing trail is partition 0, its
+  // rows at position = id (their MACs keep the original form, host/bank/audit.ts chainMac).
+  `
+  ALTER TABLE events ADD COLUMN part integer NOT NULL DEFAULT 0, ADD COLUMN pos bigint;
+  UPDATE events SET pos = id;
+  ALTER TABLE events ALTER COLUMN pos SET NOT NULL;
+  CREATE UNIQUE INDEX events_by_position ON events (part, pos);
+  ALTER TABLE audit_queue ADD COLUMN part integer NOT NULL DEFAULT 0;
+  CREATE INDEX audit_queue_by_part ON audit_queue (part, queue_id);
+  ALTER TABLE audit_head DROP CONSTRAINT audit_head_pkey;
+  ALTER TABLE audit_head DROP COLUMN one;
+  ALTER TABLE audit_head RENAME COLUMN id TO pos;
+  ALTER TABLE audit_head ADD COLUMN part integer NOT NULL DEFAULT 0 CHECK (part >= 0);
+  ALTER TABLE audit_head ADD PRIMARY KEY (part);
+  CREATE SEQUENCE events_global_id;
+  SELECT setval('events_global_id', greatest((SELECT max(pos) FROM audit_head), (SELECT max(id) FROM events), 0) + 1, false);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,10 @@
 // The audit chain on PostgreSQL (host/bank/audit.ts is the one MAC). Every transaction that records an
-// event appends it to audit_queue, committed with the change it records; this sealer moves committed
-// queue rows into `events` in one transaction: each gets the next chain position as its id and its
-// MAC over the previous row's, under the row lock of the one-row audit_head.
+// event appends it to audit_queue, committed with the change it records, in partition
+// hash(user_id) mod P (schema.ts migration 7); this sealer moves committed queue rows of one partition
+// into `events` in one transaction: each gets the partition's next chain position, a global id (a
+// sequence) and its MAC over the partition's previous row's, under the row lock of that partition's
+// audit_head row. Sealers of different instances lock different partitions (SKIP LOCKED), so P
+// partitions are sealed by up to P sealers at once: no one lock caps the cluster.
 //
 // Why not chain inside each transaction: a chain needs its head locked from the read of the previous
 // MAC until commit, so every transaction that appends (every verification) would wait for the one
@@ -37,7 +40,8 @@ export const SEAL_RETRY_MS = 20;
 /** Rows chained per sealing transaction at most. */
 export const SEAL_BATCH = 2000;
 
-type QueueRow = Omit<EventRow, "id" | "mac"> & { queue_id: number };
+type QueueRow = Omit<EventRow, "id" | "mac" | "pos"> & { queue_id: number; part: number };
+type Head = { part: number; pos: number; mac: Buffer | null };
 
 /** A seal's outcome: rows chained, "held" (another sealer has the head), or "blocked" (a queued row the sealer refuses is next). */
 export type SealOutcome = number | "held" | "blocked";
@@ -51,6 +55,9 @@ export class AuditSealer {
   sealed = 0;
   /** Sealing transactions that committed. */
   batches = 0;
+
+  /** Partitions whose next queued row the sealer refuses (skipped by the background seals until a seal of theirs succeeds). */
+  private readonly blocked = new Set<number>();
 
   /** Queue ids already reported, so a refused row raises its alarm once per instance. */
   private readonly reported = new Set<number>();
@@ -79,6 +86,8 @@ export class AuditSealer {
   }
 
   private async loop(): Promise<void> {
+    // A partition refused earlier gets one try per round (an operator may have removed the forged row).
+    this.blocked.clear();
     while (this.dirty && !this.closed) {
       this.dirty = false;
       let outcome: SealOutcome;
@@ -88,9 +97,13 @@ export class AuditSealer {
         // The database is unreachable or restarting: the rows stay queued; try again later.
         outcome = "held";
       }
-      // A refused row is next in the queue: nothing more can be sealed until someone removes it.
-      if (outcome === "blocked") return;
-      if (outcome === "held" || outcome === SEAL_BATCH) {
+      // A refused row is next in a partition: that partition is skipped from now on; the others go on.
+      if (outcome === "blocked") {
+        this.dirty = true;
+        continue;
+      }
+      // Rows sealed in one partition: others (or more of this one) may be waiting.
+      if (outcome === "held" || outcome > 0) {
         this.dirty = true;
         if (outcome === "held") await new Promise((resolve) => setTimeout(resolve, SEAL_RETRY_MS).unref());
       }
@@ -105,33 +118,59 @@ export class AuditSealer {
     const { rows } = await this.pool.query<{ last: number | null }>("SELECT max(queue_id) AS last FROM audit_queue");
     const last = rows[0].last;
     if (last === null) return;
+    const blocked = new Set<number>();
     for (;;) {
-      const pending = await this.pool.query("SELECT 1 FROM audit_queue WHERE queue_id <= $1 LIMIT 1", [last]);
+      const pending = await this.pool.query<{ part: number }>(
+        "SELECT DISTINCT part FROM audit_queue WHERE queue_id <= $1 AND NOT (part = ANY($2::int[]))",
+        [last, [...blocked]],
+      );
       if (pending.rowCount === 0) return;
-      if ((await this.sealOnce(true)) === "blocked") return;
+      // The partitions one after the other, each waiting for its head (another sealer may hold it).
+      // A partition refused (or one without a head row: a queue row nobody made) is skipped.
+      for (const { part } of pending.rows) if (typeof (await this.sealOnce(true, part)) !== "number") blocked.add(part);
     }
   }
 
   /**
-   * One sealing transaction: the number of rows chained, "held" when another sealer has the head (and
-   * `wait` is false), or "blocked" when the next queued row is one the sealer refuses.
+   * One sealing transaction of one partition (`part`, or without it any partition with queued rows
+   * whose head no other sealer holds): the number of rows chained, "held" when every such partition's
+   * head is held by another sealer (and `wait` is false), or "blocked" when the next queued row of the
+   * partition is one the sealer refuses.
    */
-  async sealOnce(wait: boolean): Promise<SealOutcome> {
+  async sealOnce(wait: boolean, part?: number): Promise<SealOutcome> {
     const client = listened(await this.pool.connect());
     let broken = false;
     try {
       await client.query("BEGIN");
-      const head = await client.query<{ id: number; mac: Buffer | null }>(
-        `SELECT id, mac FROM audit_head FOR UPDATE${wait ? "" : " SKIP LOCKED"}`,
-      );
+      const head =
+        part === undefined
+          ? await client.query<Head>({
+              name: "audit-head-any",
+              text: `SELECT part, pos, mac FROM audit_head h
+                     WHERE EXISTS (SELECT 1 FROM audit_queue q WHERE q.part = h.part) AND NOT (part = ANY($1::int[]))
+                     ORDER BY random() LIMIT 1 FOR UPDATE${wait ? "" : " SKIP LOCKED"}`,
+              values: [[...this.blocked]],
+            })
+          : await client.query<Head>({
+              name: `audit-head-one${wait ? "" : "-skip"}`,
+              text: `SELECT part, pos, mac FROM audit_head WHERE part = $1 FOR UPDATE${wait ? "" : " SKIP LOCKED"}`,
+              values: [part],
+            });
       if (head.rowCount === 0) {
+        if (part !== undefined) {
+          await client.query("ROLLBACK");
+          return "held";
+        }
+        const others = await client.query("SELECT 1 FROM audit_queue WHERE NOT (part = ANY($1::int[])) LIMIT 1", [[...this.blocked]]);
         await client.query("ROLLBACK");
-        return "held";
+        // Nothing queued but in partitions this sealer refuses, or partitions another sealer holds.
+        return others.rowCount === 0 ? 0 : "held";
       }
+      const at = head.rows[0];
       const queued = await client.query<QueueRow>({
         name: "audit-queue-batch",
-        text: "SELECT queue_id, at, kind, service_id, user_id, actor, detail, nonce, writer_mac FROM audit_queue ORDER BY queue_id LIMIT $1",
-        values: [SEAL_BATCH],
+        text: "SELECT queue_id, part, at, kind, service_id, user_id, actor, detail, nonce, writer_mac FROM audit_queue WHERE part = $1 ORDER BY queue_id LIMIT $2",
+        values: [at.part, SEAL_BATCH],
       });
       if (queued.rowCount === 0) {
         await client.query("ROLLBACK");
@@ -140,9 +179,20 @@ export class AuditSealer {
       const accepted = await this.acceptable(client, queued.rows);
       if (accepted.length === 0) {
         await client.query("ROLLBACK");
+        this.blocked.add(at.part);
         return "blocked";
       }
-      const chained = this.chain(head.rows[0], accepted);
+      this.blocked.delete(at.part);
+      const ids = await client.query<{ id: number }>({
+        name: "audit-global-ids",
+        text: "SELECT nextval('events_global_id') AS id FROM generate_series(1, $1)",
+        values: [accepted.length],
+      });
+      const chained = this.chain(
+        at,
+        ids.rows.map((r) => r.id).sort((a, b) => a - b),
+        accepted,
+      );
       await insertChained(client, chained);
       await client.query({
         name: "audit-queue-delete",
@@ -150,11 +200,16 @@ export class AuditSealer {
         values: [accepted.map((r) => r.queue_id)],
       });
       const last = chained[chained.length - 1];
-      await client.query({ name: "audit-head-move", text: "UPDATE audit_head SET id = $1, mac = $2", values: [last.id, last.mac] });
+      await client.query({
+        name: "audit-head-move",
+        text: "UPDATE audit_head SET pos = $1, mac = $2 WHERE part = $3",
+        values: [last.pos, last.mac, at.part],
+      });
       await client.query("COMMIT");
       this.sealed += chained.length;
       this.batches++;
-      this.setup.onSeal?.({ id: last.id, mac: Buffer.from(last.mac!).toString("hex") }, chained.length);
+      const mac = Buffer.from(last.mac!).toString("hex");
+      this.setup.onSeal?.(at.part === 0 ? { id: last.pos!, mac } : { part: at.part, id: last.pos!, mac }, chained.length);
       return chained.length;
     } catch (error) {
       broken = true;
@@ -202,11 +257,11 @@ export class AuditSealer {
     this.setup.onAlarm?.(alarm);
   }
 
-  private chain(head: { id: number; mac: Buffer | null }, queued: QueueRow[]): EventRow[] {
+  private chain(head: Head, ids: number[], queued: QueueRow[]): EventRow[] {
     let previous: Uint8Array | null = head.mac;
-    let id = head.id;
-    return queued.map(({ queue_id: _, ...fields }) => {
-      const row = { ...fields, id: ++id };
+    let pos = head.pos;
+    return queued.map(({ queue_id: _, ...fields }, i) => {
+      const row = { ...fields, part: head.part, pos: ++pos, id: ids[i] };
       const mac = chainMac(this.setup.keys.chain, previous, row);
       previous = mac;
       return { ...row, mac };
@@ -220,15 +275,15 @@ export class AuditSealer {
     const wasDirty = this.dirty;
     this.closed = true;
     await this.running;
-    if (wasDirty || this.dirty) await this.sealOnce(true).catch(() => undefined);
+    if (wasDirty || this.dirty) await this.drain().catch(() => undefined);
   }
 }
 
 async function insertChained(client: PoolClient, rows: EventRow[]): Promise<void> {
   await client.query({
     name: "audit-insert-chained",
-    text: `INSERT INTO events (id, at, kind, service_id, user_id, actor, detail, mac, nonce, writer_mac)
-           SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::bytea[])`,
+    text: `INSERT INTO events (id, part, pos, at, kind, service_id, user_id, actor, detail, mac, nonce, writer_mac)
+           SELECT * FROM unnest($1::bigint[], $11::int[], $12::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::bytea[])`,
     values: [
       rows.map((r) => r.id),
       rows.map((r) => r.at),
@@ -240,6 +295,8 @@ async function insertChained(client: PoolClient, rows: EventRow[]): Promise<void
       rows.map((r) => Buffer.from(r.mac!)),
       rows.map((r) => Buffer.from(r.nonce!)),
       rows.map((r) => Buffer.from(r.writer_mac!)),
+      rows.map((r) => r.part ?? 0),
+      rows.map((r) => r.pos),
     ],
   });
 }

@@ -246,9 +246,49 @@ export class PgStore implements BankStore {
     return this.sealed();
   }
 
+  /**
+   * Only ids given out when the read began, after sealing what is committed: a seal still in flight
+   * with such ids holds its partition's head, and the FOR SHARE waits for it; one that starts later
+   * gets higher ids, returned by a later read. So a reader paging with `afterId` never steps past a
+   * row that commits late, though partitions commit out of global-id order.
+   */
   async events(afterId: number, limit: number): Promise<EventRow[]> {
     await this.sealed();
-    return this.read(named("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", [afterId, limit]));
+    const [given] = await this.read<{ upto: number }>(
+      named("SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS upto FROM events_global_id", []),
+    );
+    await this.read(named("SELECT part FROM audit_head FOR SHARE", []));
+    return this.read(named("SELECT * FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3", [afterId, given.upto, limit]));
+  }
+
+  /**
+   * The whole trail in id order, read in one snapshot (REPEATABLE READ) after sealing what is
+   * committed: with several partitions, seals commit out of global-id order, and pages read at
+   * different moments could miss a batch that committed between them with lower ids (a false gap).
+   * In one snapshot every partition ends on a whole seal.
+   */
+  async *trail(pageSize: number): AsyncIterable<EventRow[]> {
+    await this.sealed();
+    const client = listened(await this.pool.connect());
+    let broken = false;
+    try {
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      for (let after = 0; ; ) {
+        const page = await client.query<EventRow>("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", [after, pageSize]);
+        if (page.rows.length === 0) break;
+        yield page.rows;
+        after = page.rows[page.rows.length - 1].id;
+      }
+    } catch (error) {
+      broken = true;
+      throw translate(error);
+    } finally {
+      // Also when the reader stops early (a broken row): the snapshot ends before the connection goes back.
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      client.release(broken);
+    }
   }
 
   async eventsOf(userId: string, limit: number): Promise<EventRow[]> {
@@ -285,7 +325,7 @@ export class PgStore implements BankStore {
         await client.query("ROLLBACK");
         return;
       }
-      await client.query("SELECT id FROM audit_head FOR UPDATE");
+      await client.query("SELECT pos FROM audit_head FOR UPDATE");
       const upto = Number(marker.rows[0].value.toString("utf8"));
       let previous: Uint8Array | null = null;
       for (let after = 0; ; ) {
@@ -318,16 +358,42 @@ export class PgStore implements BankStore {
     }
   }
 
+  /** Partition 0's head (the whole trail's, with one partition). */
   async auditHead(): Promise<AuditHead | null> {
+    return (await this.auditHeads()).find((h) => (h.part ?? 0) === 0) ?? null;
+  }
+
+  async auditHeads(): Promise<AuditHead[]> {
     await this.sealed();
-    const [head] = await this.read<{ id: number; mac: Uint8Array | null }>(named("SELECT id, mac FROM audit_head", []));
-    return head && head.id > 0 && head.mac ? { id: head.id, mac: Buffer.from(head.mac).toString("hex") } : null;
+    const heads = await this.read<{ part: number; pos: number; mac: Uint8Array | null }>(
+      named("SELECT part, pos, mac FROM audit_head ORDER BY part", []),
+    );
+    return heads
+      .filter((h) => h.pos > 0 && h.mac)
+      .map((h) => {
+        const mac = Buffer.from(h.mac!).toString("hex");
+        return h.part === 0 ? { id: h.pos, mac } : { part: h.part, id: h.pos, mac };
+      });
+  }
+
+  /** Audit partitions (schema.ts migration 7): a head row each; raising the number adds empty ones. */
+  async auditPartitions(atLeast?: number): Promise<number> {
+    if (atLeast !== undefined)
+      await this.pool.query(
+        "INSERT INTO audit_head (part, pos, mac) SELECT p, 0, NULL FROM generate_series(0, $1::int - 1) p ON CONFLICT DO NOTHING",
+        [atLeast],
+      );
+    const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_head");
+    return rows[0].n;
   }
 
   /** Queued rows the sealer refuses (after sealing what it can), and events that repeat an earlier nonce. */
   async pruneEvents(throughId: number): Promise<number> {
     await this.sealed();
-    const { rowCount } = await this.pool.query("DELETE FROM events WHERE id <= $1 AND id < (SELECT id FROM audit_head)", [throughId]);
+    const { rowCount } = await this.pool.query(
+      "DELETE FROM events e WHERE id <= $1 AND pos < (SELECT pos FROM audit_head h WHERE h.part = e.part)",
+      [throughId],
+    );
     return rowCount ?? 0;
   }
 

@@ -368,7 +368,7 @@ export class PgTx implements StoreTx {
 
   async appendEvent(event: NewEvent): Promise<void> {
     await this.hold(
-      "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, abs(hashtext(coalesce($4, ''))::bigint) % (SELECT count(*) FROM audit_head))",
       [event.at, event.kind, event.service_id, event.user_id, event.actor, event.detail, event.nonce, event.writer_mac],
     );
     this.onAppend();

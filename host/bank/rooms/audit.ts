@@ -4,7 +4,7 @@
 // Reached by GET /v1/audit, `bank audit list|verify`, and every room that changes state.
 import { renameSync, writeFileSync } from "node:fs";
 import { archiveEnd, archivePages, SEGMENT_ROWS, writeSegment } from "../archive.js";
-import { AUDIT_NONCE_BYTES, type ChainReport, formatHead, signEvent, verifyChain } from "../audit.js";
+import { AUDIT_NONCE_BYTES, type ChainReport, formatHead, formatHeads, placeOf, signEvent, verifyChain } from "../audit.js";
 import { aad, type MasterKey } from "../crypto.js";
 import type { AuditAlarm, AuditHead, AuditKeys, BankStore, EventRow, StoreTx } from "../store.js";
 import type { AuditEvent, AuditWriter, BankContext } from "./shared.js";
@@ -13,7 +13,7 @@ import type { AuditEvent, AuditWriter, BankContext } from "./shared.js";
 export interface AuditHeadTargets {
   /** One line per seal (and per alarm): `bank serve` gives its log. */
   log?: (line: string) => void;
-  /** A file rewritten with `ID:MAC` after each seal (atomically, mode 0600). */
+  /** A file rewritten after each seal (atomically, mode 0600): `ID:MAC`, or one line per partition (`PART:ID:MAC` for PART > 0). */
   file?: string;
 }
 
@@ -40,6 +40,8 @@ export async function openAuditKeys(store: BankStore, masterKey: MasterKey): Pro
 
 export class AuditTrail implements AuditWriter {
   #published: string | null = null;
+  /** The newest head of each partition this instance knows of (a partitioned trail: PostgreSQL's sealers). */
+  readonly #heads = new Map<number, AuditHead>();
   #timer: NodeJS.Timeout | null = null;
   /** The store reports its seals (PostgreSQL's sealer): no publishing after appends is needed. */
   #sealsReported = false;
@@ -79,7 +81,7 @@ export class AuditTrail implements AuditWriter {
    * the walk cannot see (queued rows the sealer refuses, repeated events). With `published`, a head
    * recorded earlier, a trail that does not reach it, or differs there, fails.
    */
-  async verify(pageSize = 1000, published?: AuditHead, archiveDir?: string): Promise<AuditReport> {
+  async verify(pageSize = 1000, published?: AuditHead | AuditHead[], archiveDir?: string): Promise<AuditReport> {
     const store = this.ctx.store;
     async function* pages(): AsyncIterable<EventRow[]> {
       // The archive first (audit retention, host/bank/archive.ts), then the database from where it ends.
@@ -89,6 +91,10 @@ export class AuditTrail implements AuditWriter {
           yield page;
           if (page.length > 0) after = page[page.length - 1].id;
         }
+      if (after === 0 && store.trail) {
+        yield* store.trail(pageSize);
+        return;
+      }
       for (;;) {
         const page = await store.events(after, pageSize);
         if (page.length === 0) return;
@@ -120,27 +126,35 @@ export class AuditTrail implements AuditWriter {
     const store = this.ctx.store;
     const end = archiveEnd(dir);
     const head = await store.auditHead();
+    // One chain only (a segment ends on one chain state): a partitioned trail is not archived yet.
+    if ((await store.auditHeads?.())?.some((h) => (h.part ?? 0) !== 0))
+      throw new Error("the trail is sealed in more than one partition: archiving it is not supported yet");
     const segments: string[] = [];
     let previous: Uint8Array | null = end?.mac ?? null;
     let after = end?.id ?? 0;
+    let position = after;
     let rows = 0;
     const first = (await store.events(0, 1))[0];
-    if (first && first.id !== after + 1 && first.id > after)
-      throw new Error(`the database's trail starts at row ${first.id}, but the archive in ${dir} ends at row ${after}: not its archive`);
+    if (first && placeOf(first).pos !== after + 1 && placeOf(first).pos > after)
+      throw new Error(
+        `the database's trail starts at row ${placeOf(first).pos}, but the archive in ${dir} ends at row ${after}: not its archive`,
+      );
     for (;;) {
       const page = (await store.events(after, SEGMENT_ROWS)).filter(
-        (r) => r.at < before && r.mac !== null && head !== null && r.id < head.id,
+        (r) => r.at < before && r.mac !== null && head !== null && placeOf(r).pos < head.id,
       );
-      // Only a run from the start of what is left: stop at the first row too new to archive.
+      // Only a run from the start of what is left: stop at the first row too new to archive (positions
+      // run 1, 2, ...; global ids may skip, PostgreSQL's sequence).
       const run: EventRow[] = [];
       for (const row of page) {
-        if (row.id !== after + run.length + 1) break;
+        if (placeOf(row).pos !== position + run.length + 1) break;
         run.push(row);
       }
       if (run.length === 0) break;
       segments.push(writeSegment(dir, run, previous));
       previous = run[run.length - 1].mac;
       after = run[run.length - 1].id;
+      position += run.length;
       rows += run.length;
       if (run.length < SEGMENT_ROWS) break;
     }
@@ -158,7 +172,8 @@ export class AuditTrail implements AuditWriter {
   sealed(head: AuditHead, rows: number): void {
     this.#sealsReported = true;
     this.targets.log?.(`audit sealed ${rows} row${rows === 1 ? "" : "s"}, head ${formatHead(head)}`);
-    this.write(head);
+    this.#heads.set(head.part ?? 0, head);
+    this.write();
   }
 
   /** The sealer refused a row: an alarm for the operator. */
@@ -172,12 +187,14 @@ export class AuditTrail implements AuditWriter {
   async publishHead(): Promise<AuditHead | null> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    const head = await this.ctx.store.auditHead();
-    if (head && formatHead(head) !== this.#published) {
-      this.targets.log?.(`audit head ${formatHead(head)}`);
-      this.write(head);
+    const store = this.ctx.store;
+    const heads = store.auditHeads ? await store.auditHeads() : [await store.auditHead()].filter((h) => h !== null);
+    for (const head of heads) this.#heads.set(head.part ?? 0, head);
+    if (heads.length > 0 && formatHeads(heads) !== this.#published) {
+      this.targets.log?.(`audit head ${heads.map(formatHead).join(" ")}`);
+      this.write();
     }
-    return head;
+    return heads.find((h) => (h.part ?? 0) === 0) ?? null;
   }
 
   private schedulePublish(): void {
@@ -189,13 +206,15 @@ export class AuditTrail implements AuditWriter {
     this.#timer.unref();
   }
 
-  private write(head: AuditHead): void {
-    this.#published = formatHead(head);
+  /** Writes every partition head known (one line each; partition 0's alone for a trail of one partition). */
+  private write(): void {
+    const heads = [...this.#heads.values()].sort((a, b) => (a.part ?? 0) - (b.part ?? 0));
+    this.#published = formatHeads(heads);
     const file = this.targets.file;
     if (file === undefined) return;
     const partial = `${file}.partial`;
     try {
-      writeFileSync(partial, `${formatHead(head)}\n`, { mode: 0o600 });
+      writeFileSync(partial, this.#published, { mode: 0o600 });
       renameSync(partial, file);
     } catch (error) {
       this.targets.log?.(`audit head not written to ${file}: ${(error as Error).message}`);
