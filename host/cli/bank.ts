@@ -3,7 +3,7 @@
 // export and import, and `serve` (the verification service, host/bank/service.ts, loaded only for it).
 // Passwords and passphrases never come from arguments.
 import { readFileSync, writeFileSync } from "node:fs";
-import { formatHead, parseHead, parseHeads } from "../bank/audit.js";
+import { formatHead, parseHeads } from "../bank/audit.js";
 import { API_SCOPES, Bank, type BankOptions, DEFAULT_CONFIG, LOGIN_TICKET_SECONDS, scopeLabel, validateMail } from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
