@@ -2,7 +2,8 @@
 // its frame; the token's code for exactly that transfer is accepted once, before the expiry; a wrong
 // code counts toward the token's lock like a wrong login code; the audit trail names the transfer by
 // its digest. The attacks: a changed amount or payee, replay, another transfer's code, an expired
-// transfer, a login code. On SQLite and on PostgreSQL (where installed).
+// transfer, a login code. A wrong code throttles the token's next check (429 + Retry-After over the
+// API) as a wrong login code does. On SQLite and on PostgreSQL (where installed).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import type { Io } from "../host/usage.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { BankError, type BankErrorCode } from "../host/bank/errors.js";
 import { openStore } from "../host/bank/open-store.js";
+import { createService } from "../host/bank/service.js";
 import { TRANSACTION_LIFETIME_SECONDS } from "../host/bank/rooms/transactions.js";
 import type { BankStore } from "../host/bank/store.js";
 import { parseFrameText } from "../host/optical/frame.js";
@@ -96,14 +98,19 @@ describe.each(KINDS)("transactions [%s]", (kind) => {
     const heldPayload = parseFrameText(held.frame);
     // The page (malware) drew the customer's original transfer: 30,000 yen; the token signed that.
     const shown = encodeTransfer({ ...PAYEE, amount: 30_000, nonce: decodeTransfer(heldPayload).nonce });
-    await refusal(() => bank.verifyTransaction(held.transactionId, transferCode(seed, shown)), "wrong-code");
+    // Each wrong code throttles the next check (1, 2, 4 s): the clock waits that long before the next one.
+    const wrong = async (code: string) => {
+      const error = await refusal(() => bank.verifyTransaction(held.transactionId, code), "wrong-code");
+      clock.now += error.details.retryAfterSeconds ?? 0;
+    };
+    await wrong(transferCode(seed, shown));
     const otherPayee = encodeTransfer({ ...PAYEE, account: "7654321", amount: 3_000_000, nonce: decodeTransfer(heldPayload).nonce });
-    await refusal(() => bank.verifyTransaction(held.transactionId, transferCode(seed, otherPayee)), "wrong-code");
+    await wrong(transferCode(seed, otherPayee));
     // Another transfer's code.
     const other = await bank.createTransaction({ userId, payee: PAYEE, amount: 3_000_000, reference: "OTHER" });
-    await refusal(() => bank.verifyTransaction(held.transactionId, transferCode(seed, parseFrameText(other.frame))), "wrong-code");
+    await wrong(transferCode(seed, parseFrameText(other.frame)));
     // A login code (8 digits would be needed; the token's login codes have 6: padded, still refused).
-    await refusal(() => bank.verifyTransaction(held.transactionId, codeAt(token, clock.now).padStart(8, "0")), "wrong-code");
+    await wrong(codeAt(token, clock.now).padStart(8, "0"));
     // Four wrong codes counted on the token, as wrong login codes are.
     const status = await bank.status(userId);
     expect(status.token?.consecutiveFailures).toBe(4);
@@ -111,6 +118,68 @@ describe.each(KINDS)("transactions [%s]", (kind) => {
     clock.now += TRANSACTION_LIFETIME_SECONDS;
     await refusal(() => bank.verifyTransaction(other.transactionId, transferCode(seed, parseFrameText(other.frame))), "expired");
     await refusal(() => bank.verifyTransaction(other.transactionId, transferCode(seed, parseFrameText(other.frame))), "replayed");
+  });
+
+  it("throttles after a wrong transfer code as after a wrong login code: refused while throttled, the right code too, then accepted", async () => {
+    const { bank, userId, seed, token } = await bankWithToken();
+    const created = await bank.createTransaction({ userId, payee: PAYEE, amount: 10_000, reference: "THROTTLE" });
+    const right = transferCode(seed, parseFrameText(created.frame));
+    const wrongCode = right === "00000000" ? "00000001" : "00000000";
+    const first = await refusal(() => bank.verifyTransaction(created.transactionId, wrongCode), "wrong-code");
+    expect(first.details.retryAfterSeconds).toBe(bank.throttleDelay(1));
+    expect(first.attemptsLeft).toBe(bank.config.lockoutThreshold - 1);
+    // Within the delay even the right code is not checked, and nothing is counted or settled.
+    const throttled = await refusal(() => bank.verifyTransaction(created.transactionId, right), "throttled");
+    expect(throttled.details.retryAfterSeconds).toBe(bank.throttleDelay(1));
+    expect((await bank.status(userId)).token?.consecutiveFailures).toBe(1);
+    // A wrong transfer code throttles the login codes too (one counter per token), and the other way round.
+    await refusal(() => bank.verify(userId, codeAt(token, clock.now)), "throttled");
+    clock.now += bank.throttleDelay(1);
+    const second = await refusal(() => bank.verifyTransaction(created.transactionId, wrongCode), "wrong-code");
+    expect(second.details.retryAfterSeconds).toBe(bank.throttleDelay(2));
+    clock.now += bank.throttleDelay(2) - 1;
+    await refusal(() => bank.verifyTransaction(created.transactionId, right), "throttled");
+    clock.now += 1;
+    await expect(bank.verifyTransaction(created.transactionId, right)).resolves.toMatchObject({ ok: true, reference: "THROTTLE" });
+    const kinds = (await bank.auditEvents(0, 1000)).filter((event) => event.userId === userId).map((event) => event.kind);
+    expect(kinds.filter((kind) => kind === "throttled").length).toBe(3);
+    expect(kinds.filter((kind) => kind === "transaction-wrong-code").length).toBe(2);
+  });
+
+  it("over the API: a wrong transfer code answers its delay, a check within it is 429 with Retry-After", async () => {
+    const { bank, userId, seed } = await bankWithToken();
+    const app = await createService({ bank, rateLimit: 100_000 });
+    try {
+      const key = (await bank.createApiKey("verify", "backend")).key;
+      const post = async (url: string, body: unknown) => {
+        const response = await app.inject({
+          method: "POST",
+          url,
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          payload: JSON.stringify(body),
+        });
+        return {
+          status: response.statusCode,
+          body: response.json() as Record<string, unknown>,
+          retryAfter: response.headers["retry-after"],
+        };
+      };
+      const created = await post("/v1/transactions", { userId, payee: PAYEE, amount: 5_000, reference: "API-1" });
+      expect(created.status).toBe(200);
+      const id = String(created.body.transactionId);
+      const right = transferCode(seed, parseFrameText(String(created.body.frame)));
+      const wrongCode = right === "00000000" ? "00000001" : "00000000";
+      expect(await post(`/v1/transactions/${id}/verify`, { code: wrongCode })).toMatchObject({
+        status: 200,
+        body: { accepted: false, reason: "wrong-code", attemptsLeft: bank.config.lockoutThreshold - 1, retryAfterSeconds: 1 },
+      });
+      const early = await post(`/v1/transactions/${id}/verify`, { code: right });
+      expect(early).toMatchObject({ status: 429, retryAfter: "1", body: { error: "throttled", retryAfterSeconds: 1 } });
+      clock.now += 1;
+      expect(await post(`/v1/transactions/${id}/verify`, { code: right })).toMatchObject({ status: 200, body: { accepted: true } });
+    } finally {
+      await app.close();
+    }
   });
 
   it("refuses a transfer for a User ID without an active token, an unknown transfer and a code of the wrong form", async () => {

@@ -2016,6 +2016,8 @@ export interface operations {
                         message?: string;
                         messageJa?: string;
                         attemptsLeft?: number;
+                        /** @description after a wrong code: seconds before the token's next check */
+                        retryAfterSeconds?: number;
                     };
                 };
             };

@@ -1,7 +1,8 @@
 // Transaction signing (取引認証, scope verify; docs/transaction-signing.md): POST /v1/transactions keeps
 // the backend's transfer and answers the frame the page draws and its expiry; POST
 // /v1/transactions/:transactionId/verify checks the token's code for it. A wrong code is an answer
-// (200, accepted: false, counted on the token like a wrong login code), as for login codes.
+// (200, accepted: false, counted on the token like a wrong login code, with the seconds before the
+// next check), as for login codes; a check while throttled is a 429 with Retry-After.
 import type { FastifyInstance } from "fastify";
 import { BankError, type BankErrorCode } from "../errors.js";
 import { actor, verify } from "./auth.js";
@@ -94,6 +95,7 @@ export async function transactionRoutes(app: FastifyInstance): Promise<void> {
               message: { type: "string" },
               messageJa: { type: "string" },
               attemptsLeft: { type: "integer" },
+              retryAfterSeconds: { type: "integer", description: "after a wrong code: seconds before the token's next check" },
             },
           },
           "4xx": ERROR,

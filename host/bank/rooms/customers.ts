@@ -10,7 +10,7 @@
 import { createHmac, randomBytes, scrypt as scryptCallback, type ScryptOptions, timingSafeEqual } from "node:crypto";
 import type { CustomerLoginRow } from "../store.js";
 import { NOTICES } from "../notices.js";
-import { type AuditWriter, type BankContext, type Outcome, refuse, unwrap } from "./shared.js";
+import { type AuditWriter, type BankContext, type Outcome, refuse, throttleDelay, unwrap } from "./shared.js";
 
 /** scrypt's parameters for new hashes: N = 2^15, r = 8, p = 1 (32 MiB), 16-byte salt, 32-byte key. */
 export const PASSWORD_KDF = { log2N: 15, r: 8, p: 1, saltBytes: 16, keyBytes: 32 } as const;
@@ -184,8 +184,7 @@ export class Customers {
 
   /** Seconds without checks after the k-th consecutive failure (as for codes). */
   private delay(failures: number): number {
-    const { throttleBaseSeconds, throttleMaxSeconds } = this.ctx.config;
-    return Math.min(throttleBaseSeconds * 2 ** Math.max(failures - 1, 0), throttleMaxSeconds);
+    return throttleDelay(this.ctx.config, failures);
   }
 
   private gate(row: CustomerLoginRow, now: number) {

@@ -81,6 +81,15 @@ export function issueRefusal(issue: IssueRow | undefined, now: number, limit: nu
   return null;
 }
 
+/**
+ * Seconds without checks after the k-th consecutive failure (codes, transfer codes and login
+ * passwords alike): min(throttleBaseSeconds * 2^(k-1), throttleMaxSeconds).
+ */
+export function throttleDelay(config: Pick<BankConfig, "throttleBaseSeconds" | "throttleMaxSeconds">, failures: number): number {
+  const { throttleBaseSeconds, throttleMaxSeconds } = config;
+  return Math.min(throttleBaseSeconds * 2 ** Math.max(failures - 1, 0), throttleMaxSeconds);
+}
+
 export function codeFormatError(code: string, digits: number): BankError | null {
   if (typeof code !== "string" || code.length !== digits || !/^[0-9]+$/.test(code)) {
     return new BankError("invalid-code", `the code must be exactly ${digits} digits`, {

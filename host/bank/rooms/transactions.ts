@@ -2,8 +2,9 @@
 // docs/transaction-signing.md). createTransaction keeps the backend's transfer with a fresh nonce
 // and gives back the frame the page draws and its expiry; verifyTransaction accepts the code of that
 // transfer once, before the expiry, from the token of the transfer's User ID. A wrong code is counted
-// on the token like a wrong login code (toward the lock); the audit trail names each transfer by the
-// SHA-256 of its bytes.
+// on the token like a wrong login code: toward the lock, and throttling the token's next check (login
+// or transfer) as rooms/verification.ts does; the audit trail names each transfer by the SHA-256 of
+// its bytes.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { USER_ID_PATTERN } from "../../identity.js";
 import { frameText } from "../../optical/frame.js";
@@ -12,7 +13,7 @@ import { aad } from "../crypto.js";
 import { BankError } from "../errors.js";
 import { NOTICES } from "../notices.js";
 import type { StoreTx, TokenRow, TransactionRow } from "../store.js";
-import { type AuditWriter, type BankContext, type Outcome, refuse, unwrap } from "./shared.js";
+import { type AuditWriter, type BankContext, type Outcome, refuse, throttleDelay, unwrap } from "./shared.js";
 
 /** Seconds a transfer waits for its code. */
 export const TRANSACTION_LIFETIME_SECONDS = 300;
@@ -102,6 +103,17 @@ export class Transactions {
         if (token?.state !== "active") return { error: refuse("unknown", NOTICES.noToken()) };
         if (token.locked === 1) return { error: refuse("locked", NOTICES.locked(), { attemptsLeft: 0 }) };
         const name = `digest ${row.digest}`;
+        // Throttled by a recent wrong code (login or transfer): nothing is checked or settled until then.
+        if (now < token.next_check_at) {
+          const wait = token.next_check_at - now;
+          await this.audit.append(tx, now, "throttled", token.service_id, row.user_id, by, `${name}; retry after ${wait} s`);
+          return {
+            error: refuse("throttled", NOTICES.throttled(wait), {
+              retryAfterSeconds: wait,
+              attemptsLeft: Math.max(this.ctx.config.lockoutThreshold - token.consecutive_failures, 0),
+            }),
+          };
+        }
         if (row.state !== "pending") {
           await this.audit.append(tx, now, "transaction-replayed", token.service_id, row.user_id, by, name);
           return {
@@ -133,10 +145,12 @@ export class Transactions {
     }
   }
 
-  /** A wrong transfer code counts on the token as a wrong login code does (toward the lock). */
+  /** A wrong transfer code counts on the token as a wrong login code does: toward the lock, and it throttles the next check. */
   private async failure(tx: StoreTx, token: TokenRow, now: number, by: string, name: string): Promise<BankError> {
     const threshold = this.ctx.config.lockoutThreshold;
-    const { failures, locked } = await tx.recordTokenFailure(token.user_id, threshold, token.next_check_at);
+    const delay = throttleDelay(this.ctx.config, token.consecutive_failures + 1);
+    // No delay configured: no check time at all (as rooms/verification.ts).
+    const { failures, locked } = await tx.recordTokenFailure(token.user_id, threshold, delay > 0 ? now + delay : 0);
     await this.audit.append(
       tx,
       now,
@@ -144,10 +158,10 @@ export class Transactions {
       token.service_id,
       token.user_id,
       by,
-      `${name}; consecutive failures ${failures}`,
+      `${name}; consecutive failures ${failures}; next check in ${delay} s`,
     );
     const left = Math.max(threshold - failures, 0);
     const notice = locked ? NOTICES.nowLocked() : NOTICES.wrongLoginCode(left);
-    return new BankError("wrong-code", notice.en, { ja: notice.ja, attemptsLeft: left });
+    return new BankError("wrong-code", notice.en, { ja: notice.ja, attemptsLeft: left, retryAfterSeconds: locked ? undefined : delay });
   }
 }

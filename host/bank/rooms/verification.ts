@@ -9,7 +9,17 @@ import { BankError } from "../errors.js";
 import { NOTICES } from "../notices.js";
 import type { OtpParameters } from "../protocol.js";
 import type { StoreTx, TokenRow } from "../store.js";
-import { type AuditWriter, type BankContext, codeFormatError, issueRefusal, type Outcome, refuse, tokenParams, unwrap } from "./shared.js";
+import {
+  type AuditWriter,
+  type BankContext,
+  codeFormatError,
+  issueRefusal,
+  type Outcome,
+  refuse,
+  throttleDelay,
+  tokenParams,
+  unwrap,
+} from "./shared.js";
 
 export interface VerifyResult {
   ok: true;
@@ -211,8 +221,7 @@ export class Verification {
 
   /** Seconds without checks after the k-th consecutive failure. */
   throttleDelay(failures: number): number {
-    const { throttleBaseSeconds, throttleMaxSeconds } = this.ctx.config;
-    return Math.min(throttleBaseSeconds * 2 ** Math.max(failures - 1, 0), throttleMaxSeconds);
+    return throttleDelay(this.ctx.config, failures);
   }
 
   /** The bank's step now, and the step the token should show now given its recorded drift. */
