@@ -162,6 +162,58 @@ export const LOGIN = {
   },
 } as const satisfies Record<string, Term>;
 
+/**
+ * 振込 and its 取引認証 (issue 23, docs/transaction-signing.md): the transfer screens of the bank's page
+ * and the words the front ends use for them. The manual covers no transfers; these are the words of
+ * Japanese internet banking's transfer screens (振込先, 金融機関コード, 支店コード, 口座番号, 受取人名,
+ * 振込金額, 取引認証, 取引認証番号).
+ */
+export const TRANSFER = {
+  transfer: { ja: "振込", en: "Transfer" },
+  payeeTitle: { ja: "振込（振込先・金額の入力）", en: "Transfer: payee and amount" },
+  payee: { ja: "振込先", en: "Payee" },
+  bankCode: { ja: "金融機関コード（4桁）", en: "Bank code (4 digits)" },
+  branch: { ja: "支店コード（3桁）", en: "Branch code (3 digits)" },
+  account: { ja: "口座番号（7桁）", en: "Account number (7 digits)" },
+  name: { ja: "受取人名（半角カナ・任意）", en: "Payee name (half-width katakana, optional)" },
+  amount: { ja: "振込金額（円）", en: "Amount (yen)" },
+  next: { ja: "次へ（取引認証）", en: "Next (sign on the token)" },
+  authTitle: { ja: "取引認証", en: "Transaction authentication" },
+  authIntro: {
+    ja: "トークンをこの点滅コードに当てて「読み取り」を押してください。トークンに表示される振込先と金額がこの画面の内容と同じであることを確かめ、同じならボタンAを長押ししてください（違う場合はボタンAを押して中止し、振込を行わないでください）。表示された取引認証番号を下に入力してください。",
+    en: "Hold the token to this flickering code and press Scan on it. Check that the payee and the amount the token shows are the ones on this screen; if they are, hold button A (if not, press button A to refuse, and do not transfer). Type the transfer code it shows below.",
+  },
+  flicker: { ja: "点滅コード", en: "Flicker code" },
+  slower: { ja: "遅く", en: "Slower" },
+  faster: { ja: "速く", en: "Faster" },
+  speed: { ja: "点滅の速さ", en: "Flicker speed" },
+  manualEntry: {
+    ja: "点滅コードを読み取れない場合にトークンへ入力するコード",
+    en: "The code as text, for a token that cannot read the flicker",
+  },
+  code: { ja: "取引認証番号（8桁）", en: "Transfer code (8 digits)" },
+  execute: { ja: "振込実行", en: "Make the transfer" },
+  accepted: { ja: "振込を受け付けました。受付番号：", en: "The transfer was accepted. Reference: " },
+  wrongCode: { ja: "取引認証番号が違います。", en: "Wrong transfer code." },
+  scan: { ja: "読み取り（画面に当てる）", en: "Scan (held to the screen)" },
+  scanStop: { ja: "読み取りをやめる", en: "Stop scanning" },
+  scanning: { ja: "読み取り中：トークンを点滅コードに当てています", en: "scanning: the token is held to the flicker code" },
+  noFlicker: {
+    ja: "読み取る点滅コードがありません（取引認証の画面を開いてください）",
+    en: "there is no flicker code to read (open the transaction authentication screen)",
+  },
+} as const satisfies Record<string, Term>;
+
+/** The transfer the token shows, in words: payee, name if any, amount (for status lines and screen readers). */
+export function transferText(payee: { bankCode: string; branch: string; account: string; name?: string }, amount: number): Term {
+  const name = payee.name ? ` ${payee.name}` : "";
+  const where = `${payee.bankCode}-${payee.branch} ${payee.account}${name}`;
+  return {
+    ja: `${TRANSFER.payee.ja} ${where}　金額 ${amount.toLocaleString("ja-JP")}円：正しければボタンAを長押し（違えば押して中止）`,
+    en: `payee ${where}, amount JPY ${amount.toLocaleString("en-US")}: hold button A to sign, press to refuse`,
+  };
+}
+
 /** What the token's panel shows, in words (for status lines and screen readers); the code screen is otpScreenText. */
 export const TOKEN_SCREENS = {
   off: {

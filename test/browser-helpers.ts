@@ -19,6 +19,8 @@ export interface TokenScreen {
   mode: string;
   code: string | null;
   secondsLeft: number | null;
+  /** On the transfer screens: which of the two shows (0 the payee, 1 the amount). */
+  profile?: number;
 }
 
 declare global {
@@ -28,6 +30,11 @@ declare global {
       serial(): string;
       rtcSeconds(): number;
       profiles(): { serviceId: string | null; label: string }[];
+      /** The transfer the token read through its sensors and shows (web/token-ui.ts), or null. */
+      transfer(): { bankCode: string; branch: string; account: string; name?: string; amount: number } | null;
+      scanning(): boolean;
+      /** The panel's framebuffer bytes. */
+      panel(): number[];
       ready: boolean;
     };
   }

@@ -182,6 +182,16 @@ export const bank = {
     return { total: ids.length, mails: mails.filter((m): m is MailSummary & { text: string } => m !== null) };
   },
   mail: (id: string) => call<MailSummary & { text: string }>("GET", `/web/outbox/${encodeURIComponent(id)}`, undefined, "login"),
+  /** 振込: the transfer for the token to sign (取引認証); the answer's frame is what the page draws. */
+  createTransaction: (input: RequestBody<"/v1/transactions">) =>
+    call<Required<Answer<"/v1/transactions", "post", 200>>>("POST", "/v1/transactions", input, "login"),
+  /** The token's transfer code: accepted once; a refusal (accepted: false) is thrown as an ApiError with its reason. */
+  async verifyTransaction(transactionId: string, code: string): Promise<{ reference: string }> {
+    const path = `/v1/transactions/${encodeURIComponent(transactionId)}/verify`;
+    const result = await call<Answer<"/v1/transactions/{transactionId}/verify", "post", 200> & ErrorBody>("POST", path, { code }, "login");
+    if (!result.accepted) throw refusal(result, 200);
+    return { reference: result.reference ?? "" };
+  },
   /** The bank's public settings: its Service ID and the domain its mail comes from. */
   async settings(): Promise<{ serviceId?: string; mailDomain?: string }> {
     const response = await fetch("/v1/health", { credentials: "same-origin", cache: "no-store" });

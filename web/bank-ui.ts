@@ -13,8 +13,9 @@ import { CODE, mailProblem, passwordProblem, refusalOf, typedCode, USER_ID } fro
 import { bankDateTime, bankDateTimeEn } from "../host/terms.js";
 import { issueIsVoid } from "../host/refusals.js";
 import { clear, language, mailNote, say, sayRefusal } from "./i18n.js";
+import { startTransfer } from "./transfer-ui.js";
 
-type ScreenName = "login" | "welcome" | "issue" | "confirm" | "admin" | "outbox";
+type ScreenName = "login" | "welcome" | "issue" | "confirm" | "admin" | "outbox" | "transfer" | "txauth";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const value = (id: string) => $<HTMLInputElement>(id).value;
@@ -215,7 +216,7 @@ async function onConfirm(): Promise<void> {
 }
 
 /** The login screen, with a message (why the customer is there) or none. */
-function showLogin(key: "login.first" | null = null): void {
+function showLogin(key: "login.first" | "login.firstTransfer" | null = null): void {
   const message = $("login-message");
   if (key) say(message, key, "", "error");
   else clear(message);
@@ -231,6 +232,9 @@ function showWelcome(): void {
   $("welcome-user-id").textContent = loggedIn.userId ?? "-";
   show("welcome");
 }
+
+/** 振込 for the logged-in customer with a token (set by startBank). */
+let showTransfer: () => void = () => {};
 
 /** ② for the logged-in customer only; a customer in the middle of an issue sees its 認証確認 screen. */
 function showIssue(): void {
@@ -365,9 +369,11 @@ export function startBank(): void {
     button.addEventListener("click", () =>
       button.dataset.go === "issue"
         ? showIssue()
-        : button.dataset.go === "login" && loggedIn
-          ? showWelcome()
-          : show(button.dataset.go as ScreenName),
+        : button.dataset.go === "transfer"
+          ? showTransfer()
+          : button.dataset.go === "login" && loggedIn
+            ? showWelcome()
+            : show(button.dataset.go as ScreenName),
     );
   }
   onSubmit("issue-form", "issue-submit", onIssue);
@@ -403,6 +409,10 @@ export function startBank(): void {
       }),
   );
   $("welcome-issue").addEventListener("click", () => showIssue());
+  $("welcome-transfer").addEventListener("click", () => showTransfer());
+  // 振込 and its 取引認証 (web/transfer-ui.ts): for the logged-in customer whose token is set up.
+  const transfers = startTransfer({ show: (name) => show(name), loggedIn: () => loggedIn });
+  showTransfer = () => (loggedIn ? transfers.showForm() : showLogin("login.firstTransfer"));
   $("resume-confirm").addEventListener("click", () => showConfirm());
   $("logout").addEventListener("click", onLogout);
   $("outbox-refresh").addEventListener("click", () => {

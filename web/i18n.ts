@@ -4,7 +4,7 @@
 // (aria-label); messages set from code remember their key, so switching the language re-words what is
 // on the screen.
 import { type BankRefusal, refusalWords } from "../host/refusals.js";
-import { GUIDANCE, LOGIN, mailFilterNote, type Term, TERMS, TOKEN_SCREENS } from "../host/terms.js";
+import { GUIDANCE, LOGIN, mailFilterNote, type Term, TERMS, TOKEN_SCREENS, TRANSFER } from "../host/terms.js";
 
 export type Lang = "ja" | "en";
 
@@ -64,6 +64,29 @@ const FROM_TERMS: Record<string, Term> = {
   "reg.sent": GUIDANCE.bankAnswered,
   "reg.registered": GUIDANCE.registered,
   "reg.consentMissing": GUIDANCE.consentMissing,
+  "nav.transfer": TRANSFER.transfer,
+  "transfer.title": TRANSFER.payeeTitle,
+  "transfer.payee": TRANSFER.payee,
+  "transfer.bankCode": TRANSFER.bankCode,
+  "transfer.branch": TRANSFER.branch,
+  "transfer.account": TRANSFER.account,
+  "transfer.name": TRANSFER.name,
+  "transfer.amount": TRANSFER.amount,
+  "transfer.next": TRANSFER.next,
+  "txauth.title": TRANSFER.authTitle,
+  "txauth.intro": TRANSFER.authIntro,
+  "txauth.flicker": TRANSFER.flicker,
+  "txauth.speed": TRANSFER.speed,
+  "txauth.slower": TRANSFER.slower,
+  "txauth.faster": TRANSFER.faster,
+  "txauth.manual": TRANSFER.manualEntry,
+  "txauth.code": TRANSFER.code,
+  "txauth.submit": TRANSFER.execute,
+  "txauth.accepted": TRANSFER.accepted,
+  "txauth.back": TERMS.back,
+  "token.scan": TRANSFER.scan,
+  "token.scanStop": TRANSFER.scanStop,
+  "token.noFlicker": TRANSFER.noFlicker,
 };
 
 const ja = {
@@ -120,6 +143,16 @@ const ja = {
   "check.code": "ワンタイムパスワードは6〜8桁の数字です。",
   "check.drift": "誤差は -200000〜200000 ppm の数値で入力してください。",
   "error.link": "トークンが要求を拒否しました：",
+  "check.transferCode": "取引認証番号は8桁の数字です。",
+  "login.firstTransfer": "振込の前にログインしてください。",
+  "transfer.noToken": "振込には設定済みのトークンが必要です。先にトークン発行と認証確認を行ってください。",
+  "check.bankCode": "金融機関コードは4桁の数字です。",
+  "check.branch": "支店コードは3桁の数字です。",
+  "check.account": "口座番号は7桁の数字です。",
+  "check.amount": "振込金額は1円以上の整数で入力してください。",
+  "check.name": "受取人名は半角カナ・英大文字・数字・スペース・（）－．で30文字以内です。",
+  "txauth.refused": "振込できませんでした：",
+  "transfer.refused": "振込を受け付けできませんでした：",
 };
 
 export type StringKey = keyof typeof ja | keyof typeof FROM_TERMS;
@@ -177,6 +210,16 @@ const en: Record<keyof typeof ja, string> = {
   "check.code": "The one-time password is 6-8 digits.",
   "check.drift": "The clock error must be a number from -200000 to 200000 ppm.",
   "error.link": "The token refused: ",
+  "check.transferCode": "The transfer code is 8 digits.",
+  "login.firstTransfer": "Log in before making a transfer.",
+  "transfer.noToken": "A transfer needs a token that is set up: issue and confirm one first.",
+  "check.bankCode": "The bank code is 4 digits.",
+  "check.branch": "The branch code is 3 digits.",
+  "check.account": "The account number is 7 digits.",
+  "check.amount": "The amount is a whole number of yen, 1 or more.",
+  "check.name": "The payee name is up to 30 half-width katakana, A-Z, 0-9, space ( ) - .",
+  "txauth.refused": "The transfer was refused: ",
+  "transfer.refused": "The bank did not take the transfer: ",
 };
 
 export const STRINGS: Record<Lang, Record<StringKey, string>> = {

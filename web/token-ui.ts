@@ -10,16 +10,18 @@
 import { Board } from "../host/board/board.js";
 import { FLASH_SIZE_BYTES } from "../host/board/flash.js";
 import { pixel, PANEL_HEIGHT, PANEL_WIDTH } from "../host/display/render.js";
-import { STATUS_BAD_TAG } from "../host/abi.js";
+import { SCAN_HZ, STATUS_BAD_TAG, STATUS_TEXT } from "../host/abi.js";
+import { decodeTransfer } from "../host/transaction.js";
 import { tokenRefusalWords, wrongPasswordAtRegister } from "../host/refusals.js";
 import { LinkError } from "../host/token/link.js";
 import { SimToken, type Screen } from "../host/token/sim-token.js";
 import { ACTIVATION_PASSWORD_PATTERN } from "../host/identity.js";
-import { bankDateTime, bankDateTimeEn, otpScreenText } from "../host/terms.js";
+import { bankDateTime, bankDateTimeEn, otpScreenText, transferText } from "../host/terms.js";
 import { type ActivationAnswer, bank } from "./api.js";
 import { refusalOf, SERVICE_ID, typedCode, USER_ID } from "./checks.js";
 import { eraseBoard, loadBoard, saveBoard } from "./flash-store.js";
 import { clear, language, pick, say, sayRefusal, sayWords, screenWords, t } from "./i18n.js";
+import { sensorSpots } from "./flicker.js";
 import { preloadModule } from "./wasm-browser.js";
 
 /** Canvas pixels per panel pixel. */
@@ -38,6 +40,15 @@ let carryMs = 0;
 let lastFrame: Uint8Array = new Uint8Array(0);
 let flashOperations = 0;
 let lastSaveMs = 0;
+/** Held to the screen: the five sensors read the flicker canvas's pixels at every animation frame. */
+let scanning = false;
+/** What each sensor sees now (0 dark to 1 full white), read from the page's pixels. */
+const light = [0, 0, 0, 0, 0];
+/** The transfer the token read (its payee and amount, as the firmware decoded them), while it shows it. */
+let shownTransfer: { bankCode: string; branch: string; account: string; name?: string; amount: number } | null = null;
+/** At most this many sensor samples per advance (a long pause, or the 60x clock). */
+const MAX_SAMPLES_PER_STEP = 16;
+
 /** The bank's answer to the last 送信 (message 2 and the attempts it leaves), waiting for 登録. */
 let pendingResponse: (ActivationAnswer & { serviceId: string; userId: string }) | null = null;
 
@@ -82,9 +93,92 @@ function step(): void {
   lastWallMs = now;
   const ms = Math.floor(carryMs);
   carryMs -= ms;
-  if (ms > 0) token.advance(ms);
+  if (scanning) advanceScanning(ms);
+  else if (ms > 0) token.advance(ms);
   redraw();
   saveIfNeeded();
+}
+
+/**
+ * `ms` of virtual time while held to the screen: the sampling timer's ticks (SCAN_HZ a second) spread
+ * over it, each reading the sensors once. The light is the page's pixels read last (readPixels).
+ */
+function advanceScanning(ms: number): void {
+  const samples = Math.min(Math.max(1, Math.round((ms * SCAN_HZ) / 1000)), MAX_SAMPLES_PER_STEP);
+  const slice = Math.floor(ms / samples);
+  for (let n = 0; n < samples; n++) {
+    token.advance(n === samples - 1 ? ms - slice * (samples - 1) : slice);
+    const { verdict, payload } = token.scanSample();
+    if (!payload) continue;
+    stopScanning();
+    if (verdict > 0) {
+      const transfer = decodeTransfer(payload);
+      shownTransfer = { bankCode: transfer.bankCode, branch: transfer.branch, account: transfer.account, amount: transfer.amount };
+      if (transfer.name) shownTransfer.name = transfer.name;
+      clear($("scan-message"));
+    } else {
+      sayWords($("scan-message"), "error.link", tokenRefusalWords(verdict, STATUS_TEXT[verdict] ?? String(verdict)));
+    }
+    return;
+  }
+}
+
+/** The flicker code the token is held to: the bank's canvas, when its screen shows one. */
+function flickerCanvas(): HTMLCanvasElement | null {
+  const canvas = document.getElementById("flicker") as HTMLCanvasElement | null;
+  return canvas && canvas.offsetParent !== null && canvas.dataset.frame ? canvas : null;
+}
+
+/** The sensors' light: each the brightness of a 3x3 patch of the canvas's pixels under it (Rec. 709 luma). */
+function readPixels(canvas: HTMLCanvasElement): void {
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  if (!context) return;
+  sensorSpots(canvas).forEach(({ x, y }, line) => {
+    const { data } = context.getImageData(x - 1, y - 1, 3, 3);
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 4) sum += 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2];
+    light[line] = sum / (9 * 255);
+  });
+}
+
+function scanFrame(): void {
+  if (!scanning) return;
+  const canvas = flickerCanvas();
+  // The flicker went away (the bank's screen changed): the token is in the dark again.
+  if (!canvas) {
+    stopScanning();
+    say($("scan-message"), "token.noFlicker", "", "error");
+    return;
+  }
+  readPixels(canvas);
+  step();
+  requestAnimationFrame(scanFrame);
+}
+
+function startScanning(): void {
+  if (scanning) return;
+  if (!flickerCanvas()) {
+    say($("scan-message"), "token.noFlicker", "", "error");
+    return;
+  }
+  step(); // time so far passes in the dark
+  shownTransfer = null;
+  scanning = true;
+  light.fill(0);
+  token.board.light.aim(() => light);
+  $("token-scan").setAttribute("aria-pressed", "true");
+  say($("token-scan"), "token.scanStop");
+  say($("scan-message"), "token.scanning");
+  requestAnimationFrame(scanFrame);
+}
+
+function stopScanning(): void {
+  if (!scanning) return;
+  scanning = false;
+  token.board.light.aim(undefined);
+  $("token-scan").setAttribute("aria-pressed", "false");
+  say($("token-scan"), "token.scan");
+  clear($("scan-message"));
 }
 
 /** What the panel shows, in the page's language (a dark panel says a press shows the code). */
@@ -93,6 +187,9 @@ function describe(screen: Screen): string {
   const label = screen.serviceSuffix ? `${screen.label} ${screen.serviceSuffix}` : screen.label;
   if (screen.mode === "otp") return pick(otpScreenText(label, screen.code!, screen.secondsLeft!));
   if (screen.mode === "delete-confirm") return `${label}: ${screenWords(screen.mode)}`;
+  if (screen.mode === "transfer" && shownTransfer) return pick(transferText(shownTransfer, shownTransfer.amount));
+  if (screen.mode === "transfer-code") return `${screenWords(screen.mode)}: ${screen.code}`;
+  if (screen.mode !== "transfer") shownTransfer = null;
   return screenWords(screen.mode);
 }
 
@@ -309,6 +406,12 @@ export interface TokenHandle {
   speed(): number;
   /** The profiles the token holds: the Service ID each was registered for, and its label. */
   profiles(): { serviceId: string | null; label: string }[];
+  /** The transfer the token read through its sensors and shows (null when it shows none). */
+  transfer(): { bankCode: string; branch: string; account: string; name?: string; amount: number } | null;
+  /** True while held to the screen. */
+  scanning(): boolean;
+  /** The panel's framebuffer (128x32, SSD1306 page layout). */
+  panel(): number[];
   ready: boolean;
 }
 
@@ -359,6 +462,7 @@ async function runToken(): Promise<void> {
   wireButton();
   wireClock();
   wireRegistration();
+  $("token-scan").addEventListener("click", () => (scanning ? stopScanning() : startScanning()));
   // Erasing asks the token, which erases only when its holder holds button A (as on the device).
   $("token-erase").addEventListener("click", () => {
     try {
@@ -370,6 +474,7 @@ async function runToken(): Promise<void> {
     redraw();
   });
   $("token-reset").addEventListener("click", async () => {
+    stopScanning();
     await eraseBoard();
     token = newToken();
     pendingResponse = null;
@@ -390,6 +495,9 @@ async function runToken(): Promise<void> {
     rtcSeconds: () => Number(token.rtcSeconds()),
     speed: () => speed,
     profiles: () => token.link.listProfiles().map((profile) => ({ serviceId: profile.serviceId, label: profile.label })),
+    transfer: () => (token.running && token.screen().mode === "transfer" ? shownTransfer : null),
+    scanning: () => scanning,
+    panel: () => Array.from(token.running ? token.framebuffer() : new Uint8Array(0)),
     ready: true,
   };
 }

@@ -8,13 +8,16 @@
 // back (main screen, cursor, cooked mode) on every way out: q, Ctrl-C, a signal, a crash.
 import { resolve } from "node:path";
 import stringWidth from "string-width";
-import { STATUS_BAD_TAG } from "../abi.js";
+import { OPTICAL_MAX_PAYLOAD, STATUS_BAD_TAG, STATUS_TEXT } from "../abi.js";
 import { type ActivationAnswer, Bank } from "../bank/bank.js";
 import { MasterKey } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import { type BankStore, StoreOpenError } from "../bank/store.js";
 import { openStore } from "../bank/open-store.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
+import { FlickerPage } from "../optical/flicker.js";
+import { parseFrameText } from "../optical/frame.js";
+import { transferScreens } from "../transaction.js";
 import { refusalWords, registerRefusalWords, tokenRefusalWords } from "../refusals.js";
 import { GUIDANCE, otpScreenText, type Term, TERMS, TOKEN_SCREENS } from "../terms.js";
 import { defaultFlashPath, FlashFileError, openTokenFile, saveTokenFile } from "../token/flash-file.js";
@@ -39,6 +42,9 @@ Keys:  space  press button A (wakes the token; while a code shows, next profile;
               User ID, 利用開始パスワード, 同意する, then 送信 (send) and 登録 (register);
               a token that holds this Service ID replaces that profile (hold: h)
        e      erase the token: it asks for button A to be held (h) within 10 s
+       t      取引認証 by hand: type the transfer frame's text the bank's page shows under
+              its flicker code (chipTAN's manual entry; Enter takes it); the token shows
+              the payee and the amount: h signs and shows the transfer code, space refuses
        q      quit (the flash is saved)
 
 The token's clock is the wall clock from the moment the simulator starts (times --speed),
@@ -73,6 +79,7 @@ export function describeScreen(screen: Screen, lang: Lang = "en"): string {
     return `${pick(lang, otpScreenText(label, screen.code!, screen.secondsLeft!))}  ${lang === "ja" ? "電池" : "battery"} ${screen.battery}/4`;
   }
   if (screen.mode === "delete-confirm") return `${label}: ${pick(lang, TOKEN_SCREENS[screen.mode])}`;
+  if (screen.mode === "transfer-code") return `${pick(lang, TOKEN_SCREENS[screen.mode])}: ${screen.code}`;
   return `${pick(lang, TOKEN_SCREENS[screen.mode])}${screen.errorCode ? ` (E${screen.errorCode})` : ""}`;
 }
 
@@ -123,7 +130,7 @@ export function scriptedRun(io: Io): number {
   show("The last second of the step: the countdown reads 0:");
   token.advance(1000);
   show("At the step boundary: the new code, the countdown back at 59:");
-  io.out("\nRun it in a terminal for the interactive simulator (keys: space, h, f, a, e, q).\n");
+  io.out("\nRun it in a terminal for the interactive simulator (keys: space, h, f, a, t, e, q).\n");
   return 0;
 }
 
@@ -184,6 +191,28 @@ export async function openSim(
     if (answer.trim() === "" || isYes(answer)) token.addProfile(DEMO_PROFILE);
   }
   return { token, created, pace };
+}
+
+/** The longest frame text: 2 hex digits a byte of the largest frame, with a space every 8. */
+const MAX_FRAME_TEXT = 2 * (3 + OPTICAL_MAX_PAYLOAD + 4) * 2;
+
+/**
+ * A transfer frame typed by hand (chipTAN's manual entry): the token takes its payload as it would
+ * from the page, a clean flicker of it through its own sensors and decoder, and shows it. Returns
+ * the message for the holder: what the token shows and what to do, or why nothing was taken.
+ */
+export function enterFrameText(token: SimToken, text: string, lang: Lang = "en"): string {
+  let payload: Uint8Array;
+  try {
+    payload = parseFrameText(text);
+  } catch (error) {
+    return `${lang === "ja" ? "コードを読み取れません：" : "Not a frame: "}${(error as Error).message}`;
+  }
+  const page = new FlickerPage(payload, { noise: 0, jitter: 0 }, token.board.clock.now());
+  const verdict = token.scanPage((timeMs) => page.lightAt(timeMs), 2 * page.frameMs);
+  if (verdict <= 0)
+    return `${lang === "ja" ? "トークンが受け付けませんでした：" : "The token refused: "}${pick(lang, tokenRefusalWords(verdict, STATUS_TEXT[verdict] ?? String(verdict)))}`;
+  return `${transferScreens(payload).join("  ")}\n${pick(lang, TOKEN_SCREENS.transfer)}`;
 }
 
 /** The IDs typed into the form have the wrong form (the token's link refuses them before anything is sent). */
@@ -398,15 +427,17 @@ function breakPoint(line: string, next: string): number {
  * below WIDE_PANEL_COLUMNS), what it shows, the form or the keys, and the last message.
  */
 export function composeFrame(
-  parts: { header: string[]; token: SimToken; form?: RegistrationForm; message: string; lang: Lang },
+  parts: { header: string[]; token: SimToken; form?: RegistrationForm; frameInput?: string; message: string; lang: Lang },
   columns: number,
 ): string[] {
-  const { token, form, lang } = parts;
+  const { token, form, lang, frameInput } = parts;
   const compact = columns < WIDE_PANEL_COLUMNS;
   const keys =
-    lang === "ja"
-      ? "[space] 押す  [h] 長押し  [f] +30秒  [a] 登録  [e] 消去  [q] 終了"
-      : "[space] press  [h] hold  [f] +30 s  [a] register  [e] erase  [q] quit";
+    frameInput !== undefined
+      ? `${lang === "ja" ? "取引認証（コード入力）" : "transfer frame"} [ ${frameInput} ]  [Enter] ${lang === "ja" ? "読み取り" : "take"}  [Esc] ${lang === "ja" ? "中止" : "cancel"}`
+      : lang === "ja"
+        ? "[space] 押す  [h] 長押し  [f] +30秒  [a] 登録  [t] 取引認証  [e] 消去  [q] 終了"
+        : "[space] press  [h] hold  [f] +30 s  [a] register  [t] transfer  [e] erase  [q] quit";
   const lines = [
     ...parts.header,
     "",
@@ -446,6 +477,8 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
   let flashOperations = token.board.flash.operationCount;
   let message = lang === "ja" ? "スペースキーでボタンAを押します。" : "Press space to wake the token.";
   let form: RegistrationForm | undefined;
+  /** The transfer frame's text being typed (t), or undefined. */
+  let frameInput: string | undefined;
   let answer: ActivationAnswer | undefined;
   let lastColumns = 0;
 
@@ -454,7 +487,7 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
     const rtc = token.rtcSeconds();
     const time = rtc < 0n ? "clock lost" : new Date(Number(rtc) * 1000).toISOString().replace(".000Z", "Z");
     const header = [`otp-token simulator   ${lang === "ja" ? "トークンの時刻" : "token time"} ${time}   ${speed}x`, `flash: ${flashPath}`];
-    const lines = composeFrame({ header, token, form, message, lang }, columns);
+    const lines = composeFrame({ header, token, form, frameInput, message, lang }, columns);
     // A resize can leave characters beyond the new width: clear once, then draw over as usual.
     const clear = columns !== lastColumns ? "\x1b[2J" : "";
     lastColumns = columns;
@@ -597,7 +630,35 @@ async function interactive(flashPath: string, speed: number, io: Io, bankOptions
         onFormKey(key);
         return draw();
       }
+      if (frameInput !== undefined) {
+        // A paste arrives as several characters at once: each is taken in turn.
+        for (const character of key) {
+          if (character === "\u001b") {
+            frameInput = undefined;
+            message = lang === "ja" ? "取引認証を中止しました。" : "Transfer entry cancelled.";
+            break;
+          }
+          if (character === "\r" || character === "\n") {
+            message = enterFrameText(token, frameInput, lang);
+            frameInput = undefined;
+            saveIfWritten();
+            break;
+          }
+          if (character === "\u007f" || character === "\b") frameInput = frameInput.slice(0, -1);
+          else if (/^[0-9A-Fa-f -]$/.test(character.normalize("NFKC")) && frameInput.length < MAX_FRAME_TEXT)
+            frameInput += character.normalize("NFKC").toUpperCase();
+        }
+        return draw();
+      }
       if (key === "q") return quit(0);
+      if (key === "t") {
+        frameInput = "";
+        message =
+          lang === "ja"
+            ? "銀行の取引認証画面の点滅コードの下にあるコード（A5で始まる英数字）を入力してください。"
+            : "Type the code under the bank page's flicker code (hex digits starting A5).";
+        return draw();
+      }
       if (key === "a") {
         form = newForm();
         message = pick(lang, GUIDANCE.tokenSetup);

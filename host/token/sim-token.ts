@@ -1,6 +1,6 @@
 // SimToken: the real token firmware (build/token.wasm) on a simulated board. Virtual time only: the
 // caller advances it, and the token is woken exactly when the firmware asked to be.
-import { BUTTON_HOLD, BUTTON_PRESS, BUTTON_RELEASE, MODE_OFF } from "../abi.js";
+import { BUTTON_HOLD, BUTTON_PRESS, BUTTON_RELEASE, MODE_OFF, STATUS_BAD_CHECKSUM } from "../abi.js";
 import { Board, type BoardConfig } from "../board/board.js";
 import type { ButtonEventName } from "../board/button.js";
 import { PowerCutError } from "../board/flash.js";
@@ -234,6 +234,22 @@ export class SimToken {
     } finally {
       this.board.light.aim(undefined);
     }
+  }
+
+  /**
+   * One tick of the sampling timer in real time (the browser token held to the page): the firmware
+   * reads its light sensors once (scan()). Returns scan()'s verdict and, when a sound frame arrived
+   * (taken or refused), its payload as the decoder left it; the token then shows what it took.
+   */
+  scanSample(): { verdict: number; payload?: Uint8Array } {
+    const firmware = this.exports();
+    const verdict = firmware.scan();
+    if (verdict === 0 || verdict === STATUS_BAD_CHECKSUM) return { verdict };
+    const memory = new Uint8Array(firmware.memory.buffer);
+    const length = memory[firmware.OPTICAL_FRAME];
+    const payload = memory.slice(firmware.OPTICAL_FRAME + 2, firmware.OPTICAL_FRAME + 2 + length);
+    this.deliver(() => firmware.wakeAt());
+    return { verdict, payload };
   }
 
   /** The current Unix time on the token's RTC (-1 if lost). */
