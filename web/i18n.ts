@@ -145,7 +145,7 @@ const ja = {
   "error.link": "トークンが要求を拒否しました：",
   "check.transferCode": "取引認証番号は8桁の数字です。",
   "login.firstTransfer": "振込の前にログインしてください。",
-  "transfer.noToken": "振込には設定済みのトークンが必要です。先にトークン発行と認証確認を行ってください。",
+  "transfer.noToken": `振込には設定済みのトークンが必要です。先に${TERMS.tokenIssue.ja}と${TERMS.confirmButton.ja}を行ってください。`,
   "check.bankCode": "金融機関コードは4桁の数字です。",
   "check.branch": "支店コードは3桁の数字です。",
   "check.account": "口座番号は7桁の数字です。",
