@@ -227,6 +227,13 @@ describe.skipIf(!hasChromium)("振込 with 取引認証 in headless Chromium", (
     await expectPanelShows(payload);
     expect(await page.textContent("#token-status")).toContain("0005-123 7654321 ﾔﾏﾀﾞ ﾀﾛｳ");
     expect(await page.textContent("#token-status")).toContain("1,234,567円");
+    // In English as well: the screen's words and the token's line.
+    await page.click("#lang-toggle");
+    expect(await page.textContent("#txauth-title")).toBe("Transaction authentication");
+    expect(await page.textContent("#flicker-slower")).toBe("Slower");
+    expect(await page.textContent("#token-status")).toContain("payee 0005-123 7654321 ﾔﾏﾀﾞ ﾀﾛｳ, amount JPY 1,234,567");
+    await page.click("#lang-toggle");
+    expect(await page.textContent("#txauth-title")).toBe("取引認証");
     // The picture: the flicker caught with its clock bar and a data bar lit.
     await page.waitForFunction(() => {
       const canvas = document.getElementById("flicker") as HTMLCanvasElement;
