@@ -104,36 +104,39 @@ describe("otp-token token transfer (manual frame entry)", () => {
   });
 });
 
-describe("otp-token sim: t, the transfer frame typed into the terminal simulator", () => {
-  it("the typed frame goes through the token's sensors and decoder: it shows payee, name and amount; h signs, space refuses", () => {
-    const token = new SimToken({ boardConfig: { randomSeed: 1 } });
-    token.addProfile({ seed: SEED, label: "BANK" });
-    token.press();
-    const message = enterFrameText(token, frameText(BYTES).toLowerCase(), "ja");
-    expect(message).toContain("TO 0005-123 7654321  ｶ)ﾃｽﾄ  JPY 50,000");
-    expect(message).toContain("ボタンAを長押し");
-    expect(token.screen().mode).toBe("transfer");
-    token.hold();
-    expect(token.screen()).toMatchObject({ mode: "transfer-code", code: transferCode(SEED, BYTES) });
-    expect(describeScreen(token.screen(), "en")).toBe(`the transfer's code (type it into the bank's page): ${transferCode(SEED, BYTES)}`);
-    token.press();
-    // Another frame, refused with a press: no code.
-    expect(enterFrameText(token, frameText(BYTES), "en")).toContain("JPY 50,000");
-    token.press();
-    expect(token.screen().mode).not.toBe("transfer");
-    expect(token.screen().mode).not.toBe("transfer-code");
-  });
+describe.each(["release", "debug"] as const)(
+  "otp-token sim: t, the transfer frame typed into the terminal simulator, %s build",
+  (build) => {
+    it("the typed frame goes through the token's sensors and decoder: it shows payee, name and amount; h signs, space refuses", () => {
+      const token = new SimToken({ build, boardConfig: { randomSeed: 1 } });
+      token.addProfile({ seed: SEED, label: "BANK" });
+      token.press();
+      const message = enterFrameText(token, frameText(BYTES).toLowerCase(), "ja");
+      expect(message).toContain("TO 0005-123 7654321  ｶ)ﾃｽﾄ  JPY 50,000");
+      expect(message).toContain("ボタンAを長押し");
+      expect(token.screen().mode).toBe("transfer");
+      token.hold();
+      expect(token.screen()).toMatchObject({ mode: "transfer-code", code: transferCode(SEED, BYTES) });
+      expect(describeScreen(token.screen(), "en")).toBe(`the transfer's code (type it into the bank's page): ${transferCode(SEED, BYTES)}`);
+      token.press();
+      // Another frame, refused with a press: no code.
+      expect(enterFrameText(token, frameText(BYTES), "en")).toContain("JPY 50,000");
+      token.press();
+      expect(token.screen().mode).not.toBe("transfer");
+      expect(token.screen().mode).not.toBe("transfer-code");
+    });
 
-  it("a mistyped frame and a token that cannot sign are said, and the token shows nothing new; the key line shows what is typed", () => {
-    const token = new SimToken({ boardConfig: { randomSeed: 2 } });
-    token.addProfile({ seed: SEED, label: "BANK" });
-    token.press();
-    const text = frameText(BYTES);
-    expect(enterFrameText(token, `${text.slice(0, -1)}${text.endsWith("0") ? "1" : "0"}`, "en")).toMatch(/^Not a frame: .*CRC-32/);
-    expect(token.screen().mode).not.toBe("transfer");
-    const empty = new SimToken({ boardConfig: { randomSeed: 3 } });
-    expect(enterFrameText(empty, text, "en")).toMatch(/^The token refused: /);
-    const lines = composeFrame({ header: [], token, frameInput: "A5", message: "", lang: "en" }, 80);
-    expect(lines.some((line) => line.includes("transfer frame [ A5 ]"))).toBe(true);
-  });
-});
+    it("a mistyped frame and a token that cannot sign are said, and the token shows nothing new; the key line shows what is typed", () => {
+      const token = new SimToken({ build, boardConfig: { randomSeed: 2 } });
+      token.addProfile({ seed: SEED, label: "BANK" });
+      token.press();
+      const text = frameText(BYTES);
+      expect(enterFrameText(token, `${text.slice(0, -1)}${text.endsWith("0") ? "1" : "0"}`, "en")).toMatch(/^Not a frame: .*CRC-32/);
+      expect(token.screen().mode).not.toBe("transfer");
+      const empty = new SimToken({ build, boardConfig: { randomSeed: 3 } });
+      expect(enterFrameText(empty, text, "en")).toMatch(/^The token refused: /);
+      const lines = composeFrame({ header: [], token, frameInput: "A5", message: "", lang: "en" }, 80);
+      expect(lines.some((line) => line.includes("transfer frame [ A5 ]"))).toBe(true);
+    });
+  },
+);

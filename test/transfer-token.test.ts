@@ -66,6 +66,34 @@ describe.each(["release", "debug"] as FirmwareBuild[])("a transfer on the token,
     expect(token.screen().mode).not.toBe("transfer");
   });
 
+  it("scanSample, the browser's way: the sensors read a page drawn at 60 frames a second, a few ticks per frame", () => {
+    // As web/token-ui.ts does it: at each animation frame the light under the sensors is read once and
+    // the frame's 16-17 ms are cut into ticks of the sampling timer (SCAN_HZ), one scan() each.
+    const token = tokenWithProfile(build);
+    const bytes = encodeTransfer({ ...TRANSFER, name: "ﾔﾏﾀﾞ ﾀﾛｳ" });
+    const page = new FlickerPage(bytes, { levelsPerSecond: 30, jitter: 0, noise: 0 }, token.board.clock.now() - 300);
+    let light = [0, 0, 0, 0, 0];
+    token.board.light.aim(() => light);
+    let taken: { verdict: number; payload?: Uint8Array } | undefined;
+    for (let frame = 0; frame < 3 * 60 * (page.frameMs / 1000) && !taken; frame++) {
+      light = page.lightAt(token.board.clock.now());
+      for (const slice of [4, 4, 4, 5]) {
+        token.advance(slice);
+        const result = token.scanSample();
+        if (result.payload) {
+          taken = result;
+          break;
+        }
+      }
+    }
+    token.board.light.aim(undefined);
+    expect(taken?.verdict).toBe(bytes.length);
+    expect(taken?.payload).toEqual(bytes);
+    expect(token.screen().mode).toBe("transfer");
+    token.hold();
+    expect(token.screen()).toMatchObject({ mode: "transfer-code", code: transferCode(SEED, bytes) });
+  });
+
   it("refuses a sound frame that is not a transfer, and a transfer without a profile to sign it", () => {
     const token = tokenWithProfile(build);
     const notTransfer = encodeTransfer(TRANSFER);
