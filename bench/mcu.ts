@@ -26,6 +26,10 @@ import {
   displayMicroamps,
   lifetime,
   MEASURED_COSTS,
+  MEASURED_TRANSFER_COSTS,
+  scanDutyCycle,
+  TRANSFER_USE,
+  transferMicroampMs,
   NRF51822,
   type OperationName,
   PANEL,
@@ -43,7 +47,15 @@ import {
 } from "../host/mcu/panel.js";
 import { pressProfilePlot, voltagePlot } from "./mcu-plots.js";
 import { ICOUNT_SHIFT, type MeterReading } from "../host/mcu/meter.js";
-import { measureDailyOperations, operationCosts, type DailyOperations } from "../host/mcu/measure.js";
+import {
+  measureDailyOperations,
+  measureTransfer,
+  operationCosts,
+  transferCosts,
+  type DailyOperations,
+  type TransferOperations,
+} from "../host/mcu/measure.js";
+import { transferCode } from "../host/transaction.js";
 import { buildMixPlugin, byFunction, codeSymbols, cycles, lastWindow, type MixWindow } from "./mcu-mix.js";
 import { McuToken, mcuBuildDir, mcuUnavailable } from "../host/mcu/mcu-token.js";
 
@@ -73,6 +85,7 @@ const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
 
 interface Measured {
   readings: Record<string, MeterReading>;
+  transfer: TransferOperations;
   mixes: Record<string, MixWindow>;
   stackHighWater: number;
   plugin: string;
@@ -100,6 +113,9 @@ async function measure(): Promise<Measured> {
   try {
     capture("firstBoot");
     const readings: Record<string, MeterReading> = { ...measureDailyOperations(token, capture) };
+    const transfer = measureTransfer(token, capture);
+    if (transfer.code !== transferCode(new Uint8Array(20).fill(7), transfer.payload))
+      throw new Error("the M0's transfer code is not the bank's");
     const store = await openStore(join(dir, "bank.sqlite"), { create: true });
     try {
       const bank = await Bank.open(store, MasterKey.fromHex("3c".repeat(32)), {
@@ -134,11 +150,50 @@ async function measure(): Promise<Measured> {
     capture("boot");
     readings.boot = token.meter().boot;
     const where = "path" in plugin ? `TCG plugin bench/mcu-mix.c (built with the host's cc)` : `no instruction mix: ${plugin.skipped}`;
-    return { readings, mixes, stackHighWater: Math.max(stackHighWater, token.meter().stackHighWaterBytes), plugin: where };
+    return { readings, transfer, mixes, stackHighWater: Math.max(stackHighWater, token.meter().stackHighWaterBytes), plugin: where };
   } finally {
     token.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The transfer on the M0: the decoder's cost per sample and the CPU's duty cycle at the sampling rate
+ * (goal: keeping up with the page's fastest 30 levels a second, the CPU mostly asleep), and the
+ * signing hold's latency to the drawn code (goal <= 50 ms). Returns the energy model's costs.
+ */
+function transferReport(transfer: TransferOperations, mixes: Record<string, MixWindow>) {
+  const costs = transferCosts(transfer);
+  const cpiOf = (key: string) => (mixes[key] ? cycles(mixes[key], 1) / mixes[key].instructions : ASSUMED_CPI);
+  const { scan } = transfer;
+  const perSample = costs.scanSample.instructions;
+  const periodCycles = NRF51822.cpuHz / TRANSFER_USE.sampleHz;
+  console.log(
+    `\ntransaction signing on the M0: a transfer with a kana name (${transfer.payload.length} bytes), its frame sampled at ${TRANSFER_USE.sampleHz} Hz from the recorded sensor stream`,
+  );
+  console.log(
+    `  decoding: ${group(scan.samples)} samples to the frame, ${perSample} instructions a sample on average (largest ${scan.worstInstructions}), ` +
+      `${(perSample * ASSUMED_CPI).toFixed(0)} cycles at CPI ${ASSUMED_CPI} of the ${group(periodCycles)} between samples at 16 MHz`,
+  );
+  console.log(
+    `  CPU duty cycle while scanning (with ${TRANSFER_USE.wakeInstructions} instructions a wake for the loop around each sample): ${(scanDutyCycle(costs) * 100).toFixed(3)} %` +
+      ` (the page's fastest speed, 30 levels/s, gives each level 8 samples)  ${verdict(scanDutyCycle(costs) < 0.05)}`,
+  );
+  const frameMs = (scan.frameInstructions * cpiOf("scanFrame")) / (NRF51822.cpuHz / 1000);
+  console.log(
+    `  the sample that takes the frame: ${group(scan.frameInstructions)} instructions, ${frameMs.toFixed(1)} ms + the panel's bus ${frameBusMs(32, true).toFixed(1)} ms (checked, kept, drawn; scanning stops)`,
+  );
+  const sign = transfer.sign;
+  const signCpi = cpiOf("sign");
+  const signMs = (sign.drawnInstructions * signCpi) / (NRF51822.cpuHz / 1000) + frameBusMs(sign.panelLines, true);
+  console.log(
+    `  sign (the hold to the drawn code): ${group(sign.instructions)} instructions, CPI ${signCpi.toFixed(2)}, ` +
+      `${((sign.drawnInstructions * signCpi) / (NRF51822.cpuHz / 1000)).toFixed(1)} + ${frameBusMs(sign.panelLines, true).toFixed(1)} = ${signMs.toFixed(1)} ms  goal <= ${PRESS_GOAL_MS} ms ${verdict(signMs <= PRESS_GOAL_MS)}`,
+  );
+  console.log(
+    `  a second of the transfer on screen: ${group(transfer.transferTick.instructions)} instructions, ${transfer.transferTick.panelLines} lines`,
+  );
+  return costs;
 }
 
 const DOCS = fileURLToPath(new URL("../../docs/", import.meta.url));
@@ -250,7 +305,7 @@ async function main(): Promise<void> {
   };
   const product = build.images["token.elf"];
   const started = Date.now();
-  const { readings, mixes, stackHighWater, plugin } = await measure();
+  const { readings, transfer, mixes, stackHighWater, plugin } = await measure();
   const staticRam = product.dataBytes + product.bssBytes + product.noinitBytes;
   const ram = staticRam + stackHighWater;
   const allocated = staticRam + product.stackBytes;
@@ -356,6 +411,7 @@ async function main(): Promise<void> {
 
   const costs = operationCosts(readings as unknown as DailyOperations);
   pressLatencies(readings, mixes);
+  const txCosts = transferReport(transfer, mixes);
   const cpi = (key: string) => (mixes[key] ? cycles(mixes[key], 1) / mixes[key].instructions : ASSUMED_CPI);
   writePressProfile(readings.pressRecordingTime, cpi("pressRecordingTime"), readings.refresh, cpi("refresh"));
 
@@ -396,6 +452,24 @@ async function main(): Promise<void> {
       );
     }
   }
+  console.log(
+    `\ntransfers a day beside 10 presses (each: ${TRANSFER_USE.scanSeconds} s of scanning, ${TRANSFER_USE.shownSeconds} s shown and held, the code ${TRANSFER_USE.codeSeconds} s on the panel; the sensors' front end ${CENTRAL.sensorMicroamps} / ${WORST_CASE.sensorMicroamps} µA, an assumption)`,
+  );
+  console.log(
+    `${pad("transfers a day", 16)} ${pad("central: average µA", 20)} ${pad("years to last code", 19)} ${pad("worst: average µA", 18)} ${pad("years to last code", 19)}`,
+  );
+  for (const transfers of [0, 5, 20]) {
+    const [c, w] = [CENTRAL, WORST_CASE].map((conditions) =>
+      lifetime({ pressesPerDay: 10, transfersPerDay: transfers }, LOW_BATTERY_MILLIVOLTS, BROWN_OUT_MILLIVOLTS, costs, conditions, txCosts),
+    );
+    console.log(
+      `${pad(transfers, 16)} ${pad(c.averageMicroamps.toFixed(2), 20)} ${pad(c.lastCodeYears.toFixed(2), 19)} ${pad(w.averageMicroamps.toFixed(2), 18)} ${pad(w.lastCodeYears.toFixed(2), 19)}`,
+    );
+  }
+  const perTransfer = transferMicroampMs(txCosts, CENTRAL, costs.press);
+  console.log(
+    `one transfer, central: scanning ${(perTransfer.scan / 3_600_000).toFixed(3)} µAh, shown ${(perTransfer.shown / 3_600_000).toFixed(3)} µAh, signing (the button's pull-up held 2.2 s the most of it) ${(perTransfer.sign / 3_600_000).toFixed(3)} µAh`,
+  );
   const perMicroamp =
     lifetime({ pressesPerDay: 10 }, LOW_BATTERY_MILLIVOLTS, BROWN_OUT_MILLIVOLTS, costs, CENTRAL).lastCodeYears -
     lifetime({ pressesPerDay: 10 }, LOW_BATTERY_MILLIVOLTS, BROWN_OUT_MILLIVOLTS, costs, {
@@ -412,6 +486,13 @@ async function main(): Promise<void> {
     )
     .join("; ");
   console.log(`\nmeasured now (host/board/energy.ts's recorded costs, which the board simulator uses): ${drift}`);
+  const txDrift = (Object.keys(txCosts) as (keyof typeof txCosts)[])
+    .map(
+      (k) =>
+        `${k} ${txCosts[k].instructions} (${MEASURED_TRANSFER_COSTS[k].instructions}), ${txCosts[k].panelLines} lines (${MEASURED_TRANSFER_COSTS[k].panelLines})`,
+    )
+    .join("; ");
+  console.log(`transfers: ${txDrift}`);
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s of wall time for the emulated measurements)`);
 }
 

@@ -1,7 +1,7 @@
 // Mirror of assembly/abi.ts: the numbers that cross the WebAssembly boundary. Defined once per side;
 // test/abi.test.ts checks the two files agree, so edit both together.
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 export const ALG_SHA1 = 1;
 export const ALG_SHA256 = 2;

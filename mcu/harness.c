@@ -107,6 +107,45 @@ static void advance_reply(void) {
   frame_send(FRAME_ADVANCE, payload, sizeof payload);
 }
 
+/*
+ * FRAME_SCAN: scan mode, its sensors fed from the recorded stream that follows. Each mask is read off
+ * the link only after the sampling timer has woken the CPU, so the firmware's work per sample and the
+ * sleep between samples are the product's; the link's bytes wait in the UART meanwhile.
+ */
+static void scan_stream(uint32_t length) {
+  if (!booted) {
+    frame_skip(length);
+    frame_refuse(FRAME_SCAN, FRAME_ERROR_STATE);
+    return;
+  }
+  light_scan_begin();
+  int32_t status = 0;
+  uint32_t used = 0, ticks = 0, worst = 0, checksum_failures = 0, last = 0;
+  while (used < length) {
+    light_wait_sample();
+    light_drive(nrf_uart_read());
+    used++;
+    status = mcu_scan_sample();
+    if (status != 0 && status != STATUS_BAD_CHECKSUM) {
+      last = meter_last.ticks; /* the sample that took the frame: the transfer checked and drawn */
+      break;
+    }
+    ticks += meter_last.ticks;
+    if (meter_last.ticks > worst) worst = meter_last.ticks;
+    if (status == STATUS_BAD_CHECKSUM) checksum_failures++;
+  }
+  frame_skip(length - used);
+  if (last) light_scan_end();
+  uint8_t payload[24];
+  put_u32(payload, (uint32_t)status);
+  put_u32(payload + 4, used);
+  put_u32(payload + 8, ticks);
+  put_u32(payload + 12, worst);
+  put_u32(payload + 16, checksum_failures);
+  put_u32(payload + 20, last);
+  frame_send(FRAME_SCAN, payload, sizeof payload);
+}
+
 bool harness_frame(uint8_t type, uint32_t length) {
   uint8_t payload[8];
   switch (type) {
@@ -164,6 +203,9 @@ bool harness_frame(uint8_t type, uint32_t length) {
       advancing = true;
       if (fence > clock_ticks()) clock_thaw();
       return true; /* the reply comes from harness_step when the clock is there */
+    case FRAME_SCAN:
+      scan_stream(length);
+      return true;
     case FRAME_FAULT:
       frame_skip(length);
       wasm_rt_trap(WASM_RT_TRAP_OOB);

@@ -181,14 +181,10 @@ void Z_halZ_random(struct Z_hal_instance_t *hal, u32 pointer, u32 length) {
   METER_COUNT(random_bytes, length);
 }
 
-/*
- * The five light sensors (docs/transaction-signing.md): on the board five GPIO inputs behind
- * comparators, sampled by a timer while scanning. The pins and the timer come with the hardware
- * branch's GPIO and timer drivers; until then the token reads the dark (no frame ever decodes here).
- */
+/* The five light sensors (docs/transaction-signing.md): their comparators on five GPIO inputs (light.c). */
 u32 Z_halZ_lightSensors(struct Z_hal_instance_t *hal) {
   (void)hal;
-  return 0;
+  return light_read();
 }
 
 /* Only the debug build imports it (the release build has no reachable abort). */
@@ -241,6 +237,21 @@ static void update_panel(void) {
   sharp_lcd_show(memory + framebuffer, mode != MODE_OFF);
   if (sharp_lcd_lines_written() != lines) METER_DRAWN();
   panel_current = true;
+}
+
+/*
+ * One sample of scan mode, at the sampling timer's instant (light.c): the firmware reads the sensors
+ * and feeds its decoder. Returns scan()'s answer: 0 or STATUS_BAD_CHECKSUM (go on), a sound frame's
+ * length (a transfer, now on the panel) or a refusal (either way scanning stops: the caller ends it).
+ */
+int32_t mcu_scan_sample(void) {
+  meter_begin();
+  int32_t status = (int32_t)Z_tokenZ_scan(&token);
+  bool done = status != 0 && status != STATUS_BAD_CHECKSUM;
+  if (done) update_panel();
+  meter_end(CALL_SCAN);
+  if (done) schedule();
+  return status;
 }
 
 static void deliver_button(uint32_t event) {
@@ -370,6 +381,7 @@ int main(void) {
   sharp_lcd_init();
   clock_init();
   nrf_gpio_button_init();
+  light_init();
   mcu_retained.magic = 0;
 
   uint8_t hello[9];

@@ -45,6 +45,18 @@ bool nrf_rtc_compare_fired(uint32_t rtc, uint32_t channel);
 void nrf_rtc_compare_clear(uint32_t rtc, uint32_t channel);
 void nrf_rtc_compare_disarm(uint32_t rtc, uint32_t channel);
 
+/* light.c: the five light sensors on P0.03-P0.07 and their sampling timer (RTC1 COMPARE[1] on the
+ * part, TIMER2 in QEMU). */
+void light_init(void);
+bool light_scanning(void);
+uint32_t light_read(void);
+void light_scan_begin(void);
+void light_scan_end(void);
+void light_wait_sample(void);
+#ifdef MCU_HARNESS
+void light_drive(uint32_t mask);
+#endif
+
 /* nrf_ppi.c */
 void nrf_ppi_connect(uint32_t channel, uint32_t event_address, uint32_t task_address);
 void nrf_ppi_enable(uint32_t channels);
@@ -162,6 +174,7 @@ void put_u32(uint8_t *at, uint32_t value);
 void put_u64(uint8_t *at, uint64_t value);
 /** Delivers everything due at `now` (clock ticks): the button first, then the firmware's wake-up. */
 void mcu_events(uint64_t now);
+int32_t mcu_scan_sample(void);
 /** The linear memory (wasm_rt_mcu.c). */
 uint8_t *mcu_memory(void);
 /** The token's flash pages (the linker script puts them at the end of the part's flash). */

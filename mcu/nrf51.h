@@ -120,16 +120,19 @@ volatile uint32_t *nrf51_model_register(uint32_t address);
 /* TIMER0-2 (RM chapter 18): 16 MHz base clock divided by 2^PRESCALER (0-9). */
 #define NRF51_TIMER0 0x40008000u
 #define NRF51_TIMER1 0x40009000u
+#define NRF51_TIMER2 0x4000a000u
 #define TIMER_TASKS_START 0x000u
 #define TIMER_TASKS_STOP 0x004u
 #define TIMER_TASKS_CLEAR 0x00cu
 #define TIMER_TASKS_CAPTURE(n) (0x040u + 4u * (n))
 #define TIMER_EVENTS_COMPARE(n) (0x140u + 4u * (n))
 #define TIMER_INTENSET 0x304u
+#define TIMER_INTENCLR 0x308u
 #define TIMER_INTEN_COMPARE(n) (1u << (16u + (n)))
 #define TIMER_MODE 0x504u
 #define TIMER_MODE_TIMER 0u
 #define TIMER_BITMODE 0x508u
+#define TIMER_BITMODE_16 0u
 #define TIMER_BITMODE_32 3u
 #define TIMER_PRESCALER 0x510u
 #define TIMER_CC(n) (0x540u + 4u * (n))
@@ -191,5 +194,9 @@ volatile uint32_t *nrf51_model_register(uint32_t address);
 #define PANEL_DISP_PIN 18u
 #define PANEL_EXTCOMIN_PIN 1u
 #define PANEL_POWER_PIN 2u
+/* The five light sensors' comparators (light.c): P0.03 the clock bar, P0.04-P0.07 the data bars (the
+ * nibble's lowest bit on P0.04), and the GPIO that powers the photodiodes and comparators. */
+#define LIGHT_SENSOR_FIRST_PIN 3u
+#define LIGHT_POWER_PIN 8u
 
 #endif

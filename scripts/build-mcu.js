@@ -67,6 +67,7 @@ const RUNTIME = [
   "nrf_rtc.c",
   "nrf_spi.c",
   "sharp_lcd.c",
+  "light.c",
 ];
 /** What each target adds: the part keeps time with RTC1 (QEMU 7.2 has none), the emulator with TIMER0. */
 const TARGET_RUNTIME = {

@@ -1,13 +1,14 @@
 // The token with a transfer: held to the bank's flickering page it shows the payee and the amount a
 // screen at a time; a hold signs exactly those bytes, a press refuses (issue 23, step 3). The real
 // firmware on the simulated board, release and debug builds; virtual time only.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { STATUS_BAD_TRANSACTION, STATUS_DENIED, TRANSFER_SCREEN_SECONDS, TRANSFER_WINDOW_SECONDS } from "../host/abi.js";
 import { FlickerPage } from "../host/optical/flicker.js";
 import { otpApi } from "../host/otp.js";
 import type { FirmwareBuild } from "../host/token/firmware.js";
 import { SimToken } from "../host/token/sim-token.js";
-import { encodeTransfer, type Transfer, transferCode } from "../host/transaction.js";
+import { encodeTransfer, type Transfer, transferCode, transferScreens } from "../host/transaction.js";
 import { fromHex } from "./helpers.js";
 
 const SEED = fromHex("3132333435363738393031323334353637383930");
@@ -102,5 +103,108 @@ describe.each(["release", "debug"] as FirmwareBuild[])("a transfer on the token,
     expect(token.screen().mode).toBe("otp");
     const empty = new SimToken({ build, boardConfig: { randomSeed: 1 } });
     expect(holdToPage(empty, encodeTransfer(TRANSFER))).toBe(STATUS_DENIED);
+  });
+});
+
+// The account name in half-width katakana (JIS X 0201), drawn with the glyphs of
+// assembly/display/name-font.txt: every character of a name reads back from the panel's pixels.
+type NameFontScript = {
+  generate: () => string;
+  readNameFont: () => { code: number; char: string; rows: string[] }[];
+  OUT: string;
+};
+const nameFontScript = (await import(new URL("../scripts/gen-name-font.js", import.meta.url).href)) as NameFontScript;
+const NAME_FONT = nameFontScript.readNameFont();
+const QUESTION_MARK = [".###.", "#...#", "....#", "...#.", "..#..", ".....", "..#.."];
+const NAME_LINE_CHARS = 21;
+/** JIS X 0201 byte -> Unicode (half-width katakana U+FF61-U+FF9F), as host/transaction.ts maps it. */
+const unicode = (code: number): string => String.fromCodePoint(code >= 0xa1 ? code - 0xa1 + 0xff61 : code);
+
+/** The 7 rows of the 5x7 cell whose top left is (x, y), as '#'/'.' strings (SSD1306 page layout). */
+function cell(fb: Uint8Array, x: number, y: number): string[] {
+  const rows: string[] = [];
+  for (let row = 0; row < 7; row++) {
+    let text = "";
+    for (let column = 0; column < 5; column++) text += (fb[((y + row) >> 3) * 128 + x + column] >> ((y + row) & 7)) & 1 ? "#" : ".";
+    rows.push(text);
+  }
+  return rows;
+}
+
+/** The glyph rows the panel should show for a name character (a space is blank). */
+function expectedGlyph(char: string): string[] {
+  if (char === " ") return Array(7).fill(".....");
+  const glyph = NAME_FONT.find((g) => g.char === char);
+  if (!glyph) throw new Error(`no glyph for ${char} in name-font.txt`);
+  return glyph.rows;
+}
+
+/** Reads a centred line of `length` characters at top y: each cell's rows. */
+function line(fb: Uint8Array, y: number, length: number): string[][] {
+  const x0 = (128 - (length * 6 - 1)) >> 1;
+  return Array.from({ length }, (_, i) => cell(fb, x0 + 6 * i, y));
+}
+
+describe("the name font", () => {
+  it("holds ( ) and every half-width katakana 0xA1-0xDF, each glyph distinct and none the '?' of a missing one", () => {
+    const codes = NAME_FONT.map((g) => g.code);
+    expect(codes).toEqual([0x28, 0x29, ...Array.from({ length: 0xdf - 0xa1 + 1 }, (_, i) => 0xa1 + i)]);
+    expect(NAME_FONT.map((g) => g.char)).toEqual(codes.map(unicode));
+    const pictures = new Set(NAME_FONT.map((g) => g.rows.join("/")));
+    expect(pictures.size).toBe(NAME_FONT.length);
+    expect(pictures.has(QUESTION_MARK.join("/"))).toBe(false);
+    expect(NAME_FONT.every((g) => g.rows.join("").includes("#"))).toBe(true);
+  });
+
+  it("assembly/display/name-font.ts is what scripts/gen-name-font.js makes of name-font.txt", () => {
+    expect(readFileSync(new URL(`../${nameFontScript.OUT}`, import.meta.url), "utf8")).toBe(nameFontScript.generate());
+  });
+});
+
+describe.each(["release", "debug"] as FirmwareBuild[])("a transfer with an account name in kana, %s build", (build) => {
+  it("shows the payee, the name in kana glyphs, the amount, in turn, and signs the bytes it showed", () => {
+    const token = tokenWithProfile(build);
+    const name = "ﾔﾏﾀﾞ ﾀﾛｳ";
+    const bytes = encodeTransfer({ ...TRANSFER, name });
+    expect(holdToPage(token, bytes)).toBe(bytes.length);
+    // The screen that shows at arrival is 0 (the payee): step to the name screen.
+    const seen: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      seen.push(token.screen().profile);
+      if (token.screen().profile === 1) {
+        const cells = line(token.framebuffer(), 10, [...name].length);
+        expect(cells).toEqual([...name].map(expectedGlyph));
+        // Not the placeholder: the dakuten and the kana are drawn, not "?".
+        expect(cells.some((rows) => rows.join("/") === QUESTION_MARK.join("/"))).toBe(false);
+      }
+      token.advance(TRANSFER_SCREEN_SECONDS * 1000);
+    }
+    // Three screens in turn (payee, name, amount), as transferScreens lists them.
+    expect(transferScreens(bytes)).toHaveLength(3);
+    expect(new Set(seen)).toEqual(new Set([0, 1, 2]));
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBe((seen[i - 1] + 1) % 3);
+    token.hold();
+    expect(token.screen().code).toBe(transferCode(SEED, bytes));
+  });
+
+  it("every kana and ( ) read back from the pixels; a name longer than a line takes two", () => {
+    const token = tokenWithProfile(build);
+    const chars = NAME_FONT.map((g) => g.char);
+    for (let start = 0; start < chars.length; start += 30) {
+      const name = chars.slice(start, start + 30).join("");
+      const length = [...name].length;
+      const bytes = encodeTransfer({ ...TRANSFER, name, nonce: Uint8Array.of(0, 0, 0, 0, 0, 0, 0, start) });
+      expect(holdToPage(token, bytes)).toBe(bytes.length);
+      while (token.screen().profile !== 1) token.advance(1000);
+      const fb = token.framebuffer();
+      const expected = [...name].map(expectedGlyph);
+      if (length <= NAME_LINE_CHARS) expect(line(fb, 10, length)).toEqual(expected);
+      else {
+        expect(line(fb, 8, NAME_LINE_CHARS)).toEqual(expected.slice(0, NAME_LINE_CHARS));
+        expect(line(fb, 16, length - NAME_LINE_CHARS)).toEqual(expected.slice(NAME_LINE_CHARS));
+      }
+      token.press(); // refuse: the next transfer may come
+      expect(token.screen().mode).toBe("otp");
+    }
   });
 });

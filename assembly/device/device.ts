@@ -13,8 +13,9 @@ import {
   NEW_CODE_SHOWN_SECONDS, PANEL_ON_SECONDS, SERVICE_ID_BYTES, SERVICE_SUFFIX_DIGITS, STATUS_OK, STATUS_SELF_TEST, STATUS_STORAGE,
 } from "../abi";
 import { hmacForget, hmacPrepare, KEY_SIZE } from "../crypto/hmac";
-import { drawDeleteScreen, drawInfoScreen, drawLabelSuffix, drawOtpScreen, drawStatusScreen, drawTransferCode, drawTransferScreen } from "../display/screens";
-import { transactionAmount, transactionCode, transactionValid } from "../otp/transaction";
+import { drawDeleteScreen, drawInfoScreen, drawLabelSuffix, drawOtpScreen, drawStatusScreen, drawTransferCode, drawTransferScreen,
+  TRANSFER_AMOUNT } from "../display/screens";
+import { TX_NAME_LENGTH, transactionAmount, transactionCode, transactionValid } from "../otp/transaction";
 import { batteryMillivolts, random, rtcNow } from "../hal";
 import { hotpValue, stepSecondsIn, stepSecondsLeft, totpStep } from "../otp/otp";
 import {
@@ -554,10 +555,12 @@ function showTransfer(now: i64): void {
     drawTransferCode(<u32>transferCodeValue);
     return;
   }
-  // The payee, then the amount, in turn (the model's profile field says which screen shows).
-  const screen = <u32>((now - transferArrived) / <i64>TRANSFER_SCREEN_SECONDS) & 1;
+  // The payee, its account name if the transfer names it, then the amount, in turn (the model's
+  // profile field says which of them shows: the index in host/transaction.ts's transferScreens).
+  const screens: u32 = load<u8>(TRANSFER + TX_NAME_LENGTH) != 0 ? 3 : 2;
+  const screen = <u32>((now - transferArrived) / <i64>TRANSFER_SCREEN_SECONDS) % screens;
   const amount = transactionAmount(TRANSFER);
   store<u32>(DISPLAY_MODEL + M_MODE, MODE_TRANSFER);
   store<u32>(DISPLAY_MODEL + M_PROFILE, screen);
-  drawTransferScreen(TRANSFER, screen, <u32>(amount / 1000000), <u32>(amount % 1000000));
+  drawTransferScreen(TRANSFER, screen == screens - 1 ? TRANSFER_AMOUNT : screen, <u32>(amount / 1000000), <u32>(amount % 1000000));
 }

@@ -1,6 +1,8 @@
 // The two fonts of the 128x32 panel, as constant tables in static memory (no allocation, nothing
 // built at start-up). Only the characters the screens need are stored.
 
+import { nameGlyphColumns } from "./name-font";
+
 /** Small font: 5x7 pixel glyphs on a 6-pixel advance (one blank column between characters). */
 export const SMALL_GLYPH_WIDTH: i32 = 5;
 export const SMALL_GLYPH_HEIGHT: i32 = 7;
@@ -76,6 +78,20 @@ export function smallGlyph(c: u32): usize {
     }
   }
   return FONT_SMALL + <usize>index * SMALL_GLYPH_WIDTH;
+}
+
+/** Where nameGlyph unpacks a glyph of name-font.ts (5 column bytes, padded to 8). */
+const NAME_GLYPH: usize = memory.data(8, 8);
+
+/**
+ * The glyph of a character of a bank account name (JIS X 0201): the half-width katakana and ( ) from
+ * name-font.ts, anything else as smallGlyph draws it.
+ */
+export function nameGlyph(c: u32): usize {
+  const columns = nameGlyphColumns(c);
+  if (columns == 0) return smallGlyph(c);
+  store<u64>(NAME_GLYPH, columns);
+  return NAME_GLYPH;
 }
 
 /** Large font for the code: digits 0-9 only, 12x16 pixels, strokes two pixels wide. */

@@ -4,7 +4,7 @@
 // Drawing primitives clip to the panel: nothing drawn off-screen wraps into another row or page.
 
 import { BIG_GLYPH_BYTES, BIG_GLYPH_HEIGHT, BIG_GLYPH_WIDTH, FONT_BIG, SMALL_ADVANCE, SMALL_GLYPH_HEIGHT,
-  SMALL_GLYPH_WIDTH, smallGlyph } from "./font";
+  SMALL_GLYPH_WIDTH, nameGlyph, smallGlyph } from "./font";
 import { formatDecimal, MAX_DECIMAL_DIGITS } from "./text";
 
 export const FB_WIDTH: i32 = 128;
@@ -56,7 +56,11 @@ export function textWidth(length: u32, scale: i32): i32 {
 
 /** Draws one ASCII character of the small font, each pixel a scale x scale block, top left (x, y). */
 export function drawChar(x: i32, y: i32, c: u32, scale: i32): void {
-  const glyph = smallGlyph(c);
+  drawGlyph(x, y, smallGlyph(c), scale);
+}
+
+/** Draws the 5x7 glyph at `glyph` (5 column bytes; 0: a space), each pixel a scale x scale block. */
+function drawGlyph(x: i32, y: i32, glyph: usize, scale: i32): void {
   if (!glyph) return;
   for (let column = 0; column < SMALL_GLYPH_WIDTH; column++) {
     const bits = <u32>load<u8>(glyph + column);
@@ -74,6 +78,18 @@ export function drawText(x: i32, y: i32, text: usize, length: u32, scale: i32): 
   for (let i: u32 = 0; i < length && x < FB_WIDTH; i++) {
     drawChar(x, y, load<u8>(text + i), scale);
     x += SMALL_ADVANCE * scale;
+  }
+  return x;
+}
+
+/**
+ * Draws `length` bytes of a bank account name (JIS X 0201: half-width katakana as well as the small
+ * font's characters) at `text` from (x, y) at scale 1; returns the next x. Clipped like drawText.
+ */
+export function drawNameText(x: i32, y: i32, text: usize, length: u32): i32 {
+  for (let i: u32 = 0; i < length && x < FB_WIDTH; i++) {
+    drawGlyph(x, y, nameGlyph(load<u8>(text + i)), 1);
+    x += SMALL_ADVANCE;
   }
   return x;
 }

@@ -2,7 +2,7 @@
 // (or the device loop) calls one of them once per second while the panel is on. Layout constants are
 // exported so a decoder reading the pixels back agrees with the drawing by construction.
 
-import { bigDigitOffset, bigDigitsWidth, clear, drawBigDigits, drawRect, drawText, FB_HEIGHT, FB_WIDTH,
+import { bigDigitOffset, bigDigitsWidth, clear, drawBigDigits, drawNameText, drawRect, drawText, FB_HEIGHT, FB_WIDTH,
   fillRect, textWidth } from "./framebuffer";
 import { SMALL_ADVANCE } from "./font";
 import { copyText, decimalDigits, formatDecimal, formatHex } from "./text";
@@ -238,19 +238,38 @@ export function drawDeleteScreen(label: usize, labelLength: u32, suffix: usize, 
 }
 
 const TEXT_PAY_TO: usize = memory.data<u8>([6, 0x50, 0x41, 0x59, 0x20, 0x54, 0x4f]); // "PAY TO"
+const TEXT_PAYEE_NAME: usize = memory.data<u8>([10, 0x50, 0x41, 0x59, 0x45, 0x45, 0x20, 0x4e, 0x41, 0x4d, 0x45]); // "PAYEE NAME"
 const TEXT_AMOUNT_JPY: usize = memory.data<u8>([10, 0x41, 0x4d, 0x4f, 0x55, 0x4e, 0x54, 0x20, 0x4a, 0x50, 0x59]); // "AMOUNT JPY"
 const TEXT_HOLD_SIGN: usize = memory.data<u8>([18, 0x48, 0x4f, 0x4c, 0x44, 0x3d, 0x53, 0x49, 0x47, 0x4e, 0x20, 0x50, 0x52, 0x45, 0x53, 0x53,
   0x3d, 0x4e, 0x4f]); // "HOLD=SIGN PRESS=NO"
 const TEXT_TRANSFER_CODE: usize = memory.data<u8>([13, 0x54, 0x52, 0x41, 0x4e, 0x53, 0x46, 0x45, 0x52, 0x20, 0x43, 0x4f, 0x44, 0x45]); // "TRANSFER CODE"
 
+// Offsets in the canonical transfer (assembly/otp/transaction.ts; importing it would bring the
+// crypto's static tables into the display build).
+const TX_NAME_LENGTH: usize = 29;
+const TX_NAME: usize = 30;
+
+/** Account name characters a line of the name screen holds (21 x 6 pixels of the panel's 128). */
+export const TRANSFER_NAME_LINE_CHARS: u32 = 21;
+/** drawTransferScreen's screens: the payee's account, its account name, the amount. */
+export const TRANSFER_PAYEE: u32 = 0;
+export const TRANSFER_NAME: u32 = 1;
+export const TRANSFER_AMOUNT: u32 = 2;
+
+/** Draws `length` (at most TRANSFER_NAME_LINE_CHARS) bytes of an account name centred, top at y. */
+function centredName(y: i32, name: usize, length: u32): void {
+  drawNameText((FB_WIDTH - textWidth(length, 1)) >> 1, y, name, length);
+}
+
 /**
  * One screen of a transfer the token read (the canonical bytes at `tx`, assembly/otp/transaction.ts):
- * screen 0 the payee ("PAY TO", bank-branch account), screen 1 the amount ("AMOUNT JPY", the yen),
- * each over "HOLD=SIGN PRESS=NO". Drawn from the same bytes the code is computed over.
+ * TRANSFER_PAYEE ("PAY TO", bank-branch account), TRANSFER_NAME ("PAYEE NAME", the account name in
+ * half-width katakana, on two lines when it is longer than one holds), TRANSFER_AMOUNT ("AMOUNT JPY",
+ * the yen), each over "HOLD=SIGN PRESS=NO". Drawn from the same bytes the code is computed over.
  */
 export function drawTransferScreen(tx: usize, screen: u32, amountHigh: u32, amountLow: u32): void {
   clear();
-  if (screen == 0) {
+  if (screen == TRANSFER_PAYEE) {
     centredText(0, TEXT_PAY_TO, 1);
     let length = copyText(LINE, tx + 1, 4);
     store<u8>(LINE + length++, 0x2d);
@@ -258,6 +277,14 @@ export function drawTransferScreen(tx: usize, screen: u32, amountHigh: u32, amou
     store<u8>(LINE + length++, 0x20);
     length += copyText(LINE + length, tx + 8, 7);
     centredBytes(10, LINE, length, 1);
+  } else if (screen == TRANSFER_NAME) {
+    centredText(0, TEXT_PAYEE_NAME, 1);
+    const length = <u32>load<u8>(tx + TX_NAME_LENGTH);
+    if (length <= TRANSFER_NAME_LINE_CHARS) centredName(10, tx + TX_NAME, length);
+    else {
+      centredName(8, tx + TX_NAME, TRANSFER_NAME_LINE_CHARS);
+      centredName(16, tx + TX_NAME + TRANSFER_NAME_LINE_CHARS, length - TRANSFER_NAME_LINE_CHARS);
+    }
   } else {
     centredText(0, TEXT_AMOUNT_JPY, 1);
     // Up to 12 digits: the high part (above 10^6) then the low six, zero-padded.

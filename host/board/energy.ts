@@ -90,6 +90,8 @@ export interface Conditions {
   selfDischargePercentPerYear: number;
   /** mV the cell's curve reads lower at the temperature assumed (0 at about 20 °C). */
   curveOffsetMillivolts: number;
+  /** µA of the light sensors' front end (five photodiodes and their comparators) while scanning. */
+  sensorMicroamps: number;
 }
 
 export const CENTRAL: Readonly<Conditions> = {
@@ -102,6 +104,7 @@ export const CENTRAL: Readonly<Conditions> = {
   capacityFactor: 1,
   selfDischargePercentPerYear: 1,
   curveOffsetMillivolts: 0,
+  sensorMicroamps: 10,
 };
 
 /**
@@ -119,6 +122,7 @@ export const WORST_CASE: Readonly<Conditions> = {
   capacityFactor: 0.8,
   selfDischargePercentPerYear: 2,
   curveOffsetMillivolts: 100,
+  sensorMicroamps: 40,
 };
 
 /** Seconds the panel stays on after a press (PANEL_ON_SECONDS of assembly/abi.ts). */
@@ -185,6 +189,48 @@ export const MEASURED_COSTS: Readonly<OperationCosts> = {
   panelOff: { instructions: 2_127, panelLines: 0 },
 };
 
+/** What one transfer costs on the M0 (host/mcu/measure.ts measureTransfer; test/mcu-energy.test.ts checks them). */
+export interface TransferCosts {
+  /** One decoding sample in scan mode: scan() reads the sensors and feeds the decoder (the mean over a scan). */
+  scanSample: OperationCost;
+  /** The sample that takes the frame: the transfer checked, kept and drawn, every line to the panel. */
+  scanFrame: OperationCost;
+  /** A second of the transfer on the panel: the tick that redraws it. */
+  transferTick: OperationCost;
+  /** The confirming hold: the transfer key (HKDF-SHA256), the OCRA code, drawn. */
+  sign: OperationCost;
+}
+
+export const MEASURED_TRANSFER_COSTS: Readonly<TransferCosts> = {
+  scanSample: { instructions: 90, panelLines: 0 },
+  scanFrame: { instructions: 125_160, panelLines: 32 },
+  transferTick: { instructions: 77_813, panelLines: 0 },
+  sign: { instructions: 304_227, panelLines: 28 },
+};
+
+/**
+ * How a transfer is used (assumptions, not measurements): the holder holds the token to the page for
+ * scanSeconds (about a repetition and a half of a transfer with an account name at the page's normal
+ * 20 levels a second), reads its screens and holds the button for shownSeconds, and types the code
+ * into the bank within codeSeconds before a press puts it away. The CPU wakes sampleHz times a second
+ * while scanning; each wake costs the sample's measured instructions and wakeInstructions more for the
+ * loop around it (sleep, wake, the timer re-armed: mcu/light.c, not metered; an estimate).
+ */
+export const TRANSFER_USE = {
+  scanSeconds: 6,
+  shownSeconds: 8,
+  codeSeconds: 20,
+  sampleHz: 240,
+  wakeInstructions: 50,
+  /** s button A is held for the hold that signs (LONG_PRESS_SECONDS and a little). */
+  holdSeconds: 2.2,
+} as const;
+
+/** The CPU's share of each second while scanning (cycles at the assumed CPI over 16 MHz). */
+export function scanDutyCycle(costs: Readonly<TransferCosts> = MEASURED_TRANSFER_COSTS): number {
+  return ((costs.scanSample.instructions + TRANSFER_USE.wakeInstructions) * ASSUMED_CPI * TRANSFER_USE.sampleHz) / NRF51822.cpuHz;
+}
+
 const MS_PER_HOUR = 3_600_000;
 const HOURS_PER_YEAR = 8_766; // 365.25 days
 
@@ -227,6 +273,32 @@ export const flashWordMicroampMs = (conditions: Readonly<Conditions> = CENTRAL):
 /** µA·ms of button A's pull-up for one press (the pin held low). */
 export const buttonMicroampMs = (conditions: Readonly<Conditions> = CENTRAL): number =>
   (BUTTON.millivolts / conditions.pullUpOhms) * 1000 * BUTTON.heldSeconds * 1000;
+
+/**
+ * µA·ms of one transfer, in its parts: scanning (the sensors' front end, the CPU at every sample, the
+ * frame taken and drawn), the transfer and then its code on the panel (a tick a second and the panel's
+ * own current), the signing hold with the button's pull-up, and the press that puts the code away.
+ */
+export function transferMicroampMs(
+  costs: Readonly<TransferCosts> = MEASURED_TRANSFER_COSTS,
+  conditions: Readonly<Conditions> = CENTRAL,
+  pressCost: OperationCost = MEASURED_COSTS.press,
+): { scan: number; shown: number; sign: number } {
+  const use = TRANSFER_USE;
+  const samples = use.scanSeconds * use.sampleHz;
+  const scan =
+    samples * cpuMicroampMs(costs.scanSample.instructions + use.wakeInstructions, ASSUMED_CPI, conditions) +
+    use.scanSeconds * 1000 * conditions.sensorMicroamps +
+    operationMicroampMs(costs.scanFrame, conditions);
+  const seconds = use.shownSeconds + use.codeSeconds;
+  const shown = seconds * (operationMicroampMs(costs.transferTick, conditions) + 1000 * displayMicroamps());
+  const sign =
+    operationMicroampMs(costs.sign, conditions) +
+    (buttonMicroampMs(conditions) * use.holdSeconds) / BUTTON.heldSeconds +
+    operationMicroampMs(pressCost, conditions) +
+    buttonMicroampMs(conditions);
+  return { scan, shown, sign };
+}
 
 /** Words in one state record (assembly/store/record.ts: 812 bytes). */
 export const RECORD_WORDS = 203;
@@ -291,6 +363,8 @@ export interface DailyUse {
   pressesPerDay: number;
   /** Times a day the time is recorded in flash (at most once an hour of use); default recordingsPerDay(presses). */
   recordingsPerDay?: number;
+  /** Transfers signed a day (each scanned, shown, signed: transferMicroampMs); default 0. */
+  transfersPerDay?: number;
 }
 
 /**
@@ -305,6 +379,7 @@ export function recordingsPerDay(presses: number): number {
 
 export interface Lifetime {
   pressesPerDay: number;
+  transfersPerDay: number;
   /** µA averaged over a day, self-discharge included. */
   averageMicroamps: number;
   /** Years until the battery gauge empties (below LOW mV: the low-battery warning). */
@@ -336,6 +411,7 @@ export function dailyBudget(
   use: DailyUse,
   costs: OperationCosts = MEASURED_COSTS,
   conditions: Readonly<Conditions> = CENTRAL,
+  transferCosts: Readonly<TransferCosts> = MEASURED_TRANSFER_COSTS,
 ): BudgetLine[] {
   const day = 86_400_000; // ms
   const presses = use.pressesPerDay;
@@ -365,12 +441,35 @@ export function dailyBudget(
     },
     { what: "button A's pull-up while pressed", microamps: (presses * buttonMicroampMs(conditions)) / day },
     { what: "CR2032 self-discharge (1 %/year central, 2 %/year worst)", microamps: selfDischarge / day },
+    ...transferLines(use.transfersPerDay ?? 0, transferCosts, conditions, costs.press, day),
+  ];
+}
+
+/** The budget's transfer lines (none without transfers, so a day of logins alone reads as before). */
+function transferLines(
+  transfers: number,
+  costs: Readonly<TransferCosts>,
+  conditions: Readonly<Conditions>,
+  pressCost: OperationCost,
+  day: number,
+): BudgetLine[] {
+  if (!(transfers > 0)) return [];
+  const { scan, shown, sign } = transferMicroampMs(costs, conditions, pressCost);
+  return [
+    { what: "transfers: scanning (sensors' front end, CPU at 240 samples/s)", microamps: (transfers * scan) / day },
+    { what: "transfers: the transfer and its code on the panel", microamps: (transfers * shown) / day },
+    { what: "transfers: the signing hold, the press that ends it", microamps: (transfers * sign) / day },
   ];
 }
 
 /** µA·ms a day of `use`, from the measured costs and the parts' currents. */
-export function dailyMicroampMs(use: DailyUse, costs: OperationCosts = MEASURED_COSTS, conditions: Readonly<Conditions> = CENTRAL): number {
-  return dailyBudget(use, costs, conditions).reduce((sum, line) => sum + line.microamps, 0) * 86_400_000;
+export function dailyMicroampMs(
+  use: DailyUse,
+  costs: OperationCosts = MEASURED_COSTS,
+  conditions: Readonly<Conditions> = CENTRAL,
+  transferCosts: Readonly<TransferCosts> = MEASURED_TRANSFER_COSTS,
+): number {
+  return dailyBudget(use, costs, conditions, transferCosts).reduce((sum, line) => sum + line.microamps, 0) * 86_400_000;
 }
 
 /** How long a CR2032 lasts at `use`: to the low-battery warning, to the last code, and the lead between. */
@@ -380,14 +479,16 @@ export function lifetime(
   brownOutMillivolts: number,
   costs: OperationCosts = MEASURED_COSTS,
   conditions: Readonly<Conditions> = CENTRAL,
+  transferCosts: Readonly<TransferCosts> = MEASURED_TRANSFER_COSTS,
 ): Lifetime {
-  const perDay = dailyMicroampMs(use, costs, conditions) / MS_PER_HOUR; // µAh a day
+  const perDay = dailyMicroampMs(use, costs, conditions, transferCosts) / MS_PER_HOUR; // µAh a day
   const curve = curveFor(conditions);
   const daysTo = (millivolts: number) => (fractionAt(millivolts, curve) * capacityMicroampHours(conditions)) / perDay;
   const warningDays = daysTo(lowMillivolts);
   const lastCodeDays = daysTo(brownOutMillivolts);
   return {
     pressesPerDay: use.pressesPerDay,
+    transfersPerDay: use.transfersPerDay ?? 0,
     averageMicroamps: perDay / 24,
     warningYears: (warningDays * 24) / HOURS_PER_YEAR,
     lastCodeYears: (lastCodeDays * 24) / HOURS_PER_YEAR,

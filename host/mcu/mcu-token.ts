@@ -10,14 +10,14 @@
 //   token.close();                             // or `using token = new McuToken()`
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { FLASH_PAGE_BYTES, FLASH_SIZE_BYTES } from "../abi.js";
+import { FLASH_PAGE_BYTES, FLASH_SIZE_BYTES, STATUS_BAD_CHECKSUM } from "../abi.js";
 import { DEFAULT_BOARD_START_MS } from "../board/board.js";
 import { SHORT_PRESS_MS } from "../board/button.js";
 import { renderFramebuffer } from "../display/render.js";
 import { TokenLink, type ProfileInfo, type ProfileSpec, type TokenInfo } from "../token/link.js";
 import { readScreen, type Screen } from "../token/screen.js";
 import { buildDir } from "../wasm.js";
-import { decodeMeter, ICOUNT_SHIFT, type Meter } from "./meter.js";
+import { decodeMeter, ICOUNT_SHIFT, type Meter, ticksToInstructions } from "./meter.js";
 import {
   BOOT_FAULT,
   FRAME_ADVANCE,
@@ -38,10 +38,29 @@ import {
   FRAME_METER,
   FRAME_NAMES,
   FRAME_RTC,
+  FRAME_SCAN,
   FRAME_SCREEN,
   IMAGE_HARNESS,
 } from "./protocol.js";
 import { QemuBoard, qemuMissing } from "./qemu.js";
+
+/** What scanning a recorded sample stream did on the M0 (McuToken.scan). */
+export interface McuScanResult {
+  /** scan()'s last answer: a sound frame's length, a refusal (negative), or 0 / STATUS_BAD_CHECKSUM if the stream ran out first. */
+  status: number;
+  /** Samples the M0 took (the stream past a sound frame is dropped). */
+  samples: number;
+  /** Instructions of the decoding samples' scan() calls (the HAL's included), in all and the largest one. */
+  instructions: number;
+  worstInstructions: number;
+  /** Instructions of the sample that took a sound frame (checked, kept, drawn and sent to the panel); 0 if none. */
+  frameInstructions: number;
+  /** Sound frames that failed their CRC-32 on the way. */
+  checksumFailures: number;
+}
+
+/** Sensor masks per FRAME_SCAN (within FRAME_MAX_PAYLOAD). */
+const SCAN_CHUNK = 1024;
 
 /** The images scripts/build-mcu.js links. */
 export const MCU_IMAGES = {
@@ -468,6 +487,37 @@ export class McuToken {
     this.requireHarness("fault()");
     if (this.request(FRAME_FAULT, new Uint8Array(0)) !== undefined) throw new McuError("the token answered FAULT instead of resetting");
     return this.lastBoot!;
+  }
+
+  /**
+   * Holds the token to a flickering page: `masks` are the five sensors' comparator outputs at each
+   * tick of the sampling timer (host/optical/scan.ts recordSamples), fed to the M0's sensor pins one
+   * per tick while it samples in scan mode, until a sound frame (taken or refused) or the stream's end.
+   * The token's clock stands still meanwhile (time passes with advance()).
+   */
+  scan(masks: Uint8Array): McuScanResult {
+    this.requireHarness("scan()");
+    const result: McuScanResult = {
+      status: 0,
+      samples: 0,
+      instructions: 0,
+      worstInstructions: 0,
+      frameInstructions: 0,
+      checksumFailures: 0,
+    };
+    for (let at = 0; at < masks.length; at += SCAN_CHUNK) {
+      const reply = this.request(FRAME_SCAN, masks.subarray(at, at + SCAN_CHUNK));
+      if (reply === undefined || reply.length !== 24) throw new McuError("the token reset while it scanned");
+      const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+      result.status = view.getInt32(0, true);
+      result.samples += view.getUint32(4, true);
+      result.instructions += ticksToInstructions(view.getUint32(8, true));
+      result.worstInstructions = Math.max(result.worstInstructions, ticksToInstructions(view.getUint32(12, true)));
+      result.checksumFailures += view.getUint32(16, true);
+      result.frameInstructions = ticksToInstructions(view.getUint32(20, true));
+      if (result.status !== 0 && result.status !== STATUS_BAD_CHECKSUM) break;
+    }
+    return result;
   }
 
   /** What the last firmware entry point (and the boot) cost on the M0. */

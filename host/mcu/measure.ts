@@ -1,9 +1,12 @@
 // The everyday operations of the token, metered one by one on the emulated M0 (McuToken.meter()):
 // what npm run bench prints and what the energy model's recorded counts (host/board/energy.ts) are
 // checked against. The sequence is fixed, so the counts are the same on every run.
-import type { OperationCosts } from "../board/energy.js";
+import type { OperationCosts, TransferCosts } from "../board/energy.js";
+import { FlickerPage } from "../optical/flicker.js";
+import { recordSamples } from "../optical/scan.js";
+import { encodeTransfer } from "../transaction.js";
 import type { MeterReading } from "./meter.js";
-import type { McuToken } from "./mcu-token.js";
+import type { McuScanResult, McuToken } from "./mcu-token.js";
 
 export interface DailyOperations {
   /** The power-on of a fresh token (makes and stores its serial number). */
@@ -74,5 +77,69 @@ export function operationCosts(measured: DailyOperations): OperationCosts {
     refresh: cost(measured.refresh),
     refreshNewStep: cost(measured.refreshNewStep),
     panelOff: cost(measured.panelOff),
+  };
+}
+
+/** A transfer on the M0, metered: the scan, a second of it on screen, the signing hold. */
+export interface TransferOperations {
+  scan: McuScanResult;
+  transferTick: MeterReading;
+  sign: MeterReading;
+  /** The code the hold gave, and the transfer's bytes (for a check against the bank's). */
+  code: string;
+  payload: Uint8Array;
+}
+
+/** The transfer measureTransfer scans: with an account name in kana, as a bank's page would draw it. */
+export const BENCH_TRANSFER = {
+  bankCode: "0001",
+  branch: "001",
+  account: "1234567",
+  amount: 1_234_567,
+  nonce: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8),
+  name: "ﾔﾏﾀﾞ ﾀﾛｳ",
+};
+
+/**
+ * Holds a token with a profile to a page flickering BENCH_TRANSFER (from mid-frame, sampled at 240 Hz
+ * for three repetitions at most), lets a second pass on its screens, and signs with a hold; the press
+ * that puts the code away follows. The same sequence on every run.
+ */
+export function measureTransfer(
+  token: McuToken,
+  after: (name: "scanFrame" | "transferTick" | "sign") => void = () => {},
+): TransferOperations {
+  const payload = encodeTransfer(BENCH_TRANSFER);
+  const page = new FlickerPage(payload, {}, -700);
+  const scan = token.scan(recordSamples((t) => page.lightAt(t), 3 * page.frameMs));
+  after("scanFrame");
+  if (scan.status !== payload.length) throw new Error(`the M0 did not take the transfer: scan() answered ${scan.status}`);
+  token.advance(1_000);
+  after("transferTick");
+  const transferTick = token.meter().last;
+  token.buttonDown();
+  token.advance(2_000); // the hold fires at LONG_PRESS_SECONDS
+  after("sign");
+  const sign = token.meter().last;
+  const screen = token.screen();
+  token.buttonUp();
+  if (sign.call !== "button" || screen.mode !== "transfer-code" || screen.code === null) {
+    throw new Error(`metering the signing hold: the last entry point was ${sign.call}, the screen ${screen.mode}`);
+  }
+  if (transferTick.call !== "tick") throw new Error(`metering a transfer's second: the last entry point was ${transferTick.call}`);
+  token.press();
+  return { scan, transferTick, sign, code: screen.code, payload };
+}
+
+/** The energy model's transfer costs (host/board/energy.ts) from a measurement. */
+export function transferCosts(measured: TransferOperations): TransferCosts {
+  const cost = (r: MeterReading) => ({ instructions: r.instructions, panelLines: r.panelLines });
+  const { scan } = measured;
+  const decoding = scan.samples - 1;
+  return {
+    scanSample: { instructions: Math.round(scan.instructions / decoding), panelLines: 0 },
+    scanFrame: { instructions: scan.frameInstructions, panelLines: 32 },
+    transferTick: cost(measured.transferTick),
+    sign: cost(measured.sign),
   };
 }

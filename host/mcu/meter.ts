@@ -6,7 +6,7 @@
 // point runs (the CPU's sleeps, waiting for the RNG, are taken out). So instructions =
 // ticks x (1e9 / 16e6) / 2^N. With N = 6 one tick is 62.5 ns and one instruction 64 ns, so a count is
 // exact to about one instruction.
-import { CALL_BOOT, CALL_BUTTON, CALL_LINK, CALL_TICK } from "./protocol.js";
+import { CALL_BOOT, CALL_BUTTON, CALL_LINK, CALL_SCAN, CALL_TICK } from "./protocol.js";
 
 /** -icount shift of the harness: 64 ns per instruction, close to a 16 MHz core at one cycle each. */
 export const ICOUNT_SHIFT = 6;
@@ -18,10 +18,11 @@ export const CALL_NAMES: Record<number, string> = {
   [CALL_TICK]: "tick",
   [CALL_BUTTON]: "button",
   [CALL_LINK]: "link",
+  [CALL_SCAN]: "scan",
 };
 
 export interface MeterReading {
-  /** Which entry point: boot, tick, button or link. */
+  /** Which entry point: boot, tick, button, link or scan (one sample of the light sensors). */
   call: string;
   /** Guest instructions executed (the HAL's included). */
   instructions: number;

@@ -39,6 +39,16 @@ export const FRAME_FLASH_WRITE = 0x57;
 export const FRAME_RTC = 0x54;
 /** Reply: the meter (decodeMeter in host/mcu/meter.ts). */
 export const FRAME_METER = 0x4d;
+/**
+ * Scan mode with the sensors fed from the host: the payload is a recorded stream of sensor masks (u8
+ * each, bit 0 the clock bar), one per tick of the sampling timer. The harness sleeps to each tick,
+ * drives the five sensor pins with the next mask and runs one sample of the firmware. Reply: scan()'s
+ * last answer (i32), masks used (u32), the decoding samples' meter ticks in all (u32) and the largest
+ * (u32), sound frames that failed their CRC (u32), the ticks of the sample that took a sound frame
+ * (u32; 0 if none). A sound frame (taken or refused) ends scan mode and the rest of the stream is
+ * dropped; otherwise scanning goes on with the next FRAME_SCAN.
+ */
+export const FRAME_SCAN = 0x4f;
 /** Run the fault path as a WebAssembly trap does (the board resets; FRAME_BOOTED answers). */
 export const FRAME_FAULT = 0x58;
 
@@ -69,6 +79,7 @@ export const CALL_BOOT = 0;
 export const CALL_TICK = 1;
 export const CALL_BUTTON = 2;
 export const CALL_LINK = 3;
+export const CALL_SCAN = 4;
 
 /** The voltage a harness image reports until told otherwise, and a product image always (QEMU models no ADC). */
 export const BOARD_BATTERY_MILLIVOLTS = FRESH_CELL_MILLIVOLTS;
@@ -91,4 +102,5 @@ export const FRAME_NAMES: Record<number, string> = {
   [FRAME_RTC]: "RTC",
   [FRAME_METER]: "METER",
   [FRAME_FAULT]: "FAULT",
+  [FRAME_SCAN]: "SCAN",
 };

@@ -4,6 +4,7 @@
 // reports what came out: the first sound frame, and the frames that failed their CRC on the way.
 import { SCAN_HZ, STATUS_BAD_CHECKSUM } from "../abi.js";
 import type { Board } from "../board/board.js";
+import { type LightSource, LightSensors } from "../board/light.js";
 import { mulberry32 } from "../board/random.js";
 import { type FirmwareBuild, type FirmwareExports, type HalImports, loadFirmware } from "../token/firmware.js";
 
@@ -67,4 +68,28 @@ export function scanUntilFrame(firmware: FirmwareExports, board: Board, maxMs: n
     }
   }
   return { checksumFailures, elapsedMs: board.clock.now() - startMs, samples };
+}
+
+/**
+ * The comparator outputs a sampling timer would read holding `board`-less sensors to `light` for
+ * `ms`: one mask per sample (bit 0 the clock bar), sample times as scanUntilFrame takes them (jitter,
+ * missed and doubled samples from `config`). A recorded stream, for a board that samples on its own
+ * (the emulated M0: McuToken.scan). Virtual time starts at `startMs`.
+ */
+export function recordSamples(light: LightSource, ms: number, config: Partial<SamplerConfig> = {}, startMs = 0): Uint8Array {
+  const sampler = { ...DEFAULT_SAMPLER, ...config };
+  const random = mulberry32(sampler.seed);
+  const uniform = () => random() / 2 ** 32;
+  const periodMs = 1000 / sampler.hz;
+  let nowMs = startMs;
+  const sensors = new LightSensors(() => nowMs);
+  sensors.aim(light);
+  const masks: number[] = [];
+  for (let n = 1; n * periodMs <= ms; n++) {
+    nowMs = Math.max(nowMs, Math.round(startMs + n * periodMs + (uniform() - 0.5) * sampler.timingJitter * periodMs));
+    if (uniform() < sampler.missRate) continue;
+    const deliveries = uniform() < sampler.doubleRate ? 2 : 1;
+    for (let d = 0; d < deliveries; d++) masks.push(sensors.read());
+  }
+  return Uint8Array.from(masks);
 }
