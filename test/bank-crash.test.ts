@@ -23,14 +23,14 @@
 // before a commit's WAL flush while another transaction is open, 0 by default; PostgreSQL applies it
 // only with fsync on) widens the moment a crash can meet a COMMIT in flight, and the test counts those
 // (each instance warns, OTP_TOKEN_LOST_COMMIT, with the commit id's verdict) and needs some.
-import { type ChildProcess, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import type { PgStore } from "../host/bank/postgres/store.js";
@@ -38,7 +38,7 @@ import type { SqliteStore } from "../host/bank/sqlite/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import type { BankStore } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
-import { otherThan, startBankServe } from "./bank-helpers.js";
+import { otherThan, useBankServe } from "./bank-helpers.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 const KEY_HEX = "00ff11ee22dd33cc44bb55aa66998877665544332211ffeeddccbbaa99887766";
@@ -53,7 +53,7 @@ const SENDS = 4;
 const api = otpApi();
 const postgres = usePostgres({ durable: true, settings: { commit_delay: 10_000, commit_siblings: 1 } });
 const agent = new Agent({ keepAlive: true, maxSockets: 128 });
-const children: ChildProcess[] = [];
+const bankServe = useBankServe();
 let dir: string;
 let keyFile: string;
 
@@ -61,10 +61,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "otp-crash-"));
   keyFile = join(dir, "bank.key");
   writeFileSync(keyFile, KEY_HEX, { mode: 0o600 });
-});
-
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
 
 afterAll(() => {
@@ -289,7 +285,7 @@ describe("the crash test: every accepted code and counted failure durable, none 
       const url = postgres.freshUrl();
       const { held, guessed, key } = await makeBank(await openStore(url, { create: true }));
       const args = ["--db", url, "--master-key-file", keyFile, "--throttle-base-seconds", "0", "--rate-limit", "10000000"];
-      const servers = await Promise.all(Array.from({ length: INSTANCES }, () => startBankServe(args, children)));
+      const servers = await bankServe.startMany(INSTANCES, args);
       const bases = servers.map((s) => s.base);
       // The instances' warnings for each COMMIT whose answer was lost, by outcome.
       const lostCommits = { committed: 0, "not committed": 0, "not known": 0 };
@@ -402,7 +398,7 @@ describe("the crash test: every accepted code and counted failure durable, none 
     const file = join(dir, "crash.sqlite");
     const { held, guessed, key } = await makeBank(await openStore(file, { create: true }));
     const args = ["--db", file, "--master-key-file", keyFile, "--throttle-base-seconds", "0", "--rate-limit", "10000000"];
-    const servers = await Promise.all(Array.from({ length: INSTANCES }, () => startBankServe(args, children)));
+    const servers = await bankServe.startMany(INSTANCES, args);
     let live = servers.map((s) => s.base);
     let killed = 0;
     const chaos = (async () => {
@@ -414,7 +410,7 @@ describe("the crash test: every accepted code and counted failure durable, none 
         victim.child.kill("SIGKILL");
         await exited;
         killed++;
-        servers[i % INSTANCES] = await startBankServe(args, children);
+        servers[i % INSTANCES] = await bankServe.start(args);
         live = servers.map((s) => s.base);
         await sleep(800);
       }

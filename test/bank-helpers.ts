@@ -3,6 +3,7 @@
 // with node:crypto, not from host/bank (whose half uses @noble/curves) nor from the firmware.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import type { ActivationAnswer, Bank } from "../host/bank/bank.js";
 import type { NewToken } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
@@ -79,4 +80,49 @@ export function startBankServe(args: string[], children: ChildProcess[]): Promis
     child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString()));
     child.once("exit", (code, signal) => reject(new Error(`bank serve exited (${code ?? signal}): ${err}`)));
   });
+}
+
+/** One `bank serve` process started by startBankServe: the child and its base URL. */
+export interface BankServe {
+  child: ChildProcess;
+  base: string;
+}
+
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+/**
+ * The `bank serve` instances of one test file (call at the file's top level): `start` and `startMany`
+ * start them (startBankServe), `stop` ends them as an operator would (SIGTERM) and gives their exit
+ * codes. On every other exit path none outlives its test: any still running is killed (SIGKILL) after
+ * each test, after the file, and at the test process's exit should it end before its hooks ran.
+ */
+export function useBankServe(): {
+  start(args: string[]): Promise<BankServe>;
+  startMany(count: number, args: string[]): Promise<BankServe[]>;
+  stop(servers: BankServe[]): Promise<(number | null)[]>;
+} {
+  const children: ChildProcess[] = [];
+  const killAll = () => {
+    for (const child of children.splice(0)) if (running(child)) child.kill("SIGKILL");
+  };
+  beforeAll(() => {
+    process.on("exit", killAll);
+  });
+  afterEach(killAll);
+  afterAll(() => {
+    killAll();
+    process.off("exit", killAll);
+  });
+  const start = (args: string[]) => startBankServe(args, children);
+  return {
+    start,
+    startMany: (count, args) => Promise.all(Array.from({ length: count }, () => start(args))),
+    async stop(servers) {
+      for (const { child } of servers) if (running(child)) child.kill("SIGTERM");
+      await Promise.all(
+        servers.map(({ child }) => new Promise((resolve) => (running(child) ? child.once("exit", resolve) : resolve(null)))),
+      );
+      return servers.map(({ child }) => child.exitCode);
+    },
+  };
 }

@@ -7,7 +7,7 @@
 // - PostgreSQL restarted in the middle of a load: requests during the outage get 503 (health too),
 //   none is accepted twice, and the instances serve again by themselves when it is back.
 // Each round uses a token of its own (imported as PSKC would import it) and its current code.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
@@ -19,7 +19,7 @@ import { MasterKey } from "../host/bank/crypto.js";
 import type { PgStore } from "../host/bank/postgres/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import { otpApi } from "../host/otp.js";
-import { otherThan, startBankServe } from "./bank-helpers.js";
+import { type BankServe, otherThan, useBankServe } from "./bank-helpers.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -44,7 +44,7 @@ interface Answer {
 let dir: string;
 let keyFile: string;
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-const children: ChildProcess[] = [];
+const bankServe = useBankServe();
 const stores: PgStore[] = [];
 
 beforeAll(() => {
@@ -54,7 +54,6 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   for (const store of stores.splice(0)) await store.close().catch(() => undefined);
 });
 
@@ -82,10 +81,8 @@ async function bankWith(count: number): Promise<{ url: string; held: Held[]; key
   return { url, held: imported.map((t, i) => ({ userId: t.userId, seed: seeds[i] })), key, store, bank };
 }
 
-/** `otp-token bank serve --port 0` on `url`; resolves with its base URL once it listens. */
-const serve = (url: string, ...args: string[]) => startBankServe(["--db", url, "--master-key-file", keyFile, ...args], children);
-
-const instances = (url: string, ...args: string[]) => Promise.all(Array.from({ length: INSTANCES }, () => serve(url, ...args)));
+/** INSTANCES of `otp-token bank serve --port 0` on `url`; resolves with their base URLs once they listen. */
+const instances = (url: string, ...args: string[]) => bankServe.startMany(INSTANCES, ["--db", url, "--master-key-file", keyFile, ...args]);
 
 function call(base: string, method: string, path: string, key: string | null, json?: unknown): Promise<Answer> {
   const body = json === undefined ? undefined : JSON.stringify(json);
@@ -130,16 +127,8 @@ async function loginsPerUser(store: PgStore): Promise<Map<string, number>> {
   return new Map(rows.map((r) => [r.user_id, r.n]));
 }
 
-async function stop(servers: { child: ChildProcess }[]): Promise<(number | null)[]> {
-  for (const { child } of servers) if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-  await Promise.all(
-    servers.map(
-      ({ child }) =>
-        new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once("exit", resolve))),
-    ),
-  );
-  return servers.map(({ child }) => child.exitCode);
-}
+/** SIGTERM to each; their exit codes once all have exited. */
+const stop = (servers: BankServe[]) => bankServe.stop(servers);
 
 if (POSTGRES_SKIP !== null) it.skip(`four bank serve instances on PostgreSQL skipped: ${POSTGRES_SKIP}`, () => undefined);
 

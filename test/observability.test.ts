@@ -2,7 +2,10 @@
 // json` under a load of logins (right, wrong, replayed, throttled, through /verify and the gateway's
 // /authenticate). The metrics scrape passes Debian's `promtool check metrics` and counts what was
 // done; the log has one JSON line per request (request id, route, status, time, key id) and none of
-// the secrets the run used: the API key, every code sent, the master key, the tokens' seeds.
+// the secrets the run used: the API key, every code sent, the master key, the tokens' seeds. On
+// PostgreSQL (test/pg-helpers.ts: a server of this file's own), `bank serve --db-pool 2` under a burst
+// of 30 verifications at once: the histogram of the store's wait for a connection counts every
+// transaction's, and the burst's waited.
 import { type ChildProcess, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,9 +18,13 @@ import type { BankStore } from "../host/bank/store.js";
 import { codeAt, type TokenProfile } from "./bank-helpers.js";
 import { commandWorks, requireTool } from "./helpers.js";
 import { confirmedToken, now, type Served, serve, stopAll, wrongCode } from "./operator-helpers.js";
+import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 const KEY_HEX = "3c".repeat(32);
+const postgres = usePostgres();
+const havePromtool = commandWorks("promtool", ["--version"]);
 let dir: string;
+let keyFile: string;
 let store: BankStore;
 let bank: Bank;
 let apiKey = "";
@@ -39,7 +46,7 @@ async function post(path: string, body: unknown, key = apiKey): Promise<Response
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "otp-observe-"));
-  const keyFile = join(dir, "master.key");
+  keyFile = join(dir, "master.key");
   writeFileSync(keyFile, KEY_HEX, { mode: 0o600 });
   const dbPath = join(dir, "bank.sqlite");
   store = await openStore(dbPath, { create: true });
@@ -75,6 +82,24 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+const escaped = (text: string) => text.replace(/[{}()[\]|.*+?^$\\/]/g, "\\$&");
+
+/** A histogram without labels in a scrape: its buckets (cumulative, by upper bound), count and sum. */
+function histogram(text: string, name: string): { buckets: [string, number][]; count: number; sum: number } {
+  const buckets = [...text.matchAll(new RegExp(`^${escaped(name)}_bucket\\{le="([^"]+)"\\} (\\S+)$`, "gm"))].map(
+    ([, le, n]) => [le, Number(n)] as [string, number],
+  );
+  const scalar = (suffix: string) => Number(new RegExp(`^${escaped(name)}_${suffix} (\\S+)$`, "m").exec(text)?.[1]);
+  return { buckets, count: scalar("count"), sum: scalar("sum") };
+}
+
+/** promtool check metrics on a scrape: no complaint. */
+function promtoolPasses(text: string): void {
+  const checked = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8", timeout: 60_000 });
+  expect(`${checked.stdout}${checked.stderr}`).toBe("");
+  expect(checked.status).toBe(0);
+}
+
 describe("Prometheus metrics (bank serve --metrics-port)", () => {
   it("listen on loopback, on their own port, without an API key; the API's port has no /metrics", async () => {
     const url = /^metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m.exec(served.out())?.[1];
@@ -102,6 +127,30 @@ describe("Prometheus metrics (bank serve --metrics-port)", () => {
     expect(value("otp_bank_tokens_locked_total")).toBe(0);
     expect(value('otp_bank_tokens{state="active"}')).toBe(4);
     expect(value("otp_bank_store_transactions_waiting")).toBe(0);
+    // Every transaction's turn on SQLite's one connection: at least the 12 code checks', each counted once in +Inf.
+    const wait = histogram(text, "otp_bank_store_wait_seconds");
+    expect(wait.buckets.map(([le]) => le)).toEqual([
+      "0.0001",
+      "0.00025",
+      "0.0005",
+      "0.001",
+      "0.0025",
+      "0.005",
+      "0.01",
+      "0.025",
+      "0.05",
+      "0.1",
+      "0.25",
+      "0.5",
+      "1",
+      "2.5",
+      "5",
+      "+Inf",
+    ]);
+    expect(wait.count).toBeGreaterThanOrEqual(12);
+    expect(wait.buckets.at(-1)![1]).toBe(wait.count);
+    for (let i = 1; i < wait.buckets.length; i++) expect(wait.buckets[i][1]).toBeGreaterThanOrEqual(wait.buckets[i - 1][1]);
+    expect(wait.sum).toBeGreaterThanOrEqual(0);
     expect(value("otp_bank_audit_queue_depth")).toBe(0);
     expect(text).toMatch(
       /^otp_bank_http_request_duration_seconds_bucket\{le="0\.005",method="POST",route="\/v1\/issues",status="400"\} \d+$/m,
@@ -112,19 +161,71 @@ describe("Prometheus metrics (bank serve --metrics-port)", () => {
     for (const { userId } of tokens) expect(text).not.toContain(userId);
   });
 
-  const havePromtool = commandWorks("promtool", ["--version"]);
   if (requireTool("prometheus", havePromtool, "promtool (Debian's prometheus package) checks the metrics' exposition format")) {
     it("pass promtool check metrics", async () => {
       const url = /^metrics on (\S+)$/m.exec(served.out())![1];
       const text = await (await fetch(url)).text();
-      const checked = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8", timeout: 60_000 });
-      expect(`${checked.stdout}${checked.stderr}`).toBe("");
-      expect(checked.status).toBe(0);
+      promtoolPasses(text);
       // promtool is not lenient: a broken exposition fails.
       const broken = spawnSync("promtool", ["check", "metrics"], { input: `${text}otp_bank_bad{x="1" 1\n`, encoding: "utf8" });
       expect(broken.status).not.toBe(0);
     }, 60_000);
   }
+});
+
+describe.runIf(POSTGRES_SKIP === null)("the store's wait on PostgreSQL (bank serve --db postgres://... --db-pool 2)", () => {
+  const pgChildren: ChildProcess[] = [];
+  let pgStore: BankStore;
+  let pgServed: Served;
+  let pgKey = "";
+  const pgTokens: { userId: string; token: TokenProfile }[] = [];
+
+  beforeAll(async () => {
+    const url = postgres.freshUrl();
+    pgStore = await openStore(url, { create: true });
+    const pgBank = await Bank.open(pgStore, MasterKey.fromHex(KEY_HEX));
+    await pgBank.updateSettings({ serviceId: "10212083" });
+    pgKey = (await pgBank.createApiKey("login", "observed on PostgreSQL")).key;
+    for (let i = 0; i < 3; i++) pgTokens.push(await confirmedToken(pgBank, `pg-observed${i}`, BigInt(i + 11)));
+    pgServed = await serve(["--db", url, "--master-key-file", keyFile, "--metrics-port", "0", "--db-pool", "2"], pgChildren);
+  }, 240_000);
+
+  afterAll(async () => {
+    await stopAll(pgChildren);
+    await pgStore?.close();
+  });
+
+  it("a histogram of every transaction's wait for a pool connection: 30 verifications at once on 2 connections waited", async () => {
+    const url = /^metrics on (\S+)$/m.exec(pgServed.out())![1];
+    const before = histogram(await (await fetch(url)).text(), "otp_bank_store_wait_seconds");
+    expect(before.buckets).toHaveLength(16);
+    // The burst: 10 verifications of each token's current code at once (one accepted, the rest replayed or throttled).
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const { userId, token } = pgTokens[i % 3];
+        const response = await fetch(`${pgServed.base}/v1/tokens/${userId}/verify`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${pgKey}`, "content-type": "application/json" },
+          body: JSON.stringify({ code: codeAt(token, now()) }),
+        });
+        await response.arrayBuffer();
+        return response.status;
+      }),
+    );
+    expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
+    const text = await (await fetch(url)).text();
+    const after = histogram(text, "otp_bank_store_wait_seconds");
+    // Every verification ran at least one transaction, each waiting for one of the 2 connections.
+    expect(after.count - before.count).toBeGreaterThanOrEqual(30);
+    expect(after.buckets.at(-1)![1]).toBe(after.count);
+    for (let i = 1; i < after.buckets.length; i++) expect(after.buckets[i][1]).toBeGreaterThanOrEqual(after.buckets[i - 1][1]);
+    expect(after.sum).toBeGreaterThan(before.sum);
+    // 28 of them queued behind whole transactions (two round trips to the server each): those waits are
+    // longer than the first bucket's 100 microseconds, whatever the machine's speed.
+    expect(after.buckets[0][1] - before.buckets[0][1]).toBeLessThan(after.count - before.count);
+    expect(text).toMatch(/^otp_bank_db_pool_connections\{state="idle"\} \d+$/m);
+    if (havePromtool) promtoolPasses(text);
+  }, 120_000);
 });
 
 describe("JSON logs (bank serve --log-format json)", () => {

@@ -14,6 +14,7 @@ import { MasterKey } from "../host/bank/crypto.js";
 import { openStore } from "../host/bank/open-store.js";
 import { createService } from "../host/bank/service.js";
 import type { BankStore } from "../host/bank/store.js";
+import { createWebServer } from "../host/web/server.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -138,9 +139,28 @@ describe("the OpenAPI document", () => {
       readFileSync(join(ROOT, "web/api-types.ts"), "utf8"),
     );
     expect(readFileSync(types, "utf8")).toMatch(/Error: \{\n\s+error: string;\n\s+message: string;/);
-    // The page's client takes its types from it.
+    // The page's client takes its types from it (test/web-api-types.test.ts: only through them).
     expect(readFileSync(join(ROOT, "web/api.ts"), "utf8")).toMatch(/import type \{ components, paths \} from "\.\/api-types\.js";/);
   }, 120_000);
+
+  it("the simulator's server (whose document the page's types come from) declares the same /v1 routes, and its /web routes' answers", async () => {
+    const web = await createWebServer({ bank: {} as Bank, log: () => undefined });
+    try {
+      await web.ready();
+      const pageDoc = web.swagger() as unknown as Document;
+      const v1 = Object.fromEntries(Object.entries(pageDoc.paths).filter(([path]) => path.startsWith("/v1/")));
+      expect(v1).toEqual(doc.paths);
+      expect(Object.keys(pageDoc.paths).filter((path) => !path.startsWith("/v1/"))).toEqual([
+        "/web/session",
+        "/web/outbox",
+        "/web/outbox/{id}",
+      ]);
+      for (const path of ["/web/session", "/web/outbox", "/web/outbox/{id}"])
+        expect(pageDoc.paths[path].get.responses["200"].content?.["application/json"].schema, path).toBeDefined();
+    } finally {
+      await web.close();
+    }
+  });
 
   it("passes redocly lint with no error (npm run lint writes and lints it)", () => {
     const written = spawnSync(process.execPath, [join(ROOT, "scripts/openapi.js"), join(dir, "openapi.json")], { encoding: "utf8" });

@@ -4,7 +4,6 @@
 // `otp-token bank serve` under load loses no acknowledged verification and no acknowledged failure.
 // (A kill -9 keeps what was written to the WAL file, so it tests "answered only after COMMIT"; that the
 // COMMIT is on disk at its return is synchronous=FULL's part.)
-import type { ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -16,13 +15,13 @@ import { MasterKey } from "../host/bank/crypto.js";
 import { openStore } from "../host/bank/open-store.js";
 import type { SqliteStore } from "../host/bank/sqlite/store.js";
 import { otpApi } from "../host/otp.js";
-import { otherThan, startBankServe } from "./bank-helpers.js";
+import { otherThan, useBankServe } from "./bank-helpers.js";
 
 const KEY_HEX = "00ff11ee22dd33cc44bb55aa66998877665544332211ffeeddccbbaa99887766";
 const api = otpApi();
 
 let dir: string;
-const children: ChildProcess[] = [];
+const bankServe = useBankServe();
 const stores: SqliteStore[] = [];
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -31,7 +30,6 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   for (const store of stores.splice(0)) await store.close().catch(() => undefined);
 });
 
@@ -127,7 +125,7 @@ describe("SQLite group commit (worker thread)", () => {
     const users = imported.map((t) => t.userId);
     const guessed = TOKENS; // wrong codes go to this one
 
-    const server = await startBankServe(["--db", path, "--master-key-file", keyFile, "--throttle-base-seconds", "0"], children);
+    const server = await bankServe.start(["--db", path, "--master-key-file", keyFile, "--throttle-base-seconds", "0"]);
     const accepted: number[] = [];
     let wrongCounted = 0;
     let wrongLost = 0;

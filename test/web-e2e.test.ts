@@ -118,7 +118,9 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     await page.fill("#login-id", LOGIN_ID);
     await page.fill("#login-password", "Wrong-pass-1");
     await page.click("#login-submit");
-    await expect.poll(() => page.textContent("#login-message")).toContain("ログインIDまたはログインパスワードが違います。");
+    await expect
+      .poll(() => page.textContent("#login-message"), { timeout: 30_000 })
+      .toContain("ログインIDまたはログインパスワードが違います。");
     await page.waitForTimeout(1100); // the throttling delay after one failure (1 s), so the next try is checked
     await page.fill("#login-password", LOGIN_PASSWORD);
     await page.click("#login-submit");
@@ -237,7 +239,7 @@ describe.skipIf(!hasChromium)("browser simulator in headless Chromium", () => {
     await page.fill("#login-password", LOGIN_PASSWORD);
     await page.fill("#login-code", later.code!);
     await page.click("#login-submit");
-    await expect.poll(() => page.textContent("#login-message")).toContain("使用済み");
+    await expect.poll(() => page.textContent("#login-message"), { timeout: 30_000 }).toContain("使用済み");
     expect(await page.isVisible("#screen-login")).toBe(true);
     await screenshot("login-replayed");
 

@@ -8,7 +8,8 @@
 // What is counted: every code check's outcome (confirm, verify, resync, the gateway's authenticate),
 // read from its answer; throttled answers and tokens locked by a wrong code; request latency per
 // route (the route's pattern, never its User ID); the store's transactions waiting (PostgreSQL pool:
-// in use, idle, waiting; SQLite: queued on its one connection); on PostgreSQL the audit queue's depth
+// in use, idle, waiting; SQLite: queued on its one connection) and a histogram of how long each
+// waited for its connection (the store tells it, BankStore.waitObserver); on PostgreSQL the audit queue's depth
 // and the age of its oldest row (the sealer's lag); tokens by state; the process's own (prom-client's
 // default metrics: CPU, memory, event loop lag, file descriptors).
 import type { FastifyInstance } from "fastify";
@@ -86,6 +87,14 @@ export function createMetrics(bank: Bank): BankMetrics {
   });
 
   const store = bank.store as typeof bank.store & { pool?: PoolLike; queued?: number };
+  const storeWait = new Histogram({
+    name: "otp_bank_store_wait_seconds",
+    help: "Time a transaction or read waited for the database before it could start: PostgreSQL, for a pool connection (also a wait that ended refused); SQLite, queued for its one connection",
+    // From an idle store (microseconds) to PostgreSQL's connect timeout (2 s) and past it.
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  store.waitObserver = (seconds) => storeWait.observe(seconds);
   new Gauge({
     name: "otp_bank_store_transactions_waiting",
     help: "Transactions waiting for the database: PostgreSQL, for a pool connection; SQLite, queued for its one connection",

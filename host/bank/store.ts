@@ -376,6 +376,13 @@ export interface BankStore extends StoreReader {
   readonly location: string;
   readonly schemaVersion: number;
   /**
+   * Told, in seconds, how long each transaction and each read outside one waited for the database's
+   * connection before it could start (PostgreSQL: a pool connection, also a wait that ended in a
+   * refusal; SQLite: its turn on the one connection). The metrics' histogram sets it
+   * (host/bank/metrics.ts); nobody watches by default.
+   */
+  waitObserver?: ((seconds: number) => void) | null;
+  /**
    * Runs `fn` as one transaction: committed when it resolves, rolled back when it throws. The
    * implementation holds what `fn` reads locked until then, so read-check-write is atomic across
    * processes. `fn` must not start another transaction, and may be run more than once (the

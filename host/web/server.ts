@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import type { Bank } from "../bank/bank.js";
 import { listOutbox, readOutboxMail } from "../bank/mail.js";
+import { ERROR } from "../bank/api/schemas.js";
 import { FASTIFY_OPTIONS, handleError, MAX_BODY_BYTES, registerBankApi } from "../bank/service.js";
 import { buildDir } from "../wasm.js";
 
@@ -53,6 +54,13 @@ export interface WebServerOptions {
   /** The page's login key; default a fresh random one. */
   loginKey?: string;
 }
+
+/** A mail of the outbox as the page lists it (host/bank/mail.ts MailSummary). */
+const MAIL_SUMMARY = {
+  type: "object",
+  properties: { id: { type: "string" }, to: { type: "string" }, subject: { type: "string" }, date: { type: "string" } },
+  required: ["id", "to", "subject", "date"],
+} as const;
 
 /** The page's files: URL path -> file name and type. */
 const STATIC_FILES: Record<string, { file: string; type: string; from: "static" | "wasm" }> = {
@@ -128,8 +136,19 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
     });
   }
 
-  // The page's own key: same-origin only (the Host check above; no CORS headers are ever sent).
-  app.get("/web/session", { schema: { hide: true } }, async () => ({ loginKey }));
+  // The page's own key: same-origin only (the Host check above; no CORS headers are ever sent). These
+  // routes' answers are declared so that the page's client (web/api.ts) is typed from this server's
+  // OpenAPI document like the /v1 routes (`npm run openapi` writes web/api-types.ts from it).
+  app.get(
+    "/web/session",
+    {
+      schema: {
+        summary: "the page's login key (this server's own, same origin only)",
+        response: { 200: { type: "object", properties: { loginKey: { type: "string" } }, required: ["loginKey"] } },
+      },
+    },
+    async () => ({ loginKey }),
+  );
 
   app.get(
     "/web/outbox",
@@ -138,6 +157,19 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
       schema: {
         summary: "one page of the outbox, newest first (the simulator's customers' mailbox)",
         querystring: { type: "object", additionalProperties: false, properties: { page: { type: "string", pattern: "^[0-9]{1,6}$" } } },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              total: { type: "integer" },
+              page: { type: "integer" },
+              pageSize: { type: "integer" },
+              mails: { type: "array", items: MAIL_SUMMARY },
+            },
+            required: ["total", "page", "pageSize", "mails"],
+          },
+          "4xx": ERROR,
+        },
       },
     },
     async (request) => listOutbox(options.outboxDir, Number((request.query as { page?: string }).page ?? 0), OUTBOX_PAGE_SIZE),
@@ -150,6 +182,14 @@ export async function createWebServer(options: WebServerOptions): Promise<Fastif
       schema: {
         summary: "one mail by its id (the issue's answer gives it)",
         params: { type: "object", properties: { id: { type: "string", maxLength: 64 } } },
+        response: {
+          200: {
+            ...MAIL_SUMMARY,
+            properties: { ...MAIL_SUMMARY.properties, text: { type: "string" } },
+            required: [...MAIL_SUMMARY.required, "text"],
+          },
+          "4xx": ERROR,
+        },
       },
     },
     async (request, reply) => {

@@ -68,6 +68,7 @@ export async function customerRoutes(app: FastifyInstance): Promise<void> {
               ticket: { type: "string", description: "names this customer to POST /v1/issues until ticketExpiresAt" },
               ticketExpiresAt: { type: "integer" },
             },
+            required: ["customerNumber", "userId", "ticket", "ticketExpiresAt"],
           },
           "4xx": ERROR,
         },

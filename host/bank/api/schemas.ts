@@ -45,9 +45,31 @@ export const TOKEN_STATUS = {
     serviceId: { type: ["string", "null"] },
     customerNumber: { type: ["string", "null"] },
     issue: { type: ["object", "null"], additionalProperties: true },
-    token: { type: ["object", "null"], additionalProperties: true },
+    token: {
+      type: ["object", "null"],
+      additionalProperties: true,
+      properties: {
+        userId: { type: "string" },
+        serial: { type: "string", description: "16 hex digits" },
+        algorithm: { type: "string" },
+        digits: { type: "integer" },
+        period: { type: "integer" },
+        label: { type: "string" },
+        state: { type: "string", enum: ["active", "suspended", "revoked"] },
+        driftSteps: { type: "integer" },
+        lastStep: { type: "integer" },
+        consecutiveFailures: { type: "integer" },
+        locked: { type: "boolean" },
+        nextCheckAt: { type: "integer", description: "unix seconds before which no code is checked (0: none)" },
+        activatedAt: { type: "integer" },
+        expiresAt: { type: "integer" },
+        lastSuccessAt: { type: ["integer", "null"] },
+      },
+      required: ["serial", "state", "locked", "consecutiveFailures"],
+    },
     events: { type: "array", items: { type: "object", additionalProperties: true } },
   },
+  required: ["userId", "serviceId", "customerNumber", "issue", "token", "events"],
 } as const;
 export const NO_BODY = { type: "object", additionalProperties: false, properties: {} } as const;
 /** The OpenAPI security requirement of every route that needs a key. */

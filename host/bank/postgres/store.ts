@@ -44,6 +44,7 @@ import type {
   TokenState,
 } from "../store.js";
 import { DEFAULT_POOL_SIZE } from "../limits.js";
+import { StoreBusyError } from "../store.js";
 import {
   backoff,
   busy,
@@ -94,6 +95,7 @@ export class PgStore implements BankStore {
   private pruneTimer: NodeJS.Timeout | null = null;
   private pruning: Promise<unknown> | null = null;
   private readonly runner: TransactionRunner;
+  waitObserver: ((seconds: number) => void) | null = null;
 
   private constructor(
     /** The connection pool (tests and the bench may query the database directly). */
@@ -157,11 +159,30 @@ export class PgStore implements BankStore {
     }
   }
 
-  /** A connection from the pool; connection failures become StoreBusyError. */
+  /** A connection from the pool; connection failures become StoreBusyError. The wait is told to waitObserver. */
   private async connect(): Promise<PoolClient> {
     if (this.closed) throw busy("the bank's store is closed");
     if (this.pool.waitingCount >= MAX_WAITING) throw busy("the bank's database has too many requests waiting: try again");
-    return listened(await this.pool.connect());
+    const asked = performance.now();
+    try {
+      return listened(await this.pool.connect());
+    } finally {
+      this.waitObserver?.((performance.now() - asked) / 1000);
+    }
+  }
+
+  /** One statement on a connection of its own (what pool.query does, with the wait for the connection told). */
+  private async query(query: QueryConfig): Promise<unknown[]> {
+    const client = await this.connect();
+    try {
+      const { rows } = await client.query(query);
+      client.release();
+      return rows;
+    } catch (error) {
+      // As pool.query does: a connection whose statement failed is not handed out again.
+      client.release(error instanceof Error ? error : true);
+      throw error;
+    }
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -169,13 +190,12 @@ export class PgStore implements BankStore {
   }
 
   private async read<T>(query: QueryConfig): Promise<T[]> {
-    if (this.closed) throw busy("the bank's store is closed");
-    if (this.pool.waitingCount >= MAX_WAITING) throw busy("the bank's database has too many requests waiting: try again");
     const deadline = Date.now() + RETRY_WINDOW_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.pool.query(query)).rows as T[];
+        return (await this.query(query)) as T[];
       } catch (error) {
+        if (error instanceof StoreBusyError) throw error;
         if (!isConnectionError(error)) throw translate(error);
         if (Date.now() + backoff(attempt) > deadline) throw busy("the bank's database cannot be reached: try again");
         await sleep(backoff(attempt));

@@ -171,6 +171,7 @@ export class SqliteStore implements BankStore {
   readonly schemaVersion = SCHEMA_VERSION;
   private tail: Promise<unknown> = Promise.resolve();
   private queued = 0;
+  waitObserver: ((seconds: number) => void) | null = null;
   private closed = false;
   /** A final message went to the worker saying others wait behind it: its group is open until a flush. */
   private groupOpen = false;
@@ -195,17 +196,23 @@ export class SqliteStore implements BankStore {
     return this.channel.stats();
   }
 
-  /** Runs `work` when the connection is free (one at a time). */
+  /** Runs `work` when the connection is free (one at a time); the time it queued is told to waitObserver. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreBusyError("the bank's store is closed"));
     if (this.queued >= MAX_QUEUED_TRANSACTIONS)
       return Promise.reject(new StoreBusyError("the bank's database has too many requests waiting: try again", 1));
     this.queued++;
-    const run = this.tail.then(work).finally(() => {
-      this.queued--;
-      // The group was left open for a transaction that then sent nothing: commit it now.
-      if (this.queued === 0 && this.groupOpen) void this.final({ ops: [] }).catch(() => undefined);
-    });
+    const queuedAt = performance.now();
+    const run = this.tail
+      .then(() => {
+        this.waitObserver?.((performance.now() - queuedAt) / 1000);
+        return work();
+      })
+      .finally(() => {
+        this.queued--;
+        // The group was left open for a transaction that then sent nothing: commit it now.
+        if (this.queued === 0 && this.groupOpen) void this.final({ ops: [] }).catch(() => undefined);
+      });
     this.tail = run.catch(() => undefined);
     return run;
   }
