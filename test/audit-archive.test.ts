@@ -118,11 +118,12 @@ describe("bank audit archive and verify --archive (the CLI, SQLite)", () => {
     const keyFile = join(dir, "bank.key");
     writeFileSync(keyFile, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", { mode: 0o600 });
     const store = await openStore(path, { create: true });
-    const bank = await Bank.open(store, KEY);
+    // Recorded ten minutes ago: older than the cut-off, and than the 5 minutes a row always stays.
+    let now = Math.floor(Date.now() / 1000) - 600;
+    const bank = await Bank.open(store, KEY, { now: () => now++ });
     for (let i = 0; i < 5; i++) await bank.updateSettings({ mailDomain: `c${i}.example` });
     const total = (await bank.verifyAudit()).rows;
     await store.close();
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // every row recorded in an earlier second than the cut-off
     const archive = join(dir, "segments");
     mkdirSync(archive);
     const cli = (...args: string[]) =>
@@ -136,6 +137,22 @@ describe("bank audit archive and verify --archive (the CLI, SQLite)", () => {
     const without = cli("verify");
     expect(without.status).toBe(1);
     expect(without.stderr).toContain(`the trail starts at row ${total}`);
-    expect(cli("archive", "--dir", archive).stderr).toContain("give --older-than-days");
+    expect(cli("archive", "--dir", archive).stderr).toContain("give --older-than-days, or set the bank's retention");
+    // The bank's retention setting is archive's default.
+    const set = spawnSync(
+      process.execPath,
+      [CLI, "bank", "settings", "--audit-retention-days", "0", "--db", path, "--master-key-file", keyFile],
+      { encoding: "utf8" },
+    );
+    expect(set.stdout).toContain("Audit retention: 0 days");
+    // The row kept last time goes now (the settings event is newer); the newest stays.
+    expect(cli("archive", "--dir", archive).stdout).toMatch(new RegExp(`^archived 1 rows through row ${total} in 1 segment`));
+    // bank check and bank restore take the archive too (the database alone is missing its first rows).
+    const ops = (...args: string[]) =>
+      spawnSync(process.execPath, [CLI, "bank", ...args, "--master-key-file", keyFile], { encoding: "utf8" });
+    expect(ops("check", "--db", path).status).toBe(1);
+    const checked = ops("check", "--db", path, "--archive", archive);
+    expect(checked.status, checked.stderr).toBe(0);
+    expect(checked.stdout).toContain(`the audit trail verifies: ${total + 1} rows`);
   });
 });

@@ -223,7 +223,7 @@ export interface AuditSetup {
 }
 
 /** Bank settings kept in the store, the same for every instance. */
-export type SettingName = "service_id" | "mail_domain";
+export type SettingName = "service_id" | "mail_domain" | "audit_retention_days" | "audit_archived";
 
 /** One transaction's view of the store. Every method is one statement; the transaction makes them one unit. */
 export interface StoreTx {
@@ -367,6 +367,12 @@ export interface StoreReader {
    * host/bank/archive.ts), never the newest sealed row (the chain goes on from it). Returns the rows deleted.
    */
   pruneEvents(throughId: number): Promise<number>;
+  /**
+   * The oldest `at` of the sealed events after `afterId` and of the rows still queued (PostgreSQL), or
+   * null when there is none: audit retention cuts the trail only where time separates what it archives
+   * from what stays (host/bank/audit.ts, ArchiveCut).
+   */
+  auditOldest(afterId: number): Promise<number | null>;
 }
 
 export interface BankStore extends StoreReader {
