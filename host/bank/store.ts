@@ -354,8 +354,11 @@ export interface StoreReader {
   listApiKeys(): Promise<ApiKeyRow[]>;
   /** The newest sealed row's position and chain MAC (after sealing what is committed), or null for an empty trail. */
   auditHead(): Promise<AuditHead | null>;
-  /** The whole trail in id order, in pages, as of one moment (PostgreSQL: one snapshot); without it, `events` page by page. */
-  trail?(pageSize: number): AsyncIterable<EventRow[]>;
+  /**
+   * The whole trail (after `afterId`: from where an archive ends) in id order, in pages, as of one
+   * moment (PostgreSQL: one snapshot); without it, `events` page by page.
+   */
+  trail?(pageSize: number, afterId?: number): AsyncIterable<EventRow[]>;
   /** Every partition's head (PostgreSQL; a store without partitions has the one of auditHead). */
   auditHeads?(): Promise<AuditHead[]>;
   /** The number of audit partitions, after raising it to `atLeast` when given (PostgreSQL; never lowered). */

@@ -267,13 +267,13 @@ export class PgStore implements BankStore {
    * different moments could miss a batch that committed between them with lower ids (a false gap).
    * In one snapshot every partition ends on a whole seal.
    */
-  async *trail(pageSize: number): AsyncIterable<EventRow[]> {
+  async *trail(pageSize: number, afterId = 0): AsyncIterable<EventRow[]> {
     await this.sealed();
     const client = listened(await this.pool.connect());
     let broken = false;
     try {
       await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      for (let after = 0; ; ) {
+      for (let after = afterId; ; ) {
         const page = await client.query<EventRow>("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", [after, pageSize]);
         if (page.rows.length === 0) break;
         yield page.rows;

@@ -138,8 +138,9 @@ export class AuditTrail implements AuditWriter {
           for (const row of page) cut.floor = Math.max(cut.floor, row.at);
           yield page;
         }
-      if (after === 0 && store.trail) {
-        yield* store.trail(pageSize);
+      // PostgreSQL: one snapshot, every row (also one with an id its sequence never gave out).
+      if (store.trail) {
+        yield* store.trail(pageSize, after);
         return;
       }
       for (;;) {
