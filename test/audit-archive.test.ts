@@ -159,6 +159,12 @@ describe("bank audit archive and verify --archive (the CLI, SQLite)", () => {
     const checked = ops("check", "--db", path, "--archive", archive);
     expect(checked.status, checked.stderr).toBe(0);
     expect(checked.stdout).toContain(`the audit trail verifies: ${total + 1} rows`);
+    const backup = join(dir, "backup.sqlite");
+    expect(ops("backup", "--db", path, backup).status).toBe(0);
+    expect(ops("restore", backup, "--db", join(dir, "restored.sqlite")).status).toBe(1);
+    const restored = ops("restore", backup, "--db", join(dir, "restored.sqlite"), "--archive", archive);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`the audit trail verifies: ${total + 1} rows`);
   });
 });
 
