@@ -12,6 +12,12 @@ import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { EventRow } from "./store.js";
 
+/** The archive cannot be used as asked (unreadable, not this database's, a row that does not verify): one line to act on. */
+export class AuditArchiveError extends Error {
+  override name = "AuditArchiveError";
+  readonly code = "audit-archive";
+}
+
 export const SEGMENT_FORMAT = "otp-token audit segment v2";
 const SEGMENT_FORMAT_V1 = "otp-token audit segment v1";
 /** Rows per segment file at most. */
@@ -82,7 +88,15 @@ export function writeSegment(dir: string, rows: EventRow[], before: Map<number, 
 
 /** The segment files in `dir`, in row order. */
 export function segmentFiles(dir: string): { name: string; first: number; last: number }[] {
-  return readdirSync(dir)
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    throw new AuditArchiveError(
+      `cannot read the audit archive folder ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  return names
     .map((name) => ({ name, match: NAME.exec(name) }))
     .filter((f) => f.match !== null)
     .map((f) => ({ name: f.name, first: Number(f.match![1]), last: Number(f.match![2]) }))
@@ -97,7 +111,7 @@ export function readSegment(dir: string, name: string): { header: SegmentHeader;
     .filter(Boolean);
   const raw = JSON.parse(lines[0]) as SegmentHeader & { previous?: string; end: PartitionState[] | string };
   if (raw.format !== SEGMENT_FORMAT && raw.format !== SEGMENT_FORMAT_V1)
-    throw new Error(`${name} is not an audit segment (${String(raw.format)})`);
+    throw new AuditArchiveError(`${name} is not an audit segment (${String(raw.format)})`);
   const rows = lines.slice(1).map((line) => {
     const r = JSON.parse(line) as EventRow & { mac: string | null; nonce: string | null; writer_mac: string | null };
     return { ...r, mac: bytes(r.mac), nonce: bytes(r.nonce), writer_mac: bytes(r.writer_mac) } as EventRow;

@@ -4,7 +4,7 @@
 // Reached by GET /v1/audit, `bank audit list|verify`, and every room that changes state.
 import { timingSafeEqual } from "node:crypto";
 import { renameSync, writeFileSync } from "node:fs";
-import { archivedRows, archiveEnd, archivePages, SEGMENT_ROWS, sameRow, writeSegment } from "../archive.js";
+import { AuditArchiveError, archivedRows, archiveEnd, archivePages, SEGMENT_ROWS, sameRow, writeSegment } from "../archive.js";
 import {
   ARCHIVE_RECORD_ALTERED,
   type ArchiveCut,
@@ -199,7 +199,7 @@ export class AuditTrail implements AuditWriter {
       );
       const stray = left.find((row) => !(kept.has(row.id) && sameRow(kept.get(row.id)!, row)));
       if (stray)
-        throw new Error(
+        throw new AuditArchiveError(
           `row ${stray.id} of the database is at or below the last row of the archive in ${dir} (${through}) but is not the archived row: not this database's archive, or the row was inserted ('bank audit verify --archive' names it)`,
         );
       await store.pruneEvents(through);
@@ -216,7 +216,7 @@ export class AuditTrail implements AuditWriter {
         const problem = this.rowProblem(walk, row, { through, floor });
         // Never archive past a row that does not verify: the operator hears of it ('bank audit verify --archive').
         if (problem !== null)
-          throw new Error(
+          throw new AuditArchiveError(
             ids.length === 0
               ? `row ${row.id} does not continue the archive in ${dir} (${problem}): not this database's archive, or the trail is broken there; nothing archived`
               : `row ${row.id} does not verify (${problem}); nothing archived: run 'bank audit verify --archive ${dir}'`,
