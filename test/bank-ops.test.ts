@@ -227,6 +227,20 @@ describe("bank backup and restore (SQLite)", () => {
     expect(restored.status, restored.err).toBe(0);
     expect(restored.out).toMatch(/the integrity check passes; the audit trail verifies/);
     expect(statSync(join(dir, "r2.sqlite")).mode & 0o777).toBe(0o600);
+    // Several heads, separated by commas (as 'bank audit verify' takes them): each must be reached.
+    const both = await cli(["check", "--db", backup, "--head", `${formatHead(headAtBackup)},${formatHead(published)}`, ...c]);
+    expect(both.status).toBe(1);
+    expect(both.err).toMatch(new RegExp(`this backup is older than the published audit head \\(row ${published.id}\\)`));
+    const restoredBoth = await cli([
+      "restore",
+      backup,
+      "--db",
+      join(dir, "r5.sqlite"),
+      "--head",
+      `${formatHead(headAtBackup)}, ${formatHead(headAtBackup)}`,
+      ...c,
+    ]);
+    expect(restoredBoth.status, restoredBoth.err).toBe(0);
     const anyway = await cli(["restore", backup, "--db", join(dir, "r3.sqlite"), "--head-file", headFile, "--older-ok", ...c]);
     expect(anyway.status).toBe(0);
     expect(anyway.err).toMatch(/older than the published audit head .* restored anyway/);

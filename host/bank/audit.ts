@@ -92,8 +92,58 @@ export interface ChainReport {
   head: AuditHead | null;
   /** Every partition's head, by partition (one for SQLite and a one-partition trail). */
   heads?: AuditHead[];
-  /** The first row that does not verify, and why ("queue": a queued row the sealer refuses; `alarm`: from the store's alarms). */
-  firstBad?: { id: number; reason: string; table?: "events" | "queue"; alarm?: boolean };
+  /**
+   * The first row that does not verify, and why ("queue": a queued row the sealer refuses; `alarm`: from
+   * the store's alarms; `behind`: the published head the trail ends before, an older copy or a truncation).
+   */
+  firstBad?: { id: number; reason: string; table?: "events" | "queue"; alarm?: boolean; behind?: AuditHead };
+}
+
+/**
+ * What left the database for the archive (audit retention, host/bank/archive.ts): every row up to
+ * global id `through`, each recorded at or before `floor` (unix seconds), while every row left in the
+ * database and the queue was recorded after it. A row past `through` recorded at or before `floor`
+ * can only be a copy of an archived event (its nonce's original left with the archive): refused.
+ */
+export interface ArchiveCut {
+  through: number;
+  floor: number;
+}
+
+export const ARCHIVE_CONTEXT = "otp-token audit archive v1";
+
+/** Why a row is refused as a copy of an archived event, or null. */
+export function archivedProblem(cut: ArchiveCut | null | undefined, row: Pick<EventRow, "id" | "at">, queued = false): string | null {
+  if (!cut || (!queued && row.id <= cut.through) || row.at > cut.floor) return null;
+  return `it was recorded at ${row.at}, at or before the newest archived event (${cut.floor}), yet ${queued ? "is queued" : `follows the archive (rows through ${cut.through})`}: a copy of an archived event, whose nonce left the database with it`;
+}
+
+/** The archive record the database keeps (setting audit_archived): the cut, MAC'd under the chain key so a writer cannot lower it. */
+export function sealArchiveCut(key: Uint8Array, cut: ArchiveCut): string {
+  const body = JSON.stringify({ through: cut.through, floor: cut.floor });
+  return JSON.stringify({ through: cut.through, floor: cut.floor, mac: hex(archiveMac(key, body)) });
+}
+
+/** The cut an archive record holds; null for none; "altered" when its MAC does not check. */
+export function openArchiveCut(key: Uint8Array, text: string | null): ArchiveCut | null | "altered" {
+  if (text === null) return null;
+  try {
+    const record = JSON.parse(text) as { through: unknown; floor: unknown; mac: unknown };
+    if (typeof record.through !== "number" || typeof record.floor !== "number" || typeof record.mac !== "string") return "altered";
+    const expected = archiveMac(key, JSON.stringify({ through: record.through, floor: record.floor }));
+    const given = Buffer.from(record.mac, "hex");
+    if (given.length !== AUDIT_MAC_BYTES || !timingSafeEqual(expected, given)) return "altered";
+    return { through: record.through, floor: record.floor };
+  } catch {
+    return "altered";
+  }
+}
+
+export const ARCHIVE_RECORD_ALTERED =
+  "the archive record in the database (setting audit_archived) does not check: it was altered, so copies of archived events cannot be told; nothing is sealed until it is restored";
+
+function archiveMac(key: Uint8Array, body: string): Buffer {
+  return createHmac("sha256", key).update(ARCHIVE_CONTEXT).update(body, "utf8").digest();
 }
 
 /**
@@ -107,6 +157,7 @@ export async function verifyChain(
   keys: AuditKeys,
   pages: AsyncIterable<EventRow[]>,
   published?: AuditHead | AuditHead[],
+  cut?: ArchiveCut | null,
 ): Promise<ChainReport> {
   const wanted = published === undefined ? [] : Array.isArray(published) ? published : [published];
   const last = new Map<number, { pos: number; mac: Uint8Array }>();
@@ -128,6 +179,8 @@ export async function verifyChain(
       const where = part === 0 ? "row" : `row ${pos} of partition ${part}:`;
       if (rows > 1 && row.id <= lastId)
         return bad(`its id does not follow row ${lastId}: the partitions' rows were reordered, or this row was inserted or copied`);
+      const copy = archivedProblem(cut, row);
+      if (copy) return bad(copy);
       if (row.mac === null || row.mac.length !== AUDIT_MAC_BYTES) return bad("it has no chain MAC: it was never sealed into the trail");
       const expected = chainMac(keys.chain, previous?.mac ?? null, row);
       if (!timingSafeEqual(expected, row.mac)) {
@@ -173,6 +226,7 @@ export async function verifyChain(
       firstBad: {
         id: missing.id,
         reason: `the trail${of} ends at row ${ends}, before the published head ${formatHead(missing)}: its newest rows were deleted (truncated), or this is an older copy`,
+        behind: missing,
       },
     };
   }

@@ -13,14 +13,14 @@ import { randomBytes } from "node:crypto";
 import { type BankConfig, type BankOptions, checkDefaultOtp, configOf, wasmCodeChecker } from "./config.js";
 import type { MasterKey } from "./crypto.js";
 import { Activation, type ActivationAnswer } from "./rooms/activation.js";
-import { type AuditReport, AuditTrail, openAuditKeys } from "./rooms/audit.js";
+import { type ArchiveResult, type AuditReport, AuditTrail, openAuditKeys } from "./rooms/audit.js";
 import { type CustomerInfo, type CustomerInput, Customers, type LoginResult } from "./rooms/customers.js";
 import { type IssueInput, type IssueResult, Issuing } from "./rooms/issuing.js";
 import { type ApiKeyInfo, ApiKeys } from "./rooms/keys.js";
 import { type BankOverview, type BankStatus, Lifecycle } from "./rooms/lifecycle.js";
 import { Rekey, type RekeyReport } from "./rooms/rekey.js";
 import { type CreatedTransaction, type TransactionRequest, Transactions, type VerifiedTransaction } from "./rooms/transactions.js";
-import { openSettings, Settings } from "./rooms/settings.js";
+import { type BankSettings, openSettings, Settings } from "./rooms/settings.js";
 import { type AuditEvent, type BankContext, refuse } from "./rooms/shared.js";
 import { BankError } from "./errors.js";
 import { NOTICES } from "./notices.js";
@@ -35,7 +35,8 @@ export { type IssueInput, type IssueResult, validateMail, validatePassword } fro
 export { API_KEY_PATTERN, API_SCOPES, type ApiGrant, type ApiKeyInfo, scopeGrants, scopeLabel } from "./rooms/keys.js";
 export type { BankOverview, BankStatus, IssueStatus, TokenStatus } from "./rooms/lifecycle.js";
 export type { CreatedTransaction, TransactionRequest, VerifiedTransaction } from "./rooms/transactions.js";
-export type { AuditHeadTargets, AuditReport } from "./rooms/audit.js";
+export { ARCHIVE_SETTLE_SECONDS, type ArchiveResult, type AuditHeadTargets, type AuditReport } from "./rooms/audit.js";
+export { MAX_RETENTION_DAYS } from "./rooms/settings.js";
 export type { AuditEvent } from "./rooms/shared.js";
 export type { RekeyReport } from "./rooms/rekey.js";
 export type { TokenSecret } from "./rooms/transfer.js";
@@ -59,7 +60,7 @@ export class Bank {
     readonly store: BankStore,
     masterKey: MasterKey,
     options: BankOptions,
-    settings: { serviceId: string; mailDomain: string },
+    settings: BankSettings,
     auditKeys: AuditKeys,
   ) {
     const { now, random, codeChecker, actor, apiKeyCacheSeconds, auditHead, ...given } = options;
@@ -131,7 +132,12 @@ export class Bank {
   }
 
   /** Changes the bank's settings (each instance reads them at start-up). Issued User IDs keep working. */
-  updateSettings(changes: { serviceId?: string; mailDomain?: string }, by?: string): Promise<void> {
+  /** Days the audit trail stays in the database before `bank audit archive` moves it out (`bank settings --audit-retention-days`); null: not set. */
+  get auditRetentionDays(): number | null {
+    return this.#settings.auditRetentionDays;
+  }
+
+  updateSettings(changes: { serviceId?: string; mailDomain?: string; auditRetentionDays?: number }, by?: string): Promise<void> {
     return this.#settings.update(changes, by);
   }
 
@@ -282,9 +288,13 @@ export class Bank {
     return this.#audit.events(afterId, limit);
   }
 
-  /** Audit retention: sealed events recorded before `before` moved to segment files in `dir`, then pruned from the store. */
-  archiveAudit(dir: string, before: number): Promise<{ rows: number; segments: string[]; through: number | null }> {
-    return this.#audit.archive(dir, before);
+  /**
+   * Audit retention (rooms/audit.ts, `archive`): sealed events recorded before `before` (and more than
+   * `settleSeconds` before the bank's clock, 300 by default; 0 when no instance is running) moved to
+   * segment files in `dir`, the cut recorded, then pruned from the store.
+   */
+  archiveAudit(dir: string, before: number, settleSeconds?: number): Promise<ArchiveResult> {
+    return this.#audit.archive(dir, before, settleSeconds);
   }
 
   /**

@@ -223,7 +223,7 @@ export interface AuditSetup {
 }
 
 /** Bank settings kept in the store, the same for every instance. */
-export type SettingName = "service_id" | "mail_domain";
+export type SettingName = "service_id" | "mail_domain" | "audit_retention_days" | "audit_archived";
 
 /** One transaction's view of the store. Every method is one statement; the transaction makes them one unit. */
 export interface StoreTx {
@@ -354,8 +354,11 @@ export interface StoreReader {
   listApiKeys(): Promise<ApiKeyRow[]>;
   /** The newest sealed row's position and chain MAC (after sealing what is committed), or null for an empty trail. */
   auditHead(): Promise<AuditHead | null>;
-  /** The whole trail in id order, in pages, as of one moment (PostgreSQL: one snapshot); without it, `events` page by page. */
-  trail?(pageSize: number): AsyncIterable<EventRow[]>;
+  /**
+   * The whole trail (after `afterId`: from where an archive ends) in id order, in pages, as of one
+   * moment (PostgreSQL: one snapshot); without it, `events` page by page.
+   */
+  trail?(pageSize: number, afterId?: number): AsyncIterable<EventRow[]>;
   /** Every partition's head (PostgreSQL; a store without partitions has the one of auditHead). */
   auditHeads?(): Promise<AuditHead[]>;
   /** The number of audit partitions, after raising it to `atLeast` when given (PostgreSQL; never lowered). */
@@ -367,6 +370,12 @@ export interface StoreReader {
    * host/bank/archive.ts), never the newest sealed row (the chain goes on from it). Returns the rows deleted.
    */
   pruneEvents(throughId: number): Promise<number>;
+  /**
+   * The oldest `at` of the sealed events after `afterId` and of the rows still queued (PostgreSQL), or
+   * null when there is none: audit retention cuts the trail only where time separates what it archives
+   * from what stays (host/bank/audit.ts, ArchiveCut).
+   */
+  auditOldest(afterId: number): Promise<number | null>;
 }
 
 export interface BankStore extends StoreReader {

@@ -3,7 +3,7 @@
 // its error handling.
 import { readFileSync } from "node:fs";
 import { type AuditReport, Bank } from "../bank/bank.js";
-import { parseHead } from "../bank/audit.js";
+import { formatHead, parseHeads } from "../bank/audit.js";
 import { MasterKey } from "../bank/crypto.js";
 import { isPostgresUrl, openStore } from "../bank/open-store.js";
 import { backupSqlite, postgresIntegrity, restoreSqlite, sqliteIntegrity } from "../bank/operations.js";
@@ -14,8 +14,12 @@ import { type Io, parse, UsageError } from "../usage.js";
 
 const HEAD_HELP = `  --head ID:MAC           the audit head published earlier (bank serve's log line, its
                           --audit-head-file, 'bank audit verify'): a database whose trail ends
-                          before it is older than what was published, and is reported as such
-  --head-file FILE        the same, read from a file`;
+                          before it is older than what was published, and is reported as such;
+                          a partitioned trail's heads (PART:ID:MAC for partition PART) separated
+                          by commas
+  --head-file FILE        the same, read from a file (one head a line, as bank serve writes it)
+  --archive DIR           the audit archive ('bank audit archive --dir'): the trail is checked as
+                          archive + database (a database whose trail was archived needs it)`;
 
 /** The help of each operation, given bank.ts's common options. */
 export function opsHelp(common: string): Record<string, string> {
@@ -30,11 +34,12 @@ pg_dump or pg_basebackup (host/bank/README.md, "Operations").
 
 ${common}
 `,
-    restore: `Usage: otp-token bank restore FILE --db NEW-PATH [--head ID:MAC | --head-file FILE] [--older-ok] [options]
+    restore: `Usage: otp-token bank restore FILE --db NEW-PATH [--head ID:MAC | --head-file FILE] [--archive DIR]
+                            [--older-ok] [options]
 
 Restores a backup made by 'bank backup' as a new SQLite database at --db (an existing database is
 refused). First the backup is checked: SQLite's integrity check, then the audit chain with the
-master key (every row's MACs; with --head, the trail must reach the published head). A backup
+master key (every row's MACs; with --head, the trail must reach every published head). A backup
 whose trail ends before the published head is older than what the bank had published: it is
 refused unless --older-ok (codes accepted since the backup could then be accepted again, and the
 events since are gone).
@@ -45,7 +50,7 @@ ${HEAD_HELP}
 
 ${common}
 `,
-    check: `Usage: otp-token bank check [--head ID:MAC | --head-file FILE] [options]
+    check: `Usage: otp-token bank check [--head ID:MAC | --head-file FILE] [--archive DIR] [options]
 
 Checks the bank database: the store's integrity (SQLite: PRAGMA integrity_check, every page and
 index; PostgreSQL: every table read in full, and each B-tree index with amcheck when the extension
@@ -79,14 +84,18 @@ const COMMON_OPTIONS = {
   "master-key-file": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
-const HEAD_OPTIONS = { head: { type: "string" }, "head-file": { type: "string" } } as const;
+const HEAD_OPTIONS = { head: { type: "string" }, "head-file": { type: "string" }, archive: { type: "string" } } as const;
 
 function onePositional(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw new UsageError(`give ${what}`);
   return positionals[0];
 }
 
-function publishedHead(values: { head?: string; "head-file"?: string }): AuditHead | undefined {
+/**
+ * The heads published earlier, from --head (one, or several separated by commas) or --head-file (one a
+ * line): the same forms for every command that takes them ('bank audit verify', restore, check).
+ */
+export function publishedHeads(values: { head?: string; "head-file"?: string }): AuditHead[] | undefined {
   if (values.head !== undefined && values["head-file"] !== undefined) throw new UsageError("give --head or --head-file, not both");
   let text = values.head;
   if (values["head-file"] !== undefined) {
@@ -99,26 +108,37 @@ function publishedHead(values: { head?: string; "head-file"?: string }): AuditHe
     }
   }
   if (text === undefined) return undefined;
-  const head = parseHead(text);
-  if (head === null) throw new UsageError("the head must be ID:MAC as 'bank audit verify' prints it: a row number, ':' and 64 hex digits");
-  return head;
+  const heads = parseHeads(text);
+  if (heads === null)
+    throw new UsageError(
+      "the head must be ID:MAC as 'bank audit verify' prints it: a row number, ':' and 64 hex digits (PART:ID:MAC for partition PART; several separated by commas, or a file with one line each)",
+    );
+  return heads;
 }
 
 /** The audit part of restore and check: one line saying what the chain showed; whether it is older than the head. */
-function auditVerdict(report: AuditReport, published: AuditHead | undefined): { ok: boolean; older: boolean; line: string } {
-  if (report.ok)
+function auditVerdict(report: AuditReport): { ok: boolean; older: boolean; line: string } {
+  if (report.ok) {
+    const heads = report.heads ?? [];
     return {
       ok: true,
       older: false,
-      line: `the audit trail verifies: ${report.rows} rows; head: row ${report.head?.id ?? 0} ${report.head?.mac ?? ""}`,
+      line:
+        heads.length > 1 || (heads[0]?.part ?? 0) !== 0
+          ? `the audit trail verifies: ${report.rows} rows in ${heads.length} partitions; heads: ${heads.map(formatHead).join(" ")}`
+          : `the audit trail verifies: ${report.rows} rows; head: row ${report.head?.id ?? 0} ${report.head?.mac ?? ""}`,
     };
+  }
   const bad = report.firstBad!;
-  const endsBefore = published !== undefined && bad.id === published.id && (report.head?.id ?? 0) < published.id;
-  if (endsBefore) {
+  const behind = bad.behind;
+  if (behind !== undefined) {
+    const part = behind.part ?? 0;
+    const ends = (report.heads ?? []).find((h) => (h.part ?? 0) === part)?.id ?? 0;
+    const of = part === 0 ? "" : ` of partition ${part}`;
     return {
       ok: false,
       older: true,
-      line: `this backup is older than the published audit head (row ${published.id}): its trail ends at row ${report.head?.id ?? 0}`,
+      line: `this backup is older than the published audit head (row ${behind.id}${of}): its trail${of} ends at row ${ends}`,
     };
   }
   const where = bad.table === "queue" ? `queued row ${bad.id} (not yet sealed)` : `row ${bad.id}`;
@@ -151,13 +171,13 @@ export async function runOps(sub: string, args: string[], io: Io): Promise<numbe
       if (values.db === undefined) throw new UsageError("--db NEW-PATH is missing: restore writes a new database");
       if (isPostgresUrl(values.db))
         throw new UsageError("'bank restore' writes an SQLite database: restore PostgreSQL with pg_restore (README)");
-      const published = publishedHead(values);
+      const published = publishedHeads(values);
       const problems = sqliteIntegrity(backup);
       if (problems.length > 0) throw new StoreOpenError(`${backup} fails the integrity check: ${problems.slice(0, 5).join("; ")}`);
       let verdict = "";
       await restoreSqlite(backup, values.db, async (copy) => {
         await withStoreBank(copy, values["master-key-file"], io, async (bank) => {
-          const found = auditVerdict(await bank.verifyAudit(undefined, published), published);
+          const found = auditVerdict(await bank.verifyAudit(undefined, published, values.archive));
           verdict = found.line;
           if (found.older && values["older-ok"]) {
             io.err(`otp-token bank restore: ${found.line}; restored anyway (--older-ok)\n`);
@@ -173,7 +193,7 @@ export async function runOps(sub: string, args: string[], io: Io): Promise<numbe
     case "check": {
       const { values, positionals } = parse(args, { ...COMMON_OPTIONS, ...HEAD_OPTIONS });
       if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-      const published = publishedHead(values);
+      const published = publishedHeads(values);
       const db = databaseOf(values);
       let failed = false;
       if (isPostgresUrl(db)) {
@@ -192,7 +212,7 @@ export async function runOps(sub: string, args: string[], io: Io): Promise<numbe
         io.out("store: PRAGMA integrity_check ok\n");
       }
       return withStoreBank(db, values["master-key-file"], io, async (bank) => {
-        const found = auditVerdict(await bank.verifyAudit(undefined, published), published);
+        const found = auditVerdict(await bank.verifyAudit(undefined, published, values.archive));
         if (found.ok) io.out(`${found.line}\n`);
         else io.err(`otp-token bank check: ${found.line}\n`);
         return failed || !found.ok ? 1 : 0;

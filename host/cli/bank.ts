@@ -3,8 +3,17 @@
 // export and import, and `serve` (the verification service, host/bank/service.ts, loaded only for it).
 // Passwords and passphrases never come from arguments.
 import { readFileSync, writeFileSync } from "node:fs";
-import { formatHead, parseHeads } from "../bank/audit.js";
-import { API_SCOPES, Bank, type BankOptions, DEFAULT_CONFIG, LOGIN_TICKET_SECONDS, scopeLabel, validateMail } from "../bank/bank.js";
+import { formatHead } from "../bank/audit.js";
+import {
+  API_SCOPES,
+  Bank,
+  type BankOptions,
+  DEFAULT_CONFIG,
+  LOGIN_TICKET_SECONDS,
+  MAX_RETENTION_DAYS,
+  scopeLabel,
+  validateMail,
+} from "../bank/bank.js";
 import { MasterKey, MASTER_KEY_ENV } from "../bank/crypto.js";
 import { BankError } from "../bank/errors.js";
 import {
@@ -20,7 +29,7 @@ import { StoreBusyError, StoreOpenError } from "../bank/store.js";
 import { isPostgresUrl, openStore } from "../bank/open-store.js";
 import { SERVICE_ID_PATTERN, typedCode, USER_ID_HELP, USER_ID_PATTERN } from "../identity.js";
 import { attemptsPendingText, bankDateTime, LOGIN, TERMS } from "../terms.js";
-import { opsHelp, runOps } from "./bank-ops.js";
+import { opsHelp, publishedHeads, runOps } from "./bank-ops.js";
 import { answers, processStdin, type Stdin, type Terminal } from "./prompt.js";
 import { DATABASE_URL_ENV, DEFAULT_DB, DEFAULT_OUTBOX, databaseOf } from "../defaults.js";
 import { integerOption, type Io, parse, UsageError } from "../usage.js";
@@ -91,12 +100,15 @@ Options:
 
 ${COMMON}
 `,
-  settings: `Usage: otp-token bank settings [--service-id ID] [--mail-domain DOMAIN] [--audit-partitions N] [options]
+  settings: `Usage: otp-token bank settings [--service-id ID] [--mail-domain DOMAIN] [--audit-partitions N]
+                             [--audit-retention-days N] [options]
 
 Prints the bank's settings; with an option, changes it (recorded in the audit trail). Instances
 read the settings when they start. Tokens already issued keep their User IDs.
 --audit-partitions N (PostgreSQL): the audit chain is sealed in N partitions (by User ID), each by
 one sealer at a time, so N instances seal at once; raised only, never lowered (default 1).
+--audit-retention-days N: the audit trail's rows stay in the database N days; 'bank audit archive'
+then moves them to the archive (run it daily, say). Not set: archive asks for --older-than-days.
 
 ${COMMON}
 `,
@@ -287,7 +299,7 @@ ${COMMON}
 `,
   audit: `Usage: otp-token bank audit verify [--head ID:MAC | --head-file FILE] [--archive DIR] [options]
        otp-token bank audit list [--since ID] [--limit N] [options]
-       otp-token bank audit archive --dir DIR --older-than-days N [options]
+       otp-token bank audit archive --dir DIR [--older-than-days N] [options]
 
 Every event (issues, activations, logins, refusals, administration, with who acted) is appended
 to the audit trail, signed by the bank when it is recorded (a writer MAC) and chained to the row
@@ -298,19 +310,25 @@ newest rows leaves a valid shorter trail: give the head recorded earlier ('bank 
 --audit-head-file' keeps it current, its log prints it on every seal) and a trail that does not
 reach it, or differs there, fails too. 'list' prints events as JSON lines.
 
-'archive' is the trail's retention: the sealed rows recorded more than N days ago move to segment
-files in DIR (gzip'd JSON lines, each with the chain MAC it continues from and the one it ends on)
-and are deleted from the database; the newest row always stays. Run it as often as the bank's
-retention asks (daily, say); keep DIR as you keep the trail. 'verify --archive DIR' then checks
-the archive and the database as one trail (without it, a pruned database fails: its first rows are
-missing).
+'archive' is the trail's retention: the sealed rows recorded more than N days ago (the bank's
+'bank settings --audit-retention-days', or --older-than-days) move to segment files in DIR (gzip'd
+JSON lines, each with the chain state every partition starts from and ends on) and are deleted
+from the database; the newest row, and rows of the last 5 minutes, always stay. On PostgreSQL every
+partition is archived, interleaved as in the trail. The cut falls where time separates what goes
+from what stays, and the database keeps it (MAC'd): a copy of an archived event put back in the
+database or the queue is refused (its time is at or before the newest archived event's). Run it as
+often as the retention asks (daily, say), one at a time; keep DIR as you keep the trail. 'verify
+--archive DIR' then checks the archive and the database as one trail (without it, a pruned
+database fails: its first rows are missing).
 
 Options:
-  --head ID:MAC           a head recorded earlier, as 'verify' prints it
-  --head-file FILE        the same, read from a file ('bank serve --audit-head-file')
+  --head ID:MAC           a head recorded earlier, as 'verify' prints it (PART:ID:MAC for a row of
+                          partition PART; several separated by commas)
+  --head-file FILE        the same, read from a file ('bank serve --audit-head-file': one line each)
   --archive DIR           verify: the archived segments ('archive --dir'), checked before the database
   --dir DIR               archive: the folder of the segments (it must exist)
-  --older-than-days N     archive: the retention, in days (0: every sealed row but the newest)
+  --older-than-days N     archive: the retention, in days (0: every sealed row but the newest and
+                          the last 5 minutes'); default: the bank's --audit-retention-days
 
 ${COMMON}
 `,
@@ -513,13 +531,18 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         "service-id": { type: "string" },
         "mail-domain": { type: "string" },
         "audit-partitions": { type: "string" },
+        "audit-retention-days": { type: "string" },
       });
       noPositionals(positionals);
       const partitions =
         values["audit-partitions"] === undefined ? undefined : integerOption(values["audit-partitions"], "audit-partitions", 1, 1024, 1);
+      const retention =
+        values["audit-retention-days"] === undefined
+          ? undefined
+          : integerOption(values["audit-retention-days"], "audit-retention-days", 0, MAX_RETENTION_DAYS, 0);
       return withBank(values, io, {}, async (bank) => {
-        if (values["service-id"] !== undefined || values["mail-domain"] !== undefined) {
-          await bank.updateSettings({ serviceId: values["service-id"], mailDomain: values["mail-domain"] });
+        if (values["service-id"] !== undefined || values["mail-domain"] !== undefined || retention !== undefined) {
+          await bank.updateSettings({ serviceId: values["service-id"], mailDomain: values["mail-domain"], auditRetentionDays: retention });
         }
         if (partitions !== undefined && !bank.store.auditPartitions)
           throw new UsageError("--audit-partitions: only a PostgreSQL store seals the trail in partitions (SQLite has one writer)");
@@ -528,6 +551,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           if (now > partitions) io.err(`otp-token bank settings: the trail has ${now} audit partitions already; they are never fewer\n`);
         }
         io.out(`Service ID:   ${bank.serviceId}\nMail domain:  ${bank.mailDomain}\n`);
+        io.out(`Audit retention: ${bank.auditRetentionDays === null ? "not set" : `${bank.auditRetentionDays} days`}\n`);
         if (bank.store.auditPartitions) io.out(`Audit partitions: ${await bank.store.auditPartitions()}\n`);
         return 0;
       });
@@ -873,13 +897,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           archive: { type: "string" },
         });
         noPositionals(positionals);
-        if (values.head !== undefined && values["head-file"] !== undefined) throw new UsageError("give --head or --head-file, not both");
-        const headText = values["head-file"] !== undefined ? readHeadFile(values["head-file"]) : values.head;
-        const published = headText === undefined ? undefined : parseHeads(headText);
-        if (published === null)
-          throw new UsageError(
-            "the head must be ID:MAC as 'bank audit verify' prints it: a row number, ':' and 64 hex digits (PART:ID:MAC for partition PART; several separated by commas, or a file with one line each)",
-          );
+        const published = publishedHeads(values);
         return withBank(values, io, {}, async (bank) => {
           const report = await bank.verifyAudit(undefined, published, values.archive);
           if (!report.ok) {
@@ -915,10 +933,15 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, dir: { type: "string" }, "older-than-days": { type: "string" } });
         noPositionals(positionals);
         if (values.dir === undefined) throw new UsageError("give --dir, the folder of the archived segments");
-        if (values["older-than-days"] === undefined) throw new UsageError("give --older-than-days, the retention in days");
-        const days = integerOption(values["older-than-days"], "older-than-days", 0, 100_000, 0);
+        const given =
+          values["older-than-days"] === undefined
+            ? undefined
+            : integerOption(values["older-than-days"], "older-than-days", 0, MAX_RETENTION_DAYS, 0);
         const dir = values.dir;
         return withBank(values, io, {}, async (bank) => {
+          const days = given ?? bank.auditRetentionDays;
+          if (days === null)
+            throw new UsageError("give --older-than-days, or set the bank's retention with 'bank settings --audit-retention-days N'");
           const result = await bank.archiveAudit(dir, Math.floor(Date.now() / 1000) - days * 86_400);
           io.out(
             result.rows === 0
@@ -1095,15 +1118,6 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
     }
   }
   throw new UsageError(`unknown bank subcommand ${JSON.stringify(sub)}`);
-}
-
-/** The head recorded in a file (`bank serve --audit-head-file`). */
-function readHeadFile(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    throw new UsageError(`cannot read the head file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
 }
 
 /** A PEM file for PSKC signing or verifying. */

@@ -20,7 +20,8 @@
 // either the rows moved or they are still queued for the next seal.
 //
 // Only rows the bank wrote: each queued row's writer MAC (host/bank/audit.ts) is checked, and its nonce
-// must be new to the trail. The first row that fails stops the seal: the rows before it are chained,
+// must be new to the trail: not in `events`, and not a nonce that left with the archive (a row
+// recorded at or before the archive's floor, the setting audit_archived: audit.ts ArchiveCut). The first row that fails stops the seal: the rows before it are chained,
 // it and every row after it stay queued, and the alarm is raised (`onAlarm`, and `bank audit verify`
 // names it). A row inserted into the queue by a database writer is never sealed into the history.
 //
@@ -29,8 +30,8 @@
 // its own has seen its rows; at start-up (rows a stopped instance left queued); and before every read
 // of the trail (readers wait for the head), so a reader sees every event committed before it asked.
 import type { Pool, PoolClient } from "pg";
-import { chainMac, writerProblem } from "../audit.js";
-import type { AuditAlarm, AuditSetup, EventRow } from "../store.js";
+import { ARCHIVE_RECORD_ALTERED, type ArchiveCut, archivedProblem, chainMac, openArchiveCut, writerProblem } from "../audit.js";
+import type { AuditAlarm, AuditKeys, AuditSetup, EventRow } from "../store.js";
 import { listened } from "./connection.js";
 
 /** Milliseconds between a commit that appended and the seal that chains it (the batch gathers meanwhile). */
@@ -229,18 +230,11 @@ export class AuditSealer {
    * or a nonce the trail (or this batch) already has. The refused row raises an alarm.
    */
   private async acceptable(client: PoolClient, queued: QueueRow[]): Promise<QueueRow[]> {
-    const nonces = queued.filter((r) => r.nonce !== null).map((r) => Buffer.from(r.nonce!));
-    const seen = await client.query<{ nonce: Buffer }>({
-      name: "audit-nonces-seen",
-      text: "SELECT nonce FROM events WHERE nonce = ANY($1::bytea[])",
-      values: [nonces],
-    });
-    const used = new Set(seen.rows.map((r) => r.nonce.toString("hex")));
+    const { used, cut } = await queueContext(client, this.setup.keys, queued);
     const accepted: QueueRow[] = [];
     for (const row of queued) {
-      let reason = writerProblem(this.setup.keys.writer, row);
+      const reason = queueProblem(this.setup.keys, row, used, cut);
       const nonce = row.nonce ? Buffer.from(row.nonce).toString("hex") : "";
-      if (!reason && used.has(nonce)) reason = "it repeats an earlier event's nonce: a copy of that event";
       if (reason) {
         this.alarm({ table: "queue", id: row.queue_id, reason });
         break;
@@ -277,6 +271,44 @@ export class AuditSealer {
     await this.running;
     if (wasDirty || this.dirty) await this.drain().catch(() => undefined);
   }
+}
+
+/**
+ * What a queued row is checked against, in one round trip: the nonces of `queued` the trail already
+ * has, and the archive's cut (the setting audit_archived, its MAC checked; "altered" refuses every row).
+ */
+export async function queueContext(
+  db: Pick<Pool, "query"> | Pick<PoolClient, "query">,
+  keys: AuditKeys,
+  queued: Pick<EventRow, "nonce">[],
+): Promise<{ used: Set<string>; cut: ArchiveCut | null | "altered" }> {
+  const nonces = queued.filter((r) => r.nonce !== null).map((r) => Buffer.from(r.nonce!));
+  const { rows } = await (db as Pool).query<{ nonce: Buffer | null; archived: string | null }>({
+    name: "audit-queue-context",
+    text: "SELECT nonce, NULL::text AS archived FROM events WHERE nonce = ANY($1::bytea[]) UNION ALL SELECT NULL, value FROM settings WHERE name = 'audit_archived'",
+    values: [nonces],
+  });
+  const archived = rows.find((r) => r.archived !== null)?.archived ?? null;
+  return {
+    used: new Set(rows.filter((r) => r.nonce !== null).map((r) => r.nonce!.toString("hex"))),
+    cut: openArchiveCut(keys.chain, archived),
+  };
+}
+
+/** Why the sealer refuses a queued row (not the bank's, a nonce the trail or its archive already has), or null. */
+export function queueProblem(
+  keys: AuditKeys,
+  row: Omit<EventRow, "id" | "mac">,
+  used: Set<string>,
+  cut: ArchiveCut | null | "altered",
+): string | null {
+  if (cut === "altered") return ARCHIVE_RECORD_ALTERED;
+  const nonce = row.nonce ? Buffer.from(row.nonce).toString("hex") : "";
+  return (
+    writerProblem(keys.writer, row) ??
+    (used.has(nonce) ? "it repeats an earlier event's nonce: a copy of that event" : null) ??
+    archivedProblem(cut, { id: 0, at: row.at }, true)
+  );
 }
 
 async function insertChained(client: PoolClient, rows: EventRow[]): Promise<void> {

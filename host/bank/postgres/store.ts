@@ -27,7 +27,7 @@
 // query holds one connection, never the event loop; past MAX_WAITING waiting transactions the store
 // answers busy at once rather than queueing without end.
 import type { Pool, PoolClient, QueryConfig } from "pg";
-import { vouchLegacy, writerProblem } from "../audit.js";
+import { vouchLegacy } from "../audit.js";
 import type {
   ApiKeyRow,
   AuditAlarm,
@@ -61,7 +61,7 @@ import {
 } from "./connection.js";
 import { migrate } from "./migrate.js";
 import { SCHEMA_VERSION } from "./schema.js";
-import { AuditSealer } from "./sealer.js";
+import { AuditSealer, queueContext, queueProblem } from "./sealer.js";
 import { COMMIT_ID_KEEP_MS, TransactionRunner } from "./transactions.js";
 import { CUSTOMER_OF, LOGIN_SELECT, statementName } from "./tx.js";
 
@@ -287,13 +287,13 @@ export class PgStore implements BankStore {
    * different moments could miss a batch that committed between them with lower ids (a false gap).
    * In one snapshot every partition ends on a whole seal.
    */
-  async *trail(pageSize: number): AsyncIterable<EventRow[]> {
+  async *trail(pageSize: number, afterId = 0): AsyncIterable<EventRow[]> {
     await this.sealed();
     const client = listened(await this.pool.connect());
     let broken = false;
     try {
       await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      for (let after = 0; ; ) {
+      for (let after = afterId; ; ) {
         const page = await client.query<EventRow>("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", [after, pageSize]);
         if (page.rows.length === 0) break;
         yield page.rows;
@@ -407,31 +407,34 @@ export class PgStore implements BankStore {
     return rows[0].n;
   }
 
-  /** Queued rows the sealer refuses (after sealing what it can), and events that repeat an earlier nonce. */
+  /** Sealed events through `throughId` (archived), never the trail's newest row (as SQLite, whose chain goes on from it). */
   async pruneEvents(throughId: number): Promise<number> {
     await this.sealed();
-    const { rowCount } = await this.pool.query(
-      "DELETE FROM events e WHERE id <= $1 AND pos < (SELECT pos FROM audit_head h WHERE h.part = e.part)",
-      [throughId],
-    );
+    const { rowCount } = await this.pool.query("DELETE FROM events WHERE id <= $1 AND id < (SELECT max(id) FROM events)", [throughId]);
     return rowCount ?? 0;
   }
 
+  /** The oldest `at` of the events after `afterId` and of the queue (after sealing what is committed). */
+  async auditOldest(afterId: number): Promise<number | null> {
+    await this.sealed();
+    const [row] = await this.read<{ at: number | null }>(
+      named("SELECT least((SELECT min(at) FROM events WHERE id > $1), (SELECT min(at) FROM audit_queue)) AS at", [afterId]),
+    );
+    return row.at;
+  }
+
+  /** Queued rows the sealer refuses (after sealing what it can), and events that repeat an earlier nonce. */
   async auditAlarms(): Promise<AuditAlarm[]> {
     await this.sealed();
     const alarms: AuditAlarm[] = [];
     const keys = this.sealer?.keys;
     if (keys) {
       const queued = await this.read<EventRow & { queue_id: number }>(named("SELECT * FROM audit_queue ORDER BY queue_id LIMIT 1000", []));
-      const nonces = queued.filter((r) => r.nonce !== null).map((r) => Buffer.from(r.nonce!));
-      const seen = await this.read<{ nonce: Buffer }>(named("SELECT nonce FROM events WHERE nonce = ANY($1::bytea[])", [nonces]));
-      const used = new Set(seen.map((r) => r.nonce.toString("hex")));
+      const { used, cut } = await queueContext(this.pool, keys, queued);
       for (const row of queued) {
-        const nonce = row.nonce ? Buffer.from(row.nonce).toString("hex") : "";
-        const reason =
-          writerProblem(keys.writer, row) ?? (used.has(nonce) ? "it repeats an earlier event's nonce: a copy of that event" : null);
+        const reason = queueProblem(keys, row, used, cut);
         if (reason) alarms.push({ table: "queue", id: row.queue_id, reason });
-        used.add(nonce);
+        used.add(row.nonce ? Buffer.from(row.nonce).toString("hex") : "");
       }
     }
     const repeated = await this.read<{ id: number }>(

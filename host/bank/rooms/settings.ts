@@ -15,7 +15,12 @@ const MAIL_DOMAIN_PATTERN =
 export interface BankSettings {
   serviceId: string;
   mailDomain: string;
+  /** Audit retention: days the trail stays in the database before `bank audit archive` moves it out; null: not set. */
+  auditRetentionDays: number | null;
 }
+
+/** The longest audit retention a bank may set, in days (about 270 years). */
+export const MAX_RETENTION_DAYS = 100_000;
 
 /**
  * Checks `masterKey` against the value sealed in the database at its first use (a wrong key fails
@@ -35,6 +40,7 @@ export async function openSettings(store: BankStore, masterKey: MasterKey): Prom
     return {
       serviceId: (await tx.getSetting("service_id")) ?? "",
       mailDomain: (await tx.getSetting("mail_domain")) ?? DEFAULT_MAIL_DOMAIN,
+      auditRetentionDays: retentionOf(await tx.getSetting("audit_retention_days")),
     };
   });
 }
@@ -42,6 +48,7 @@ export async function openSettings(store: BankStore, masterKey: MasterKey): Prom
 export class Settings implements SettingsView {
   #serviceId: string;
   #mailDomain: string;
+  #auditRetentionDays: number | null;
 
   constructor(
     private readonly ctx: Pick<BankContext, "store" | "now" | "actor">,
@@ -50,6 +57,12 @@ export class Settings implements SettingsView {
   ) {
     this.#serviceId = read.serviceId;
     this.#mailDomain = read.mailDomain;
+    this.#auditRetentionDays = read.auditRetentionDays;
+  }
+
+  /** Days the audit trail stays in the database before it is archived (`bank audit archive`); null: not set. */
+  get auditRetentionDays(): number | null {
+    return this.#auditRetentionDays;
   }
 
   /** The bank's Service ID (8 digits, the same for every customer). */
@@ -63,7 +76,10 @@ export class Settings implements SettingsView {
   }
 
   /** Changes the bank's settings (each instance reads them at start-up). Issued User IDs keep working. */
-  async update(changes: { serviceId?: string; mailDomain?: string }, by = this.ctx.actor): Promise<void> {
+  async update(changes: { serviceId?: string; mailDomain?: string; auditRetentionDays?: number }, by = this.ctx.actor): Promise<void> {
+    const days = changes.auditRetentionDays;
+    if (days !== undefined && !(Number.isInteger(days) && days >= 0 && days <= MAX_RETENTION_DAYS))
+      throw new BankError("settings", `the audit retention must be a whole number of days from 0 to ${MAX_RETENTION_DAYS}`);
     if (changes.serviceId !== undefined && !SERVICE_ID_PATTERN.test(changes.serviceId))
       throw new BankError("settings", "the Service ID must be 8 digits");
     if (changes.mailDomain !== undefined && !MAIL_DOMAIN_PATTERN.test(changes.mailDomain)) {
@@ -74,6 +90,7 @@ export class Settings implements SettingsView {
       const set: [SettingName, string | undefined][] = [
         ["service_id", changes.serviceId],
         ["mail_domain", changes.mailDomain],
+        ["audit_retention_days", days === undefined ? undefined : String(days)],
       ];
       for (const [name, value] of set) {
         if (value === undefined) continue;
@@ -83,5 +100,11 @@ export class Settings implements SettingsView {
     });
     if (changes.serviceId !== undefined) this.#serviceId = changes.serviceId;
     if (changes.mailDomain !== undefined) this.#mailDomain = changes.mailDomain;
+    if (days !== undefined) this.#auditRetentionDays = days;
   }
+}
+
+function retentionOf(text: string | null): number | null {
+  const days = text === null ? Number.NaN : Number(text);
+  return Number.isInteger(days) && days >= 0 ? days : null;
 }

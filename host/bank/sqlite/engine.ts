@@ -336,6 +336,11 @@ export class SqliteEngine extends SqliteConnection {
     );
   }
 
+  /** The oldest `at` after `afterId` (SQLite has no queue). */
+  auditOldest(afterId: number): number | null {
+    return this.get<{ at: number | null }>("SELECT min(at) AS at FROM events WHERE id > ?", afterId)?.at ?? null;
+  }
+
   auditHead(): AuditHead | null {
     const row = this.get<{ id: number; mac: Uint8Array }>("SELECT id, mac FROM events WHERE mac IS NOT NULL ORDER BY id DESC LIMIT 1");
     return row ? { id: row.id, mac: Buffer.from(row.mac).toString("hex") } : null;

@@ -58,6 +58,7 @@ export const ENGINE_OPERATIONS = [
   "auditHead",
   "auditAlarms",
   "pruneEvents",
+  "auditOldest",
 ] as const;
 export type EngineOperation = (typeof ENGINE_OPERATIONS)[number];
 

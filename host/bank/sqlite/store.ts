@@ -163,6 +163,7 @@ const OUTSIDE_TX: ReadonlySet<EngineOperation> = new Set<EngineOperation>([
   "auditHead",
   "auditAlarms",
   "pruneEvents",
+  "auditOldest",
 ]);
 const TX_OPERATIONS = ENGINE_OPERATIONS.filter((name) => !OUTSIDE_TX.has(name));
 
@@ -323,6 +324,10 @@ export class SqliteStore implements BankStore {
 
   pruneEvents(throughId: number): Promise<number> {
     return this.read("pruneEvents", throughId);
+  }
+
+  auditOldest(afterId: number): Promise<number | null> {
+    return this.read("auditOldest", afterId);
   }
 
   async close(): Promise<void> {
