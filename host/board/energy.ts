@@ -202,10 +202,10 @@ export interface TransferCosts {
 }
 
 export const MEASURED_TRANSFER_COSTS: Readonly<TransferCosts> = {
-  scanSample: { instructions: 90, panelLines: 0 },
-  scanFrame: { instructions: 125_160, panelLines: 32 },
-  transferTick: { instructions: 77_813, panelLines: 0 },
-  sign: { instructions: 304_227, panelLines: 28 },
+  scanSample: { instructions: 93, panelLines: 0 },
+  scanFrame: { instructions: 117_463, panelLines: 32 },
+  transferTick: { instructions: 78_053, panelLines: 0 },
+  sign: { instructions: 304_552, panelLines: 28 },
 };
 
 /**
