@@ -199,7 +199,7 @@ export const TRANSFER = {
   scanStop: { ja: "読み取りをやめる", en: "Stop scanning" },
   scanning: { ja: "読み取り中：トークンを点滅コードに当てています", en: "scanning: the token is held to the flicker code" },
   scanGesture: {
-    ja: "読み取りを始めています：ボタンAを長押し（情報画面）、もう一度長押し（SCAN）",
+    ja: "読み取りを始めています：ボタンAを長押し（情報画面）、もう一度長押し（読み取り画面）",
     en: "starting scan mode as its holder would: hold button A (the info screen), hold it again (SCAN)",
   },
   scanWaitDark: {
