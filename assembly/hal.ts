@@ -28,6 +28,12 @@
  */
 // @ts-ignore: decorator
 @external("hal", "lightSensors") export declare function lightSensors(): u32;
+/**
+ * Scan mode starts (1) or ends (0): the board powers the light sensors and starts its SCAN_HZ sampling
+ * timer, which calls scan(), or stops both. The firmware alone decides (a gesture on button A).
+ */
+// @ts-ignore: decorator
+@external("hal", "lightPower") export declare function lightPower(on: u32): void;
 /** A firmware fault: the board resets the CPU. Never returns. */
 // @ts-ignore: decorator
 @external("hal", "fault") declare function fault(line: u32, column: u32): void;

@@ -2,7 +2,7 @@
 // firmware's boundary". Numbers only cross; buffers are static and exported as pointer/size pairs.
 import { ABI_VERSION } from "./abi";
 import { compressionCount as countCompressions } from "./crypto/md";
-import { deviceBoot, deviceButton, deviceTick, deviceTransfer, DISPLAY_MODEL, DISPLAY_MODEL_SIZE, nextWake } from "./device/device";
+import { deviceBoot, deviceButton, deviceScanning, deviceTick, deviceTransfer, DISPLAY_MODEL, DISPLAY_MODEL_SIZE, nextWake } from "./device/device";
 import { LINK_BUFFER, LINK_SIZE, linkCommand } from "./device/link";
 import { FB_BYTES, FRAMEBUFFER } from "./display/framebuffer";
 import { lightSensors } from "./hal";
@@ -36,13 +36,15 @@ export function link(len: u32): u32 {
 }
 
 /**
- * Called by the board's sampling timer SCAN_HZ times a second while the token scans the page: reads the
- * light sensors and feeds the frame decoder; a sound frame that is a transfer goes to the screen for
- * the holder to confirm. Returns 0, a sound frame's payload length (at OPTICAL_FRAME + 2; the board
- * stops scanning), STATUS_BAD_CHECKSUM, or for a sound frame the token cannot take
- * STATUS_BAD_TRANSACTION or STATUS_DENIED. The board then asks wakeAt().
+ * Called by the board's sampling timer SCAN_HZ times a second while the token is in scan mode (between
+ * the firmware's lightPower(1) and lightPower(0)): reads the light sensors and feeds the frame decoder;
+ * a sound frame that is a transfer goes to the screen for the holder to confirm. Returns 0, a sound
+ * frame's payload length (at OPTICAL_FRAME + 2), STATUS_BAD_CHECKSUM, or for a sound frame the token
+ * cannot take STATUS_BAD_TRANSACTION or STATUS_DENIED; after a sound frame the firmware has left scan
+ * mode (lightPower(0)) and the board asks wakeAt(). Outside scan mode it reads nothing and returns 0.
  */
 export function scan(): i32 {
+  if (!deviceScanning()) return 0;
   const length = opticalSample(lightSensors());
   if (length <= 0) return length;
   return deviceTransfer(OPTICAL_FRAME + 2, <u32>length);

@@ -68,6 +68,8 @@ export const MODE_DELETE_CONFIRM = 13;
 export const MODE_TRANSFER = 14;
 /** The transfer's code, after the confirming hold. */
 export const MODE_TRANSFER_CODE = 15;
+/** Scan mode: the light sensors are powered and sampled until a frame arrives, a press, or SCAN_WINDOW_SECONDS. */
+export const MODE_SCAN = 16;
 
 // Link commands: the first byte of a frame in LINK_BUFFER. Multi-byte fields are little-endian.
 // The response replaces the frame: a status byte (i8), then the command's fields.
@@ -163,6 +165,8 @@ export const MAX_ACTIVATION_FAILURES = 5;
 export const ACTIVATION_WINDOW_SECONDS = 300;
 /** Seconds a transfer the token read stays on screen to be confirmed (and its code after the hold). */
 export const TRANSFER_WINDOW_SECONDS = 60;
+/** Seconds scan mode waits for a frame (a hold on the info screen starts it) before the sensors go off and the panel goes dark. */
+export const SCAN_WINDOW_SECONDS = 30;
 /** Seconds each of a transfer's screens shows before the next. */
 export const TRANSFER_SCREEN_SECONDS = 2;
 export const FIRMWARE_MAJOR = 1;

@@ -198,6 +198,22 @@ export const TRANSFER = {
   scan: { ja: "読み取り（画面に当てる）", en: "Scan (held to the screen)" },
   scanStop: { ja: "読み取りをやめる", en: "Stop scanning" },
   scanning: { ja: "読み取り中：トークンを点滅コードに当てています", en: "scanning: the token is held to the flicker code" },
+  scanGesture: {
+    ja: "読み取りを始めています：ボタンAを長押し（情報画面）、もう一度長押し（読み取り画面）",
+    en: "starting scan mode as its holder would: hold button A (the info screen), hold it again (SCAN)",
+  },
+  scanWaitDark: {
+    ja: "表示が消えるのを待っています（コード表示中の長押しは削除の確認になります）",
+    en: "waiting for the panel to go dark (a hold on a code asks to delete it)",
+  },
+  scanAnswerFirst: {
+    ja: "トークンが長押しによる確認を待っています。先に確認に答えてください",
+    en: "the token waits for a hold to confirm something: answer it first",
+  },
+  scanEnded: {
+    ja: "読み取りが終わりました（30秒で終了、ボタンAを押すと中止）",
+    en: "scan mode ended (it lasts 30 s; a press of button A stops it)",
+  },
   noFlicker: {
     ja: "読み取る点滅コードがありません（取引認証の画面を開いてください）",
     en: "there is no flicker code to read (open the transaction authentication screen)",
@@ -244,6 +260,10 @@ export const TOKEN_SCREENS = {
   transfer: {
     ja: "振込の確認：振込先と金額を確かめ、正しければボタンAを長押し（違えば押して中止）",
     en: "a transfer: check the payee and the amount; hold button A to sign it, press to refuse",
+  },
+  scan: {
+    ja: "読み取り中（トークンを点滅コードに当ててください。押すと中止）",
+    en: "scanning (hold the token to the flicker code; a press stops it)",
   },
   "transfer-code": { ja: "取引認証番号（振込画面に入力してください）", en: "the transfer's code (type it into the bank's page)" },
 } as const satisfies Record<string, Term>;

@@ -108,42 +108,70 @@ static void advance_reply(void) {
 }
 
 /*
- * FRAME_SCAN: scan mode, its sensors fed from the recorded stream that follows. Each mask is read off
- * the link only after the sampling timer has woken the CPU, so the firmware's work per sample and the
- * sleep between samples are the product's; the link's bytes wait in the UART meanwhile.
+ * FRAME_SCAN: the sensors' comparator outputs, one mask a byte, for the scan mode the firmware is in
+ * (the holder started it with button A: FRAME_BUTTON; refused otherwise). The main loop takes each
+ * sample at the sampling timer's instant (light.c), as the product image does; only then is the next
+ * mask read off the link onto the pins (harness_sample_feed), so the firmware's work per sample and
+ * the sleep between samples are the product's; the link's bytes wait in the UART meanwhile. The reply
+ * comes when the stream ends or scan mode does (a frame taken or refused, a press, the timeout).
  */
+static bool streaming;
+static uint32_t stream_left;
+static int32_t stream_status;
+static uint32_t stream_used, stream_ticks, stream_worst, stream_checksum_failures, stream_last;
+
 static void scan_stream(uint32_t length) {
-  if (!booted) {
+  if (!booted || !light_scanning() || length == 0) {
     frame_skip(length);
     frame_refuse(FRAME_SCAN, FRAME_ERROR_STATE);
     return;
   }
-  light_scan_begin();
-  int32_t status = 0;
-  uint32_t used = 0, ticks = 0, worst = 0, checksum_failures = 0, last = 0;
-  while (used < length) {
-    light_wait_sample();
-    light_drive(nrf_uart_read());
-    used++;
-    status = mcu_scan_sample();
-    if (status != 0 && status != STATUS_BAD_CHECKSUM) {
-      last = meter_last.ticks; /* the sample that took the frame: the transfer checked and drawn */
-      break;
-    }
-    ticks += meter_last.ticks;
-    if (meter_last.ticks > worst) worst = meter_last.ticks;
-    if (status == STATUS_BAD_CHECKSUM) checksum_failures++;
-  }
-  frame_skip(length - used);
-  if (last) light_scan_end();
+  streaming = true;
+  stream_left = length;
+  stream_status = 0;
+  stream_used = stream_ticks = stream_worst = stream_checksum_failures = stream_last = 0;
+}
+
+bool harness_streaming(void) {
+  return streaming;
+}
+
+/** At a sample's instant: the stream's next mask onto the pins (the last one stays when it ran out). */
+void harness_sample_feed(void) {
+  if (!streaming || stream_left == 0) return;
+  light_drive(nrf_uart_read());
+  stream_left--;
+  stream_used++;
+}
+
+/** The reply to FRAME_SCAN, with the rest of its stream skipped. */
+void harness_stream_stop(void) {
+  if (!streaming) return;
+  streaming = false;
+  frame_skip(stream_left);
   uint8_t payload[24];
-  put_u32(payload, (uint32_t)status);
-  put_u32(payload + 4, used);
-  put_u32(payload + 8, ticks);
-  put_u32(payload + 12, worst);
-  put_u32(payload + 16, checksum_failures);
-  put_u32(payload + 20, last);
+  put_u32(payload, (uint32_t)stream_status);
+  put_u32(payload + 4, stream_used);
+  put_u32(payload + 8, stream_ticks);
+  put_u32(payload + 12, stream_worst);
+  put_u32(payload + 16, stream_checksum_failures);
+  put_u32(payload + 20, stream_last);
   frame_send(FRAME_SCAN, payload, sizeof payload);
+}
+
+/** After a sample the stream fed: its cost counted; the reply once a frame ended scan mode or the stream ran out. */
+void harness_sample_done(int32_t status) {
+  if (!streaming) return;
+  stream_status = status;
+  if (status != 0 && status != STATUS_BAD_CHECKSUM) {
+    stream_last = meter_last.ticks; /* the sample that took the frame: the transfer checked and drawn */
+    harness_stream_stop();
+    return;
+  }
+  stream_ticks += meter_last.ticks;
+  if (meter_last.ticks > stream_worst) stream_worst = meter_last.ticks;
+  if (status == STATUS_BAD_CHECKSUM) stream_checksum_failures++;
+  if (stream_left == 0) harness_stream_stop();
 }
 
 bool harness_frame(uint8_t type, uint32_t length) {

@@ -5,6 +5,10 @@
  * shifted by three, is the mask lightSensors() returns. The photodiodes and comparators are powered
  * from P0.08 only while scanning (a sensor front end left on would cost more than the sleep floor).
  *
+ * Scan mode is the firmware's: it calls the HAL's lightPower(1) when the holder starts it on the token (a
+ * hold on the info screen) and lightPower(0) on a frame, a press or its timeout (main.c), which power
+ * the front end and start or stop the sampling timer here.
+ *
  * While scanning, a timer wakes the CPU SCAN_HZ (240) times a second, four samples to each frame of a
  * 60 Hz screen and eight to a level of the page's fastest speed; between samples the CPU sleeps. On
  * the part that timer is RTC1's COMPARE[1], on the 32.768 kHz crystal that already keeps the token's
@@ -106,19 +110,25 @@ void light_scan_end(void) {
   nrf_gpio_write(LIGHT_POWER_PIN, false);
 }
 
-/** Sleeps until the sampling timer's next instant, then arms the one after. */
-void light_wait_sample(void) {
+/**
+ * While scanning: whether the sampling timer's instant came since the last call (the next one is then
+ * armed), so the main loop takes one sample. Never waits: the main loop sleeps, and the timer's event
+ * wakes it (light_scan_begin enabled it) as it does for the clock's wake-up and the button.
+ */
+bool light_sample_due(void) {
+  if (!scanning) return false;
 #ifdef MCU_SILICON
-  while (!nrf_rtc_compare_fired(SAMPLE_RTC, SAMPLE_CHANNEL)) mcu_sleep();
+  if (!nrf_rtc_compare_fired(SAMPLE_RTC, SAMPLE_CHANNEL)) return false;
   nrf_rtc_compare_clear(SAMPLE_RTC, SAMPLE_CHANNEL);
   arm_next();
 #else
-  while (NRF_REG(SAMPLE_TIMER + TIMER_EVENTS_COMPARE(SAMPLE_COMPARE)) == 0) mcu_sleep();
+  if (NRF_REG(SAMPLE_TIMER + TIMER_EVENTS_COMPARE(SAMPLE_COMPARE)) == 0) return false;
   NRF_REG(SAMPLE_TIMER + TIMER_EVENTS_COMPARE(SAMPLE_COMPARE)) = 0;
   /* The next compare one period on; the 16-bit counter wraps, and so does CC. */
   uint32_t cc = NRF_REG(SAMPLE_TIMER + TIMER_CC(SAMPLE_COMPARE));
   NRF_REG(SAMPLE_TIMER + TIMER_CC(SAMPLE_COMPARE)) = (cc + SAMPLE_PERIOD_US) & 0xffffu;
 #endif
+  return true;
 }
 
 #ifdef MCU_HARNESS

@@ -187,6 +187,17 @@ u32 Z_halZ_lightSensors(struct Z_hal_instance_t *hal) {
   return light_read();
 }
 
+/*
+ * Scan mode starts (1) or ends (0): the firmware decides (the holder's hold on the info screen starts
+ * it; a frame, a press or SCAN_WINDOW_SECONDS end it). The sensors' power on P0.08 and the sampling
+ * timer, RTC1 COMPARE[1] on the part or TIMER2 in QEMU (light.c); the main loop takes the samples.
+ */
+void Z_halZ_lightPower(struct Z_hal_instance_t *hal, u32 on) {
+  (void)hal;
+  if (on) light_scan_begin();
+  else light_scan_end();
+}
+
 /* Only the debug build imports it (the release build has no reachable abort). */
 void Z_halZ_fault(struct Z_hal_instance_t *hal, u32 line, u32 column) {
   (void)hal;
@@ -242,9 +253,10 @@ static void update_panel(void) {
 /*
  * One sample of scan mode, at the sampling timer's instant (light.c): the firmware reads the sensors
  * and feeds its decoder. Returns scan()'s answer: 0 or STATUS_BAD_CHECKSUM (go on), a sound frame's
- * length (a transfer, now on the panel) or a refusal (either way scanning stops: the caller ends it).
+ * length (a transfer, now on the panel) or a refusal (either way the firmware has left scan mode and
+ * called lightPower(0): the sampling timer and the sensors are off).
  */
-int32_t mcu_scan_sample(void) {
+static int32_t scan_sample(void) {
   meter_begin();
   int32_t status = (int32_t)Z_tokenZ_scan(&token);
   bool done = status != 0 && status != STATUS_BAD_CHECKSUM;
@@ -406,6 +418,24 @@ int main(void) {
     mcu_events(now);
 #ifdef MCU_SILICON
     nrf_uart_link_poll(now);
+#endif
+    /* Scan mode: one sample at each of the sampling timer's instants, the CPU asleep between them. */
+    if (light_sample_due()) {
+#ifdef MCU_HARNESS
+      harness_sample_feed();
+      harness_sample_done(scan_sample());
+#else
+      scan_sample();
+#endif
+      continue;
+    }
+#ifdef MCU_HARNESS
+    /* A recorded sensor stream under way (FRAME_SCAN): its bytes on the link are the pins' next levels. */
+    if (harness_streaming()) {
+      if (!light_scanning()) harness_stream_stop();
+      else mcu_sleep();
+      continue;
+    }
 #endif
     if (nrf_uart_readable()) {
       serve_frame();

@@ -52,7 +52,7 @@ bool light_scanning(void);
 uint32_t light_read(void);
 void light_scan_begin(void);
 void light_scan_end(void);
-void light_wait_sample(void);
+bool light_sample_due(void);
 #ifdef MCU_HARNESS
 void light_drive(uint32_t mask);
 #endif
@@ -174,7 +174,6 @@ void put_u32(uint8_t *at, uint32_t value);
 void put_u64(uint8_t *at, uint64_t value);
 /** Delivers everything due at `now` (clock ticks): the button first, then the firmware's wake-up. */
 void mcu_events(uint64_t now);
-int32_t mcu_scan_sample(void);
 /** The linear memory (wasm_rt_mcu.c). */
 uint8_t *mcu_memory(void);
 /** The token's flash pages (the linker script puts them at the end of the part's flash). */
@@ -202,6 +201,10 @@ void harness_power_on(bool after_fault);
 bool harness_frame(uint8_t type, uint32_t length);
 bool harness_step(uint64_t now);
 uint64_t harness_deadline(void);
+bool harness_streaming(void);
+void harness_sample_feed(void);
+void harness_sample_done(int32_t status);
+void harness_stream_stop(void);
 #endif
 
 #endif

@@ -519,10 +519,21 @@ describe("Board", () => {
     const memory = new Uint8Array(1024);
     const hal = board.halImports(() => memory);
     expect(Object.keys(hal).sort()).toEqual(
-      ["batteryMillivolts", "flashErase", "flashProgram", "flashRead", "lightSensors", "random", "rtcNow", "rtcSet"].sort(),
+      ["batteryMillivolts", "flashErase", "flashProgram", "flashRead", "lightPower", "lightSensors", "random", "rtcNow", "rtcSet"].sort(),
     );
     // Held to nothing, the light sensors read the dark.
     expect(hal.lightSensors()).toBe(0);
+    // Held to a white page but unpowered (the firmware not in scan mode), they read the dark too; the
+    // firmware's lightPower(1) powers them, lightPower(0) turns them off.
+    board.light.aim(() => [1, 1, 1, 1, 1]);
+    expect(hal.lightSensors()).toBe(0);
+    hal.lightPower(1);
+    expect(board.light.powered).toBe(true);
+    expect(board.light.powerUps).toBe(1);
+    hal.lightPower(0);
+    expect(board.light.powered).toBe(false);
+    expect(hal.lightSensors()).toBe(0);
+    board.light.aim(undefined);
     expect(hal.rtcNow()).toBe(59n);
     board.clock.advance(1000);
     expect(hal.rtcNow()).toBe(60n);

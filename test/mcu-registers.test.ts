@@ -1,5 +1,5 @@
-// The silicon image's clock, panel and link drivers (mcu/clock.c, clock_rtc.c, nrf_clock.c, nrf_rtc.c,
-// nrf_ppi.c, nrf_gpiote.c, nrf_gpio.c, nrf_spi.c, sharp_lcd.c, nrf_uart.c) on the host: compiled unchanged with the
+// The silicon image's clock, panel, link and light-sensor drivers (mcu/clock.c, clock_rtc.c, nrf_clock.c, nrf_rtc.c,
+// nrf_ppi.c, nrf_gpiote.c, nrf_gpio.c, nrf_spi.c, sharp_lcd.c, nrf_uart.c, light.c) on the host: compiled unchanged with the
 // host's cc against a register model of the nRF51 written from the nRF51 Series Reference Manual v3.0
 // (test/nrf51-model/nrf51_model.c), and run through the scenarios of test/nrf51-model/scenarios.c.
 // QEMU 7.2 has no RTC, GPIOTE or PPI, so this is where that code runs before a board does.
@@ -29,6 +29,7 @@ const DRIVERS = [
   "nrf_spi.c",
   "sharp_lcd.c",
   "nrf_uart.c",
+  "light.c",
 ];
 const ABI_HEADER = join(ROOT, "build", "mcu", "token_abi.h");
 
@@ -186,6 +187,26 @@ describe.skipIf(SKIP !== undefined)(
         releasedAfterTicks: Math.floor(0.5 * LFCLK_HZ) - Math.floor(0.3 * LFCLK_HZ),
         idleSleepTicks: 10 * LFCLK_HZ,
       });
+    });
+
+    it("samples the light sensors in scan mode on RTC1 COMPARE[1], 240 a second, asleep between, beside the clock's COMPARE[0] (RM §19; light.c)", () => {
+      const r = run("light");
+      // Off: the front end unpowered (P0.08 low), nothing read, no sample due.
+      expect(r).toMatchObject({ powerInit: 0, readOff: 0, dueOff: false, powerOn: 1 });
+      // One second of scan mode: SCAN_HZ samples, 136 and 137 ticks apart in turn (32,768 / 240 = 136.5),
+      // each reading the comparators' pins P0.03-P0.07 as the mask, the CPU asleep between them, the
+      // 16 MHz clock never requested, and the clock's own second exact.
+      expect(r.samples).toBe(240);
+      expect(r.gaps136 + r.gaps137).toBe(239);
+      expect(Math.abs(r.gaps136 - r.gaps137)).toBeLessThanOrEqual(1);
+      expect(r.otherGaps).toBe(0);
+      expect(r.wrongMasks).toBe(0);
+      expect(r.scanSleeps).toBeGreaterThanOrEqual(240);
+      expect(r.scanSeconds).toBe(1);
+      expect(r.hfclkRequested).toBe(false);
+      expect(r.compareEventsLost).toBe(0);
+      // Ended: power off, the pins read dark, no sample in the next second, one sleep through it.
+      expect(r).toMatchObject({ powerOff: 0, readAfter: 0, samplesAfter: 0, sleepsAfter: 1 });
     });
   },
 );

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SCAN_HZ, STATUS_BAD_CHECKSUM, STATUS_BAD_TRANSACTION, TRANSFER_SCREEN_SECONDS } from "../host/abi.js";
+import { SCAN_HZ, SCAN_WINDOW_SECONDS, STATUS_BAD_CHECKSUM, STATUS_BAD_TRANSACTION, TRANSFER_SCREEN_SECONDS } from "../host/abi.js";
 import { Bank } from "../host/bank/bank.js";
 import { MasterKey } from "../host/bank/crypto.js";
 import { openStore } from "../host/bank/open-store.js";
@@ -73,6 +73,12 @@ describe.skipIf(MCU_SKIP !== undefined).each(["release", "debug"] as McuImage[])
       const created = await bank.createTransaction({ userId, payee: PAYEE, amount: 1_234_567, reference: "PAY-M0" });
       const payload = parseFrameText(created.frame);
       const { masks, page } = recorded(payload, 3 * page0(payload).frameMs);
+      // Not scanning: the harness cannot feed the pins (only the firmware starts the sampling timer).
+      expect(() => token.scan(masks)).toThrow();
+      // The holder's gesture on button A, as on the part: hold (the info screen), hold (SCAN).
+      expect(token.screen().mode).toBe("otp");
+      expect(token.startScanning()).toBe(true);
+      expect(token.screen().mode).toBe("scan");
       const result = token.scan(masks);
       expect(result.status).toBe(payload.length);
       // It locked on within the stream, one sample at a time; the samples that decode take a small part
@@ -116,15 +122,34 @@ describe.skipIf(MCU_SKIP !== undefined).each(["release", "debug"] as McuImage[])
   it(
     "a stream with no frame in it leaves the token as it was; a frame that is not a transfer is refused",
     () => {
+      expect(token.startScanning()).toBe(true);
       const dark = token.scan(new Uint8Array(2 * SCAN_HZ));
       expect(dark).toMatchObject({ status: 0, samples: 2 * SCAN_HZ, checksumFailures: 0 });
+      expect(token.screen().mode).toBe("scan");
+      // A press ends scan mode: the code returns and the harness can feed nothing more.
+      token.press();
       expect(token.screen().mode).toBe("otp");
+      expect(() => token.scan(new Uint8Array(8))).toThrow();
+      expect(token.startScanning()).toBe(true);
       const notTransfer = encodeTransfer({ ...PAYEE, amount: 1, nonce: fromHex("0011223344556677") });
       notTransfer[0] = 9; // version 9
       const refused = token.scan(recorded(notTransfer, 3 * page0(notTransfer).frameMs).masks);
       expect(refused.status).toBe(STATUS_BAD_TRANSACTION);
       expect(refused.status).not.toBe(STATUS_BAD_CHECKSUM);
       expect(token.screen().mode).toBe("otp");
+    },
+    MCU_TIMEOUT_MS,
+  );
+
+  it(
+    "scan mode ends by itself after SCAN_WINDOW_SECONDS without a frame: the panel dark, the sampling stopped",
+    () => {
+      expect(token.startScanning()).toBe(true);
+      token.advance((SCAN_WINDOW_SECONDS - 2) * 1000);
+      expect(token.screen().mode).toBe("scan");
+      token.advance(3000);
+      expect(token.screen().mode).toBe("off");
+      expect(() => token.scan(new Uint8Array(8))).toThrow();
     },
     MCU_TIMEOUT_MS,
   );

@@ -83,6 +83,10 @@ describe("the light sensors' comparators", () => {
       const board = new Board({ randomSeed: 1 });
       const page = new FlickerPage(payloadOf(20, 3), { white, ambient, noise: 0, jitter: 0 }, board.clock.now());
       board.light.aim((timeMs) => page.lightAt(timeMs));
+      // Unpowered (the firmware is not in scan mode), the comparators read dark; powered, the page.
+      board.clock.advance(5);
+      expect(board.light.read()).toBe(0);
+      board.light.power(true);
       let wrong = 0;
       for (let n = 0; n < 600; n++) {
         board.clock.advance(Math.round(((n + 1) * 1000) / SCAN_HZ) - Math.round((n * 1000) / SCAN_HZ));

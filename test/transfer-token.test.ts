@@ -3,10 +3,19 @@
 // firmware on the simulated board, release and debug builds; virtual time only.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { STATUS_BAD_TRANSACTION, STATUS_DENIED, TRANSFER_SCREEN_SECONDS, TRANSFER_WINDOW_SECONDS } from "../host/abi.js";
+import {
+  BUTTON_HOLD,
+  SCAN_HZ,
+  SCAN_WINDOW_SECONDS,
+  STATUS_BAD_TRANSACTION,
+  STATUS_DENIED,
+  TRANSFER_SCREEN_SECONDS,
+  TRANSFER_WINDOW_SECONDS,
+} from "../host/abi.js";
+import { Board } from "../host/board/board.js";
 import { FlickerPage } from "../host/optical/flicker.js";
 import { otpApi } from "../host/otp.js";
-import type { FirmwareBuild } from "../host/token/firmware.js";
+import { type FirmwareBuild, type HalImports, loadFirmware } from "../host/token/firmware.js";
 import { SimToken } from "../host/token/sim-token.js";
 import { encodeTransfer, type Transfer, transferCode, transferScreens } from "../host/transaction.js";
 import { fromHex } from "./helpers.js";
@@ -74,6 +83,7 @@ describe.each(["release", "debug"] as FirmwareBuild[])("a transfer on the token,
     const bytes = encodeTransfer({ ...TRANSFER, name: "ﾔﾏﾀﾞ ﾀﾛｳ" });
     const page = new FlickerPage(bytes, { levelsPerSecond: 30, jitter: 0, noise: 0 }, token.board.clock.now() - 300);
     let light = [0, 0, 0, 0, 0];
+    expect(token.startScanning()).toBe(true);
     token.board.light.aim(() => light);
     let taken: { verdict: number; payload?: Uint8Array } | undefined;
     for (let frame = 0; frame < 3 * 60 * (page.frameMs / 1000) && !taken; frame++) {
@@ -206,5 +216,130 @@ describe.each(["release", "debug"] as FirmwareBuild[])("a transfer with an accou
       token.press(); // refuse: the next transfer may come
       expect(token.screen().mode).toBe("otp");
     }
+  });
+});
+
+// The transfer screens' prompt: FONT_SMALL has '=' (before the '?' every missing glyph draws).
+const EQUALS = [".....", ".....", "#####", ".....", "#####", ".....", "....."];
+
+describe.each(["release", "debug"] as FirmwareBuild[])("the transfer prompt, %s build", (build) => {
+  it("HOLD=SIGN PRESS=NO draws its '=' glyphs and no '?'", () => {
+    const token = tokenWithProfile(build);
+    expect(holdToPage(token, encodeTransfer(TRANSFER))).toBeGreaterThan(0);
+    const prompt = "HOLD=SIGN PRESS=NO";
+    const cells = line(token.framebuffer(), 24, prompt.length);
+    expect(cells.some((rows) => rows.join("/") === QUESTION_MARK.join("/"))).toBe(false);
+    [...prompt].forEach((char, i) => {
+      if (char === "=") expect(cells[i]).toEqual(EQUALS);
+      else if (char !== " ") expect(cells[i].join("")).toContain("#");
+    });
+  });
+});
+
+// Scan mode (assembly/device/device.ts, startScan): the holder starts it on the token, a hold on the
+// info screen (a hold on a dark panel shows it); the firmware powers the sensors and the board's
+// sampling timer through lightPower, and turns them off on a frame, a press or SCAN_WINDOW_SECONDS.
+describe.each(["release", "debug"] as FirmwareBuild[])("scan mode, %s build", (build) => {
+  /** The token with a profile and its panel dark. */
+  function darkToken(): SimToken {
+    const token = tokenWithProfile(build);
+    while (token.screen().mode !== "off") token.advance(1000);
+    return token;
+  }
+
+  it("hold, hold from a dark panel: the info screen, then SCAN with the sensors powered", () => {
+    const token = darkToken();
+    expect(token.scanning).toBe(false);
+    token.hold();
+    expect(token.screen().mode).toBe("info");
+    expect(token.scanning).toBe(false);
+    token.hold();
+    expect(token.screen().mode).toBe("scan");
+    expect(token.scanning).toBe(true);
+    expect(token.board.light.powerUps).toBe(1);
+    // A hold while scanning changes nothing; a press stops it and the code returns, sensors off.
+    token.hold();
+    expect(token.screen().mode).toBe("scan");
+    token.press();
+    expect(token.scanning).toBe(false);
+    expect(token.screen().mode).toBe("otp");
+  });
+
+  it("a hold on a code still asks to delete it (the grammar keeps its meaning): no scanning", () => {
+    const token = tokenWithProfile(build);
+    token.hold();
+    expect(token.screen().mode).toBe("delete-confirm");
+    expect(token.scanning).toBe(false);
+    token.press();
+    expect(token.screen().mode).toBe("otp");
+  });
+
+  it("a frame is decoded only in scan mode: the firmware's scan() reads nothing outside it", () => {
+    const board = new Board({ randomSeed: 1 });
+    let reads = 0;
+    const firmware = loadFirmware(build, (memory) => {
+      const hal = board.halImports(memory);
+      return {
+        ...hal,
+        lightSensors: () => {
+          reads++;
+          return hal.lightSensors();
+        },
+      } as unknown as HalImports;
+    });
+    firmware.boot();
+    const bytes = encodeTransfer(TRANSFER);
+    const page = new FlickerPage(bytes, {}, board.clock.now());
+    board.light.aim((timeMs) => page.lightAt(timeMs));
+    // Sensors forced on and sampled as in scan mode, but the firmware is not in it: nothing decoded.
+    board.light.power(true);
+    let verdicts = new Set<number>();
+    for (let n = 0; n < 3 * page.frameMs * (SCAN_HZ / 1000); n++) {
+      board.clock.advance(4);
+      verdicts.add(firmware.scan());
+    }
+    expect([...verdicts]).toEqual([0]);
+    expect(reads).toBe(0);
+    // The holder's gesture: now the same page is read.
+    board.light.power(false);
+    firmware.button(BUTTON_HOLD);
+    firmware.button(BUTTON_HOLD);
+    expect(board.light.powered).toBe(true);
+    verdicts = new Set<number>();
+    for (let n = 0; n < 3 * page.frameMs * (SCAN_HZ / 1000) && board.light.powered; n++) {
+      board.clock.advance(4);
+      verdicts.add(firmware.scan());
+    }
+    expect(reads).toBeGreaterThan(0);
+    // No profile on this token: the sound frame is refused, and it ends scan mode all the same.
+    expect(verdicts.has(STATUS_DENIED)).toBe(true);
+    expect(board.light.powered).toBe(false);
+  });
+
+  it("SCAN_WINDOW_SECONDS without a frame: back to a dark panel, the sensors off, nothing read after", () => {
+    const token = darkToken();
+    expect(token.startScanning()).toBe(true);
+    token.advance((SCAN_WINDOW_SECONDS - 2) * 1000);
+    expect(token.screen().mode).toBe("scan");
+    expect(token.scanning).toBe(true);
+    token.advance(3000);
+    expect(token.scanning).toBe(false);
+    expect(token.screen().mode).toBe("off");
+    const page = new FlickerPage(encodeTransfer(TRANSFER), {}, token.board.clock.now());
+    token.board.light.aim((timeMs) => page.lightAt(timeMs));
+    for (let n = 0; n < 3 * page.frameMs * (SCAN_HZ / 1000); n++) {
+      token.advance(4);
+      expect(token.scanSample().verdict).toBe(0);
+    }
+    expect(token.screen().mode).toBe("off");
+  });
+
+  it("a frame taken ends scan mode: the transfer shows, the sensors are off", () => {
+    const token = darkToken();
+    const bytes = encodeTransfer(TRANSFER);
+    expect(holdToPage(token, bytes)).toBe(bytes.length);
+    expect(token.scanning).toBe(false);
+    expect(token.board.light.powerUps).toBe(1);
+    expect(token.screen().mode).toBe("transfer");
   });
 });

@@ -101,10 +101,22 @@ async function enterTransfer(amount: string): Promise<{ transactionId: string; f
   return (await response.json()) as { transactionId: string; frame: string; payload: string };
 }
 
-/** The token held to the flicker code until it has read a frame: what it shows then. */
+/**
+ * The token held to the flicker code until it has read a frame: what it shows then. The read control
+ * makes the holder's gesture for scan mode on button A (hold, hold from a dark panel); the code on the
+ * panel goes dark first, at 10x time meanwhile (the transfer's code does not depend on the clock), and
+ * the page's speed returns to 1x once the firmware scans (the sensors read the canvas in real time).
+ */
 async function scan(): Promise<TokenScreen> {
   await page.click("#token-scan");
   expect(await page.evaluate(() => window.otpToken!.scanning())).toBe(true);
+  expect((await tokenScreen()).mode).not.toBe("scan");
+  await page.check("#speed-10");
+  await page.waitForFunction(() => window.otpToken!.screen().mode === "scan" || !window.otpToken!.scanning(), undefined, {
+    polling: 20,
+    timeout: 60_000,
+  });
+  await page.check("#speed-1");
   await page.waitForFunction(() => !window.otpToken!.scanning(), undefined, { polling: 100, timeout: 180_000 });
   return tokenScreen();
 }

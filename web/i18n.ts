@@ -87,6 +87,10 @@ const FROM_TERMS: Record<string, Term> = {
   "token.scan": TRANSFER.scan,
   "token.scanStop": TRANSFER.scanStop,
   "token.noFlicker": TRANSFER.noFlicker,
+  "token.scanGesture": TRANSFER.scanGesture,
+  "token.scanWaitDark": TRANSFER.scanWaitDark,
+  "token.scanAnswerFirst": TRANSFER.scanAnswerFirst,
+  "token.scanEnded": TRANSFER.scanEnded,
 };
 
 const ja = {

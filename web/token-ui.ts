@@ -42,6 +42,8 @@ let flashOperations = 0;
 let lastSaveMs = 0;
 /** Held to the screen: the five sensors read the flicker canvas's pixels at every animation frame. */
 let scanning = false;
+/** While held to the screen: the firmware entered scan mode (the gesture is made once a holding). */
+let scanEntered = false;
 /** What each sensor sees now (0 dark to 1 full white), read from the page's pixels. */
 const light = [0, 0, 0, 0, 0];
 /** The transfer the token read (its payee and amount, as the firmware decoded them), while it shows it. */
@@ -93,8 +95,16 @@ function step(): void {
   lastWallMs = now;
   const ms = Math.floor(carryMs);
   carryMs -= ms;
-  if (scanning) advanceScanning(ms);
+  if (scanning && token.scanning) advanceScanning(ms);
   else if (ms > 0) token.advance(ms);
+  if (scanning && token.scanning) {
+    if (!scanEntered) say($("scan-message"), "token.scanning");
+    scanEntered = true;
+  } else if (scanning && scanEntered) {
+    // Scan mode ended without a frame (its timeout, a press): the token is no longer reading.
+    stopScanning();
+    say($("scan-message"), "token.scanEnded", "", "error");
+  } else if (scanning) advanceGesture();
   redraw();
   saveIfNeeded();
 }
@@ -120,6 +130,37 @@ function advanceScanning(ms: number): void {
       sayWords($("scan-message"), "error.link", tokenRefusalWords(verdict, STATUS_TEXT[verdict] ?? String(verdict)));
     }
     return;
+  }
+}
+
+/** Screens where a hold answers a question: the gesture would answer it instead of starting scan mode. */
+const HOLD_ANSWERS = new Set(["erase-confirm", "add-confirm", "replace-confirm", "delete-confirm", "activating"]);
+/** Screens where a hold means something else (a code: delete it; a transfer: sign it): left to go dark first. */
+const WAIT_DARK = new Set(["otp", "transfer", "transfer-code"]);
+
+/**
+ * Held to the screen, the firmware not in scan mode yet: the read control makes the holder's gesture
+ * on button A in the token's own time (assembly/device/device.ts, startScan): a hold on a dark panel
+ * (the info screen), a hold there (SCAN). It is the gesture, not a way around it: the firmware alone
+ * powers the sensors and starts sampling.
+ */
+function advanceGesture(): void {
+  const button = token.board.button;
+  const element = $("token-button");
+  if (element.dataset.down) return; // the holder has the button
+  if (button.isDown) {
+    if (button.heldMs >= button.config.longPressMs + 200) button.up();
+    return;
+  }
+  const mode = token.screen().mode;
+  if (HOLD_ANSWERS.has(mode)) {
+    stopScanning();
+    say($("scan-message"), "token.scanAnswerFirst", "", "error");
+  } else if (WAIT_DARK.has(mode)) {
+    say($("scan-message"), "token.scanWaitDark");
+  } else {
+    say($("scan-message"), "token.scanGesture");
+    button.down();
   }
 }
 
@@ -164,6 +205,7 @@ function startScanning(): void {
   step(); // time so far passes in the dark
   shownTransfer = null;
   scanning = true;
+  scanEntered = false;
   light.fill(0);
   token.board.light.aim(() => light);
   $("token-scan").setAttribute("aria-pressed", "true");
@@ -175,6 +217,9 @@ function startScanning(): void {
 function stopScanning(): void {
   if (!scanning) return;
   scanning = false;
+  scanEntered = false;
+  // A gesture under way is let go (the token's own scan mode ends with its timeout or a press).
+  if (token.board.button.isDown && !$("token-button").dataset.down) token.board.button.up();
   token.board.light.aim(undefined);
   $("token-scan").setAttribute("aria-pressed", "false");
   say($("token-scan"), "token.scan");

@@ -8,7 +8,7 @@ import {
   ACTIVATION_WINDOW_SECONDS, BROWN_OUT_MILLIVOLTS, BUTTON_HOLD, BUTTON_PRESS, ERASE_WINDOW_SECONDS, FIRMWARE_MAJOR, FIRMWARE_MINOR,
   LOW_BATTERY_MILLIVOLTS, MAX_LABEL, MAX_PROFILES, MODE_ACTIVATING, MODE_ADD_CONFIRM, MODE_CLOCK_LOST, MODE_DELETE_CONFIRM, MODE_ERASE_CONFIRM,
   MODE_INFO, MODE_LOCKED, MODE_LOW_BATTERY, MODE_NOT_SET_UP, MODE_OFF, MODE_OTP, MODE_REPLACE_CONFIRM, MODE_SELF_TEST_FAILED, MODE_STORAGE_ERROR,
-  MODE_TRANSFER, MODE_TRANSFER_CODE, STATUS_BAD_TRANSACTION, STATUS_DENIED, TRANSFER_SCREEN_SECONDS, TRANSFER_WINDOW_SECONDS, TX_FIXED_BYTES,
+  MODE_SCAN, MODE_TRANSFER, MODE_TRANSFER_CODE, SCAN_WINDOW_SECONDS, STATUS_BAD_TRANSACTION, STATUS_DENIED, TRANSFER_SCREEN_SECONDS, TRANSFER_WINDOW_SECONDS, TX_FIXED_BYTES,
   TX_MAX_NAME,
   NEW_CODE_SHOWN_SECONDS, PANEL_ON_SECONDS, SERVICE_ID_BYTES, SERVICE_SUFFIX_DIGITS, STATUS_OK, STATUS_SELF_TEST, STATUS_STORAGE,
 } from "../abi";
@@ -16,7 +16,8 @@ import { hmacForget, hmacPrepare, KEY_SIZE } from "../crypto/hmac";
 import { drawDeleteScreen, drawInfoScreen, drawLabelSuffix, drawOtpScreen, drawStatusScreen, drawTransferCode, drawTransferScreen,
   TRANSFER_AMOUNT } from "../display/screens";
 import { TX_NAME_LENGTH, transactionAmount, transactionCode, transactionValid } from "../otp/transaction";
-import { batteryMillivolts, random, rtcNow } from "../hal";
+import { batteryMillivolts, lightPower, random, rtcNow } from "../hal";
+import { opticalReset } from "../optical/decoder";
 import { hotpValue, stepSecondsIn, stepSecondsLeft, totpStep } from "../otp/otp";
 import {
   P_ALGORITHM, P_DIGITS, P_LABEL, P_LABEL_LENGTH, P_PERIOD, P_SEED, P_SEED_LENGTH, P_SERVICE_ID, PROFILE_SIZE, profileAddress,
@@ -71,6 +72,8 @@ let replaceIndex: u32 = NONE;
 let deleteDeadline: i64 = 0;
 let deleteIndex: u32 = 0;
 let wakeAt: i64 = 0;
+/** While non-zero: scan mode (the sensors powered, the board sampling them) until then. */
+let scanDeadline: i64 = 0;
 
 /** The transfer the token read, exactly as it arrived: what the screens show and the hold signs. */
 const TRANSFER: usize = memory.data(<i32>(TX_FIXED_BYTES + TX_MAX_NAME));
@@ -253,6 +256,10 @@ function show(now: i64): void {
     if (now >= 0 && now < deleteDeadline && deleteIndex < profileCount()) return showDelete();
     deleteDeadline = 0;
   }
+  if (scanDeadline != 0) {
+    if (scanWindow(now)) return showStatus(MODE_SCAN, 0);
+    stopScan();
+  }
   if (transferLength != 0) {
     if (transferShown(now)) return showTransfer(now);
     forgetTransfer();
@@ -292,8 +299,10 @@ function panelOn(): bool {
 export function deviceButton(event: u32): i64 {
   const now = rtcNow();
   if (event == BUTTON_PRESS) {
+    // A press in scan mode stops it (the code returns).
+    if (scanDeadline != 0) stopScan();
     // A press on a transfer refuses it (or, after the hold, puts its code away).
-    if (transferLength != 0) forgetTransfer();
+    else if (transferLength != 0) forgetTransfer();
     // A press on the delete confirmation keeps the profile: the code returns.
     else if (deleteWindow(now)) deleteDeadline = 0;
     // The activation screen says a press cancels it (the holder gave up, or the bank refused).
@@ -306,6 +315,8 @@ export function deviceButton(event: u32): i64 {
     infoShown = false;
     wakePanel(now);
   } else if (event == BUTTON_HOLD) {
+    // A hold while scanning changes nothing (the holder steadies the token on the page).
+    if (scanWindow(now)) return wakeAt;
     if (transferShown(now)) {
       if (transferCodeValue < 0) signTransfer();
     } else if (eraseDeadline != 0 && now >= 0 && now < eraseDeadline) {
@@ -320,12 +331,51 @@ export function deviceButton(event: u32): i64 {
       // A hold on a code asks to delete that profile; a second hold confirms (a press keeps it).
       requestDelete(load<u32>(DISPLAY_MODEL + M_PROFILE));
       return wakeAt;
+    } else if (infoShown && panelOn() && load<u32>(DISPLAY_MODEL + M_MODE) == MODE_INFO) {
+      // A hold on the info screen (itself a hold on a dark panel) starts scan mode: see startScan.
+      infoShown = false;
+      startScan(now);
+      return wakeAt;
     } else {
       infoShown = true;
     }
     wakePanel(now);
   }
   return wakeAt;
+}
+
+function scanWindow(now: i64): bool {
+  return scanDeadline != 0 && now >= 0 && now < scanDeadline;
+}
+
+/** The token is in scan mode: scan() reads the sensors (token.ts). */
+export function deviceScanning(): bool {
+  return scanDeadline != 0;
+}
+
+/**
+ * Scan mode, for SCAN_WINDOW_SECONDS: the decoder starts afresh, the board powers the sensors and runs
+ * its sampling timer (lightPower), the panel says SCAN and stays on. The gesture is the second hold of
+ * "hold, hold" from a dark panel (the first shows the info screen, where a hold did nothing before): no
+ * new button event, nothing a code screen's press or hold means, and the token is usually dark when the
+ * holder takes it out to scan a page. It ends with a sound frame (deviceTransfer), a press, a link
+ * command that needs the panel, or the window's end (the panel goes dark).
+ */
+function startScan(now: i64): void {
+  opticalReset();
+  scanDeadline = (now < 0 ? 0 : now) + SCAN_WINDOW_SECONDS;
+  panelOffAt = scanDeadline;
+  lightPower(1);
+  show(now);
+  wakeAt = now + 1;
+}
+
+/** Leaves scan mode: sampling stops and the sensors go off (nothing if not scanning). */
+function stopScan(): void {
+  if (scanDeadline == 0) return;
+  scanDeadline = 0;
+  opticalReset();
+  lightPower(0);
 }
 
 /** The wake-up time arrived: refresh, or turn the panel off. Returns the next wake-up time. */
@@ -338,9 +388,10 @@ export function deviceTick(): i64 {
   // Every screen turns off with the panel, the error screens too (a failed token must not drain its
   // battery refreshing one); a press shows it again.
   if (now >= panelOffAt && !(eraseDeadline != 0 && now < eraseDeadline) && !(addDeadline != 0 && now < addDeadline)
-    && !deleteWindow(now) && !newCodeJustShown(now) && !transferShown(now)) {
+    && !deleteWindow(now) && !newCodeJustShown(now) && !transferShown(now) && !scanWindow(now)) {
     // An activation the bank never answered is abandoned with the panel: its secrets go.
     abandonActivation();
+    stopScan();
     cancelAdd();
     deleteDeadline = 0;
     forgetTransfer();
@@ -368,6 +419,7 @@ function newCodeJustShown(now: i64): bool {
 /** Starts the erase confirmation window (link command). */
 export function requestErase(): void {
   const now = rtcNow();
+  stopScan();
   cancelAdd();
   deleteDeadline = 0;
   eraseDeadline = (now < 0 ? 0 : now) + ERASE_WINDOW_SECONDS;
@@ -392,6 +444,7 @@ export function requestAdd(): void {
  */
 export function requestReplace(index: u32): void {
   const now = rtcNow();
+  stopScan();
   eraseDeadline = 0;
   deleteDeadline = 0;
   infoShown = false;
@@ -441,6 +494,7 @@ export function activationCancelled(): void {
 /** An activation began (link): the panel shows it, and stays on while the bank is asked. */
 export function activationStarted(): void {
   const now = rtcNow();
+  stopScan();
   infoShown = false;
   show(now);
   panelOffAt = now + ACTIVATION_WINDOW_SECONDS;
@@ -469,6 +523,7 @@ function deleteWindow(now: i64): bool {
  */
 export function requestDelete(index: u32): void {
   const now = rtcNow();
+  stopScan();
   cancelAdd();
   eraseDeadline = 0;
   infoShown = false;
@@ -510,18 +565,23 @@ function confirmErase(): void {
  * STATUS_BAD_TRANSACTION or STATUS_DENIED. Called once per frame the decoder delivers.
  */
 export function deviceTransfer(tx: usize, len: u32): i32 {
-  if (!transactionValid(tx, len)) return STATUS_BAD_TRANSACTION;
   const now = rtcNow();
-  if (profileCount() == 0 || !clockValid(now) || activationPending() || eraseDeadline != 0 || addDeadline != 0) return STATUS_DENIED;
-  forgetTransfer();
-  memory.copy(TRANSFER, tx, len);
-  transferLength = len;
-  transferArrived = now;
-  transferDeadline = now + <i64>TRANSFER_WINDOW_SECONDS;
-  deleteDeadline = 0;
-  infoShown = false;
+  // Any sound frame ends scan mode, taken or refused (the panel shows what the token now holds).
+  stopScan();
+  let status: i32 = <i32>len;
+  if (!transactionValid(tx, len)) status = STATUS_BAD_TRANSACTION;
+  else if (profileCount() == 0 || !clockValid(now) || activationPending() || eraseDeadline != 0 || addDeadline != 0) status = STATUS_DENIED;
+  else {
+    forgetTransfer();
+    memory.copy(TRANSFER, tx, len);
+    transferLength = len;
+    transferArrived = now;
+    transferDeadline = now + <i64>TRANSFER_WINDOW_SECONDS;
+    deleteDeadline = 0;
+    infoShown = false;
+  }
   wakePanel(now);
-  return <i32>len;
+  return status;
 }
 
 function transferShown(now: i64): bool {

@@ -10,7 +10,7 @@ export const SMALL_ADVANCE: i32 = 6;
 
 /**
  * Small-font glyphs, 5 column bytes each, bit 0 = top row: the SSD1306 page layout. Order: 0-9,
- * A-Z, then the symbols in SMALL_SYMBOLS. 42 glyphs, 210 bytes.
+ * A-Z, then the symbols in SMALL_SYMBOLS. 43 glyphs, 215 bytes.
  */
 export const FONT_SMALL: usize = memory.data<u8>([
   0x3e, 0x51, 0x49, 0x45, 0x3e, // 0 (slashed, unlike O)
@@ -54,12 +54,13 @@ export const FONT_SMALL: usize = memory.data<u8>([
   0x00, 0x60, 0x60, 0x00, 0x00, // .
   0x20, 0x10, 0x08, 0x04, 0x02, // /
   0x23, 0x13, 0x08, 0x64, 0x62, // %
+  0x14, 0x14, 0x14, 0x14, 0x14, // = (the transfer screens' HOLD=SIGN PRESS=NO)
   0x02, 0x01, 0x51, 0x09, 0x06, // ? (also drawn for any character without a glyph)
 ]);
 
-/** The symbols after the letters in FONT_SMALL, in order: - : . / % ? */
-const SMALL_SYMBOLS: usize = memory.data<u8>([0x2d, 0x3a, 0x2e, 0x2f, 0x25, 0x3f]);
-const SMALL_SYMBOL_COUNT: u32 = 6;
+/** The symbols after the letters in FONT_SMALL, in order: - : . / % = ? (the fallback last) */
+const SMALL_SYMBOLS: usize = memory.data<u8>([0x2d, 0x3a, 0x2e, 0x2f, 0x25, 0x3d, 0x3f]);
+const SMALL_SYMBOL_COUNT: u32 = 7;
 const SMALL_FIRST_SYMBOL: u32 = 36;
 
 /**

@@ -12,12 +12,12 @@ import { copyText, decimalDigits, formatDecimal, formatHex } from "./text";
 import {
   MODE_ACTIVATING as SCREEN_ACTIVATING, MODE_ADD_CONFIRM as SCREEN_ADD_CONFIRM, MODE_CLOCK_LOST as SCREEN_CLOCK_LOST, MODE_ERASE_CONFIRM as SCREEN_ERASE_CONFIRM,
   MODE_LOCKED as SCREEN_LOCKED, MODE_LOW_BATTERY as SCREEN_LOW_BATTERY, MODE_NOT_SET_UP as SCREEN_NOT_SET_UP,
-  MODE_OFF as SCREEN_OFF, MODE_REPLACE_CONFIRM as SCREEN_REPLACE_CONFIRM, MODE_SELF_TEST_FAILED as SCREEN_SELF_TEST_FAILED,
+  MODE_OFF as SCREEN_OFF, MODE_REPLACE_CONFIRM as SCREEN_REPLACE_CONFIRM, MODE_SCAN as SCREEN_SCAN, MODE_SELF_TEST_FAILED as SCREEN_SELF_TEST_FAILED,
   MODE_STORAGE_ERROR as SCREEN_STORAGE_ERROR,
 } from "../abi";
 export {
   SCREEN_ACTIVATING, SCREEN_ADD_CONFIRM, SCREEN_CLOCK_LOST, SCREEN_ERASE_CONFIRM, SCREEN_LOCKED, SCREEN_LOW_BATTERY, SCREEN_NOT_SET_UP,
-  SCREEN_OFF, SCREEN_REPLACE_CONFIRM, SCREEN_SELF_TEST_FAILED, SCREEN_STORAGE_ERROR,
+  SCREEN_OFF, SCREEN_REPLACE_CONFIRM, SCREEN_SCAN, SCREEN_SELF_TEST_FAILED, SCREEN_STORAGE_ERROR,
 };
 
 // OTP screen layout: rows 0-6 label (left) and battery (right); rows 8-23 the code; rows 25-31 the
@@ -50,6 +50,7 @@ const TEXT_TO_REPLACE: usize = memory.data<u8>([10, 0x54, 0x4f, 0x20, 0x52, 0x45
 const TEXT_HOLD_A_TO_DELETE: usize = memory.data<u8>([16, 0x48, 0x4f, 0x4c, 0x44, 0x20, 0x41, 0x20, 0x54, 0x4f, 0x20, 0x44, 0x45, 0x4c, 0x45, 0x54, 0x45]); // "HOLD A TO DELETE"
 const TEXT_PRESS_TO_KEEP: usize = memory.data<u8>([12, 0x50, 0x52, 0x45, 0x53, 0x53, 0x20, 0x54, 0x4f, 0x20, 0x4b, 0x45, 0x45, 0x50]); // "PRESS TO KEEP"
 const TEXT_PRESS_TO_CANCEL: usize = memory.data<u8>([17, 0x50, 0x52, 0x45, 0x53, 0x53, 0x20, 0x41, 0x20, 0x54, 0x4f, 0x20, 0x43, 0x41, 0x4e, 0x43, 0x45, 0x4c]); // "PRESS A TO CANCEL"
+const TEXT_SCAN: usize = memory.data<u8>([4, 0x53, 0x43, 0x41, 0x4e]); // "SCAN"
 const TEXT_SN: usize = memory.data<u8>([3, 0x53, 0x4e, 0x20]); // "SN "
 const TEXT_FW: usize = memory.data<u8>([3, 0x46, 0x57, 0x20]); // "FW "
 const TEXT_BAT: usize = memory.data<u8>([6, 0x20, 0x20, 0x42, 0x41, 0x54, 0x20]); // "  BAT "
@@ -145,6 +146,11 @@ export function drawStatusScreen(kind: u32, errorCode: u32): void {
       break;
     }
     case SCREEN_LOCKED: { centredText(9, TEXT_LOCKED, 2); break; }
+    case SCREEN_SCAN: {
+      centredText(3, TEXT_SCAN, 2);
+      centredText(22, TEXT_PRESS_TO_CANCEL, 1);
+      break;
+    }
     case SCREEN_CLOCK_LOST: {
       centredText(3, TEXT_CLOCK_LOST, 2);
       centredText(21, TEXT_SET_TIME, 1);

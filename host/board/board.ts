@@ -33,6 +33,7 @@ export interface HalImports extends FlashHalImports {
   batteryMillivolts(): number;
   random(ptr: number, len: number): void;
   lightSensors(): number;
+  lightPower(on: number): void;
 }
 
 export class Board {
@@ -84,6 +85,7 @@ export class Board {
   /** Main supply off: the CPU and flash stop, the RTC runs on its backup cell if it has one. */
   powerOff(): void {
     this.mainPower = false;
+    this.light.power(false);
     this.rtc.powerOff();
     this.flash.powerOff();
   }
@@ -118,6 +120,7 @@ export class Board {
       },
       batteryMillivolts: () => this.battery.millivolts(),
       lightSensors: () => this.light.read(),
+      lightPower: (on) => this.light.power(on !== 0),
       random: (ptr, len) => {
         const view = memory();
         if (!Number.isSafeInteger(ptr) || !Number.isSafeInteger(len) || ptr < 0 || len < 0 || ptr + len > view.length) {

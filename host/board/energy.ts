@@ -202,21 +202,27 @@ export interface TransferCosts {
 }
 
 export const MEASURED_TRANSFER_COSTS: Readonly<TransferCosts> = {
-  scanSample: { instructions: 90, panelLines: 0 },
-  scanFrame: { instructions: 125_160, panelLines: 32 },
-  transferTick: { instructions: 77_813, panelLines: 0 },
-  sign: { instructions: 304_227, panelLines: 28 },
+  scanSample: { instructions: 93, panelLines: 0 },
+  scanFrame: { instructions: 117_463, panelLines: 32 },
+  transferTick: { instructions: 78_053, panelLines: 0 },
+  sign: { instructions: 304_552, panelLines: 28 },
 };
 
 /**
  * How a transfer is used (assumptions, not measurements): the holder holds the token to the page for
  * scanSeconds (about a repetition and a half of a transfer with an account name at the page's normal
  * 20 levels a second), reads its screens and holds the button for shownSeconds, and types the code
- * into the bank within codeSeconds before a press puts it away. The CPU wakes sampleHz times a second
+ * into the bank within codeSeconds before a press puts it away. Scan mode is started by the holder's
+ * gesture (gestureHolds holds of button A, the info screen on for gestureSeconds between them), and the
+ * panel shows SCAN while scanning. The CPU wakes sampleHz times a second
  * while scanning; each wake costs the sample's measured instructions and wakeInstructions more for the
  * loop around it (sleep, wake, the timer re-armed: mcu/light.c, not metered; an estimate).
  */
 export const TRANSFER_USE = {
+  /** Holds of button A that start scan mode (one on the dark panel: the info screen; one on it: SCAN). */
+  gestureHolds: 2,
+  /** s the info screen is on between the gesture's two holds. */
+  gestureSeconds: 2.5,
   scanSeconds: 6,
   shownSeconds: 8,
   codeSeconds: 20,
@@ -275,8 +281,9 @@ export const buttonMicroampMs = (conditions: Readonly<Conditions> = CENTRAL): nu
   (BUTTON.millivolts / conditions.pullUpOhms) * 1000 * BUTTON.heldSeconds * 1000;
 
 /**
- * µA·ms of one transfer, in its parts: scanning (the sensors' front end, the CPU at every sample, the
- * frame taken and drawn), the transfer and then its code on the panel (a tick a second and the panel's
+ * µA·ms of one transfer, in its parts: scanning (the gesture that starts scan mode: its holds' pull-up,
+ * the info and SCAN screens drawn and on; the sensors' front end, the CPU at every sample, the frame
+ * taken and drawn), the transfer and then its code on the panel (a tick a second and the panel's
  * own current), the signing hold with the button's pull-up, and the press that puts the code away.
  */
 export function transferMicroampMs(
@@ -286,7 +293,12 @@ export function transferMicroampMs(
 ): { scan: number; shown: number; sign: number } {
   const use = TRANSFER_USE;
   const samples = use.scanSeconds * use.sampleHz;
+  const gesture =
+    (use.gestureHolds * buttonMicroampMs(conditions) * use.holdSeconds) / BUTTON.heldSeconds +
+    use.gestureHolds * operationMicroampMs(pressCost, conditions) +
+    (use.gestureSeconds + use.scanSeconds) * 1000 * displayMicroamps();
   const scan =
+    gesture +
     samples * cpuMicroampMs(costs.scanSample.instructions + use.wakeInstructions, ASSUMED_CPI, conditions) +
     use.scanSeconds * 1000 * conditions.sensorMicroamps +
     operationMicroampMs(costs.scanFrame, conditions);

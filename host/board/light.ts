@@ -23,6 +23,9 @@ export class LightSensors {
   private trough = 1;
   private bits = 0;
   private lastMs = Number.NaN;
+  private on = false;
+  /** Times the firmware powered the sensors up (lightPower(1)) since the board was made. */
+  powerUps = 0;
 
   constructor(
     private readonly now: () => number,
@@ -40,10 +43,28 @@ export class LightSensors {
     this.lastMs = Number.NaN;
   }
 
-  /** The comparators' outputs now. Read twice at one instant, it gives the same mask. */
+  /**
+   * The firmware's lightPower(): the sensors' supply (P0.08 on the M0) and the board's sampling timer.
+   * Unpowered, the comparators read dark (the pull-downs) and their peak detectors start afresh.
+   */
+  power(on: boolean): void {
+    if (on && !this.on) this.powerUps++;
+    this.on = on;
+    this.peak = 0;
+    this.trough = 1;
+    this.bits = 0;
+    this.lastMs = Number.NaN;
+  }
+
+  /** The sensors are powered: the firmware is in scan mode and the board samples them (scan()). */
+  get powered(): boolean {
+    return this.on;
+  }
+
+  /** The comparators' outputs now (0 while unpowered). Read twice at one instant, it gives the same mask. */
   read(): number {
     const timeMs = this.now();
-    if (!this.source) return 0;
+    if (!this.source || !this.on) return 0;
     if (timeMs === this.lastMs) return this.bits;
     this.lastMs = timeMs;
     const light = this.source(timeMs);

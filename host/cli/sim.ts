@@ -36,6 +36,7 @@ Keys:  space  press button A (wakes the token; while a code shows, next profile;
               on the activating screen, cancels; on a delete question, keeps the profile)
        h      hold button A for 2.5 s (on a code: asks to delete that profile, and a
               second hold deletes it; confirms an erase, an added or a replacing profile;
+              on device info, starts scan mode: SCAN for 30 s, a press stops it;
               otherwise device info)
        f      fast-forward 30 s
        a      register the token with the bank (the manual's steps 5 and 6): Service ID,

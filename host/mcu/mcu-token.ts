@@ -15,7 +15,7 @@ import { DEFAULT_BOARD_START_MS } from "../board/board.js";
 import { SHORT_PRESS_MS } from "../board/button.js";
 import { renderFramebuffer } from "../display/render.js";
 import { TokenLink, type ProfileInfo, type ProfileSpec, type TokenInfo } from "../token/link.js";
-import { readScreen, type Screen } from "../token/screen.js";
+import { readScreen, type Screen, scanGesture } from "../token/screen.js";
 import { buildDir } from "../wasm.js";
 import { decodeMeter, ICOUNT_SHIFT, type Meter, ticksToInstructions } from "./meter.js";
 import {
@@ -490,9 +490,19 @@ export class McuToken {
   }
 
   /**
+   * The holder's gesture for scan mode on button A (screen.ts, scanGesture): the firmware powers the
+   * sensors (P0.08) and starts the sampling timer itself. Returns whether the panel says SCAN.
+   */
+  startScanning(): boolean {
+    this.requireHarness("the button");
+    return scanGesture(this);
+  }
+
+  /**
    * Holds the token to a flickering page: `masks` are the five sensors' comparator outputs at each
    * tick of the sampling timer (host/optical/scan.ts recordSamples), fed to the M0's sensor pins one
-   * per tick while it samples in scan mode, until a sound frame (taken or refused) or the stream's end.
+   * per tick while it samples in scan mode, until a sound frame (taken or refused: scan mode ends) or
+   * the stream's end. The token must be in scan mode (startScanning: the harness refuses otherwise).
    * The token's clock stands still meanwhile (time passes with advance()).
    */
   scan(masks: Uint8Array): McuScanResult {

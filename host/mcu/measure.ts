@@ -101,8 +101,8 @@ export const BENCH_TRANSFER = {
 };
 
 /**
- * Holds a token with a profile to a page flickering BENCH_TRANSFER (from mid-frame, sampled at 240 Hz
- * for three repetitions at most), lets a second pass on its screens, and signs with a hold; the press
+ * Puts a token with a profile in scan mode as its holder would (hold, hold from a dark panel), holds it
+ * to a page flickering BENCH_TRANSFER (from mid-frame, sampled at 240 Hz for three repetitions at most), lets a second pass on its screens, and signs with a hold; the press
  * that puts the code away follows. The same sequence on every run.
  */
 export function measureTransfer(
@@ -111,6 +111,7 @@ export function measureTransfer(
 ): TransferOperations {
   const payload = encodeTransfer(BENCH_TRANSFER);
   const page = new FlickerPage(payload, {}, -700);
+  if (!token.startScanning()) throw new Error("the M0 did not enter scan mode");
   const scan = token.scan(recordSamples((t) => page.lightAt(t), 3 * page.frameMs));
   after("scanFrame");
   if (scan.status !== payload.length) throw new Error(`the M0 did not take the transfer: scan() answered ${scan.status}`);

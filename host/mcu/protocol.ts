@@ -40,13 +40,14 @@ export const FRAME_RTC = 0x54;
 /** Reply: the meter (decodeMeter in host/mcu/meter.ts). */
 export const FRAME_METER = 0x4d;
 /**
- * Scan mode with the sensors fed from the host: the payload is a recorded stream of sensor masks (u8
- * each, bit 0 the clock bar), one per tick of the sampling timer. The harness sleeps to each tick,
- * drives the five sensor pins with the next mask and runs one sample of the firmware. Reply: scan()'s
+ * The sensors fed from the host, in the scan mode the firmware is in (the holder's gesture on button A
+ * started it; refused with FRAME_ERROR_STATE otherwise): the payload is a recorded stream of sensor
+ * masks (u8 each, bit 0 the clock bar), one per tick of the sampling timer. At each tick the main loop
+ * takes (as on the product image) the harness drives the five sensor pins with the next mask first. Reply: scan()'s
  * last answer (i32), masks used (u32), the decoding samples' meter ticks in all (u32) and the largest
  * (u32), sound frames that failed their CRC (u32), the ticks of the sample that took a sound frame
- * (u32; 0 if none). A sound frame (taken or refused) ends scan mode and the rest of the stream is
- * dropped; otherwise scanning goes on with the next FRAME_SCAN.
+ * (u32; 0 if none). A sound frame (taken or refused), a press or the timeout ends scan mode and the
+ * rest of the stream is dropped; otherwise scanning goes on with the next FRAME_SCAN.
  */
 export const FRAME_SCAN = 0x4f;
 /** Run the fault path as a WebAssembly trap does (the board resets; FRAME_BOOTED answers). */

@@ -2,7 +2,7 @@
 // (timingJitter), some lost (missRate: the CPU was busy, the timer's interrupt came late), some taken
 // twice (doubleRate: the same comparator outputs read again). Drives the firmware's scan() export and
 // reports what came out: the first sound frame, and the frames that failed their CRC on the way.
-import { SCAN_HZ, STATUS_BAD_CHECKSUM } from "../abi.js";
+import { BUTTON_HOLD, SCAN_HZ, STATUS_BAD_CHECKSUM } from "../abi.js";
 import type { Board } from "../board/board.js";
 import { type LightSource, LightSensors } from "../board/light.js";
 import { mulberry32 } from "../board/random.js";
@@ -18,9 +18,18 @@ export interface SamplerConfig {
 
 export const DEFAULT_SAMPLER: SamplerConfig = { hz: SCAN_HZ, timingJitter: 0.2, missRate: 0, doubleRate: 0, seed: 1 };
 
-/** The firmware loaded on `board`'s HAL, for scanning alone (nothing booted: the decoder needs no flash). */
+/**
+ * The firmware loaded on `board`'s HAL, booted on its (empty) flash and put in scan mode by the holder's
+ * gesture (a hold shows the info screen, a hold there starts scanning): the decoder alone, for the
+ * error-rate runs. A frame it decodes is refused (no profile) but left at OPTICAL_FRAME all the same.
+ */
 export function firmwareOnBoard(build: FirmwareBuild, board: Board): FirmwareExports {
-  return loadFirmware(build, (memory) => board.halImports(memory) as unknown as HalImports);
+  const firmware = loadFirmware(build, (memory) => board.halImports(memory) as unknown as HalImports);
+  firmware.boot();
+  firmware.button(BUTTON_HOLD);
+  firmware.button(BUTTON_HOLD);
+  if (!board.light.powered) throw new Error("the firmware did not enter scan mode");
+  return firmware;
 }
 
 export interface ScanResult {
@@ -36,7 +45,10 @@ export interface ScanResult {
   samples: number;
 }
 
-/** Samples for up to `maxMs` of virtual time, stopping at the first sound frame (taken or refused). */
+/**
+ * Samples for up to `maxMs` of virtual time, stopping at the first sound frame (taken or refused), or
+ * as soon as the board's sampling timer is off (the firmware is not, or no longer, in scan mode).
+ */
 export function scanUntilFrame(firmware: FirmwareExports, board: Board, maxMs: number, config: Partial<SamplerConfig> = {}): ScanResult {
   const sampler = { ...DEFAULT_SAMPLER, ...config };
   const random = mulberry32(sampler.seed);
@@ -46,7 +58,7 @@ export function scanUntilFrame(firmware: FirmwareExports, board: Board, maxMs: n
   let checksumFailures = 0;
   let samples = 0;
   // Each sample's time is its nominal time moved by its own jitter, so the timer never drifts away.
-  for (let n = 1; ; n++) {
+  for (let n = 1; board.light.powered; n++) {
     // The virtual clock counts whole milliseconds: rounding adds up to half a millisecond of jitter.
     if (n * periodMs > maxMs) break;
     const dueMs = Math.round(startMs + n * periodMs + (uniform() - 0.5) * sampler.timingJitter * periodMs);
@@ -84,6 +96,7 @@ export function recordSamples(light: LightSource, ms: number, config: Partial<Sa
   let nowMs = startMs;
   const sensors = new LightSensors(() => nowMs);
   sensors.aim(light);
+  sensors.power(true); // the board samples only in scan mode, sensors powered
   const masks: number[] = [];
   for (let n = 1; n * periodMs <= ms; n++) {
     nowMs = Math.max(nowMs, Math.round(startMs + n * periodMs + (uniform() - 0.5) * sampler.timingJitter * periodMs));

@@ -14,10 +14,13 @@ import {
   MODE_OFF,
   MODE_OTP,
   MODE_REPLACE_CONFIRM,
+  MODE_SCAN,
   MODE_SELF_TEST_FAILED,
   MODE_STORAGE_ERROR,
   MODE_TRANSFER,
   MODE_TRANSFER_CODE,
+  NEW_CODE_SHOWN_SECONDS,
+  PANEL_ON_SECONDS,
 } from "../abi.js";
 
 export type ScreenMode =
@@ -36,7 +39,8 @@ export type ScreenMode =
   | "otp"
   | "info"
   | "transfer"
-  | "transfer-code";
+  | "transfer-code"
+  | "scan";
 
 export const MODE_NAMES: Record<number, ScreenMode> = {
   [MODE_OFF]: "off",
@@ -55,6 +59,7 @@ export const MODE_NAMES: Record<number, ScreenMode> = {
   [MODE_DELETE_CONFIRM]: "delete-confirm",
   [MODE_TRANSFER]: "transfer",
   [MODE_TRANSFER_CODE]: "transfer-code",
+  [MODE_SCAN]: "scan",
 };
 
 /** What the token's display model says is on the panel. */
@@ -102,4 +107,32 @@ export function readScreen(model: Uint8Array): Screen {
       .toString("latin1")
       .replace(/\0+$/, ""),
   };
+}
+
+/** A token a front end drives as its holder would (SimToken, McuToken). */
+export interface HeldToken {
+  screen(): Screen;
+  advance(ms: number): void;
+  hold(): void;
+}
+
+/**
+ * The holder's gesture for scan mode (assembly/device/device.ts, startScan): a hold on the info screen,
+ * which a hold on a dark panel (or on a status screen) shows. A code, a transfer or its code on the
+ * panel is first left to go dark (time runs on, at most PANEL_ON_SECONDS and the new-code margin): a
+ * hold there means something else. Refuses on a screen that waits for a hold (it would answer it).
+ * Returns whether the panel says SCAN.
+ */
+export function scanGesture(token: HeldToken): boolean {
+  const mode = () => token.screen().mode;
+  if (mode() === "scan") return true;
+  if (["erase-confirm", "add-confirm", "replace-confirm", "delete-confirm", "activating"].includes(mode())) {
+    throw new Error(`the token shows ${mode()}: a hold would answer it, not start scanning`);
+  }
+  for (let s = 0; s <= PANEL_ON_SECONDS + NEW_CODE_SHOWN_SECONDS && ["otp", "transfer", "transfer-code"].includes(mode()); s++) {
+    token.advance(1000);
+  }
+  if (mode() !== "info") token.hold();
+  if (mode() === "info") token.hold();
+  return mode() === "scan";
 }

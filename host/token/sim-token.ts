@@ -9,7 +9,7 @@ import type { LightSource } from "../board/light.js";
 import { type SamplerConfig, scanUntilFrame } from "../optical/scan.js";
 import { FirmwareFault, loadFirmware, type FirmwareBuild, type FirmwareExports, type HalImports } from "./firmware.js";
 import { TokenLink, type ProfileInfo, type ProfileSpec, type TokenInfo } from "./link.js";
-import { readScreen, type Screen } from "./screen.js";
+import { readScreen, type Screen, scanGesture } from "./screen.js";
 
 export type { Screen, ScreenMode } from "./screen.js";
 
@@ -218,13 +218,27 @@ export class SimToken {
     }
   }
 
+  /** The token is in scan mode: its firmware powered the light sensors (lightPower) and the board samples them. */
+  get scanning(): boolean {
+    return this.board.light.powered;
+  }
+
+  /** The holder's gesture for scan mode (screen.ts, scanGesture). Returns whether the token scans. */
+  startScanning(): boolean {
+    if (this.scanning) return true;
+    scanGesture(this);
+    return this.scanning;
+  }
+
   /**
    * Holds the token to a flickering page (`light`: what its five sensors see) and runs its sampling
-   * timer until the firmware takes a sound frame or `maxMs` pass. Returns scan()'s last verdict: a
-   * frame's length, STATUS_BAD_TRANSACTION or STATUS_DENIED, or 0 if no frame arrived.
+   * timer until the firmware takes a sound frame or `maxMs` pass, after the holder's gesture for scan
+   * mode (startScanning) if it is not scanning. Returns scan()'s last verdict: a frame's length,
+   * STATUS_BAD_TRANSACTION or STATUS_DENIED, or 0 if no frame arrived.
    */
   scanPage(light: LightSource, maxMs: number, sampler: Partial<SamplerConfig> = {}): number {
     const firmware = this.exports();
+    if (!this.startScanning()) return 0;
     this.board.light.aim(light);
     try {
       const result = scanUntilFrame(firmware, this.board, maxMs, sampler);
@@ -237,12 +251,14 @@ export class SimToken {
   }
 
   /**
-   * One tick of the sampling timer in real time (the browser token held to the page): the firmware
-   * reads its light sensors once (scan()). Returns scan()'s verdict and, when a sound frame arrived
+   * One tick of the sampling timer in real time (the browser token held to the page), while the token
+   * is in scan mode (else nothing: the board's timer is stopped): the firmware reads its light sensors
+   * once (scan()). Returns scan()'s verdict and, when a sound frame arrived
    * (taken or refused), its payload as the decoder left it; the token then shows what it took.
    */
   scanSample(): { verdict: number; payload?: Uint8Array } {
     const firmware = this.exports();
+    if (!this.scanning) return { verdict: 0 };
     const verdict = firmware.scan();
     if (verdict === 0 || verdict === STATUS_BAD_CHECKSUM) return { verdict };
     const memory = new Uint8Array(firmware.memory.buffer);

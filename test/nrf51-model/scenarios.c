@@ -1,6 +1,6 @@
 /*
- * The silicon image's clock and panel drivers (mcu/clock.c, clock_rtc.c, nrf_clock.c, nrf_rtc.c,
- * nrf_ppi.c, nrf_gpiote.c, nrf_gpio.c, nrf_spi.c, sharp_lcd.c, nrf_uart.c), compiled unchanged against the register
+ * The silicon image's clock, panel and light-sensor drivers (mcu/clock.c, clock_rtc.c, nrf_clock.c, nrf_rtc.c,
+ * nrf_ppi.c, nrf_gpiote.c, nrf_gpio.c, nrf_spi.c, sharp_lcd.c, nrf_uart.c, light.c), compiled unchanged against the register
  * model (nrf51_model.c) and run through one scenario, named on the command line. It prints what
  * happened as one JSON object; test/mcu-registers.test.ts runs each scenario and checks the facts.
  * The board functions the drivers call (sleep, delay) are the model's.
@@ -257,6 +257,69 @@ static void button(void) {
          yes(down), pressed, yes(up), released, clock_ticks() - t2);
 }
 
+/*
+ * Scan mode's sampling on the part (light.c): RTC1 COMPARE[1] beside the clock's COMPARE[0], the
+ * sensors' power on P0.08, the comparators on P0.03-P0.07, as main.c's loop takes the samples
+ * (light_sample_due, else sleep until the next deadline).
+ */
+static void light(void) {
+  start_clock();
+  NRF_REG(SCB_SCR) = SCB_SCR_SEVONPEND;
+  light_init();
+  model_settle();
+  unsigned power_init = pin(LIGHT_POWER_PIN);
+  /* The comparators show 0b10101: the clock bar (P0.03), data bits 2 and 4 (P0.05, P0.07). */
+  for (uint32_t line = 0; line < 5; line++) model_set_input(LIGHT_SENSOR_FIRST_PIN + line, (0x15u >> line) & 1u);
+  uint32_t read_off = light_read();
+  bool due_off = light_sample_due();
+  light_scan_begin();
+  model_settle();
+  unsigned power_on = pin(LIGHT_POWER_PIN);
+  /* One second of scanning. */
+  uint64_t t0 = clock_ticks();
+  uint64_t sleeps0 = model.sleeps;
+  int64_t second0 = clock_seconds();
+  uint32_t samples = 0, wrong_masks = 0, short_gaps = 0, long_gaps = 0, other_gaps = 0;
+  uint64_t last = t0;
+  uint64_t end = t0 + CLOCK_HZ;
+  while (clock_ticks() < end) {
+    if (light_sample_due()) {
+      uint64_t at = clock_ticks();
+      if (samples > 0) {
+        uint64_t gap = at - last;
+        if (gap == 136) short_gaps++;
+        else if (gap == 137) long_gaps++;
+        else other_gaps++;
+      }
+      last = at;
+      samples++;
+      if (light_read() != 0x15u) wrong_masks++;
+      continue;
+    }
+    clock_sleep_until(end);
+  }
+  uint64_t scan_sleeps = model.sleeps - sleeps0;
+  int64_t scan_seconds = clock_seconds() - second0;
+  light_scan_end();
+  model_settle();
+  unsigned power_off = pin(LIGHT_POWER_PIN);
+  /* Another second, not scanning: nothing due, one sleep to the deadline. */
+  uint64_t t1 = clock_ticks();
+  uint64_t sleeps1 = model.sleeps;
+  uint32_t samples_after = 0;
+  while (clock_ticks() < t1 + CLOCK_HZ) {
+    if (light_sample_due()) samples_after++;
+    else clock_sleep_until(t1 + CLOCK_HZ);
+  }
+  printf("{\"powerInit\": %u, \"readOff\": %u, \"dueOff\": %s, \"powerOn\": %u, \"samples\": %u"
+         ", \"wrongMasks\": %u, \"gaps136\": %u, \"gaps137\": %u, \"otherGaps\": %u, \"scanSleeps\": %" PRIu64
+         ", \"scanSeconds\": %" PRId64 ", \"powerOff\": %u, \"readAfter\": %u, \"samplesAfter\": %u, \"sleepsAfter\": %" PRIu64 ", ",
+         power_init, read_off, yes(due_off), power_on, samples, wrong_masks, short_gaps, long_gaps, other_gaps, scan_sleeps,
+         scan_seconds, power_off, light_read(), samples_after, model.sleeps - sleeps1);
+  print_model();
+  printf("}\n");
+}
+
 int main(int argc, char **argv) {
   const char *scenario = argc > 1 ? argv[1] : "";
   if (!strcmp(scenario, "overflow")) overflow();
@@ -265,8 +328,9 @@ int main(int argc, char **argv) {
   else if (!strcmp(scenario, "panel")) panel();
   else if (!strcmp(scenario, "link")) link();
   else if (!strcmp(scenario, "button")) button();
+  else if (!strcmp(scenario, "light")) light();
   else {
-    fprintf(stderr, "scenarios: overflow | sleep48 | near-deadline | panel | link | button\n");
+    fprintf(stderr, "scenarios: overflow | sleep48 | near-deadline | panel | link | button | light\n");
     return 2;
   }
   return 0;
