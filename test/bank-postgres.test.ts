@@ -283,7 +283,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     expect((await store.pool.query("SELECT to_regclass('tokens') AS t")).rows[0].t).toBe("tokens");
   });
 
-  it("round trips: a verification is two (BEGIN with the token's SELECT FOR UPDATE; the writes, the commit id and COMMIT), a transaction whose writes nobody awaits one, each statement prepared once per connection", async () => {
+  it("round trips: a verification is two (BEGIN with the token's SELECT FOR UPDATE; the writes and COMMIT), a transaction whose writes nobody awaits one, each statement prepared once per connection", async () => {
     const url = postgres.freshUrl();
     const setup = await open(url);
     const [userId] = await withTokens(setup, 1);
@@ -467,6 +467,97 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     await expect(lostCommitOutcome(store.pool, { commitId: unknownId, backendPid: null, sentAt: now() }, 600)).rejects.toBeInstanceOf(
       StoreBusyError,
     );
+  }, 60_000);
+
+  it("a transaction that records an event has its event's nonce as commit id: no commit_ids row; a COMMIT lost with such a transaction is decided by the nonce, queued or sealed", async () => {
+    const url = postgres.freshUrl();
+    const setup = await open(url);
+    const [userId] = await withTokens(setup, 1);
+    const commitIds = async () => (await setup.pool.query("SELECT count(*)::int AS n FROM commit_ids")).rows[0].n as number;
+    const events = async () => (await setup.eventsOf(userId, 100)).length;
+    const relay = await commitLosingRelay(postgres.server.port);
+    const store = await open(url.replace(`:${postgres.server.port}/`, `:${relay.port}/`), false);
+    let step = 100;
+    const verify = async () => {
+      let attempts = 0;
+      let nonce: Uint8Array | null = null;
+      await store.transaction(async (tx) => {
+        attempts++;
+        const token = (await tx.getToken(userId))!;
+        step = token.last_step + 1;
+        await tx.recordTokenSuccess(userId, 0, step, 5000);
+        const event = signed(testAuditKeys(KEY), {
+          at: 5000,
+          kind: "login",
+          service_id: null,
+          user_id: userId,
+          actor: "test",
+          detail: null,
+        });
+        nonce = event.nonce;
+        await tx.appendEvent(event);
+        // The event's nonce is the attempt's commit id.
+        expect(Buffer.from((tx as unknown as { commitId: Uint8Array }).commitId)).toEqual(Buffer.from(event.nonce));
+      });
+      return { attempts, nonce: nonce! };
+    };
+    const idsBefore = await commitIds();
+    const plain = await verify();
+    expect(plain.attempts).toBe(1);
+    // No row of its own beside the event.
+    expect(await commitIds()).toBe(idsBefore);
+    // Its nonce decides a lost COMMIT whether the event is still queued or already sealed into events.
+    const lingering = async () => {
+      const client = new pg.Client({ connectionString: url, application_name: "otp-token bank" });
+      client.on("error", () => undefined);
+      await client.connect();
+      opened.push({ close: () => client.end().catch(() => undefined) });
+      return (client as unknown as { processID: number }).processID;
+    };
+    await setup.sealAudit();
+    expect((await setup.pool.query("SELECT count(*)::int AS n FROM audit_queue")).rows[0].n).toBe(0);
+    const sealed = { commitId: plain.nonce, isNonce: true, sentAt: performance.now() };
+    expect(await lostCommitOutcome(setup.pool, { ...sealed, backendPid: await lingering() })).toBe("committed");
+    expect(await lostCommitOutcome(setup.pool, { ...sealed, commitId: new Uint8Array(16).fill(3), backendPid: await lingering() })).toBe(
+      "not committed",
+    );
+    // Lost answers, through the store: committed -> the result stands (one event); not committed -> run again (one event).
+    relay.arm("answer");
+    expect((await verify()).attempts).toBe(1);
+    expect(await events()).toBe(2);
+    relay.arm("request");
+    expect((await verify()).attempts).toBe(2);
+    expect(await events()).toBe(3);
+    expect((await setup.getToken(userId))!.last_step).toBe(step);
+    expect(await commitIds()).toBe(idsBefore);
+  }, 60_000);
+
+  it("migration 10: a verification's token UPDATE is heap-only (HOT: no index entries) even on a page its table filled; the queue has no (part, queue_id) index", async () => {
+    const store = await open(postgres.freshUrl());
+    const ids = await withTokens(store, 80);
+    const client = await store.pool.connect();
+    try {
+      await client.query("BEGIN");
+      // The first tokens' page was filled as far as the table lets inserts fill it.
+      for (const userId of ids.slice(0, 5))
+        await client.query(
+          "UPDATE tokens SET drift_steps = $1, last_step = $2, consecutive_failures = 0, next_check_at = 0, last_success_at = $3 WHERE user_id = $4",
+          [1, 200, 5000, userId],
+        );
+      const { rows } = await client.query(
+        "SELECT n_tup_upd::int AS updates, n_tup_hot_upd::int AS hot FROM pg_stat_xact_user_tables WHERE relname = 'tokens'",
+      );
+      expect(rows).toEqual([{ updates: 5, hot: 5 }]);
+      const pages = await client.query("SELECT (ctid::text::point)[0]::int AS page, count(*)::int AS n FROM tokens GROUP BY 1 ORDER BY 1");
+      expect(pages.rows.length).toBeGreaterThan(1);
+      await client.query("ROLLBACK");
+    } finally {
+      client.release();
+    }
+    expect((await store.pool.query("SELECT reloptions FROM pg_class WHERE relname = 'tokens'")).rows).toEqual([
+      { reloptions: ["fillfactor=80"] },
+    ]);
+    expect((await store.pool.query("SELECT 1 FROM pg_indexes WHERE indexname = 'audit_queue_by_part'")).rowCount).toBe(0);
   }, 60_000);
 
   it("commit ids are pruned once older than COMMIT_ID_KEEP_MS; younger ones stay", async () => {

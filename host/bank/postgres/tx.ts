@@ -22,6 +22,7 @@ import type {
   TokenRow,
   TokenState,
 } from "../store.js";
+import { AUDIT_NONCE_BYTES } from "../audit.js";
 import { CUSTOMER_NUMBER_LOCK } from "./schema.js";
 import { type SealedRow, sealedQueries, sealedRecord } from "../sealed-records.js";
 
@@ -53,18 +54,26 @@ async function settle(answers: Promise<Pg.QueryResult>[]): Promise<Pg.QueryResul
   return settled.map((answer) => (answer as PromiseFulfilledResult<Pg.QueryResult>).value);
 }
 
+export const LOGIN_SELECT = "SELECT l.*, c.customer_number FROM customer_logins l JOIN customers c ON c.customer_id = l.customer_id";
+
 /**
  * One transaction's statements on its connection; rows read to be changed are locked until commit.
  * BEGIN goes with the first statement sent; writes whose answer nobody awaits are held and go with the
- * next statement, or with COMMIT, in the same write. COMMIT's write also inserts the transaction's
- * commit id (migration 3): whether that row exists is, afterwards, whether the transaction committed.
- * No value is ever part of a statement's text.
+ * next statement, or with COMMIT, in the same write. No value is ever part of a statement's text.
+ *
+ * The commit id (transactions.ts): what, looked up afterwards, says whether the transaction committed.
+ * A transaction that records an audit event already writes 16 random bytes of its own in it: the
+ * event's nonce (host/bank/audit.ts), unique in the trail (the sealer refuses a repeated one), in the
+ * queue until sealed and then in `events` (the same transaction moves it). That nonce is its commit
+ * id: no other row is written (a verification's COMMIT carries one statement fewer, and nothing is
+ * pruned later). A transaction that records no event inserts a random id into commit_ids (migration
+ * 3) in COMMIT's write, as before.
  */
-export const LOGIN_SELECT = "SELECT l.*, c.customer_number FROM customer_logins l JOIN customers c ON c.customer_id = l.customer_id";
-
 export class PgTx implements StoreTx {
-  /** Random, this attempt's own: inserted into commit_ids in the write that commits. */
-  readonly commitId: Uint8Array = new Uint8Array(randomBytes(16));
+  /** Random, this attempt's own: inserted into commit_ids in the write that commits, unless an event's nonce serves (made when first asked for). */
+  #randomId: Uint8Array | null = null;
+  /** The nonce of the first event this attempt appended (its commit id then). */
+  #eventNonce: Uint8Array | null = null;
   /** The server process running the transaction (node-postgres keeps it from BackendKeyData). */
   readonly backendPid: number | null;
   /** BEGIN has been handed to the connection. */
@@ -110,10 +119,22 @@ export class PgTx implements StoreTx {
     return Promise.resolve();
   }
 
+  /** This attempt's commit id: the nonce of its first audit event, else the random id COMMIT's write inserts into commit_ids. */
+  get commitId(): Uint8Array {
+    if (this.#eventNonce) return this.#eventNonce;
+    this.#randomId ??= new Uint8Array(randomBytes(16));
+    return this.#randomId;
+  }
+
+  /** Whether the commit id is an event's nonce (looked up in the audit queue and trail) or a commit_ids row. */
+  get commitIdIsNonce(): boolean {
+    return this.#eventNonce !== null;
+  }
+
   /** False when there was nothing to commit (nothing was sent). */
   async commit(): Promise<boolean> {
     if (!this.begun && this.held.length === 0) return false;
-    const answers = await settle(this.pipeline([[INSERT_COMMIT_ID, [this.commitId]]], "COMMIT"));
+    const answers = await settle(this.pipeline(this.#eventNonce ? [] : [[INSERT_COMMIT_ID, [this.commitId]]], "COMMIT"));
     // COMMIT of a transaction that failed answers ROLLBACK; the failure itself was thrown above.
     if (answers[answers.length - 1].command !== "COMMIT") throw new Error("the transaction was rolled back at COMMIT");
     return true;
@@ -371,6 +392,7 @@ export class PgTx implements StoreTx {
       "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, abs(hashtext(coalesce($4, ''))::bigint) % (SELECT count(*) FROM audit_head))",
       [event.at, event.kind, event.service_id, event.user_id, event.actor, event.detail, event.nonce, event.writer_mac],
     );
+    if (this.#eventNonce === null && event.nonce.length === AUDIT_NONCE_BYTES) this.#eventNonce = new Uint8Array(event.nonce);
     this.onAppend();
   }
 
