@@ -14,6 +14,7 @@ import { verifyChain } from "../host/bank/audit.js";
 import { signed, testAuditKeys, testAuditSetup } from "./audit-helpers.js";
 import { COMMIT_ID_KEEP_MS, lostCommitOutcome, migrate, type PgStore } from "../host/bank/postgres/store.js";
 import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../host/bank/postgres/schema.js";
+import { mergeHeld } from "../host/bank/postgres/tx.js";
 import { type BankStore, StoreBusyError, StoreOpenError, type StoreTx } from "../host/bank/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
@@ -260,12 +261,13 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     try {
       const verifying = await texts(() => verification(first, 1000, tricky[0]));
       const failing = await texts(() => failure(first));
-      // BEGIN, the SELECT, the UPDATE, the audit INSERT (its nonce the commit id), COMMIT.
+      // BEGIN, the SELECT, the UPDATE and the audit INSERT as one statement (its nonce the commit id), COMMIT.
       expect(verifying).toEqual([
         "BEGIN",
         expect.stringMatching(/^SELECT \* FROM tokens/),
-        expect.stringMatching(/^UPDATE tokens/),
-        expect.stringMatching(/^INSERT INTO audit_queue/),
+        expect.stringMatching(
+          /^WITH w1 AS \(UPDATE tokens .* WHERE user_id = \$4\) INSERT INTO audit_queue .* VALUES \(\$5, .*coalesce\(\$8, ''\)/,
+        ),
         "COMMIT",
       ]);
       // No event recorded: the commit id's own INSERT before COMMIT.
@@ -540,6 +542,32 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     expect((await setup.getToken(userId))!.last_step).toBe(step);
     expect(await commitIds()).toBe(idsBefore);
   }, 60_000);
+
+  it("held writes to distinct tables merge into one statement (data-modifying CTEs), parameters renumbered in order; a second write to the same table, or any other statement, starts a new one", () => {
+    const update =
+      "UPDATE tokens SET drift_steps = $1, last_step = $2, consecutive_failures = 0, next_check_at = 0, last_success_at = $3 WHERE user_id = $4";
+    const insert =
+      "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, abs(hashtext(coalesce($4, ''))::bigint) % (SELECT count(*) FROM audit_head))";
+    const other = "UPDATE tokens SET state = $1 WHERE user_id = $2";
+    const u = [update, [0, 101, 5000, "u1"]] as const;
+    const e = [insert, [5000, "login", null, "u1", "test", null, "n", "m"]] as const;
+    const [merged, ...rest] = mergeHeld([u, e]);
+    expect(rest).toEqual([]);
+    expect(merged[0]).toBe(
+      `WITH w1 AS (${update}) INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($5, $6, $7, $8, $9, $10, $11, $12, abs(hashtext(coalesce($8, ''))::bigint) % (SELECT count(*) FROM audit_head))`,
+    );
+    expect(merged[1]).toEqual([...u[1], ...e[1]]);
+    // Two events (one table): two statements, the first merged with the update; another statement in between: no merge across it.
+    expect(mergeHeld([u, e, e]).map(([text]) => text.slice(0, 12))).toEqual(["WITH w1 AS (", "INSERT INTO "]);
+    expect(mergeHeld([u, [other, ["suspended", "u1"]], e]).map(([text]) => text.slice(0, 12))).toEqual([
+      "UPDATE token",
+      "UPDATE token",
+      "INSERT INTO ",
+    ]);
+    expect(mergeHeld([e, u])[0][0]).toMatch(
+      /^WITH w1 AS \(INSERT INTO audit_queue .*\) UPDATE tokens SET drift_steps = \$9, .* WHERE user_id = \$12$/,
+    );
+  });
 
   it("migration 10: a verification's token UPDATE is heap-only (HOT: no index entries) even on a page its table filled", async () => {
     const store = await open(postgres.freshUrl());

@@ -19,8 +19,9 @@
 // handed over without awaiting ride one write: BEGIN with the first statement whose answer is
 // awaited; writes whose answer nobody awaits (recordTokenSuccess, appendEvent, ... as the SQLite
 // store defers them) with the next statement or with COMMIT. A verification is two round trips:
-// "BEGIN, SELECT the token FOR UPDATE", then "UPDATE the token, INSERT the audit row, COMMIT" (the
-// audit row's nonce is the commit id, tx.ts: no commit-id row to insert or prune).
+// "BEGIN, SELECT the token FOR UPDATE", then "UPDATE the token and INSERT the audit row (one
+// statement: tx.ts mergeHeld), COMMIT" (the audit row's nonce is the commit id, tx.ts: no commit-id
+// row to insert or prune).
 // On a machine where a socket write costs tens of microseconds, round trips are the cost.
 //
 // Every query is asynchronous and the pool is bounded (poolSize, default DEFAULT_POOL_SIZE): one slow
