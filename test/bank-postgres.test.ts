@@ -14,7 +14,7 @@ import { verifyChain } from "../host/bank/audit.js";
 import { signed, testAuditKeys, testAuditSetup } from "./audit-helpers.js";
 import { COMMIT_ID_KEEP_MS, lostCommitOutcome, migrate, type PgStore } from "../host/bank/postgres/store.js";
 import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../host/bank/postgres/schema.js";
-import { mergeHeld } from "../host/bank/postgres/tx.js";
+import { mergeHeld } from "../host/bank/postgres/statements.js";
 import { type BankStore, StoreBusyError, StoreOpenError, type StoreTx } from "../host/bank/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";

@@ -24,6 +24,7 @@ import type {
 } from "../store.js";
 import { AUDIT_NONCE_BYTES } from "../audit.js";
 import { CUSTOMER_NUMBER_LOCK } from "./schema.js";
+import { APPEND_EVENT, mergeHeld, RECORD_TOKEN_SUCCESS, type Statement, statementName } from "./statements.js";
 import { type SealedRow, sealedQueries, sealedRecord } from "../sealed-records.js";
 
 export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = coalesce(
@@ -33,77 +34,7 @@ export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = co
 
 const INSERT_COMMIT_ID = "INSERT INTO commit_ids (id) VALUES ($1)";
 
-/** Each statement's text has one name, the same on every connection (where it is prepared once, on its first use). */
-const names = new Map<string, string>();
-export function statementName(text: string): string {
-  let name = names.get(text);
-  if (name === undefined) {
-    name = `bank_${names.size + 1}`;
-    names.set(text, name);
-  }
-  return name;
-}
-
-type Statement = readonly [text: string, values: readonly unknown[]];
-
-const RECORD_TOKEN_SUCCESS =
-  "UPDATE tokens SET drift_steps = $1, last_step = $2, consecutive_failures = 0, next_check_at = 0, last_success_at = $3 WHERE user_id = $4";
-const APPEND_EVENT =
-  "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, abs(hashtext(coalesce($4, ''))::bigint) % (SELECT count(*) FROM audit_head))";
-
-/**
- * Held writes that may share one statement, each with the table it changes: each changes one row of
- * its table, returns nothing anyone reads, and reads nothing another of them writes, so as
- * data-modifying CTEs of one statement (one snapshot, each run once) they do what they do one after
- * the other. A verification's two writes (the token's UPDATE, the audit row's INSERT) go as one
- * statement: one execution fewer for PostgreSQL, four protocol messages fewer each way.
- */
-const MERGEABLE = new Map<string, string>([
-  [RECORD_TOKEN_SUCCESS, "tokens"],
-  [APPEND_EVENT, "audit_queue"],
-]);
-const mergedTexts = new Map<string, string>();
-
-/** One statement doing `run`'s writes (distinct tables): all but the last as CTEs, parameters renumbered in order. */
-function mergedStatement(run: Statement[]): Statement {
-  const key = run.map(([text]) => text).join("\n;\n");
-  let text = mergedTexts.get(key);
-  if (text === undefined) {
-    let shift = 0;
-    const parts = run.map(([part, values]) => {
-      const offset = shift;
-      shift += values.length;
-      return part.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-    });
-    const ctes = parts.slice(0, -1).map((part, i) => `w${i + 1} AS (${part})`);
-    text = `WITH ${ctes.join(", ")} ${parts[parts.length - 1]}`;
-    mergedTexts.set(key, text);
-  }
-  return [text, run.flatMap(([, values]) => values)];
-}
-
-/** The held writes, runs of mergeable ones on distinct tables each as one statement (MERGEABLE). */
-export function mergeHeld(held: readonly Statement[]): Statement[] {
-  const out: Statement[] = [];
-  let run: Statement[] = [];
-  const flush = () => {
-    if (run.length > 1) out.push(mergedStatement(run));
-    else out.push(...run);
-    run = [];
-  };
-  for (const statement of held) {
-    const table = MERGEABLE.get(statement[0]);
-    if (table === undefined) {
-      flush();
-      out.push(statement);
-      continue;
-    }
-    if (run.some(([text]) => MERGEABLE.get(text) === table)) flush();
-    run.push(statement);
-  }
-  flush();
-  return out;
-}
+export { statementName };
 
 /** Every answer, or the first error among them (later ones only say the transaction is aborted), once all are in. */
 async function settle(answers: Promise<Pg.QueryResult>[]): Promise<Pg.QueryResult[]> {
