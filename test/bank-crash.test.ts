@@ -312,7 +312,7 @@ describe("the crash test: every accepted code and counted failure durable, none 
             const { rows } = await client.query<{ pid: number }>(
               `SELECT pid FROM pg_stat_activity
                 WHERE application_name = 'otp-token bank' AND state IN ('active', 'idle in transaction') AND query LIKE '%tokens%'
-                ORDER BY (query LIKE '%commit_ids%') DESC LIMIT 1`,
+                ORDER BY (query LIKE '%commit_ids%' OR query LIKE '%audit_queue%' OR query = 'COMMIT') DESC LIMIT 1`,
             );
             if (rows.length > 0) return rows[0].pid;
           } catch {

@@ -14,6 +14,7 @@ import { verifyChain } from "../host/bank/audit.js";
 import { signed, testAuditKeys, testAuditSetup } from "./audit-helpers.js";
 import { COMMIT_ID_KEEP_MS, lostCommitOutcome, migrate, type PgStore } from "../host/bank/postgres/store.js";
 import { SCHEMA_VERSION as PG_SCHEMA_VERSION } from "../host/bank/postgres/schema.js";
+import { mergeHeld } from "../host/bank/postgres/statements.js";
 import { type BankStore, StoreBusyError, StoreOpenError, type StoreTx } from "../host/bank/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
@@ -260,8 +261,18 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     try {
       const verifying = await texts(() => verification(first, 1000, tricky[0]));
       const failing = await texts(() => failure(first));
-      expect(verifying).toHaveLength(6);
+      // BEGIN, the SELECT, the UPDATE and the audit INSERT as one statement (its nonce the commit id), COMMIT.
+      expect(verifying).toEqual([
+        "BEGIN",
+        expect.stringMatching(/^SELECT \* FROM tokens/),
+        expect.stringMatching(
+          /^WITH w1 AS \(UPDATE tokens .* WHERE user_id = \$4\) INSERT INTO audit_queue .* VALUES \(\$5, .*coalesce\(\$8, ''\)/,
+        ),
+        "COMMIT",
+      ]);
+      // No event recorded: the commit id's own INSERT before COMMIT.
       expect(failing).toHaveLength(5);
+      expect(failing[3]).toMatch(/^INSERT INTO commit_ids/);
       // The same statements, whatever the values: the text never depends on them.
       for (const [i, detail] of tricky.entries()) expect(await texts(() => verification(second, 2000 + i, detail))).toEqual(verifying);
       expect(await texts(() => failure(second))).toEqual(failing);
@@ -283,7 +294,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     expect((await store.pool.query("SELECT to_regclass('tokens') AS t")).rows[0].t).toBe("tokens");
   });
 
-  it("round trips: a verification is two (BEGIN with the token's SELECT FOR UPDATE; the writes, the commit id and COMMIT), a transaction whose writes nobody awaits one, each statement prepared once per connection", async () => {
+  it("round trips: a verification is two (BEGIN with the token's SELECT FOR UPDATE; the writes and COMMIT), a transaction whose writes nobody awaits one, each statement prepared once per connection", async () => {
     const url = postgres.freshUrl();
     const setup = await open(url);
     const [userId] = await withTokens(setup, 1);
@@ -467,6 +478,122 @@ describe.skipIf(POSTGRES_SKIP !== null)("PostgreSQL store", () => {
     await expect(lostCommitOutcome(store.pool, { commitId: unknownId, backendPid: null, sentAt: now() }, 600)).rejects.toBeInstanceOf(
       StoreBusyError,
     );
+  }, 60_000);
+
+  it("a transaction that records an event has its event's nonce as commit id: no commit_ids row; a COMMIT lost with such a transaction is decided by the nonce, queued or sealed", async () => {
+    const url = postgres.freshUrl();
+    const setup = await open(url);
+    const [userId] = await withTokens(setup, 1);
+    const commitIds = async () => (await setup.pool.query("SELECT count(*)::int AS n FROM commit_ids")).rows[0].n as number;
+    const events = async () => (await setup.eventsOf(userId, 100)).length;
+    const relay = await commitLosingRelay(postgres.server.port);
+    const store = await open(url.replace(`:${postgres.server.port}/`, `:${relay.port}/`), false);
+    let step = 100;
+    const verify = async () => {
+      let attempts = 0;
+      let nonce: Uint8Array | null = null;
+      await store.transaction(async (tx) => {
+        attempts++;
+        const token = (await tx.getToken(userId))!;
+        step = token.last_step + 1;
+        await tx.recordTokenSuccess(userId, 0, step, 5000);
+        const event = signed(testAuditKeys(KEY), {
+          at: 5000,
+          kind: "login",
+          service_id: null,
+          user_id: userId,
+          actor: "test",
+          detail: null,
+        });
+        nonce = event.nonce;
+        await tx.appendEvent(event);
+        // The event's nonce is the attempt's commit id.
+        expect(Buffer.from((tx as unknown as { commitId: Uint8Array }).commitId)).toEqual(Buffer.from(event.nonce));
+      });
+      return { attempts, nonce: nonce! };
+    };
+    const idsBefore = await commitIds();
+    const plain = await verify();
+    expect(plain.attempts).toBe(1);
+    // No row of its own beside the event.
+    expect(await commitIds()).toBe(idsBefore);
+    // Its nonce decides a lost COMMIT whether the event is still queued or already sealed into events.
+    const lingering = async () => {
+      const client = new pg.Client({ connectionString: url, application_name: "otp-token bank" });
+      client.on("error", () => undefined);
+      await client.connect();
+      opened.push({ close: () => client.end().catch(() => undefined) });
+      return (client as unknown as { processID: number }).processID;
+    };
+    await setup.sealAudit();
+    expect((await setup.pool.query("SELECT count(*)::int AS n FROM audit_queue")).rows[0].n).toBe(0);
+    const sealed = { commitId: plain.nonce, isNonce: true, sentAt: performance.now() };
+    expect(await lostCommitOutcome(setup.pool, { ...sealed, backendPid: await lingering() })).toBe("committed");
+    expect(await lostCommitOutcome(setup.pool, { ...sealed, commitId: new Uint8Array(16).fill(3), backendPid: await lingering() })).toBe(
+      "not committed",
+    );
+    // Lost answers, through the store: committed -> the result stands (one event); not committed -> run again (one event).
+    relay.arm("answer");
+    expect((await verify()).attempts).toBe(1);
+    expect(await events()).toBe(2);
+    relay.arm("request");
+    expect((await verify()).attempts).toBe(2);
+    expect(await events()).toBe(3);
+    expect((await setup.getToken(userId))!.last_step).toBe(step);
+    expect(await commitIds()).toBe(idsBefore);
+  }, 60_000);
+
+  it("held writes to distinct tables merge into one statement (data-modifying CTEs), parameters renumbered in order; a second write to the same table, or any other statement, starts a new one", () => {
+    const update =
+      "UPDATE tokens SET drift_steps = $1, last_step = $2, consecutive_failures = 0, next_check_at = 0, last_success_at = $3 WHERE user_id = $4";
+    const insert =
+      "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, abs(hashtext(coalesce($4, ''))::bigint) % (SELECT count(*) FROM audit_head))";
+    const other = "UPDATE tokens SET state = $1 WHERE user_id = $2";
+    const u = [update, [0, 101, 5000, "u1"]] as const;
+    const e = [insert, [5000, "login", null, "u1", "test", null, "n", "m"]] as const;
+    const [merged, ...rest] = mergeHeld([u, e]);
+    expect(rest).toEqual([]);
+    expect(merged[0]).toBe(
+      `WITH w1 AS (${update}) INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($5, $6, $7, $8, $9, $10, $11, $12, abs(hashtext(coalesce($8, ''))::bigint) % (SELECT count(*) FROM audit_head))`,
+    );
+    expect(merged[1]).toEqual([...u[1], ...e[1]]);
+    // Two events (one table): two statements, the first merged with the update; another statement in between: no merge across it.
+    expect(mergeHeld([u, e, e]).map(([text]) => text.slice(0, 12))).toEqual(["WITH w1 AS (", "INSERT INTO "]);
+    expect(mergeHeld([u, [other, ["suspended", "u1"]], e]).map(([text]) => text.slice(0, 12))).toEqual([
+      "UPDATE token",
+      "UPDATE token",
+      "INSERT INTO ",
+    ]);
+    expect(mergeHeld([e, u])[0][0]).toMatch(
+      /^WITH w1 AS \(INSERT INTO audit_queue .*\) UPDATE tokens SET drift_steps = \$9, .* WHERE user_id = \$12$/,
+    );
+  });
+
+  it("migration 10: a verification's token UPDATE is heap-only (HOT: no index entries) even on a page its table filled", async () => {
+    const store = await open(postgres.freshUrl());
+    const ids = await withTokens(store, 80);
+    const client = await store.pool.connect();
+    try {
+      await client.query("BEGIN");
+      // The first tokens' page was filled as far as the table lets inserts fill it.
+      for (const userId of ids.slice(0, 5))
+        await client.query(
+          "UPDATE tokens SET drift_steps = $1, last_step = $2, consecutive_failures = 0, next_check_at = 0, last_success_at = $3 WHERE user_id = $4",
+          [1, 200, 5000, userId],
+        );
+      const { rows } = await client.query(
+        "SELECT n_tup_upd::int AS updates, n_tup_hot_upd::int AS hot FROM pg_stat_xact_user_tables WHERE relname = 'tokens'",
+      );
+      expect(rows).toEqual([{ updates: 5, hot: 5 }]);
+      const pages = await client.query("SELECT (ctid::text::point)[0]::int AS page, count(*)::int AS n FROM tokens GROUP BY 1 ORDER BY 1");
+      expect(pages.rows.length).toBeGreaterThan(1);
+      await client.query("ROLLBACK");
+    } finally {
+      client.release();
+    }
+    expect((await store.pool.query("SELECT reloptions FROM pg_class WHERE relname = 'tokens'")).rows).toEqual([
+      { reloptions: ["fillfactor=80"] },
+    ]);
   }, 60_000);
 
   it("commit ids are pruned once older than COMMIT_ID_KEEP_MS; younger ones stay", async () => {

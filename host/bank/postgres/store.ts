@@ -11,16 +11,17 @@
 //
 // The modules: connection.ts (pg loaded lazily, the pool, which errors are the connection's, the
 // store's errors), transactions.ts (the runner: retries and the lost-commit check), tx.ts (a
-// transaction's statements), migrate.ts (migrations, `bank init`'s
-// check), sealer.ts (the audit chain). This file is the store: open, transactions, reads, close.
+// transaction's statements; statements.ts their names and merging), migrate.ts (migrations, `bank
+// init`'s check), sealer.ts (the audit chain). This file is the store: open, transactions, reads, close.
 //
 // Round trips: every statement is a named statement (prepared once per connection) whose values go as
 // parameters, never in its text; the pool's connections pipeline (pg's pipeline mode), so statements
 // handed over without awaiting ride one write: BEGIN with the first statement whose answer is
 // awaited; writes whose answer nobody awaits (recordTokenSuccess, appendEvent, ... as the SQLite
 // store defers them) with the next statement or with COMMIT. A verification is two round trips:
-// "BEGIN, SELECT the token FOR UPDATE", then "UPDATE the token, INSERT the audit row, INSERT the
-// commit id, COMMIT".
+// "BEGIN, SELECT the token FOR UPDATE", then "UPDATE the token and INSERT the audit row (one
+// statement: statements.ts mergeHeld), COMMIT" (the audit row's nonce is the commit id, tx.ts: no
+// commit-id row to insert or prune).
 // On a machine where a socket write costs tens of microseconds, round trips are the cost.
 //
 // Every query is asynchronous and the pool is bounded (poolSize, default DEFAULT_POOL_SIZE): one slow

@@ -11,7 +11,9 @@
 // when the transaction that had it left nothing durable, and the id then reads "committed" for a
 // transaction that did not commit. What decides is the transaction's own commit id (tx.ts: 16 random
 // bytes inserted into commit_ids by COMMIT's own message), looked up once the transaction can no
-// longer be in flight (lostCommitOutcome):
+// longer be in flight (lostCommitOutcome). A transaction that records an audit event writes no row
+// of its own for that: its first event's nonce (16 random bytes, unique in the trail) is its commit
+// id, found in audit_queue or, once sealed, in events (tx.ts):
 // - present -> committed: the first run's result stands;
 // - absent, and the server process that ran it has exited -> not committed, never will be: run again;
 // - neither known within COMMIT_RESOLVE_MS -> StoreBusyError (503) saying the outcome is unknown.
@@ -41,6 +43,8 @@ const MAX_RERUNS_AFTER_LOST_COMMIT = 3;
 export interface LostCommit {
   /** Its commit id (PgTx.commitId). */
   commitId: Uint8Array;
+  /** The commit id is an audit event's nonce (PgTx.commitIdIsNonce), not a commit_ids row. */
+  isNonce?: boolean;
   /** The server process that ran it (PgTx.backendPid); null: "not committed" cannot be proven. */
   backendPid: number | null;
   /** performance.now() just before COMMIT's message was handed to the connection. */
@@ -70,7 +74,13 @@ export async function lostCommitOutcome(
   resolveMs = COMMIT_RESOLVE_MS,
 ): Promise<"committed" | "not committed"> {
   const deadline = performance.now() + resolveMs;
-  const present = async () => (await pool.query("SELECT 1 FROM commit_ids WHERE id = $1", [Buffer.from(lost.commitId)])).rowCount === 1;
+  // A nonce is in the queue until sealed, then in events: the sealer moves it in one transaction, and
+  // one statement's snapshot sees it in exactly one of the two. (The queue has no index on nonce: this
+  // rare lookup scans it; it holds only what is not sealed yet.)
+  const lookup = lost.isNonce
+    ? "SELECT 1 FROM audit_queue WHERE nonce = $1 UNION ALL SELECT 1 FROM events WHERE nonce = $1"
+    : "SELECT 1 FROM commit_ids WHERE id = $1";
+  const present = async () => ((await pool.query(lookup, [Buffer.from(lost.commitId)])).rowCount ?? 0) > 0;
   let terminated = false;
   for (;;) {
     try {
@@ -185,7 +195,12 @@ export class TransactionRunner {
       // The connection broke with COMMIT's message handed over: ask what became of the transaction.
       let outcome: "committed" | "not committed";
       try {
-        outcome = await lostCommitOutcome(this.pool, { commitId: tx.commitId, backendPid: tx.backendPid, sentAt });
+        outcome = await lostCommitOutcome(this.pool, {
+          commitId: tx.commitId,
+          isNonce: tx.commitIdIsNonce,
+          backendPid: tx.backendPid,
+          sentAt,
+        });
       } catch (unknown) {
         lostCommitWarning("not known (answered 503)");
         throw unknown;

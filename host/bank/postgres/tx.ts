@@ -22,7 +22,9 @@ import type {
   TokenRow,
   TokenState,
 } from "../store.js";
+import { AUDIT_NONCE_BYTES } from "../audit.js";
 import { CUSTOMER_NUMBER_LOCK } from "./schema.js";
+import { APPEND_EVENT, mergeHeld, RECORD_TOKEN_SUCCESS, type Statement, statementName } from "./statements.js";
 import { type SealedRow, sealedQueries, sealedRecord } from "../sealed-records.js";
 
 export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = coalesce(
@@ -32,18 +34,7 @@ export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = co
 
 const INSERT_COMMIT_ID = "INSERT INTO commit_ids (id) VALUES ($1)";
 
-/** Each statement's text has one name, the same on every connection (where it is prepared once, on its first use). */
-const names = new Map<string, string>();
-export function statementName(text: string): string {
-  let name = names.get(text);
-  if (name === undefined) {
-    name = `bank_${names.size + 1}`;
-    names.set(text, name);
-  }
-  return name;
-}
-
-type Statement = readonly [text: string, values: readonly unknown[]];
+export { statementName };
 
 /** Every answer, or the first error among them (later ones only say the transaction is aborted), once all are in. */
 async function settle(answers: Promise<Pg.QueryResult>[]): Promise<Pg.QueryResult[]> {
@@ -53,18 +44,26 @@ async function settle(answers: Promise<Pg.QueryResult>[]): Promise<Pg.QueryResul
   return settled.map((answer) => (answer as PromiseFulfilledResult<Pg.QueryResult>).value);
 }
 
+export const LOGIN_SELECT = "SELECT l.*, c.customer_number FROM customer_logins l JOIN customers c ON c.customer_id = l.customer_id";
+
 /**
  * One transaction's statements on its connection; rows read to be changed are locked until commit.
  * BEGIN goes with the first statement sent; writes whose answer nobody awaits are held and go with the
- * next statement, or with COMMIT, in the same write. COMMIT's write also inserts the transaction's
- * commit id (migration 3): whether that row exists is, afterwards, whether the transaction committed.
- * No value is ever part of a statement's text.
+ * next statement, or with COMMIT, in the same write. No value is ever part of a statement's text.
+ *
+ * The commit id (transactions.ts): what, looked up afterwards, says whether the transaction committed.
+ * A transaction that records an audit event already writes 16 random bytes of its own in it: the
+ * event's nonce (host/bank/audit.ts), unique in the trail (the sealer refuses a repeated one), in the
+ * queue until sealed and then in `events` (the same transaction moves it). That nonce is its commit
+ * id: no other row is written (a verification's COMMIT carries one statement fewer, and nothing is
+ * pruned later). A transaction that records no event inserts a random id into commit_ids (migration
+ * 3) in COMMIT's write, as before.
  */
-export const LOGIN_SELECT = "SELECT l.*, c.customer_number FROM customer_logins l JOIN customers c ON c.customer_id = l.customer_id";
-
 export class PgTx implements StoreTx {
-  /** Random, this attempt's own: inserted into commit_ids in the write that commits. */
-  readonly commitId: Uint8Array = new Uint8Array(randomBytes(16));
+  /** Random, this attempt's own: inserted into commit_ids in the write that commits, unless an event's nonce serves (made when first asked for). */
+  #randomId: Uint8Array | null = null;
+  /** The nonce of the first event this attempt appended (its commit id then). */
+  #eventNonce: Uint8Array | null = null;
   /** The server process running the transaction (node-postgres keeps it from BackendKeyData). */
   readonly backendPid: number | null;
   /** BEGIN has been handed to the connection. */
@@ -89,7 +88,7 @@ export class PgTx implements StoreTx {
       const answers: Promise<Pg.QueryResult>[] = [];
       if (!this.begun) answers.push(this.client.query("BEGIN"));
       this.begun = true;
-      for (const [text, values] of [...this.held, ...statements])
+      for (const [text, values] of [...mergeHeld(this.held), ...statements])
         answers.push(this.client.query({ name: statementName(text), text, values: values as unknown[] }));
       this.held = [];
       if (last !== undefined) answers.push(this.client.query(last));
@@ -110,10 +109,22 @@ export class PgTx implements StoreTx {
     return Promise.resolve();
   }
 
+  /** This attempt's commit id: the nonce of its first audit event, else the random id COMMIT's write inserts into commit_ids. */
+  get commitId(): Uint8Array {
+    if (this.#eventNonce) return this.#eventNonce;
+    this.#randomId ??= new Uint8Array(randomBytes(16));
+    return this.#randomId;
+  }
+
+  /** Whether the commit id is an event's nonce (looked up in the audit queue and trail) or a commit_ids row. */
+  get commitIdIsNonce(): boolean {
+    return this.#eventNonce !== null;
+  }
+
   /** False when there was nothing to commit (nothing was sent). */
   async commit(): Promise<boolean> {
     if (!this.begun && this.held.length === 0) return false;
-    const answers = await settle(this.pipeline([[INSERT_COMMIT_ID, [this.commitId]]], "COMMIT"));
+    const answers = await settle(this.pipeline(this.#eventNonce ? [] : [[INSERT_COMMIT_ID, [this.commitId]]], "COMMIT"));
     // COMMIT of a transaction that failed answers ROLLBACK; the failure itself was thrown above.
     if (answers[answers.length - 1].command !== "COMMIT") throw new Error("the transaction was rolled back at COMMIT");
     return true;
@@ -341,10 +352,7 @@ export class PgTx implements StoreTx {
   }
 
   async recordTokenSuccess(userId: string, driftSteps: number, lastStep: number, at: number): Promise<void> {
-    await this.hold(
-      "UPDATE tokens SET drift_steps = $1, last_step = $2, consecutive_failures = 0, next_check_at = 0, last_success_at = $3 WHERE user_id = $4",
-      [driftSteps, lastStep, at, userId],
-    );
+    await this.hold(RECORD_TOKEN_SUCCESS, [driftSteps, lastStep, at, userId]);
   }
 
   async recordTokenFailure(userId: string, threshold: number, nextCheckAt: number): Promise<{ failures: number; locked: boolean }> {
@@ -367,10 +375,17 @@ export class PgTx implements StoreTx {
   }
 
   async appendEvent(event: NewEvent): Promise<void> {
-    await this.hold(
-      "INSERT INTO audit_queue (at, kind, service_id, user_id, actor, detail, nonce, writer_mac, part) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, abs(hashtext(coalesce($4, ''))::bigint) % (SELECT count(*) FROM audit_head))",
-      [event.at, event.kind, event.service_id, event.user_id, event.actor, event.detail, event.nonce, event.writer_mac],
-    );
+    await this.hold(APPEND_EVENT, [
+      event.at,
+      event.kind,
+      event.service_id,
+      event.user_id,
+      event.actor,
+      event.detail,
+      event.nonce,
+      event.writer_mac,
+    ]);
+    if (this.#eventNonce === null && event.nonce.length === AUDIT_NONCE_BYTES) this.#eventNonce = new Uint8Array(event.nonce);
     this.onAppend();
   }
 
