@@ -127,6 +127,29 @@ export interface TokenRow {
   manufacturer: string | null;
 }
 
+/**
+ * The columns a code check reads (rooms/verification.ts: login codes and resync): PostgreSQL selects
+ * only these for a verification (fewer columns to describe and parse than the whole row).
+ */
+export const VERIFIABLE_TOKEN_COLUMNS = [
+  "user_id",
+  "service_id",
+  "serial",
+  "seed",
+  "algorithm",
+  "digits",
+  "period",
+  "label",
+  "drift_steps",
+  "last_step",
+  "consecutive_failures",
+  "locked",
+  "next_check_at",
+  "state",
+  "expires_at",
+] as const;
+export type VerifiableToken = Pick<TokenRow, (typeof VERIFIABLE_TOKEN_COLUMNS)[number]>;
+
 export interface EventRow {
   id: number;
   at: number;
@@ -272,6 +295,8 @@ export interface StoreTx {
 
   /** The token at this User ID, its row locked until the transaction ends. */
   getToken(userId: string): Promise<TokenRow | undefined>;
+  /** The columns of the token at this User ID a code check reads (VERIFIABLE_TOKEN_COLUMNS), its row locked like getToken's. */
+  verifiableToken(userId: string): Promise<VerifiableToken | undefined>;
   tokenOfCustomer(customerId: number): Promise<TokenRow | undefined>;
   /** Makes `token` its customer's token, replacing any previous one. */
   replaceToken(token: NewToken): Promise<void>;

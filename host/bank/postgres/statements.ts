@@ -1,5 +1,7 @@
 // The statements of a PostgreSQL transaction as tx.ts sends them: each text's one name (prepared
 // once per connection), and the held writes that go as one statement (mergeHeld).
+import { VERIFIABLE_TOKEN_COLUMNS } from "../store.js";
+
 /** Each statement's text has one name, the same on every connection (where it is prepared once, on its first use). */
 const names = new Map<string, string>();
 export function statementName(text: string): string {
@@ -10,6 +12,9 @@ export function statementName(text: string): string {
   }
   return name;
 }
+
+/** A verification's token read: only the columns it checks (VERIFIABLE_TOKEN_COLUMNS), locked for the transaction. */
+export const VERIFIABLE_TOKEN = `SELECT ${VERIFIABLE_TOKEN_COLUMNS.join(", ")} FROM tokens WHERE user_id = $1 FOR UPDATE`;
 
 export type Statement = readonly [text: string, values: readonly unknown[]];
 

@@ -21,10 +21,11 @@ import type {
   StoreTx,
   TokenRow,
   TokenState,
+  VerifiableToken,
 } from "../store.js";
 import { AUDIT_NONCE_BYTES } from "../audit.js";
 import { CUSTOMER_NUMBER_LOCK } from "./schema.js";
-import { APPEND_EVENT, mergeHeld, RECORD_TOKEN_SUCCESS, type Statement, statementName } from "./statements.js";
+import { APPEND_EVENT, mergeHeld, RECORD_TOKEN_SUCCESS, type Statement, statementName, VERIFIABLE_TOKEN } from "./statements.js";
 import { type SealedRow, sealedQueries, sealedRecord } from "../sealed-records.js";
 
 export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = coalesce(
@@ -319,6 +320,10 @@ export class PgTx implements StoreTx {
 
   getToken(userId: string): Promise<TokenRow | undefined> {
     return this.first("SELECT * FROM tokens WHERE user_id = $1 FOR UPDATE", [userId]);
+  }
+
+  verifiableToken(userId: string): Promise<VerifiableToken | undefined> {
+    return this.first(VERIFIABLE_TOKEN, [userId]);
   }
 
   tokenOfCustomer(customerId: number): Promise<TokenRow | undefined> {

@@ -99,7 +99,7 @@ export function codeFormatError(code: string, digits: number): BankError | null 
   return null;
 }
 
-export function tokenParams(token: TokenRow): OtpParameters {
+export function tokenParams(token: Pick<TokenRow, "algorithm" | "digits" | "period" | "label">): OtpParameters {
   return { algorithm: token.algorithm, digits: token.digits, period: token.period, label: token.label };
 }
 

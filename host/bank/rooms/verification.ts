@@ -8,7 +8,7 @@ import { aad } from "../crypto.js";
 import { BankError } from "../errors.js";
 import { NOTICES } from "../notices.js";
 import type { OtpParameters } from "../protocol.js";
-import type { StoreTx, TokenRow } from "../store.js";
+import type { StoreTx, VerifiableToken } from "../store.js";
 import {
   type AuditWriter,
   type BankContext,
@@ -208,7 +208,7 @@ export class Verification {
   }
 
   /** Whether `code` is the token's code at a step after its last accepted one within ±resyncWindow of `expected`. */
-  private inResyncWindow(token: TokenRow, code: string, expected: number): boolean {
+  private inResyncWindow(token: VerifiableToken, code: string, expected: number): boolean {
     const { resyncWindow } = this.ctx.config;
     const params = tokenParams(token);
     return this.withSeed(token, (seed) => {
@@ -225,7 +225,7 @@ export class Verification {
   }
 
   /** The bank's step now, and the step the token should show now given its recorded drift. */
-  private steps(token: TokenRow, now: number): { currentStep: number; expected: number } {
+  private steps(token: VerifiableToken, now: number): { currentStep: number; expected: number } {
     const currentStep = Math.floor(now / token.period);
     return { currentStep, expected: currentStep + (this.ctx.config.trackDrift ? token.drift_steps : 0) };
   }
@@ -235,8 +235,8 @@ export class Verification {
    * expired, the codes of its length (a typo of the wrong length is not a guess, and not throttled),
    * and not throttled.
    */
-  private async usableToken(tx: StoreTx, userId: string, now: number, by: string, codes: string[]): Promise<Outcome<TokenRow>> {
-    const token = typeof userId === "string" && USER_ID_PATTERN.test(userId) ? await tx.getToken(userId) : undefined;
+  private async usableToken(tx: StoreTx, userId: string, now: number, by: string, codes: string[]): Promise<Outcome<VerifiableToken>> {
+    const token = typeof userId === "string" && USER_ID_PATTERN.test(userId) ? await tx.verifiableToken(userId) : undefined;
     if (!token) return { error: refuse("unknown", NOTICES.noToken()) };
     if (token.state === "revoked") return { error: refuse("revoked", NOTICES.revoked()) };
     if (token.state === "suspended") return { error: refuse("suspended", NOTICES.suspended()) };
@@ -259,7 +259,7 @@ export class Verification {
     return { value: token };
   }
 
-  private withSeed<T>(token: TokenRow, use: (seed: Uint8Array) => T): T {
+  private withSeed<T>(token: VerifiableToken, use: (seed: Uint8Array) => T): T {
     const seed = this.ctx.masterKey.open(token.seed, aad.seed(token.service_id, token.user_id, token.serial));
     try {
       return use(seed);
@@ -271,7 +271,7 @@ export class Verification {
   /** Counts a failed verification (committed with the transaction), throttles the next check, and says whether it locked the token. */
   private async failure(
     tx: StoreTx,
-    token: TokenRow,
+    token: VerifiableToken,
     now: number,
     by: string,
     code: "wrong-code" | "replayed",

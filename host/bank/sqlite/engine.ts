@@ -23,6 +23,7 @@ import type {
   SealedRecord,
   SettingName,
   TokenRow,
+  VerifiableToken,
   TokenState,
 } from "../store.js";
 import { type Database, type EngineOpenOptions, openDatabase, SqliteConnection, versionAtOpen } from "./connection.js";
@@ -213,6 +214,11 @@ export class SqliteEngine extends SqliteConnection {
 
   getToken(userId: string): TokenRow | undefined {
     return this.get<TokenRow>(`SELECT ${ROW_COLUMNS_TOKEN} FROM tokens WHERE user_id = ?`, userId);
+  }
+
+  /** SQLite reads in-process: the whole row (what the narrow PostgreSQL statement saves is its wire format). */
+  verifiableToken(userId: string): VerifiableToken | undefined {
+    return this.getToken(userId);
   }
 
   tokenOfCustomer(customerId: number): TokenRow | undefined {

@@ -27,6 +27,7 @@ export const ENGINE_OPERATIONS = [
   "setPendingToken",
   "completeIssue",
   "getToken",
+  "verifiableToken",
   "tokenOfCustomer",
   "replaceToken",
   "recordTokenSuccess",
