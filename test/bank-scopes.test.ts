@@ -249,6 +249,45 @@ describe("API key scopes", () => {
   });
 });
 
+describe("API key authentication with a cached row", () => {
+  it("a key proven once is recognised by its digest (no second read, no second hash); a wrong secret or digest under its id is still refused; a revoked key at once", async () => {
+    const cached = await Bank.open(store, MasterKey.fromBytes(new Uint8Array(32).fill(7)), {
+      now: () => clock.now,
+      apiKeyCacheSeconds: 60,
+    });
+    const made = await cached.createApiKey("verify", "cached key");
+    const digest = createHash("sha256").update(made.key).digest();
+    const wrong = `${made.key.slice(0, -1)}${made.key.endsWith("A") ? "B" : "A"}`;
+    const original = store.getApiKey;
+    let reads = 0;
+    store.getApiKey = (keyId: string) => {
+      reads++;
+      return original.call(store, keyId);
+    };
+    try {
+      expect(await cached.authenticate(made.key, digest)).toMatchObject({ keyId: made.keyId, scope: "verify", name: "cached key" });
+      expect(reads).toBe(1);
+      // Proven: the same key (with or without the caller's digest) from the cached row, the same answer.
+      expect(await cached.authenticate(made.key, digest)).toMatchObject({ keyId: made.keyId, scope: "verify" });
+      expect(await cached.authenticate(made.key)).toMatchObject({ keyId: made.keyId, scope: "verify" });
+      // Another secret under the proven id, or a digest that is not the proven key's: refused.
+      expect(await cached.authenticate(wrong)).toBeNull();
+      expect(await cached.authenticate(made.key, createHash("sha256").update(wrong).digest())).toBeNull();
+      expect(reads).toBe(1);
+      // What a caller gets cannot change what the next caller gets.
+      const info = (await cached.authenticate(made.key, digest))!;
+      expect(() => Object.assign(info, { scope: "admin" })).toThrow(TypeError);
+      expect((await cached.authenticate(made.key, digest))!.scope).toBe("verify");
+      // Revoked on this instance: refused at once (the row is read again, revoked).
+      await cached.revokeApiKey(made.keyId);
+      expect(await cached.authenticate(made.key, digest)).toBeNull();
+      expect(reads).toBe(2);
+    } finally {
+      store.getApiKey = original;
+    }
+  });
+});
+
 describe("bank api-key create and list", () => {
   async function cli(args: string[], answers: string[] = []): Promise<{ status: number; out: string; err: string }> {
     let out = "";

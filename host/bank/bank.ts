@@ -276,9 +276,9 @@ export class Bank {
     return this.#keys.revoke(keyId, by);
   }
 
-  /** The key a bearer token names, if it is one of ours and not revoked (its secret compared in constant time). */
-  authenticate(key: string): Promise<ApiKeyInfo | null> {
-    return this.#keys.authenticate(key);
+  /** The key a bearer token names, if it is one of ours and not revoked (its secret compared in constant time; `digest`: SHA-256 of `key`, if known). */
+  authenticate(key: string, digest?: Uint8Array): Promise<ApiKeyInfo | null> {
+    return this.#keys.authenticate(key, digest);
   }
 
   // ---- the audit trail (rooms/audit.ts) ----

@@ -74,6 +74,7 @@ export function addAuthentication(app: FastifyInstance, options: AuthenticationO
   app.decorateRequest("apiKey", null);
 
   function memoryKeyOf(presented: string): Caller | null {
+    if (memoryKeys.length === 0) return null;
     const given = Buffer.from(presented, "utf8");
     for (const k of memoryKeys) {
       if (k.bytes.length === given.length && timingSafeEqual(k.bytes, given)) {
@@ -85,7 +86,7 @@ export function addAuthentication(app: FastifyInstance, options: AuthenticationO
 
   /** The store's answer for a key of the stored form, remembered either way. */
   async function storedKeyOf(key: string, keyId: string, digest: Buffer): Promise<Caller | null> {
-    const found = await bank.authenticate(key);
+    const found = await bank.authenticate(key, digest);
     if (!found) {
       keys.failed(keyId);
       return null;

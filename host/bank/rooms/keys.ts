@@ -38,7 +38,7 @@ const API_KEY_CACHE_ENTRIES = 10_000;
 
 export class ApiKeys {
   readonly #cacheMs: number;
-  readonly #cache = new Map<string, { row: ApiKeyRow; until: number }>();
+  readonly #cache = new Map<string, CachedKey>();
 
   constructor(
     private readonly ctx: Pick<BankContext, "store" | "now" | "random" | "actor">,
@@ -81,29 +81,50 @@ export class ApiKeys {
     this.#cache.delete(keyId);
   }
 
-  /** The key a bearer token names, if it is one of ours and not revoked (its secret compared in constant time). */
-  async authenticate(key: string): Promise<ApiKeyInfo | null> {
+  /**
+   * The key a bearer token names, if it is one of ours and not revoked (its secret compared in constant
+   * time). `digest` is the SHA-256 of the whole `key` when the caller has it (api/auth.ts), computed here
+   * when not: once a cached row's secret has matched, the digest of the key that matched (computed here) is kept with
+   * it (in memory, for as long as the row is cached) and a later call compares digests in constant
+   * time instead of hashing the secret again. Revocation is seen when the cached row is read again.
+   */
+  async authenticate(key: string, digest?: Uint8Array): Promise<ApiKeyInfo | null> {
     const match = API_KEY_PATTERN.exec(key);
     if (!match) return null;
-    const row = await this.row(match[1]);
-    if (!row || row.revoked_at !== null) return null;
-    return timingSafeEqual(sha256(match[2]), row.secret_hash) ? apiKeyInfo(row) : null;
+    const entry = await this.entry(match[1]);
+    if (!entry || entry.row.revoked_at !== null) return null;
+    if (entry.proven !== undefined) return timingSafeEqual(digest ?? sha256(key), entry.proven) ? entry.info : null;
+    if (!timingSafeEqual(sha256(match[2]), entry.row.secret_hash)) return null;
+    if (entry.until > 0) entry.proven = sha256(key);
+    return entry.info;
   }
 
-  /** The stored row of an API key, from the cache while it is fresh (monotonic clock). */
-  private async row(keyId: string): Promise<ApiKeyRow | undefined> {
-    if (this.#cacheMs === 0) return this.ctx.store.getApiKey(keyId);
-    const cached = this.#cache.get(keyId);
-    if (cached && cached.until > performance.now()) return cached.row;
-    const row = await this.ctx.store.getApiKey(keyId);
-    if (row) {
-      if (this.#cache.size >= API_KEY_CACHE_ENTRIES) this.#cache.clear();
-      this.#cache.set(keyId, { row, until: performance.now() + this.#cacheMs });
-    } else {
-      this.#cache.delete(keyId);
+  /** The stored row of an API key (and what authenticate keeps with it), from the cache while it is fresh (monotonic clock). */
+  private async entry(keyId: string): Promise<CachedKey | undefined> {
+    if (this.#cacheMs === 0) {
+      const row = await this.ctx.store.getApiKey(keyId);
+      return row && { row, info: Object.freeze(apiKeyInfo(row)), until: 0 };
     }
-    return row;
+    const cached = this.#cache.get(keyId);
+    if (cached && cached.until > performance.now()) return cached;
+    const row = await this.ctx.store.getApiKey(keyId);
+    if (!row) {
+      this.#cache.delete(keyId);
+      return undefined;
+    }
+    if (this.#cache.size >= API_KEY_CACHE_ENTRIES) this.#cache.clear();
+    const entry: CachedKey = { row, info: Object.freeze(apiKeyInfo(row)), until: performance.now() + this.#cacheMs };
+    this.#cache.set(keyId, entry);
+    return entry;
   }
+}
+
+/** A key's stored row as `authenticate` keeps it: `until` 0 when not cached; `proven`, the SHA-256 of the whole key whose secret matched. */
+interface CachedKey {
+  row: ApiKeyRow;
+  info: Readonly<ApiKeyInfo>;
+  until: number;
+  proven?: Uint8Array;
 }
 
 function apiKeyInfo(row: ApiKeyRow): ApiKeyInfo {
