@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Bank, type BankOptions } from "../host/bank/bank.js";
-import { aad, MasterKey } from "../host/bank/crypto.js";
+import { aad, MasterKey, pooledRandom, RANDOM_POOL_BYTES } from "../host/bank/crypto.js";
 import { BankError, type BankErrorCode } from "../host/bank/errors.js";
 import { CI_LABEL, CONFIRMATION_BYTES, PROTOCOL_VERSION, REQUEST_BYTES, RESPONSE_BYTES, SEED_INFO } from "../host/bank/protocol.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "../host/bank/sqlite/schema.js";
@@ -161,6 +161,30 @@ async function wrongLogin(bank: Bank, userId: string, token: TokenProfile): Prom
   if (status.token && status.token.nextCheckAt > clock.now) clock.now = status.token.nextCheckAt;
   return refusal(() => bank.verify(userId, otherThan(codeAt(token, clock.now))));
 }
+
+describe("pooled random bytes (nonces, ids)", () => {
+  it("each request its own bytes of the length asked, across pool refills and above the pooled size; none repeated; a copy the caller may change", () => {
+    const random = pooledRandom();
+    const seen = new Set<string>();
+    const draws = (3 * RANDOM_POOL_BYTES) / 16 + 7;
+    for (let i = 0; i < draws; i++) {
+      const bytes = random(16);
+      expect(bytes).toBeInstanceOf(Uint8Array);
+      expect(bytes.length).toBe(16);
+      seen.add(Buffer.from(bytes).toString("hex"));
+      bytes.fill(0xff);
+    }
+    // 16 random bytes twice, or a zeroised (all-zero) part handed out again, would show here.
+    expect(seen.size).toBe(draws);
+    expect(seen.has("00".repeat(16))).toBe(false);
+    const sizes = [0, 1, 12, 33, RANDOM_POOL_BYTES / 4, RANDOM_POOL_BYTES / 4 + 1, RANDOM_POOL_BYTES + 5];
+    const made = sizes.map((n) => random(n));
+    expect(made.map((b) => b.length)).toEqual(sizes);
+    for (const b of made.filter((b) => b.length >= 12)) expect(b.some((x) => x !== 0)).toBe(true);
+    // Two generators share nothing.
+    expect(Buffer.from(pooledRandom()(32)).equals(Buffer.from(pooledRandom()(32)))).toBe(false);
+  });
+});
 
 describe("protocol constants", () => {
   it("are the ones docs/activation.md fixes", () => {

@@ -9,9 +9,8 @@
 // two processes cannot both pass a check on the same row. Counters that guard against guessing are
 // committed before the refusal is thrown (a refused check returns its error out of the transaction,
 // then it is thrown).
-import { randomBytes } from "node:crypto";
 import { type BankConfig, type BankOptions, checkDefaultOtp, configOf, wasmCodeChecker } from "./config.js";
-import type { MasterKey } from "./crypto.js";
+import { type MasterKey, pooledRandom } from "./crypto.js";
 import { Activation, type ActivationAnswer } from "./rooms/activation.js";
 import { type ArchiveResult, type AuditReport, AuditTrail, openAuditKeys } from "./rooms/audit.js";
 import { type CustomerInfo, type CustomerInput, Customers, type LoginResult } from "./rooms/customers.js";
@@ -70,7 +69,7 @@ export class Bank {
       masterKey,
       config: this.config,
       now: () => Math.floor((now ?? (() => Date.now() / 1000))()),
-      random: random ?? ((length) => new Uint8Array(randomBytes(length))),
+      random: random ?? pooledRandom(),
       checkCode: codeChecker ?? wasmCodeChecker(),
       actor: actor ?? "in-process",
     };
@@ -112,7 +111,7 @@ export class Bank {
     const audit = bank.#audit;
     await store.useAudit({
       keys,
-      random: (length) => new Uint8Array(randomBytes(length)),
+      random: pooledRandom(),
       onSeal: (head, rows) => audit.sealed(head, rows),
       onAlarm: (alarm) => audit.alarm(alarm),
     });
