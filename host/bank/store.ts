@@ -403,6 +403,18 @@ export interface StoreReader {
   auditOldest(afterId: number): Promise<number | null>;
 }
 
+/** How a transaction may be run (BankStore.transaction). */
+export interface TransactionOptions {
+  /**
+   * A verification's key (its User ID): the transaction reads only that token (verifiableToken),
+   * writes only that token's row (recordTokenSuccess, recordTokenFailure) and appends events. A store
+   * may then run it in one database transaction with other such transactions of distinct keys (their
+   * token rows read and written together: fewer round trips, one commit), each answered after that
+   * commit; one that throws makes the store run the others again, each alone.
+   */
+  group?: string;
+}
+
 export interface BankStore extends StoreReader {
   /** "sqlite" or "postgres". */
   readonly kind: string;
@@ -421,8 +433,9 @@ export interface BankStore extends StoreReader {
    * implementation holds what `fn` reads locked until then, so read-check-write is atomic across
    * processes. `fn` must not start another transaction, and may be run more than once (the
    * PostgreSQL store runs it again when it failed before its commit): nothing outside the store.
+   * `options.group` (TransactionOptions) lets the store run `fn` in one database transaction with others.
    */
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Gives the store the audit trail's keys (called by Bank.open before anything is appended). Rows
    * written before writer MACs get one if the chain vouches for them (once, after the migration that

@@ -21,6 +21,9 @@ import {
   unwrap,
 } from "./shared.js";
 
+/** A login code's transaction reads and writes only its token: the store may group it with others (TransactionOptions). */
+const VERIFY_GROUP = (userId: string) => (typeof userId === "string" && USER_ID_PATTERN.test(userId) ? { group: userId } : undefined);
+
 export interface VerifyResult {
   ok: true;
   /** Matched step minus the expected step (current step + recorded drift). */
@@ -161,7 +164,7 @@ export class Verification {
           `offset ${matched - expected}; drift ${token.drift_steps} -> ${driftSteps}`,
         );
         return { value: { ok: true, offset: matched - expected, driftSteps, step: matched } };
-      }),
+      }, VERIFY_GROUP(userId)),
     );
   }
 
