@@ -4,10 +4,24 @@ import { StoreBusyError, StoreOpenError } from "../store.js";
 import { type SqliteEngine, translateError } from "./engine.js";
 import { runOperation } from "./operations.js";
 
+/**
+ * One operation by name with its arguments; with a third element, the result the caller was already
+ * given (a grouped transaction's recordTokenFailure, group.ts): any other result fails the operation.
+ */
+export type Op = [name: string, args: unknown[], expect?: unknown];
+
 /** One message to the engine: optionally BEGIN, some operations, optionally COMMIT or ROLLBACK. */
 export interface Batch {
   begin?: boolean;
-  ops: [string, unknown[]][];
+  ops: Op[];
+  /** Answer every operation's result (an array), not only the last one's: a group's reads (group.ts). */
+  all?: boolean;
+  /**
+   * The members of a grouped transaction (group.ts), after `ops`: each member's operations in a
+   * savepoint of its own, undone alone when one fails. The answer is one entry per member: null, or
+   * the error that undid it.
+   */
+  members?: Op[][];
   end?: "commit" | "rollback";
   /**
    * Group commit (GroupCommit, the worker): nobody else is waiting for the connection, so commit the
@@ -23,12 +37,44 @@ export interface WireError {
   retryAfterSeconds?: number;
 }
 
+/** Runs `ops`: the last one's result, or (`all`) every result. */
+function runOps(engine: SqliteEngine, ops: Op[], all: boolean | undefined): unknown {
+  if (all) return ops.map(([name, args]) => runOperation(engine, name, args));
+  let result: unknown;
+  for (const [name, args] of ops) result = runOperation(engine, name, args);
+  return result;
+}
+
+/**
+ * Runs each member's operations in a savepoint of its own (SAVEPOINT member ... RELEASE member): one
+ * that fails (an operation throws, or answers otherwise than its `expect`) is rolled back alone and
+ * its entry is the error; the others' is null. An error that ended the whole transaction is thrown.
+ */
+export function runMembers(engine: SqliteEngine, members: Op[][]): (WireError | null)[] {
+  return members.map((ops) => {
+    engine.memberSavepoint();
+    try {
+      for (const [name, args, expect] of ops) {
+        const result = runOperation(engine, name, args);
+        if (expect !== undefined && JSON.stringify(result) !== JSON.stringify(expect))
+          throw new Error(`the store's ${name} answered otherwise than the grouped transaction was told: it is undone`);
+      }
+      engine.releaseMember();
+      return null;
+    } catch (error) {
+      if (!engine.inTransaction) throw error;
+      engine.rollbackToMember();
+      return toWire(translateError(error));
+    }
+  });
+}
+
 /** Runs a batch on the engine; on an error inside a transaction that was to end, rolls back. Returns the last result. */
 export function runBatch(engine: SqliteEngine, batch: Batch): unknown {
   try {
     if (batch.begin) engine.beginTransaction();
-    let result: unknown;
-    for (const [name, args] of batch.ops) result = runOperation(engine, name, args);
+    let result = runOps(engine, batch.ops, batch.all);
+    if (batch.members) result = runMembers(engine, batch.members);
     if (batch.end === "commit") engine.commit();
     else if (batch.end === "rollback") engine.rollback();
     return result;
@@ -72,8 +118,13 @@ export class GroupCommit {
   /** A logical transaction's savepoint is open. */
   private inLogical = false;
   private held: Reply[] = [];
-  /** Groups committed and the logical transactions and reads they held (the bench's figures). */
-  readonly stats = { commits: 0, held: 0 };
+  /** The answers held, counting each member of a grouped transaction (group.ts: one reply for all). */
+  private heldAnswers = 0;
+  /**
+   * Groups committed and the answers they held (the bench's figures: a grouped transaction's members
+   * each count), and the messages handled (a grouped transaction of N members is two).
+   */
+  readonly stats = { commits: 0, held: 0, messages: 0 };
 
   constructor(
     private readonly engine: SqliteEngine,
@@ -82,10 +133,13 @@ export class GroupCommit {
   ) {}
 
   handle(id: number, batch: Batch): void {
+    this.stats.messages++;
     const { reply, hold } = this.run(id, batch);
-    if (hold) this.held.push(reply);
-    else this.send(reply);
-    if (this.open && !this.inLogical && (batch.flush === true || this.held.length >= this.maxGroup)) this.commit();
+    if (hold) {
+      this.held.push(reply);
+      this.heldAnswers += batch.members?.length ?? 1;
+    } else this.send(reply);
+    if (this.open && !this.inLogical && (batch.flush === true || this.heldAnswers >= this.maxGroup)) this.commit();
   }
 
   /** Commits what is open and answers what it held (before the connection closes). */
@@ -108,8 +162,8 @@ export class GroupCommit {
         this.engine.savepoint();
         this.inLogical = true;
       }
-      let result: unknown;
-      for (const [name, args] of batch.ops) result = runOperation(this.engine, name, args);
+      let result = runOps(this.engine, batch.ops, batch.all);
+      if (batch.members) result = runMembers(this.engine, batch.members);
       if (batch.end === "commit") {
         this.engine.release();
         this.inLogical = false;
@@ -146,7 +200,8 @@ export class GroupCommit {
     }
     this.open = false;
     this.stats.commits++;
-    this.stats.held += held.length;
+    this.stats.held += this.heldAnswers;
+    this.heldAnswers = 0;
     for (const reply of held) this.send(reply);
   }
 
@@ -154,6 +209,7 @@ export class GroupCommit {
   private fail(error: WireError): void {
     const held = this.held;
     this.held = [];
+    this.heldAnswers = 0;
     this.open = false;
     for (const reply of held) this.send(reply.error ? reply : { id: reply.id, error });
   }

@@ -141,6 +141,7 @@ export class SqliteConnection {
   private readonly savepointStatement: Statement;
   private readonly releaseStatement: Statement;
   private readonly rollbackToStatement: Statement;
+  private readonly memberStatements: { savepoint: Statement; release: Statement; rollbackTo: Statement };
   /** One wrapper, built once: db.transaction(fn) per call cost 14 % of a verification. */
   private readonly immediateWrapper: SqliteTransaction<(fn: () => unknown) => unknown>;
 
@@ -153,6 +154,11 @@ export class SqliteConnection {
     this.savepointStatement = db.prepare("SAVEPOINT grouped");
     this.releaseStatement = db.prepare("RELEASE grouped");
     this.rollbackToStatement = db.prepare("ROLLBACK TO grouped");
+    this.memberStatements = {
+      savepoint: db.prepare("SAVEPOINT member"),
+      release: db.prepare("RELEASE member"),
+      rollbackTo: db.prepare("ROLLBACK TO member"),
+    };
     this.immediateWrapper = db.transaction((fn: () => unknown) => fn());
   }
 
@@ -202,6 +208,22 @@ export class SqliteConnection {
   rollbackToSavepoint(): void {
     this.rollbackToStatement.run();
     this.releaseStatement.run();
+  }
+
+  // One member of a grouped transaction (batch.ts, runMembers): a savepoint inside the logical
+  // transaction's, so a member whose writes fail is undone alone.
+
+  memberSavepoint(): void {
+    this.memberStatements.savepoint.run();
+  }
+
+  releaseMember(): void {
+    this.memberStatements.release.run();
+  }
+
+  rollbackToMember(): void {
+    this.memberStatements.rollbackTo.run();
+    this.memberStatements.release.run();
   }
 
   protected statement(sql: string): Statement {

@@ -82,8 +82,27 @@ export const DEFERRABLE_OPERATIONS: ReadonlySet<string> = new Set<EngineOperatio
   "insertApiKey",
 ]);
 
+/** The engine's operations a transaction (StoreTx) does not offer: the store's own reads outside transactions. */
+const OUTSIDE_TX: ReadonlySet<EngineOperation> = new Set<EngineOperation>([
+  "listTokens",
+  "countTokens",
+  "events",
+  "eventsOf",
+  "getApiKey",
+  "listApiKeys",
+  "setAuditKeys",
+  "auditHead",
+  "auditAlarms",
+  "pruneEvents",
+  "auditOldest",
+]);
+/** What a transaction's StoreTx offers. */
+export const TX_OPERATIONS: readonly EngineOperation[] = ENGINE_OPERATIONS.filter((name) => !OUTSIDE_TX.has(name));
+
+const KNOWN: ReadonlySet<string> = new Set(ENGINE_OPERATIONS);
+
 /** Runs one named operation. */
 export function runOperation(engine: SqliteEngine, name: string, args: unknown[]): unknown {
-  if (!(ENGINE_OPERATIONS as readonly string[]).includes(name)) throw new Error(`unknown store operation ${name}`);
+  if (!KNOWN.has(name)) throw new Error(`unknown store operation ${name}`);
   return (engine[name as EngineOperation] as (...a: unknown[]) => unknown)(...args);
 }

@@ -38,18 +38,31 @@ import type {
   StoreTx,
   TokenRow,
   TokenState,
+  TransactionOptions,
+  VerifiableToken,
 } from "../store.js";
 import { StoreBusyError, StoreOpenError } from "../store.js";
-import { type Batch, fromWire, runBatch, type WireError } from "./batch.js";
+import { type Batch, fromWire, type Op, runBatch, type WireError } from "./batch.js";
 import { SqliteEngine } from "./engine.js";
-import { DEFERRABLE_OPERATIONS, ENGINE_OPERATIONS, type EngineOperation } from "./operations.js";
+import { runMember } from "./group.js";
+import { DEFERRABLE_OPERATIONS, type EngineOperation, TX_OPERATIONS } from "./operations.js";
 import { SCHEMA_VERSION } from "./schema.js";
+
+/** The worker's group-commit figures (batch.ts, GroupCommit.stats). */
+export interface GroupStats {
+  /** COMMITs (fsyncs). */
+  commits: number;
+  /** Answers held for them (each member of a grouped transaction counts). */
+  held: number;
+  /** Messages the worker handled (a grouped transaction of any number of members is two). */
+  messages: number;
+}
 
 interface Channel {
   send(batch: Batch): Promise<unknown>;
   close(): Promise<void>;
-  /** The worker's group-commit figures (commits, answers held for them); null inline. */
-  stats(): Promise<{ commits: number; held: number } | null>;
+  /** The worker's group-commit figures; null inline. */
+  stats(): Promise<GroupStats | null>;
 }
 
 class InlineChannel implements Channel {
@@ -127,8 +140,8 @@ class WorkerChannel implements Channel {
     return this.post({ batch });
   }
 
-  stats(): Promise<{ commits: number; held: number }> {
-    return this.post({ stats: true }) as Promise<{ commits: number; held: number }>;
+  stats(): Promise<GroupStats> {
+    return this.post({ stats: true }) as Promise<GroupStats>;
   }
 
   private post(message: { batch: Batch } | { stats: true }): Promise<unknown> {
@@ -151,27 +164,50 @@ class WorkerChannel implements Channel {
 /** Transactions waiting for the connection beyond this are refused at once as busy (503), not queued for ever. */
 export const MAX_QUEUED_TRANSACTIONS = 1000;
 
-/** The engine's operations a transaction (StoreTx) does not offer: the store's own reads outside transactions. */
-const OUTSIDE_TX: ReadonlySet<EngineOperation> = new Set<EngineOperation>([
-  "listTokens",
-  "countTokens",
-  "events",
-  "eventsOf",
-  "getApiKey",
-  "listApiKeys",
-  "setAuditKeys",
-  "auditHead",
-  "auditAlarms",
-  "pruneEvents",
-  "auditOldest",
-]);
-const TX_OPERATIONS = ENGINE_OPERATIONS.filter((name) => !OUTSIDE_TX.has(name));
+/** Members of one grouped transaction at most (group.ts): the worker commits at MAX_GROUP answers anyway. */
+export const MAX_GROUP_MEMBERS = 64;
+
+/** A transaction's run on the connection: its result, and the answer to its commit (after the COMMIT that holds it). */
+interface Ran {
+  result: unknown;
+  committed?: Promise<unknown>;
+}
+
+/** A transaction or a read waiting for the connection. */
+interface Waiting {
+  queuedAt: number;
+  /** Runs it alone; settles once its last message is posted (the connection is free for the next). */
+  alone: () => Promise<Ran>;
+  /** A grouped transaction (TransactionOptions.group): its key and callback. */
+  key?: string;
+  fn?: (tx: StoreTx) => Promise<unknown>;
+  /** Its wait was told to waitObserver (a group member that runs again alone). */
+  observed?: boolean;
+  resolve: (ran: Ran) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A transaction's StoreTx: each operation goes through `call` (held when deferrable, else sent). */
+class Tx {
+  constructor(readonly call: (name: string, args: unknown[]) => Promise<unknown>) {}
+}
+for (const name of TX_OPERATIONS)
+  Object.defineProperty(Tx.prototype, name, {
+    value(this: Tx, ...args: unknown[]) {
+      return this.call(name, args);
+    },
+  });
 
 export class SqliteStore implements BankStore {
   readonly kind = "sqlite";
   readonly schemaVersion = SCHEMA_VERSION;
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Waiting for the connection, in order (a group takes its members from here: group.ts). */
+  private readonly waiting: Waiting[] = [];
+  /** A transaction, read or group has the connection. */
+  private running = false;
+  /** Transactions and reads not yet done with the connection (waiting or running). */
   private queued = 0;
+  private idle: (() => void)[] = [];
   waitObserver: ((seconds: number) => void) | null = null;
   private closed = false;
   /** A final message went to the worker saying others wait behind it: its group is open until a flush. */
@@ -192,30 +228,113 @@ export class SqliteStore implements BankStore {
     return new SqliteStore(new InlineChannel(engine), path, engine, false);
   }
 
-  /** The worker's group commits so far: COMMITs (fsyncs) and the answers they held; null inline. */
-  groupCommitStats(): Promise<{ commits: number; held: number } | null> {
+  /**
+   * The worker's group commits so far: COMMITs (fsyncs), the answers they held (each member of a
+   * grouped transaction counts) and the messages the worker handled; null inline.
+   */
+  groupCommitStats(): Promise<GroupStats | null> {
     return this.channel.stats();
   }
 
-  /** Runs `work` when the connection is free (one at a time); the time it queued is told to waitObserver. */
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+  /** Queues a transaction or read for the connection (one at a time); the time it queued is told to waitObserver. */
+  private enqueue(entry: Omit<Waiting, "queuedAt" | "resolve" | "reject">): Promise<Ran> {
     if (this.closed) return Promise.reject(new StoreBusyError("the bank's store is closed"));
     if (this.queued >= MAX_QUEUED_TRANSACTIONS)
       return Promise.reject(new StoreBusyError("the bank's database has too many requests waiting: try again", 1));
     this.queued++;
-    const queuedAt = performance.now();
-    const run = this.tail
-      .then(() => {
-        this.waitObserver?.((performance.now() - queuedAt) / 1000);
-        return work();
-      })
-      .finally(() => {
-        this.queued--;
-        // The group was left open for a transaction that then sent nothing: commit it now.
-        if (this.queued === 0 && this.groupOpen) void this.final({ ops: [] }).catch(() => undefined);
+    return new Promise<Ran>((resolve, reject) => {
+      this.waiting.push({ ...entry, queuedAt: performance.now(), resolve, reject });
+      if (!this.running) {
+        // Started in a microtask: the caller's own code goes on first, and what queues meanwhile can join a group.
+        this.running = true;
+        queueMicrotask(() => this.next());
+      }
+    });
+  }
+
+  /** Gives the connection to the next in line (a group of grouped transactions, or one), or goes idle. */
+  private next(): void {
+    const head = this.waiting.shift();
+    if (!head) {
+      this.running = false;
+      // The group was left open for a transaction that then sent nothing: commit it now.
+      if (this.groupOpen) void this.final({ ops: [] }).catch(() => undefined);
+      for (const wake of this.idle.splice(0)) wake();
+      return;
+    }
+    const turn = head.key !== undefined && this.groupCommit ? this.runGroup(this.membersFrom(head)) : this.runAlone(head);
+    void turn.then(() => this.next());
+  }
+
+  /** `head` and the grouped transactions waiting right behind it, of distinct keys (one of a key taken waits for the next group). */
+  private membersFrom(head: Waiting): Waiting[] {
+    const members = [head];
+    const keys = new Set([head.key]);
+    for (let i = 0; i < this.waiting.length && members.length < MAX_GROUP_MEMBERS; ) {
+      const entry = this.waiting[i];
+      if (entry.key === undefined) break;
+      if (keys.has(entry.key)) {
+        i++;
+        continue;
+      }
+      keys.add(entry.key);
+      members.push(entry);
+      this.waiting.splice(i, 1);
+    }
+    return members;
+  }
+
+  private observeWait(entry: Waiting, now: number): void {
+    if (!entry.observed) this.waitObserver?.((now - entry.queuedAt) / 1000);
+  }
+
+  private async runAlone(entry: Waiting): Promise<void> {
+    this.observeWait(entry, performance.now());
+    try {
+      entry.resolve(await entry.alone());
+    } catch (error) {
+      entry.reject(error);
+    } finally {
+      this.queued--;
+    }
+  }
+
+  /** Runs grouped transactions as one (group.ts): one message reads every member's token, one carries every member's writes and the commit. */
+  private async runGroup(members: Waiting[]): Promise<void> {
+    const now = performance.now();
+    for (const member of members) this.observeWait(member, now);
+    let rows: (VerifiableToken | undefined)[];
+    try {
+      rows = (await this.channel.send({ begin: true, ops: members.map((m) => ["verifiableToken", [m.key]]), all: true })) as typeof rows;
+    } catch (error) {
+      await this.channel.send({ ops: [], end: "rollback" }).catch(() => undefined);
+      for (const member of members) member.reject(error);
+      this.queued -= members.length;
+      return;
+    }
+    const runs = await Promise.all(members.map((m, i) => runMember(m.key!, rows[i], m.fn!)));
+    const written: { member: Waiting; value: unknown; ops: Op[] }[] = [];
+    const again: Waiting[] = [];
+    runs.forEach((run, i) => {
+      if ("again" in run) again.push({ ...members[i], key: undefined, observed: true });
+      else if ("error" in run) members[i].reject(run.error);
+      else written.push({ member: members[i], ...run });
+    });
+    // Those that stepped outside a group run next, alone, after the group's writes.
+    this.waiting.unshift(...again);
+    this.queued -= members.length - again.length;
+    if (written.length === 0) {
+      await this.channel.send({ ops: [], end: "rollback" }).catch(() => undefined);
+      return;
+    }
+    const committed = this.final({ ops: [], members: written.map((w) => w.ops), end: "commit" }) as Promise<(WireError | null)[]>;
+    written.forEach(({ member, value }, i) => {
+      const mine = committed.then((errors) => {
+        if (errors[i]) throw fromWire(errors[i]);
       });
-    this.tail = run.catch(() => undefined);
-    return run;
+      mine.catch(() => undefined);
+      member.resolve({ result: value, committed: mine });
+    });
   }
 
   /**
@@ -223,46 +342,52 @@ export class SqliteStore implements BankStore {
    * The answer comes once it is durable (after the group's COMMIT); the queue goes on at once.
    */
   private final(batch: Batch): Promise<unknown> {
-    batch.flush = !this.groupCommit || this.queued <= 1;
+    batch.flush = !this.groupCommit || this.waiting.length === 0;
     this.groupOpen = !batch.flush;
     const answer = this.channel.send(batch);
     answer.catch(() => undefined); // awaited by the caller after the queue moved on
     return answer;
   }
 
-  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    const end: { committed?: Promise<unknown> } = {};
-    const result = await this.exclusive(async () => {
-      let begun = false;
-      let deferred: [string, unknown[]][] = [];
-      const call = (name: string, args: unknown[]): Promise<unknown> => {
-        if (DEFERRABLE_OPERATIONS.has(name)) {
-          deferred.push([name, args]);
-          return Promise.resolve(undefined);
-        }
-        const batch: Batch = { begin: !begun, ops: [...deferred, [name, args]] };
-        begun = true;
-        deferred = [];
-        return this.channel.send(batch);
-      };
-      const tx = Object.fromEntries(TX_OPERATIONS.map((name) => [name, (...args: unknown[]) => call(name, args)])) as unknown as StoreTx;
-      let result: T;
-      try {
-        result = await fn(tx);
-      } catch (error) {
-        if (begun) await this.channel.send({ ops: [], end: "rollback" }).catch(() => undefined);
-        throw error;
+  /** A transaction alone: a message for each operation whose result it awaits (the deferrable ones held for the next), then the commit. */
+  private async alone<T>(fn: (tx: StoreTx) => Promise<T>): Promise<Ran> {
+    let begun = false;
+    let deferred: Op[] = [];
+    const tx = new Tx((name, args) => {
+      if (DEFERRABLE_OPERATIONS.has(name)) {
+        deferred.push([name, args]);
+        return Promise.resolve(undefined);
       }
-      if (begun || deferred.length > 0) end.committed = this.final({ begin: !begun, ops: deferred, end: "commit" });
-      return result;
+      const batch: Batch = { begin: !begun, ops: [...deferred, [name, args]] };
+      begun = true;
+      deferred = [];
+      return this.channel.send(batch);
     });
-    if (end.committed) await end.committed;
-    return result;
+    let result: T;
+    try {
+      result = await fn(tx as unknown as StoreTx);
+    } catch (error) {
+      if (begun) await this.channel.send({ ops: [], end: "rollback" }).catch(() => undefined);
+      throw error;
+    }
+    if (!begun && deferred.length === 0) return { result };
+    return { result, committed: this.final({ begin: !begun, ops: deferred, end: "commit" }) };
+  }
+
+  /**
+   * One transaction (BankStore.transaction). With `options.group` on the worker with group commit, it
+   * may run with other grouped transactions waiting with it as one (group.ts); otherwise alone.
+   */
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    const key = typeof options?.group === "string" ? options.group : undefined;
+    const ran = await this.enqueue({ alone: () => this.alone(fn), key, fn });
+    if (ran.committed) await ran.committed;
+    return ran.result as T;
   }
 
   private async read<T>(name: EngineOperation, ...args: unknown[]): Promise<T> {
-    const answer = await this.exclusive(async () => ({ reply: this.final({ ops: [[name, args]] }) }));
-    return (await answer.reply) as T;
+    const ran = await this.enqueue({ alone: async () => ({ result: undefined, committed: this.final({ ops: [[name, args]] }) }) });
+    return (await ran.committed) as T;
   }
 
   getSetting(name: SettingName): Promise<string | null> {
@@ -332,7 +457,7 @@ export class SqliteStore implements BankStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.tail;
+    while (this.running) await new Promise<void>((resolve) => this.idle.push(resolve));
     this.closed = true;
     await this.channel.close();
   }
