@@ -166,8 +166,8 @@ export function startServer(db: string, keyCacheSeconds: number, poolSize?: numb
 
 /** The SQLite server's group-commit figures so far (COMMITs, answers they held). */
 const groupStats = (child: ChildProcess) =>
-  new Promise<{ commits: number; held: number }>((resolve) => {
-    child.once("message", (m) => resolve((m as { group: { commits: number; held: number } }).group));
+  new Promise<{ commits: number; held: number; messages?: number }>((resolve) => {
+    child.once("message", (m) => resolve((m as { group: { commits: number; held: number; messages?: number } }).group));
     child.send({ groupStats: true });
   });
 
@@ -362,7 +362,12 @@ async function main(): Promise<void> {
                 const figures = await runCell(servers, sqlite.apiKey, tokens, clients, seconds);
                 const after = await groupStats(servers[0].child);
                 const commits = after.commits - before.commits;
-                const note = commits > 0 ? `${((after.held - before.held) / commits).toFixed(1)} answers per COMMIT` : "";
+                const answers = after.held - before.held;
+                const messages = (after.messages ?? 0) - (before.messages ?? 0);
+                const note =
+                  commits > 0
+                    ? `${(answers / commits).toFixed(1)} answers per COMMIT, ${(messages / answers).toFixed(2)} worker messages per answer`
+                    : "";
                 record({ store, instances: 1, clients, tokens, figures, load: loadavg()[0], note });
               }
         } finally {

@@ -26,12 +26,15 @@ import type {
   VerifiableToken,
   TokenState,
 } from "../store.js";
+import { VERIFIABLE_TOKEN_COLUMNS } from "../store.js";
 import { type Database, type EngineOpenOptions, openDatabase, SqliteConnection, versionAtOpen } from "./connection.js";
 
 export { BUSY_TIMEOUT_MS, type EngineOpenOptions, translateError } from "./connection.js";
 
 const ROW_COLUMNS_TOKEN =
   "user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, consecutive_failures, locked, next_check_at, state, activated_at, expires_at, last_success_at, issuer, manufacturer";
+
+const VERIFIABLE_COLUMNS = VERIFIABLE_TOKEN_COLUMNS.join(", ");
 
 export class SqliteEngine extends SqliteConnection {
   private auditKeys: AuditKeys | null = null;
@@ -216,9 +219,9 @@ export class SqliteEngine extends SqliteConnection {
     return this.get<TokenRow>(`SELECT ${ROW_COLUMNS_TOKEN} FROM tokens WHERE user_id = ?`, userId);
   }
 
-  /** SQLite reads in-process: the whole row (what the narrow PostgreSQL statement saves is its wire format). */
+  /** The columns a code check reads: fewer to copy across the worker boundary than the whole row. */
   verifiableToken(userId: string): VerifiableToken | undefined {
-    return this.getToken(userId);
+    return this.get<VerifiableToken>(`SELECT ${VERIFIABLE_COLUMNS} FROM tokens WHERE user_id = ?`, userId);
   }
 
   tokenOfCustomer(customerId: number): TokenRow | undefined {

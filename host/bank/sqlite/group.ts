@@ -43,8 +43,6 @@ export class OutsideGroupError extends Error {
   override name = "OutsideGroupError";
 }
 
-type Row = VerifiableToken & { last_success_at?: number | null };
-
 /** A member's view of the store: its own token's row as the group read it, its writes held. */
 class MemberTx {
   readonly ops: Op[] = [];
@@ -52,7 +50,7 @@ class MemberTx {
 
   constructor(
     private readonly key: string,
-    private readonly row: Row | undefined,
+    private readonly row: VerifiableToken | undefined,
   ) {}
 
   refuse(name: string): Promise<never> {
@@ -68,10 +66,7 @@ class MemberTx {
   recordTokenSuccess(userId: string, driftSteps: number, lastStep: number, at: number): Promise<void> {
     if (userId !== this.key) return this.refuse("recordTokenSuccess");
     this.ops.push(["recordTokenSuccess", [userId, driftSteps, lastStep, at]]);
-    if (this.row) {
-      Object.assign(this.row, { drift_steps: driftSteps, last_step: lastStep, consecutive_failures: 0, next_check_at: 0 });
-      if ("last_success_at" in this.row) this.row.last_success_at = at;
-    }
+    if (this.row) Object.assign(this.row, { drift_steps: driftSteps, last_step: lastStep, consecutive_failures: 0, next_check_at: 0 });
     return Promise.resolve();
   }
 
