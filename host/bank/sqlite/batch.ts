@@ -111,6 +111,9 @@ export const MAX_GROUP = 64;
  *   covers it returns: nobody is told of a change, or shown one, that a crash could still take
  *   back. A failed COMMIT fails every transaction it held.
  * - Answers a transaction needs to go on (its reads) are sent at once.
+ * - A grouped transaction (group.ts) is one logical transaction here: its first message reads every
+ *   member's token (`all`), its last carries each member's writes in a savepoint of its own
+ *   (`members`, runMembers) and ends it; its one answer (an entry per member) is held like any other.
  */
 export class GroupCommit {
   /** The outer BEGIN IMMEDIATE transaction is open. */

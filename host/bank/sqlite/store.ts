@@ -9,8 +9,8 @@
 // would refuse ordinary logins whenever a second instance is mid-commit; the worker costs one
 // message round trip (~40 us) per transaction step, measured in bench/bank.ts.
 //
-// Transactions: one connection, so transactions of one process run one after another (a promise
-// queue); each is BEGIN IMMEDIATE ... COMMIT in the engine. Writes whose result nobody waits for are
+// Transactions: one connection, so transactions of one process run one after another (a queue,
+// `waiting`); each is BEGIN IMMEDIATE ... COMMIT in the engine. Writes whose result nobody waits for are
 // held and sent with the next message, so a verification is two round trips: read the token, then
 // write-and-commit.
 //
@@ -20,6 +20,12 @@
 // transaction and commits them together (batch.ts, GroupCommit); each caller is answered after the
 // COMMIT that holds its transaction. So at synchronous=FULL one fsync serves every transaction that
 // queued up while the previous one was in flight.
+//
+// Grouped transactions (worker with group commit; TransactionOptions.group, group.ts): the queue is
+// a list, and a grouped transaction at its head takes with it the grouped ones waiting right behind
+// it (distinct keys, MAX_GROUP_MEMBERS at most): they run as one logical transaction in two messages
+// (one read of every token, one with every member's writes and the commit), so N verifications
+// cost 2 round trips, not 2N. Inline (the CLI) and with groupCommit: false they run alone.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
