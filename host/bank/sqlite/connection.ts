@@ -142,6 +142,12 @@ export class SqliteConnection {
   private readonly releaseStatement: Statement;
   private readonly rollbackToStatement: Statement;
   private readonly memberStatements: { savepoint: Statement; release: Statement; rollbackTo: Statement };
+  /**
+   * The audit row this transaction appended last (engine.ts, appendEvent: the next one chains to it
+   * without reading it back); forgotten whenever a transaction or savepoint begins or ends otherwise
+   * than by a savepoint's RELEASE, so it is only ever this transaction's newest row.
+   */
+  protected appended: { id: number; mac: Uint8Array } | null = null;
   /** One wrapper, built once: db.transaction(fn) per call cost 14 % of a verification. */
   private readonly immediateWrapper: SqliteTransaction<(fn: () => unknown) => unknown>;
 
@@ -174,18 +180,26 @@ export class SqliteConnection {
 
   /** Runs `fn` synchronously in one BEGIN IMMEDIATE transaction. */
   immediate<T>(fn: () => T): T {
-    return this.immediateWrapper.immediate(fn) as T;
+    this.appended = null;
+    try {
+      return this.immediateWrapper.immediate(fn) as T;
+    } finally {
+      this.appended = null;
+    }
   }
 
   beginTransaction(): void {
+    this.appended = null;
     this.begin.run();
   }
 
   commit(): void {
+    this.appended = null;
     this.commitStatement.run();
   }
 
   rollback(): void {
+    this.appended = null;
     if (this.db.inTransaction) this.rollbackStatement.run();
   }
 
@@ -206,6 +220,7 @@ export class SqliteConnection {
 
   /** Undoes the savepoint's changes and ends it; the enclosing transaction stays open. */
   rollbackToSavepoint(): void {
+    this.appended = null;
     this.rollbackToStatement.run();
     this.releaseStatement.run();
   }
@@ -222,6 +237,7 @@ export class SqliteConnection {
   }
 
   rollbackToMember(): void {
+    this.appended = null;
     this.memberStatements.rollbackTo.run();
     this.memberStatements.release.run();
   }

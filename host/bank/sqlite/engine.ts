@@ -35,6 +35,11 @@ const ROW_COLUMNS_TOKEN =
   "user_id, customer_id, issue_id, service_id, serial, seed, algorithm, digits, period, label, drift_steps, last_step, consecutive_failures, locked, next_check_at, state, activated_at, expires_at, last_success_at, issuer, manufacturer";
 
 const VERIFIABLE_COLUMNS = VERIFIABLE_TOKEN_COLUMNS.join(", ");
+const EVENT_COLUMNS = "at, kind, service_id, user_id, actor, detail, nonce, writer_mac";
+const EVENT_VALUES = "@at, @kind, @service_id, @user_id, @actor, @detail, @nonce, @writer_mac";
+const INSERT_EVENT = `INSERT INTO events (${EVENT_COLUMNS}) VALUES (${EVENT_VALUES}) RETURNING id`;
+const INSERT_CHAINED_EVENT = `INSERT INTO events (id, ${EVENT_COLUMNS}, mac) VALUES (@id, ${EVENT_VALUES}, @mac)`;
+const PREVIOUS_MAC = "SELECT mac FROM events WHERE id < ? ORDER BY id DESC LIMIT 1";
 
 export class SqliteEngine extends SqliteConnection {
   private auditKeys: AuditKeys | null = null;
@@ -329,12 +334,15 @@ export class SqliteEngine extends SqliteConnection {
     if (this.auditKeys === null) throw new Error("the audit keys are not set: open the bank with Bank.open");
     const problem = writerProblem(this.auditKeys.writer, event);
     if (problem) throw new Error(`refusing to chain an audit event: ${problem}`);
-    const previous = this.get<{ mac: Uint8Array | null }>("SELECT mac FROM events ORDER BY id DESC LIMIT 1");
-    const { id } = this.get<{ id: number }>(
-      "INSERT INTO events (at, kind, service_id, user_id, actor, detail, nonce, writer_mac) VALUES (@at, @kind, @service_id, @user_id, @actor, @detail, @nonce, @writer_mac) RETURNING id",
-      event,
-    )!;
-    this.run("UPDATE events SET mac = ? WHERE id = ?", chainMac(this.auditKeys.chain, previous?.mac ?? null, { ...event, id }), id);
+    // After an append of this transaction (no other writer since: the write lock) the next id is that
+    // row's id + 1, AUTOINCREMENT's own choice: one INSERT with the MAC, not a read, an INSERT and an UPDATE.
+    const last = this.appended;
+    const id = last ? last.id + 1 : this.get<{ id: number }>(INSERT_EVENT, event)!.id;
+    const previous = last ? last.mac : (this.get<{ mac: Uint8Array | null }>(PREVIOUS_MAC, id)?.mac ?? null);
+    const mac = chainMac(this.auditKeys.chain, previous, { ...event, id });
+    if (last) this.run(INSERT_CHAINED_EVENT, { ...event, id, mac });
+    else this.run("UPDATE events SET mac = ? WHERE id = ?", mac, id);
+    if (this.inTransaction) this.appended = { id, mac };
   }
 
   /** Sealed events up to `throughId`, never the newest sealed one (appendEvent chains to it). */
