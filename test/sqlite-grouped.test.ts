@@ -240,6 +240,38 @@ describe("SQLite grouped transactions (worker thread)", () => {
     expect(after.commits - before.commits).toBe(1);
   }, 60_000);
 
+  it("a transaction or group that throws ends the worker's open transaction when nobody waits: another process gets the write lock at once", async () => {
+    for (const groupCommit of [true, false]) {
+      const { store, users } = await setup(2, groupCommit);
+      const other = (await openStore(store.location, { busyTimeoutMs: 200 })) as SqliteStore;
+      stores.push(other);
+      const takeLock = () => {
+        other.engine!.db.prepare("BEGIN IMMEDIATE").run();
+        other.engine!.db.prepare("ROLLBACK").run();
+      };
+      // Alone: it read (BEGIN IMMEDIATE on the worker), then threw.
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.getSetting("service_id");
+          throw new Error("thrown after a read");
+        }),
+      ).rejects.toThrow("thrown after a read");
+      expect(takeLock).not.toThrow();
+      // A group whose every member threw.
+      const thrown = users.map((userId) =>
+        store.transaction(
+          async (tx) => {
+            await tx.verifiableToken(userId);
+            throw new Error("every member throws");
+          },
+          { group: userId },
+        ),
+      );
+      for (const result of await Promise.allSettled(thrown)) expect(result).toMatchObject({ status: "rejected" });
+      expect(takeLock).not.toThrow();
+    }
+  }, 60_000);
+
   it("without group commit (groupCommit: false) grouped transactions run alone: two messages and a COMMIT each", async () => {
     const { store, bank, users, code } = await setup(8, false);
     const before = await stats(store);

@@ -313,7 +313,7 @@ export class SqliteStore implements BankStore {
     try {
       rows = (await this.channel.send({ begin: true, ops: members.map((m) => ["verifiableToken", [m.key]]), all: true })) as typeof rows;
     } catch (error) {
-      await this.channel.send({ ops: [], end: "rollback" }).catch(() => undefined);
+      await this.rollback();
       for (const member of members) member.reject(error);
       this.queued -= members.length;
       return;
@@ -330,7 +330,7 @@ export class SqliteStore implements BankStore {
     this.waiting.unshift(...again);
     this.queued -= members.length - again.length;
     if (written.length === 0) {
-      await this.channel.send({ ops: [], end: "rollback" }).catch(() => undefined);
+      await this.rollback();
       return;
     }
     const committed = this.final({ ops: [], members: written.map((w) => w.ops), end: "commit" }) as Promise<(WireError | null)[]>;
@@ -355,6 +355,16 @@ export class SqliteStore implements BankStore {
     return answer;
   }
 
+  /**
+   * Rolls back the transaction (or group) that has the connection. Like a final message it says
+   * whether anyone waits behind it: the worker's group commit then ends the outer transaction, so a
+   * transaction that threw never leaves the write lock held while nobody comes after it (other
+   * processes would wait on it).
+   */
+  private rollback(): Promise<unknown> {
+    return this.final({ ops: [], end: "rollback" }).catch(() => undefined);
+  }
+
   /** A transaction alone: a message for each operation whose result it awaits (the deferrable ones held for the next), then the commit. */
   private async alone<T>(fn: (tx: StoreTx) => Promise<T>): Promise<Ran> {
     let begun = false;
@@ -373,7 +383,7 @@ export class SqliteStore implements BankStore {
     try {
       result = await fn(tx as unknown as StoreTx);
     } catch (error) {
-      if (begun) await this.channel.send({ ops: [], end: "rollback" }).catch(() => undefined);
+      if (begun) await this.rollback();
       throw error;
     }
     if (!begun && deferred.length === 0) return { result };
