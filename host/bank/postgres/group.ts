@@ -109,7 +109,8 @@ export class GroupRunner {
     private readonly appended: () => void,
     options: GroupOptions = {},
   ) {
-    this.inFlight = Math.max(1, options.inFlight ?? GROUPS_IN_FLIGHT);
+    // A group holds a connection: never more groups than the pool has connections.
+    this.inFlight = Math.max(1, Math.min(options.inFlight ?? GROUPS_IN_FLIGHT, pool.options.max ?? GROUPS_IN_FLIGHT));
     this.maxGroup = Math.max(1, Math.min(options.maxGroup ?? MAX_GROUP, MAX_GROUP));
   }
 

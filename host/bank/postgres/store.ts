@@ -61,7 +61,7 @@ import {
   sleep,
   translate,
 } from "./connection.js";
-import { type GroupOptions, GroupRunner, type GroupStats, GROUPS_IN_FLIGHT } from "./group.js";
+import { type GroupOptions, GroupRunner, type GroupStats } from "./group.js";
 import { migrate } from "./migrate.js";
 import { SCHEMA_VERSION } from "./schema.js";
 import { AuditSealer, queueContext, queueProblem } from "./sealer.js";
@@ -112,14 +112,7 @@ export class PgStore implements BankStore {
   ) {
     const appended = () => this.sealer?.notify();
     this.runner = new TransactionRunner(pool, (queuedAt) => this.connect(queuedAt), appended);
-    this.groups =
-      grouping === false
-        ? null
-        : new GroupRunner(pool, this.runner, (queuedAt) => this.connect(queuedAt), appended, {
-            ...grouping,
-            // A group holds a connection: never more groups than the pool has connections.
-            inFlight: Math.min(grouping.inFlight ?? GROUPS_IN_FLIGHT, pool.options.max ?? DEFAULT_POOL_SIZE),
-          });
+    this.groups = grouping ? new GroupRunner(pool, this.runner, (queuedAt) => this.connect(queuedAt), appended, grouping) : null;
   }
 
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
@@ -211,6 +204,11 @@ export class PgStore implements BankStore {
   /** What the groups did so far (group.ts, GroupStats); all zero with grouping off. */
   get grouping(): GroupStats {
     return { ...(this.groups?.stats ?? { groups: 0, grouped: 0, alone: 0, fallbacks: 0 }) };
+  }
+
+  /** Verifications waiting for a group (group.ts), beside the pool's waitingCount. */
+  get queued(): number {
+    return this.groups?.waiting ?? 0;
   }
 
   /** As the SQLite store's (the bench's figure): transactions of keyed verifications (one alone counts one), answers they held. */
