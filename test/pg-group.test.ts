@@ -4,7 +4,8 @@
 // rows) and each is answered as alone; the same token and code twice at once is accepted once and
 // replayed once; a member whose callback throws is run again alone and the others succeed; right,
 // wrong and replayed codes in one group each get their own answer and count; a group's lost COMMIT
-// is decided for all its members alike; values (arrays too) travel only as parameters.
+// is decided for all its members alike, and one whose connection drops before COMMIT runs again as a
+// whole; values (arrays too) travel only as parameters.
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
@@ -259,6 +260,43 @@ describe.skipIf(POSTGRES_SKIP !== null)("verifications grouped into one PostgreS
       expect(perToken.get(id)).toBe(2);
     }
   }, 120_000);
+
+  it("a group whose connection drops before COMMIT runs again as a whole, as a single transaction would: each failure counted once", async () => {
+    const { url, ids } = await bankWithTokens(6);
+    // No audit sealer on this store: the one connection idle in a transaction is the group's.
+    const store = await PgStore.open(url);
+    opened.push(store);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    opened.push({ close: () => admin.end() });
+    const attempts = new Map<string, number>();
+    let dropped = false;
+    const before = store.grouping;
+    const results = await Promise.all(
+      ids.map((id) =>
+        store.transaction(
+          async (tx) => {
+            attempts.set(id, (attempts.get(id) ?? 0) + 1);
+            await tx.verifiableToken(id);
+            if (!dropped) {
+              dropped = true;
+              // The group holds its rows (idle in transaction on the server) while its members run: its connection goes.
+              await admin.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()",
+              );
+            }
+            return tx.recordTokenFailure(id, 10, NOW + 1);
+          },
+          { group: id },
+        ),
+      ),
+    );
+    expect(results).toEqual(ids.map(() => ({ failures: 1, locked: false })));
+    expect([...attempts.values()]).toEqual(ids.map(() => 2));
+    expect(store.grouping.groups - before.groups).toBe(1);
+    expect(store.grouping.fallbacks).toBe(before.fallbacks);
+    for (const id of ids) expect(await store.getToken(id)).toMatchObject({ consecutive_failures: 1, next_check_at: NOW + 1 });
+  }, 60_000);
 
   it("values, arrays included, travel only as parameters of named statements: details with quotes, braces, commas, backslashes, NULL and Unicode come back as written", async () => {
     const { store: setup, url, ids } = await bankWithTokens(6);
