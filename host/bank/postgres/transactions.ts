@@ -17,6 +17,8 @@
 // - present -> committed: the first run's result stands;
 // - absent, and the server process that ran it has exited -> not committed, never will be: run again;
 // - neither known within COMMIT_RESOLVE_MS -> StoreBusyError (503) saying the outcome is unknown.
+// A group of verifications (group.ts) is one transaction to these rules (retried, commitDecided): its
+// commit id is its first audit event's nonce, and the outcome is every member's.
 import type { Pool, PoolClient } from "pg";
 import type { StoreTx } from "../store.js";
 import { StoreBusyError } from "../store.js";
@@ -115,7 +117,7 @@ export async function lostCommitOutcome(
 }
 
 /** One line on stderr (a process warning) per COMMIT whose answer was lost: rare, and worth an operator's notice. */
-export function lostCommitWarning(outcome: string): void {
+function lostCommitWarning(outcome: string): void {
   process.emitWarning(`a COMMIT's answer was lost; by its commit id the transaction is ${outcome}`, { code: LOST_COMMIT_WARNING });
 }
 
