@@ -130,6 +130,13 @@ async function measureCell(
   };
 }
 
+/** The server's grouped verifications so far (bench/bank-instances.ts answers { group }: database transactions and the answers they held). */
+const groupStats = (server: Server) =>
+  new Promise<{ commits: number; held: number }>((resolve) => {
+    server.child.once("message", (m) => resolve((m as { group: { commits: number; held: number } }).group ?? { commits: 0, held: 0 }));
+    server.child.send({ groupStats: true });
+  });
+
 /** Cells summed: verifications over the time they took, CPU and WAL over the verifications. */
 function total(cells: Cost[]): Cost {
   const count = cells.reduce((a, c) => a + c.count, 0);
@@ -152,7 +159,7 @@ async function measureVerifications(
   clients: number,
   seconds: number,
   rounds: number,
-): Promise<{ ours: Cost; peer: Cost; retention: Awaited<ReturnType<typeof measureRetention>> }> {
+): Promise<{ ours: Cost; peer: Cost; perGroup: number; retention: Awaited<ReturnType<typeof measureRetention>> }> {
   pg.createDatabase("capacity");
   const url = pg.url("capacity");
   const { apiKey } = await prepare(url, tokens);
@@ -166,13 +173,19 @@ async function measureVerifications(
     await runCell([ours], apiKey, tokens, clients, 1);
     await runCell([peer], PEER_TOKEN, tokens, clients, 1);
     const cells = { ours: [] as Cost[], peer: [] as Cost[] };
+    const grouped = { commits: 0, held: 0 };
     for (let round = 0; round < rounds; round++) {
+      const before = await groupStats(ours);
       cells.ours.push(await measureCell(ours, apiKey, probe, tokens, clients, seconds));
+      const after = await groupStats(ours);
+      grouped.commits += after.commits - before.commits;
+      grouped.held += after.held - before.held;
       cells.peer.push(await measureCell(peer, PEER_TOKEN, probe, tokens, clients, seconds));
     }
     await stopServers([ours, peer]);
     stopped = true;
-    return { ours: total(cells.ours), peer: total(cells.peer), retention: await measureRetention(url) };
+    const perGroup = grouped.held / Math.max(1, grouped.commits);
+    return { ours: total(cells.ours), peer: total(cells.peer), perGroup, retention: await measureRetention(url) };
   } finally {
     if (!stopped) await stopServers([ours, peer]);
     await probe.close();
@@ -410,6 +423,7 @@ async function main(): Promise<void> {
   let cost: Cost;
   let peer: Cost;
   let retention: Awaited<ReturnType<typeof measureRetention>>;
+  let perGroup: number;
   let single: SealerRate;
   let sealer: SealerRate;
   try {
@@ -420,7 +434,7 @@ async function main(): Promise<void> {
       for (const r of [single, sealer]) console.log(`  ${sealerLine(r)}`);
       return;
     }
-    ({ ours: cost, peer, retention } = await measureVerifications(pg, tokens, clients, seconds, rounds));
+    ({ ours: cost, peer, perGroup, retention } = await measureVerifications(pg, tokens, clients, seconds, rounds));
   } finally {
     pg.stop();
   }
@@ -436,6 +450,9 @@ async function main(): Promise<void> {
   );
   console.log(row("bank serve (ours)", cost));
   console.log(row("minimal peer (peer-server)", peer));
+  console.log(
+    `  bank serve's verifications: ${perGroup.toFixed(1)} answers per database transaction (grouped: host/bank/postgres/group.ts)`,
+  );
   console.log(
     `  audit trail: ${retention.databaseBytes.toFixed(0)} bytes per event (one per verification) in the database (events + queue, indexes included), ` +
       `${retention.archiveBytes.toFixed(0)} in the archive (gzip'd segments): ${retention.rows.toLocaleString("en")} rows archived, ${retention.left} left in the database`,

@@ -127,7 +127,7 @@ async function serverProcess(db: string, keyCacheSeconds: number, poolSize: numb
   const address = app.server.address();
   process.on("message", (message: { now?: number; stop?: boolean; groupStats?: boolean }) => {
     if (message.groupStats) {
-      const stats = store.kind === "sqlite" ? (store as SqliteStore).groupCommitStats() : Promise.resolve(null);
+      const stats = store.kind === "sqlite" ? (store as SqliteStore).groupCommitStats() : (store as PgStore).groupCommitStats();
       void stats.then((group) => process.send!({ group }));
       return;
     }
@@ -135,7 +135,7 @@ async function serverProcess(db: string, keyCacheSeconds: number, poolSize: numb
       const sealing = store.kind === "postgres" ? (store as PgStore).sealing : null;
       void app
         .close()
-        .then(() => (store.kind === "sqlite" ? (store as SqliteStore).groupCommitStats() : null))
+        .then(() => (store.kind === "sqlite" ? (store as SqliteStore).groupCommitStats() : (store as PgStore).groupCommitStats()))
         .then(async (group) => {
           await store.close();
           process.send!({ sealing, group }, () => process.exit(0));

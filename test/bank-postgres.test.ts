@@ -7,7 +7,7 @@
 // (test/bank-store.test.ts) and the bank's tests (test/bank.test.ts) run on PostgreSQL too. This
 // file's server commits synchronously (fsync still off): what a test commits before it restarts the
 // server must survive the restart, and it does, the WAL being written to the OS at each commit.
-import { createServer, type Server, Socket } from "node:net";
+import { createServer, Socket } from "node:net";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifyChain } from "../host/bank/audit.js";
@@ -19,10 +19,12 @@ import { type BankStore, StoreBusyError, StoreOpenError, type StoreTx, VERIFIABL
 import { openStore } from "../host/bank/open-store.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 import { tokenRow } from "./bank-helpers.js";
+import { commitLosingRelay as losingRelay } from "./pg-relay.js";
 
 const postgres = usePostgres({ settings: { synchronous_commit: "on", autovacuum: "off" } });
 const KEY = new Uint8Array(32).fill(7);
 const opened: { close(): Promise<void> }[] = [];
+const commitLosingRelay = (port: number) => losingRelay(port, opened);
 
 afterEach(async () => {
   // Last opened first: a relay closes once the stores connected through it have closed.
@@ -52,63 +54,6 @@ const oneLine = (error: unknown) => {
   expect((error as Error).message).not.toContain("\n");
   return (error as Error).message;
 };
-
-/**
- * A TCP relay in front of the server that, once armed, loses the COMMIT: "answer" forwards it and
- * drops the connection before the answer comes back (the commit happened, the client cannot know);
- * "request" drops the connection without forwarding it (nothing committed); a function: holds it
- * unforwarded while the function runs, then drops the connection.
- */
-async function commitLosingRelay(
-  port: number,
-): Promise<{ port: number; arm(loses: "answer" | "request" | (() => Promise<void>)): void; server: Server }> {
-  let armed: "answer" | "request" | (() => Promise<void>) | null = null;
-  const server = createServer((client) => {
-    const upstream = new Socket();
-    let swallow = false;
-    upstream.connect(port, "127.0.0.1");
-    upstream.on("data", (chunk) => {
-      if (!swallow) client.write(chunk);
-    });
-    client.on("data", (chunk) => {
-      if (armed && chunk.includes("COMMIT")) {
-        const loses = armed;
-        armed = null;
-        if (typeof loses === "function") {
-          // Held, never forwarded, while `loses` runs (a crash of the server); then the connection drops.
-          void loses().finally(() => {
-            client.destroy();
-            upstream.destroy();
-          });
-        } else if (loses === "answer") {
-          swallow = true;
-          upstream.write(chunk);
-          setTimeout(() => {
-            client.destroy();
-            upstream.destroy();
-          }, 300);
-        } else {
-          client.destroy();
-          upstream.destroy();
-        }
-        return;
-      }
-      upstream.write(chunk);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", end);
-    upstream.on("error", end);
-    client.on("close", end);
-    upstream.on("close", end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  opened.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
-  return { port: typeof address === "object" && address ? address.port : 0, arm: (loses) => (armed = loses), server };
-}
 
 /**
  * A TCP relay in front of the server counting, per connection, the flights the client sends (one per

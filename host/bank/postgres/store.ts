@@ -11,8 +11,9 @@
 //
 // The modules: connection.ts (pg loaded lazily, the pool, which errors are the connection's, the
 // store's errors), transactions.ts (the runner: retries and the lost-commit check), tx.ts (a
-// transaction's statements; statements.ts their names and merging), migrate.ts (migrations, `bank
-// init`'s check), sealer.ts (the audit chain). This file is the store: open, transactions, reads, close.
+// transaction's statements; statements.ts their names and merging), group.ts (verifications grouped
+// into one transaction), migrate.ts (migrations, `bank init`'s check), sealer.ts (the audit chain).
+// This file is the store: open, transactions, reads, close.
 //
 // Round trips: every statement is a named statement (prepared once per connection) whose values go as
 // parameters, never in its text; the pool's connections pipeline (pg's pipeline mode), so statements
@@ -21,8 +22,7 @@
 // store defers them) with the next statement or with COMMIT. A verification is two round trips:
 // "BEGIN, SELECT the token FOR UPDATE", then "UPDATE the token and INSERT the audit row (one
 // statement: statements.ts mergeHeld), COMMIT" (the audit row's nonce is the commit id, tx.ts: no
-// commit-id row to insert or prune).
-// On a machine where a socket write costs tens of microseconds, round trips are the cost.
+// commit-id row to insert or prune); concurrent ones share those two (group.ts).
 //
 // Every query is asynchronous and the pool is bounded (poolSize, default DEFAULT_POOL_SIZE): one slow
 // query holds one connection, never the event loop; past MAX_WAITING waiting transactions the store
@@ -43,6 +43,7 @@ import type {
   StoreTx,
   TokenRow,
   TokenState,
+  TransactionOptions,
 } from "../store.js";
 import { DEFAULT_POOL_SIZE } from "../limits.js";
 import { StoreBusyError } from "../store.js";
@@ -60,6 +61,7 @@ import {
   sleep,
   translate,
 } from "./connection.js";
+import { type GroupOptions, GroupRunner, type GroupStats } from "./group.js";
 import { migrate } from "./migrate.js";
 import { SCHEMA_VERSION } from "./schema.js";
 import { AuditSealer, queueContext, queueProblem } from "./sealer.js";
@@ -77,6 +79,7 @@ export {
 } from "./connection.js";
 export { migrate, postgresHasBank } from "./migrate.js";
 export { COMMIT_ID_DECIDE_MS, COMMIT_ID_KEEP_MS, lostCommitOutcome } from "./transactions.js";
+export { GROUPS_IN_FLIGHT, MAX_GROUP } from "./group.js";
 
 /** Each instance deletes commit ids older than COMMIT_ID_KEEP_MS this often (and at open). */
 export const COMMIT_ID_PRUNE_MS = 30_000;
@@ -86,6 +89,8 @@ const PRUNE_BATCH = 5000;
 export interface PgStoreOptions {
   create?: boolean;
   poolSize?: number;
+  /** How transactions with a group key are grouped (group.ts); false: each alone, as without a key. */
+  grouping?: GroupOptions | false;
 }
 
 export class PgStore implements BankStore {
@@ -96,18 +101,18 @@ export class PgStore implements BankStore {
   private pruneTimer: NodeJS.Timeout | null = null;
   private pruning: Promise<unknown> | null = null;
   private readonly runner: TransactionRunner;
+  private readonly groups: GroupRunner | null;
   waitObserver: ((seconds: number) => void) | null = null;
 
   private constructor(
     /** The connection pool (tests and the bench may query the database directly). */
     readonly pool: Pool,
     readonly location: string,
+    grouping: GroupOptions | false,
   ) {
-    this.runner = new TransactionRunner(
-      pool,
-      () => this.connect(),
-      () => this.sealer?.notify(),
-    );
+    const appended = () => this.sealer?.notify();
+    this.runner = new TransactionRunner(pool, (queuedAt) => this.connect(queuedAt), appended);
+    this.groups = grouping ? new GroupRunner(pool, this.runner, (queuedAt) => this.connect(queuedAt), appended, grouping) : null;
   }
 
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
@@ -120,7 +125,7 @@ export class PgStore implements BankStore {
       await pool.end().catch(() => undefined);
       throw openError(error, location);
     }
-    const store = new PgStore(pool, location);
+    const store = new PgStore(pool, location, options.grouping ?? {});
     store.prunePeriodically();
     return store;
   }
@@ -160,15 +165,19 @@ export class PgStore implements BankStore {
     }
   }
 
-  /** A connection from the pool; connection failures become StoreBusyError. The wait is told to waitObserver. */
-  private async connect(): Promise<PoolClient> {
+  /**
+   * A connection from the pool; connection failures become StoreBusyError. The wait is told to
+   * waitObserver: from `queuedAt` (performance.now() when the transaction asked; for a group, each
+   * member's), by default from now.
+   */
+  private async connect(queuedAt: number | readonly number[] = performance.now()): Promise<PoolClient> {
     if (this.closed) throw busy("the bank's store is closed");
     if (this.pool.waitingCount >= MAX_WAITING) throw busy("the bank's database has too many requests waiting: try again");
-    const asked = performance.now();
     try {
       return listened(await this.pool.connect());
     } finally {
-      this.waitObserver?.((performance.now() - asked) / 1000);
+      const now = performance.now();
+      for (const asked of typeof queuedAt === "number" ? [queuedAt] : queuedAt) this.waitObserver?.((now - asked) / 1000);
     }
   }
 
@@ -186,8 +195,26 @@ export class PgStore implements BankStore {
     }
   }
 
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  /** `fn` as one transaction; with a group key (a verification's), maybe in one database transaction with others (group.ts). */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    if (options?.group !== undefined && this.groups) return this.groups.run(options.group, fn);
     return this.runner.run(fn);
+  }
+
+  /** What the groups did so far (group.ts, GroupStats); all zero with grouping off. */
+  get grouping(): GroupStats {
+    return { ...(this.groups?.stats ?? { groups: 0, grouped: 0, alone: 0, fallbacks: 0 }) };
+  }
+
+  /** Verifications waiting for a group (group.ts), beside the pool's waitingCount. */
+  get queued(): number {
+    return this.groups?.waiting ?? 0;
+  }
+
+  /** As the SQLite store's (the bench's figure): transactions of keyed verifications (one alone counts one), answers they held. */
+  async groupCommitStats(): Promise<{ commits: number; held: number }> {
+    const { groups, grouped, alone } = this.grouping;
+    return { commits: groups + alone, held: grouped + alone };
   }
 
   private async read<T>(query: QueryConfig): Promise<T[]> {

@@ -17,6 +17,8 @@
 // - present -> committed: the first run's result stands;
 // - absent, and the server process that ran it has exited -> not committed, never will be: run again;
 // - neither known within COMMIT_RESOLVE_MS -> StoreBusyError (503) saying the outcome is unknown.
+// A group of verifications (group.ts) is one transaction to these rules (retried, commitDecided): its
+// commit id is its first audit event's nonce, and the outcome is every member's.
 import type { Pool, PoolClient } from "pg";
 import type { StoreTx } from "../store.js";
 import { StoreBusyError } from "../store.js";
@@ -52,7 +54,7 @@ export interface LostCommit {
 }
 
 /** The lost COMMIT is proven not to have committed: the transaction may run again. */
-class NotCommitted extends Error {
+export class NotCommitted extends Error {
   override name = "NotCommitted";
 }
 
@@ -122,20 +124,68 @@ function lostCommitWarning(outcome: string): void {
 /** The code of that warning. */
 export const LOST_COMMIT_WARNING = "OTP_TOKEN_LOST_COMMIT";
 
+/**
+ * Sends a transaction's COMMIT (`commit`, its message handed over when called). Resolves when it
+ * committed, also when its answer was lost and the commit id (`lost`) says it committed; rejects
+ * with the server's error (rolled back), NotCommitted (its answer lost, proven not committed) or
+ * StoreBusyError (the outcome not known). `broken` runs first when the connection failed (it is
+ * given back before the lookup, which needs another).
+ */
+export async function commitDecided(
+  pool: Pool,
+  commit: () => Promise<unknown>,
+  lost: () => Omit<LostCommit, "sentAt">,
+  broken: () => void,
+): Promise<void> {
+  const sentAt = performance.now();
+  try {
+    await commit();
+  } catch (error) {
+    broken();
+    // The server answered with an error: the transaction block is rolled back, as every failed one is.
+    if (!isConnectionError(error)) throw error;
+    // The connection broke with COMMIT's message handed over: ask what became of the transaction.
+    let outcome: "committed" | "not committed";
+    try {
+      outcome = await lostCommitOutcome(pool, { ...lost(), sentAt });
+    } catch (unknown) {
+      lostCommitWarning("not known (answered 503)");
+      throw unknown;
+    }
+    lostCommitWarning(outcome === "committed" ? "committed (its result stands)" : "not committed (run again)");
+    if (outcome === "not committed") throw new NotCommitted(`not committed: ${(error as Error).message}`);
+    // Committed: the result stands, the transaction it was computed in is committed.
+  }
+}
+
 export class TransactionRunner {
   constructor(
     private readonly pool: Pool,
-    /** A connection from the pool (the store refuses when closed or too many wait). */
-    private readonly connect: () => Promise<PoolClient>,
+    /**
+     * A connection from the pool (the store refuses when closed or too many wait); the wait is told
+     * from `queuedAt` (performance.now() when the transaction asked, before any queue of the store's own).
+     */
+    private readonly connect: (queuedAt?: number) => Promise<PoolClient>,
     /** A transaction that appended to the audit queue committed: the sealer should run. */
     private readonly appended: () => void,
   ) {}
 
-  async run<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  /** `fn` as one transaction, run again as the header says; `queuedAt`: when it asked for the store (its wait is told from then). */
+  run<T>(fn: (tx: StoreTx) => Promise<T>, queuedAt?: number): Promise<T> {
+    return this.retried((first) => this.attempt(fn, first ? queuedAt : undefined));
+  }
+
+  /**
+   * Runs `attempt` until it resolves: again (with a backoff) after an error that changed nothing
+   * (the connection's, a serialization failure or deadlock) within RETRY_WINDOW_MS, then
+   * StoreBusyError; again with a fresh window after NotCommitted (at most MAX_RERUNS_AFTER_LOST_COMMIT
+   * times); any other error goes to the caller (translated). `first`: the first try.
+   */
+  async retried<T>(attempt: (first: boolean) => Promise<{ value: T }>): Promise<T> {
     let deadline = Date.now() + RETRY_WINDOW_MS;
     let reruns = 0;
-    for (let attempt = 0; ; attempt++) {
-      const outcome = await this.attempt(fn).catch((error: unknown) => ({ error }));
+    for (let tries = 0; ; tries++) {
+      const outcome = await attempt(tries === 0).catch((error: unknown) => ({ error }));
       if (!("error" in outcome)) return outcome.value;
       const { error } = outcome;
       if (error instanceof NotCommitted && reruns < MAX_RERUNS_AFTER_LOST_COMMIT) {
@@ -146,12 +196,12 @@ export class TransactionRunner {
       }
       const retryable = isConnectionError(error) || isRetryableConflict(error) || error instanceof NotCommitted;
       if (!retryable) throw error instanceof StoreBusyError ? error : translate(error);
-      if (Date.now() + backoff(attempt) > deadline) {
+      if (Date.now() + backoff(tries) > deadline) {
         throw busy(
           isRetryableConflict(error) ? "the bank's database is too busy: try again" : "the bank's database cannot be reached: try again",
         );
       }
-      await sleep(backoff(attempt));
+      await sleep(backoff(tries));
     }
   }
 
@@ -161,8 +211,8 @@ export class TransactionRunner {
    * it is proven not committed; resolves when it committed, also when COMMIT's answer was lost and its
    * commit id is there.
    */
-  private async attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<{ value: T }> {
-    const client = await this.connect();
+  private async attempt<T>(fn: (tx: StoreTx) => Promise<T>, queuedAt?: number): Promise<{ value: T }> {
+    const client = await this.connect(queuedAt);
     let released = false;
     const release = (broken: boolean) => {
       if (released) return;
@@ -185,30 +235,12 @@ export class TransactionRunner {
       release(!healthy);
       throw error;
     }
-    const sentAt = performance.now();
-    try {
-      await tx.commit();
-    } catch (error) {
-      release(true);
-      // The server answered with an error: the transaction block is rolled back, as every failed one is.
-      if (!isConnectionError(error)) throw error;
-      // The connection broke with COMMIT's message handed over: ask what became of the transaction.
-      let outcome: "committed" | "not committed";
-      try {
-        outcome = await lostCommitOutcome(this.pool, {
-          commitId: tx.commitId,
-          isNonce: tx.commitIdIsNonce,
-          backendPid: tx.backendPid,
-          sentAt,
-        });
-      } catch (unknown) {
-        lostCommitWarning("not known (answered 503)");
-        throw unknown;
-      }
-      lostCommitWarning(outcome === "committed" ? "committed (its result stands)" : "not committed (run again)");
-      if (outcome === "not committed") throw new NotCommitted(`not committed: ${(error as Error).message}`);
-      // Committed: fn's result stands, the transaction it was computed in is committed.
-    }
+    await commitDecided(
+      this.pool,
+      () => tx.commit(),
+      () => ({ commitId: tx.commitId, isNonce: tx.commitIdIsNonce, backendPid: tx.backendPid }),
+      () => release(true),
+    );
     release(false);
     if (appended) this.appended();
     return { value };

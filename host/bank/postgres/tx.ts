@@ -25,7 +25,18 @@ import type {
 } from "../store.js";
 import { AUDIT_NONCE_BYTES } from "../audit.js";
 import { CUSTOMER_NUMBER_LOCK } from "./schema.js";
-import { APPEND_EVENT, mergeHeld, RECORD_TOKEN_SUCCESS, type Statement, statementName, VERIFIABLE_TOKEN } from "./statements.js";
+import {
+  APPEND_EVENT,
+  INSERT_COMMIT_ID,
+  mergeHeld,
+  pipelined,
+  RECORD_TOKEN_FAILURE,
+  RECORD_TOKEN_SUCCESS,
+  type Statement,
+  settle,
+  statementName,
+  VERIFIABLE_TOKEN,
+} from "./statements.js";
 import { type SealedRow, sealedQueries, sealedRecord } from "../sealed-records.js";
 
 export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = coalesce(
@@ -33,17 +44,7 @@ export const CUSTOMER_OF = `SELECT c.* FROM customers c WHERE c.customer_id = co
   (SELECT customer_id FROM issues WHERE user_id = $1 ORDER BY issue_id DESC LIMIT 1),
   (SELECT customer_id FROM customers WHERE legacy_user_id = $1))`;
 
-const INSERT_COMMIT_ID = "INSERT INTO commit_ids (id) VALUES ($1)";
-
 export { statementName };
-
-/** Every answer, or the first error among them (later ones only say the transaction is aborted), once all are in. */
-async function settle(answers: Promise<Pg.QueryResult>[]): Promise<Pg.QueryResult[]> {
-  const settled = await Promise.allSettled(answers);
-  const failed = settled.find((answer) => answer.status === "rejected");
-  if (failed) throw failed.reason;
-  return settled.map((answer) => (answer as PromiseFulfilledResult<Pg.QueryResult>).value);
-}
 
 export const LOGIN_SELECT = "SELECT l.*, c.customer_number FROM customer_logins l JOIN customers c ON c.customer_id = l.customer_id";
 
@@ -83,20 +84,10 @@ export class PgTx implements StoreTx {
    * values) to the connection, pipelined, in one socket write (corked); their answers, in order.
    */
   private pipeline(statements: Statement[], last?: string): Promise<Pg.QueryResult>[] {
-    const stream = (this.client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
-    stream?.cork?.();
-    try {
-      const answers: Promise<Pg.QueryResult>[] = [];
-      if (!this.begun) answers.push(this.client.query("BEGIN"));
-      this.begun = true;
-      for (const [text, values] of [...mergeHeld(this.held), ...statements])
-        answers.push(this.client.query({ name: statementName(text), text, values: values as unknown[] }));
-      this.held = [];
-      if (last !== undefined) answers.push(this.client.query(last));
-      return answers;
-    } finally {
-      stream?.uncork?.();
-    }
+    const answers = pipelined(this.client, !this.begun, [...mergeHeld(this.held), ...statements], last);
+    this.begun = true;
+    this.held = [];
+    return answers;
   }
 
   /** Sends the held writes and the statement (opening the transaction first); the statement's result. */
@@ -361,13 +352,7 @@ export class PgTx implements StoreTx {
   }
 
   async recordTokenFailure(userId: string, threshold: number, nextCheckAt: number): Promise<{ failures: number; locked: boolean }> {
-    const row = await this.first<{ consecutive_failures: number; locked: number }>(
-      `UPDATE tokens SET consecutive_failures = consecutive_failures + 1,
-         locked = CASE WHEN consecutive_failures + 1 >= $1 THEN 1 ELSE locked END,
-         next_check_at = $2
-       WHERE user_id = $3 RETURNING consecutive_failures, locked`,
-      [threshold, nextCheckAt, userId],
-    );
+    const row = await this.first<{ consecutive_failures: number; locked: number }>(RECORD_TOKEN_FAILURE, [threshold, nextCheckAt, userId]);
     return { failures: row!.consecutive_failures, locked: row!.locked === 1 };
   }
 
