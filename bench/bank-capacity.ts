@@ -26,6 +26,8 @@
 //
 //   npm run build && node dist/bench/bank-capacity.js [--seconds 4] [--rounds 2] [--clients 32] [--cores 2] [--pg-cores 16]
 //     [--partitions 4] [--sealers 4] [--sealer-only] [--svg docs/capacity.svg]
+//   BENCH_CPU_PROF=DIR (environment): our instance and the peer each write a V8 CPU profile into DIR
+//   (it costs them CPU: not for the figures); `node dist/bench/cpu-profile.js DIR/FILE` summarises one.
 import { fork } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -40,7 +42,18 @@ import type { PgStore } from "../host/bank/postgres/store.js";
 import { openStore } from "../host/bank/open-store.js";
 import { AuditSealer } from "../host/bank/postgres/sealer.js";
 import { openAuditKeys } from "../host/bank/rooms/audit.js";
-import { PERIOD, prepare, runCell, START, type Server, seedOf, startServer, stopServers, userIdOf } from "./bank-instances.js";
+import {
+  PERIOD,
+  prepare,
+  runCell,
+  START,
+  type Server,
+  seedOf,
+  serverExecArgv,
+  startServer,
+  stopServers,
+  userIdOf,
+} from "./bank-instances.js";
 import { PEER_SCHEMA, PEER_TOKEN } from "./peer-server.js";
 import { type PgServer, postgresMissing, startPostgres } from "./postgres-server.js";
 
@@ -80,7 +93,7 @@ interface Cost {
 
 /** The peer (bench/peer-server.ts) as a child process, like bank-instances' servers. */
 function startPeer(url: string): Promise<Server> {
-  const child = fork(fileURLToPath(new URL("./peer-server.js", import.meta.url)), ["--peer", url], { execArgv: [] });
+  const child = fork(fileURLToPath(new URL("./peer-server.js", import.meta.url)), ["--peer", url], { execArgv: serverExecArgv() });
   return new Promise((resolve, reject) => {
     child.once("message", (m) => resolve({ child, port: (m as { port: number }).port }));
     child.once("error", reject);

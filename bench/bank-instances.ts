@@ -12,6 +12,8 @@
 // through unnest), not through issue/activate/confirm: the rows are the ones the procedure writes.
 //
 //   npm run build:host && node dist/bench/bank-instances.js [--tokens 10000,1000000] [--seconds 2.5] [--key-cache-seconds 2]
+//   BENCH_CPU_PROF=DIR (environment): each server process writes a V8 CPU profile into DIR at its exit
+//   (also the servers of bench/bank-capacity.ts); `node dist/bench/cpu-profile.js FILE` summarises one.
 //
 // Not part of npm test.
 import { type ChildProcess, fork } from "node:child_process";
@@ -153,11 +155,21 @@ export interface Server {
   port: number;
 }
 
+/**
+ * The server's node options: none, or with BENCH_CPU_PROF=DIR in the environment a V8 CPU profile of
+ * each server process written into DIR when it exits (a .cpuprofile: open it in Chrome's DevTools, or
+ * summarise it with `node dist/bench/cpu-profile.js DIR/*.cpuprofile`).
+ */
+export function serverExecArgv(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
 export function startServer(db: string, keyCacheSeconds: number, poolSize?: number, groupCommit = true): Promise<Server> {
   const child = fork(
     fileURLToPath(import.meta.url),
     ["--server", db, String(keyCacheSeconds), String(poolSize ?? ""), groupCommit ? "group" : "single"],
-    { execArgv: [] },
+    { execArgv: serverExecArgv() },
   );
   return new Promise((resolve, reject) => {
     child.once("message", (m) => resolve({ child, port: (m as { port: number }).port }));

@@ -211,6 +211,12 @@ export interface OtpApi {
   hotp(key: Uint8Array, counter: number | bigint, options?: Pick<OtpOptions, "algorithm" | "digits">): string;
   totp(key: Uint8Array, unixSeconds: number | bigint, options?: OtpOptions): string;
   createTotp(key: Uint8Array, options?: OtpOptions): TotpGenerator;
+  /**
+   * One check of `code` at `unixSeconds`, as `createTotp(key, options).verify(code, unixSeconds, options)`
+   * without holding the key in a slot of its own (and registering it for cleanup): the key is prepared,
+   * used once and zeroed. The matched step offset, or null.
+   */
+  verifyTotp(key: Uint8Array, code: string, unixSeconds: number | bigint, options?: OtpOptions & VerifyOptions): number | null;
   digest(algorithm: Algorithm | string, data: Uint8Array): Uint8Array;
   hmac(algorithm: Algorithm | string, key: Uint8Array, data: Uint8Array): Uint8Array;
   /** The OCRA code (RFC 6287) of `suite` under `key`: digits, or the whole HMAC in hex when the suite's t is 0. */
@@ -249,6 +255,17 @@ export function otpApi(build: CoreBuild = "release"): OtpApi {
     },
     createTotp(key, options = {}) {
       return new TotpGenerator(pool, key, options);
+    },
+    verifyTotp(key, code, unixSeconds, options = {}) {
+      // The checks in TotpGenerator's order: parameters and key (its constructor), then code, window, time (verify).
+      const p = totpParams(options);
+      checkKey(key);
+      const value = parseCode(code, p.digits);
+      const window = checkWindow(options.window);
+      const [high, low] = splitTime(unixSeconds, p);
+      const index = oneShot(p.alg, key, (e) => e.totpVerify(0, high, low, p.t0High, p.t0Low, p.period, p.digits, value, window));
+      if (index === STATUS_NO_MATCH) return null;
+      return check(index, "verifying the code") - window;
     },
     digest(algorithm, data) {
       const alg = algorithmId(algorithm);

@@ -407,4 +407,53 @@ describe.each(CORE_BUILDS)("TOTP interoperability, %s build", (build) => {
     expect(generator.verify("287281", now - 60, { window: 3 })).toBe(0);
     generator.dispose();
   });
+
+  it("verifyTotp (one check, no slot held): the answer of createTotp().verify for every algorithm, digits, period, window and offset; the same errors", () => {
+    const random = testRandom();
+    const now = 1_900_000_000;
+    let matched = 0;
+    for (const algorithm of ["SHA1", "SHA256", "SHA512"] as const)
+      for (const digits of [6, 8])
+        for (const period of [30, 60]) {
+          const key = random.bytes(algorithm === "SHA1" ? 20 : algorithm === "SHA256" ? 32 : 64);
+          const options = { algorithm, digits, period };
+          const generator = api.createTotp(key, options);
+          for (const offset of [-3, -1, 0, 1, 2])
+            for (const window of [0, 1, 2]) {
+              const code = generator.generate(now + offset * period);
+              const expected = generator.verify(code, now, { window });
+              expect(api.verifyTotp(key, code, now, { ...options, window }), `${algorithm} ${digits} ${period} ${offset} ${window}`).toBe(
+                expected,
+              );
+              if (expected !== null) matched++;
+            }
+          // A wrong code: null from both.
+          const wrong = String((Number(generator.generate(now)) + 1) % 10 ** digits).padStart(digits, "0");
+          expect(api.verifyTotp(key, wrong, now, { ...options, window: 0 })).toBe(generator.verify(wrong, now, { window: 0 }));
+          generator.dispose();
+        }
+    expect(matched).toBeGreaterThan(60);
+    const key = random.bytes(20);
+    const generator = api.createTotp(key);
+    for (const [code, time, window] of [
+      ["12345", now, 1],
+      [123456, now, 1],
+      ["123456", now, -1],
+      ["123456", now, 1001],
+      ["123456", -1, 1],
+    ] as const) {
+      const expected = (() => {
+        try {
+          generator.verify(code as string, time, { window });
+          return "no error";
+        } catch (error) {
+          return `${(error as Error).name}: ${(error as Error).message}`;
+        }
+      })();
+      expect(expected).not.toBe("no error");
+      expect(() => api.verifyTotp(key, code as string, time, { window })).toThrow(expected.slice(expected.indexOf(": ") + 2));
+    }
+    expect(() => api.verifyTotp(new Uint8Array(0), "123456", now)).toThrow(/key/);
+    generator.dispose();
+  });
 });

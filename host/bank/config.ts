@@ -58,18 +58,18 @@ export const DEFAULT_MAIL_DOMAIN = "bank.example";
  */
 export type CodeChecker = (seed: Uint8Array, params: OtpParameters, code: string, centerStep: number, window: number) => number | null;
 
-/** The default CodeChecker: host/otp.ts createTotp(...).verify centred on an arbitrary step. */
+/** The default CodeChecker: host/otp.ts verifyTotp (createTotp(...).verify in one call) centred on an arbitrary step. */
 export function wasmCodeChecker(api: OtpApi = otpApi()): CodeChecker {
   return (seed, params, code, centerStep, window) => {
     if (centerStep < 0) return null;
-    const totp = api.createTotp(seed, { algorithm: params.algorithm, digits: params.digits, period: params.period });
-    try {
-      // verify() centres its window on the step of the time given, so give it the centre step's start.
-      const offset = totp.verify(code, centerStep * params.period, { window });
-      return offset === null ? null : centerStep + offset;
-    } finally {
-      totp.dispose();
-    }
+    // verifyTotp centres its window on the step of the time given, so give it the centre step's start.
+    const offset = api.verifyTotp(seed, code, centerStep * params.period, {
+      algorithm: params.algorithm,
+      digits: params.digits,
+      period: params.period,
+      window,
+    });
+    return offset === null ? null : centerStep + offset;
   };
 }
 

@@ -2,7 +2,7 @@
 // AES-256-GCM (NIST SP 800-38D) under the bank's master key. Each record has its own random 96-bit IV,
 // and its row identity as additional authenticated data, so a ciphertext moved to another row (or
 // another purpose) fails to open.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomFillSync } from "node:crypto";
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject, randomBytes, randomFillSync } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { BankError } from "./errors.js";
 
@@ -42,9 +42,12 @@ const HOW_TO_GIVE = `give the bank master key as --master-key-file PATH (a file 
 /** The bank's master key (32 bytes). Only this module sees its bytes. */
 export class MasterKey {
   readonly #key: Buffer;
+  /** The same key as a KeyObject, made once: a cipher made from it skips importing raw key bytes each time. */
+  readonly #secret: KeyObject;
 
   private constructor(key: Buffer) {
     this.#key = key;
+    this.#secret = createSecretKey(key);
   }
 
   /** From 64 hex digits (surrounding white space ignored). */
@@ -104,7 +107,7 @@ export class MasterKey {
   /** Seals `plaintext` for the row named by `aad`. */
   seal(plaintext: Uint8Array, aad: string): Uint8Array {
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", this.#key, iv, { authTagLength: GCM_TAG_BYTES });
+    const cipher = createCipheriv("aes-256-gcm", this.#secret, iv, { authTagLength: GCM_TAG_BYTES });
     cipher.setAAD(Buffer.from(aad, "utf8"));
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return new Uint8Array(Buffer.concat([Buffer.from([SEALED_FORMAT]), iv, body, cipher.getAuthTag()]));
@@ -117,14 +120,16 @@ export class MasterKey {
     }
     const iv = sealed.subarray(1, 1 + IV_BYTES);
     const tag = sealed.subarray(sealed.length - GCM_TAG_BYTES);
-    const decipher = createDecipheriv("aes-256-gcm", this.#key, iv, { authTagLength: GCM_TAG_BYTES });
+    const decipher = createDecipheriv("aes-256-gcm", this.#secret, iv, { authTagLength: GCM_TAG_BYTES });
     decipher.setAAD(Buffer.from(aad, "utf8"));
     decipher.setAuthTag(tag);
+    // GCM's final() adds no bytes: update's output is the plaintext (its own buffer, which the caller zeroes).
+    const plaintext = decipher.update(sealed.subarray(1 + IV_BYTES, sealed.length - GCM_TAG_BYTES));
     try {
-      return new Uint8Array(
-        Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES, sealed.length - GCM_TAG_BYTES)), decipher.final()]),
-      );
+      decipher.final();
+      return new Uint8Array(plaintext.buffer, plaintext.byteOffset, plaintext.length);
     } catch {
+      plaintext.fill(0);
       throw new BankError(
         "master-key",
         "a stored secret cannot be decrypted: the master key is not the one this database was written with (or the record was altered or moved)",

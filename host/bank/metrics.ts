@@ -12,7 +12,7 @@
 // waited for its connection (the store tells it, BankStore.waitObserver); on PostgreSQL the audit queue's depth
 // and the age of its oldest row (the sealer's lag); tokens by state; the process's own (prom-client's
 // default metrics: CPU, memory, event loop lag, file descriptors).
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, onSendHookHandler } from "fastify";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Bank } from "./bank.js";
 
@@ -37,16 +37,32 @@ export interface BankMetrics {
   instrument(app: FastifyInstance): void;
 }
 
+/** Status codes as label values, made once each. */
+const STATUS_LABELS = new Map<number, string>();
+function statusLabel(status: number): string {
+  let label = STATUS_LABELS.get(status);
+  if (label === undefined) {
+    label = String(status);
+    STATUS_LABELS.set(status, label);
+  }
+  return label;
+}
+
 /** The outcome a code check's answer states: accepted, or its refusal's code. */
 export function checkOutcome(status: number, payload: unknown): string {
-  if (status === 204) return "accepted";
-  if (typeof payload !== "string" || payload === "") return `http-${status}`;
+  return readAnswer(status, payload).outcome;
+}
+
+/** A code check's answer read once: its outcome and, for a refusal, the attempts it left. */
+function readAnswer(status: number, payload: unknown): { outcome: string; attemptsLeft?: unknown } {
+  if (status === 204) return { outcome: "accepted" };
+  if (typeof payload !== "string" || payload === "") return { outcome: `http-${status}` };
   try {
-    const body = JSON.parse(payload) as { accepted?: boolean; reason?: string; error?: string };
-    if (body.accepted === true) return "accepted";
-    return body.reason ?? body.error ?? `http-${status}`;
+    const body = JSON.parse(payload) as { accepted?: boolean; reason?: string; error?: string; attemptsLeft?: unknown };
+    if (body.accepted === true) return { outcome: "accepted" };
+    return { outcome: body.reason ?? body.error ?? `http-${status}`, attemptsLeft: body.attemptsLeft };
   } catch {
-    return `http-${status}`;
+    return { outcome: `http-${status}` };
   }
 }
 
@@ -174,22 +190,29 @@ export function createMetrics(bank: Bank): BankMetrics {
   return {
     registry,
     instrument(app) {
-      app.addHook("onSend", async (request, reply, payload) => {
-        const route = request.routeOptions.url;
-        if (route === undefined || !CHECK_ROUTES.has(route)) return payload;
-        const outcome = checkOutcome(reply.statusCode, payload);
-        verifications.inc({ route, outcome });
-        if (outcome === "throttled") throttled.inc();
-        if (outcome === "locked") refusedLocked.inc();
-        if ((outcome === "wrong-code" || outcome === "replayed") && typeof payload === "string" && /"attemptsLeft":0[,}]/.test(payload))
-          locked.inc();
-        return payload;
+      // Synchronous hooks (no promise per request). The outcome is counted by a hook of each code
+      // check's own route only (added as the route is: no other route runs it), as its answer is sent.
+      app.addHook("onRoute", (route) => {
+        const url = route.url;
+        if (url === undefined || !CHECK_ROUTES.has(url)) return;
+        const own = route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend];
+        const count: onSendHookHandler = (_request, reply, payload, done) => {
+          const { outcome, attemptsLeft } = readAnswer(reply.statusCode, payload);
+          verifications.inc({ route: url, outcome });
+          if (outcome === "throttled") throttled.inc();
+          if (outcome === "locked") refusedLocked.inc();
+          // The wrong code (or replay) that used the last attempt locked the token.
+          if ((outcome === "wrong-code" || outcome === "replayed") && attemptsLeft === 0) locked.inc();
+          done(null, payload);
+        };
+        route.onSend = [...own, count] as never;
       });
-      app.addHook("onResponse", async (request, reply) => {
+      app.addHook("onResponse", (request, reply, done) => {
         latency.observe(
-          { method: request.method, route: request.routeOptions.url ?? "unmatched", status: String(reply.statusCode) },
+          { method: request.method, route: request.routeOptions.url ?? "unmatched", status: statusLabel(reply.statusCode) },
           reply.elapsedTime / 1000,
         );
+        done();
       });
     },
   };

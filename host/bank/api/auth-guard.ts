@@ -4,7 +4,7 @@
 // remembered as failed for a few seconds, so the same made-up id again costs no read; a key this
 // instance has seen succeed is remembered by its digest, so it passes an address's limit (valid keys
 // have their own per-key limit) and a wrong secret under its id is refused without a read.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 
 /** Entries each map keeps at most: a flood of new addresses or ids evicts the oldest, it cannot grow memory. */
 export const GUARD_MAX_ENTRIES = 100_000;
@@ -50,9 +50,9 @@ export class AddressFailures {
   }
 }
 
-/** The digest a presented key is remembered by (never the key itself). */
+/** The digest a presented key is remembered by (never the key itself): SHA-256, one-shot (no Hash object per request). */
 export function keyDigest(key: string): Buffer {
-  return createHash("sha256").update(key, "utf8").digest();
+  return hash("sha256", key, "buffer");
 }
 
 /** Key ids whose key failed (for `failedForMs`), and the digest of each key that succeeded here. */

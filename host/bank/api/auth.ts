@@ -3,11 +3,12 @@
 // "enroll" may issue and relay activation (issues, activations, registrations); "admin" may read
 // status and the audit trail, unlock, suspend, resume, revoke and export, and nothing else; "login"
 // (keys made before the split) is verify+enroll. No key: 401; a key without the scope: 403; too many failures from one
-// address: 429 (api/auth-guard.ts). Also the state the hooks and handlers share (fastify decorators):
+// address: 429 (api/auth-guard.ts). The hook is each such route's own (added as the route is), so a
+// public route runs none. Also the state the hooks and handlers share (fastify decorators):
 // the app's `bank`, the request's `apiKey`.
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { API_KEY_PATTERN, type ApiGrant, type ApiKeyInfo, type Bank, scopeGrants, scopeLabel } from "../bank.js";
+import { API_KEY_PATTERN, API_SCOPES, type ApiGrant, type ApiKeyInfo, type Bank, scopeGrants, scopeLabel } from "../bank.js";
 import type { ApiScope } from "../store.js";
 import { AddressFailures, KeyMemory, keyDigest, type MonotonicClock } from "./auth-guard.js";
 import { sendError } from "./errors.js";
@@ -59,6 +60,8 @@ export interface AuthenticationOptions {
 
 type Caller = ApiKeyInfo & { actor: string };
 
+const BEARER = /^Bearer +(\S+)$/i;
+
 /**
  * Adds `request.apiKey` and the hook that sets it (or answers 401/403) on every route that names a
  * scope. Failed authentications count against the client's address (api/auth-guard.ts): past the
@@ -84,6 +87,9 @@ export function addAuthentication(app: FastifyInstance, options: AuthenticationO
     return null;
   }
 
+  /** The caller of each key the bank answered with (the bank hands out the same object while it caches the key's row). */
+  const callers = new WeakMap<ApiKeyInfo, Caller>();
+
   /** The store's answer for a key of the stored form, remembered either way. */
   async function storedKeyOf(key: string, keyId: string, digest: Buffer): Promise<Caller | null> {
     const found = await bank.authenticate(key, digest);
@@ -92,7 +98,12 @@ export function addAuthentication(app: FastifyInstance, options: AuthenticationO
       return null;
     }
     keys.succeeded(keyId, digest);
-    return { ...found, actor: `key:${found.keyId}` };
+    let caller = callers.get(found);
+    if (caller === undefined) {
+      caller = Object.freeze({ ...found, actor: `key:${found.keyId}` }) as Caller;
+      callers.set(found, caller);
+    }
+    return caller;
   }
 
   /** The caller; null: a failed authentication; or the seconds an address over its limit must wait. */
@@ -113,38 +124,52 @@ export function addAuthentication(app: FastifyInstance, options: AuthenticationO
     return overLimit() ?? (recalled === "unknown" ? storedKeyOf(presented, keyId, digest) : null);
   }
 
-  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
-    const needed = request.routeOptions.config?.scope;
+  /** The onRequest hook of a route that needs `needed`: sets request.apiKey, or answers 401, 403 or 429. */
+  const authenticate = (needed: ApiScope) => {
+    const allowed = new Set(API_SCOPES.filter((has) => scopeAllows(has, needed)));
+    return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+      const authorization = request.headers.authorization;
+      const presented = authorization === undefined ? "" : (BEARER.exec(authorization)?.[1] ?? "");
+      const key = await keyOf(presented, request.ip);
+      if (key && "retryAfter" in key) {
+        return sendError(
+          reply,
+          429,
+          {
+            error: "rate-limited",
+            message: `${failures.perMinute} requests from this address in a minute had no valid API key: retry in ${key.retryAfter} s`,
+            retryAfterSeconds: key.retryAfter,
+          },
+          { "Retry-After": String(key.retryAfter) },
+        );
+      }
+      if (!key) {
+        failures.record(request.ip);
+        return sendError(
+          reply,
+          401,
+          { error: "unauthorized", message: "this route needs an API key: send Authorization: Bearer KEY (otp-token bank api-key create)" },
+          { "WWW-Authenticate": 'Bearer realm="otp-token bank"' },
+        );
+      }
+      if (!allowed.has(key.scope)) {
+        return sendError(reply, 403, {
+          error: "forbidden",
+          message: `this route needs an API key of scope ${scopeLabel(needed)}; this key has scope ${scopeLabel(key.scope)}`,
+        });
+      }
+      request.apiKey = key;
+      return undefined;
+    };
+  };
+
+  // Each route that names a scope gets its own hook as it is added (also the routes of plugins
+  // registered later, and of the browser simulator's server): a public route runs none, and no
+  // request reads request.routeOptions (a getter that builds a new object on every read).
+  app.addHook("onRoute", (route) => {
+    const needed = route.config?.scope;
     if (needed === undefined) return;
-    const presented = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? "")?.[1] ?? "";
-    const key = await keyOf(presented, request.ip);
-    if (key && "retryAfter" in key) {
-      return sendError(
-        reply,
-        429,
-        {
-          error: "rate-limited",
-          message: `${failures.perMinute} requests from this address in a minute had no valid API key: retry in ${key.retryAfter} s`,
-          retryAfterSeconds: key.retryAfter,
-        },
-        { "Retry-After": String(key.retryAfter) },
-      );
-    }
-    if (!key) {
-      failures.record(request.ip);
-      return sendError(
-        reply,
-        401,
-        { error: "unauthorized", message: "this route needs an API key: send Authorization: Bearer KEY (otp-token bank api-key create)" },
-        { "WWW-Authenticate": 'Bearer realm="otp-token bank"' },
-      );
-    }
-    if (!scopeAllows(key.scope, needed)) {
-      return sendError(reply, 403, {
-        error: "forbidden",
-        message: `this route needs an API key of scope ${scopeLabel(needed)}; this key has scope ${scopeLabel(key.scope)}`,
-      });
-    }
-    request.apiKey = key;
+    const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [authenticate(needed) as never, ...own];
   });
 }
