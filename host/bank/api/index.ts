@@ -2,8 +2,9 @@
 // per-address limit of failed authentications), the per-key rate limit and the route groups, one module each (public, customers, issuing, tokens, transactions, admin), registered in
 // this order (the order of the OpenAPI document's paths). `../service.ts` builds a service from it;
 // the browser simulator's server (host/web/server.ts) adds it beside its own routes.
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { Bank } from "../bank.js";
 import { DEFAULT_FAILED_AUTH_LIMIT, DEFAULT_RATE_LIMIT, UNKNOWN_KEY_SECONDS } from "../limits.js";
 import { adminRoutes } from "./admin.js";
@@ -14,7 +15,6 @@ import { gatewayRoutes } from "./gateway.js";
 import { issuingRoutes } from "./issuing.js";
 import { completeDocument, DOCUMENT_EXTRAS, transformRoute } from "./openapi.js";
 import { publicRoutes } from "./public.js";
-import { RequestRateLimit } from "./rate-limit.js";
 import { readyRoutes } from "./ready.js";
 import { tokenRoutes } from "./tokens.js";
 import { transactionRoutes } from "./transactions.js";
@@ -22,7 +22,7 @@ import { transactionRoutes } from "./transactions.js";
 export interface ServiceOptions {
   bank: Bank;
   memoryKeys?: MemoryKey[];
-  /** Requests per minute per API key (per address for a request without one); default DEFAULT_RATE_LIMIT. */
+  /** Requests per minute per API key; default DEFAULT_RATE_LIMIT. */
   rateLimit?: number;
   /**
    * Failed authentications (no key, a malformed, unknown or revoked key, a wrong secret) per minute per
@@ -32,7 +32,7 @@ export interface ServiceOptions {
   failedAuthLimit?: number;
   /** Seconds a key id whose key failed is refused again without a database read; default UNKNOWN_KEY_SECONDS. */
   unknownKeySeconds?: number;
-  /** The failure and rate-limit windows' clock (milliseconds, monotonic); default performance.now. */
+  /** The failure windows' clock (milliseconds, monotonic); default performance.now. */
   monotonicNow?: MonotonicClock;
   /** One line per request (no bodies, no queries); default none. */
   log?: (line: string) => void;
@@ -40,17 +40,6 @@ export interface ServiceOptions {
   resyncKey?: Uint8Array;
   /** Outbox folder, so an issue's answer can name its mail (the browser simulator). */
   includeMailId?: boolean;
-}
-
-/** A route option's hooks of one kind as a list. */
-function hooksOf(hooks: RouteOptions["preHandler"]): never[] {
-  return (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]) as never[];
-}
-
-/** A POST without a body is a POST of {}. */
-function emptyBody(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  if (request.body === undefined) request.body = {};
-  done();
 }
 
 /** Adds the API's routes, authentication, rate limit and OpenAPI document to `app`. */
@@ -87,15 +76,22 @@ export async function registerBankApi(app: FastifyInstance, options: ServiceOpti
     now: options.monotonicNow ?? (() => performance.now()),
   });
 
-  // Per route, as each is added (so the routes of the plugins below get them): POST routes without a
-  // body take {} (a body with unknown fields is still refused by its schema); every route counts its
-  // requests against the per-key rate limit (api/rate-limit.ts) once authenticated. Both hooks are
-  // synchronous: no promise per request.
-  const limit = new RequestRateLimit(options.rateLimit ?? DEFAULT_RATE_LIMIT, options.monotonicNow ?? (() => performance.now()));
-  app.addHook("onRoute", (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (methods.includes("POST")) route.preValidation = [emptyBody, ...hooksOf(route.preValidation)];
-    route.preHandler = [...hooksOf(route.preHandler), limit.hook as never];
+  // POST routes without a body take {} (a body with unknown fields is still refused by its schema).
+  app.addHook("preValidation", async (request) => {
+    if (request.method === "POST" && request.body === undefined) request.body = {};
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    hook: "preHandler",
+    max: options.rateLimit ?? DEFAULT_RATE_LIMIT,
+    timeWindow: 60_000,
+    keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.keyId}` : `ip:${request.ip}`),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: "rate-limited",
+      message: `this API key made more than ${context.max} requests in a minute: retry in ${context.after}`,
+    }),
   });
 
   // Each group is an encapsulated plugin: the hooks, the error handler and the decorators above reach it.
