@@ -67,7 +67,19 @@ describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
     const db = join(home, "bank.sqlite");
     const store = await openStore(db, { create: true });
     const bank = await Bank.open(store, MasterKey.fromHex(masterKey));
-    const start = (columns = 140, lang = "C.UTF-8") =>
+    // After kill-session of the last session the tmux server exits; a new-session meanwhile can meet
+    // the exiting server ("server exited unexpectedly"): wait for it to be gone and start again.
+    const start = async (columns = 140, lang = "C.UTF-8") => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return startOnce(columns, lang);
+        } catch (error) {
+          if (attempt === 5 || !String((error as { stderr?: string }).stderr ?? error).includes("server exited unexpectedly")) throw error;
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
+    };
+    const startOnce = (columns: number, lang: string) =>
       tmux(
         "new-session",
         "-d",
@@ -81,7 +93,7 @@ describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
       );
     const pane = (format: string) => tmux("display-message", "-p", "-t", session, format).trim();
     try {
-      start();
+      await start();
       await waitFor(/Program the demo profile/);
       tmux("send-keys", "-t", session, "y", "Enter");
       await waitFor(/\[space\] press/);
@@ -105,7 +117,7 @@ describe.runIf(HAS_TMUX)("the interactive simulator in tmux", () => {
       expect(statSync(flash).size).toBe(16384);
       // Restarted in an 80-column terminal, in Japanese: no offer this time, the demo profile is still
       // there, and every line fits (the panel in quadrant blocks, 64 columns).
-      start(80, "ja_JP.UTF-8");
+      await start(80, "ja_JP.UTF-8");
       await waitFor(/\[space\] 押す/);
       expect(screen()).not.toContain("Program the demo profile");
       tmux("send-keys", "-t", session, " ");
