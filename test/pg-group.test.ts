@@ -281,9 +281,16 @@ describe.skipIf(POSTGRES_SKIP !== null)("verifications grouped into one PostgreS
             if (!dropped) {
               dropped = true;
               // The group holds its rows (idle in transaction on the server) while its members run: its connection goes.
-              await admin.query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()",
+              const { rows } = await admin.query<{ pid: number }>(
+                "SELECT pid FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database() AND pg_terminate_backend(pid)",
               );
+              // pg_terminate_backend only signals: a loaded server's process could still read the group's
+              // COMMIT and commit before it exits (a lost COMMIT, decided "committed"). Gone before we go on.
+              for (;;) {
+                const left = await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1::int[])", [rows.map((r) => r.pid)]);
+                if (left.rowCount === 0) break;
+                await new Promise((resolve) => setTimeout(resolve, 10));
+              }
             }
             return tx.recordTokenFailure(id, 10, NOW + 1);
           },
