@@ -18,7 +18,7 @@
 // Not part of npm test.
 import { type ChildProcess, fork } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -313,6 +313,27 @@ export async function prepare(db: string, tokens: number): Promise<{ apiKey: str
   }
 }
 
+/** Median milliseconds of a 4 KiB write and its fsync in `dir` (the disk under SQLite's COMMITs). */
+function fsyncLatency(dir: string, times = 200): number {
+  const path = join(dir, "fsync-probe");
+  const fd = openSync(path, "w");
+  const block = Buffer.alloc(4096, 1);
+  const took: number[] = [];
+  try {
+    for (let i = 0; i < times; i++) {
+      const t = performance.now();
+      writeSync(fd, block, 0, block.length, (i % 16) * block.length);
+      fsyncSync(fd);
+      took.push(performance.now() - t);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  took.sort((a, b) => a - b);
+  return took[Math.floor(took.length / 2)];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -342,6 +363,7 @@ async function main(): Promise<void> {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), "otp-bank-instances-"));
+  const fsyncMs = fsyncLatency(dir);
   let pg: PgServer | null = null;
   const rows: Row[] = [];
   const record = (row: Row) => {
@@ -431,6 +453,11 @@ async function main(): Promise<void> {
         .sort((a, b) => a - b);
       return rates.length === 0 ? null : { rate: rates[Math.floor(rates.length / 2)], of: rates.length };
     };
+    if (rows.some((r) => r.store === "SQLite FULL 1/tx" && r.tokens === tokens))
+      console.log(
+        `  (one 4 KiB write + fsync in the bench's directory: ${fsyncMs.toFixed(3)} ms median: what one COMMIT per transaction pays at least; ` +
+          `where it is this short, the path's CPU bounds one COMMIT per transaction as much as its fsync does)`,
+      );
     for (const clients of [...new Set(clientCounts)].filter((c) => c >= 32)) {
       const before = median("SQLite FULL 1/tx", clients);
       const after = median("SQLite FULL", clients);
