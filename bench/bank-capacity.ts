@@ -511,7 +511,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `  sealing's CPU per row (this process ${sealer.processUs.toFixed(1)} µs, PostgreSQL ${sealer.postgresUs.toFixed(1)} µs) is already in the per-verification CPU above ` +
-      `(the measured instance sealed its own events): at 16 instances each verifies ${perInstance.toFixed(0)}/s, which ${needed} loop${needed === 1 ? "" : "s"} per instance seal` +
+      `(the measured instance sealed its own events): at 16 instances each verifies ${perInstance.toFixed(0)}/s, which ${needed} loop${needed === 1 ? " seals" : "s seal"} per instance` +
       `${needed <= loops ? `; with ${loops}, sealing is bounded only by the CPU the instance and PostgreSQL lines count` : `: more than --audit-sealers ${loops}`}`,
   );
   const sixteen = modelled({ ...limits, sealer: () => Number.POSITIVE_INFINITY }, 16).perSecond;
