@@ -7,25 +7,26 @@
 //   alternating `--rounds` cells of `--seconds` at 32 clients. Meanwhile /proc/<pid>/stat gives the
 //   CPU time of the server and of every PostgreSQL process (pg_stat_activity's, background processes
 //   included), pg_current_wal_lsn the WAL bytes.
-// - The audit sealers' rate: AUDIT_ROWS queued events (genuine writer MACs) drained by sealers
-//   (host/bank/postgres/sealer.ts, batches of SEAL_BATCH): rows chained per second, first with one
-//   partition and one sealer (the trail before partitions: one head for the cluster), then with
-//   `--partitions P` partitions sealed by `--sealers N` sealers at once (each seals any partition
-//   whose head it can lock). With partitions, each instance's sealer seals its own share: the cap
-//   grows with the instances (partitions >= instances).
+// - The audit sealing's rate: AUDIT_ROWS queued events (genuine writer MACs) drained the way an
+//   instance seals in the background (host/bank/postgres/sealer.ts, AuditSealer.settle, batches of
+//   SEAL_BATCH): rows chained per second and the CPU per row in this process and in PostgreSQL, first
+//   one sealing loop on one partition (the trail before partitions: one head for the cluster), then
+//   `--instances N` sealers of `--audit-sealers S` loops each over `--partitions P` (default 2 x N x S;
+//   each loop seals any partition whose head it can lock).
 // - The model: N instances on N machines of C cores each and one PostgreSQL machine of P cores:
 //     instances  N * C / (instance CPU s per verification)
 //     PostgreSQL P / (PostgreSQL CPU s per verification)
-//     sealer     N * (one sealer's rows/s) / (audit rows per verification, 1), partitions >= N
-//                (the PostgreSQL side of sealing is in PostgreSQL's CPU per verification: the
-//                instance measured seals its own events)
+//     sealer     N * S * (one loop's rows/s) / (audit rows per verification, 1), partitions >= N * S
+//                (sealing's CPU, the instance's and PostgreSQL's, is in the CPU per verification:
+//                the instance measured seals its own events; a loop waits on round trips, so the
+//                loops of an instance overlap until the CPU is used)
 //   the cluster does the least of the three; the first to bind is printed, and drawn in
 //   docs/capacity.svg (verifications/s against instances, one line per limit).
 // Every process here shares one (loaded) machine: the CPU seconds per verification are what transfers
 // to other machines, not the throughput measured here. Disk (fsync) and network are not modelled.
 //
 //   npm run build && node dist/bench/bank-capacity.js [--seconds 4] [--rounds 2] [--clients 32] [--cores 2] [--pg-cores 16]
-//     [--partitions 4] [--sealers 4] [--sealer-only] [--svg docs/capacity.svg]
+//     [--audit-sealers 4] [--partitions 8] [--instances 1] [--sealer-only] [--svg docs/capacity.svg]
 import { fork } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";

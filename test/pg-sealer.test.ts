@@ -147,7 +147,8 @@ describe.skipIf(POSTGRES_SKIP !== null)("one instance's concurrent audit sealing
       // The background's way: a loop per partition found, up to 4. Whenever a loop picks partition 0 it
       // waits; the others go on (one loop alone would wait there with the rest still queued, unless it came last).
       const settling = sealer.settle();
-      const deadline = Date.now() + 30_000;
+      // (Within the store's lock_timeout, 5 s, after which a waiting seal gives up and its loop picks again.)
+      const deadline = Date.now() + 4_500;
       while ((await query("SELECT count(*)::int AS n FROM events WHERE part BETWEEN 1 AND 7"))[0].n < 35 && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 20));
       expect(await query("SELECT part, detail FROM audit_queue")).toEqual([{ part: 0, detail: "p0" }]);

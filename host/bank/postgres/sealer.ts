@@ -3,8 +3,16 @@
 // hash(user_id) mod P (schema.ts migration 7); this sealer moves committed queue rows of one partition
 // into `events` in one transaction: each gets the partition's next chain position, a global id (a
 // sequence) and its MAC over the partition's previous row's, under the row lock of that partition's
-// audit_head row. Sealers of different instances lock different partitions (SKIP LOCKED), so P
-// partitions are sealed by up to P sealers at once: no one lock caps the cluster.
+// audit_head row. Sealers lock different partitions (SKIP LOCKED), so P partitions are sealed by up
+// to P sealing loops at once: no one lock caps the cluster. An instance runs up to `concurrency`
+// loops (`bank serve --audit-sealers S`): with P >= instances x S, every loop seals at once.
+//
+// A seal is three round trips: BEGIN and the head locked; the partition's queued rows (each with the
+// global id it will have, given out while the head is held, and its row version: ctid, xmin) and the
+// archive's cut; then one statement and COMMIT: the rows deleted from the queue by ctid and inserted
+// into `events` from what the delete returns, only where queue id and xmin still match (a row changed
+// after its check makes the counts differ, the statement fails and nothing is written), the chain
+// MACs sent as one bytea, the head moved.
 //
 // Why not chain inside each transaction: a chain needs its head locked from the read of the previous
 // MAC until commit, so every transaction that appends (every verification) would wait for the one
@@ -21,14 +29,19 @@
 //
 // Only rows the bank wrote: each queued row's writer MAC (host/bank/audit.ts) is checked, and its nonce
 // must be new to the trail: not in `events`, and not a nonce that left with the archive (a row
-// recorded at or before the archive's floor, the setting audit_archived: audit.ts ArchiveCut). The first row that fails stops the seal: the rows before it are chained,
+// recorded at or before the archive's floor, the setting audit_archived: audit.ts ArchiveCut); a nonce
+// already in `events` is first left to its unique index (events_by_nonce: the seal rolls back) and
+// the partition sealed again with each nonce looked up. The first row that fails stops the seal: the rows before it are chained,
 // it and every row after it stay queued, and the alarm is raised (`onAlarm`, and `bank audit verify`
 // names it). A row inserted into the queue by a database writer is never sealed into the history.
 //
-// When: an instance seals shortly after each of its commits that appended (SEAL_DELAY_MS), skipping the
-// round when another instance holds the head (FOR UPDATE SKIP LOCKED) and trying again until a seal of
-// its own has seen its rows; at start-up (rows a stopped instance left queued); and before every read
-// of the trail (readers wait for the head), so a reader sees every event committed before it asked.
+// When: an instance seals shortly after each of its commits that appended (SEAL_DELAY_MS): a round of
+// loops, each sealing partitions until it finds none left to seal; a loop that locks a partition while
+// other partitions have queued rows starts another (up to `concurrency`), which skips the partitions
+// its instance holds. A partition another instance holds is skipped (FOR UPDATE SKIP LOCKED) and the
+// round tried again until a seal of its own has seen its rows; at start-up (rows a stopped instance
+// left queued); and before every read of the trail (drain: up to `concurrency` partitions at once, each
+// waiting for its head), so a reader sees every event committed before it asked.
 import type { Pool, PoolClient, QueryResult } from "pg";
 import { ARCHIVE_RECORD_ALTERED, type ArchiveCut, archivedProblem, chainMac, openArchiveCut, writerProblem } from "../audit.js";
 import type { AuditAlarm, AuditKeys, AuditSetup, EventRow } from "../store.js";
