@@ -74,6 +74,15 @@ async function tokens(store: PgStore, count: number): Promise<Map<string, TokenP
   return profiles;
 }
 
+/** The database of a bank as `bankOf` made it, on a store of its own without a sealer (the bank's stopped: none of its seals runs meanwhile). */
+async function withoutSealer(partitions: number): Promise<{ store: PgStore; url: string; keys: AuditKeys }> {
+  const { store: banks, url, keys } = await bankOf(partitions, 4);
+  await banks.close();
+  const store = (await openStore(url)) as PgStore;
+  opened.push(store);
+  return { store, url, keys };
+}
+
 /** Puts a genuine event (the bank's writer MAC, over `nonce` when given: a copy's) straight into the queue of partition `part`. */
 async function enqueue(store: PgStore, keys: AuditKeys, part: number, detail: string, nonce?: Uint8Array): Promise<Uint8Array> {
   const fields = { at: NOW, kind: "note", service_id: null, user_id: null, actor: "test", detail };
@@ -130,8 +139,7 @@ describe.skipIf(POSTGRES_SKIP !== null)("one instance's concurrent audit sealing
   }, 180_000);
 
   it("while one partition's seal waits on a lock, the instance's other loops seal every other partition", async () => {
-    const { store, keys } = await bankOf(8, 4);
-    await store.sealAudit();
+    const { store, keys } = await withoutSealer(8);
     const first = await enqueue(store, keys, 0, "p0");
     for (let part = 1; part < 8; part++) for (let i = 0; i < 5; i++) await enqueue(store, keys, part, `p${part}.${i}`);
     // Another transaction holds partition 0's nonce in events' unique index (uncommitted): a seal of partition 0 waits at its insert.
@@ -164,11 +172,11 @@ describe.skipIf(POSTGRES_SKIP !== null)("one instance's concurrent audit sealing
   }, 60_000);
 
   it("a queued copy of a sealed event's nonce: the rows before it chained, it refused with an alarm, its partition alone stopped", async () => {
-    const { bank, store, keys } = await bankOf(2, 4);
-    const original = await enqueue(store, keys, 0, "original");
-    await store.sealAudit();
+    const { store, url, keys } = await withoutSealer(2);
     const alarms: string[] = [];
     const sealer = new AuditSealer(store.pool, { keys, random: randomBytes, onAlarm: (a) => alarms.push(a.reason) }, 4);
+    const original = await enqueue(store, keys, 0, "original");
+    await sealer.settle();
     await enqueue(store, keys, 0, "before");
     await enqueue(store, keys, 0, "copy", original);
     await enqueue(store, keys, 0, "after");
@@ -181,7 +189,9 @@ describe.skipIf(POSTGRES_SKIP !== null)("one instance's concurrent audit sealing
       "copy",
       "after",
     ]);
-    const report = await bank.verifyAudit();
+    const reopened = (await openStore(url)) as PgStore;
+    opened.push(reopened);
+    const report = await (await Bank.open(reopened, MASTER, { now: () => NOW })).verifyAudit();
     expect(report.ok).toBe(false);
     expect(report.firstBad).toMatchObject({ table: "queue" });
   }, 60_000);
