@@ -466,6 +466,19 @@ describe("otp-token bank: help and usage", () => {
       expect(help.out).toContain(MASTER_KEY_ENV);
     }
     expect((await cli([])).status).toBe(0);
+    // bank serve --audit-sealers: documented, and refused (before anything starts) out of range, beyond the pool, or on SQLite.
+    expect((await cli(["serve", "--help"])).out).toContain("--audit-sealers S");
+    const pgUrl = "postgres://bank@127.0.0.1:1/none";
+    for (const [args, message] of [
+      [["--audit-sealers", "0"], "--audit-sealers must be a whole number from 1 to 16"],
+      [["--audit-sealers", "17"], "--audit-sealers must be a whole number from 1 to 16"],
+      [["--audit-sealers", "4", "--db-pool", "4"], "--audit-sealers 4 needs --db-pool 5 or more (it is 4)"],
+    ] as const) {
+      const refused = await cli(["serve", "--db", pgUrl, ...args]);
+      expect([refused.status, refused.err]).toEqual([2, expect.stringContaining(message)]);
+    }
+    const sqlite = await cli(["serve", "--db", join(dir, "s.sqlite"), "--audit-sealers", "2"]);
+    expect([sqlite.status, sqlite.err]).toEqual([2, expect.stringContaining("only a PostgreSQL store")]);
     let err = "";
     const io: Io = {
       out: () => {},

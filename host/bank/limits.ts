@@ -18,6 +18,14 @@ export const DEFAULT_SERVICE_HOST = "127.0.0.1";
 /** PostgreSQL connections per `bank serve` instance unless told otherwise (host/bank/postgres/store.ts says why). */
 export const DEFAULT_POOL_SIZE = 10;
 /**
+ * Audit partitions a PostgreSQL instance seals at once (`bank serve --audit-sealers`, host/bank/postgres/sealer.ts),
+ * unless told otherwise: each sealing loop holds one of the pool's connections while it seals, so at most the pool less one.
+ */
+export const DEFAULT_AUDIT_SEALERS = 4;
+export const MAX_AUDIT_SEALERS = 16;
+/** The sealing loops of an instance whose pool has `poolSize` connections, unless told otherwise. */
+export const defaultAuditSealers = (poolSize: number): number => Math.max(1, Math.min(DEFAULT_AUDIT_SEALERS, poolSize - 1));
+/**
  * Seconds `bank serve` reuses an API key's stored row (so a request does not wait on the database to
  * authenticate): a key revoked with 'bank api-key revoke' is refused by every instance within this.
  */

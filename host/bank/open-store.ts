@@ -13,7 +13,7 @@ export const isPostgresUrl = (urlOrPath: string): boolean => /^postgres(ql)?:\/\
 export async function openStore(urlOrPath: string, options: OpenStoreOptions = {}): Promise<BankStore> {
   if (isPostgresUrl(urlOrPath)) {
     const { PgStore } = await import("./postgres/store.js");
-    return PgStore.open(urlOrPath, { create: options.create, poolSize: options.poolSize });
+    return PgStore.open(urlOrPath, { create: options.create, poolSize: options.poolSize, auditSealers: options.auditSealers });
   }
   const { SqliteStore } = await import("./sqlite/store.js");
   return SqliteStore.open(urlOrPath, options);

@@ -23,6 +23,8 @@ export interface ServeOptions {
   log: boolean;
   /** PostgreSQL: connections in this instance's pool. */
   poolSize?: number;
+  /** PostgreSQL: audit partitions this instance seals at once (host/bank/postgres/sealer.ts). */
+  auditSealers?: number;
   /** Seconds an API key's row is reused before it is read again (Bank apiKeyCacheSeconds). */
   keyCacheSeconds?: number;
   /** The delay after a token's first consecutive failure, doubling with each (Bank throttleBaseSeconds); 0: none, the lockout alone. */
@@ -50,7 +52,7 @@ export async function serveBank(options: ServeOptions, io: Io, signals: NodeJS.E
     }
     if (verdict.warn) io.err(`${verdict.warn}\n`);
   }
-  const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize });
+  const store = await openStore(options.db, { thread: "worker", poolSize: options.poolSize, auditSealers: options.auditSealers });
   let app: Awaited<ReturnType<typeof createService>> | undefined;
   let bank: Bank | undefined;
   let metricsServer: MetricsServer | undefined;

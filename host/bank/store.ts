@@ -488,4 +488,6 @@ export interface OpenStoreOptions {
   groupCommit?: boolean;
   /** PostgreSQL only: connections in this instance's pool; default 10 (host/bank/postgres/store.ts). */
   poolSize?: number;
+  /** PostgreSQL only: audit partitions sealed at once (`bank serve --audit-sealers`); default defaultAuditSealers(poolSize) (host/bank/limits.ts). */
+  auditSealers?: number;
 }

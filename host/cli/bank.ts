@@ -19,8 +19,11 @@ import { BankError } from "../bank/errors.js";
 import {
   DEFAULT_FAILED_AUTH_LIMIT,
   DEFAULT_KEY_CACHE_SECONDS,
+  DEFAULT_AUDIT_SEALERS,
   DEFAULT_POOL_SIZE,
   DEFAULT_RATE_LIMIT,
+  defaultAuditSealers,
+  MAX_AUDIT_SEALERS,
   DEFAULT_SERVICE_HOST,
   DEFAULT_SERVICE_PORT,
 } from "../bank/limits.js";
@@ -389,6 +392,10 @@ Options:
                           no API key; 0 picks a free port and prints it); none by default
   --metrics-host ADDRESS  the metrics listener's address, default 127.0.0.1
   --db-pool N             PostgreSQL: connections this instance keeps, default ${DEFAULT_POOL_SIZE}
+  --audit-sealers S       PostgreSQL: audit partitions this instance seals at once, 1-${MAX_AUDIT_SEALERS}, default
+                          ${DEFAULT_AUDIT_SEALERS} (at most --db-pool less one: each sealing loop holds a connection
+                          while it seals); with at least instances x S partitions ('bank settings
+                          --audit-partitions'), every loop of every instance seals a partition at once
   --throttle-base-seconds N
                           after a token's k-th consecutive wrong code, no code is checked for
                           N * 2^(k-1) seconds (at most ${DEFAULT_CONFIG.throttleMaxSeconds}), default ${DEFAULT_CONFIG.throttleBaseSeconds}; 0: no delay, only
@@ -1071,6 +1078,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
         "metrics-port": { type: "string" },
         "metrics-host": { type: "string" },
         "db-pool": { type: "string" },
+        "audit-sealers": { type: "string" },
         "key-cache-seconds": { type: "string" },
         "throttle-base-seconds": { type: "string" },
         "audit-head-file": { type: "string" },
@@ -1078,6 +1086,13 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
       noPositionals(positionals);
       const port = integerOption(values.port, "port", 0, 65535, DEFAULT_SERVICE_PORT);
       const poolSize = integerOption(values["db-pool"], "db-pool", 1, 1000, DEFAULT_POOL_SIZE);
+      const auditSealers = integerOption(values["audit-sealers"], "audit-sealers", 1, MAX_AUDIT_SEALERS, defaultAuditSealers(poolSize));
+      if (values["audit-sealers"] !== undefined && !isPostgresUrl(databaseOf(values)))
+        throw new UsageError("--audit-sealers: only a PostgreSQL store seals the trail in partitions (SQLite has one writer)");
+      if (auditSealers > Math.max(1, poolSize - 1))
+        throw new UsageError(
+          `--audit-sealers ${auditSealers} needs --db-pool ${auditSealers + 1} or more (it is ${poolSize}): each sealing loop holds one of the pool's connections while it seals, and verifications need one`,
+        );
       const keyCacheSeconds = integerOption(values["key-cache-seconds"], "key-cache-seconds", 0, 60, DEFAULT_KEY_CACHE_SECONDS);
       const throttleBaseSeconds = integerOption(
         values["throttle-base-seconds"],
@@ -1109,6 +1124,7 @@ async function run(sub: string, args: string[], io: Io, stdin: Terminal): Promis
           metricsPort,
           metricsHost: values["metrics-host"],
           poolSize,
+          auditSealers,
           keyCacheSeconds,
           throttleBaseSeconds,
           auditHeadFile: values["audit-head-file"],

@@ -45,7 +45,7 @@ import type {
   TokenState,
   TransactionOptions,
 } from "../store.js";
-import { DEFAULT_POOL_SIZE } from "../limits.js";
+import { DEFAULT_POOL_SIZE, defaultAuditSealers } from "../limits.js";
 import { StoreBusyError } from "../store.js";
 import {
   backoff,
@@ -69,14 +69,7 @@ import { COMMIT_ID_KEEP_MS, TransactionRunner } from "./transactions.js";
 import { CUSTOMER_OF, LOGIN_SELECT, statementName } from "./tx.js";
 
 export { DEFAULT_POOL_SIZE };
-export {
-  COMMIT_RESOLVE_MS,
-  isConnectionError,
-  listened,
-  MAX_WAITING,
-  RETRY_WINDOW_MS,
-  redactUrl,
-} from "./connection.js";
+export { COMMIT_RESOLVE_MS, isConnectionError, listened, MAX_WAITING, RETRY_WINDOW_MS, redactUrl } from "./connection.js";
 export { migrate, postgresHasBank } from "./migrate.js";
 export { COMMIT_ID_DECIDE_MS, COMMIT_ID_KEEP_MS, lostCommitOutcome } from "./transactions.js";
 export { GROUPS_IN_FLIGHT, MAX_GROUP } from "./group.js";
@@ -91,12 +84,15 @@ export interface PgStoreOptions {
   poolSize?: number;
   /** How transactions with a group key are grouped (group.ts); false: each alone, as without a key. */
   grouping?: GroupOptions | false;
+  /** Partitions this instance seals at once (sealer.ts; `bank serve --audit-sealers`); default defaultAuditSealers(poolSize). */
+  auditSealers?: number;
 }
 
 export class PgStore implements BankStore {
   readonly kind = "postgres";
   readonly schemaVersion = SCHEMA_VERSION;
   private sealer: AuditSealer | null = null;
+  private auditSealers = 1;
   private closed = false;
   private pruneTimer: NodeJS.Timeout | null = null;
   private pruning: Promise<unknown> | null = null;
@@ -126,6 +122,7 @@ export class PgStore implements BankStore {
       throw openError(error, location);
     }
     const store = new PgStore(pool, location, options.grouping ?? {});
+    store.auditSealers = options.auditSealers ?? defaultAuditSealers(options.poolSize ?? DEFAULT_POOL_SIZE);
     store.prunePeriodically();
     return store;
   }
@@ -354,7 +351,7 @@ export class PgStore implements BankStore {
 
   async useAudit(setup: AuditSetup): Promise<void> {
     await this.vouchLegacyEvents(setup);
-    this.sealer = new AuditSealer(this.pool, setup);
+    this.sealer = new AuditSealer(this.pool, setup, this.auditSealers);
     // Rows a stopped instance left queued.
     await this.sealed();
   }
