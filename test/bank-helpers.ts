@@ -5,7 +5,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import type { ActivationAnswer, Bank } from "../host/bank/bank.js";
-import type { NewToken } from "../host/bank/store.js";
+import { aad, type MasterKey } from "../host/bank/crypto.js";
+import type { BankStore, NewToken } from "../host/bank/store.js";
 import { otpApi } from "../host/otp.js";
 import { referenceFinish, referenceRequest, type ReferenceResult, type ReferenceSession } from "./reference-cpace.js";
 
@@ -59,6 +60,47 @@ export function tokenRow(customerId: number, userId: string): NewToken {
     activated_at: 1000,
     expires_at: 999_999,
   };
+}
+
+/**
+ * `count` active tokens at User IDs `userIdOf(1..count)` of `serviceId` (SHA-1, 6 digits, 60 s; the
+ * last accepted step the one before `now`'s; each with a customer of its own), their seeds (derived
+ * from `n` and `mix`) sealed under `master` as the bank seals them: the profiles by User ID.
+ */
+export async function seedTokens(
+  store: BankStore,
+  master: MasterKey,
+  options: { count: number; serviceId: string; now: number; userIdOf: (n: number) => string; mix?: [number, number] },
+): Promise<Map<string, TokenProfile>> {
+  const { count, serviceId, now, userIdOf } = options;
+  const [a, b] = options.mix ?? [31, 7];
+  const profiles = new Map<string, TokenProfile>();
+  for (let n = 1; n <= count; n++) {
+    const userId = userIdOf(n);
+    const seed = Buffer.from(Array.from({ length: 20 }, (_, i) => (n * a + i * b) & 0xff));
+    const serial = n.toString(16).toUpperCase().padStart(16, "0");
+    await store.transaction(async (tx) => {
+      const customer = (await tx.insertCustomer(now, String(n).padStart(7, "0")))!;
+      await tx.replaceToken({
+        user_id: userId,
+        customer_id: customer.customer_id,
+        issue_id: null,
+        service_id: serviceId,
+        serial,
+        seed: master.seal(seed, aad.seed(serviceId, userId, serial)),
+        algorithm: "SHA1",
+        digits: 6,
+        period: 60,
+        label: "BANK",
+        drift_steps: 0,
+        last_step: Math.floor(now / 60) - 1,
+        activated_at: now - 600,
+        expires_at: now + 86_400,
+      });
+    });
+    profiles.set(userId, { seed, algorithm: "SHA1", digits: 6, period: 60, label: "BANK" });
+  }
+  return profiles;
 }
 
 /**

@@ -9,14 +9,14 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { Bank } from "../host/bank/bank.js";
-import { aad, MasterKey } from "../host/bank/crypto.js";
+import { MasterKey } from "../host/bank/crypto.js";
 import { BankError } from "../host/bank/errors.js";
 import { openStore } from "../host/bank/open-store.js";
 import { PgStore } from "../host/bank/postgres/store.js";
 import type { StoreTx } from "../host/bank/store.js";
 import { openAuditKeys } from "../host/bank/rooms/audit.js";
 import { signed } from "./audit-helpers.js";
-import { codeAt, type TokenProfile } from "./bank-helpers.js";
+import { codeAt, seedTokens, type TokenProfile } from "./bank-helpers.js";
 import { commitLosingRelay } from "./pg-relay.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
@@ -49,34 +49,8 @@ async function bankWithTokens(count: number): Promise<Tokens> {
   opened.push(store);
   const bank = await Bank.open(store, MASTER, { now: () => NOW });
   await bank.updateSettings({ serviceId: SERVICE_ID });
-  const ids: string[] = [];
-  const profiles = new Map<string, TokenProfile>();
-  for (let n = 1; n <= count; n++) {
-    const userId = userIdOf(n);
-    const seed = Buffer.from(Array.from({ length: 20 }, (_, i) => (n * 31 + i * 7) & 0xff));
-    const serial = n.toString(16).toUpperCase().padStart(16, "0");
-    await store.transaction(async (tx) => {
-      const customer = (await tx.insertCustomer(NOW, String(n).padStart(7, "0")))!;
-      await tx.replaceToken({
-        user_id: userId,
-        customer_id: customer.customer_id,
-        issue_id: null,
-        service_id: SERVICE_ID,
-        serial,
-        seed: MASTER.seal(seed, aad.seed(SERVICE_ID, userId, serial)),
-        algorithm: "SHA1",
-        digits: 6,
-        period: 60,
-        label: "BANK",
-        drift_steps: 0,
-        last_step: STEP - 1,
-        activated_at: NOW - 600,
-        expires_at: NOW + 86_400,
-      });
-    });
-    ids.push(userId);
-    profiles.set(userId, { seed, algorithm: "SHA1", digits: 6, period: 60, label: "BANK" });
-  }
+  const profiles = await seedTokens(store, MASTER, { count, serviceId: SERVICE_ID, now: NOW, userIdOf });
+  const ids = [...profiles.keys()];
   return { store, bank, url, ids, profiles };
 }
 

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { signEvent } from "../host/bank/audit.js";
 import { Bank } from "../host/bank/bank.js";
-import { aad, MasterKey } from "../host/bank/crypto.js";
+import { MasterKey } from "../host/bank/crypto.js";
 import { BankError } from "../host/bank/errors.js";
 import { openStore } from "../host/bank/open-store.js";
 import { AuditSealer } from "../host/bank/postgres/sealer.js";
@@ -16,14 +16,13 @@ import type { PgStore } from "../host/bank/postgres/store.js";
 import { openAuditKeys } from "../host/bank/rooms/audit.js";
 import type { AuditKeys } from "../host/bank/store.js";
 import { signed } from "./audit-helpers.js";
-import { codeAt, otherThan, type TokenProfile } from "./bank-helpers.js";
+import { codeAt, otherThan, seedTokens, type TokenProfile } from "./bank-helpers.js";
 import { POSTGRES_SKIP, usePostgres } from "./pg-helpers.js";
 
 const postgres = usePostgres();
 const MASTER = MasterKey.fromHex("7c".repeat(32));
 const SERVICE_ID = "10212083";
 const NOW = 1_900_000_020;
-const STEP = Math.floor(NOW / 60);
 const opened: { close(): Promise<void> }[] = [];
 
 afterEach(async () => {
@@ -45,33 +44,7 @@ async function bankOf(partitions: number, loops: number): Promise<{ bank: Bank; 
 
 /** `count` tokens (last accepted step: the one before NOW's), their seeds known. */
 async function tokens(store: PgStore, count: number): Promise<Map<string, TokenProfile>> {
-  const profiles = new Map<string, TokenProfile>();
-  for (let n = 1; n <= count; n++) {
-    const userId = userIdOf(n);
-    const seed = Buffer.from(Array.from({ length: 20 }, (_, i) => (n * 37 + i * 11) & 0xff));
-    const serial = n.toString(16).toUpperCase().padStart(16, "0");
-    await store.transaction(async (tx) => {
-      const customer = (await tx.insertCustomer(NOW, String(n).padStart(7, "0")))!;
-      await tx.replaceToken({
-        user_id: userId,
-        customer_id: customer.customer_id,
-        issue_id: null,
-        service_id: SERVICE_ID,
-        serial,
-        seed: MASTER.seal(seed, aad.seed(SERVICE_ID, userId, serial)),
-        algorithm: "SHA1",
-        digits: 6,
-        period: 60,
-        label: "BANK",
-        drift_steps: 0,
-        last_step: STEP - 1,
-        activated_at: NOW - 600,
-        expires_at: NOW + 86_400,
-      });
-    });
-    profiles.set(userId, { seed, algorithm: "SHA1", digits: 6, period: 60, label: "BANK" });
-  }
-  return profiles;
+  return seedTokens(store, MASTER, { count, serviceId: SERVICE_ID, now: NOW, userIdOf, mix: [37, 11] });
 }
 
 /** The database of a bank as `bankOf` made it, on a store of its own without a sealer (the bank's stopped: none of its seals runs meanwhile). */
