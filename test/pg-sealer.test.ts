@@ -5,6 +5,7 @@
 // other loops seal every other partition; a queued row whose nonce the trail already has is refused
 // (the optimistic insert's unique index, then the looked-up path), the rows before it chained.
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { signEvent } from "../host/bank/audit.js";
 import { Bank } from "../host/bank/bank.js";
@@ -142,6 +143,53 @@ describe.skipIf(POSTGRES_SKIP !== null)("one instance's concurrent audit sealing
       await holder.query("ROLLBACK").catch(() => undefined);
       holder.release();
     }
+  }, 60_000);
+
+  it("a queued row a database writer alters after the sealer checked it and before its move: the seal writes nothing, the next refuses the row (alarm)", async () => {
+    const { store, keys } = await withoutSealer(1);
+    const alarms: string[] = [];
+    const sealer = new AuditSealer(store.pool, { keys, random: randomBytes, onAlarm: (a) => alarms.push(a.reason) }, 1);
+    const headPos = async () => (await store.pool.query("SELECT pos FROM audit_head WHERE part = 0")).rows[0].pos as number;
+    const before = await headPos();
+    await enqueue(store, keys, 0, "first");
+    await enqueue(store, keys, 0, "second");
+    const admin = new pg.Client({ connectionString: store.pool.options.connectionString });
+    await admin.connect();
+    opened.push({ close: () => admin.end() });
+    // The writer strikes once, in the gap between the sealer's read of the queue (its writer MACs checked
+    // on what it read) and the statement that moves the rows: it commits a new version of "second".
+    const query = pg.Client.prototype.query;
+    let struck = false;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const answer = (query as (...a: unknown[]) => unknown).apply(this, args);
+      const text = (args[0] as { text?: string })?.text ?? "";
+      if (struck || !text.includes("nextval('events_global_id')") || !(answer instanceof Promise)) return answer;
+      struck = true;
+      return answer.then(async (result) => {
+        await admin.query("UPDATE audit_queue SET detail = 'altered' WHERE detail = 'second'");
+        return result;
+      });
+    } as typeof query;
+    try {
+      await expect(sealer.sealOnce(true, 0)).rejects.toThrow(/queue rows changed while the sealer checked them: 1 of 2/);
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+    expect(struck).toBe(true);
+    // Nothing moved, the head where it was; both rows still queued.
+    expect((await store.pool.query("SELECT count(*)::int AS n FROM events WHERE kind = 'note'")).rows).toEqual([{ n: 0 }]);
+    expect(await headPos()).toBe(before);
+    expect((await store.pool.query("SELECT detail FROM audit_queue ORDER BY queue_id")).rows.map((r) => r.detail)).toEqual([
+      "first",
+      "altered",
+    ]);
+    // The next seal reads the altered row: its writer MAC fails, "first" alone is chained, the alarm raised.
+    await sealer.settle();
+    expect((await store.pool.query("SELECT detail FROM events WHERE kind = 'note' ORDER BY id")).rows.map((r) => r.detail)).toEqual([
+      "first",
+    ]);
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]).toMatch(/writer MAC/);
   }, 60_000);
 
   it("a queued copy of a sealed event's nonce: the rows before it chained, it refused with an alarm, its partition alone stopped", async () => {
