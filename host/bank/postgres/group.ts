@@ -214,9 +214,6 @@ export class GroupRunner {
       const tokens = await group.prefetch(members.map((member) => member.key));
       const settled = await Promise.allSettled(members.map(async (member) => member.fn(group.member(member.key, tokens.get(member.key)))));
       if (group.failure) throw group.failure.error;
-      // A member's statement met the group's connection failing (or a conflict): the group's, not the member's.
-      const broken = settled.find((outcome) => outcome.status === "rejected" && forTheRunner(outcome.reason));
-      if (broken) throw (broken as PromiseRejectedResult).reason;
       if (group.ungroupable || settled.some((outcome) => outcome.status === "rejected")) {
         await group.rollback();
         release(false);
